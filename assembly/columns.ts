@@ -1,0 +1,133 @@
+// Passes over one row of `n` inner positions (the inner > 1 layout): element i of the row belongs to
+// position i, whose running max, sum or factor lives at index i of a per-position array in the
+// caller's workspace. Vectorized across positions (4 at a time), then a scalar loop over the rest;
+// each position's arithmetic is the same float32/float64 sequence in either loop, so a position gives
+// the same bits whether it falls in a vector or in the tail.
+import { expv, exps } from "./exp";
+
+// @ts-ignore: decorator
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+// @ts-ignore: decorator
+@inline function at8(p: usize, i: i32): usize {
+  return p + (<usize>i << 3);
+}
+
+/** sum[i..i+4) (two f64x2 at `s`) += the four lanes of v, each widened to float64. */
+// @ts-ignore: decorator
+@inline function addWide(s: usize, v: v128): void {
+  v128.store(s, f64x2.add(v128.load(s), f64x2.promote_low_f32x4(v)));
+  v128.store(s, f64x2.add(v128.load(s, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))), 16);
+}
+
+/** m_i = max(m_i, x_i), skipping NaN. */
+export function colMax(m: usize, x: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(at(m, i), f32x4.pmax(v128.load(at(m, i)), v128.load(at(x, i))));
+  }
+  for (; i < n; i++) {
+    const a = load<f32>(at(m, i)), v = load<f32>(at(x, i));
+    store<f32>(at(m, i), a < v ? v : a);
+  }
+}
+
+/** sum_i += exp((x_i − shift_i)·k), also writing the exp to y when `write` (y may be x). */
+// @ts-ignore: decorator
+@inline
+export function colExpSum(sum: usize, shift: usize, x: usize, y: usize, n: i32, k: f32, write: bool): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k);
+    for (; i + 4 <= n; i += 4) {
+      const e = expv(f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(shift, i))), vk));
+      if (write) v128.store(at(y, i), e);
+      addWide(at8(sum, i), e);
+    }
+  }
+  for (; i < n; i++) {
+    const e = exps((load<f32>(at(x, i)) - load<f32>(at(shift, i))) * k);
+    if (write) store<f32>(at(y, i), e);
+    store<f64>(at8(sum, i), load<f64>(at8(sum, i)) + <f64>e);
+  }
+}
+
+/** sum_i += a_i·b_i. */
+export function colDot(sum: usize, a: usize, b: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) addWide(at8(sum, i), f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
+  }
+  for (; i < n; i++) {
+    store<f64>(at8(sum, i), load<f64>(at8(sum, i)) + <f64>(load<f32>(at(a, i)) * load<f32>(at(b, i))));
+  }
+}
+
+/** sum_i += a_i. */
+export function colSum(sum: usize, a: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) addWide(at8(sum, i), v128.load(at(a, i)));
+  }
+  for (; i < n; i++) store<f64>(at8(sum, i), load<f64>(at8(sum, i)) + <f64>load<f32>(at(a, i)));
+}
+
+/** bits_i |= the bit pattern of a_i (all-zero afterwards means every a_i was +0). */
+export function colOrBits(bits: usize, a: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(at(bits, i), v128.or(v128.load(at(bits, i)), v128.load(at(a, i))));
+  }
+  for (; i < n; i++) store<i32>(at(bits, i), load<i32>(at(bits, i)) | load<i32>(at(a, i)));
+}
+
+/** y_i = x_i·s_i (y may be x). */
+export function colScale(x: usize, y: usize, s: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.mul(v128.load(at(x, i)), v128.load(at(s, i))));
+  }
+  for (; i < n; i++) store<f32>(at(y, i), load<f32>(at(x, i)) * load<f32>(at(s, i)));
+}
+
+/** y_i = (x_i − shift_i)·k − c_i (y may be x). */
+export function colShiftScaleSub(x: usize, y: usize, shift: usize, c: usize, n: i32, k: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k);
+    for (; i + 4 <= n; i += 4) {
+      const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(shift, i))), vk);
+      v128.store(at(y, i), f32x4.sub(z, v128.load(at(c, i))));
+    }
+  }
+  for (; i < n; i++) store<f32>(at(y, i), (load<f32>(at(x, i)) - load<f32>(at(shift, i))) * k - load<f32>(at(c, i)));
+}
+
+/** dx_i = (dy_i − g_i)·y_i·k (dx may be y or dy). */
+export function colSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k);
+    for (; i + 4 <= n; i += 4) {
+      const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), v128.load(at(g, i))), v128.load(at(y, i)));
+      v128.store(at(dx, i), f32x4.mul(v, vk));
+    }
+  }
+  for (; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - load<f32>(at(g, i))) * load<f32>(at(y, i)) * k);
+}
+
+/** dx_i = (dy_i − exp(y_i)·g_i)·k (dx may be y or dy). */
+export function colLogSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k);
+    for (; i + 4 <= n; i += 4) {
+      const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), v128.load(at(g, i))));
+      v128.store(at(dx, i), f32x4.mul(v, vk));
+    }
+  }
+  for (; i < n; i++) {
+    store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * load<f32>(at(g, i))) * k);
+  }
+}

@@ -1,0 +1,70 @@
+// The exported ABI of simdmax's wasm modules (documented for hosts in the README and docs/).
+// Every kernel views its float32 tensor as [outer, dim, inner] in row-major order and reduces over
+// dim. Pointers are byte offsets into this module's memory; float32 data needs 4-byte alignment,
+// the workspace 8-byte alignment. `invT` is 1/temperature. A kernel reads and writes only the ranges
+// it is given: outputs may be exactly the inputs (in place), never partly overlap them.
+// Bit 0 of `flags`: fully masked (all −Infinity) rows give 0 instead of NaN.
+import { softmaxKernel, logSoftmaxKernel, logSumExpKernel } from "./softmax";
+import { softmaxBackwardKernel, logSoftmaxBackwardKernel } from "./backward";
+import { expv, exps } from "./exp";
+import { rowMax, rowScale } from "./rows";
+
+// @ts-ignore: decorator
+@inline const MASKED_ZERO: i32 = 1;
+
+/** First byte past this module's static data: hosts may use memory from here on. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** Bytes of workspace the kernels need for a given inner size (0 when inner == 1). */
+export function workspaceBytes(inner: i32): i32 {
+  return inner > 1 ? inner << 4 : 0;
+}
+
+/** y = softmax(x·invT) over dim. */
+export function softmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, invT: f32, flags: i32, ws: usize): void {
+  softmaxKernel(outer, dim, inner, x, y, invT, (flags & MASKED_ZERO) != 0, ws);
+}
+
+/** y = logSoftmax(x·invT) over dim. */
+export function logSoftmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, invT: f32, flags: i32, ws: usize): void {
+  logSoftmaxKernel(outer, dim, inner, x, y, invT, (flags & MASKED_ZERO) != 0, ws);
+}
+
+/** out[outer, inner] = logsumexp(x·invT) over dim. */
+export function logSumExp(outer: i32, dim: i32, inner: i32, x: usize, out: usize, invT: f32, ws: usize): void {
+  logSumExpKernel(outer, dim, inner, x, out, invT, ws);
+}
+
+/** dx = y ⊙ (dy − Σ y⊙dy) · invT, y the softmax output. */
+export function softmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f32, ws: usize): void {
+  softmaxBackwardKernel(outer, dim, inner, y, dy, dx, invT, ws);
+}
+
+/** dx = (dy − exp(y) · Σ dy) · invT, y the log-softmax output. */
+export function logSoftmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f32, flags: i32, ws: usize): void {
+  logSoftmaxBackwardKernel(outer, dim, inner, y, dy, dx, invT, (flags & MASKED_ZERO) != 0, ws);
+}
+
+// Probes: single passes over n contiguous elements, for benchmarks (the hardware floor) and for
+// measuring the exp's error.
+
+/** y = exp(x), elementwise. */
+export function expPass(n: i32, x: usize, y: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), expv(v128.load(x + (<usize>i << 2))));
+  }
+  for (; i < n; i++) store<f32>(y + (<usize>i << 2), exps(load<f32>(x + (<usize>i << 2))));
+}
+
+/** The largest element (NaN skipped). */
+export function maxPass(n: i32, x: usize): f32 {
+  return rowMax(x, n);
+}
+
+/** y = x·s, elementwise. */
+export function scalePass(n: i32, x: usize, y: usize, s: f32): void {
+  rowScale(x, y, n, s);
+}

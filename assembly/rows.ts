@@ -1,0 +1,208 @@
+// Passes over one contiguous row of n float32 values (the inner == 1 layout).
+// Each is a SIMD loop (8 lanes per iteration in two f32x4 accumulators, then one vector) followed by a
+// scalar loop; the scalar build compiles only the scalar loop. Sums are exact-order deterministic for
+// a given build: float32 partial sums over blocks of BLOCK elements, added into a float64 total
+// (plain float32 sums drift by ~4e-4 relative over 1M elements; these stay near 1e-7).
+import { expv, exps } from "./exp";
+
+// @ts-ignore: decorator
+@inline const BLOCK: i32 = 256; // a multiple of 8: 32 float32 additions per accumulator lane, then float64
+
+// @ts-ignore: decorator
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f64 {
+  return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) +
+    (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3));
+}
+
+/** The largest element, skipping NaN (callers see a NaN through the sums instead); −Infinity when n = 0. */
+export function rowMax(x: usize, n: i32): f32 {
+  let m: f32 = -Infinity;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0;
+    for (; i + 16 <= n; i += 16) {
+      const p = at(x, i);
+      m0 = f32x4.pmax(m0, v128.load(p)); // pmax(a, b) = a < b ? b : a: skips a NaN b
+      m1 = f32x4.pmax(m1, v128.load(p, 16));
+      m2 = f32x4.pmax(m2, v128.load(p, 32));
+      m3 = f32x4.pmax(m3, v128.load(p, 48));
+    }
+    for (; i + 4 <= n; i += 4) m0 = f32x4.pmax(m0, v128.load(at(x, i)));
+    m0 = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
+    const a = f32x4.extract_lane(m0, 0), b = f32x4.extract_lane(m0, 1);
+    const c = f32x4.extract_lane(m0, 2), d = f32x4.extract_lane(m0, 3);
+    const ab = a < b ? b : a, cd = c < d ? d : c;
+    m = ab < cd ? cd : ab;
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(at(x, i));
+    m = m < v ? v : m;
+  }
+  return m;
+}
+
+/** Σ exp((x_i − shift)·k), also writing each exp to y when `write` (y may be x). */
+// @ts-ignore: decorator
+@inline
+export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write: bool): f64 {
+  let total: f64 = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vs = f32x4.splat(shift), vk = f32x4.splat(k);
+    const nv = n & ~3;
+    while (i < nv) {
+      const end = min(i + BLOCK, nv);
+      let a0 = f32x4.splat(0), a1 = a0;
+      for (; i + 8 <= end; i += 8) {
+        const e0 = expv(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vs), vk));
+        const e1 = expv(f32x4.mul(f32x4.sub(v128.load(at(x, i), 16), vs), vk));
+        if (write) {
+          v128.store(at(y, i), e0);
+          v128.store(at(y, i), e1, 16);
+        }
+        a0 = f32x4.add(a0, e0);
+        a1 = f32x4.add(a1, e1);
+      }
+      if (i < end) {
+        const e0 = expv(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vs), vk));
+        if (write) v128.store(at(y, i), e0);
+        a0 = f32x4.add(a0, e0);
+        i += 4;
+      }
+      total += hsum(f32x4.add(a0, a1));
+    }
+  }
+  for (; i < n; i++) {
+    const e = exps((load<f32>(at(x, i)) - shift) * k);
+    if (write) store<f32>(at(y, i), e);
+    total += <f64>e;
+  }
+  return total;
+}
+
+/** Σ a_i·b_i. */
+export function rowDot(a: usize, b: usize, n: i32): f64 {
+  let total: f64 = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const nv = n & ~3;
+    while (i < nv) {
+      const end = min(i + BLOCK, nv);
+      let a0 = f32x4.splat(0), a1 = a0;
+      for (; i + 8 <= end; i += 8) {
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
+        a1 = f32x4.add(a1, f32x4.mul(v128.load(at(a, i), 16), v128.load(at(b, i), 16)));
+      }
+      if (i < end) {
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
+        i += 4;
+      }
+      total += hsum(f32x4.add(a0, a1));
+    }
+  }
+  for (; i < n; i++) total += <f64>(load<f32>(at(a, i)) * load<f32>(at(b, i)));
+  return total;
+}
+
+/** Σ a_i. */
+export function rowSum(a: usize, n: i32): f64 {
+  let total: f64 = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const nv = n & ~3;
+    while (i < nv) {
+      const end = min(i + BLOCK, nv);
+      let a0 = f32x4.splat(0), a1 = a0;
+      for (; i + 8 <= end; i += 8) {
+        a0 = f32x4.add(a0, v128.load(at(a, i)));
+        a1 = f32x4.add(a1, v128.load(at(a, i), 16));
+      }
+      if (i < end) {
+        a0 = f32x4.add(a0, v128.load(at(a, i)));
+        i += 4;
+      }
+      total += hsum(f32x4.add(a0, a1));
+    }
+  }
+  for (; i < n; i++) total += <f64>load<f32>(at(a, i));
+  return total;
+}
+
+/** True when every element is +0 (the bit pattern 0): only a fully masked row, zeroed, looks so. */
+export function rowAllZeroBits(a: usize, n: i32): bool {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc = i32x4.splat(0);
+    for (; i + 4 <= n; i += 4) acc = v128.or(acc, v128.load(at(a, i)));
+    if (v128.any_true(acc)) return false;
+  }
+  for (; i < n; i++) if (load<i32>(at(a, i)) != 0) return false;
+  return true;
+}
+
+/** y_i = x_i·s (y may be x). */
+export function rowScale(x: usize, y: usize, n: i32, s: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vs = f32x4.splat(s);
+    for (; i + 8 <= n; i += 8) {
+      v128.store(at(y, i), f32x4.mul(v128.load(at(x, i)), vs));
+      v128.store(at(y, i), f32x4.mul(v128.load(at(x, i), 16), vs), 16);
+    }
+    for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.mul(v128.load(at(x, i)), vs));
+  }
+  for (; i < n; i++) store<f32>(at(y, i), load<f32>(at(x, i)) * s);
+}
+
+/** y_i = (x_i − shift)·k − c (y may be x): log-softmax's output pass. */
+export function rowShiftScaleSub(x: usize, y: usize, n: i32, shift: f32, k: f32, c: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vs = f32x4.splat(shift), vk = f32x4.splat(k), vc = f32x4.splat(c);
+    for (; i + 4 <= n; i += 4) {
+      v128.store(at(y, i), f32x4.sub(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vs), vk), vc));
+    }
+  }
+  for (; i < n; i++) store<f32>(at(y, i), (load<f32>(at(x, i)) - shift) * k - c);
+}
+
+/** y_i = v. */
+export function rowFill(y: usize, n: i32, v: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vv = f32x4.splat(v);
+    for (; i + 4 <= n; i += 4) v128.store(at(y, i), vv);
+  }
+  for (; i < n; i++) store<f32>(at(y, i), v);
+}
+
+/** dx_i = (dy_i − g)·y_i·k: softmax's backward output pass (dx may be y or dy). */
+export function rowSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vg = f32x4.splat(g), vk = f32x4.splat(k);
+    for (; i + 4 <= n; i += 4) {
+      const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), vg), v128.load(at(y, i)));
+      v128.store(at(dx, i), f32x4.mul(v, vk));
+    }
+  }
+  for (; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - g) * load<f32>(at(y, i)) * k);
+}
+
+/** dx_i = (dy_i − exp(y_i)·g)·k: log-softmax's backward output pass (dx may be y or dy). */
+export function rowLogSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vg = f32x4.splat(g), vk = f32x4.splat(k);
+    for (; i + 4 <= n; i += 4) {
+      const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), vg));
+      v128.store(at(dx, i), f32x4.mul(v, vk));
+    }
+  }
+  for (; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * g) * k);
+}

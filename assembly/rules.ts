@@ -1,0 +1,42 @@
+// What a row's max m and exp-sum s = Σ exp((x − shift(m))·k) make of it, by PyTorch's rules:
+//  - m finite: the ordinary stable formulas; a NaN in the row makes s NaN, and so the whole row NaN.
+//  - m = +Infinity (an +Inf in the row): softmax and log-softmax NaN; logsumexp +Inf (NaN if a NaN too).
+//  - m = −Infinity (every element −Inf, or the row is empty): softmax and log-softmax NaN, or 0 with
+//    the masked-rows-zero flag; logsumexp −Inf. A NaN hidden among −Infs still makes s, and all, NaN.
+// With a non-finite m the shift is 0 (as PyTorch's logsumexp does), so s still sees NaN and +Inf.
+
+// @ts-ignore: decorator
+@inline export function isFinite32(m: f32): bool {
+  return m - m == 0;
+}
+
+/** The value subtracted before exp. */
+// @ts-ignore: decorator
+@inline export function shiftOf(m: f32): f32 {
+  return isFinite32(m) ? m : 0;
+}
+
+/** A fully masked (all −Infinity, NaN-free) row under the masked-rows-zero flag. */
+// @ts-ignore: decorator
+@inline export function isMaskedZero(m: f32, s: f64, maskedZero: bool): bool {
+  return maskedZero && m == -Infinity && s == 0;
+}
+
+/** softmax = exp(…) · factor. */
+// @ts-ignore: decorator
+@inline export function softmaxFactor(m: f32, s: f64, maskedZero: bool): f32 {
+  if (isFinite32(m)) return <f32>(1.0 / s); // s ≥ 1 (the max contributes exp(0) = 1), or NaN
+  return isMaskedZero(m, s, maskedZero) ? 0 : NaN; // the stored exps of a masked row are all 0
+}
+
+/** log-softmax = (x − shift)·k − offset; masked-zero rows are filled separately. */
+// @ts-ignore: decorator
+@inline export function logSoftmaxOffset(m: f32, s: f64): f32 {
+  return isFinite32(m) ? <f32>Math.log(s) : NaN;
+}
+
+/** logsumexp of x·k, computed in float64 and rounded once. */
+// @ts-ignore: decorator
+@inline export function logSumExpOf(m: f32, s: f64, k: f32): f32 {
+  return <f32>(<f64>shiftOf(m) * <f64>k + Math.log(s));
+}

@@ -1,0 +1,93 @@
+// One simdmax instance's state: its wasm exports, heap and scratch window, and how the arguments of
+// a call become places in memory (with the checks that go with that).
+import type { KernelExports, Build } from "./runtime.js";
+import { Heap, Float32Buffer, bufferPlace } from "./memory.js";
+import { Window, type Place } from "./window.js";
+import { describe } from "./shape.js";
+
+/** What the running instance is. */
+export interface Features {
+  /** False until `init()` has finished. */
+  readonly ready: boolean;
+  /** True when the SIMD (v128) build runs. */
+  readonly simd: boolean;
+  /** True when the relaxed-SIMD build runs (not built yet: always false). */
+  readonly relaxedSimd: boolean;
+  /** Which wasm build runs (null before `init()`). */
+  readonly build: Build | null;
+  /** Usual size in bytes of the scratch window that streams JS arrays through wasm memory. */
+  readonly scratchBytes: number;
+}
+
+export interface Context {
+  readonly exports: KernelExports;
+  readonly heap: Heap;
+  readonly window: Window;
+  readonly features: Features;
+}
+
+export function createContext(exports: KernelExports, build: Build, scratchBytes: number): Context {
+  const heap = new Heap(exports.memory, exports.heapBase());
+  const window = new Window(heap, scratchBytes);
+  window.reserve(); // so that ordinary calls never grow the memory
+  return { exports, heap, window, features: Object.freeze({ ready: true, simd: build === "simd", relaxedSimd: false, build, scratchBytes }) };
+}
+
+export type Input = Float32Array | Float32Buffer;
+
+function isFloat32Array(v: unknown): v is Float32Array {
+  return ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === "[object Float32Array]";
+}
+
+/** Where a data argument lives; TypeError for anything but a Float32Array or a live buffer of this instance. */
+export function placeOf(ctx: Context, fn: string, name: string, v: unknown): Place {
+  if (v instanceof Float32Buffer) {
+    const o = bufferPlace(v);
+    if (!o) throw new TypeError(`${fn}: ${name} is a Float32Buffer that was already freed`);
+    if (o.heap !== ctx.heap) throw new TypeError(`${fn}: ${name} is a Float32Buffer of another simdmax instance`);
+    return { kind: "wasm", ptr: o.ptr, length: v.length };
+  }
+  if (isFloat32Array(v)) {
+    // A view into this instance's own memory (such as buffer.array) needs no copy either.
+    if (v.buffer === ctx.heap.memory.buffer) return { kind: "wasm", ptr: v.byteOffset, length: v.length };
+    return { kind: "js", array: v };
+  }
+  throw new TypeError(`${fn}: ${name} must be a Float32Array or a Float32Buffer from alloc(), got ${describe(v)}`);
+}
+
+export function lengthOf(p: Place): number {
+  return p.kind === "wasm" ? p.length : p.array.length;
+}
+
+/** The byte range of a place and the memory it is in. */
+function rangeOf(ctx: Context, p: Place): { buffer: ArrayBufferLike; start: number; end: number } {
+  if (p.kind === "wasm") return { buffer: ctx.heap.memory.buffer, start: p.ptr, end: p.ptr + 4 * p.length };
+  return { buffer: p.array.buffer, start: p.array.byteOffset, end: p.array.byteOffset + p.array.byteLength };
+}
+
+/**
+ * The output place: a new Float32Array when `out` is undefined, else `out` after checking its type and
+ * length, and that it is either exactly one of the inputs (in place, if `mayAlias`) or disjoint from all.
+ */
+export function outputOf(
+  ctx: Context, fn: string, out: unknown, length: number, inputs: readonly { name: string; place: Place }[], mayAlias: boolean,
+): { place: Place; result: Input } {
+  if (out === undefined) {
+    const array = new Float32Array(length);
+    return { place: { kind: "js", array }, result: array };
+  }
+  const place = placeOf(ctx, fn, "out", out);
+  if (lengthOf(place) !== length) throw new RangeError(`${fn}: out has length ${lengthOf(place)}, but the result has ${length} elements`);
+  const r = rangeOf(ctx, place);
+  for (const { name, place: p } of inputs) {
+    const q = rangeOf(ctx, p);
+    if (q.buffer !== r.buffer || q.end <= r.start || r.end <= q.start || r.start === r.end) continue;
+    if (mayAlias && q.start === r.start && q.end === r.end) continue;
+    throw new RangeError(
+      mayAlias
+        ? `${fn}: out overlaps ${name} without being exactly ${name}; pass ${name} itself for in-place output, or a separate array`
+        : `${fn}: out overlaps ${name}; this function cannot write its result over its input`,
+    );
+  }
+  return { place, result: out as Input };
+}

@@ -1,0 +1,84 @@
+// A simdmax instance: one wasm build, its own memory, and the whole API bound to it.
+import { instantiateBuild, simdSupported, type Build } from "./runtime.js";
+import { createContext, type Context, type Features, type Input } from "./context.js";
+import { Float32Buffer } from "./memory.js";
+import * as ops from "./ops/softmax.js";
+import type { Output, SoftmaxOptions, LogSumExpOptions, BackwardOptions } from "./ops/softmax.js";
+import type { Shape } from "./shape.js";
+import { checkOptions } from "./options.js";
+import { describe } from "./shape.js";
+
+export interface InitOptions {
+  /** true: require the SIMD build (Error if this engine lacks wasm SIMD); false: use the scalar
+   *  build; undefined (default): SIMD where `WebAssembly.validate` accepts it, else scalar. */
+  simd?: boolean;
+  /** Usual size in bytes of the scratch window through which Float32Array data is streamed
+   *  (default 1 MiB, at least 64). A call whose smallest unit, one row, is larger enlarges it for that call. */
+  scratchBytes?: number;
+}
+
+export const DEFAULT_SCRATCH_BYTES = 1 << 20;
+
+/** The API of one instance. Every function is synchronous. */
+export interface Simdmax {
+  /** Which build runs, and its settings. */
+  readonly features: Features;
+  /** This instance's wasm memory (where `alloc` buffers live). */
+  readonly memory: WebAssembly.Memory;
+  /** softmax(x / T) over `axis`; see the package README for PyTorch's rules on NaN and ±Infinity. */
+  softmax<O extends Output = Float32Array>(x: Input, shape: Shape, options?: SoftmaxOptions<O>): O;
+  /** log(softmax(x / T)), computed as x/T − max − log Σ exp(x/T − max). */
+  logSoftmax<O extends Output = Float32Array>(x: Input, shape: Shape, options?: SoftmaxOptions<O>): O;
+  /** log Σ exp(x / T) over `axis`; the result has the shape without that axis. */
+  logSumExp<O extends Output = Float32Array>(x: Input, shape: Shape, options?: LogSumExpOptions<O>): O;
+  /** Gradient of softmax with respect to x: y ⊙ (dy − Σ y⊙dy) / T, y being softmax's output. */
+  softmaxBackward<O extends Output = Float32Array>(y: Input, dy: Input, shape: Shape, options?: BackwardOptions<O>): O;
+  /** Gradient of logSoftmax with respect to x: (dy − exp(y)·Σ dy) / T, y being logSoftmax's output. */
+  logSoftmaxBackward<O extends Output = Float32Array>(y: Input, dy: Input, shape: Shape, options?: BackwardOptions<O>): O;
+  /** A zeroed float32 buffer of `length` elements inside wasm memory: inputs and outputs without copies. */
+  alloc(length: number): Float32Buffer;
+}
+
+/** Creates an independent instance (its own build choice and memory). `init()` makes the default one. */
+export async function createSimdmax(options?: InitOptions): Promise<Simdmax> {
+  const o = checkOptions("createSimdmax", options, ["simd", "scratchBytes"]);
+  if (o.simd !== undefined && typeof o.simd !== "boolean") {
+    throw new TypeError(`createSimdmax: simd must be true, false or undefined, got ${describe(o.simd)}`);
+  }
+  const scratch = o.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
+  if (typeof scratch !== "number" || !Number.isSafeInteger(scratch) || scratch < 64 || scratch > 2 ** 31) {
+    throw new RangeError(`createSimdmax: scratchBytes must be an integer in [64, 2^31], got ${describe(scratch)}`);
+  }
+  const supported = simdSupported();
+  if (o.simd === true && !supported) throw new Error("createSimdmax: simd: true was asked for, but this engine does not support wasm SIMD");
+  const build: Build = o.simd === false || !supported ? "scalar" : "simd";
+  const exports = await instantiateBuild(build);
+  return bind(createContext(exports, build, scratch));
+}
+
+function bind(ctx: Context): Simdmax {
+  // Each function returns `out` when it is given, else a new Float32Array: the O of its signature.
+  return {
+    features: ctx.features,
+    memory: ctx.heap.memory,
+    softmax: <O extends Output>(x: Input, shape: Shape, options?: SoftmaxOptions<O>) => ops.softmax(ctx, x, shape, options) as O,
+    logSoftmax: <O extends Output>(x: Input, shape: Shape, options?: SoftmaxOptions<O>) => ops.logSoftmax(ctx, x, shape, options) as O,
+    logSumExp: <O extends Output>(x: Input, shape: Shape, options?: LogSumExpOptions<O>) => ops.logSumExp(ctx, x, shape, options) as O,
+    softmaxBackward: <O extends Output>(y: Input, dy: Input, shape: Shape, options?: BackwardOptions<O>) =>
+      ops.softmaxBackward(ctx, y, dy, shape, options) as O,
+    logSoftmaxBackward: <O extends Output>(y: Input, dy: Input, shape: Shape, options?: BackwardOptions<O>) =>
+      ops.logSoftmaxBackward(ctx, y, dy, shape, options) as O,
+    alloc: (length: number) => alloc(ctx, length),
+  };
+}
+
+function alloc(ctx: Context, length: number): Float32Buffer {
+  if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0) {
+    throw new (typeof length === "number" ? RangeError : TypeError)(`alloc: length must be a non-negative integer, got ${describe(length)}`);
+  }
+  if (length > 2 ** 30) throw new RangeError(`alloc: length ${length} is more than the 2^30 float32 elements a wasm32 memory can hold`);
+  const ptr = ctx.heap.alloc(4 * length, `alloc(${length})`);
+  const buf = new Float32Buffer(ctx.heap, ptr, length);
+  buf.array.fill(0);
+  return buf;
+}

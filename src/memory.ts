@@ -1,0 +1,175 @@
+// The wrapper's heap over wasm linear memory: a first-fit allocator with coalescing, above the
+// module's static data. It grows the memory on demand and re-takes its views whenever the memory's
+// ArrayBuffer changed (any memory.grow detaches the old one; shared/AS-NOTES.md).
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // wasm32: 4 GiB
+const ALIGN = 16;
+
+interface Block {
+  ptr: number;
+  bytes: number;
+}
+
+export class Heap {
+  readonly memory: WebAssembly.Memory;
+  private readonly free: Block[] = []; // sorted by ptr, never adjacent
+  private readonly used = new Map<number, number>(); // ptr → bytes
+  private end: number; // first byte not yet handed to the free list
+  private f32View: Float32Array;
+
+  constructor(memory: WebAssembly.Memory, base: number) {
+    this.memory = memory;
+    this.end = align(base);
+    this.f32View = new Float32Array(memory.buffer);
+    const size = memory.buffer.byteLength;
+    if (size > this.end) this.release({ ptr: this.end, bytes: size - this.end });
+    this.end = Math.max(this.end, size);
+  }
+
+  /** A float32 view of the whole memory, current after any growth. */
+  get f32(): Float32Array {
+    if (this.f32View.buffer !== this.memory.buffer) this.f32View = new Float32Array(this.memory.buffer);
+    return this.f32View;
+  }
+
+  /** Bytes of linear memory in use by the wasm instance (static data, live blocks and free space). */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /** Bytes handed out and not yet freed. */
+  get liveBytes(): number {
+    let n = 0;
+    for (const b of this.used.values()) n += b;
+    return n;
+  }
+
+  /** Allocates `bytes` (16-byte aligned), growing the memory if needed; RangeError if it cannot. */
+  alloc(bytes: number, what = "buffer"): number {
+    const size = Math.max(ALIGN, align(bytes));
+    let i = this.free.findIndex((b) => b.bytes >= size);
+    if (i < 0) {
+      this.grow(size, what);
+      i = this.free.findIndex((b) => b.bytes >= size);
+      if (i < 0) throw new Error("simdmax: internal error: heap growth did not make room");
+    }
+    const b = this.free[i] as Block;
+    const ptr = b.ptr;
+    if (b.bytes === size) this.free.splice(i, 1);
+    else {
+      b.ptr += size;
+      b.bytes -= size;
+    }
+    this.used.set(ptr, size);
+    return ptr;
+  }
+
+  /** Returns a block to the heap. */
+  release(block: Block): void;
+  release(ptr: number): void;
+  release(arg: number | Block): void {
+    let block: Block;
+    if (typeof arg === "number") {
+      const bytes = this.used.get(arg);
+      if (bytes === undefined) throw new Error(`simdmax: internal error: freeing ${arg}, which is not allocated`);
+      this.used.delete(arg);
+      block = { ptr: arg, bytes };
+    } else block = { ...arg };
+    let i = 0;
+    while (i < this.free.length && (this.free[i] as Block).ptr < block.ptr) i++;
+    this.free.splice(i, 0, block);
+    const next = this.free[i + 1];
+    if (next && block.ptr + block.bytes === next.ptr) {
+      block.bytes += next.bytes;
+      this.free.splice(i + 1, 1);
+    }
+    const prev = this.free[i - 1];
+    if (prev && prev.ptr + prev.bytes === block.ptr) {
+      prev.bytes += block.bytes;
+      this.free.splice(i, 1);
+    }
+  }
+
+  private grow(size: number, what: string): void {
+    const last = this.free[this.free.length - 1];
+    const tail = last && last.ptr + last.bytes === this.end ? last.bytes : 0;
+    const pages = Math.ceil((size - tail) / PAGE);
+    const have = this.memory.buffer.byteLength / PAGE;
+    if (have + pages > MAX_PAGES) {
+      throw new RangeError(
+        `simdmax: ${what} needs ${size} bytes of wasm memory, more than the 4 GiB a wasm32 memory can hold ` +
+          `(${this.liveBytes} bytes are in use)`,
+      );
+    }
+    try {
+      this.memory.grow(pages);
+    } catch (e) {
+      throw new RangeError(`simdmax: could not grow wasm memory by ${pages * PAGE} bytes for ${what} (${(e as Error).message})`);
+    }
+    const start = this.end;
+    this.end = this.memory.buffer.byteLength;
+    this.release({ ptr: start, bytes: this.end - start });
+  }
+}
+
+function align(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+const owners = new WeakMap<Float32Buffer, { heap: Heap; ptr: number }>();
+
+/**
+ * Float32 storage inside simdmax's wasm memory, from `alloc(length)`. Passing it as an input or as
+ * `out` costs no copy. Read and write it through `array`, which is re-taken whenever the memory grew:
+ * read `buffer.array` afresh after each simdmax call instead of keeping the view. Free it with `free()`.
+ */
+export class Float32Buffer {
+  /** Number of float32 elements. */
+  readonly length: number;
+  private view: Float32Array | undefined;
+
+  /** @internal Use `alloc()`. */
+  constructor(heap: Heap, ptr: number, length: number) {
+    this.length = length;
+    owners.set(this, { heap, ptr });
+  }
+
+  /** Byte offset of the data in the wasm memory (for hosts calling the raw kernels). */
+  get byteOffset(): number {
+    return ownerOf(this, "byteOffset").ptr;
+  }
+
+  /** A Float32Array view of the data, current after any memory growth. */
+  get array(): Float32Array {
+    const { heap, ptr } = ownerOf(this, "array");
+    const buffer = heap.memory.buffer;
+    if (!this.view || this.view.buffer !== buffer) this.view = new Float32Array(buffer, ptr, this.length);
+    return this.view;
+  }
+
+  /** True once `free()` has been called. */
+  get freed(): boolean {
+    return !owners.has(this);
+  }
+
+  /** Returns the memory to simdmax's heap; using the buffer afterwards throws. Calling it twice is harmless. */
+  free(): void {
+    const o = owners.get(this);
+    if (!o) return;
+    owners.delete(this);
+    this.view = undefined;
+    o.heap.release(o.ptr);
+  }
+}
+
+function ownerOf(b: Float32Buffer, what: string): { heap: Heap; ptr: number } {
+  const o = owners.get(b);
+  if (!o) throw new TypeError(`simdmax: Float32Buffer.${what} used after free()`);
+  return o;
+}
+
+/** The heap and pointer behind a buffer, or undefined once it was freed. */
+export function bufferPlace(b: Float32Buffer): { heap: Heap; ptr: number } | undefined {
+  return owners.get(b);
+}

@@ -1,0 +1,37 @@
+// Option objects: unknown names are errors, and each known option is checked here once.
+import { describe } from "./shape.js";
+
+/** Returns the options as a record, after rejecting anything but a plain object and unknown names. */
+export function checkOptions(fn: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(`${fn}: options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new TypeError(`${fn}: unknown option ${JSON.stringify(key)}; known options are ${allowed.join(", ")}`);
+    }
+  }
+  return options as Record<string, unknown>;
+}
+
+/** 1/temperature as float32, from a temperature that must be positive, finite, and ≥ 2^-126-ish so
+ *  that its reciprocal is a finite float32. Default 1. */
+export function checkTemperature(fn: string, t: unknown): number {
+  if (t === undefined) return 1;
+  if (typeof t !== "number") throw new TypeError(`${fn}: temperature must be a number, got ${describe(t)}`);
+  const k = Math.fround(1 / t);
+  if (!(t > 0) || !Number.isFinite(t) || !Number.isFinite(k) || k === 0) {
+    throw new RangeError(`${fn}: temperature must be a finite number > 0 whose reciprocal is a finite float32, got ${t}`);
+  }
+  return k;
+}
+
+export type MaskedRows = "nan" | "zero";
+
+/** What a fully masked (all −Infinity) row gives: "nan" (PyTorch, the default) or "zero". */
+export function checkMaskedRows(fn: string, v: unknown): MaskedRows {
+  if (v === undefined) return "nan";
+  if (v !== "nan" && v !== "zero") throw new TypeError(`${fn}: maskedRows must be "nan" or "zero", got ${describe(v)}`);
+  return v;
+}

@@ -1,0 +1,65 @@
+// Compiles and instantiates simdmax's wasm builds. The bytes come from the generated module (base64,
+// so no file or network access is needed anywhere); each build is compiled once per process.
+import { simdWasm, scalarWasm } from "./wasm.generated.js";
+
+/** The raw exports of a simdmax wasm module (see docs/ABI.md). Pointers are byte offsets. */
+export interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  workspaceBytes(inner: number): number;
+  softmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
+  logSoftmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
+  logSumExp(outer: number, dim: number, inner: number, x: number, out: number, invT: number, ws: number): void;
+  softmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, ws: number): void;
+  logSoftmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, flags: number, ws: number): void;
+  expPass(n: number, x: number, y: number): void;
+  maxPass(n: number, x: number): number;
+  scalePass(n: number, x: number, y: number, s: number): void;
+}
+
+export type Build = "simd" | "scalar";
+
+const EXPORTS = [
+  "heapBase", "workspaceBytes", "softmax", "logSoftmax", "logSumExp", "softmaxBackward", "logSoftmaxBackward",
+  "expPass", "maxPass", "scalePass",
+] as const;
+
+const sources: Record<Build, string> = { simd: simdWasm, scalar: scalarWasm };
+const bytesCache = new Map<Build, Uint8Array<ArrayBuffer>>();
+const moduleCache = new Map<Build, Promise<WebAssembly.Module>>();
+
+/** The bytes of a build. */
+export function wasmBytes(build: Build): Uint8Array<ArrayBuffer> {
+  let b = bytesCache.get(build);
+  if (!b) {
+    const s = atob(sources[build]);
+    b = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+    bytesCache.set(build, b);
+  }
+  return b;
+}
+
+/** Whether this engine accepts the SIMD build (WebAssembly.validate is the feature test). */
+export function simdSupported(): boolean {
+  return typeof WebAssembly === "object" && WebAssembly.validate(wasmBytes("simd"));
+}
+
+/** A fresh instance of a build, with its own memory. */
+export async function instantiateBuild(build: Build): Promise<KernelExports> {
+  if (typeof WebAssembly !== "object") throw new Error("simdmax: this JavaScript engine has no WebAssembly");
+  let m = moduleCache.get(build);
+  if (!m) {
+    m = WebAssembly.compile(wasmBytes(build));
+    moduleCache.set(build, m);
+    m.catch(() => moduleCache.delete(build));
+  }
+  const instance = await WebAssembly.instantiate(await m, {});
+  const exports = instance.exports;
+  for (const name of EXPORTS) {
+    if (typeof exports[name] !== "function") throw new Error(`simdmax: the ${build} wasm build lacks the export ${name}`);
+  }
+  if (!(exports.memory instanceof WebAssembly.Memory)) throw new Error(`simdmax: the ${build} wasm build exports no memory`);
+  // Checked just above: every function the interface names is there, and the memory.
+  return exports as unknown as KernelExports;
+}

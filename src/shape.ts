@@ -1,0 +1,84 @@
+// Shapes, axes and the [outer, dim, inner] view of a row-major tensor around one axis, with the
+// argument errors every entry point shares. Used by the wrapper and by the float64 reference.
+
+/** A tensor shape: non-negative integer dimensions, row-major. */
+export type Shape = readonly number[];
+
+/** A row-major tensor viewed around `axis`: outer × dim × inner elements. */
+export interface Layout {
+  readonly shape: readonly number[];
+  /** The axis, made non-negative. */
+  readonly axis: number;
+  readonly outer: number;
+  readonly dim: number;
+  readonly inner: number;
+  /** outer · dim · inner */
+  readonly size: number;
+}
+
+/** Renders a value for an error message: short, and never throws. */
+export function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return v.length <= 8 ? `[${v.map(describe).join(", ")}]` : `an array of length ${v.length}`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
+  if (typeof v === "object") return (v as object).constructor?.name ?? "an object";
+  if (typeof v === "function") return "a function";
+  if (typeof v === "symbol") return "a symbol";
+  if (typeof v === "bigint") return `${v}n`;
+  return String(v);
+}
+
+/** Checks a shape and returns a copy of it. */
+export function checkShape(fn: string, shape: unknown, name = "shape"): number[] {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`${fn}: ${name} must be an array of non-negative integers, got ${describe(shape)}`);
+  }
+  const dims: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) {
+      const err = typeof d === "number" ? RangeError : TypeError;
+      throw new err(`${fn}: ${name}[${i}] must be a non-negative integer, got ${describe(d)} (${name} ${describe(shape)})`);
+    }
+    dims.push(d);
+  }
+  return dims;
+}
+
+/** Normalizes an axis of a tensor of rank `rank` (a scalar, rank 0, accepts 0 and −1 like PyTorch). */
+export function checkAxis(fn: string, axis: unknown, rank: number, name = "axis"): number {
+  if (typeof axis !== "number" || !Number.isInteger(axis)) {
+    throw new TypeError(`${fn}: ${name} must be an integer, got ${describe(axis)}`);
+  }
+  const r = Math.max(rank, 1);
+  if (axis < -r || axis >= r) {
+    throw new RangeError(`${fn}: ${name} must be in [${-r}, ${r - 1}] for a tensor of rank ${rank}, got ${axis}`);
+  }
+  return axis < 0 ? axis + r : axis;
+}
+
+/** The [outer, dim, inner] view of `shape` around `axis`. */
+export function layoutOf(fn: string, shape: unknown, axis: unknown): Layout {
+  const dims = checkShape(fn, shape);
+  const a = checkAxis(fn, axis, dims.length);
+  const prod = (ds: number[]) => ds.reduce((p, d) => p * d, 1);
+  const outer = prod(dims.slice(0, a));
+  const dim = dims.length === 0 ? 1 : (dims[a] as number);
+  const inner = prod(dims.slice(a + 1));
+  const size = outer * dim * inner;
+  if (!Number.isSafeInteger(size)) throw new RangeError(`${fn}: shape ${describe(dims)} has too many elements (${size})`);
+  return { shape: dims, axis: a, outer, dim, inner, size };
+}
+
+/** The shape that a reduction over the layout's axis leaves (the axis removed). */
+export function reducedShape(layout: Layout): number[] {
+  return layout.shape.filter((_, i) => i !== layout.axis);
+}
+
+/** Checks that a data argument has the length its shape needs. */
+export function checkLength(fn: string, name: string, length: number, layout: Layout, expected = layout.size, what = `shape ${describe(layout.shape)}`): void {
+  if (length !== expected) {
+    throw new RangeError(`${fn}: ${name} has length ${length}, but ${what} needs ${expected} elements`);
+  }
+}
