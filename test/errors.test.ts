@@ -1,0 +1,91 @@
+// Bad input: the right error type, a message naming the argument, what was expected and what came;
+// nothing written; the instance keeps working.
+import { describe, it, expect } from "vitest";
+import { instances } from "./helpers.js";
+import * as ref from "../src/reference.js";
+
+const x6 = () => new Float32Array([1, 2, 3, 4, 5, 6]);
+
+type Case = [name: string, call: (sm: Awaited<ReturnType<typeof instances>>["normal"]) => unknown, type: ErrorConstructor, message: RegExp];
+
+const cases: Case[] = [
+  ["length ≠ product(shape)", (sm) => sm.softmax(new Float32Array(5), [2, 3]), RangeError, /softmax: x has length 5, but shape \[2, 3\] needs 6 elements/],
+  ["dy of the wrong length", (sm) => sm.softmaxBackward(x6(), new Float32Array(4), [2, 3]), RangeError, /softmaxBackward: dy has length 4, but shape \[2, 3\] needs 6/],
+  ["a negative dimension", (sm) => sm.softmax(x6(), [-2, -3]), RangeError, /softmax: shape\[0\] must be a non-negative integer, got -2/],
+  ["a fractional dimension", (sm) => sm.logSoftmax(x6(), [2.5, 3]), RangeError, /logSoftmax: shape\[0\] must be a non-negative integer, got 2.5/],
+  ["a dimension that is not a number", (sm) => sm.softmax(x6(), ["2", 3] as unknown as number[]), TypeError, /shape\[0\] must be a non-negative integer, got "2"/],
+  ["a shape that is not an array", (sm) => sm.softmax(x6(), 6 as unknown as number[]), TypeError, /softmax: shape must be an array of non-negative integers, got 6/],
+  ["axis out of range", (sm) => sm.softmax(x6(), [2, 3], { axis: 2 }), RangeError, /softmax: axis must be in \[-2, 1\] for a tensor of rank 2, got 2/],
+  ["negative axis out of range", (sm) => sm.logSumExp(x6(), [2, 3], { axis: -3 }), RangeError, /logSumExp: axis must be in \[-2, 1\].*got -3/],
+  ["a fractional axis", (sm) => sm.softmax(x6(), [2, 3], { axis: 0.5 }), TypeError, /softmax: axis must be an integer, got 0.5/],
+  ["temperature 0", (sm) => sm.softmax(x6(), [2, 3], { temperature: 0 }), RangeError, /softmax: temperature must be a finite number > 0.*got 0/],
+  ["negative temperature", (sm) => sm.logSoftmax(x6(), [2, 3], { temperature: -1 }), RangeError, /temperature .* got -1/],
+  ["infinite temperature", (sm) => sm.softmax(x6(), [2, 3], { temperature: Infinity }), RangeError, /temperature .* got Infinity/],
+  ["NaN temperature", (sm) => sm.softmax(x6(), [2, 3], { temperature: NaN }), RangeError, /temperature .* got NaN/],
+  ["a temperature whose reciprocal overflows float32", (sm) => sm.softmax(x6(), [2, 3], { temperature: 1e-40 }), RangeError, /temperature/],
+  ["a string temperature", (sm) => sm.softmax(x6(), [2, 3], { temperature: "2" as unknown as number }), TypeError, /temperature must be a number, got "2"/],
+  ["out of the wrong length", (sm) => sm.softmax(x6(), [2, 3], { out: new Float32Array(5) }), RangeError, /softmax: out has length 5, but the result has 6 elements/],
+  ["logSumExp out of the input's length", (sm) => sm.logSumExp(x6(), [2, 3], { out: new Float32Array(6) }), RangeError, /logSumExp: out has length 6, but the result has 2 elements/],
+  ["out partly overlapping x", (sm) => { const b = new Float32Array(8); return sm.softmax(b.subarray(0, 6), [2, 3], { out: b.subarray(2, 8) }); }, RangeError, /softmax: out overlaps x without being exactly x/],
+  ["logSumExp out inside x", (sm) => { const b = new Float32Array(6); return sm.logSumExp(b, [2, 3], { out: b.subarray(0, 2) }); }, RangeError, /logSumExp: out overlaps x/],
+  ["a Float64Array input", (sm) => sm.softmax(new Float64Array(6) as unknown as Float32Array, [2, 3]), TypeError, /softmax: x must be a Float32Array or a Float32Buffer from alloc\(\), got Float64Array\(6\)/],
+  ["a plain array input", (sm) => sm.softmax([1, 2, 3] as unknown as Float32Array, [3]), TypeError, /x must be a Float32Array .* got \[1, 2, 3\]/],
+  ["a Float64Array dy", (sm) => sm.logSoftmaxBackward(x6(), new Float64Array(6) as unknown as Float32Array, [6]), TypeError, /logSoftmaxBackward: dy must be a Float32Array/],
+  ["an Int32Array out", (sm) => sm.softmax(x6(), [6], { out: new Int32Array(6) as unknown as Float32Array }), TypeError, /softmax: out must be a Float32Array .* got Int32Array\(6\)/],
+  ["an unknown option", (sm) => sm.softmax(x6(), [6], { dim: 0 } as never), TypeError, /softmax: unknown option "dim"; known options are axis, temperature, maskedRows, out/],
+  ["maskedRows on logSumExp", (sm) => sm.logSumExp(x6(), [6], { maskedRows: "zero" } as never), TypeError, /logSumExp: unknown option "maskedRows"/],
+  ["a bad maskedRows", (sm) => sm.softmax(x6(), [6], { maskedRows: "ignore" as never }), TypeError, /softmax: maskedRows must be "nan" or "zero", got "ignore"/],
+  ["options that are not an object", (sm) => sm.softmax(x6(), [6], 3 as never), TypeError, /softmax: options must be an object, got 3/],
+];
+
+describe("bad input", () => {
+  for (const [name, call, type, message] of cases) {
+    it(`${name}: ${type.name}`, async () => {
+      const { normal: sm } = await instances("simd");
+      let error: unknown;
+      try {
+        call(sm);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(type);
+      expect((error as Error).message).toMatch(message);
+      // The instance still works afterwards.
+      expect(Array.from(sm.softmax(new Float32Array([0, 0]), [2]))).toEqual([0.5, 0.5]);
+    });
+  }
+
+  it("nothing is written when a call fails: inputs and out stay as they were", async () => {
+    const { normal: sm, tiny } = await instances("simd");
+    for (const m of [sm, tiny]) {
+      const x = x6(), out = new Float32Array(6).fill(7);
+      expect(() => m.softmax(x, [2, 3], { out, temperature: -1 })).toThrow(RangeError);
+      expect(() => m.softmax(x, [2, 3], { out, axis: 5 })).toThrow(RangeError);
+      expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
+      expect(Array.from(x)).toEqual([1, 2, 3, 4, 5, 6]);
+      const buf = m.alloc(6);
+      buf.array.set(x);
+      expect(() => m.logSoftmax(buf, [2, 3], { out: buf, maskedRows: "no" as never })).toThrow(TypeError);
+      expect(Array.from(buf.array)).toEqual([1, 2, 3, 4, 5, 6]);
+      buf.free();
+    }
+  });
+
+  it("inputs are never modified unless out is them", async () => {
+    const { normal: sm } = await instances("simd");
+    const x = x6(), dy = x6();
+    sm.softmax(x, [2, 3]);
+    sm.logSoftmax(x, [3, 2], { axis: 0 });
+    sm.logSumExp(x, [2, 3]);
+    sm.softmaxBackward(x, dy, [2, 3]);
+    sm.logSoftmaxBackward(x, dy, [6]);
+    expect(Array.from(x)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(dy)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("the reference checks its arguments the same way", () => {
+    expect(() => ref.softmax([1, 2], [3])).toThrow(/softmax: x has length 2, but shape \[3\] needs 3 elements/);
+    expect(() => ref.logSumExp([1, 2], [2], { axis: 1 })).toThrow(RangeError);
+    expect(() => ref.softmax([1, 2], [2], { temperature: 0 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,55 @@
+// The reference's backward formulas against central finite differences of its own forward functions,
+// in float64: the check that the gradient formulas (and so the kernels tested against them) are right.
+import { describe, it, expect } from "vitest";
+import fc from "fast-check";
+import * as ref from "../src/reference.js";
+import { rng } from "./helpers.js";
+
+/** d/dx of L(x) = Σ dy ⊙ f(x), by central differences (step h, error O(h²)). */
+function numericGrad(f: (x: Float64Array) => Float64Array, x: Float64Array, dy: Float64Array, h = 1e-5): Float64Array {
+  const g = new Float64Array(x.length);
+  const loss = (v: Float64Array) => f(v).reduce((s, y, i) => s + y * (dy[i] as number), 0);
+  for (let i = 0; i < x.length; i++) {
+    const p = x.slice(), m = x.slice();
+    p[i] = (p[i] as number) + h;
+    m[i] = (m[i] as number) - h;
+    g[i] = (loss(p) - loss(m)) / (2 * h);
+  }
+  return g;
+}
+
+const caseArb = fc.record({
+  shape: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 3 }),
+  axisPos: fc.nat(),
+  temperature: fc.constantFrom(1, 0.5, 3),
+  seed: fc.integer(),
+});
+
+describe("reference gradients agree with finite differences", () => {
+  for (const op of ["softmax", "logSoftmax"] as const) {
+    it(`${op}Backward`, () => {
+      fc.assert(
+        fc.property(caseArb, ({ shape, axisPos, temperature, seed }) => {
+          const axis = axisPos % shape.length;
+          const n = shape.reduce((p, d) => p * d, 1);
+          const r = rng(seed);
+          const x = Float64Array.from({ length: n }, () => 4 * r() - 2);
+          const dy = Float64Array.from({ length: n }, () => 2 * r() - 1);
+          const opts = { axis, temperature };
+          const y = ref[op](x, shape, opts);
+          const analytic = op === "softmax" ? ref.softmaxBackward(y, dy, shape, opts) : ref.logSoftmaxBackward(y, dy, shape, opts);
+          const numeric = numericGrad((v) => ref[op](v, shape, opts), x, dy);
+          analytic.forEach((a, i) => expect(Math.abs(a - (numeric[i] as number))).toBeLessThan(1e-6));
+        }),
+        { numRuns: 60 },
+      );
+    });
+  }
+
+  it("logSumExp's gradient is softmax (a consistency check of forward functions)", () => {
+    const x = Float64Array.from([0.3, -1.2, 2.5, 0.7, 0.7, -3]);
+    const numeric = numericGrad((v) => ref.logSumExp(v, [2, 3], { temperature: 2 }), x, Float64Array.from([1, 1]));
+    const soft = ref.softmax(x, [2, 3], { temperature: 2 });
+    soft.forEach((p, i) => expect(Math.abs(p / 2 - (numeric[i] as number))).toBeLessThan(1e-8));
+  });
+});

@@ -1,0 +1,135 @@
+// PyTorch's rules for NaN, ±Infinity, fully masked rows and empty dimensions, checked exactly, on both
+// builds, for contiguous rows (axis −1) and across inner positions (axis 0), and on long rows.
+import { describe, it, expect } from "vitest";
+import * as ref from "../src/reference.js";
+import { BUILDS, instances, rowStats, mismatch, tolerances, layoutOf, rng } from "./helpers.js";
+
+const I = Infinity, N = NaN;
+const f32 = (a: number[]) => new Float32Array(a);
+/** Lays rows out along axis 0 (transposed), so the same rows also exercise the inner > 1 kernels. */
+function transpose(rows: number[][]): number[] {
+  const out: number[] = [];
+  const n = rows[0]!.length;
+  for (let d = 0; d < n; d++) for (const r of rows) out.push(r[d]!);
+  return out;
+}
+const same = (got: ArrayLike<number>, want: number[]) =>
+  expect(Array.from(got).map((v) => (Object.is(v, -0) ? 0 : v))).toEqual(want);
+
+const rows = [
+  [1, 2, N, 3, 4, 5], // a NaN anywhere: the whole row NaN
+  [1, I, 2, 3, 4, 5], // +Inf: softmax and logSoftmax NaN, logsumexp +Inf
+  [-I, -I, -I, -I, -I, -I], // fully masked
+  [-I, 0, -I, 1, -I, -I], // −Inf in a finite row: exactly 0 / −Inf there
+  [N, -I, -I, -I, -I, -I], // a NaN among −Infs: NaN even under maskedRows "zero"
+  [I, -I, 2, N, 1, 1], // both
+];
+const p01 = [1 / (1 + Math.E), Math.E / (1 + Math.E)];
+
+for (const build of BUILDS) {
+  describe(`special values: ${build} build`, () => {
+    for (const layout of ["rows", "columns"] as const) {
+      const x = f32(layout === "rows" ? rows.flat() : transpose(rows));
+      const shape = layout === "rows" ? [6, 6] : [6, 6];
+      const axis = layout === "rows" ? -1 : 0;
+      const pick = (v: number[]) => (layout === "rows" ? v : transpose(v.reduce<number[][]>((a, _, i) => (i % 6 ? a : [...a, v.slice(i, i + 6)]), [])));
+
+      it(`softmax (${layout})`, async () => {
+        const { normal: sm } = await instances(build);
+        const want = [
+          [N, N, N, N, N, N], [N, N, N, N, N, N], [N, N, N, N, N, N], [0, p01[0]!, 0, p01[1]!, 0, 0], [N, N, N, N, N, N], [N, N, N, N, N, N],
+        ].flat();
+        const y = Array.from(sm.softmax(x, shape, { axis }));
+        const w = pick(want);
+        y.forEach((v, i) => (Number.isNaN(w[i]!) ? expect(v).toBeNaN() : expect(v).toBeCloseTo(w[i]!, 6)));
+        const exactZero = pick([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [1, 0, 1, 0, 1, 1], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]].flat());
+        y.forEach((v, i) => exactZero[i] && expect(Object.is(v, 0)).toBe(true));
+        const z = Array.from(sm.softmax(x, shape, { axis, maskedRows: "zero" }));
+        const wz = pick([
+          [N, N, N, N, N, N], [N, N, N, N, N, N], [0, 0, 0, 0, 0, 0], [0, p01[0]!, 0, p01[1]!, 0, 0], [N, N, N, N, N, N], [N, N, N, N, N, N],
+        ].flat());
+        z.forEach((v, i) => (Number.isNaN(wz[i]!) ? expect(v).toBeNaN() : expect(v).toBeCloseTo(wz[i]!, 6)));
+      });
+
+      it(`logSoftmax (${layout})`, async () => {
+        const { normal: sm } = await instances(build);
+        const l0 = Math.log(p01[0]!), l1 = Math.log(p01[1]!);
+        const want = pick([
+          [N, N, N, N, N, N], [N, N, N, N, N, N], [N, N, N, N, N, N], [-I, l0, -I, l1, -I, -I], [N, N, N, N, N, N], [N, N, N, N, N, N],
+        ].flat());
+        const y = Array.from(sm.logSoftmax(x, shape, { axis }));
+        y.forEach((v, i) => (Number.isFinite(want[i]!) ? expect(v).toBeCloseTo(want[i]!, 6) : expect(v).toBe(want[i]!)));
+        const z = Array.from(sm.logSoftmax(x, shape, { axis, maskedRows: "zero" }));
+        const wz = pick([
+          [N, N, N, N, N, N], [N, N, N, N, N, N], [0, 0, 0, 0, 0, 0], [-I, l0, -I, l1, -I, -I], [N, N, N, N, N, N], [N, N, N, N, N, N],
+        ].flat());
+        z.forEach((v, i) => (Number.isFinite(wz[i]!) ? expect(v).toBeCloseTo(wz[i]!, 6) : expect(v).toBe(wz[i]!)));
+      });
+
+      it(`logSumExp (${layout})`, async () => {
+        const { normal: sm } = await instances(build);
+        const got = Array.from(sm.logSumExp(x, shape, { axis }));
+        const want = [N, I, -I, 1 + Math.log(1 + Math.exp(-1)), N, N];
+        got.forEach((v, i) => (Number.isFinite(want[i]!) ? expect(v).toBeCloseTo(want[i]!, 6) : expect(v).toBe(want[i]!)));
+      });
+
+      it(`masked rows get a zero gradient under maskedRows "zero" (${layout})`, async () => {
+        const { normal: sm } = await instances(build);
+        const masked = f32(layout === "rows" ? [...rows[2]!, ...rows[3]!] : transpose([rows[2]!, rows[3]!]));
+        const shp = layout === "rows" ? [2, 6] : [6, 2];
+        const dy = f32(Array.from({ length: 12 }, (_, i) => i - 5.5));
+        const opts = { axis, maskedRows: "zero" as const };
+        const sdx = sm.softmaxBackward(sm.softmax(masked, shp, opts), dy, shp, opts);
+        const ldx = sm.logSoftmaxBackward(sm.logSoftmax(masked, shp, opts), dy, shp, opts);
+        const maskedIdx = layout === "rows" ? [0, 1, 2, 3, 4, 5] : [0, 2, 4, 6, 8, 10];
+        for (const i of maskedIdx) {
+          expect(sdx[i] === 0, `softmaxBackward dx[${i}] = ${sdx[i]}`).toBe(true); // ±0: y = 0 times (dy − g)
+          expect(ldx[i] === 0, `logSoftmaxBackward dx[${i}] = ${ldx[i]}`).toBe(true);
+        }
+        const nan = sm.logSoftmaxBackward(sm.logSoftmax(masked, shp, { axis }), dy, shp, { axis });
+        for (const i of maskedIdx) expect(nan[i]).toBeNaN();
+      });
+    }
+
+    it("zero-size dimensions: empty results, and logSumExp over an empty axis is −Infinity", async () => {
+      const { normal: sm } = await instances(build);
+      expect(sm.softmax(f32([]), [0]).length).toBe(0);
+      expect(sm.softmax(f32([]), [3, 0]).length).toBe(0);
+      expect(sm.softmax(f32([]), [0, 4], { axis: 0 }).length).toBe(0);
+      expect(sm.logSoftmaxBackward(f32([]), f32([]), [2, 0, 3], { axis: 1 }).length).toBe(0);
+      same(sm.logSumExp(f32([]), [3, 0]), [-I, -I, -I]);
+      same(sm.logSumExp(f32([]), [2, 0, 2], { axis: 1 }), [-I, -I, -I, -I]);
+      same(sm.logSumExp(f32([]), [0]), [-I]);
+      expect(sm.logSumExp(f32([]), [0, 3]).length).toBe(0);
+      expect(Array.from(ref.logSumExp([], [3, 0]))).toEqual([-I, -I, -I]);
+    });
+
+    it("a scalar (rank 0) is a row of one: softmax 1, logSoftmax 0, logsumexp itself", async () => {
+      const { normal: sm } = await instances(build);
+      same(sm.softmax(f32([7]), []), [1]);
+      same(sm.logSoftmax(f32([7]), []), [0]);
+      same(sm.logSumExp(f32([7]), []), [7]);
+    });
+
+    for (const n of [50_001, 262_144]) {
+      it(`a row of ${n} elements, offset far from 0, stays accurate`, async () => {
+        const { normal: sm, tiny } = await instances(build);
+        const r = rng(n);
+        const x = Float32Array.from({ length: n }, () => 1000 + 8 * (2 * r() - 1));
+        const layout = layoutOf("test", [n], -1);
+        const stats = rowStats(x, layout, 1);
+        for (const m of [sm, tiny]) {
+          for (const op of ["softmax", "logSoftmax"] as const) {
+            const want = ref[op](x, [n]);
+            const bad = mismatch(m[op](x, [n]), want, tolerances[op](want, stats));
+            expect(bad).toBeNull();
+          }
+          const lse = ref.logSumExp(x, [n]);
+          expect(mismatch(m.logSumExp(x, [n]), lse, tolerances.logSumExp(lse, stats, () => 0))).toBeNull();
+          const y = m.softmax(x, [n]);
+          expect(Math.abs(y.reduce((s, v) => s + v, 0) - 1)).toBeLessThan(1e-5);
+        }
+      });
+    }
+  });
+}

@@ -1,0 +1,27 @@
+import { defineConfig } from "vitest/config";
+import type { Reporter, TestModule } from "vitest/node";
+
+/** Ends the run with the plain line "N passed, N failed, N skipped", which CI logs are read by. */
+const summary: Reporter = {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>) {
+    const n = { passed: 0, failed: 0, skipped: 0 };
+    for (const m of modules) {
+      for (const t of m.children.allTests()) {
+        const s = t.result().state;
+        if (s === "passed") n.passed++;
+        else if (s === "failed") n.failed++;
+        else n.skipped++;
+      }
+    }
+    console.log(`\n${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped`);
+  },
+};
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    reporters: ["default", summary],
+  },
+});
