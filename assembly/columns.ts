@@ -3,7 +3,10 @@
 // caller's workspace. Vectorized across positions (4 at a time), then a scalar loop over the rest;
 // each position's arithmetic is the same float32/float64 sequence in either loop, so a position gives
 // the same bits whether it falls in a vector or in the tail.
-import { expv, exps } from "./exp";
+import {
+  expv, exps, expNegv, expNegs, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3,
+  EXP_C2, EXP_ONE, EXP_UNDERFLOW,
+} from "./exp";
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
@@ -33,21 +36,29 @@ export function colMax(m: usize, x: usize, n: i32): void {
   }
 }
 
-/** sum_i += exp((x_i − shift_i)·k), also writing the exp to y when `write` (y may be x). */
+/** sum_i += exp((x_i − shift_i)·k), also writing the exp to y when `write` (y may be x); shift_i is
+ *  position i's max, so every argument is ≤ 0 (expNegv). */
 // @ts-ignore: decorator
 @inline
 export function colExpSum(sum: usize, shift: usize, x: usize, y: usize, n: i32, k: f32, write: bool): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const vk = f32x4.splat(k);
+    const T = EXP_TABLE;
+    const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
+    const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
+    const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
+    const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+    const uf = v128.load32_splat(T, EXP_UNDERFLOW);
     for (; i + 4 <= n; i += 4) {
-      const e = expv(f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(shift, i))), vk));
+      const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(shift, i))), vk);
+      const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
       if (write) v128.store(at(y, i), e);
       addWide(at8(sum, i), e);
     }
   }
   for (; i < n; i++) {
-    const e = exps((load<f32>(at(x, i)) - load<f32>(at(shift, i))) * k);
+    const e = expNegs((load<f32>(at(x, i)) - load<f32>(at(shift, i))) * k);
     if (write) store<f32>(at(y, i), e);
     store<f64>(at8(sum, i), load<f64>(at8(sum, i)) + <f64>e);
   }

@@ -7,7 +7,7 @@
 import { softmaxKernel, logSoftmaxKernel, logSumExpKernel } from "./softmax";
 import { softmaxBackwardKernel, logSoftmaxBackwardKernel } from "./backward";
 import { expv, exps } from "./exp";
-import { rowMax, rowScale } from "./rows";
+import { rowMax, rowScale, rowExpSum } from "./rows";
 
 // @ts-ignore: decorator
 @inline const MASKED_ZERO: i32 = 1;
@@ -57,6 +57,12 @@ export function expPass(n: i32, x: usize, y: usize): void {
     for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), expv(v128.load(x + (<usize>i << 2))));
   }
   for (; i < n; i++) store<f32>(y + (<usize>i << 2), exps(load<f32>(x + (<usize>i << 2))));
+}
+
+/** y = exp(x) as the forward kernels compute it (for x ≤ 0; 0 below 2^-126), and returns Σ y: the
+ *  exp-and-sum pass of softmax alone, the floor that a softmax kernel is measured against. */
+export function expSumPass(n: i32, x: usize, y: usize): f64 {
+  return rowExpSum(x, y, n, 0, 1, true);
 }
 
 /** The largest element (NaN skipped). */

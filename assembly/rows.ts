@@ -3,7 +3,10 @@
 // scalar loop; the scalar build compiles only the scalar loop. Sums are exact-order deterministic for
 // a given build: float32 partial sums over blocks of BLOCK elements, added into a float64 total
 // (plain float32 sums drift by ~4e-4 relative over 1M elements; these stay near 1e-7).
-import { expv, exps } from "./exp";
+import {
+  expv, exps, expNegv, expNegs, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3,
+  EXP_C2, EXP_ONE, EXP_UNDERFLOW,
+} from "./exp";
 
 // @ts-ignore: decorator
 @inline const BLOCK: i32 = 256; // a multiple of 8: 32 float32 additions per accumulator lane, then float64
@@ -46,21 +49,34 @@ export function rowMax(x: usize, n: i32): f32 {
   return m;
 }
 
-/** Σ exp((x_i − shift)·k), also writing each exp to y when `write` (y may be x). */
+/** Σ exp((x_i − shift)·k), also writing each exp to y when `write` (y may be x). For shift = the row's
+ *  max (every argument ≤ 0); the exps below 2^-126 are 0 (expNegv). */
 // @ts-ignore: decorator
 @inline
 export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write: bool): f64 {
   let total: f64 = 0;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vs = f32x4.splat(shift), vk = f32x4.splat(k);
+    const vs = f32x4.splat(shift), vk = f32x4.splat(k), scaled = k != 1; // k = 1: skip a product (no change to a bit)
+    const T = EXP_TABLE;
+    const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
+    const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
+    const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
+    const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+    const uf = v128.load32_splat(T, EXP_UNDERFLOW);
     const nv = n & ~3;
     while (i < nv) {
       const end = min(i + BLOCK, nv);
       let a0 = f32x4.splat(0), a1 = a0;
       for (; i + 8 <= end; i += 8) {
-        const e0 = expv(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vs), vk));
-        const e1 = expv(f32x4.mul(f32x4.sub(v128.load(at(x, i), 16), vs), vk));
+        let z0 = f32x4.sub(v128.load(at(x, i)), vs);
+        let z1 = f32x4.sub(v128.load(at(x, i), 16), vs);
+        if (scaled) {
+          z0 = f32x4.mul(z0, vk);
+          z1 = f32x4.mul(z1, vk);
+        }
+        const e0 = expNegv(z0, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+        const e1 = expNegv(z1, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
         if (write) {
           v128.store(at(y, i), e0);
           v128.store(at(y, i), e1, 16);
@@ -69,7 +85,9 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
         a1 = f32x4.add(a1, e1);
       }
       if (i < end) {
-        const e0 = expv(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vs), vk));
+        let z0 = f32x4.sub(v128.load(at(x, i)), vs);
+        if (scaled) z0 = f32x4.mul(z0, vk);
+        const e0 = expNegv(z0, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
         if (write) v128.store(at(y, i), e0);
         a0 = f32x4.add(a0, e0);
         i += 4;
@@ -78,7 +96,7 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
     }
   }
   for (; i < n; i++) {
-    const e = exps((load<f32>(at(x, i)) - shift) * k);
+    const e = expNegs((load<f32>(at(x, i)) - shift) * k);
     if (write) store<f32>(at(y, i), e);
     total += <f64>e;
   }
@@ -157,6 +175,15 @@ export function rowScale(x: usize, y: usize, n: i32, s: f32): void {
     for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.mul(v128.load(at(x, i)), vs));
   }
   for (; i < n; i++) store<f32>(at(y, i), load<f32>(at(x, i)) * s);
+}
+
+/** True when some element is NaN. */
+export function rowHasNaN(x: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(at(x, i));
+    if (v != v) return true;
+  }
+  return false;
 }
 
 /** y_i = (x_i − shift)·k − c (y may be x): log-softmax's output pass. */

@@ -3,7 +3,9 @@
 //  - m = +Infinity (an +Inf in the row): softmax and log-softmax NaN; logsumexp +Inf (NaN if a NaN too).
 //  - m = −Infinity (every element −Inf, or the row is empty): softmax and log-softmax NaN, or 0 with
 //    the masked-rows-zero flag; logsumexp −Inf. A NaN hidden among −Infs still makes s, and all, NaN.
-// With a non-finite m the shift is 0 (as PyTorch's logsumexp does), so s still sees NaN and +Inf.
+// With a non-finite m the shift is 0 (as PyTorch's logsumexp does). For m = −Infinity every exp is
+// then 0 or NaN, so s tells whether a NaN hides in the row. For m = +Infinity, s is not used: softmax
+// is NaN anyway and logsumexp scans the row for a NaN (a rare path).
 
 // @ts-ignore: decorator
 @inline export function isFinite32(m: f32): bool {
@@ -35,8 +37,14 @@
   return isFinite32(m) ? <f32>Math.log(s) : NaN;
 }
 
-/** logsumexp of x·k, computed in float64 and rounded once. */
+/** logsumexp of x·k, computed in float64 and rounded once, for m finite or −Infinity. */
 // @ts-ignore: decorator
 @inline export function logSumExpOf(m: f32, s: f64, k: f32): f32 {
   return <f32>(<f64>shiftOf(m) * <f64>k + Math.log(s));
+}
+
+/** logsumexp of a row whose max is +Infinity. */
+// @ts-ignore: decorator
+@inline export function logSumExpOfInfinite(nanInRow: bool): f32 {
+  return nanInRow ? NaN : Infinity;
 }

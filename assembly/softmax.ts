@@ -6,9 +6,9 @@
 //   [8·inner, 12·inner) float32 shift (row max, or 0 when it is not finite)
 //   [12·inner, 16·inner) float32 max, then the output factor or offset
 // k is 1/temperature. y may be x (in place).
-import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill } from "./rows";
+import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
 import { colMax, colExpSum, colScale, colShiftScaleSub } from "./columns";
-import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf } from "./rules";
+import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
 
 // @ts-ignore: decorator
 @inline function sumsAt(ws: usize): usize { return ws; }
@@ -98,6 +98,16 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
   }
 }
 
+/** True when one of the dim elements at x, x + stride, … is NaN. */
+function colHasNaN(x: usize, dim: i32, inner: i32): bool {
+  const stride = <usize>inner << 2;
+  for (let d = 0; d < dim; d++) {
+    const v = load<f32>(x + <usize>d * stride);
+    if (v != v) return true;
+  }
+  return false;
+}
+
 /** out has outer·inner elements. */
 export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out: usize, k: f32, ws: usize): void {
   const slice = <usize>dim * <usize>inner << 2;
@@ -106,7 +116,8 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
       const xr = x + <usize>o * slice;
       const m = rowMax(xr, dim);
       const s = rowExpSum(xr, xr, dim, shiftOf(m), k, false);
-      store<f32>(out + (<usize>o << 2), logSumExpOf(m, s, k));
+      const v = m == Infinity ? logSumExpOfInfinite(rowHasNaN(xr, dim)) : logSumExpOf(m, s, k);
+      store<f32>(out + (<usize>o << 2), v);
     }
     return;
   }
@@ -118,7 +129,8 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
     const outRow = out + (<usize>o * <usize>inner << 2);
     for (let i = 0; i < inner; i++) {
       const m = load<f32>(aux + (<usize>i << 2)), s = load<f64>(sums + (<usize>i << 3));
-      store<f32>(outRow + (<usize>i << 2), logSumExpOf(m, s, k));
+      const v = m == Infinity ? logSumExpOfInfinite(colHasNaN(xs + (<usize>i << 2), dim, inner)) : logSumExpOf(m, s, k);
+      store<f32>(outRow + (<usize>i << 2), v);
     }
   }
 }

@@ -13,6 +13,7 @@ export interface KernelExports {
   softmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, ws: number): void;
   logSoftmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, flags: number, ws: number): void;
   expPass(n: number, x: number, y: number): void;
+  expSumPass(n: number, x: number, y: number): number;
   maxPass(n: number, x: number): number;
   scalePass(n: number, x: number, y: number, s: number): void;
 }
@@ -21,7 +22,7 @@ export type Build = "simd" | "scalar";
 
 const EXPORTS = [
   "heapBase", "workspaceBytes", "softmax", "logSoftmax", "logSumExp", "softmaxBackward", "logSoftmaxBackward",
-  "expPass", "maxPass", "scalePass",
+  "expPass", "expSumPass", "maxPass", "scalePass",
 ] as const;
 
 const sources: Record<Build, string> = { simd: simdWasm, scalar: scalarWasm };

@@ -5,8 +5,9 @@ import type { Layout } from "../src/shape.js";
 import { layoutOf } from "../src/shape.js";
 
 export const U = 2 ** -24; // float32 unit roundoff
-/** Absolute slack for results in the float32 subnormal range (below 2^-126), where relative error means nothing. */
-export const TINY = 2 ** -140;
+/** Absolute slack for results below the float32 underflow threshold 2^-126: the forward kernels give
+ *  exactly 0 there (the reference keeps subnormals), and relative error means nothing. */
+export const TINY = 2 ** -126;
 
 export type BuildName = "simd" | "scalar";
 export interface Instances {
