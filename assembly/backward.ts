@@ -19,7 +19,8 @@ function sumsToAux(ws: usize, inner: i32): usize {
   return aux;
 }
 
-export function softmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, k: f32, ws: usize): void {
+export function softmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, k64: f64, ws: usize): void {
+  const k = <f32>k64;
   const slice = <usize>dim * <usize>inner << 2;
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
@@ -42,7 +43,8 @@ export function softmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize
   }
 }
 
-export function logSoftmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, k: f32, maskedZero: bool, ws: usize): void {
+export function logSoftmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, k64: f64, maskedZero: bool, ws: usize): void {
+  const k = <f32>k64;
   const slice = <usize>dim * <usize>inner << 2;
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {

@@ -102,17 +102,26 @@ export function colScale(x: usize, y: usize, s: usize, n: i32): void {
   for (; i < n; i++) store<f32>(at(y, i), load<f32>(at(x, i)) * load<f32>(at(s, i)));
 }
 
-/** y_i = (x_i − shift_i)·k − c_i (y may be x). */
-export function colShiftScaleSub(x: usize, y: usize, shift: usize, c: usize, n: i32, k: f32): void {
+/** y_i = float32((x_i − shift_i)·k − c_i), in float64 and rounded once (y may be x); c holds float64s. */
+export function colShiftScaleSub(x: usize, y: usize, shift: usize, c: usize, n: i32, k: f64): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vk = f32x4.splat(k);
+    const vk = f64x2.splat(k);
     for (; i + 4 <= n; i += 4) {
-      const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(shift, i))), vk);
-      v128.store(at(y, i), f32x4.sub(z, v128.load(at(c, i))));
+      const v = v128.load(at(x, i)), sh = v128.load(at(shift, i));
+      const lo = f64x2.sub(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(sh));
+      const hi = f64x2.sub(
+        f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), f64x2.promote_low_f32x4(v128.shuffle<f32>(sh, sh, 2, 3, 2, 3)),
+      );
+      const a = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.mul(lo, vk), v128.load(at8(c, i))));
+      const b = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.mul(hi, vk), v128.load(at8(c, i), 16)));
+      v128.store(at(y, i), v128.shuffle<f32>(a, b, 0, 1, 4, 5));
     }
   }
-  for (; i < n; i++) store<f32>(at(y, i), (load<f32>(at(x, i)) - load<f32>(at(shift, i))) * k - load<f32>(at(c, i)));
+  for (; i < n; i++) {
+    const z = (<f64>load<f32>(at(x, i)) - <f64>load<f32>(at(shift, i))) * k;
+    store<f32>(at(y, i), <f32>(z - load<f64>(at8(c, i))));
+  }
 }
 
 /** dx_i = (dy_i − g_i)·y_i·k (dx may be y or dy). */

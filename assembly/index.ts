@@ -1,7 +1,7 @@
 // The exported ABI of simdmax's wasm modules (documented for hosts in the README and docs/).
 // Every kernel views its float32 tensor as [outer, dim, inner] in row-major order and reduces over
 // dim. Pointers are byte offsets into this module's memory; float32 data needs 4-byte alignment,
-// the workspace 8-byte alignment. `invT` is 1/temperature. A kernel reads and writes only the ranges
+// the workspace 8-byte alignment. `invT` is 1/temperature, as a float64. A kernel reads and writes only the ranges
 // it is given: outputs may be exactly the inputs (in place), never partly overlap them.
 // Bit 0 of `flags`: fully masked (all −Infinity) rows give 0 instead of NaN.
 import { softmaxKernel, logSoftmaxKernel, logSumExpKernel } from "./softmax";
@@ -23,27 +23,27 @@ export function workspaceBytes(inner: i32): i32 {
 }
 
 /** y = softmax(x·invT) over dim. */
-export function softmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, invT: f32, flags: i32, ws: usize): void {
+export function softmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, invT: f64, flags: i32, ws: usize): void {
   softmaxKernel(outer, dim, inner, x, y, invT, (flags & MASKED_ZERO) != 0, ws);
 }
 
 /** y = logSoftmax(x·invT) over dim. */
-export function logSoftmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, invT: f32, flags: i32, ws: usize): void {
+export function logSoftmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, invT: f64, flags: i32, ws: usize): void {
   logSoftmaxKernel(outer, dim, inner, x, y, invT, (flags & MASKED_ZERO) != 0, ws);
 }
 
 /** out[outer, inner] = logsumexp(x·invT) over dim. */
-export function logSumExp(outer: i32, dim: i32, inner: i32, x: usize, out: usize, invT: f32, ws: usize): void {
+export function logSumExp(outer: i32, dim: i32, inner: i32, x: usize, out: usize, invT: f64, ws: usize): void {
   logSumExpKernel(outer, dim, inner, x, out, invT, ws);
 }
 
 /** dx = y ⊙ (dy − Σ y⊙dy) · invT, y the softmax output. */
-export function softmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f32, ws: usize): void {
+export function softmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f64, ws: usize): void {
   softmaxBackwardKernel(outer, dim, inner, y, dy, dx, invT, ws);
 }
 
 /** dx = (dy − exp(y) · Σ dy) · invT, y the log-softmax output. */
-export function logSoftmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f32, flags: i32, ws: usize): void {
+export function logSoftmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f64, flags: i32, ws: usize): void {
   logSoftmaxBackwardKernel(outer, dim, inner, y, dy, dx, invT, (flags & MASKED_ZERO) != 0, ws);
 }
 

@@ -186,16 +186,30 @@ export function rowHasNaN(x: usize, n: i32): bool {
   return false;
 }
 
-/** y_i = (x_i − shift)·k − c (y may be x): log-softmax's output pass. */
-export function rowShiftScaleSub(x: usize, y: usize, n: i32, shift: f32, k: f32, c: f32): void {
+/** y_i = float32((x_i − shift)·k − c), computed in float64 and rounded once (y may be x): log-softmax's
+ *  output pass. Not exp-bound, so the wider arithmetic costs little and saves two roundings. */
+export function rowShiftScaleSub(x: usize, y: usize, n: i32, shift: f32, k: f64, c: f64): void {
   let i = 0;
+  const scaled = k != 1; // k = 1: skip a product (no change to a bit)
   if (ASC_FEATURE_SIMD) {
-    const vs = f32x4.splat(shift), vk = f32x4.splat(k), vc = f32x4.splat(c);
+    const vs = f64x2.splat(<f64>shift), vk = f64x2.splat(k), vc = f64x2.splat(c);
     for (; i + 4 <= n; i += 4) {
-      v128.store(at(y, i), f32x4.sub(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vs), vk), vc));
+      const v = v128.load(at(x, i));
+      let lo = f64x2.sub(f64x2.promote_low_f32x4(v), vs);
+      let hi = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), vs);
+      if (scaled) {
+        lo = f64x2.mul(lo, vk);
+        hi = f64x2.mul(hi, vk);
+      }
+      const a = f32x4.demote_f64x2_zero(f64x2.sub(lo, vc)), b = f32x4.demote_f64x2_zero(f64x2.sub(hi, vc));
+      v128.store(at(y, i), v128.shuffle<f32>(a, b, 0, 1, 4, 5));
     }
   }
-  for (; i < n; i++) store<f32>(at(y, i), (load<f32>(at(x, i)) - shift) * k - c);
+  for (; i < n; i++) {
+    let z = <f64>load<f32>(at(x, i)) - <f64>shift;
+    if (scaled) z *= k;
+    store<f32>(at(y, i), <f32>(z - c));
+  }
 }
 
 /** y_i = v. */

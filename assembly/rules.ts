@@ -33,14 +33,14 @@
 
 /** log-softmax = (x − shift)·k − offset; masked-zero rows are filled separately. */
 // @ts-ignore: decorator
-@inline export function logSoftmaxOffset(m: f32, s: f64): f32 {
-  return isFinite32(m) ? <f32>Math.log(s) : NaN;
+@inline export function logSoftmaxOffset(m: f32, s: f64): f64 {
+  return isFinite32(m) ? Math.log(s) : NaN;
 }
 
 /** logsumexp of x·k, computed in float64 and rounded once, for m finite or −Infinity. */
 // @ts-ignore: decorator
-@inline export function logSumExpOf(m: f32, s: f64, k: f32): f32 {
-  return <f32>(<f64>shiftOf(m) * <f64>k + Math.log(s));
+@inline export function logSumExpOf(m: f32, s: f64, k: f64): f32 {
+  return <f32>(<f64>shiftOf(m) * k + Math.log(s));
 }
 
 /** logsumexp of a row whose max is +Infinity. */

@@ -5,7 +5,7 @@
 //   [0, 8·inner)        float64 sums
 //   [8·inner, 12·inner) float32 shift (row max, or 0 when it is not finite)
 //   [12·inner, 16·inner) float32 max, then the output factor or offset
-// k is 1/temperature. y may be x (in place).
+// k is 1/temperature (float64; the exp loops use it rounded to float32). y may be x (in place).
 import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
 import { colMax, colExpSum, colScale, colShiftScaleSub } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
@@ -35,13 +35,14 @@ function colsMax(x: usize, dim: i32, inner: i32, ws: usize): void {
   for (let d = 0; d < dim; d++) colExpSum(sums, shifts, x + <usize>d * stride, y + <usize>d * stride, inner, k, write);
 }
 
-export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f32, maskedZero: bool, ws: usize): void {
+export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f64, maskedZero: bool, ws: usize): void {
   const slice = <usize>dim * <usize>inner << 2;
+  const k32 = <f32>k;
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice, yr = y + <usize>o * slice;
       const m = rowMax(xr, dim);
-      const s = rowExpSum(xr, yr, dim, shiftOf(m), k, true);
+      const s = rowExpSum(xr, yr, dim, shiftOf(m), k32, true);
       rowScale(yr, yr, dim, softmaxFactor(m, s, maskedZero));
     }
     return;
@@ -51,7 +52,7 @@ export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usi
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice, ys = y + <usize>o * slice;
     colsMax(xs, dim, inner, ws);
-    colsExpSum(xs, ys, dim, inner, k, ws, true);
+    colsExpSum(xs, ys, dim, inner, k32, ws, true);
     for (let i = 0; i < inner; i++) {
       const a = aux + (<usize>i << 2);
       store<f32>(a, softmaxFactor(load<f32>(a), load<f64>(sums + (<usize>i << 3)), maskedZero));
@@ -60,14 +61,15 @@ export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usi
   }
 }
 
-export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f32, maskedZero: bool, ws: usize): void {
+export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f64, maskedZero: bool, ws: usize): void {
   const slice = <usize>dim * <usize>inner << 2;
+  const k32 = <f32>k;
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice, yr = y + <usize>o * slice;
       const m = rowMax(xr, dim);
       const shift = shiftOf(m);
-      const s = rowExpSum(xr, yr, dim, shift, k, false);
+      const s = rowExpSum(xr, yr, dim, shift, k32, false);
       if (isMaskedZero(m, s, maskedZero)) rowFill(yr, dim, 0);
       else rowShiftScaleSub(xr, yr, dim, shift, k, logSoftmaxOffset(m, s));
     }
@@ -78,20 +80,20 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice, ys = y + <usize>o * slice;
     colsMax(xs, dim, inner, ws);
-    colsExpSum(xs, ys, dim, inner, k, ws, false);
+    colsExpSum(xs, ys, dim, inner, k32, ws, false);
     let masked = false;
     for (let i = 0; i < inner; i++) {
       const a = aux + (<usize>i << 2), sp = sums + (<usize>i << 3);
       const m = load<f32>(a), s = load<f64>(sp);
       const z = isMaskedZero(m, s, maskedZero);
       masked = masked || z;
-      store<f64>(sp, z ? 1 : 0); // the sums are spent: keep which positions are masked
-      store<f32>(a, logSoftmaxOffset(m, s));
+      store<f32>(a, z ? 1 : 0); // the max is spent: keep which positions are masked
+      store<f64>(sp, logSoftmaxOffset(m, s)); // and the sum: keep the offset
     }
-    for (let d = 0; d < dim; d++) colShiftScaleSub(xs + <usize>d * stride, ys + <usize>d * stride, shifts, aux, inner, k);
+    for (let d = 0; d < dim; d++) colShiftScaleSub(xs + <usize>d * stride, ys + <usize>d * stride, shifts, sums, inner, k);
     if (masked) {
       for (let i = 0; i < inner; i++) {
-        if (load<f64>(sums + (<usize>i << 3)) == 0) continue;
+        if (load<f32>(aux + (<usize>i << 2)) == 0) continue;
         for (let d = 0; d < dim; d++) store<f32>(ys + <usize>d * stride + (<usize>i << 2), 0);
       }
     }
@@ -109,13 +111,14 @@ function colHasNaN(x: usize, dim: i32, inner: i32): bool {
 }
 
 /** out has outer·inner elements. */
-export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out: usize, k: f32, ws: usize): void {
+export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out: usize, k: f64, ws: usize): void {
   const slice = <usize>dim * <usize>inner << 2;
+  const k32 = <f32>k;
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice;
       const m = rowMax(xr, dim);
-      const s = rowExpSum(xr, xr, dim, shiftOf(m), k, false);
+      const s = rowExpSum(xr, xr, dim, shiftOf(m), k32, false);
       const v = m == Infinity ? logSumExpOfInfinite(rowHasNaN(xr, dim)) : logSumExpOf(m, s, k);
       store<f32>(out + (<usize>o << 2), v);
     }
@@ -125,7 +128,7 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice;
     colsMax(xs, dim, inner, ws);
-    colsExpSum(xs, xs, dim, inner, k, ws, false);
+    colsExpSum(xs, xs, dim, inner, k32, ws, false);
     const outRow = out + (<usize>o * <usize>inner << 2);
     for (let i = 0; i < inner; i++) {
       const m = load<f32>(aux + (<usize>i << 2)), s = load<f64>(sums + (<usize>i << 3));

@@ -15,16 +15,17 @@ export function checkOptions(fn: string, options: unknown, allowed: readonly str
   return options as Record<string, unknown>;
 }
 
-/** 1/temperature as float32, from a temperature that must be positive, finite, and ≥ 2^-126-ish so
- *  that its reciprocal is a finite float32. Default 1. */
+/** 1/temperature (the kernels take it as a float64 and round it to float32 in their exp loops), from a
+ *  temperature that must be finite and > 0, with a reciprocal that is a finite, non-zero float32
+ *  (about 3e-39 < T < 7e45). Default 1. */
 export function checkTemperature(fn: string, t: unknown): number {
   if (t === undefined) return 1;
   if (typeof t !== "number") throw new TypeError(`${fn}: temperature must be a number, got ${describe(t)}`);
-  const k = Math.fround(1 / t);
-  if (!(t > 0) || !Number.isFinite(t) || !Number.isFinite(k) || k === 0) {
-    throw new RangeError(`${fn}: temperature must be a finite number > 0 whose reciprocal is a finite float32, got ${t}`);
+  const k32 = Math.fround(1 / t);
+  if (!(t > 0) || !Number.isFinite(t) || !Number.isFinite(k32) || k32 === 0) {
+    throw new RangeError(`${fn}: temperature must be a finite number > 0 whose reciprocal is a finite, non-zero float32, got ${t}`);
   }
-  return k;
+  return 1 / t;
 }
 
 export type MaskedRows = "nan" | "zero";
