@@ -1,8 +1,10 @@
 // Passes over one contiguous row of n float32 values (the inner == 1 layout).
-// Each is a SIMD loop (8 lanes per iteration in two f32x4 accumulators, then one vector) followed by a
-// scalar loop; the scalar build compiles only the scalar loop. Sums are exact-order deterministic for
-// a given build: float32 partial sums over blocks of BLOCK elements, added into a float64 total
-// (plain float32 sums drift by ~4e-4 relative over 1M elements; these stay near 1e-7).
+// SIMD build: vector loops over the first n & ~3 elements, then, when n ≥ 4 and n is not a multiple of
+// 4, one more vector over the last four elements, [n − 4, n), with the lanes that were already done
+// masked out (left as they are in memory, and out of the sums): no scalar tail. Rows shorter than 4
+// take the scalar loop, which is all the scalar build compiles. Sums are deterministic for a given
+// build: float32 partial sums over blocks of BLOCK elements, added into a float64 total (plain float32
+// sums drift by ~4e-4 relative over 1M elements; these stay near 1e-7); the scalar build sums in float64.
 import {
   expv, exps, expNegv, expNegs, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3,
   EXP_C2, EXP_ONE, EXP_UNDERFLOW,
@@ -11,9 +13,23 @@ import {
 // @ts-ignore: decorator
 @inline const BLOCK: i32 = 256; // a multiple of 8: 32 float32 additions per accumulator lane, then float64
 
+/** For r = 1, 2, 3 at byte offset 16·r: all-ones in the last r lanes, the new ones of a row's last vector. */
+const TAIL_MASKS: usize = memory.data<i32>([0, 0, 0, 0, 0, 0, 0, -1, 0, 0, -1, -1, 0, -1, -1, -1], 16);
+
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
+}
+
+// @ts-ignore: decorator
+@inline function tailMask(n: i32): v128 {
+  return v128.load(TAIL_MASKS + (<usize>(n & 3) << 4));
+}
+
+/** The last vector of the row, written with only its new lanes changed: v where mask, else what is there. */
+// @ts-ignore: decorator
+@inline function storeTail(p: usize, v: v128, mask: v128): void {
+  v128.store(p, v128.bitselect(v, v128.load(p), mask));
 }
 
 // @ts-ignore: decorator
@@ -24,25 +40,28 @@ import {
 
 /** The largest element, skipping NaN (callers see a NaN through the sums instead); −Infinity when n = 0. */
 export function rowMax(x: usize, n: i32): f32 {
-  let m: f32 = -Infinity;
-  let i = 0;
   if (ASC_FEATURE_SIMD) {
-    let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0;
-    for (; i + 16 <= n; i += 16) {
-      const p = at(x, i);
-      m0 = f32x4.pmax(m0, v128.load(p)); // pmax(a, b) = a < b ? b : a: skips a NaN b
-      m1 = f32x4.pmax(m1, v128.load(p, 16));
-      m2 = f32x4.pmax(m2, v128.load(p, 32));
-      m3 = f32x4.pmax(m3, v128.load(p, 48));
+    if (n >= 4) {
+      let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0;
+      let i = 0;
+      for (; i + 16 <= n; i += 16) {
+        const p = at(x, i);
+        m0 = f32x4.pmax(m0, v128.load(p)); // pmax(a, b) = a < b ? b : a: skips a NaN b
+        m1 = f32x4.pmax(m1, v128.load(p, 16));
+        m2 = f32x4.pmax(m2, v128.load(p, 32));
+        m3 = f32x4.pmax(m3, v128.load(p, 48));
+      }
+      for (; i + 4 <= n; i += 4) m0 = f32x4.pmax(m0, v128.load(at(x, i)));
+      if (n & 3) m1 = f32x4.pmax(m1, v128.load(at(x, n - 4))); // overlapping lanes: the max is idempotent
+      m0 = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
+      const a = f32x4.extract_lane(m0, 0), b = f32x4.extract_lane(m0, 1);
+      const c = f32x4.extract_lane(m0, 2), d = f32x4.extract_lane(m0, 3);
+      const ab = a < b ? b : a, cd = c < d ? d : c;
+      return ab < cd ? cd : ab;
     }
-    for (; i + 4 <= n; i += 4) m0 = f32x4.pmax(m0, v128.load(at(x, i)));
-    m0 = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
-    const a = f32x4.extract_lane(m0, 0), b = f32x4.extract_lane(m0, 1);
-    const c = f32x4.extract_lane(m0, 2), d = f32x4.extract_lane(m0, 3);
-    const ab = a < b ? b : a, cd = c < d ? d : c;
-    m = ab < cd ? cd : ab;
   }
-  for (; i < n; i++) {
+  let m: f32 = -Infinity;
+  for (let i = 0; i < n; i++) {
     const v = load<f32>(at(x, i));
     m = m < v ? v : m;
   }
@@ -55,47 +74,59 @@ export function rowMax(x: usize, n: i32): f32 {
 @inline
 export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write: bool): f64 {
   let total: f64 = 0;
-  let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vs = f32x4.splat(shift), vk = f32x4.splat(k), scaled = k != 1; // k = 1: skip a product (no change to a bit)
-    const T = EXP_TABLE;
-    const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
-    const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
-    const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
-    const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
-    const uf = v128.load32_splat(T, EXP_UNDERFLOW);
-    const nv = n & ~3;
-    while (i < nv) {
-      const end = min(i + BLOCK, nv);
-      let a0 = f32x4.splat(0), a1 = a0;
-      for (; i + 8 <= end; i += 8) {
-        let z0 = f32x4.sub(v128.load(at(x, i)), vs);
-        let z1 = f32x4.sub(v128.load(at(x, i), 16), vs);
-        if (scaled) {
-          z0 = f32x4.mul(z0, vk);
-          z1 = f32x4.mul(z1, vk);
+    if (n >= 4) {
+      const vs = f32x4.splat(shift), vk = f32x4.splat(k), scaled = k != 1; // k = 1: skip a product (no change to a bit)
+      const T = EXP_TABLE;
+      const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
+      const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
+      const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
+      const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+      const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+      const nv = n & ~3;
+      let i = 0;
+      while (i < nv) {
+        const end = min(i + BLOCK, nv);
+        let a0 = f32x4.splat(0), a1 = a0;
+        for (; i + 8 <= end; i += 8) {
+          let z0 = f32x4.sub(v128.load(at(x, i)), vs);
+          let z1 = f32x4.sub(v128.load(at(x, i), 16), vs);
+          if (scaled) {
+            z0 = f32x4.mul(z0, vk);
+            z1 = f32x4.mul(z1, vk);
+          }
+          const e0 = expNegv(z0, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+          const e1 = expNegv(z1, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+          if (write) {
+            v128.store(at(y, i), e0);
+            v128.store(at(y, i), e1, 16);
+          }
+          a0 = f32x4.add(a0, e0);
+          a1 = f32x4.add(a1, e1);
         }
-        const e0 = expNegv(z0, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-        const e1 = expNegv(z1, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-        if (write) {
-          v128.store(at(y, i), e0);
-          v128.store(at(y, i), e1, 16);
+        if (i < end) {
+          let z0 = f32x4.sub(v128.load(at(x, i)), vs);
+          if (scaled) z0 = f32x4.mul(z0, vk);
+          const e0 = expNegv(z0, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+          if (write) v128.store(at(y, i), e0);
+          a0 = f32x4.add(a0, e0);
+          i += 4;
         }
-        a0 = f32x4.add(a0, e0);
-        a1 = f32x4.add(a1, e1);
+        total += hsum(f32x4.add(a0, a1));
       }
-      if (i < end) {
-        let z0 = f32x4.sub(v128.load(at(x, i)), vs);
-        if (scaled) z0 = f32x4.mul(z0, vk);
-        const e0 = expNegv(z0, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-        if (write) v128.store(at(y, i), e0);
-        a0 = f32x4.add(a0, e0);
-        i += 4;
+      if (n & 3) {
+        // The done lanes may already hold exps (y = x, in place): they are masked out of the sum and kept.
+        const mask = tailMask(n);
+        let z = f32x4.sub(v128.load(at(x, n - 4)), vs);
+        if (scaled) z = f32x4.mul(z, vk);
+        const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+        if (write) storeTail(at(y, n - 4), e, mask);
+        total += hsum(v128.and(e, mask));
       }
-      total += hsum(f32x4.add(a0, a1));
+      return total;
     }
   }
-  for (; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     const e = expNegs((load<f32>(at(x, i)) - shift) * k);
     if (write) store<f32>(at(y, i), e);
     total += <f64>e;
@@ -106,75 +137,70 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
 /** Σ a_i·b_i. */
 export function rowDot(a: usize, b: usize, n: i32): f64 {
   let total: f64 = 0;
-  let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const nv = n & ~3;
-    while (i < nv) {
-      const end = min(i + BLOCK, nv);
-      let a0 = f32x4.splat(0), a1 = a0;
-      for (; i + 8 <= end; i += 8) {
-        a0 = f32x4.add(a0, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
-        a1 = f32x4.add(a1, f32x4.mul(v128.load(at(a, i), 16), v128.load(at(b, i), 16)));
+    if (n >= 4) {
+      const nv = n & ~3;
+      let i = 0;
+      while (i < nv) {
+        const end = min(i + BLOCK, nv);
+        let a0 = f32x4.splat(0), a1 = a0;
+        for (; i + 8 <= end; i += 8) {
+          a0 = f32x4.add(a0, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
+          a1 = f32x4.add(a1, f32x4.mul(v128.load(at(a, i), 16), v128.load(at(b, i), 16)));
+        }
+        if (i < end) {
+          a0 = f32x4.add(a0, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
+          i += 4;
+        }
+        total += hsum(f32x4.add(a0, a1));
       }
-      if (i < end) {
-        a0 = f32x4.add(a0, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
-        i += 4;
-      }
-      total += hsum(f32x4.add(a0, a1));
+      if (n & 3) total += hsum(v128.and(f32x4.mul(v128.load(at(a, n - 4)), v128.load(at(b, n - 4))), tailMask(n)));
+      return total;
     }
   }
-  for (; i < n; i++) total += <f64>(load<f32>(at(a, i)) * load<f32>(at(b, i)));
+  for (let i = 0; i < n; i++) total += <f64>(load<f32>(at(a, i)) * load<f32>(at(b, i)));
   return total;
 }
 
 /** Σ a_i. */
 export function rowSum(a: usize, n: i32): f64 {
   let total: f64 = 0;
-  let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const nv = n & ~3;
-    while (i < nv) {
-      const end = min(i + BLOCK, nv);
-      let a0 = f32x4.splat(0), a1 = a0;
-      for (; i + 8 <= end; i += 8) {
-        a0 = f32x4.add(a0, v128.load(at(a, i)));
-        a1 = f32x4.add(a1, v128.load(at(a, i), 16));
+    if (n >= 4) {
+      const nv = n & ~3;
+      let i = 0;
+      while (i < nv) {
+        const end = min(i + BLOCK, nv);
+        let a0 = f32x4.splat(0), a1 = a0;
+        for (; i + 8 <= end; i += 8) {
+          a0 = f32x4.add(a0, v128.load(at(a, i)));
+          a1 = f32x4.add(a1, v128.load(at(a, i), 16));
+        }
+        if (i < end) {
+          a0 = f32x4.add(a0, v128.load(at(a, i)));
+          i += 4;
+        }
+        total += hsum(f32x4.add(a0, a1));
       }
-      if (i < end) {
-        a0 = f32x4.add(a0, v128.load(at(a, i)));
-        i += 4;
-      }
-      total += hsum(f32x4.add(a0, a1));
+      if (n & 3) total += hsum(v128.and(v128.load(at(a, n - 4)), tailMask(n)));
+      return total;
     }
   }
-  for (; i < n; i++) total += <f64>load<f32>(at(a, i));
+  for (let i = 0; i < n; i++) total += <f64>load<f32>(at(a, i));
   return total;
 }
 
 /** True when every element is +0 (the bit pattern 0): only a fully masked row, zeroed, looks so. */
 export function rowAllZeroBits(a: usize, n: i32): bool {
-  let i = 0;
   if (ASC_FEATURE_SIMD) {
-    let acc = i32x4.splat(0);
-    for (; i + 4 <= n; i += 4) acc = v128.or(acc, v128.load(at(a, i)));
-    if (v128.any_true(acc)) return false;
-  }
-  for (; i < n; i++) if (load<i32>(at(a, i)) != 0) return false;
-  return true;
-}
-
-/** y_i = x_i·s (y may be x). */
-export function rowScale(x: usize, y: usize, n: i32, s: f32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vs = f32x4.splat(s);
-    for (; i + 8 <= n; i += 8) {
-      v128.store(at(y, i), f32x4.mul(v128.load(at(x, i)), vs));
-      v128.store(at(y, i), f32x4.mul(v128.load(at(x, i), 16), vs), 16);
+    if (n >= 4) {
+      let acc = v128.load(at(a, n - 4)); // overlapping lanes: or is idempotent
+      for (let i = 0; i + 4 <= n; i += 4) acc = v128.or(acc, v128.load(at(a, i)));
+      return !v128.any_true(acc);
     }
-    for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.mul(v128.load(at(x, i)), vs));
   }
-  for (; i < n; i++) store<f32>(at(y, i), load<f32>(at(x, i)) * s);
+  for (let i = 0; i < n; i++) if (load<i32>(at(a, i)) != 0) return false;
+  return true;
 }
 
 /** True when some element is NaN. */
@@ -186,64 +212,117 @@ export function rowHasNaN(x: usize, n: i32): bool {
   return false;
 }
 
-/** y_i = float32((x_i − shift)·k − c), computed in float64 and rounded once (y may be x): log-softmax's
- *  output pass. Not exp-bound, so the wider arithmetic costs little and saves two roundings. */
-export function rowShiftScaleSub(x: usize, y: usize, n: i32, shift: f32, k: f64, c: f64): void {
-  let i = 0;
-  const scaled = k != 1; // k = 1: skip a product (no change to a bit)
+/** y_i = x_i·s (y may be x). */
+export function rowScale(x: usize, y: usize, n: i32, s: f32): void {
   if (ASC_FEATURE_SIMD) {
-    const vs = f64x2.splat(<f64>shift), vk = f64x2.splat(k), vc = f64x2.splat(c);
-    for (; i + 4 <= n; i += 4) {
-      const v = v128.load(at(x, i));
-      let lo = f64x2.sub(f64x2.promote_low_f32x4(v), vs);
-      let hi = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), vs);
-      if (scaled) {
-        lo = f64x2.mul(lo, vk);
-        hi = f64x2.mul(hi, vk);
+    if (n >= 4) {
+      const vs = f32x4.splat(s);
+      let i = 0;
+      for (; i + 8 <= n; i += 8) {
+        v128.store(at(y, i), f32x4.mul(v128.load(at(x, i)), vs));
+        v128.store(at(y, i), f32x4.mul(v128.load(at(x, i), 16), vs), 16);
       }
-      const a = f32x4.demote_f64x2_zero(f64x2.sub(lo, vc)), b = f32x4.demote_f64x2_zero(f64x2.sub(hi, vc));
-      v128.store(at(y, i), v128.shuffle<f32>(a, b, 0, 1, 4, 5));
+      for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.mul(v128.load(at(x, i)), vs));
+      if (n & 3) storeTail(at(y, n - 4), f32x4.mul(v128.load(at(x, n - 4)), vs), tailMask(n));
+      return;
     }
   }
-  for (; i < n; i++) {
-    let z = <f64>load<f32>(at(x, i)) - <f64>shift;
-    if (scaled) z *= k;
-    store<f32>(at(y, i), <f32>(z - c));
+  for (let i = 0; i < n; i++) store<f32>(at(y, i), load<f32>(at(x, i)) * s);
+}
+
+/** y_i ≈ (x_i − shift)·k − c (y may be x): log-softmax's output pass, with c = log Σ. With k = 1 it
+ *  is x − (shift + c), the float64 sum split into float32 hi + lo: x − hi is exact where y is small
+ *  (Sterbenz), so y near 0 keeps its precision, at the cost of two float32 subtractions. Otherwise it
+ *  runs in float64 and rounds once (~2× the time of this pass). */
+export function rowShiftScaleSub(x: usize, y: usize, n: i32, shift: f32, k: f64, c: f64): void {
+  if (k == 1) {
+    const sum = <f64>shift + c;
+    const hi = <f32>sum, lo = <f32>(sum - <f64>hi);
+    if (ASC_FEATURE_SIMD) {
+      if (n >= 4) {
+        const vh = f32x4.splat(hi), vl = f32x4.splat(lo);
+        let i = 0;
+        for (; i + 8 <= n; i += 8) {
+          v128.store(at(y, i), f32x4.sub(f32x4.sub(v128.load(at(x, i)), vh), vl));
+          v128.store(at(y, i), f32x4.sub(f32x4.sub(v128.load(at(x, i), 16), vh), vl), 16);
+        }
+        for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.sub(f32x4.sub(v128.load(at(x, i)), vh), vl));
+        if (n & 3) storeTail(at(y, n - 4), f32x4.sub(f32x4.sub(v128.load(at(x, n - 4)), vh), vl), tailMask(n));
+        return;
+      }
+    }
+    for (let i = 0; i < n; i++) store<f32>(at(y, i), load<f32>(at(x, i)) - hi - lo);
+    return;
   }
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      const vs = f64x2.splat(<f64>shift), vk = f64x2.splat(k), vc = f64x2.splat(c);
+      let i = 0;
+      for (; i + 4 <= n; i += 4) v128.store(at(y, i), shiftScaleSub4(v128.load(at(x, i)), vs, vk, vc));
+      if (n & 3) storeTail(at(y, n - 4), shiftScaleSub4(v128.load(at(x, n - 4)), vs, vk, vc), tailMask(n));
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++) store<f32>(at(y, i), <f32>((<f64>load<f32>(at(x, i)) - <f64>shift) * k - c));
+}
+
+// @ts-ignore: decorator
+@inline function shiftScaleSub4(v: v128, vs: v128, vk: v128, vc: v128): v128 {
+  const lo = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v), vs), vk);
+  const hi = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), vs), vk);
+  const a = f32x4.demote_f64x2_zero(f64x2.sub(lo, vc)), b = f32x4.demote_f64x2_zero(f64x2.sub(hi, vc));
+  return v128.shuffle<f32>(a, b, 0, 1, 4, 5);
 }
 
 /** y_i = v. */
 export function rowFill(y: usize, n: i32, v: f32): void {
-  let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vv = f32x4.splat(v);
-    for (; i + 4 <= n; i += 4) v128.store(at(y, i), vv);
+    if (n >= 4) {
+      const vv = f32x4.splat(v);
+      for (let i = 0; i + 4 <= n; i += 4) v128.store(at(y, i), vv);
+      v128.store(at(y, n - 4), vv); // overlapping lanes get the same value
+      return;
+    }
   }
-  for (; i < n; i++) store<f32>(at(y, i), v);
+  for (let i = 0; i < n; i++) store<f32>(at(y, i), v);
 }
 
 /** dx_i = (dy_i − g)·y_i·k: softmax's backward output pass (dx may be y or dy). */
 export function rowSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
-  let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vg = f32x4.splat(g), vk = f32x4.splat(k);
-    for (; i + 4 <= n; i += 4) {
-      const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), vg), v128.load(at(y, i)));
-      v128.store(at(dx, i), f32x4.mul(v, vk));
+    if (n >= 4) {
+      const vg = f32x4.splat(g), vk = f32x4.splat(k);
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), vg), v128.load(at(y, i)));
+        v128.store(at(dx, i), f32x4.mul(v, vk));
+      }
+      if (n & 3) {
+        const v = f32x4.mul(f32x4.sub(v128.load(at(dy, n - 4)), vg), v128.load(at(y, n - 4)));
+        storeTail(at(dx, n - 4), f32x4.mul(v, vk), tailMask(n));
+      }
+      return;
     }
   }
-  for (; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - g) * load<f32>(at(y, i)) * k);
+  for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - g) * load<f32>(at(y, i)) * k);
 }
 
 /** dx_i = (dy_i − exp(y_i)·g)·k: log-softmax's backward output pass (dx may be y or dy). */
 export function rowLogSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
-  let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vg = f32x4.splat(g), vk = f32x4.splat(k);
-    for (; i + 4 <= n; i += 4) {
-      const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), vg));
-      v128.store(at(dx, i), f32x4.mul(v, vk));
+    if (n >= 4) {
+      const vg = f32x4.splat(g), vk = f32x4.splat(k);
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), vg));
+        v128.store(at(dx, i), f32x4.mul(v, vk));
+      }
+      if (n & 3) {
+        const v = f32x4.sub(v128.load(at(dy, n - 4)), f32x4.mul(expv(v128.load(at(y, n - 4))), vg));
+        storeTail(at(dx, n - 4), f32x4.mul(v, vk), tailMask(n));
+      }
+      return;
     }
   }
-  for (; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * g) * k);
+  for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * g) * k);
 }
