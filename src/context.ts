@@ -35,8 +35,9 @@ export function createContext(exports: KernelExports, build: Build, scratchBytes
 
 export type Input = Float32Array | Float32Buffer;
 
+/** A Float32Array, also one from another realm (an iframe or a vm context). */
 function isFloat32Array(v: unknown): v is Float32Array {
-  return ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === "[object Float32Array]";
+  return v instanceof Float32Array || (ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === "[object Float32Array]");
 }
 
 /** Where a data argument lives; TypeError for anything but a Float32Array or a live buffer of this instance. */
@@ -59,10 +60,11 @@ export function lengthOf(p: Place): number {
   return p.kind === "wasm" ? p.length : p.array.length;
 }
 
-/** The byte range of a place and the memory it is in. */
-function rangeOf(ctx: Context, p: Place): { buffer: ArrayBufferLike; start: number; end: number } {
-  if (p.kind === "wasm") return { buffer: ctx.heap.memory.buffer, start: p.ptr, end: p.ptr + 4 * p.length };
-  return { buffer: p.array.buffer, start: p.array.byteOffset, end: p.array.byteOffset + p.array.byteLength };
+function bufferOf(ctx: Context, p: Place): ArrayBufferLike {
+  return p.kind === "wasm" ? ctx.heap.memory.buffer : p.array.buffer;
+}
+function startOf(p: Place): number {
+  return p.kind === "wasm" ? p.ptr : p.array.byteOffset;
 }
 
 /**
@@ -78,11 +80,12 @@ export function outputOf(
   }
   const place = placeOf(ctx, fn, "out", out);
   if (lengthOf(place) !== length) throw new RangeError(`${fn}: out has length ${lengthOf(place)}, but the result has ${length} elements`);
-  const r = rangeOf(ctx, place);
+  const buffer = bufferOf(ctx, place), start = startOf(place), end = start + 4 * length;
   for (const { name, place: p } of inputs) {
-    const q = rangeOf(ctx, p);
-    if (q.buffer !== r.buffer || q.end <= r.start || r.end <= q.start || r.start === r.end) continue;
-    if (mayAlias && q.start === r.start && q.end === r.end) continue;
+    if (bufferOf(ctx, p) !== buffer) continue;
+    const qs = startOf(p), qe = qs + 4 * lengthOf(p);
+    if (qe <= start || end <= qs || start === end) continue;
+    if (mayAlias && qs === start && qe === end) continue;
     throw new RangeError(
       mayAlias
         ? `${fn}: out overlaps ${name} without being exactly ${name}; pass ${name} itself for in-place output, or a separate array`

@@ -62,10 +62,10 @@ export function checkAxis(fn: string, axis: unknown, rank: number, name = "axis"
 export function layoutOf(fn: string, shape: unknown, axis: unknown): Layout {
   const dims = checkShape(fn, shape);
   const a = checkAxis(fn, axis, dims.length);
-  const prod = (ds: number[]) => ds.reduce((p, d) => p * d, 1);
-  const outer = prod(dims.slice(0, a));
+  let outer = 1, inner = 1;
+  for (let i = 0; i < a; i++) outer *= dims[i] as number;
+  for (let i = a + 1; i < dims.length; i++) inner *= dims[i] as number;
   const dim = dims.length === 0 ? 1 : (dims[a] as number);
-  const inner = prod(dims.slice(a + 1));
   const size = outer * dim * inner;
   if (!Number.isSafeInteger(size)) throw new RangeError(`${fn}: shape ${describe(dims)} has too many elements (${size})`);
   return { shape: dims, axis: a, outer, dim, inner, size };

@@ -93,7 +93,7 @@ export class Window {
           const where = plan.inputs[j]!;
           if (where.kind === "direct") return (p as { ptr: number }).ptr + 4 * o0 * full;
           const dst = where.kind === "outRegion" ? outPtr : slotPtr(where.slot);
-          if (where.copy) f32.set((p as { array: Float32Array }).array.subarray(o0 * full, (o0 + c) * full), dst >>> 2);
+          if (where.copy) f32.set(part((p as { array: Float32Array }).array, o0 * full, (o0 + c) * full), dst >>> 2);
           return dst;
         });
         job.kernel(c, dim, inner, ptrs, outPtr, wsBytes ? base : 0);
@@ -198,6 +198,11 @@ function planSlices(job: Job): SlicePlan {
     output = !job.reduced && firstJs ? { kind: "slot", slot: firstJs.slot } : { kind: "slot", slot: newSlot(job.reduced ? job.inner : full) };
   }
   return { inputs, output, slotOffsets, sliceElems };
+}
+
+/** array[from, to), without a new view when that is all of it. */
+function part(array: Float32Array, from: number, to: number): Float32Array {
+  return from === 0 && to === array.length ? array : array.subarray(from, to);
 }
 
 function samePlace(a: Place, b: Place): boolean {
