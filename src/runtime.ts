@@ -30,7 +30,11 @@ const bytesCache = new Map<Build, Uint8Array<ArrayBuffer>>();
 const moduleCache = new Map<Build, Promise<WebAssembly.Module>>();
 
 /** The bytes of a build. */
-export function wasmBytes(build: Build): Uint8Array<ArrayBuffer> {
+export function wasmBytes(build: Build): Uint8Array {
+  return bytesOf(build);
+}
+
+function bytesOf(build: Build): Uint8Array<ArrayBuffer> {
   let b = bytesCache.get(build);
   if (!b) {
     const s = atob(sources[build]);
@@ -43,7 +47,7 @@ export function wasmBytes(build: Build): Uint8Array<ArrayBuffer> {
 
 /** Whether this engine accepts the SIMD build (WebAssembly.validate is the feature test). */
 export function simdSupported(): boolean {
-  return typeof WebAssembly === "object" && WebAssembly.validate(wasmBytes("simd"));
+  return typeof WebAssembly === "object" && WebAssembly.validate(bytesOf("simd"));
 }
 
 /** A fresh instance of a build, with its own memory. */
@@ -51,7 +55,7 @@ export async function instantiateBuild(build: Build): Promise<KernelExports> {
   if (typeof WebAssembly !== "object") throw new Error("simdmax: this JavaScript engine has no WebAssembly");
   let m = moduleCache.get(build);
   if (!m) {
-    m = WebAssembly.compile(wasmBytes(build));
+    m = WebAssembly.compile(bytesOf(build));
     moduleCache.set(build, m);
     m.catch(() => moduleCache.delete(build));
   }

@@ -2,7 +2,7 @@
 // builds, for contiguous rows (axis −1) and across inner positions (axis 0), and on long rows.
 import { describe, it, expect } from "vitest";
 import * as ref from "../src/reference.js";
-import { BUILDS, instances, rowStats, mismatch, tolerances, layoutOf, rng } from "./helpers.js";
+import { BUILDS, instances, rowStats, mismatch, tolerances, backwardStats, backwardTolerances, layoutOf, rng } from "./helpers.js";
 
 const I = Infinity, N = NaN;
 const f32 = (a: number[]) => new Float32Array(a);
@@ -112,7 +112,7 @@ for (const build of BUILDS) {
     });
 
     for (const n of [50_001, 262_144]) {
-      it(`a row of ${n} elements, offset far from 0, stays accurate`, async () => {
+      it(`a row of ${n} elements, offset far from 0, stays accurate, forward and backward`, async () => {
         const { normal: sm, tiny } = await instances(build);
         const r = rng(n);
         const x = Float32Array.from({ length: n }, () => 1000 + 8 * (2 * r() - 1));
@@ -128,6 +128,14 @@ for (const build of BUILDS) {
           expect(mismatch(m.logSumExp(x, [n]), lse, tolerances.logSumExp(lse, stats, () => 0))).toBeNull();
           const y = m.softmax(x, [n]);
           expect(Math.abs(y.reduce((s, v) => s + v, 0) - 1)).toBeLessThan(1e-5);
+          const dy = Float32Array.from({ length: n }, () => 2 * r() - 1);
+          const st = backwardStats(y, dy, layout);
+          const sdx = ref.softmaxBackward(y, dy, [n]);
+          expect(mismatch(m.softmaxBackward(y, dy, [n]), sdx, backwardTolerances.softmax(y, dy, st, 1))).toBeNull();
+          const ly = m.logSoftmax(x, [n]);
+          const lst = backwardStats(ly, dy, layout);
+          const ldx = ref.logSoftmaxBackward(ly, dy, [n]);
+          expect(mismatch(m.logSoftmaxBackward(ly, dy, [n]), ldx, backwardTolerances.logSoftmax(ly, dy, lst, 1))).toBeNull();
         }
       });
     }
