@@ -132,34 +132,18 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
 
 /** Σ a_i·b_i. */
 export function rowDot(a: usize, b: usize, n: i32): f64 {
-  let total: f64 = 0;
-  if (ASC_FEATURE_SIMD) {
-    if (n >= 4) {
-      const nv = n & ~3;
-      let i = 0;
-      while (i < nv) {
-        const end = min(i + BLOCK, nv);
-        let a0 = f32x4.splat(0), a1 = a0;
-        for (; i + 8 <= end; i += 8) {
-          a0 = f32x4.add(a0, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
-          a1 = f32x4.add(a1, f32x4.mul(v128.load(at(a, i), 16), v128.load(at(b, i), 16)));
-        }
-        if (i < end) {
-          a0 = f32x4.add(a0, f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))));
-          i += 4;
-        }
-        total += hsum(f32x4.add(a0, a1));
-      }
-      if (n & 3) total += hsum(v128.and(f32x4.mul(v128.load(at(a, n - 4)), v128.load(at(b, n - 4))), tailMask(n)));
-      return total;
-    }
-  }
-  for (let i = 0; i < n; i++) total += <f64>(load<f32>(at(a, i)) * load<f32>(at(b, i)));
-  return total;
+  return blockSum(a, b, n, true);
 }
 
 /** Σ a_i. */
 export function rowSum(a: usize, n: i32): f64 {
+  return blockSum(a, a, n, false);
+}
+
+/** Σ a_i·b_i (`dot`) or Σ a_i, in float32 blocks added in float64. */
+// @ts-ignore: decorator
+@inline
+function blockSum(a: usize, b: usize, n: i32, dot: bool): f64 {
   let total: f64 = 0;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
@@ -169,21 +153,26 @@ export function rowSum(a: usize, n: i32): f64 {
         const end = min(i + BLOCK, nv);
         let a0 = f32x4.splat(0), a1 = a0;
         for (; i + 8 <= end; i += 8) {
-          a0 = f32x4.add(a0, v128.load(at(a, i)));
-          a1 = f32x4.add(a1, v128.load(at(a, i), 16));
+          a0 = f32x4.add(a0, term(a, b, i, dot));
+          a1 = f32x4.add(a1, term(a, b, i + 4, dot));
         }
         if (i < end) {
-          a0 = f32x4.add(a0, v128.load(at(a, i)));
+          a0 = f32x4.add(a0, term(a, b, i, dot));
           i += 4;
         }
         total += hsum(f32x4.add(a0, a1));
       }
-      if (n & 3) total += hsum(v128.and(v128.load(at(a, n - 4)), tailMask(n)));
+      if (n & 3) total += hsum(v128.and(term(a, b, n - 4, dot), tailMask(n)));
       return total;
     }
   }
-  for (let i = 0; i < n; i++) total += <f64>load<f32>(at(a, i));
+  for (let i = 0; i < n; i++) total += <f64>(dot ? load<f32>(at(a, i)) * load<f32>(at(b, i)) : load<f32>(at(a, i)));
   return total;
+}
+
+// @ts-ignore: decorator
+@inline function term(a: usize, b: usize, i: i32, dot: bool): v128 {
+  return dot ? f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))) : v128.load(at(a, i));
 }
 
 /** True when every element is +0 (the bit pattern 0): only a fully masked row, zeroed, looks so. */

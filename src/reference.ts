@@ -55,23 +55,17 @@ function rowLogSumExp(z: number[], hasNaN: boolean, max: number): number {
 
 /** softmax(x / T) along the axis. NaN rows and rows with +Inf give NaN; all −Inf rows NaN or, with maskedRows "zero", 0. */
 export function softmax(x: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
-  const { layout, t, maskedRows } = setup("softmax", [["x", x]], shape, options, ["axis", "temperature", "maskedRows"]);
-  const y = new Float64Array(layout.size);
-  forEachRow(layout, (idx) => {
-    const { z, hasNaN, max } = scaledRow(x, idx, t);
-    const lse = rowLogSumExp(z, hasNaN, max);
-    const masked = !hasNaN && max === -Infinity;
-    idx.forEach((j, d) => {
-      if (masked) y[j] = maskedRows === "zero" ? 0 : NaN;
-      else y[j] = Number.isFinite(lse) ? Math.exp((z[d] as number) - lse) : NaN;
-    });
-  });
-  return y;
+  return normalized("softmax", x, shape, options, (z, lse) => Math.exp(z - lse));
 }
 
 /** log-softmax of x / T along the axis: z − logsumexp(z), with the special rows of `softmax`. */
 export function logSoftmax(x: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
-  const { layout, t, maskedRows } = setup("logSoftmax", [["x", x]], shape, options, ["axis", "temperature", "maskedRows"]);
+  return normalized("logSoftmax", x, shape, options, (z, lse) => z - lse);
+}
+
+/** f(z, logsumexp of z's row) for every element z = x/T, where the row's logsumexp is finite. */
+function normalized(fn: string, x: Data, shape: Shape, options: ReferenceOptions | undefined, f: (z: number, lse: number) => number): Float64Array {
+  const { layout, t, maskedRows } = setup(fn, [["x", x]], shape, options, ["axis", "temperature", "maskedRows"]);
   const y = new Float64Array(layout.size);
   forEachRow(layout, (idx) => {
     const { z, hasNaN, max } = scaledRow(x, idx, t);
@@ -79,7 +73,7 @@ export function logSoftmax(x: Data, shape: Shape, options?: ReferenceOptions): F
     const masked = !hasNaN && max === -Infinity;
     idx.forEach((j, d) => {
       if (masked) y[j] = maskedRows === "zero" ? 0 : NaN;
-      else y[j] = Number.isFinite(lse) ? (z[d] as number) - lse : NaN;
+      else y[j] = Number.isFinite(lse) ? f(z[d] as number, lse) : NaN;
     });
   });
   return y;
