@@ -3,11 +3,14 @@
 import { createSimdmax, type Simdmax, type InitOptions } from "./instance.js";
 import type { Features, Input } from "./context.js";
 import type { Float32Buffer } from "./memory.js";
-import type { Output, SoftmaxOptions, LogSumExpOptions, BackwardOptions } from "./ops/softmax.js";
+import type { Output, SoftmaxOptions, LogSumExpOptions, BackwardOptions, UnaryOp, BinaryOp, WithOut, WithoutOut } from "./ops/softmax.js";
 import type { Shape } from "./shape.js";
 
 export { createSimdmax };
-export type { Simdmax, InitOptions, Features, Input, Output, Shape, SoftmaxOptions, LogSumExpOptions, BackwardOptions, Float32Buffer };
+export type {
+  Simdmax, InitOptions, Features, Input, Output, Shape, SoftmaxOptions, LogSumExpOptions, BackwardOptions, Float32Buffer,
+  UnaryOp, BinaryOp, WithOut, WithoutOut,
+};
 export type { MaskedRows } from "./options.js";
 
 /** Before `init()` resolves: nothing runs yet. */
@@ -57,9 +60,8 @@ function ready(fn: string): Simdmax {
  * softmax(new Float32Array([3, 5.1, 2, 0.5, 0.1]), [5]); // ≈ [0.1034, 0.8444, 0.0380, 0.0085, 0.0057]
  * softmax(x, [2, 5], { axis: 0, temperature: 0.5, out: y });
  */
-export function softmax<O extends Output = Float32Array>(x: Input, shape: Shape, options?: SoftmaxOptions<O>): O {
-  return ready("softmax").softmax(x, shape, options);
-}
+export const softmax = ((x: Input, shape: Shape, options?: SoftmaxOptions) =>
+  ready("softmax").softmax(x, shape, options)) as UnaryOp<SoftmaxOptions>;
 
 /**
  * log-softmax along `axis`, computed as x/T − max − log Σ exp(x/T − max) (never as log(softmax)).
@@ -68,9 +70,8 @@ export function softmax<O extends Output = Float32Array>(x: Input, shape: Shape,
  * @example
  * logSoftmax(new Float32Array([2, 0.5, 1]), [3]); // ≈ [-0.4644, -1.9644, -1.4644]
  */
-export function logSoftmax<O extends Output = Float32Array>(x: Input, shape: Shape, options?: SoftmaxOptions<O>): O {
-  return ready("logSoftmax").logSoftmax(x, shape, options);
-}
+export const logSoftmax = ((x: Input, shape: Shape, options?: SoftmaxOptions) =>
+  ready("logSoftmax").logSoftmax(x, shape, options)) as UnaryOp<SoftmaxOptions>;
 
 /**
  * log Σ exp(x / T) along `axis`; the result has `shape` without the axis. Same as
@@ -79,9 +80,8 @@ export function logSoftmax<O extends Output = Float32Array>(x: Input, shape: Sha
  * @example
  * logSumExp(x, [4, 3, 7], { axis: 1 }); // shape [4, 7]
  */
-export function logSumExp<O extends Output = Float32Array>(x: Input, shape: Shape, options?: LogSumExpOptions<O>): O {
-  return ready("logSumExp").logSumExp(x, shape, options);
-}
+export const logSumExp = ((x: Input, shape: Shape, options?: LogSumExpOptions) =>
+  ready("logSumExp").logSumExp(x, shape, options)) as UnaryOp<LogSumExpOptions>;
 
 /**
  * Gradient of `softmax` with respect to its input x: dx = y ⊙ (dy − Σ y⊙dy) / T, with y the softmax output
@@ -91,9 +91,8 @@ export function logSumExp<O extends Output = Float32Array>(x: Input, shape: Shap
  * const y = softmax(x, [rows, cols]);
  * const dx = softmaxBackward(y, dy, [rows, cols]);
  */
-export function softmaxBackward<O extends Output = Float32Array>(y: Input, dy: Input, shape: Shape, options?: BackwardOptions<O>): O {
-  return ready("softmaxBackward").softmaxBackward(y, dy, shape, options);
-}
+export const softmaxBackward = ((y: Input, dy: Input, shape: Shape, options?: BackwardOptions) =>
+  ready("softmaxBackward").softmaxBackward(y, dy, shape, options)) as BinaryOp<BackwardOptions>;
 
 /**
  * Gradient of `logSoftmax` with respect to its input x: dx = (dy − exp(y) · Σ dy) / T, with y the
@@ -102,9 +101,8 @@ export function softmaxBackward<O extends Output = Float32Array>(y: Input, dy: I
  * @example
  * const dx = logSoftmaxBackward(logSoftmax(x, shape), dy, shape);
  */
-export function logSoftmaxBackward<O extends Output = Float32Array>(y: Input, dy: Input, shape: Shape, options?: BackwardOptions<O>): O {
-  return ready("logSoftmaxBackward").logSoftmaxBackward(y, dy, shape, options);
-}
+export const logSoftmaxBackward = ((y: Input, dy: Input, shape: Shape, options?: BackwardOptions) =>
+  ready("logSoftmaxBackward").logSoftmaxBackward(y, dy, shape, options)) as BinaryOp<BackwardOptions>;
 
 /**
  * A zeroed buffer of `length` float32 elements inside the default instance's wasm memory. Inputs and

@@ -3,7 +3,7 @@ import { instantiateBuild, simdSupported, type Build } from "./runtime.js";
 import { createContext, type Context, type Features, type Input } from "./context.js";
 import { Float32Buffer } from "./memory.js";
 import * as ops from "./ops/softmax.js";
-import type { Output, SoftmaxOptions, LogSumExpOptions, BackwardOptions } from "./ops/softmax.js";
+import type { SoftmaxOptions, LogSumExpOptions, BackwardOptions, UnaryOp, BinaryOp } from "./ops/softmax.js";
 import type { Shape } from "./shape.js";
 import { checkOptions } from "./options.js";
 import { describe } from "./shape.js";
@@ -28,15 +28,15 @@ export interface Simdmax {
   /** This instance's wasm memory (where `alloc` buffers live). */
   readonly memory: WebAssembly.Memory;
   /** softmax(x / T) over `axis`; see the package README for PyTorch's rules on NaN and ±Infinity. */
-  softmax<O extends Output = Float32Array>(x: Input, shape: Shape, options?: SoftmaxOptions<O>): O;
+  softmax: UnaryOp<SoftmaxOptions>;
   /** log(softmax(x / T)), computed as x/T − max − log Σ exp(x/T − max). */
-  logSoftmax<O extends Output = Float32Array>(x: Input, shape: Shape, options?: SoftmaxOptions<O>): O;
+  logSoftmax: UnaryOp<SoftmaxOptions>;
   /** log Σ exp(x / T) over `axis`; the result has the shape without that axis. */
-  logSumExp<O extends Output = Float32Array>(x: Input, shape: Shape, options?: LogSumExpOptions<O>): O;
+  logSumExp: UnaryOp<LogSumExpOptions>;
   /** Gradient of softmax with respect to x: y ⊙ (dy − Σ y⊙dy) / T, y being softmax's output. */
-  softmaxBackward<O extends Output = Float32Array>(y: Input, dy: Input, shape: Shape, options?: BackwardOptions<O>): O;
+  softmaxBackward: BinaryOp<BackwardOptions>;
   /** Gradient of logSoftmax with respect to x: (dy − exp(y)·Σ dy) / T, y being logSoftmax's output. */
-  logSoftmaxBackward<O extends Output = Float32Array>(y: Input, dy: Input, shape: Shape, options?: BackwardOptions<O>): O;
+  logSoftmaxBackward: BinaryOp<BackwardOptions>;
   /** A zeroed float32 buffer of `length` elements inside wasm memory: inputs and outputs without copies. */
   alloc(length: number): Float32Buffer;
 }
@@ -59,17 +59,17 @@ export async function createSimdmax(options?: InitOptions): Promise<Simdmax> {
 }
 
 function bind(ctx: Context): Simdmax {
-  // Each function returns `out` when it is given, else a new Float32Array: the O of its signature.
+  // Each function returns `out` when it is given, else a new Float32Array: what its overloads say.
   return {
     features: ctx.features,
     memory: ctx.heap.memory,
-    softmax: <O extends Output>(x: Input, shape: Shape, options?: SoftmaxOptions<O>) => ops.softmax(ctx, x, shape, options) as O,
-    logSoftmax: <O extends Output>(x: Input, shape: Shape, options?: SoftmaxOptions<O>) => ops.logSoftmax(ctx, x, shape, options) as O,
-    logSumExp: <O extends Output>(x: Input, shape: Shape, options?: LogSumExpOptions<O>) => ops.logSumExp(ctx, x, shape, options) as O,
-    softmaxBackward: <O extends Output>(y: Input, dy: Input, shape: Shape, options?: BackwardOptions<O>) =>
-      ops.softmaxBackward(ctx, y, dy, shape, options) as O,
-    logSoftmaxBackward: <O extends Output>(y: Input, dy: Input, shape: Shape, options?: BackwardOptions<O>) =>
-      ops.logSoftmaxBackward(ctx, y, dy, shape, options) as O,
+    softmax: ((x: Input, shape: Shape, options?: SoftmaxOptions) => ops.softmax(ctx, x, shape, options)) as UnaryOp<SoftmaxOptions>,
+    logSoftmax: ((x: Input, shape: Shape, options?: SoftmaxOptions) => ops.logSoftmax(ctx, x, shape, options)) as UnaryOp<SoftmaxOptions>,
+    logSumExp: ((x: Input, shape: Shape, options?: LogSumExpOptions) => ops.logSumExp(ctx, x, shape, options)) as UnaryOp<LogSumExpOptions>,
+    softmaxBackward: ((y: Input, dy: Input, shape: Shape, options?: BackwardOptions) =>
+      ops.softmaxBackward(ctx, y, dy, shape, options)) as BinaryOp<BackwardOptions>,
+    logSoftmaxBackward: ((y: Input, dy: Input, shape: Shape, options?: BackwardOptions) =>
+      ops.logSoftmaxBackward(ctx, y, dy, shape, options)) as BinaryOp<BackwardOptions>,
     alloc: (length: number) => alloc(ctx, length),
   };
 }

@@ -46,7 +46,7 @@ const caseArb = fc
     return { ...c, shape, axis: c.negativeAxis ? axis - c.rank : axis };
   });
 
-type Case = fc.Infer<typeof caseArb>;
+type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** Puts each data array where the case says: a Float32Array copy, an alloc() buffer, or that buffer's
  *  view. Every buffer is allocated before any view is taken (an alloc can grow the memory, which
@@ -84,7 +84,7 @@ for (const build of BUILDS) {
             const expected = ref[op](x, c.shape, opts);
             const a = args(sm, [x], c.input);
             const res = sm[op](a.values[0]!, c.shape, c.inPlace ? { ...opts, out: a.values[0]! } : opts);
-            const got = c.inPlace ? a.read(0) : res;
+            const got = c.inPlace ? a.read(0) : (res as Float32Array); // no out: a new Float32Array
             if (!c.inPlace) expect(new Uint32Array(a.read(0).buffer)).toEqual(new Uint32Array(x.buffer)); // x untouched
             a.done();
             const stats = rowStats(x, layout, c.temperature ?? 1);
@@ -136,7 +136,7 @@ for (const build of BUILDS) {
             const [yv, dyv] = a.values as [Float32Array, Float32Array];
             const which = alias === "y" ? 0 : 1;
             const res = sm[op](yv, dyv, c.shape, c.inPlace ? { ...opts, out: a.values[which]! } : opts);
-            const got = c.inPlace ? a.read(which) : res;
+            const got = c.inPlace ? a.read(which) : (res as Float32Array);
             a.done();
             const st = backwardStats(y, dy, layout);
             const bad = mismatch(got, expected, backwardTolerances[op === "softmaxBackward" ? "softmax" : "logSoftmax"](y, dy, st, c.temperature ?? 1));

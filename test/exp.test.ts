@@ -5,7 +5,7 @@ import { describe, it, expect } from "vitest";
 import { wasmBytes, type KernelExports } from "../src/runtime.js";
 
 async function raw(build: "simd" | "scalar") {
-  const { instance } = await WebAssembly.instantiate(wasmBytes(build));
+  const { instance } = await WebAssembly.instantiate(wasmBytes(build) as Uint8Array<ArrayBuffer>);
   const e = instance.exports as unknown as KernelExports;
   e.memory.grow(160); // room for two chunks of 2^20 floats
   const base = (e.heapBase() + 15) & ~15;

@@ -9,7 +9,7 @@ import type { Place } from "../window.js";
 /** A Float32Array or a Float32Buffer from `alloc()`. */
 export type Output = Float32Array | import("../memory.js").Float32Buffer;
 
-export interface SoftmaxOptions<O extends Output = Output> {
+export interface SoftmaxOptions {
   /** The axis to normalize over; negative counts from the end. Default −1 (the last). */
   axis?: number;
   /** Acts on x / temperature. Must be finite and > 0. Default 1. */
@@ -17,19 +17,19 @@ export interface SoftmaxOptions<O extends Output = Output> {
   /** What a row that is entirely −Infinity gives: "nan" (as PyTorch, the default) or "zero". */
   maskedRows?: MaskedRows;
   /** Where to write the result (same length as x). May be x itself, for in-place output. */
-  out?: O;
+  out?: Output;
 }
 
-export interface LogSumExpOptions<O extends Output = Output> {
+export interface LogSumExpOptions {
   /** The axis to reduce; negative counts from the end. Default −1. */
   axis?: number;
   /** Computes logsumexp(x / temperature). Default 1. */
   temperature?: number;
   /** Where to write the result: the shape without the axis, so length size / shape[axis]. */
-  out?: O;
+  out?: Output;
 }
 
-export interface BackwardOptions<O extends Output = Output> {
+export interface BackwardOptions {
   /** The axis the forward pass normalized over. Default −1. */
   axis?: number;
   /** The forward pass's temperature: the gradient is with respect to x before the division. Default 1. */
@@ -37,7 +37,26 @@ export interface BackwardOptions<O extends Output = Output> {
   /** The forward pass's maskedRows: with "zero", masked rows get a zero gradient. Default "nan". */
   maskedRows?: MaskedRows;
   /** Where to write dx (same length as y). May be y or dy, for in-place output. */
-  out?: O;
+  out?: Output;
+}
+
+/** Options without `out`: the result is a new Float32Array. */
+export type WithoutOut<T> = Omit<T, "out"> & { out?: undefined };
+/** Options with `out`: the result is that `out`. */
+export type WithOut<T, O extends Output> = Omit<T, "out"> & { out: O };
+
+/** A function of one input that returns a new Float32Array, or `out` when it is given. */
+export interface UnaryOp<T> {
+  (x: Input, shape: Shape, options?: WithoutOut<T>): Float32Array;
+  <O extends Output>(x: Input, shape: Shape, options: WithOut<T, O>): O;
+  (x: Input, shape: Shape, options?: T): Output;
+}
+
+/** A function of (y, dy) that returns a new Float32Array, or `out` when it is given. */
+export interface BinaryOp<T> {
+  (y: Input, dy: Input, shape: Shape, options?: WithoutOut<T>): Float32Array;
+  <O extends Output>(y: Input, dy: Input, shape: Shape, options: WithOut<T, O>): O;
+  (y: Input, dy: Input, shape: Shape, options?: T): Output;
 }
 
 const FORWARD = ["axis", "temperature", "maskedRows", "out"] as const;
