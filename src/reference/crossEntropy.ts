@@ -1,0 +1,139 @@
+// Cross-entropy and negative log-likelihood in float64, one position at a time, written the way the
+// README states PyTorch's rules. Each position n (the logits' shape without the class axis) has logits
+// x_n,c; with z_c = s(x_c)/T (s the optional softcap c·tanh(x/c)) and log p_c = z_c − logsumexp(z):
+//   loss_n = Σ_c α_c·(−log p_c) + zLoss·logsumexp(z)²,
+// where α holds the target: index y: α_c = (1−ε)·w_y·[c = y] + (ε/C)·w_c; probabilities q:
+// α_c = w_c·((1−ε)·q_c + ε/C) (w = 1 without class weights). Ignored positions have loss 0. Reduced:
+//   "none": sampleWeight_n·loss_n; "sum": Σ; "mean": Σ / D, D = Σ of w_y over non-ignored index targets,
+//   or the number of positions for probability targets (a 0 denominator: NaN, or 0 with allIgnored "zero").
+// The gradient with respect to x: g_n·(A·p_c − α_c + 2·zLoss·lse·p_c)·s'(x_c)/T, A = Σ_c α_c, with g_n
+// the upstream gradient's share of position n (its reduction factor times sampleWeight_n).
+import { checkCrossEntropyArgs, reductionFactor, positions, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs, type CrossEntropyOptions } from "../targets.js";
+import { describe } from "../shape.js";
+
+export type { CrossEntropyOptions };
+type Data = ArrayLike<number>;
+
+/** Per position: calls f(n, indices of its C logits). */
+function forEachPosition(a: CrossEntropyArgs, f: (n: number, idx: number[]) => void): void {
+  const { outer, dim, inner } = a.layout;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const idx: number[] = [];
+      for (let c = 0; c < dim; c++) idx.push((o * dim + c) * inner + i);
+      f(o * inner + i, idx);
+    }
+  }
+}
+
+interface Position {
+  ignored: boolean;
+  lse: number;
+  logp: number[];
+  /** The target coefficients α_c. */
+  alpha: number[];
+  loss: number;
+  /** ds/dx_c: the softcap's derivative (1 without one). */
+  dcap: number[];
+}
+
+function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[]): Position {
+  const C = idx.length, w = (c: number) => (a.weight ? (a.weight[c] as number) : 1);
+  const t = a.indices ? (a.indices[n] as number) : 0;
+  const ignored = a.indices !== undefined && t === a.ignoreIndex;
+  const raw = idx.map((j) => x[j] as number);
+  const z = raw.map((v) => (a.softcap ? a.softcap * Math.tanh(v / a.softcap) : v) / a.temperature);
+  const dcap = raw.map((v) => (a.softcap ? 1 - Math.tanh(v / a.softcap) ** 2 : 1));
+  const lse = logSumExp(z);
+  const logp = z.map((v) => v - lse);
+  const alpha = z.map((_, c) => {
+    if (a.indices) return (1 - a.eps) * w(t) * (c === t ? 1 : 0) + (a.eps / C) * w(c);
+    return w(c) * ((1 - a.eps) * (a.probs![idx[c] as number] as number) + a.eps / C);
+  });
+  let loss = 0;
+  if (!ignored) {
+    // As PyTorch multiplies: index targets without smoothing use the target's term alone; otherwise
+    // every class's term counts, and 0·(−Infinity) is NaN there, as it is in PyTorch.
+    if (a.indices && a.eps === 0) loss = -w(t) * (logp[t] as number);
+    else alpha.forEach((al, c) => (loss -= al * (logp[c] as number)));
+    if (a.zLoss) loss += a.zLoss * lse * lse;
+  }
+  return { ignored, lse, logp, alpha, loss, dcap };
+}
+
+/** log Σ exp(z): NaN with a NaN, +Infinity with a +Infinity; otherwise max-shifted. */
+function logSumExp(z: number[]): number {
+  if (z.some(Number.isNaN)) return NaN;
+  const m = Math.max(...z);
+  if (!Number.isFinite(m)) return m === Infinity ? Infinity : NaN; // all −Infinity: log-softmax is NaN
+  return m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
+}
+
+function reduce(a: CrossEntropyArgs, losses: Float64Array): number | Float64Array {
+  const sw = (n: number) => (a.sampleWeight ? (a.sampleWeight[n] as number) : 1);
+  if (a.reduction === "none") return losses.map((l, n) => l * sw(n));
+  let total = 0;
+  losses.forEach((l, n) => (total += l * sw(n)));
+  if (a.reduction === "sum") return total;
+  if (a.denominator === 0) return a.allIgnored === "zero" ? 0 : NaN;
+  return total / a.denominator;
+}
+
+/** Cross-entropy of softmax(logits) against index or probability targets: a number, or per position with reduction "none". */
+export function crossEntropy(logits: Data, target: Int32Array | Float32Array | Float64Array, shape: readonly number[], options?: CrossEntropyOptions): number | Float64Array {
+  const a = checkCrossEntropyArgs("crossEntropy", "logits", logits.length, target, shape, options, CE_OPTIONS, true);
+  const losses = new Float64Array(positions(a.layout));
+  forEachPosition(a, (n, idx) => (losses[n] = position(a, logits, n, idx).loss));
+  return reduce(a, losses);
+}
+
+/** The gradient of crossEntropy with respect to the logits; gradOutput: a number ("mean"/"sum") or one per position ("none"). */
+export function crossEntropyBackward(
+  logits: Data, target: Int32Array | Float32Array | Float64Array, shape: readonly number[],
+  options?: CrossEntropyOptions & { gradOutput?: number | ArrayLike<number> },
+): Float64Array {
+  const { gradOutput, ...rest } = options ?? {};
+  const a = checkCrossEntropyArgs("crossEntropyBackward", "logits", logits.length, target, shape, rest, CE_OPTIONS, true);
+  const P = positions(a.layout);
+  const g = upstream("crossEntropyBackward", a, gradOutput, P);
+  const grad = new Float64Array(a.layout.size);
+  forEachPosition(a, (n, idx) => {
+    const pos = position(a, logits, n, idx);
+    if (pos.ignored || g(n) === 0) return;
+    const A = pos.alpha.reduce((s, v) => s + v, 0) + 2 * a.zLoss * pos.lse;
+    idx.forEach((j, c) => {
+      const p = Math.exp(pos.logp[c] as number);
+      grad[j] = (g(n) * (A * p - (pos.alpha[c] as number)) * (pos.dcap[c] as number)) / a.temperature;
+    });
+  });
+  return grad;
+}
+
+/** The upstream gradient's share of each position: gradOutput × reduction factor × sampleWeight. */
+export function upstream(fn: string, a: CrossEntropyArgs, gradOutput: unknown, P: number): (n: number) => number {
+  const sw = (n: number) => (a.sampleWeight ? (a.sampleWeight[n] as number) : 1);
+  if (a.reduction === "none") {
+    if (gradOutput === undefined) return sw;
+    if (!(gradOutput instanceof Float32Array || gradOutput instanceof Float64Array) || gradOutput.length !== P) {
+      throw new RangeError(`${fn}: with reduction "none", gradOutput must be a Float32Array of the ${P} positions, got ${describe(gradOutput)}`);
+    }
+    return (n) => (gradOutput[n] as number) * sw(n);
+  }
+  const go = gradOutput ?? 1;
+  if (typeof go !== "number" || !Number.isFinite(go)) throw new TypeError(`${fn}: with reduction "${a.reduction}", gradOutput must be a finite number, got ${describe(go)}`);
+  if (a.reduction === "mean" && a.denominator === 0) return () => 0; // PyTorch: the NaN mean has an all-zero gradient
+  const f = go * reductionFactor(a);
+  return (n) => f * sw(n);
+}
+
+/** Negative log-likelihood of log-probabilities against index targets (PyTorch's nll_loss). */
+export function nllLoss(logProbs: Data, target: Int32Array, shape: readonly number[], options?: Omit<CrossEntropyOptions, "labelSmoothing" | "temperature" | "zLoss" | "logitSoftcap">): number | Float64Array {
+  const a = checkCrossEntropyArgs("nllLoss", "logProbs", logProbs.length, target, shape, options, NLL_OPTIONS, false);
+  const losses = new Float64Array(positions(a.layout));
+  forEachPosition(a, (n, idx) => {
+    const t = a.indices![n] as number;
+    if (t === a.ignoreIndex) return;
+    losses[n] = -(a.weight ? (a.weight[t] as number) : 1) * (logProbs[idx[t] as number] as number);
+  });
+  return reduce(a, losses);
+}

@@ -1,0 +1,117 @@
+// The float64 plain-JS reference: the oracle of simdmax's differential tests, and a readable statement
+// of the semantics. The simplest correct algorithm, one row at a time, with PyTorch's rules for NaN
+// and ±Infinity written out. Same signatures as the wasm functions; results are Float64Arrays.
+import { layoutOf, checkLength, type Layout, type Shape } from "../shape.js";
+import { checkOptions, checkTemperature, checkMaskedRows, type MaskedRows } from "../options.js";
+
+export type { Shape, MaskedRows };
+
+export interface ReferenceOptions {
+  axis?: number;
+  temperature?: number;
+  maskedRows?: MaskedRows;
+}
+
+type Data = ArrayLike<number>;
+
+/** Calls f(rowIndices) for every row along the axis: the flat indices of its dim elements. */
+function forEachRow(layout: Layout, f: (idx: number[], position: number) => void): void {
+  const { outer, dim, inner } = layout;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const idx: number[] = [];
+      for (let d = 0; d < dim; d++) idx.push((o * dim + d) * inner + i);
+      f(idx, o * inner + i);
+    }
+  }
+}
+
+function setup(fn: string, data: [string, Data][], shape: Shape, options: ReferenceOptions | undefined, allowed: string[]) {
+  const o = checkOptions(fn, options, allowed);
+  const layout = layoutOf(fn, shape, o.axis ?? -1);
+  for (const [name, v] of data) checkLength(fn, name, v.length, layout);
+  const t = o.temperature === undefined ? 1 : (checkTemperature(fn, o.temperature), o.temperature as number);
+  const maskedRows = checkMaskedRows(fn, o.maskedRows);
+  return { layout, t, maskedRows };
+}
+
+/** A row of x/T in float64, with what PyTorch's rules need to know about it. */
+function scaledRow(x: Data, idx: number[], t: number) {
+  const z = idx.map((j) => (x[j] as number) / t);
+  const hasNaN = z.some(Number.isNaN);
+  const max = z.reduce((m, v) => (v > m ? v : m), -Infinity);
+  return { z, hasNaN, max };
+}
+
+/** log Σ exp(z) of a row: NaN with a NaN, +Inf with a +Inf, −Inf when empty or all −Inf. */
+function rowLogSumExp(z: number[], hasNaN: boolean, max: number): number {
+  if (hasNaN) return NaN;
+  if (max === Infinity) return Infinity;
+  if (max === -Infinity) return -Infinity;
+  let s = 0;
+  for (const v of z) s += Math.exp(v - max);
+  return max + Math.log(s);
+}
+
+/** softmax(x / T) along the axis. NaN rows and rows with +Inf give NaN; all −Inf rows NaN or, with maskedRows "zero", 0. */
+export function softmax(x: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
+  return normalized("softmax", x, shape, options, (z, lse) => Math.exp(z - lse));
+}
+
+/** log-softmax of x / T along the axis: z − logsumexp(z), with the special rows of `softmax`. */
+export function logSoftmax(x: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
+  return normalized("logSoftmax", x, shape, options, (z, lse) => z - lse);
+}
+
+/** f(z, logsumexp of z's row) for every element z = x/T, where the row's logsumexp is finite. */
+function normalized(fn: string, x: Data, shape: Shape, options: ReferenceOptions | undefined, f: (z: number, lse: number) => number): Float64Array {
+  const { layout, t, maskedRows } = setup(fn, [["x", x]], shape, options, ["axis", "temperature", "maskedRows"]);
+  const y = new Float64Array(layout.size);
+  forEachRow(layout, (idx) => {
+    const { z, hasNaN, max } = scaledRow(x, idx, t);
+    const lse = rowLogSumExp(z, hasNaN, max);
+    const masked = !hasNaN && max === -Infinity;
+    idx.forEach((j, d) => {
+      if (masked) y[j] = maskedRows === "zero" ? 0 : NaN;
+      else y[j] = Number.isFinite(lse) ? f(z[d] as number, lse) : NaN;
+    });
+  });
+  return y;
+}
+
+/** log Σ exp(x / T) along the axis; the result has the shape without the axis. */
+export function logSumExp(x: Data, shape: Shape, options?: Omit<ReferenceOptions, "maskedRows">): Float64Array {
+  const { layout, t } = setup("logSumExp", [["x", x]], shape, options, ["axis", "temperature"]);
+  const out = new Float64Array(layout.outer * layout.inner);
+  forEachRow(layout, (idx, position) => {
+    const { z, hasNaN, max } = scaledRow(x, idx, t);
+    out[position] = rowLogSumExp(z, hasNaN, max);
+  });
+  return out;
+}
+
+/** dx = y ⊙ (dy − Σ y⊙dy) / T, with y the softmax output. */
+export function softmaxBackward(y: Data, dy: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
+  const { layout, t } = setup("softmaxBackward", [["y", y], ["dy", dy]], shape, options, ["axis", "temperature", "maskedRows"]);
+  const dx = new Float64Array(layout.size);
+  forEachRow(layout, (idx) => {
+    let g = 0;
+    for (const j of idx) g += (y[j] as number) * (dy[j] as number);
+    for (const j of idx) dx[j] = ((y[j] as number) * ((dy[j] as number) - g)) / t;
+  });
+  return dx;
+}
+
+/** dx = (dy − exp(y) · Σ dy) / T, with y the log-softmax output; with maskedRows "zero", a row of y
+ *  that is all +0 (a masked row's output) gets dx = 0. */
+export function logSoftmaxBackward(y: Data, dy: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
+  const { layout, t, maskedRows } = setup("logSoftmaxBackward", [["y", y], ["dy", dy]], shape, options, ["axis", "temperature", "maskedRows"]);
+  const dx = new Float64Array(layout.size);
+  forEachRow(layout, (idx) => {
+    if (maskedRows === "zero" && idx.every((j) => Object.is(y[j], 0))) return; // dx stays 0
+    let g = 0;
+    for (const j of idx) g += dy[j] as number;
+    for (const j of idx) dx[j] = ((dy[j] as number) - Math.exp(y[j] as number) * g) / t;
+  });
+  return dx;
+}

@@ -1,0 +1,151 @@
+// The arguments of the cross-entropy family, checked once for the wasm wrapper and the reference alike:
+// targets (class indices or probabilities), class weights, per-position weights and the options.
+import { describe, checkLength, layoutOf, type Layout } from "./shape.js";
+import { checkOptions, checkTemperature } from "./options.js";
+
+export type Reduction = "mean" | "sum" | "none";
+export type AllIgnored = "nan" | "zero";
+
+/** Options of crossEntropy and its backward, with PyTorch's meaning where PyTorch has them. */
+export interface CrossEntropyOptions {
+  /** The class axis; −1 (default) for [N, C], 1 for PyTorch's and ONNX's [N, C, d1, …]. */
+  axis?: number;
+  /** "mean" (default), "sum" or "none" (one loss per position). */
+  reduction?: Reduction;
+  /** One weight per class, finite and ≥ 0. */
+  weight?: Float32Array;
+  /** Positions whose index target is this are ignored (loss 0, gradient 0, out of the mean). Default −100. */
+  ignoreIndex?: number;
+  /** ε in [0, 1]: index targets: (1−ε)·NLL + (ε/C)·Σ_c w_c·(−log p_c); probability targets: q → (1−ε)q + ε/C. */
+  labelSmoothing?: number;
+  /** The loss of softmax(logits / T). Default 1. */
+  temperature?: number;
+  /** One weight per position (the target's shape), multiplying its loss and gradient. */
+  sampleWeight?: Float32Array;
+  /** A mean whose denominator is 0 (every target ignored): "nan" (PyTorch, default) or "zero". */
+  allIgnored?: AllIgnored;
+  /** z: adds z·logsumexp² to each position's loss (PaLM's z-loss). Default 0. */
+  zLoss?: number;
+  /** c: the logits become c·tanh(logits / c) before the softmax (Gemma 2). Default none. */
+  logitSoftcap?: number;
+}
+
+export const CE_OPTIONS = [
+  "axis", "reduction", "weight", "ignoreIndex", "labelSmoothing", "temperature", "sampleWeight", "allIgnored", "zLoss", "logitSoftcap",
+] as const;
+export const NLL_OPTIONS = ["axis", "reduction", "weight", "ignoreIndex", "sampleWeight", "allIgnored"] as const;
+
+/** Everything a cross-entropy call needs, checked. */
+export interface CrossEntropyArgs {
+  layout: Layout;
+  /** Index targets (one per position), or undefined for probability targets. */
+  indices: Int32Array | undefined;
+  /** Probability targets (the logits' shape), or undefined for index targets. */
+  probs: ArrayLike<number> | undefined;
+  weight: ArrayLike<number> | undefined;
+  sampleWeight: ArrayLike<number> | undefined;
+  ignoreIndex: number;
+  eps: number;
+  temperature: number;
+  reduction: Reduction;
+  allIgnored: AllIgnored;
+  zLoss: number;
+  softcap: number;
+  /** The mean's denominator: Σ of the class weights of the non-ignored index targets, or the number of positions. */
+  denominator: number;
+  o: Record<string, unknown>;
+}
+
+function isKind(v: unknown, name: string): boolean {
+  return ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === `[object ${name}]`;
+}
+
+/** Positions: the logits' shape without the class axis. */
+export function positions(layout: Layout): number {
+  return layout.outer * layout.inner;
+}
+
+function checkWeights(fn: string, name: string, v: unknown, length: number, what: string): ArrayLike<number> | undefined {
+  if (v === undefined) return undefined;
+  if (!isKind(v, "Float32Array") && !isKind(v, "Float64Array")) {
+    throw new TypeError(`${fn}: ${name} must be a Float32Array of ${what}, got ${describe(v)}`);
+  }
+  const w = v as Float32Array;
+  if (w.length !== length) throw new RangeError(`${fn}: ${name} has length ${w.length}, but ${what} are ${length}`);
+  for (let i = 0; i < w.length; i++) {
+    const x = w[i] as number;
+    if (!(x >= 0) || !Number.isFinite(x)) throw new RangeError(`${fn}: ${name}[${i}] must be finite and ≥ 0, got ${x}`);
+  }
+  return w;
+}
+
+function checkNumber(fn: string, name: string, v: unknown, dflt: number, ok: (x: number) => boolean, expected: string): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number") throw new TypeError(`${fn}: ${name} must be a number, got ${describe(v)}`);
+  if (!ok(v)) throw new RangeError(`${fn}: ${name} must be ${expected}, got ${v}`);
+  return v;
+}
+
+function checkChoice<T extends string>(fn: string, name: string, v: unknown, choices: readonly T[]): T {
+  if (v === undefined) return choices[0] as T;
+  if (!choices.includes(v as T)) throw new TypeError(`${fn}: ${name} must be ${choices.map((c) => JSON.stringify(c)).join(" or ")}, got ${describe(v)}`);
+  return v as T;
+}
+
+/**
+ * Checks the arguments of crossEntropy / nllLoss (and their backward): `logitsLength` is the length of
+ * the logits (or log-probabilities); `target` an Int32Array of class indices or, where `probsAllowed`,
+ * a Float32Array of probabilities with the logits' shape.
+ */
+export function checkCrossEntropyArgs(
+  fn: string, logitsName: string, logitsLength: number, target: unknown, shape: unknown, options: unknown,
+  allowed: readonly string[], probsAllowed: boolean,
+): CrossEntropyArgs {
+  const o = checkOptions(fn, options, allowed);
+  const layout = layoutOf(fn, shape, o.axis ?? -1);
+  checkLength(fn, logitsName, logitsLength, layout);
+  const C = layout.dim, P = positions(layout);
+  const ignoreIndex = checkNumber(fn, "ignoreIndex", o.ignoreIndex, -100, Number.isSafeInteger, "an integer");
+  let indices: Int32Array | undefined, probs: ArrayLike<number> | undefined;
+  if (isKind(target, "Int32Array")) {
+    indices = target as Int32Array;
+    checkLength(fn, "target", indices.length, layout, P, `shape ${describe(layout.shape)} without the class axis`);
+  } else if (probsAllowed && (isKind(target, "Float32Array") || isKind(target, "Float64Array"))) {
+    probs = target as Float32Array;
+    checkLength(fn, "target", probs.length, layout, layout.size, `probability targets of shape ${describe(layout.shape)}`);
+    if (ignoreIndex >= 0) {
+      throw new RangeError(`${fn}: ignoreIndex ${ignoreIndex} cannot be used with probability targets (as in PyTorch); leave it out or make it negative`);
+    }
+  } else {
+    throw new TypeError(
+      `${fn}: target must be an Int32Array of class indices${probsAllowed ? " or a Float32Array of class probabilities" : ""}, got ${describe(target)}`,
+    );
+  }
+  const weight = checkWeights(fn, "weight", o.weight, C, `the ${C} classes' weights`);
+  const sampleWeight = checkWeights(fn, "sampleWeight", o.sampleWeight, P, `the ${P} positions' weights`);
+  const eps = checkNumber(fn, "labelSmoothing", o.labelSmoothing, 0, (x) => x >= 0 && x <= 1, "in [0, 1]");
+  const reduction = checkChoice(fn, "reduction", o.reduction, ["mean", "sum", "none"] as const);
+  const allIgnored = checkChoice(fn, "allIgnored", o.allIgnored, ["nan", "zero"] as const);
+  const zLoss = checkNumber(fn, "zLoss", o.zLoss, 0, (x) => x >= 0 && Number.isFinite(x), "finite and ≥ 0");
+  const softcap = checkNumber(fn, "logitSoftcap", o.logitSoftcap, 0, (x) => x > 0 && Number.isFinite(x), "finite and > 0");
+  if (o.temperature !== undefined) checkTemperature(fn, o.temperature);
+  const temperature = (o.temperature as number | undefined) ?? 1;
+  let denominator = P;
+  if (indices) {
+    denominator = 0;
+    for (let p = 0; p < P; p++) {
+      const t = indices[p] as number;
+      if (t === ignoreIndex) continue;
+      if (t < 0 || t >= C) {
+        throw new RangeError(`${fn}: target[${p}] is ${t}, outside the ${C} classes [0, ${C - 1}] and not the ignoreIndex ${ignoreIndex}`);
+      }
+      denominator += weight ? (weight[t] as number) : 1;
+    }
+  }
+  return { layout, indices, probs, weight, sampleWeight, ignoreIndex, eps, temperature, reduction, allIgnored, zLoss, softcap, denominator, o };
+}
+
+/** The factor that turns a position's loss into its share of the reduced loss (before sampleWeight). */
+export function reductionFactor(a: Pick<CrossEntropyArgs, "reduction" | "denominator">): number {
+  return a.reduction === "mean" ? 1 / a.denominator : 1;
+}
