@@ -151,3 +151,69 @@ export function colLogSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i
     store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * load<f32>(at(g, i))) * k);
   }
 }
+
+/** acc_i += a·(x_i − m_i): a class weight times the shifted logits of one class row. */
+export function colAxpyShift(acc: usize, x: usize, m: usize, n: i32, a: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(a);
+    for (; i + 4 <= n; i += 4) addWide(at8(acc, i), f32x4.mul(va, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
+  }
+  for (; i < n; i++) store<f64>(at8(acc, i), load<f64>(at8(acc, i)) + <f64>(a * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
+}
+
+/** accQX_i += (a·q_i)·(x_i − m_i) and accQ_i += a·q_i: probability targets against one class row. */
+export function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: usize, n: i32, a: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(a);
+    for (; i + 4 <= n; i += 4) {
+      const aq = f32x4.mul(va, v128.load(at(q, i)));
+      addWide(at8(accQX, i), f32x4.mul(aq, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
+      addWide(at8(accQ, i), aq);
+    }
+  }
+  for (; i < n; i++) {
+    const aq = a * load<f32>(at(q, i));
+    store<f64>(at8(accQX, i), load<f64>(at8(accQX, i)) + <f64>(aq * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
+    store<f64>(at8(accQ, i), load<f64>(at8(accQ, i)) + <f64>aq);
+  }
+}
+
+/** Cross-entropy's gradient over one class row: g_i = e_i·P_i − w·(Q1_i·q_i + Q2_i), e_i = exp((x_i − m_i)·k);
+ *  q_i = 0 without probability targets (`hasQ`). g may be x. */
+export function colCrossEntropyGrad(
+  x: usize, q: usize, g: usize, m: usize, P: usize, Q1: usize, Q2: usize, n: i32, k: f32, w: f32, hasQ: bool,
+): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k), vw = f32x4.splat(w);
+    const T = EXP_TABLE;
+    const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
+    const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
+    const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
+    const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+    const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+    for (; i + 4 <= n; i += 4) {
+      const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i))), vk);
+      const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+      const t = hasQ ? f32x4.add(f32x4.mul(v128.load(at(Q1, i)), v128.load(at(q, i))), v128.load(at(Q2, i))) : v128.load(at(Q2, i));
+      v128.store(at(g, i), f32x4.sub(f32x4.mul(e, v128.load(at(P, i))), f32x4.mul(vw, t)));
+    }
+  }
+  for (; i < n; i++) {
+    const e = expNegs((load<f32>(at(x, i)) - load<f32>(at(m, i))) * k);
+    const t = hasQ ? load<f32>(at(Q1, i)) * load<f32>(at(q, i)) + load<f32>(at(Q2, i)) : load<f32>(at(Q2, i));
+    store<f32>(at(g, i), e * load<f32>(at(P, i)) - w * t);
+  }
+}
+
+/** True when one of the n elements at x, x + stride, … (stride = inner floats) is NaN. */
+export function colHasNaN(x: usize, n: i32, inner: i32): bool {
+  const stride = <usize>inner << 2;
+  for (let d = 0; d < n; d++) {
+    const v = load<f32>(x + <usize>d * stride);
+    if (v != v) return true;
+  }
+  return false;
+}

@@ -6,6 +6,8 @@
 // Bit 0 of `flags`: fully masked (all −Infinity) rows give 0 instead of NaN.
 import { softmaxKernel, logSoftmaxKernel, logSumExpKernel } from "./softmax";
 import { softmaxBackwardKernel, logSoftmaxBackwardKernel } from "./backward";
+import { crossEntropyKernel } from "./crossentropy";
+export { crossEntropyWorkspaceBytes } from "./crossentropy";
 import { expv, exps } from "./exp";
 import { rowMax, rowScale, rowExpSum } from "./rows";
 
@@ -45,6 +47,19 @@ export function softmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: 
 /** dx = (dy − exp(y) · Σ dy) · invT, y the log-softmax output. */
 export function logSoftmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f64, flags: i32, ws: usize): void {
   logSoftmaxBackwardKernel(outer, dim, inner, y, dy, dx, invT, (flags & MASKED_ZERO) != 0, ws);
+}
+
+/** Cross-entropy of softmax(x·invT) over classes along dim, per position (outer·inner of them):
+ *  loss[p] (float64) always; lse[p] (float32) unless lse = 0; the gradient with respect to x into
+ *  grad (may be x) unless grad = 0, scaled per position by gscale[p] (float32). target: int32 class
+ *  indices per position, or with flags bit 0 float32 probabilities shaped like x; flags bit 1: w holds
+ *  float32 class weights (W = their sum; without them W = dim). eps: label smoothing; zLoss: the
+ *  z-loss coefficient. Workspace: crossEntropyWorkspaceBytes(inner). */
+export function crossEntropy(
+  outer: i32, dim: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
+  eps: f64, invT: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
+): void {
+  crossEntropyKernel(outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, invT, zLoss, loss, lse, grad, gscale, ws);
 }
 
 // Probes: single passes over n contiguous elements, for benchmarks (the hardware floor) and for

@@ -132,47 +132,92 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
 
 /** Σ a_i·b_i. */
 export function rowDot(a: usize, b: usize, n: i32): f64 {
-  return blockSum(a, b, n, true);
+  return blockSum(a, b, b, n, 0, DOT);
 }
 
 /** Σ a_i. */
 export function rowSum(a: usize, n: i32): f64 {
-  return blockSum(a, a, n, false);
+  return blockSum(a, a, a, n, 0, SUM);
 }
 
-/** Σ a_i·b_i (`dot`) or Σ a_i, in float32 blocks added in float64. */
+/** Σ (x_i − m). */
+export function rowSumShift(x: usize, n: i32, m: f32): f64 {
+  return blockSum(x, x, x, n, m, SUM_SHIFT);
+}
+
+/** Σ b_i·(x_i − m). */
+export function rowDotShift(x: usize, b: usize, n: i32, m: f32): f64 {
+  return blockSum(x, b, b, n, m, DOT_SHIFT);
+}
+
+/** Σ b_i·c_i·(x_i − m). */
+export function rowDot3Shift(x: usize, b: usize, c: usize, n: i32, m: f32): f64 {
+  return blockSum(x, b, c, n, m, DOT3_SHIFT);
+}
+
+// What blockSum adds up, element by element.
+// @ts-ignore: decorator
+@inline const SUM: i32 = 0; // a
+// @ts-ignore: decorator
+@inline const DOT: i32 = 1; // a·b
+// @ts-ignore: decorator
+@inline const SUM_SHIFT: i32 = 2; // a − m
+// @ts-ignore: decorator
+@inline const DOT_SHIFT: i32 = 3; // b·(a − m)
+// @ts-ignore: decorator
+@inline const DOT3_SHIFT: i32 = 4; // b·c·(a − m)
+
+/** Σ of a term (SUM, DOT, …) in float32 blocks added in float64. */
 // @ts-ignore: decorator
 @inline
-function blockSum(a: usize, b: usize, n: i32, dot: bool): f64 {
+function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32): f64 {
   let total: f64 = 0;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
+      const vm = f32x4.splat(m);
       const nv = n & ~3;
       let i = 0;
       while (i < nv) {
         const end = min(i + BLOCK, nv);
         let a0 = f32x4.splat(0), a1 = a0;
         for (; i + 8 <= end; i += 8) {
-          a0 = f32x4.add(a0, term(a, b, i, dot));
-          a1 = f32x4.add(a1, term(a, b, i + 4, dot));
+          a0 = f32x4.add(a0, term(a, b, c, i, vm, kind));
+          a1 = f32x4.add(a1, term(a, b, c, i + 4, vm, kind));
         }
         if (i < end) {
-          a0 = f32x4.add(a0, term(a, b, i, dot));
+          a0 = f32x4.add(a0, term(a, b, c, i, vm, kind));
           i += 4;
         }
         total += hsum(f32x4.add(a0, a1));
       }
-      if (n & 3) total += hsum(v128.and(term(a, b, n - 4, dot), tailMask(n)));
+      if (n & 3) total += hsum(v128.and(term(a, b, c, n - 4, vm, kind), tailMask(n)));
       return total;
     }
   }
-  for (let i = 0; i < n; i++) total += <f64>(dot ? load<f32>(at(a, i)) * load<f32>(at(b, i)) : load<f32>(at(a, i)));
+  for (let i = 0; i < n; i++) total += <f64>termScalar(a, b, c, i, m, kind);
   return total;
 }
 
 // @ts-ignore: decorator
-@inline function term(a: usize, b: usize, i: i32, dot: bool): v128 {
-  return dot ? f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))) : v128.load(at(a, i));
+@inline function term(a: usize, b: usize, c: usize, i: i32, vm: v128, kind: i32): v128 {
+  const va = v128.load(at(a, i));
+  if (kind == SUM) return va;
+  if (kind == DOT) return f32x4.mul(va, v128.load(at(b, i)));
+  const d = f32x4.sub(va, vm);
+  if (kind == SUM_SHIFT) return d;
+  if (kind == DOT_SHIFT) return f32x4.mul(v128.load(at(b, i)), d);
+  return f32x4.mul(f32x4.mul(v128.load(at(b, i)), v128.load(at(c, i))), d);
+}
+
+// @ts-ignore: decorator
+@inline function termScalar(a: usize, b: usize, c: usize, i: i32, m: f32, kind: i32): f32 {
+  const va = load<f32>(at(a, i));
+  if (kind == SUM) return va;
+  if (kind == DOT) return va * load<f32>(at(b, i));
+  const d = va - m;
+  if (kind == SUM_SHIFT) return d;
+  if (kind == DOT_SHIFT) return load<f32>(at(b, i)) * d;
+  return load<f32>(at(b, i)) * load<f32>(at(c, i)) * d;
 }
 
 /** True when every element is +0 (the bit pattern 0): only a fully masked row, zeroed, looks so. */
@@ -309,4 +354,47 @@ export function rowLogSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32
     }
   }
   for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * g) * k);
+}
+
+/** Cross-entropy's gradient over a row: g_i = e_i·P − w_i·(Q1·q_i + Q2), e_i = exp((x_i − m)·k), with
+ *  w_i = 1 where there is no weight (`hasW`) and q_i = 0 where there are no probability targets
+ *  (`hasQ`). g may be x (in place). */
+// @ts-ignore: decorator
+@inline
+export function rowCrossEntropyGrad(
+  x: usize, q: usize, w: usize, g: usize, n: i32, m: f32, k: f32, P: f32, Q1: f32, Q2: f32, hasQ: bool, hasW: bool,
+): void {
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      const vm = f32x4.splat(m), vk = f32x4.splat(k), vP = f32x4.splat(P), vQ1 = f32x4.splat(Q1), vQ2 = f32x4.splat(Q2);
+      const T = EXP_TABLE;
+      const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
+      const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
+      const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
+      const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+      const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+      const xTail = v128.load(at(x, n - 4));
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const e = expNegv(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vm), vk), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+        let t = hasQ ? f32x4.add(f32x4.mul(vQ1, v128.load(at(q, i))), vQ2) : vQ2;
+        if (hasW) t = f32x4.mul(t, v128.load(at(w, i)));
+        v128.store(at(g, i), f32x4.sub(f32x4.mul(e, vP), t));
+      }
+      if (n & 3) {
+        const p = n - 4;
+        const e = expNegv(f32x4.mul(f32x4.sub(xTail, vm), vk), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+        let t = hasQ ? f32x4.add(f32x4.mul(vQ1, v128.load(at(q, p))), vQ2) : vQ2;
+        if (hasW) t = f32x4.mul(t, v128.load(at(w, p)));
+        v128.store(at(g, p), f32x4.sub(f32x4.mul(e, vP), t));
+      }
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const e = expNegs((load<f32>(at(x, i)) - m) * k);
+    let t = hasQ ? Q1 * load<f32>(at(q, i)) + Q2 : Q2;
+    if (hasW) t *= load<f32>(at(w, i));
+    store<f32>(at(g, i), e * P - t);
+  }
 }

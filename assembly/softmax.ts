@@ -7,7 +7,7 @@
 //   [12·inner, 16·inner) float32 max, then the output factor or offset
 // k is 1/temperature (float64; the exp loops use it rounded to float32). y may be x (in place).
 import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
-import { colMax, colExpSum, colScale, colShiftScaleSub } from "./columns";
+import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
 
 // @ts-ignore: decorator
@@ -98,16 +98,6 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
       }
     }
   }
-}
-
-/** True when one of the dim elements at x, x + stride, … is NaN. */
-function colHasNaN(x: usize, dim: i32, inner: i32): bool {
-  const stride = <usize>inner << 2;
-  for (let d = 0; d < dim; d++) {
-    const v = load<f32>(x + <usize>d * stride);
-    if (v != v) return true;
-  }
-  return false;
 }
 
 /** out has outer·inner elements. */

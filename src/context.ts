@@ -76,7 +76,7 @@ export function outputOf(
 ): { place: Place; result: Input } {
   if (out === undefined) {
     const array = new Float32Array(length);
-    return { place: { kind: "js", array }, result: array };
+    return { place: { kind: "js", array, fresh: true }, result: array };
   }
   const place = placeOf(ctx, fn, "out", out);
   if (lengthOf(place) !== length) throw new RangeError(`${fn}: out has length ${lengthOf(place)}, but the result has ${length} elements`);

@@ -17,11 +17,15 @@ export class Heap {
   private readonly used = new Map<number, number>(); // ptr → bytes
   private end: number; // first byte not yet handed to the free list
   private f32View: Float32Array;
+  private i32View: Int32Array;
+  private f64View: Float64Array;
 
   constructor(memory: WebAssembly.Memory, base: number) {
     this.memory = memory;
     this.end = align(base);
     this.f32View = new Float32Array(memory.buffer);
+    this.i32View = new Int32Array(memory.buffer);
+    this.f64View = new Float64Array(memory.buffer);
     const size = memory.buffer.byteLength;
     if (size > this.end) this.release({ ptr: this.end, bytes: size - this.end });
     this.end = Math.max(this.end, size);
@@ -29,8 +33,32 @@ export class Heap {
 
   /** A float32 view of the whole memory, current after any growth. */
   get f32(): Float32Array {
-    if (this.f32View.buffer !== this.memory.buffer) this.f32View = new Float32Array(this.memory.buffer);
+    this.retake();
     return this.f32View;
+  }
+
+  /** A view of the whole memory of the same type as `like` (so that set() copies bits), current after any growth. */
+  view<T extends Float32Array | Int32Array | Float64Array>(like: T): T {
+    this.retake();
+    if (like instanceof Float32Array) return this.f32View as T;
+    if (like instanceof Int32Array) return this.i32View as T;
+    if (like instanceof Float64Array) return this.f64View as T;
+    const tag = Object.prototype.toString.call(like); // an array from another realm
+    return (tag === "[object Float32Array]" ? this.f32View : tag === "[object Int32Array]" ? this.i32View : this.f64View) as T;
+  }
+
+  /** A view of the whole memory for copying elements of `bytes` bytes bit for bit. */
+  viewFor(bytes: 4 | 8): Int32Array | Float64Array {
+    this.retake();
+    return bytes === 4 ? this.i32View : this.f64View;
+  }
+
+  private retake(): void {
+    const buffer = this.memory.buffer;
+    if (this.f32View.buffer === buffer) return;
+    this.f32View = new Float32Array(buffer);
+    this.i32View = new Int32Array(buffer);
+    this.f64View = new Float64Array(buffer);
   }
 
   /** Bytes of linear memory in use by the wasm instance (static data, live blocks and free space). */

@@ -1,24 +1,44 @@
 // Streams a kernel over data that may live outside wasm memory. Operands already in wasm memory are
 // passed by pointer; the others are copied through a bounded scratch window in chunks of whole outer
-// slices (or, when one slice is too large, of column ranges of one slice), so no call needs memory
-// in proportion to its input. A chunk boundary never changes a result bit: inner == 1 rows are never
-// split, and the inner > 1 kernels compute each position alike wherever it falls (columns.ts).
+// slices (or, when one slice is too large and inner > 1, of ranges of inner positions of one slice),
+// so no call needs memory in proportion to its input. A chunk boundary never changes a result bit:
+// inner == 1 rows are never split, and the inner > 1 kernels compute each position alike wherever it
+// falls (columns.ts). Operands are either "full" (dim·inner elements per outer slice, like the input
+// tensor) or per position (inner elements per outer slice, like a reduction's result).
 import type { Heap } from "./memory.js";
 
-/** Where an operand's float32 data is: in wasm memory at a byte offset, or in a JS array. */
-export type Place = { readonly kind: "wasm"; readonly ptr: number; readonly length: number } | { readonly kind: "js"; readonly array: Float32Array };
+/** A JS typed array the kernels take: float32 data, int32 class indices, float64 losses. */
+export type Data = Float32Array | Int32Array | Float64Array;
+
+/** Where an operand's data is: in wasm memory at a byte offset, or in a JS array. */
+export type Place =
+  | { readonly kind: "wasm"; readonly ptr: number; readonly length: number }
+  /** `fresh`: an array this call made (a result), the same data as nothing else. */
+  | { readonly kind: "js"; readonly array: Data; readonly fresh?: boolean };
+
+export interface Operand {
+  readonly place: Place;
+  /** dim·inner elements per outer slice (true) or inner (false). */
+  readonly full: boolean;
+  /** Bytes per element: 4 (float32, int32) or 8 (float64). */
+  readonly bytes: 4 | 8;
+  /** The kernel reads it (copied in) and/or writes it (copied out). */
+  readonly read: boolean;
+  readonly write: boolean;
+  /** For a written operand: the index of a read operand of the same size that the kernel may write over
+   *  (in place). A JS output is then computed over that operand's copy in the window, saving room. */
+  readonly over?: number;
+}
 
 export interface Job {
   readonly outer: number;
   readonly dim: number;
   readonly inner: number;
-  /** Inputs of outer·dim·inner elements. */
-  readonly inputs: readonly Place[];
-  /** outer·dim·inner elements, or outer·inner when `reduced`. */
-  readonly output: Place;
-  readonly reduced: boolean;
-  /** Runs the kernel on [outer, dim, inner] data at the given byte offsets (output may equal an input). */
-  kernel(outer: number, dim: number, inner: number, inputs: readonly number[], output: number, ws: number): void;
+  readonly operands: readonly Operand[];
+  /** Workspace bytes the kernel needs for a given inner size (8-byte aligned at the start of the window). */
+  workspace(inner: number): number;
+  /** Runs the kernel on [outer, dim, inner] data; ptrs[i] is operand i's byte offset. */
+  kernel(outer: number, dim: number, inner: number, ptrs: readonly number[], ws: number): void;
 }
 
 /** The scratch window: one block of wasm memory, reused across calls. */
@@ -31,30 +51,38 @@ export class Window {
     readonly bytes: number,
   ) {}
 
+  /** Allocates the usual window now rather than at the first call. */
+  reserve(): void {
+    this.acquire(this.bytes);
+  }
+
   run(job: Job): void {
-    const { outer, dim, inner, reduced } = job;
-    const outPer = reduced ? inner : dim * inner;
-    if (outer * outPer === 0) return;
-    const wsBytes = inner > 1 ? 16 * inner : 0;
-    if (job.inputs.every((p) => p.kind === "wasm") && job.output.kind === "wasm") {
+    const { outer, dim, inner, operands } = job;
+    if (outer * inner === 0 || (dim === 0 && operands.every((op) => op.full))) return; // nothing to read or write
+    const ptrs: number[] = [];
+    for (const op of operands) if (op.place.kind === "wasm") ptrs.push(op.place.ptr);
+    if (ptrs.length === operands.length) {
+      // Everything is in wasm memory already: one call, no window.
+      const wsBytes = job.workspace(inner);
       const ws = wsBytes ? this.heap.alloc(wsBytes, "the kernel workspace") : 0;
       try {
-        job.kernel(outer, dim, inner, job.inputs.map((p) => (p as { ptr: number }).ptr), job.output.ptr, ws);
+        job.kernel(outer, dim, inner, ptrs, ws);
       } finally {
         if (ws) this.heap.release(ws);
       }
       return;
     }
-    const plan = planSlices(job);
-    const perSlice = plan.sliceElems * 4;
+    const slots = assignSlots(operands);
+    let perSlice = 0;
+    for (const s of slots.owners) perSlice += align16(perSliceElems(job, operands[s]!) * operands[s]!.bytes);
+    const wsBytes = align16(job.workspace(inner));
     const fit = Math.floor((this.bytes - wsBytes) / perSlice);
-    if (fit >= 1 || inner === 1) this.runSlices(job, plan, Math.max(1, Math.min(outer, fit)), wsBytes);
-    else this.runColumns(job);
-  }
-
-  /** Allocates the usual window now rather than at the first call. */
-  reserve(): void {
-    this.acquire(this.bytes);
+    try {
+      if (fit >= 1 || inner === 1) this.runSlices(job, slots, Math.max(1, Math.min(outer, fit)), wsBytes);
+      else this.runColumns(job);
+    } finally {
+      if (this.block && this.block.bytes > this.bytes) this.releaseBlock(); // give back an enlarged window
+    }
   }
 
   private acquire(bytes: number): number {
@@ -66,157 +94,156 @@ export class Window {
     return this.block.ptr;
   }
 
-  /** Gives back a window that one call enlarged past the usual size. */
-  private settle(): void {
-    if (this.block && this.block.bytes > this.bytes) this.releaseBlock();
-  }
-
   private releaseBlock(): void {
     if (this.block) this.heap.release(this.block.ptr);
     this.block = undefined;
   }
 
-  /** Chunks of `per` whole outer slices. */
-  private runSlices(job: Job, plan: SlicePlan, per: number, wsBytes: number): void {
-    const { outer, dim, inner, reduced } = job;
-    const full = dim * inner;
-    const outPer = reduced ? inner : full;
-    const base = this.acquire(wsBytes + per * plan.sliceElems * 4);
-    try {
-      const slotPtr = (s: number) => base + wsBytes + 4 * per * plan.slotOffsets[s]!;
-      for (let o0 = 0; o0 < outer; o0 += per) {
-        const c = Math.min(per, outer - o0);
-        const f32 = this.heap.f32;
-        const outPtr =
-          plan.output.kind === "direct" ? (job.output as { ptr: number }).ptr + 4 * o0 * outPer : slotPtr(plan.output.slot);
-        const ptrs = job.inputs.map((p, j) => {
-          const where = plan.inputs[j]!;
-          if (where.kind === "direct") return (p as { ptr: number }).ptr + 4 * o0 * full;
-          const dst = where.kind === "outRegion" ? outPtr : slotPtr(where.slot);
-          if (where.copy) f32.set(part((p as { array: Float32Array }).array, o0 * full, (o0 + c) * full), dst >>> 2);
-          return dst;
-        });
-        job.kernel(c, dim, inner, ptrs, outPtr, wsBytes ? base : 0);
-        if (job.output.kind === "js") {
-          const from = outPtr >>> 2;
-          job.output.array.set(this.heap.f32.subarray(from, from + c * outPer), o0 * outPer);
+  /** Chunks of `per` whole outer slices: wasm operands by pointer, JS ones through their slots. */
+  private runSlices(job: Job, slots: Slots, per: number, wsBytes: number): void {
+    const { outer, dim, inner, operands } = job;
+    const offsets: number[] = [];
+    let size = wsBytes;
+    for (const s of slots.owners) {
+      offsets[s] = size;
+      size += align16(per * perSliceElems(job, operands[s]!) * operands[s]!.bytes);
+    }
+    const base = this.acquire(size);
+    const ptrs = new Array<number>(operands.length);
+    for (let o0 = 0; o0 < outer; o0 += per) {
+      const c = Math.min(per, outer - o0);
+      for (let i = 0; i < operands.length; i++) {
+        const op = operands[i]!, owner = slots.of[i]!, place = op.place;
+        const n = perSliceElems(job, op);
+        if (owner < 0) ptrs[i] = (place as { ptr: number }).ptr + o0 * n * op.bytes;
+        else {
+          ptrs[i] = base + offsets[owner]!;
+          if (owner === i && slots.readers[i] && place.kind === "js") {
+            this.heap.view(place.array).set(part(place.array, o0 * n, (o0 + c) * n), ptrs[i]! / op.bytes);
+          }
         }
       }
-    } finally {
-      this.settle();
+      job.kernel(c, dim, inner, ptrs, wsBytes ? base : 0);
+      for (let i = 0; i < operands.length; i++) {
+        const op = operands[i]!, place = op.place;
+        if (!op.write || place.kind !== "js" || slots.of[i]! < 0 || !slots.firstWriter(i)) continue;
+        const n = perSliceElems(job, op), from = ptrs[i]! / op.bytes;
+        place.array.set(this.heap.view(place.array).subarray(from, from + c * n), o0 * n);
+      }
     }
   }
 
   /** One outer slice at a time, in ranges of at least 3 inner positions (inner == 1 would switch the
    *  kernel to its row layout, so no range is left with a single position). Every operand is copied. */
   private runColumns(job: Job): void {
-    const { outer, dim, inner, reduced } = job;
-    const inSlots = distinct(job.inputs);
-    const outShares = !reduced; // the elementwise output is computed in place over the first input's slot
-    const colElems = inSlots.length * dim + (reduced ? 1 : 0);
-    let ic = Math.floor(this.bytes / (colElems * 4 + 16));
+    const { outer, dim, inner, operands } = job;
+    const owners = distinctOwners(operands);
+    let colBytes = 0;
+    for (const s of owners) colBytes += (operands[s]!.full ? dim : 1) * operands[s]!.bytes;
+    const wsPer = job.workspace(inner) / inner; // bytes of workspace per position
+    let ic = Math.floor(this.bytes / (colBytes + wsPer + 32));
     ic = Math.min(inner, Math.max(3, ic - (ic % 4 || 0)));
-    const base = this.acquire(16 * ic + ic * colElems * 4);
-    try {
-      const slot = (s: number) => base + 16 * ic + 4 * ic * dim * s;
-      const outSlot = outShares ? slot(0) : slot(inSlots.length);
-      const viewOf = (p: Place, f32: Float32Array) => (p.kind === "js" ? { a: p.array, at: 0 } : { a: f32, at: p.ptr >>> 2 });
-      for (let o = 0; o < outer; o++) {
-        for (let i0 = 0; i0 < inner; ) {
-          let c = Math.min(ic, inner - i0);
-          if (inner - i0 - c === 1) c -= 1;
-          const f32 = this.heap.f32;
-          inSlots.forEach((p, s) => {
-            const { a, at } = viewOf(p, f32);
-            const dst = slot(s) >>> 2;
-            for (let d = 0; d < dim; d++) {
-              const from = at + (o * dim + d) * inner + i0;
-              f32.set(a.subarray(from, from + c), dst + d * c);
-            }
-          });
-          const ptrs = job.inputs.map((p) => slot(inSlots.indexOf(sameAs(inSlots, p))));
-          job.kernel(1, dim, c, ptrs, outSlot, base);
-          const { a, at } = viewOf(job.output, this.heap.f32);
-          const src = this.heap.f32;
-          if (reduced) a.set(src.subarray(outSlot >>> 2, (outSlot >>> 2) + c), at + o * inner + i0);
-          else {
-            for (let d = 0; d < dim; d++) {
-              const from = (outSlot >>> 2) + d * c;
-              a.set(src.subarray(from, from + c), at + (o * dim + d) * inner + i0);
-            }
-          }
-          i0 += c;
-        }
+    const offsets: number[] = [];
+    let size = align16(job.workspace(ic));
+    for (const s of owners) {
+      offsets[s] = size;
+      size += align16(ic * (operands[s]!.full ? dim : 1) * operands[s]!.bytes);
+    }
+    const base = this.acquire(size);
+    const ownerOf = operands.map((op, i) => owners.find((s) => samePlace(operands[s]!.place, op.place)) ?? i);
+    const ptrs = operands.map((_, i) => base + offsets[ownerOf[i]!]!);
+    for (let o = 0; o < outer; o++) {
+      for (let i0 = 0; i0 < inner; ) {
+        let c = Math.min(ic, inner - i0);
+        if (inner - i0 - c === 1) c -= 1;
+        for (const s of owners) if (operands.some((op, i) => ownerOf[i] === s && op.read)) this.copyColumns(job, operands[s]!, o, i0, c, ptrs[s]!, true);
+        job.kernel(1, dim, c, ptrs, base);
+        for (const s of owners) if (operands.some((op, i) => ownerOf[i] === s && op.write)) this.copyColumns(job, operands[s]!, o, i0, c, ptrs[s]!, false);
+        i0 += c;
       }
-    } finally {
-      this.settle();
+    }
+  }
+
+  /** Copies positions [i0, i0 + c) of outer slice o between an operand and its window slot (packed as [dim, c]). */
+  private copyColumns(job: Job, op: Operand, o: number, i0: number, c: number, slot: number, into: boolean): void {
+    const { dim, inner } = job;
+    const place = op.place;
+    const array = place.kind === "js" ? place.array : this.heap.viewFor(op.bytes);
+    const at = place.kind === "js" ? 0 : place.ptr / op.bytes;
+    const win = this.heap.view(array), s = slot / op.bytes;
+    const rows = op.full ? dim : 1;
+    for (let d = 0; d < rows; d++) {
+      const from = at + (op.full ? (o * dim + d) * inner : o * inner) + i0;
+      if (into) win.set(array.subarray(from, from + c), s + d * c);
+      else array.set(win.subarray(s + d * c, s + d * c + c), from);
     }
   }
 }
 
-type InputWhere = { kind: "direct" } | { kind: "slot"; slot: number; copy: boolean } | { kind: "outRegion"; copy: boolean };
-type OutputWhere = { kind: "direct" } | { kind: "slot"; slot: number };
-interface SlicePlan {
-  inputs: InputWhere[];
-  output: OutputWhere;
-  /** Offset of each slot, in elements per outer slice. */
-  slotOffsets: number[];
-  /** Scratch elements one outer slice needs. */
-  sliceElems: number;
+interface Slots {
+  /** Operands that own a slot in the window. */
+  owners: number[];
+  /** For each operand: the operand whose slot it uses, or −1 when it is passed by pointer. */
+  of: number[];
+  /** Whether an owner's slot must be filled from its operand (some operand using it is read). */
+  readers: boolean[];
+  count: number;
+  /** Whether operand i is the first to write its data (the one copied out). */
+  firstWriter(i: number): boolean;
 }
 
-/** Decides where each operand of a chunk of outer slices lives. A JS input is copied into a slot of its
- *  own, or straight into the output's wasm memory when the output is elementwise and no wasm input is
- *  that memory (the kernel then runs in place there); an elementwise JS output is computed in place
- *  over the first JS input's slot. */
-function planSlices(job: Job): SlicePlan {
-  const full = job.dim * job.inner;
-  const slotOffsets: number[] = [];
-  let sliceElems = 0;
-  const newSlot = (elems: number) => {
-    slotOffsets.push(sliceElems);
-    sliceElems += elems;
-    return slotOffsets.length - 1;
-  };
-  const out = job.output;
-  let outRegionFree =
-    !job.reduced && out.kind === "wasm" && !job.inputs.some((p) => p.kind === "wasm" && p.ptr === out.ptr);
-  const inputs: InputWhere[] = [];
-  job.inputs.forEach((p, j) => {
-    if (p.kind === "wasm") return inputs.push({ kind: "direct" });
-    const k = job.inputs.findIndex((q) => samePlace(p, q));
-    if (k < j) return inputs.push({ ...(inputs[k] as InputWhere), copy: false } as InputWhere);
-    if (outRegionFree) {
-      outRegionFree = false;
-      return inputs.push({ kind: "outRegion", copy: true });
+/** JS operands get slots; an operand that is the same data as an earlier one shares its slot, and a JS
+ *  output shares the slot of the read operand it may be written over (`over`) when that one is JS too. */
+function assignSlots(operands: readonly Operand[]): Slots {
+  const n = operands.length;
+  const of = new Array<number>(n), owners: number[] = [], readers = new Array<boolean>(n).fill(false);
+  const first = new Array<boolean>(n).fill(false);
+  for (let i = 0; i < n; i++) {
+    const op = operands[i]!;
+    let same = -1;
+    for (let j = 0; j < i && same < 0; j++) if (samePlace(operands[j]!.place, op.place)) same = j;
+    if (op.write) {
+      first[i] = true;
+      for (let j = 0; j < i; j++) if (operands[j]!.write && samePlace(operands[j]!.place, op.place)) first[i] = false;
     }
-    return inputs.push({ kind: "slot", slot: newSlot(full), copy: true });
+    if (op.place.kind === "wasm") of[i] = -1;
+    else if (same >= 0) of[i] = of[same]!;
+    else if (op.write && !op.read && op.over !== undefined && operands[op.over]!.place.kind === "js") of[i] = of[op.over]!;
+    else {
+      owners.push(i);
+      of[i] = i;
+    }
+    if (of[i]! >= 0 && op.read) readers[of[i]!] = true;
+  }
+  return { owners, of, readers, count: owners.length, firstWriter: (i) => first[i]! };
+}
+
+/** In column mode every operand is copied: the distinct data, each once. */
+function distinctOwners(operands: readonly Operand[]): number[] {
+  const owners: number[] = [];
+  operands.forEach((op, i) => {
+    if (!owners.some((s) => samePlace(operands[s]!.place, op.place))) owners.push(i);
   });
-  let output: OutputWhere = { kind: "direct" };
-  if (out.kind === "js") {
-    const firstJs = inputs.find((w): w is { kind: "slot"; slot: number; copy: boolean } => w.kind === "slot");
-    output = !job.reduced && firstJs ? { kind: "slot", slot: firstJs.slot } : { kind: "slot", slot: newSlot(job.reduced ? job.inner : full) };
-  }
-  return { inputs, output, slotOffsets, sliceElems };
+  return owners;
+}
+
+function perSliceElems(job: Job, op: Operand): number {
+  return op.full ? job.dim * job.inner : job.inner;
+}
+
+function align16(n: number): number {
+  return Math.ceil(n / 16) * 16;
 }
 
 /** array[from, to), without a new view when that is all of it. */
-function part(array: Float32Array, from: number, to: number): Float32Array {
-  return from === 0 && to === array.length ? array : array.subarray(from, to);
+function part<T extends Data>(array: T, from: number, to: number): T {
+  return (from === 0 && to === array.length ? array : array.subarray(from, to)) as T;
 }
 
-function samePlace(a: Place, b: Place): boolean {
+export function samePlace(a: Place, b: Place): boolean {
   if (a.kind === "wasm") return b.kind === "wasm" && a.ptr === b.ptr;
-  if (b.kind === "wasm") return false;
-  return a.array.buffer === b.array.buffer && a.array.byteOffset === b.array.byteOffset && a.array.length === b.array.length;
-}
-
-function sameAs(list: readonly Place[], p: Place): Place {
-  return list.find((q) => samePlace(p, q)) as Place;
-}
-
-function distinct(places: readonly Place[]): Place[] {
-  const out: Place[] = [];
-  for (const p of places) if (!out.some((q) => samePlace(p, q))) out.push(p);
-  return out;
+  if (b.kind === "wasm" || a.fresh || b.fresh) return false;
+  if (a.array === b.array) return true;
+  // Reading .buffer of a small array makes V8 move it off its heap: compare the cheap fields first.
+  return a.array.byteOffset === b.array.byteOffset && a.array.byteLength === b.array.byteLength && a.array.buffer === b.array.buffer;
 }

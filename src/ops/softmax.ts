@@ -4,7 +4,7 @@ import type { Context, Input } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
 import { checkOptions, checkTemperature, checkMaskedRows, type MaskedRows } from "../options.js";
 import { layoutOf, checkLength, type Shape, type Layout } from "../shape.js";
-import type { Place } from "../window.js";
+import type { Place, Operand } from "../window.js";
 
 /** A Float32Array or a Float32Buffer from `alloc()`. */
 export type Output = Float32Array | import("../memory.js").Float32Buffer;
@@ -87,12 +87,21 @@ function check(ctx: Context, fn: string, data: [string, unknown][], shape: unkno
   return { layout, invT, flags, inputs, o };
 }
 
+/** Streams a kernel of one or two full-size inputs and one output (full-size, or per position when
+ *  `reduced`) that it may write over its first input. */
 function run(
   ctx: Context, c: Checked, output: Place, reduced: boolean,
   kernel: (outer: number, dim: number, inner: number, inputs: readonly number[], output: number, ws: number) => void,
 ): void {
   const { outer, dim, inner } = c.layout;
-  ctx.window.run({ outer, dim, inner, reduced, inputs: c.inputs.map((i) => i.place), output, kernel });
+  const n = c.inputs.length; // the output's index
+  const operands: Operand[] = c.inputs.map(({ place }) => ({ place, full: true, bytes: 4, read: true, write: false }));
+  operands.push({ place: output, full: !reduced, bytes: 4, read: false, write: true, over: reduced ? undefined : 0 });
+  ctx.window.run({
+    outer, dim, inner, operands,
+    workspace: (i) => (i > 1 ? 16 * i : 0),
+    kernel: (o, d, i, ptrs, ws) => kernel(o, d, i, ptrs, ptrs[n]!, ws), // inputs first: ptrs[0], ptrs[1]
+  });
 }
 
 export function softmax(ctx: Context, x: Input, shape: Shape, options?: SoftmaxOptions): Input {

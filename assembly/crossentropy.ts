@@ -1,0 +1,226 @@
+// Cross-entropy forward, and optionally its gradient, in one call over logits viewed as [outer, C, inner]
+// (classes along C). Per position n, with z = x·k (k = 1/T), log p = z − logsumexp(z) and the target as
+// coefficients α (see src/reference/crossEntropy.ts):
+//   loss_n = A·log s − k·Σ_c α_c·(x_c − m) + zLoss·lse²,   A = Σ_c α_c, s = Σ_c exp((x_c − m)·k), lse = m·k + log s
+//   grad_c = g_n·k·((A + 2·zLoss·lse)·p_c − α_c)
+// index target t: α_c = (1−ε)·w_t·[c = t] + (ε/C)·w_c; probabilities q: α_c = w_c·((1−ε)·q_c + ε/C).
+// Rows (inner == 1) are read once for the forward: blocks of BLOCK logits, each max-reduced and then
+// exp-summed while still in L1, the running sum rescaled in float64 when the max grows (online
+// softmax); the gradient reads them a second time. inner > 1: three passes across positions.
+// Sums with x − m keep the loss's cancellation (A·log s against Σ α·(x − m)) small for large logits.
+import {
+  rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowDot3Shift, rowCrossEntropyGrad, rowFill,
+} from "./rows";
+import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, colHasNaN } from "./columns";
+import { isFinite32, shiftOf } from "./rules";
+
+// @ts-ignore: decorator
+@inline const BLOCK: i32 = 512; // 2 KiB of logits: max pass and exp pass both in L1
+
+/** Flags: the target is float32 probabilities shaped like x (else int32 class indices, one per position). */
+// @ts-ignore: decorator
+@inline export const CE_PROBABILITIES: i32 = 1;
+/** Flags: `w` holds one float32 weight per class. */
+// @ts-ignore: decorator
+@inline export const CE_WEIGHTS: i32 = 2;
+
+/** Per-position state across the inner > 1 passes: bytes of workspace per position. */
+export function crossEntropyWorkspaceBytes(inner: i32): i32 {
+  return inner > 1 ? inner * 48 : 0;
+}
+
+// @ts-ignore: decorator
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+// @ts-ignore: decorator
+@inline function at8(p: usize, i: i32): usize {
+  return p + (<usize>i << 3);
+}
+
+/** The finished loss of one position from its statistics; NaN when the max is not finite. */
+// @ts-ignore: decorator
+@inline function lossOf(m: f32, s: f64, A: f64, SAX: f64, k: f64, zLoss: f64): f64 {
+  if (!isFinite32(m)) return NaN;
+  const L = Math.log(s);
+  const lse = <f64>m * k + L;
+  return A * L - k * SAX + zLoss * lse * lse;
+}
+
+/** logsumexp(x·k) of a position, by the rules of logSumExp (rules.ts); nanInRow only asked for when m = +Infinity. */
+// @ts-ignore: decorator
+@inline function lseOf(m: f32, s: f64, k: f64): f64 {
+  return <f64>shiftOf(m) * k + Math.log(s);
+}
+
+export function crossEntropyKernel(
+  outer: i32, C: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
+  eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
+): void {
+  if (inner == 1) rowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale);
+  else columnsKernel(outer, C, inner, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
+}
+
+function rowsKernel(
+  outer: i32, C: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
+  eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize,
+): void {
+  const hasQ = (flags & CE_PROBABILITIES) != 0, hasW = (flags & CE_WEIGHTS) != 0, smooth = eps != 0;
+  const k32 = <f32>k, rowBytes = <usize>C << 2;
+  for (let o = 0; o < outer; o++) {
+    const xr = x + <usize>o * rowBytes, qr = target + <usize>o * rowBytes;
+    const t = hasQ ? -1 : load<i32>(at(target, o));
+    const ignored = !hasQ && t == ignoreIndex;
+    const gr = grad + <usize>o * rowBytes;
+    if (ignored && lse == 0) {
+      store<f64>(at8(loss, o), 0);
+      if (grad) rowFill(gr, C, 0);
+      continue;
+    }
+    // Pass 1, online: the max m, the sum s = Σ exp((x − sh)·k) and the target sums, all relative to
+    // sh = m where m is finite (else 0), rescaled whenever a block raises the max.
+    let m: f32 = -Infinity, sh: f32 = 0;
+    let s: f64 = 0, WX: f64 = 0, Wn: f64 = 0, QX: f64 = 0, Q: f64 = 0;
+    for (let b = 0; b < C; b += BLOCK) {
+      const n = min(BLOCK, C - b);
+      const xb = xr + (<usize>b << 2);
+      const bm = rowMax(xb, n);
+      if (bm > m) {
+        m = bm;
+        const nsh = shiftOf(m);
+        if (nsh != sh) {
+          const d = <f64>nsh - <f64>sh;
+          if (s != 0) s *= Math.exp(-d * k);
+          if (Wn != 0) WX -= d * Wn;
+          if (Q != 0) QX -= d * Q;
+          sh = nsh;
+        }
+      }
+      s += rowExpSum(xb, xb, n, sh, k32, false);
+      if (smooth) {
+        WX += hasW ? rowDotShift(xb, w + (<usize>b << 2), n, sh) : rowSumShift(xb, n, sh);
+        Wn += hasW ? rowSum(w + (<usize>b << 2), n) : <f64>n;
+      }
+      if (hasQ) {
+        const qb = qr + (<usize>b << 2);
+        QX += hasW ? rowDot3Shift(xb, qb, w + (<usize>b << 2), n, sh) : rowDotShift(xb, qb, n, sh);
+        Q += hasW ? rowDot(qb, w + (<usize>b << 2), n) : rowSum(qb, n);
+      }
+    }
+    const l = m == Infinity ? (rowHasNaN(xr, C) ? NaN : Infinity) : lseOf(m, s, k);
+    if (lse) store<f32>(at(lse, o), <f32>l);
+    if (ignored) {
+      store<f64>(at8(loss, o), 0);
+      if (grad) rowFill(gr, C, 0);
+      continue;
+    }
+    // The target as A = Σ α and SAX = Σ α·(x − m).
+    let A: f64, SAX: f64;
+    const eC = eps / <f64>C;
+    if (hasQ) {
+      A = (1 - eps) * Q + eC * W;
+      SAX = (1 - eps) * QX + (smooth ? eC * WX : 0);
+    } else {
+      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
+      A = (1 - eps) * wt + eC * W;
+      SAX = (1 - eps) * wt * (<f64>load<f32>(at(xr, t)) - <f64>m) + (smooth ? eC * WX : 0);
+    }
+    store<f64>(at8(loss, o), lossOf(m, s, A, SAX, k, zLoss));
+    if (!grad) continue;
+    const g = <f64>load<f32>(at(gscale, o));
+    if (!isFinite32(m)) {
+      rowFill(gr, C, NaN);
+      continue;
+    }
+    const P = <f32>(g * k * (A + 2 * zLoss * l) / s);
+    const Q2 = <f32>(g * k * eC);
+    if (hasQ) rowCrossEntropyGrad(xr, qr, w, gr, C, m, k32, P, <f32>(g * k * (1 - eps)), Q2, true, hasW);
+    else {
+      rowCrossEntropyGrad(xr, qr, w, gr, C, m, k32, P, 0, Q2, false, hasW && smooth);
+      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
+      store<f32>(at(gr, t), load<f32>(at(gr, t)) - <f32>(g * k * (1 - eps) * wt));
+    }
+  }
+}
+
+// Workspace of the inner > 1 layout, per position: float64 s, WX, QX, Q; then float32 m, P, Q1, Q2.
+function columnsKernel(
+  outer: i32, C: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
+  eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
+): void {
+  const hasQ = (flags & CE_PROBABILITIES) != 0, hasW = (flags & CE_WEIGHTS) != 0, smooth = eps != 0;
+  const k32 = <f32>k, eC = eps / <f64>C;
+  const stride = <usize>inner << 2, slice = <usize>C * stride;
+  const S = ws, WXs = ws + (<usize>inner << 3), QXs = ws + (<usize>inner << 4), Qs = ws + <usize>inner * 24;
+  const M = ws + (<usize>inner << 5), Ps = ws + <usize>inner * 36, Q1s = ws + <usize>inner * 40, Q2s = ws + <usize>inner * 44;
+  for (let o = 0; o < outer; o++) {
+    const xs = x + <usize>o * slice, qs = target + <usize>o * slice, gs = grad + <usize>o * slice;
+    for (let i = 0; i < inner; i++) {
+      store<f32>(at(M, i), -Infinity);
+      store<f64>(at8(S, i), 0);
+      store<f64>(at8(WXs, i), 0);
+      store<f64>(at8(QXs, i), 0);
+      store<f64>(at8(Qs, i), 0);
+    }
+    for (let c = 0; c < C; c++) colMax(M, xs + <usize>c * stride, inner);
+    // The shift, m where finite (else 0), in the P slot until P is known.
+    for (let i = 0; i < inner; i++) store<f32>(at(Ps, i), shiftOf(load<f32>(at(M, i))));
+    for (let c = 0; c < C; c++) {
+      const xc = xs + <usize>c * stride;
+      colExpSum(S, Ps, xc, xc, inner, k32, false);
+      const wc: f32 = hasW ? load<f32>(at(w, c)) : 1;
+      if (smooth) colAxpyShift(WXs, xc, Ps, inner, wc);
+      if (hasQ) colProbShift(QXs, Qs, xc, qs + <usize>c * stride, Ps, inner, wc);
+    }
+    for (let i = 0; i < inner; i++) {
+      const p = o * inner + i;
+      const m = load<f32>(at(M, i)), s = load<f64>(at8(S, i));
+      const l = m == Infinity ? (colHasNaN(xs + (<usize>i << 2), C, inner) ? NaN : Infinity) : lseOf(m, s, k);
+      if (lse) store<f32>(at(lse, p), <f32>l);
+      const t = hasQ ? -1 : load<i32>(at(target, p));
+      if (!hasQ && t == ignoreIndex) {
+        store<f64>(at8(loss, p), 0);
+        store<f32>(at(Ps, i), 0);
+        store<f32>(at(Q1s, i), 0);
+        store<f32>(at(Q2s, i), 0);
+        continue;
+      }
+      const WX = load<f64>(at8(WXs, i));
+      let A: f64, SAX: f64;
+      if (hasQ) {
+        A = (1 - eps) * load<f64>(at8(Qs, i)) + eC * W;
+        SAX = (1 - eps) * load<f64>(at8(QXs, i)) + (smooth ? eC * WX : 0);
+      } else {
+        const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
+        const xt = load<f32>(xs + <usize>t * stride + (<usize>i << 2));
+        A = (1 - eps) * wt + eC * W;
+        SAX = (1 - eps) * wt * (<f64>xt - <f64>m) + (smooth ? eC * WX : 0);
+      }
+      store<f64>(at8(loss, p), lossOf(m, s, A, SAX, k, zLoss));
+      if (!grad) continue;
+      const g = <f64>load<f32>(at(gscale, p));
+      store<f32>(at(Ps, i), isFinite32(m) ? <f32>(g * k * (A + 2 * zLoss * l) / s) : NaN);
+      store<f32>(at(Q1s, i), <f32>(g * k * (1 - eps)));
+      store<f32>(at(Q2s, i), <f32>(g * k * eC));
+    }
+    if (!grad) continue;
+    for (let c = 0; c < C; c++) {
+      const wc: f32 = hasW ? load<f32>(at(w, c)) : 1;
+      colCrossEntropyGrad(xs + <usize>c * stride, qs + <usize>c * stride, gs + <usize>c * stride, M, Ps, Q1s, Q2s, inner, k32, wc, hasQ);
+    }
+    if (hasQ) continue;
+    for (let i = 0; i < inner; i++) {
+      const p = o * inner + i;
+      const t = load<i32>(at(target, p));
+      const gi = gs + (<usize>i << 2);
+      if (t == ignoreIndex) {
+        for (let c = 0; c < C; c++) store<f32>(gi + <usize>c * stride, 0); // exactly 0, NaN logits or not
+        continue;
+      }
+      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
+      const g = <f64>load<f32>(at(gscale, p));
+      const gt = gi + <usize>t * stride;
+      store<f32>(gt, load<f32>(gt) - <f32>(g * k * (1 - eps) * wt));
+    }
+  }
+}
