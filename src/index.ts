@@ -5,11 +5,15 @@ import type { Features, Input } from "./context.js";
 import type { Float32Buffer } from "./memory.js";
 import type { Output, SoftmaxOptions, LogSumExpOptions, BackwardOptions, UnaryOp, BinaryOp, WithOut, WithoutOut } from "./ops/softmax.js";
 import type { Shape } from "./shape.js";
+import type { CrossEntropyFn, CrossEntropyBackwardFn, CrossEntropyWithGradFn, NllLossFn, Target, NllOptions } from "./ops/crossEntropyTypes.js";
+import type { CrossEntropyBackwardOptions, CrossEntropyWithGradOptions, CrossEntropyResult } from "./ops/crossEntropy.js";
+import type { CrossEntropyOptions, Reduction, AllIgnored } from "./targets.js";
 
 export { createSimdmax };
 export type {
   Simdmax, InitOptions, Features, Input, Output, Shape, SoftmaxOptions, LogSumExpOptions, BackwardOptions, Float32Buffer,
-  UnaryOp, BinaryOp, WithOut, WithoutOut,
+  UnaryOp, BinaryOp, WithOut, WithoutOut, CrossEntropyOptions, CrossEntropyBackwardOptions, CrossEntropyWithGradOptions,
+  CrossEntropyResult, CrossEntropyFn, CrossEntropyBackwardFn, CrossEntropyWithGradFn, NllLossFn, Target, NllOptions, Reduction, AllIgnored,
 };
 export type { MaskedRows } from "./options.js";
 
@@ -103,6 +107,47 @@ export const softmaxBackward = ((y: Input, dy: Input, shape: Shape, options?: Ba
  */
 export const logSoftmaxBackward = ((y: Input, dy: Input, shape: Shape, options?: BackwardOptions) =>
   ready("logSoftmaxBackward").logSoftmaxBackward(y, dy, shape, options)) as BinaryOp<BackwardOptions>;
+
+/**
+ * Cross-entropy of softmax(logits / T) over the class axis (`axis`, default −1; 1 for [N, C, d1, …]) against
+ * class indices (an Int32Array with the logits' shape less the class axis) or class probabilities (a
+ * Float32Array of the logits' shape), with PyTorch's `cross_entropy` options and rules: `weight`,
+ * `ignoreIndex` (−100), `labelSmoothing`, `reduction` ("mean" | "sum" | "none"); and `temperature`,
+ * `sampleWeight`, `zLoss`, `allIgnored`. A number, or a Float32Array per position for "none".
+ * @throws TypeError / RangeError for a target index outside [0, C) that is not ignoreIndex (naming the
+ *   position), targets of the wrong type or length, bad weights, labelSmoothing outside [0, 1], …
+ * @example
+ * crossEntropy(logits, new Int32Array([0, 1, 1]), [3, 3]); // mean over the 3 rows
+ */
+export const crossEntropy = ((logits: Input, target: Target, shape: Shape, options?: CrossEntropyOptions) =>
+  ready("crossEntropy").crossEntropy(logits, target, shape, options)) as CrossEntropyFn;
+
+/**
+ * The gradient of `crossEntropy` with respect to the logits, for every option; `gradOutput` is the upstream
+ * gradient (a number for "mean"/"sum", a Float32Array per position for "none"). `out` may be the logits.
+ * @example
+ * const g = crossEntropyBackward(logits, target, [N, C], { gradOutput: 1 });
+ */
+export const crossEntropyBackward = ((logits: Input, target: Target, shape: Shape, options?: CrossEntropyBackwardOptions) =>
+  ready("crossEntropyBackward").crossEntropyBackward(logits, target, shape, options)) as CrossEntropyBackwardFn;
+
+/**
+ * Loss and gradient in one call that reads the logits twice; with `out: logits` the gradient overwrites
+ * them (no second buffer). `lse: true` also returns logsumexp(logits / T) per position.
+ * @example
+ * const { loss, grad } = crossEntropyWithGrad(logits, target, [N, C], { out: logits });
+ */
+export const crossEntropyWithGrad = ((logits: Input, target: Target, shape: Shape, options?: CrossEntropyWithGradOptions) =>
+  ready("crossEntropyWithGrad").crossEntropyWithGrad(logits, target, shape, options)) as CrossEntropyWithGradFn;
+
+/**
+ * Negative log-likelihood of log-probabilities against class indices (PyTorch's `nll_loss`): −w_t·logProbs[t]
+ * per position, reduced like `crossEntropy`. Cross-entropy of probabilities p is `nllLoss(log p, …)`.
+ * @example
+ * nllLoss(Float32Array.from([0.7, 0.2, 0.1], Math.log), new Int32Array([0]), [1, 3]); // 0.3567
+ */
+export const nllLoss = ((logProbs: Input, target: Int32Array, shape: Shape, options?: NllOptions) =>
+  ready("nllLoss").nllLoss(logProbs, target, shape, options)) as NllLossFn;
 
 /**
  * A zeroed buffer of `length` float32 elements inside the default instance's wasm memory. Inputs and

@@ -3,6 +3,10 @@ import { instantiateBuild, simdSupported, type Build } from "./runtime.js";
 import { createContext, type Context, type Features, type Input } from "./context.js";
 import { Float32Buffer } from "./memory.js";
 import * as ops from "./ops/softmax.js";
+import * as ce from "./ops/crossEntropy.js";
+import type { CrossEntropyFn, CrossEntropyBackwardFn, CrossEntropyWithGradFn, NllLossFn, Target, NllOptions } from "./ops/crossEntropyTypes.js";
+import type { CrossEntropyBackwardOptions, CrossEntropyWithGradOptions } from "./ops/crossEntropy.js";
+import type { CrossEntropyOptions } from "./targets.js";
 import type { SoftmaxOptions, LogSumExpOptions, BackwardOptions, UnaryOp, BinaryOp } from "./ops/softmax.js";
 import type { Shape } from "./shape.js";
 import { checkOptions } from "./options.js";
@@ -37,6 +41,14 @@ export interface Simdmax {
   softmaxBackward: BinaryOp<BackwardOptions>;
   /** Gradient of logSoftmax with respect to x: (dy − exp(y)·Σ dy) / T, y being logSoftmax's output. */
   logSoftmaxBackward: BinaryOp<BackwardOptions>;
+  /** Cross-entropy of softmax(logits / T) against class indices (Int32Array) or probabilities, PyTorch's rules. */
+  crossEntropy: CrossEntropyFn;
+  /** The gradient of crossEntropy with respect to the logits. */
+  crossEntropyBackward: CrossEntropyBackwardFn;
+  /** Loss and gradient from one call that reads the logits twice; the gradient may overwrite them. */
+  crossEntropyWithGrad: CrossEntropyWithGradFn;
+  /** Negative log-likelihood of log-probabilities against class indices (PyTorch's nll_loss). */
+  nllLoss: NllLossFn;
   /** A zeroed float32 buffer of `length` elements inside wasm memory: inputs and outputs without copies. */
   alloc(length: number): Float32Buffer;
 }
@@ -70,6 +82,13 @@ function bind(ctx: Context): Simdmax {
       ops.softmaxBackward(ctx, y, dy, shape, options)) as BinaryOp<BackwardOptions>,
     logSoftmaxBackward: ((y: Input, dy: Input, shape: Shape, options?: BackwardOptions) =>
       ops.logSoftmaxBackward(ctx, y, dy, shape, options)) as BinaryOp<BackwardOptions>,
+    crossEntropy: ((logits: Input, target: Target, shape: Shape, options?: CrossEntropyOptions) =>
+      ce.crossEntropy(ctx, logits, target, shape, options)) as CrossEntropyFn,
+    crossEntropyBackward: ((logits: Input, target: Target, shape: Shape, options?: CrossEntropyBackwardOptions) =>
+      ce.crossEntropyBackward(ctx, logits, target, shape, options)) as CrossEntropyBackwardFn,
+    crossEntropyWithGrad: ((logits: Input, target: Target, shape: Shape, options?: CrossEntropyWithGradOptions) =>
+      ce.crossEntropyWithGrad(ctx, logits, target, shape, options)) as CrossEntropyWithGradFn,
+    nllLoss: ((logProbs: Input, target: Int32Array, shape: Shape, options?: NllOptions) => ce.nllLoss(ctx, logProbs, target, shape, options)) as NllLossFn,
     alloc: (length: number) => alloc(ctx, length),
   };
 }

@@ -12,6 +12,11 @@ export interface KernelExports {
   logSumExp(outer: number, dim: number, inner: number, x: number, out: number, invT: number, ws: number): void;
   softmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, ws: number): void;
   logSoftmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, flags: number, ws: number): void;
+  crossEntropy(
+    outer: number, dim: number, inner: number, x: number, target: number, flags: number, ignoreIndex: number, w: number, W: number,
+    eps: number, invT: number, zLoss: number, loss: number, lse: number, grad: number, gscale: number, ws: number,
+  ): void;
+  crossEntropyWorkspaceBytes(inner: number): number;
   expPass(n: number, x: number, y: number): void;
   expSumPass(n: number, x: number, y: number): number;
   maxPass(n: number, x: number): number;
@@ -22,7 +27,7 @@ export type Build = "simd" | "scalar";
 
 const EXPORTS = [
   "heapBase", "workspaceBytes", "softmax", "logSoftmax", "logSumExp", "softmaxBackward", "logSoftmaxBackward",
-  "expPass", "expSumPass", "maxPass", "scalePass",
+  "crossEntropy", "crossEntropyWorkspaceBytes", "expPass", "expSumPass", "maxPass", "scalePass",
 ] as const;
 
 const sources: Record<Build, string> = { simd: simdWasm, scalar: scalarWasm };

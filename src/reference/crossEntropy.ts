@@ -15,7 +15,7 @@ export type { CrossEntropyOptions };
 type Data = ArrayLike<number>;
 
 /** Per position: calls f(n, indices of its C logits). */
-function forEachPosition(a: CrossEntropyArgs, f: (n: number, idx: number[]) => void): void {
+export function forEachPosition(a: CrossEntropyArgs, f: (n: number, idx: number[]) => void): void {
   const { outer, dim, inner } = a.layout;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
@@ -26,7 +26,7 @@ function forEachPosition(a: CrossEntropyArgs, f: (n: number, idx: number[]) => v
   }
 }
 
-interface Position {
+export interface Position {
   ignored: boolean;
   lse: number;
   logp: number[];
@@ -37,7 +37,7 @@ interface Position {
   dcap: number[];
 }
 
-function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[]): Position {
+export function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[]): Position {
   const C = idx.length, w = (c: number) => (a.weight ? (a.weight[c] as number) : 1);
   const t = a.indices ? (a.indices[n] as number) : 0;
   const ignored = a.indices !== undefined && t === a.ignoreIndex;
@@ -45,7 +45,8 @@ function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[]): Posit
   const z = raw.map((v) => (a.softcap ? a.softcap * Math.tanh(v / a.softcap) : v) / a.temperature);
   const dcap = raw.map((v) => (a.softcap ? 1 - Math.tanh(v / a.softcap) ** 2 : 1));
   const lse = logSumExp(z);
-  const logp = z.map((v) => v - lse);
+  // log-softmax: NaN for the whole row when it holds a NaN or a +Infinity, or is all −Infinity (PyTorch).
+  const logp = z.map((v) => (Number.isFinite(lse) ? v - lse : NaN));
   const alpha = z.map((_, c) => {
     if (a.indices) return (1 - a.eps) * w(t) * (c === t ? 1 : 0) + (a.eps / C) * w(c);
     return w(c) * ((1 - a.eps) * (a.probs![idx[c] as number] as number) + a.eps / C);

@@ -1,0 +1,189 @@
+// crossEntropy, crossEntropyBackward, crossEntropyWithGrad and nllLoss: check every argument (targets.ts),
+// then stream the fused kernel over the logits (window.ts) and reduce the per-position losses here.
+import type { Context, Input } from "../context.js";
+import { placeOf, lengthOf, outputOf } from "../context.js";
+import { checkCrossEntropyArgs, positions, reductionFactor, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs, type CrossEntropyOptions } from "../targets.js";
+import { describe } from "../shape.js";
+import type { Place, Operand } from "../window.js";
+import type { Output } from "./softmax.js";
+
+/** Options of crossEntropyBackward: the forward options, the upstream gradient and where to write. */
+export interface CrossEntropyBackwardOptions extends CrossEntropyOptions {
+  /** The gradient of the final loss with respect to this loss: a number for "mean"/"sum" (default 1),
+   *  a Float32Array of one per position for "none" (default all 1). */
+  gradOutput?: number | Float32Array;
+  /** Where to write the gradient (the logits' length): a Float32Array or Float32Buffer; may be the logits. */
+  out?: Output;
+}
+
+/** Options of crossEntropyWithGrad: those of the backward, and the per-position logsumexp if wanted. */
+export interface CrossEntropyWithGradOptions extends CrossEntropyBackwardOptions {
+  /** true: also return logsumexp(logits / T) per position; or a Float32Array of the positions to fill. */
+  lse?: boolean | Float32Array;
+}
+
+export interface CrossEntropyResult<L, G> {
+  /** The loss: a number, or one per position for reduction "none". */
+  loss: L;
+  /** The gradient with respect to the logits. */
+  grad: G;
+  /** logsumexp(logits / T) per position, when asked for with `lse`. */
+  lse: Float32Array | undefined;
+}
+
+const PROBABILITIES = 1, WEIGHTS = 2;
+
+interface Plan {
+  a: CrossEntropyArgs;
+  logits: Place;
+  target: Place;
+}
+
+function plan(ctx: Context, fn: string, logits: unknown, target: unknown, shape: unknown, options: unknown, extra: readonly string[]): Plan {
+  const place = placeOf(ctx, fn, "logits", logits);
+  const a = checkCrossEntropyArgs(fn, "logits", lengthOf(place), target, shape, options, [...CE_OPTIONS, ...extra], true);
+  if (a.softcap) throw new RangeError(`${fn}: logitSoftcap is not available in this version of the kernels yet; the reference (simdmax/reference) has it`);
+  const t = a.indices ?? (a.probs as Float32Array);
+  const targetPlace: Place = a.probs && !(a.probs instanceof Float32Array)
+    ? placeOf(ctx, fn, "target", t) // a Float64Array of probabilities: placeOf explains that float32 is needed
+    : t.buffer === ctx.heap.memory.buffer
+      ? { kind: "wasm", ptr: t.byteOffset, length: t.length }
+      : { kind: "js", array: t };
+  return { a, logits: place, target: targetPlace };
+}
+
+/** The upstream gradient's share of each position: gradOutput × the reduction's factor × sampleWeight. */
+function gradShares(fn: string, a: CrossEntropyArgs, gradOutput: unknown): Float32Array {
+  const P = positions(a.layout);
+  const shares = new Float32Array(P);
+  const sw = a.sampleWeight;
+  if (a.reduction === "none") {
+    if (gradOutput !== undefined && !(gradOutput instanceof Float32Array && gradOutput.length === P)) {
+      const err = gradOutput instanceof Float32Array ? RangeError : TypeError;
+      throw new err(`${fn}: with reduction "none", gradOutput must be a Float32Array of the ${P} positions, got ${describe(gradOutput)}`);
+    }
+    for (let p = 0; p < P; p++) shares[p] = (gradOutput ? (gradOutput[p] as number) : 1) * (sw ? (sw[p] as number) : 1);
+    return shares;
+  }
+  const g = gradOutput ?? 1;
+  if (typeof g !== "number") throw new TypeError(`${fn}: with reduction "${a.reduction}", gradOutput must be a number, got ${describe(g)}`);
+  if (!Number.isFinite(g)) throw new RangeError(`${fn}: gradOutput must be finite, got ${g}`);
+  if (a.reduction === "mean" && a.denominator === 0) return shares; // PyTorch: the NaN mean's gradient is all zero
+  const f = g * reductionFactor(a);
+  for (let p = 0; p < P; p++) shares[p] = f * (sw ? (sw[p] as number) : 1);
+  return shares;
+}
+
+/** Runs the kernel: per-position losses always; lse and the gradient when given places for them. */
+function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undefined, shares: Float32Array | undefined): Float64Array {
+  const { a } = pl;
+  const { outer, dim, inner } = a.layout;
+  const losses = new Float64Array(positions(a.layout));
+  const operands: Operand[] = [
+    { place: pl.logits, full: true, bytes: 4, read: true, write: false },
+    { place: pl.target, full: a.probs !== undefined, bytes: 4, read: true, write: false },
+    { place: { kind: "js", array: losses, fresh: true }, full: false, bytes: 8, read: false, write: true },
+  ];
+  const lseAt = lse ? operands.push({ place: lse, full: false, bytes: 4, read: false, write: true }) - 1 : -1;
+  const gradAt = grad ? operands.push({ place: grad, full: true, bytes: 4, read: false, write: true, over: 0 }) - 1 : -1;
+  const sharesAt = shares ? operands.push({ place: { kind: "js", array: shares, fresh: true }, full: false, bytes: 4, read: true, write: false }) - 1 : -1;
+  const flags = (a.probs ? PROBABILITIES : 0) | (a.weight ? WEIGHTS : 0);
+  let W = dim;
+  let wPtr = 0;
+  if (a.weight) {
+    W = 0;
+    for (let c = 0; c < dim; c++) W += a.weight[c] as number;
+    wPtr = ctx.heap.alloc(4 * dim, "the class weights");
+    ctx.heap.f32.set(a.weight, wPtr >>> 2);
+  }
+  try {
+    ctx.window.run({
+      outer, dim, inner, operands,
+      workspace: (i) => ctx.exports.crossEntropyWorkspaceBytes(i),
+      kernel: (o, d, i, p, ws) =>
+        ctx.exports.crossEntropy(
+          o, d, i, p[0]!, p[1]!, flags, a.indices ? a.ignoreIndex : 0, wPtr, W, a.eps, 1 / a.temperature, a.zLoss,
+          p[2]!, lseAt >= 0 ? p[lseAt]! : 0, gradAt >= 0 ? p[gradAt]! : 0, sharesAt >= 0 ? p[sharesAt]! : 0, ws,
+        ),
+    });
+  } finally {
+    if (wPtr) ctx.heap.release(wPtr);
+  }
+  return losses;
+}
+
+/** The reduced loss from per-position losses: PyTorch's reductions, with sampleWeight and allIgnored. */
+function reduce(a: CrossEntropyArgs, losses: Float64Array): number | Float32Array {
+  const sw = a.sampleWeight;
+  if (a.reduction === "none") return Float32Array.from(losses, (l, p) => l * (sw ? (sw[p] as number) : 1));
+  let total = 0;
+  for (let p = 0; p < losses.length; p++) total += (losses[p] as number) * (sw ? (sw[p] as number) : 1);
+  if (a.reduction === "sum") return total;
+  if (a.denominator === 0) return a.allIgnored === "zero" ? 0 : NaN;
+  return total / a.denominator;
+}
+
+function lsePlace(ctx: Context, fn: string, v: unknown, P: number): { place: Place; array: Float32Array } | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) {
+    const array = new Float32Array(P);
+    return { place: { kind: "js", array, fresh: true }, array };
+  }
+  if (!(v instanceof Float32Array)) throw new TypeError(`${fn}: lse must be true, false or a Float32Array of the ${P} positions, got ${describe(v)}`);
+  if (v.length !== P) throw new RangeError(`${fn}: lse has length ${v.length}, but there are ${P} positions`);
+  return { place: { kind: "js", array: v }, array: v };
+}
+
+export function crossEntropy(ctx: Context, logits: Input, target: Int32Array | Float32Array, shape: readonly number[], options?: CrossEntropyOptions): number | Float32Array {
+  const pl = plan(ctx, "crossEntropy", logits, target, shape, options, []);
+  return reduce(pl.a, run(ctx, pl, undefined, undefined, undefined));
+}
+
+export function crossEntropyWithGrad(
+  ctx: Context, logits: Input, target: Int32Array | Float32Array, shape: readonly number[], options?: CrossEntropyWithGradOptions,
+): CrossEntropyResult<number | Float32Array, Output> {
+  return withGrad(ctx, "crossEntropyWithGrad", logits, target, shape, options, ["gradOutput", "out", "lse"]);
+}
+
+export function crossEntropyBackward(
+  ctx: Context, logits: Input, target: Int32Array | Float32Array, shape: readonly number[], options?: CrossEntropyBackwardOptions,
+): Output {
+  return withGrad(ctx, "crossEntropyBackward", logits, target, shape, options, ["gradOutput", "out"]).grad;
+}
+
+function withGrad(
+  ctx: Context, fn: string, logits: Input, target: Int32Array | Float32Array, shape: readonly number[],
+  options: CrossEntropyWithGradOptions | undefined, extra: readonly string[],
+): CrossEntropyResult<number | Float32Array, Output> {
+  const { gradOutput, out, lse } = options ?? {};
+  const pl = plan(ctx, fn, logits, target, shape, options, extra);
+  const shares = gradShares(fn, pl.a, gradOutput);
+  const l = lsePlace(ctx, fn, lse, positions(pl.a.layout));
+  const inputs = [{ name: "logits", place: pl.logits }, { name: "target", place: pl.target }];
+  const { place, result } = outputOf(ctx, fn, out, pl.a.layout.size, inputs, true);
+  if (place.kind !== "wasm" && pl.target.kind === "js" && place.kind === "js" && place.array === pl.target.array) {
+    throw new RangeError(`${fn}: out cannot be the target; pass the logits for in-place output, or a separate array`);
+  }
+  const losses = run(ctx, pl, l?.place, place, shares);
+  return { loss: reduce(pl.a, losses), grad: result, lse: l?.array };
+}
+
+/** nllLoss: −w_t·logProbs[t] per position, reduced like crossEntropy. A gather per position: plain JS. */
+export function nllLoss(
+  ctx: Context, logProbs: Input, target: Int32Array, shape: readonly number[],
+  options?: Omit<CrossEntropyOptions, "labelSmoothing" | "temperature" | "zLoss" | "logitSoftcap">,
+): number | Float32Array {
+  const fn = "nllLoss";
+  const place = placeOf(ctx, fn, "logProbs", logProbs);
+  const a = checkCrossEntropyArgs(fn, "logProbs", lengthOf(place), target, shape, options, NLL_OPTIONS, false);
+  const { dim, inner } = a.layout;
+  const data = place.kind === "js" ? (place.array as Float32Array) : ctx.heap.f32.subarray(place.ptr >>> 2, (place.ptr >>> 2) + place.length);
+  const losses = new Float64Array(positions(a.layout));
+  for (let p = 0; p < losses.length; p++) {
+    const t = a.indices![p] as number;
+    if (t === a.ignoreIndex) continue;
+    const o = Math.floor(p / inner), i = p - o * inner;
+    losses[p] = -(a.weight ? (a.weight[t] as number) : 1) * (data[(o * dim + t) * inner + i] as number);
+  }
+  return reduce(a, losses);
+}
