@@ -162,21 +162,23 @@ export function colAxpyShift(acc: usize, x: usize, m: usize, n: i32, a: f32): vo
   for (; i < n; i++) store<f64>(at8(acc, i), load<f64>(at8(acc, i)) + <f64>(a * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
 }
 
-/** accQX_i += (a·q_i)·(x_i − m_i) and accQ_i += a·q_i: probability targets against one class row. */
-export function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: usize, n: i32, a: f32): void {
+/** Probability targets against one class row: accQX_i += a·(p1·q_i + p0)·(x_i − m_i), accQ_i += a·q_i. */
+export function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: usize, n: i32, a: f32, p1: f32, p0: f32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const va = f32x4.splat(a);
+    const va = f32x4.splat(a), v1 = f32x4.splat(p1), v0 = f32x4.splat(p0);
     for (; i + 4 <= n; i += 4) {
-      const aq = f32x4.mul(va, v128.load(at(q, i)));
-      addWide(at8(accQX, i), f32x4.mul(aq, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
-      addWide(at8(accQ, i), aq);
+      const q4 = v128.load(at(q, i));
+      const coef = f32x4.mul(va, f32x4.add(f32x4.mul(v1, q4), v0));
+      addWide(at8(accQX, i), f32x4.mul(coef, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
+      addWide(at8(accQ, i), f32x4.mul(va, q4));
     }
   }
   for (; i < n; i++) {
-    const aq = a * load<f32>(at(q, i));
-    store<f64>(at8(accQX, i), load<f64>(at8(accQX, i)) + <f64>(aq * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
-    store<f64>(at8(accQ, i), load<f64>(at8(accQ, i)) + <f64>aq);
+    const q1 = load<f32>(at(q, i));
+    const coef = a * (p1 * q1 + p0);
+    store<f64>(at8(accQX, i), load<f64>(at8(accQX, i)) + <f64>(coef * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
+    store<f64>(at8(accQ, i), load<f64>(at8(accQ, i)) + <f64>(a * q1));
   }
 }
 

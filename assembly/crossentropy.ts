@@ -9,7 +9,7 @@
 // softmax); the gradient reads them a second time. inner > 1: three passes across positions.
 // Sums with x − m keep the loss's cancellation (A·log s against Σ α·(x − m)) small for large logits.
 import {
-  rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowDot3Shift, rowCrossEntropyGrad, rowFill,
+  rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowAffineShift, rowAffine3Shift, rowCrossEntropyGrad, rowFill,
 } from "./rows";
 import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, colHasNaN } from "./columns";
 import { isFinite32, shiftOf } from "./rules";
@@ -67,6 +67,7 @@ function rowsKernel(
 ): void {
   const hasQ = (flags & CE_PROBABILITIES) != 0, hasW = (flags & CE_WEIGHTS) != 0, smooth = eps != 0;
   const k32 = <f32>k, rowBytes = <usize>C << 2;
+  const p1 = <f32>(1 - eps), p0 = <f32>(eps / <f64>C); // probability targets' coefficients: (1−ε)·q + ε/C
   for (let o = 0; o < outer; o++) {
     const xr = x + <usize>o * rowBytes, qr = target + <usize>o * rowBytes;
     const t = hasQ ? -1 : load<i32>(at(target, o));
@@ -92,19 +93,20 @@ function rowsKernel(
           const d = <f64>nsh - <f64>sh;
           if (s != 0) s *= Math.exp(-d * k);
           if (Wn != 0) WX -= d * Wn;
-          if (Q != 0) QX -= d * Q;
+          if (Wn != 0 || Q != 0) QX -= d * ((1 - eps) * Q + eps / <f64>C * Wn); // Σ α over the blocks so far
           sh = nsh;
         }
       }
       s += rowExpSum(xb, xb, n, sh, k32, false);
-      if (smooth) {
+      if (hasQ) {
+        // Σ w·((1−ε)q + ε/C)·(x − sh) as one sum, as PyTorch forms the smoothed target before multiplying.
+        const qb = qr + (<usize>b << 2);
+        QX += hasW ? rowAffine3Shift(xb, qb, w + (<usize>b << 2), n, sh, p1, p0) : rowAffineShift(xb, qb, n, sh, p1, p0);
+        Q += hasW ? rowDot(qb, w + (<usize>b << 2), n) : rowSum(qb, n);
+        Wn += hasW ? rowSum(w + (<usize>b << 2), n) : <f64>n;
+      } else if (smooth) {
         WX += hasW ? rowDotShift(xb, w + (<usize>b << 2), n, sh) : rowSumShift(xb, n, sh);
         Wn += hasW ? rowSum(w + (<usize>b << 2), n) : <f64>n;
-      }
-      if (hasQ) {
-        const qb = qr + (<usize>b << 2);
-        QX += hasW ? rowDot3Shift(xb, qb, w + (<usize>b << 2), n, sh) : rowDotShift(xb, qb, n, sh);
-        Q += hasW ? rowDot(qb, w + (<usize>b << 2), n) : rowSum(qb, n);
       }
     }
     const l = m == Infinity ? (rowHasNaN(xr, C) ? NaN : Infinity) : lseOf(m, s, k);
@@ -119,7 +121,7 @@ function rowsKernel(
     const eC = eps / <f64>C;
     if (hasQ) {
       A = (1 - eps) * Q + eC * W;
-      SAX = (1 - eps) * QX + (smooth ? eC * WX : 0);
+      SAX = QX;
     } else {
       const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
       A = (1 - eps) * wt + eC * W;
@@ -150,6 +152,7 @@ function columnsKernel(
 ): void {
   const hasQ = (flags & CE_PROBABILITIES) != 0, hasW = (flags & CE_WEIGHTS) != 0, smooth = eps != 0;
   const k32 = <f32>k, eC = eps / <f64>C;
+  const p1 = <f32>(1 - eps), p0 = <f32>eC;
   const stride = <usize>inner << 2, slice = <usize>C * stride;
   const S = ws, WXs = ws + (<usize>inner << 3), QXs = ws + (<usize>inner << 4), Qs = ws + <usize>inner * 24;
   const M = ws + (<usize>inner << 5), Ps = ws + <usize>inner * 36, Q1s = ws + <usize>inner * 40, Q2s = ws + <usize>inner * 44;
@@ -169,8 +172,8 @@ function columnsKernel(
       const xc = xs + <usize>c * stride;
       colExpSum(S, Ps, xc, xc, inner, k32, false);
       const wc: f32 = hasW ? load<f32>(at(w, c)) : 1;
-      if (smooth) colAxpyShift(WXs, xc, Ps, inner, wc);
-      if (hasQ) colProbShift(QXs, Qs, xc, qs + <usize>c * stride, Ps, inner, wc);
+      if (hasQ) colProbShift(QXs, Qs, xc, qs + <usize>c * stride, Ps, inner, wc, p1, p0);
+      else if (smooth) colAxpyShift(WXs, xc, Ps, inner, wc);
     }
     for (let i = 0; i < inner; i++) {
       const p = o * inner + i;
@@ -189,7 +192,7 @@ function columnsKernel(
       let A: f64, SAX: f64;
       if (hasQ) {
         A = (1 - eps) * load<f64>(at8(Qs, i)) + eC * W;
-        SAX = (1 - eps) * load<f64>(at8(QXs, i)) + (smooth ? eC * WX : 0);
+        SAX = load<f64>(at8(QXs, i));
       } else {
         const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
         const xt = load<f32>(xs + <usize>t * stride + (<usize>i << 2));

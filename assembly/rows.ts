@@ -150,9 +150,14 @@ export function rowDotShift(x: usize, b: usize, n: i32, m: f32): f64 {
   return blockSum(x, b, b, n, m, DOT_SHIFT);
 }
 
-/** Σ b_i·c_i·(x_i − m). */
-export function rowDot3Shift(x: usize, b: usize, c: usize, n: i32, m: f32): f64 {
-  return blockSum(x, b, c, n, m, DOT3_SHIFT);
+/** Σ (p1·b_i + p0)·(x_i − m). */
+export function rowAffineShift(x: usize, b: usize, n: i32, m: f32, p1: f32, p0: f32): f64 {
+  return blockSum(x, b, b, n, m, AFFINE_SHIFT, p1, p0);
+}
+
+/** Σ c_i·(p1·b_i + p0)·(x_i − m). */
+export function rowAffine3Shift(x: usize, b: usize, c: usize, n: i32, m: f32, p1: f32, p0: f32): f64 {
+  return blockSum(x, b, c, n, m, AFFINE3_SHIFT, p1, p0);
 }
 
 // What blockSum adds up, element by element.
@@ -165,59 +170,65 @@ export function rowDot3Shift(x: usize, b: usize, c: usize, n: i32, m: f32): f64 
 // @ts-ignore: decorator
 @inline const DOT_SHIFT: i32 = 3; // b·(a − m)
 // @ts-ignore: decorator
-@inline const DOT3_SHIFT: i32 = 4; // b·c·(a − m)
+@inline const AFFINE_SHIFT: i32 = 4; // (p1·b + p0)·(a − m)
+// @ts-ignore: decorator
+@inline const AFFINE3_SHIFT: i32 = 5; // c·(p1·b + p0)·(a − m)
 
 /** Σ of a term (SUM, DOT, …) in float32 blocks added in float64. */
 // @ts-ignore: decorator
 @inline
-function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32): f64 {
+function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32, p1: f32 = 0, p0: f32 = 0): f64 {
   let total: f64 = 0;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      const vm = f32x4.splat(m);
+      const vm = f32x4.splat(m), v1 = f32x4.splat(p1), v0 = f32x4.splat(p0);
       const nv = n & ~3;
       let i = 0;
       while (i < nv) {
         const end = min(i + BLOCK, nv);
         let a0 = f32x4.splat(0), a1 = a0;
         for (; i + 8 <= end; i += 8) {
-          a0 = f32x4.add(a0, term(a, b, c, i, vm, kind));
-          a1 = f32x4.add(a1, term(a, b, c, i + 4, vm, kind));
+          a0 = f32x4.add(a0, term(a, b, c, i, vm, kind, v1, v0));
+          a1 = f32x4.add(a1, term(a, b, c, i + 4, vm, kind, v1, v0));
         }
         if (i < end) {
-          a0 = f32x4.add(a0, term(a, b, c, i, vm, kind));
+          a0 = f32x4.add(a0, term(a, b, c, i, vm, kind, v1, v0));
           i += 4;
         }
         total += hsum(f32x4.add(a0, a1));
       }
-      if (n & 3) total += hsum(v128.and(term(a, b, c, n - 4, vm, kind), tailMask(n)));
+      if (n & 3) total += hsum(v128.and(term(a, b, c, n - 4, vm, kind, v1, v0), tailMask(n)));
       return total;
     }
   }
-  for (let i = 0; i < n; i++) total += <f64>termScalar(a, b, c, i, m, kind);
+  for (let i = 0; i < n; i++) total += <f64>termScalar(a, b, c, i, m, kind, p1, p0);
   return total;
 }
 
 // @ts-ignore: decorator
-@inline function term(a: usize, b: usize, c: usize, i: i32, vm: v128, kind: i32): v128 {
+@inline function term(a: usize, b: usize, c: usize, i: i32, vm: v128, kind: i32, v1: v128, v0: v128): v128 {
   const va = v128.load(at(a, i));
   if (kind == SUM) return va;
   if (kind == DOT) return f32x4.mul(va, v128.load(at(b, i)));
   const d = f32x4.sub(va, vm);
   if (kind == SUM_SHIFT) return d;
   if (kind == DOT_SHIFT) return f32x4.mul(v128.load(at(b, i)), d);
-  return f32x4.mul(f32x4.mul(v128.load(at(b, i)), v128.load(at(c, i))), d);
+  const coef = f32x4.add(f32x4.mul(v1, v128.load(at(b, i))), v0);
+  if (kind == AFFINE_SHIFT) return f32x4.mul(coef, d);
+  return f32x4.mul(f32x4.mul(v128.load(at(c, i)), coef), d);
 }
 
 // @ts-ignore: decorator
-@inline function termScalar(a: usize, b: usize, c: usize, i: i32, m: f32, kind: i32): f32 {
+@inline function termScalar(a: usize, b: usize, c: usize, i: i32, m: f32, kind: i32, p1: f32, p0: f32): f32 {
   const va = load<f32>(at(a, i));
   if (kind == SUM) return va;
   if (kind == DOT) return va * load<f32>(at(b, i));
   const d = va - m;
   if (kind == SUM_SHIFT) return d;
   if (kind == DOT_SHIFT) return load<f32>(at(b, i)) * d;
-  return load<f32>(at(b, i)) * load<f32>(at(c, i)) * d;
+  const coef = p1 * load<f32>(at(b, i)) + p0;
+  if (kind == AFFINE_SHIFT) return coef * d;
+  return load<f32>(at(c, i)) * coef * d;
 }
 
 /** True when every element is +0 (the bit pattern 0): only a fully masked row, zeroed, looks so. */

@@ -48,6 +48,7 @@ export function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[])
   // log-softmax: NaN for the whole row when it holds a NaN or a +Infinity, or is all −Infinity (PyTorch).
   const logp = z.map((v) => (Number.isFinite(lse) ? v - lse : NaN));
   const alpha = z.map((_, c) => {
+    if (ignored) return 0;
     if (a.indices) return (1 - a.eps) * w(t) * (c === t ? 1 : 0) + (a.eps / C) * w(c);
     return w(c) * ((1 - a.eps) * (a.probs![idx[c] as number] as number) + a.eps / C);
   });
@@ -55,8 +56,14 @@ export function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[])
   if (!ignored) {
     // As PyTorch multiplies: index targets without smoothing use the target's term alone; otherwise
     // every class's term counts, and 0·(−Infinity) is NaN there, as it is in PyTorch.
-    if (a.indices && a.eps === 0) loss = -w(t) * (logp[t] as number);
-    else alpha.forEach((al, c) => (loss -= al * (logp[c] as number)));
+    if (a.indices) {
+      loss = -w(t) * (logp[t] as number);
+      if (a.eps) {
+        let smooth = 0;
+        logp.forEach((v, c) => (smooth -= w(c) * v));
+        loss = (1 - a.eps) * loss + (a.eps / C) * smooth; // as PyTorch: 0·Infinity is NaN when ε = 1
+      }
+    } else alpha.forEach((al, c) => (loss -= al * (logp[c] as number)));
     if (a.zLoss) loss += a.zLoss * lse * lse;
   }
   return { ignored, lse, logp, alpha, loss, dcap };
@@ -100,7 +107,7 @@ export function crossEntropyBackward(
   const grad = new Float64Array(a.layout.size);
   forEachPosition(a, (n, idx) => {
     const pos = position(a, logits, n, idx);
-    if (pos.ignored || g(n) === 0) return;
+    if (pos.ignored) return; // exactly 0, whatever the logits (a zero upstream share still times NaN is NaN)
     const A = pos.alpha.reduce((s, v) => s + v, 0) + 2 * a.zLoss * pos.lse;
     idx.forEach((j, c) => {
       const p = Math.exp(pos.logp[c] as number);

@@ -1,0 +1,245 @@
+// Cross-entropy and nllLoss: the issue's numbers, PyTorch's special cases, and differential properties
+// against the float64 reference over shapes, class axes, target kinds, options, inputs and windows.
+import { describe, it, expect } from "vitest";
+import fc from "fast-check";
+import * as ref from "../src/reference.js";
+import type { Simdmax } from "../src/index.js";
+import { BUILDS, instances, makeData, layoutOf, rng, U, TINY } from "./helpers.js";
+import { checkCrossEntropyArgs, CE_OPTIONS } from "../src/targets.js";
+
+const f32 = (a: number[]) => new Float32Array(a);
+const i32 = (a: number[]) => new Int32Array(a);
+const close = (got: number, want: number, digits: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(0.5 * 10 ** -digits + 1e-7);
+
+const impls = [
+  ...BUILDS.map((b) => ({ name: `${b} build`, get: async () => (await instances(b)).normal as unknown as typeof ref })),
+  { name: "reference", get: async () => ref },
+];
+
+for (const impl of impls) {
+  describe(`cross-entropy seed numbers: ${impl.name}`, () => {
+    it("the issue's losses", async () => {
+      const m = await impl.get();
+      close(m.crossEntropy(f32([2, 0.5, 1, 0.2, 1.5, 0.3, 1, 2, 0.1]), i32([0, 1, 1]), [3, 3]) as number, 0.4449, 4);
+      close(m.crossEntropy(f32([7, 0.2, 0.1]), i32([0]), [1, 3]) as number, 0.0021, 4);
+      close(m.crossEntropy(f32([1, 3, 6]), i32([0]), [1, 3]) as number, 5.055, 4);
+      close(m.nllLoss(Float32Array.from([0.7, 0.2, 0.1], Math.log), i32([0]), [1, 3]) as number, 0.3567, 4);
+      close(m.nllLoss(Float32Array.from([0.1, 0.3, 0.6], Math.log), i32([0]), [1, 3]) as number, 2.3026, 4);
+      // The same batch with one-hot probability targets.
+      close(m.crossEntropy(f32([2, 0.5, 1, 0.2, 1.5, 0.3, 1, 2, 0.1]), f32([1, 0, 0, 0, 1, 0, 0, 1, 0]), [3, 3]) as number, 0.4449, 4);
+    });
+    it("logits of ±1e4 and −Infinity at non-target classes stay finite and exact", async () => {
+      const m = await impl.get();
+      close(m.crossEntropy(f32([1e4, -1e4, 1e4 - 1]), i32([2]), [1, 3]) as number, 1.3132617, 6);
+      close(m.crossEntropy(f32([-1e4, 1e4, 0]), i32([1]), [1, 3]) as number, 0, 7);
+      close(m.crossEntropy(f32([-Infinity, 2, -Infinity, 1]), i32([1]), [1, 4]) as number, Math.log1p(Math.exp(-1)), 7);
+      expect(m.crossEntropy(f32([-Infinity, 2, 1]), i32([0]), [1, 3])).toBe(Infinity); // the target itself is −Infinity
+    });
+    it("a mean over no target is NaN, or 0 with allIgnored: \"zero\"", async () => {
+      const m = await impl.get();
+      expect(m.crossEntropy(f32([1, 2, 3, 4]), i32([-100, -100]), [2, 2])).toBeNaN();
+      expect(m.crossEntropy(f32([1, 2, 3, 4]), i32([-100, -100]), [2, 2], { allIgnored: "zero" })).toBe(0);
+      expect(m.crossEntropy(f32([1, 2, 3, 4]), i32([-100, -100]), [2, 2], { reduction: "sum" })).toBe(0);
+      const g = m.crossEntropyBackward(f32([1, 2, 3, 4]), i32([-100, -100]), [2, 2]);
+      expect(Array.from(g).every((v) => v === 0)).toBe(true);
+    });
+  });
+}
+
+// ---- differential properties ----
+
+const caseArb = fc
+  .record({
+    rank: fc.integer({ min: 1, max: 4 }),
+    axisPos: fc.nat(),
+    negativeAxis: fc.boolean(),
+    C: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.constantFrom(15, 16, 17, 31, 33, 511, 512, 513, 1025, 3000)),
+    others: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 3, maxLength: 3 }),
+    seed: fc.integer(),
+    magnitude: fc.constantFrom(1e-3, 1, 10, 100, 1e4),
+    special: fc.constantFrom(0, 0, 0.002),
+    probs: fc.boolean(),
+    weight: fc.boolean(),
+    ignore: fc.constantFrom(undefined, -100, -1, 0, 2),
+    ignoreRate: fc.constantFrom(0, 0.3, 1),
+    eps: fc.constantFrom(0, 0, 0.1, 1),
+    temperature: fc.constantFrom(undefined, 0.5, 2),
+    reduction: fc.constantFrom("mean" as const, "sum" as const, "none" as const),
+    sampleWeight: fc.boolean(),
+    zLoss: fc.constantFrom(0, 0, 1e-4),
+    allIgnored: fc.constantFrom(undefined, "zero" as const),
+    input: fc.constantFrom("array", "alloc"),
+    inPlace: fc.boolean(),
+    tiny: fc.boolean(),
+    withLse: fc.boolean(),
+  })
+  .map((c) => {
+    const axis = c.axisPos % c.rank;
+    const shape = [...c.others.slice(0, c.rank - 1)];
+    shape.splice(axis, 0, c.C);
+    while (shape.reduce((p, d) => p * d, 1) > 40000) shape[shape.findIndex((d, j) => j !== axis && d > 1)] = 1;
+    return { ...c, shape, axis: c.negativeAxis ? axis - c.rank : axis, ignore: c.probs && (c.ignore ?? -100) >= 0 ? undefined : c.ignore };
+  });
+type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
+
+function targetsOf(c: Case, layout: ReturnType<typeof layoutOf>): Int32Array | Float32Array {
+  const r = rng(c.seed ^ 0x7a3);
+  const { outer, dim, inner } = layout;
+  if (c.probs) {
+    const q = new Float32Array(layout.size);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const oneHot = r() < 0.3 ? Math.floor(r() * dim) : -1;
+        let s = 0;
+        const vals = Array.from({ length: dim }, (_, d) => (oneHot >= 0 ? (d === oneHot ? 1 : 0) : r() ** 3));
+        vals.forEach((v) => (s += v));
+        vals.forEach((v, d) => (q[(o * dim + d) * inner + i] = s > 0 ? v / s : 1 / dim));
+      }
+    }
+    return q;
+  }
+  const ignore = c.ignore ?? -100;
+  return Int32Array.from({ length: outer * inner }, () => (r() < c.ignoreRate * 0.5 ? ignore : Math.floor(r() * dim)));
+}
+
+function optionsOf(c: Case, layout: ReturnType<typeof layoutOf>) {
+  const r = rng(c.seed ^ 0x51);
+  return {
+    axis: c.axis,
+    reduction: c.reduction,
+    ...(c.weight ? { weight: Float32Array.from({ length: layout.dim }, () => (r() < 0.1 ? 0 : 2 * r())) } : {}),
+    ...(c.ignore !== undefined ? { ignoreIndex: c.ignore } : {}),
+    labelSmoothing: c.eps,
+    ...(c.temperature !== undefined ? { temperature: c.temperature } : {}),
+    ...(c.sampleWeight ? { sampleWeight: Float32Array.from({ length: layout.outer * layout.inner }, () => r() * 3) } : {}),
+    zLoss: c.zLoss,
+    ...(c.allIgnored ? { allIgnored: c.allIgnored } : {}),
+  };
+}
+
+/** Per-position tolerance on the loss, from its error sources (units of U): the sum's 64 roundings, the
+ *  argument rounding |z|·U reaching the sum through W = Σ p|z|, the target sums over α·(x − max) in float32
+ *  blocks, and the z-loss term's lse error. */
+function lossTolerances(c: Case, logits: Float32Array, target: Int32Array | Float32Array, layout: ReturnType<typeof layoutOf>, opts: ReturnType<typeof optionsOf>) {
+  const a = argsOf(logits, target, c.shape, opts);
+  const tol = new Float64Array(layout.outer * layout.inner);
+  ref.forEachPosition(a, (n, idx) => {
+    const pos = ref.position(a, logits, n, idx);
+    if (pos.ignored || !Number.isFinite(pos.lse)) return;
+    const A = pos.alpha.reduce((s, v) => s + v, 0);
+    const z = idx.map((j) => (logits[j] as number) / a.temperature);
+    const zm = Math.max(...z);
+    let W = 0, spread = 0;
+    z.forEach((v, k) => {
+      const p = Math.exp((pos.logp[k] as number));
+      if (Number.isFinite(v)) W += p * Math.abs(v - zm);
+      if (Number.isFinite(v)) spread += Math.abs((pos.alpha[k] as number) * (v - zm));
+    });
+    tol[n] = U * (64 * A * (1 + Math.abs(Math.log(Math.exp(pos.lse - zm)))) + 4 * A * W + 64 * spread + 4 * Math.abs(pos.loss) +
+      64 * a.zLoss * (1 + 2 * Math.abs(pos.lse)) * (1 + Math.abs(pos.lse)));
+  });
+  return tol;
+}
+
+/** The parsed arguments (the reference's own check), which the tolerances are written in. */
+function argsOf(logits: Float32Array, target: Int32Array | Float32Array, shape: number[], opts: object) {
+  return checkCrossEntropyArgs("test", "logits", logits.length, target, shape, opts, CE_OPTIONS, true);
+}
+
+function placeArgs(sm: Simdmax, data: Float32Array, kind: string) {
+  if (kind === "array") return { value: data.slice(), read: (v: Float32Array) => v.slice(), done: () => {} };
+  const buf = sm.alloc(data.length);
+  buf.array.set(data);
+  return { value: buf as unknown as Float32Array, read: () => buf.array.slice(), done: () => buf.free() };
+}
+
+for (const build of BUILDS) {
+  describe(`cross-entropy differential: ${build} build`, () => {
+    it("loss, gradient and lse of crossEntropyWithGrad match the float64 reference", async () => {
+      await fc.assert(
+        fc.asyncProperty(caseArb, async (c) => {
+          const sm = (await instances(build))[c.tiny ? "tiny" : "normal"];
+          const layout = layoutOf("test", c.shape, c.axis);
+          const logits = makeData(layout, { seed: c.seed, magnitude: c.magnitude, offset: 0, special: c.special, maskedRow: 0 });
+          const target = targetsOf(c, layout);
+          const opts = optionsOf(c, layout);
+          const wantLoss = ref.crossEntropy(logits, target, c.shape, opts);
+          const wantGrad = ref.crossEntropyBackward(logits, target, c.shape, opts);
+          const a = placeArgs(sm, logits, c.input);
+          const r = sm.crossEntropyWithGrad(a.value, target, c.shape, { ...opts, ...(c.inPlace ? { out: a.value } : {}), lse: c.withLse });
+          const grad = c.inPlace ? a.read(a.value) : (r.grad as Float32Array);
+          if (!c.inPlace) expect(Array.from(a.read(a.value))).toEqual(Array.from(logits)); // logits untouched
+          a.done();
+          // The loss, against a tolerance summed over the positions it reduces.
+          const tol = lossTolerances(c, logits, target, layout, opts);
+          const sw = opts.sampleWeight;
+          const args = argsOf(logits, target, c.shape, opts);
+          if (c.reduction === "none") {
+            (r.loss as Float32Array).forEach((l, n) => {
+              const w = (wantLoss as Float64Array)[n]!;
+              if (!Number.isFinite(w)) expect(l).toBe(Number.isNaN(w) ? NaN : w);
+              else expect(Math.abs(l - w), `loss[${n}]`).toBeLessThanOrEqual(tol[n]! * (sw ? sw[n]! : 1) + 2 * U * Math.abs(w) + TINY);
+            });
+          } else {
+            const w = wantLoss as number;
+            const scale = c.reduction === "mean" ? 1 / args.denominator : 1;
+            const t = tol.reduce((s, v, n) => s + v * (sw ? sw[n]! : 1), 0) * (Number.isFinite(scale) ? scale : 0) + 1e-15 * Math.abs(w);
+            if (!Number.isFinite(w)) expect(r.loss).toBe(w);
+            else expect(Math.abs((r.loss as number) - w), `loss ${r.loss} vs ${w}`).toBeLessThanOrEqual(t);
+          }
+          // The gradient, element by element.
+          const g = ref.upstream("test", args, undefined, layout.outer * layout.inner);
+          ref.forEachPosition(args, (n, idx) => {
+            const pos = ref.position(args, logits, n, idx);
+            if (pos.ignored) return idx.forEach((j) => expect(grad[j], `ignored position's grad[${j}]`).toBe(0));
+            const A = pos.alpha.reduce((s, v) => s + v, 0) + 2 * args.zLoss * pos.lse;
+            const z = idx.map((j) => (logits[j] as number) / args.temperature);
+            const zm = Math.max(...z);
+            let W = 0;
+            z.forEach((v, k) => Number.isFinite(v) && (W += Math.exp(pos.logp[k]!) * Math.abs(v - zm)));
+            idx.forEach((j, k) => {
+              const want = wantGrad[j]!, got = grad[j]!;
+              if (!Number.isFinite(want)) return expect(Number.isNaN(got) || got === want, `grad[${j}] ${got} vs ${want}`).toBe(true);
+              const p = Math.exp(pos.logp[k]!);
+              const zk = Number.isFinite(z[k]!) ? Math.abs(z[k]! - zm) : 0;
+              const scale = Math.abs(g(n)) / args.temperature;
+              const bound = U * scale * (Math.abs(A) * p * (64 + 4 * zk + 4 * W) + 8 * Math.abs(pos.alpha[k]!) + 4 * Math.abs(A * p - pos.alpha[k]!)) + TINY * scale * Math.abs(A) + 1e-30;
+              expect(Math.abs(got - want), `grad[${j}] ${got} vs ${want} ± ${bound}`).toBeLessThanOrEqual(bound);
+            });
+          });
+          if (c.withLse) {
+            const wantLse = ref.logSumExp(logits, c.shape, { axis: c.axis, ...(c.temperature ? { temperature: c.temperature } : {}) });
+            r.lse!.forEach((v, n) => {
+              const w = wantLse[n]!;
+              if (!Number.isFinite(w)) expect(Number.isNaN(v) ? NaN : v).toBe(w);
+              else expect(Math.abs(v - w)).toBeLessThanOrEqual(U * (64 + 4 * Math.abs(w)) + 4 * U * Math.abs(w));
+            });
+          }
+        }),
+        { numRuns: Number(process.env.CE_RUNS ?? 80) },
+      );
+    });
+
+    it("crossEntropy and crossEntropyBackward agree with crossEntropyWithGrad to the bit; chunking changes no bit", async () => {
+      const { normal, tiny } = await instances(build);
+      await fc.assert(
+        fc.asyncProperty(caseArb, async (c) => {
+          const layout = layoutOf("test", c.shape, c.axis);
+          const logits = makeData(layout, { seed: c.seed, magnitude: c.magnitude, offset: 0, special: 0, maskedRow: 0 });
+          const target = targetsOf(c, layout);
+          const opts = optionsOf(c, layout);
+          const fused = normal.crossEntropyWithGrad(logits, target, c.shape, opts);
+          const loss = normal.crossEntropy(logits, target, c.shape, opts);
+          const grad = normal.crossEntropyBackward(logits, target, c.shape, opts);
+          const chunked = tiny.crossEntropyWithGrad(logits, target, c.shape, opts);
+          const bits = (v: number | Float32Array) => (typeof v === "number" ? [v] : Array.from(v)).map((x) => (Number.isNaN(x) ? "NaN" : x));
+          expect(bits(loss)).toEqual(bits(fused.loss));
+          expect(bits(chunked.loss)).toEqual(bits(fused.loss));
+          expect(bits(grad)).toEqual(bits(fused.grad as Float32Array));
+          expect(bits(chunked.grad as Float32Array)).toEqual(bits(fused.grad as Float32Array));
+        }),
+        { numRuns: 40 },
+      );
+    });
+  });
+}
