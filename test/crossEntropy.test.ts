@@ -243,3 +243,34 @@ for (const build of BUILDS) {
     });
   });
 }
+
+describe("nllLoss", () => {
+  it("matches the reference, every option, Float32Array and alloc inputs", async () => {
+    const { normal: sm } = await instances("simd");
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (c) => {
+        const layout = layoutOf("test", c.shape, c.axis);
+        const logp = makeData(layout, { seed: c.seed, magnitude: c.magnitude, offset: -c.magnitude, special: c.special, maskedRow: 0 });
+        const target = targetsOf({ ...c, probs: false }, layout) as Int32Array;
+        const { labelSmoothing: _e, temperature: _t, zLoss: _z, ...opts } = optionsOf(c, layout);
+        const want = ref.nllLoss(logp, target, c.shape, opts);
+        const a = placeArgs(sm, logp, c.input);
+        const got = sm.nllLoss(a.value, target, c.shape, opts);
+        a.done();
+        if (typeof want === "number") {
+          // Both sum the same float32 inputs in float64: equal up to the order of additions.
+          if (Number.isNaN(want)) expect(got).toBeNaN();
+          else if (!Number.isFinite(want)) expect(got).toBe(want);
+          else expect(Math.abs((got as number) - want)).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(want)));
+        } else {
+          (got as Float32Array).forEach((v, n) => {
+            const w = want[n]!;
+            if (Number.isFinite(w)) expect(Math.abs(v - w)).toBeLessThanOrEqual(U * Math.abs(w) + TINY);
+            else expect(Number.isNaN(v) ? NaN : v).toBe(Number.isNaN(w) ? NaN : w);
+          });
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

@@ -38,6 +38,31 @@ const cases: Case[] = [
   ["options that are not an object", (sm) => sm.softmax(x6(), [6], 3 as never), TypeError, /softmax: options must be an object, got 3/],
 ];
 
+const lg = () => new Float32Array([1, 2, 3, 4, 5, 6]); // logits of shape [2, 3]
+const t2 = () => new Int32Array([0, 2]);
+cases.push(
+  ["a target index outside [0, C)", (sm) => sm.crossEntropy(lg(), new Int32Array([0, 3]), [2, 3]), RangeError, /crossEntropy: target\[1\] is 3, outside the 3 classes \[0, 2\] and not the ignoreIndex -100/],
+  ["a negative target that is not the ignore index", (sm) => sm.crossEntropyBackward(lg(), new Int32Array([-1, 0]), [2, 3]), RangeError, /crossEntropyBackward: target\[0\] is -1/],
+  ["targets of the wrong length", (sm) => sm.crossEntropy(lg(), new Int32Array([0]), [2, 3]), RangeError, /crossEntropy: target has length 1, but shape \[2, 3\] without the class axis needs 2/],
+  ["targets of the wrong type", (sm) => sm.crossEntropy(lg(), [0, 1] as unknown as Int32Array, [2, 3]), TypeError, /crossEntropy: target must be an Int32Array of class indices or a Float32Array of class probabilities, got \[0, 1\]/],
+  ["probability targets of the wrong length", (sm) => sm.crossEntropy(lg(), new Float32Array(5), [2, 3]), RangeError, /target has length 5, but probability targets of shape \[2, 3\] needs 6/],
+  ["a non-negative ignoreIndex with probability targets", (sm) => sm.crossEntropy(lg(), new Float32Array(6), [2, 3], { ignoreIndex: 0 }), RangeError, /ignoreIndex 0 cannot be used with probability targets/],
+  ["weight of the wrong length", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float32Array(2) }), RangeError, /crossEntropy: weight has length 2, but the 3 classes' weights are 3/],
+  ["a negative weight", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float32Array([1, -1, 1]) }), RangeError, /weight\[1\] must be finite and ≥ 0, got -1/],
+  ["a NaN weight", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float32Array([1, NaN, 1]) }), RangeError, /weight\[1\] must be finite and ≥ 0, got NaN/],
+  ["labelSmoothing above 1", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { labelSmoothing: 1.5 }), RangeError, /labelSmoothing must be in \[0, 1\], got 1.5/],
+  ["a bad reduction", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { reduction: "avg" as never }), TypeError, /reduction must be "mean" or "sum" or "none", got "avg"/],
+  ["sampleWeight of the wrong length", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { sampleWeight: new Float32Array(3) }), RangeError, /sampleWeight has length 3, but the 2 positions' weights are 2/],
+  ["gradOutput of the wrong shape for \"none\"", (sm) => sm.crossEntropyBackward(lg(), t2(), [2, 3], { reduction: "none", gradOutput: new Float32Array(3) }), RangeError, /with reduction "none", gradOutput must be a Float32Array of the 2 positions/],
+  ["an array gradOutput for \"mean\"", (sm) => sm.crossEntropyBackward(lg(), t2(), [2, 3], { gradOutput: new Float32Array(2) as never }), TypeError, /with reduction "mean", gradOutput must be a number/],
+  ["out that is neither the logits nor of their length", (sm) => sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { out: new Float32Array(5) }), RangeError, /crossEntropyWithGrad: out has length 5, but the result has 6 elements/],
+  ["out overlapping the logits", (sm) => { const b = new Float32Array(8); return sm.crossEntropyWithGrad(b.subarray(0, 6), t2(), [2, 3], { out: b.subarray(2, 8) }); }, RangeError, /out overlaps logits without being exactly logits/],
+  ["an unknown option", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { ignore_index: 1 } as never), TypeError, /crossEntropy: unknown option "ignore_index"/],
+  ["a loss option on nllLoss", (sm) => sm.nllLoss(lg(), t2(), [2, 3], { labelSmoothing: 0.1 } as never), TypeError, /nllLoss: unknown option "labelSmoothing"/],
+  ["probability targets on nllLoss", (sm) => sm.nllLoss(lg(), new Float32Array(6) as never, [2, 3]), TypeError, /nllLoss: target must be an Int32Array of class indices, got Float32Array\(6\)/],
+  ["logits that are not float32", (sm) => sm.crossEntropy(new Float64Array(6) as never, t2(), [2, 3]), TypeError, /crossEntropy: logits must be a Float32Array/],
+);
+
 describe("bad input", () => {
   for (const [name, call, type, message] of cases) {
     it(`${name}: ${type.name}`, async () => {
@@ -68,6 +93,17 @@ describe("bad input", () => {
       expect(() => m.logSoftmax(buf, [2, 3], { out: buf, maskedRows: "no" as never })).toThrow(TypeError);
       expect(Array.from(buf.array)).toEqual([1, 2, 3, 4, 5, 6]);
       buf.free();
+    }
+  });
+
+  it("a failed cross-entropy call writes nothing", async () => {
+    const { normal: sm, tiny } = await instances("simd");
+    for (const m of [sm, tiny]) {
+      const x = lg(), out = new Float32Array(6).fill(7);
+      expect(() => m.crossEntropyWithGrad(x, new Int32Array([0, 5]), [2, 3], { out })).toThrow(RangeError);
+      expect(() => m.crossEntropyWithGrad(x, t2(), [2, 3], { out: x, labelSmoothing: -1 })).toThrow(RangeError);
+      expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
+      expect(Array.from(x)).toEqual([1, 2, 3, 4, 5, 6]);
     }
   });
 

@@ -53,3 +53,50 @@ describe("reference gradients agree with finite differences", () => {
     soft.forEach((p, i) => expect(Math.abs(p / 2 - (numeric[i] as number))).toBeLessThan(1e-8));
   });
 });
+
+describe("cross-entropy reference gradients agree with finite differences", () => {
+  const ceArb = fc.record({
+    N: fc.integer({ min: 1, max: 3 }),
+    C: fc.integer({ min: 1, max: 5 }),
+    d: fc.integer({ min: 1, max: 3 }),
+    axis: fc.constantFrom(-1, 1),
+    probs: fc.boolean(),
+    weight: fc.boolean(),
+    eps: fc.constantFrom(0, 0.2),
+    temperature: fc.constantFrom(1, 0.7),
+    zLoss: fc.constantFrom(0, 0.05),
+    softcap: fc.constantFrom(0, 3),
+    reduction: fc.constantFrom("mean" as const, "sum" as const),
+    seed: fc.integer(),
+  });
+  it("crossEntropyBackward, every option", () => {
+    fc.assert(
+      fc.property(ceArb, (c) => {
+        const shape = c.axis === 1 ? [c.N, c.C, c.d] : [c.N * c.d, c.C];
+        const P = c.N * c.d, n = P * c.C;
+        const r = rng(c.seed);
+        const x = Float64Array.from({ length: n }, () => 4 * r() - 2);
+        const target = c.probs
+          ? Float64Array.from({ length: n }, () => r())
+          : Int32Array.from({ length: P }, () => (r() < 0.2 ? -100 : Math.floor(r() * c.C)));
+        const opts = {
+          axis: c.axis, reduction: c.reduction, labelSmoothing: c.eps, temperature: c.temperature, zLoss: c.zLoss,
+          ...(c.softcap ? { logitSoftcap: c.softcap } : {}),
+          ...(c.weight ? { weight: Float32Array.from({ length: c.C }, () => 0.5 + r()) } : {}),
+        };
+        const loss = (v: Float64Array) => ref.crossEntropy(v, target, shape, opts) as number;
+        const analytic = ref.crossEntropyBackward(x, target, shape, opts);
+        const h = 1e-5;
+        for (let i = 0; i < n; i++) {
+          const p = x.slice(), m = x.slice();
+          p[i]! += h;
+          m[i]! -= h;
+          const numeric = (loss(p) - loss(m)) / (2 * h);
+          if (Number.isNaN(numeric)) continue; // a mean over no target
+          expect(Math.abs((analytic[i] as number) - numeric)).toBeLessThan(1e-6 * (1 + Math.abs(numeric)));
+        }
+      }),
+      { numRuns: 80 },
+    );
+  });
+});
