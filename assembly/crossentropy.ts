@@ -4,12 +4,15 @@
 //   loss_n = A·log s − k·Σ_c α_c·(x_c − m) + zLoss·lse²,   A = Σ_c α_c, s = Σ_c exp((x_c − m)·k), lse = m·k + log s
 //   grad_c = g_n·k·((A + 2·zLoss·lse)·p_c − α_c)
 // index target t: α_c = (1−ε)·w_t·[c = t] + (ε/C)·w_c; probabilities q: α_c = w_c·((1−ε)·q_c + ε/C).
-// Rows (inner == 1) are read once for the forward: blocks of BLOCK logits, each max-reduced and then
-// exp-summed while still in L1, the running sum rescaled in float64 when the max grows (online
-// softmax); the gradient reads them a second time. inner > 1: three passes across positions.
+// Rows (inner == 1) are read once: blocks of BLOCK logits, each max-reduced and then exp-summed while
+// still in L1, the running sum rescaled in float64 when the max grows (online softmax). With a
+// gradient, the block's exps are stored in the gradient's place as they are made, with the shift each
+// block used; the gradient pass then scales them by P·exp((shift − max)·k) per block instead of
+// computing exp again. inner > 1: three passes across positions.
 // Sums with x − m keep the loss's cancellation (A·log s against Σ α·(x − m)) small for large logits.
 import {
-  rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowAffineShift, rowAffine3Shift, rowCrossEntropyGrad, rowFill,
+  rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowAffineShift, rowAffine3Shift, rowCrossEntropyGradFromExp,
+  rowFill,
 } from "./rows";
 import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, colHasNaN } from "./columns";
 import { isFinite32, shiftOf } from "./rules";
@@ -24,9 +27,9 @@ import { isFinite32, shiftOf } from "./rules";
 // @ts-ignore: decorator
 @inline export const CE_WEIGHTS: i32 = 2;
 
-/** Per-position state across the inner > 1 passes: bytes of workspace per position. */
-export function crossEntropyWorkspaceBytes(inner: i32): i32 {
-  return inner > 1 ? inner * 48 : 0;
+/** Workspace bytes: inner > 1, 48 per position; rows, one float32 shift per block of a row. */
+export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
+  return inner > 1 ? inner * 48 : ((dim + BLOCK - 1) / BLOCK) << 2;
 }
 
 // @ts-ignore: decorator
@@ -57,13 +60,13 @@ export function crossEntropyKernel(
   outer: i32, C: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
   eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
 ): void {
-  if (inner == 1) rowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale);
+  if (inner == 1) rowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
   else columnsKernel(outer, C, inner, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
 }
 
 function rowsKernel(
   outer: i32, C: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
-  eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize,
+  eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, shifts: usize,
 ): void {
   const hasQ = (flags & CE_PROBABILITIES) != 0, hasW = (flags & CE_WEIGHTS) != 0, smooth = eps != 0;
   const k32 = <f32>k, rowBytes = <usize>C << 2;
@@ -79,14 +82,18 @@ function rowsKernel(
       continue;
     }
     // Pass 1, online: the max m, the sum s = Σ exp((x − sh)·k) and the target sums, all relative to
-    // sh = m where m is finite (else 0), rescaled whenever a block raises the max.
+    // sh = m where m is finite (else 0), rescaled whenever a block raises the max. The target's logit
+    // is read first: with the gradient written over the logits, its block is overwritten by exps.
+    const xt: f32 = hasQ ? 0 : load<f32>(at(xr, t));
     let m: f32 = -Infinity, sh: f32 = 0;
     let s: f64 = 0, WX: f64 = 0, Wn: f64 = 0, QX: f64 = 0, Q: f64 = 0;
-    for (let b = 0; b < C; b += BLOCK) {
+    let nanSeen = false; // only tracked once the max is +Infinity: logsumexp is then NaN or +Infinity
+    for (let b = 0, j = 0; b < C; b += BLOCK, j++) {
       const n = min(BLOCK, C - b);
       const xb = xr + (<usize>b << 2);
       const bm = rowMax(xb, n);
       if (bm > m) {
+        if (bm == Infinity) nanSeen = s != s; // a NaN in the blocks so far made their sum NaN
         m = bm;
         const nsh = shiftOf(m);
         if (nsh != sh) {
@@ -97,7 +104,6 @@ function rowsKernel(
           sh = nsh;
         }
       }
-      s += rowExpSum(xb, xb, n, sh, k32, false);
       if (hasQ) {
         // Σ w·((1−ε)q + ε/C)·(x − sh) as one sum, as PyTorch forms the smoothed target before multiplying.
         const qb = qr + (<usize>b << 2);
@@ -108,8 +114,13 @@ function rowsKernel(
         WX += hasW ? rowDotShift(xb, w + (<usize>b << 2), n, sh) : rowSumShift(xb, n, sh);
         Wn += hasW ? rowSum(w + (<usize>b << 2), n) : <f64>n;
       }
+      if (m == Infinity && !nanSeen) nanSeen = rowHasNaN(xb, n); // before the exps may overwrite the block
+      if (grad) {
+        s += rowExpSum(xb, gr + (<usize>b << 2), n, sh, k32, true);
+        store<f32>(at(shifts, j), sh);
+      } else s += rowExpSum(xb, xb, n, sh, k32, false);
     }
-    const l = m == Infinity ? (rowHasNaN(xr, C) ? NaN : Infinity) : lseOf(m, s, k);
+    const l = m == Infinity ? (nanSeen ? NaN : Infinity) : lseOf(m, s, k);
     if (lse) store<f32>(at(lse, o), <f32>l);
     if (ignored) {
       store<f64>(at8(loss, o), 0);
@@ -125,7 +136,7 @@ function rowsKernel(
     } else {
       const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
       A = (1 - eps) * wt + eC * W;
-      SAX = (1 - eps) * wt * (<f64>load<f32>(at(xr, t)) - <f64>m) + (smooth ? eC * WX : 0);
+      SAX = (1 - eps) * wt * (<f64>xt - <f64>m) + (smooth ? eC * WX : 0);
     }
     store<f64>(at8(loss, o), lossOf(m, s, A, SAX, k, zLoss));
     if (!grad) continue;
@@ -134,11 +145,18 @@ function rowsKernel(
       rowFill(gr, C, NaN);
       continue;
     }
-    const P = <f32>(g * k * (A + 2 * zLoss * l) / s);
-    const Q2 = <f32>(g * k * eC);
-    if (hasQ) rowCrossEntropyGrad(xr, qr, w, gr, C, m, k32, P, <f32>(g * k * (1 - eps)), Q2, true, hasW);
-    else {
-      rowCrossEntropyGrad(xr, qr, w, gr, C, m, k32, P, 0, Q2, false, hasW && smooth);
+    // Pass 2 over the stored exps: block j's were made against shift sh_j, so they scale by P·exp((sh_j − m)·k).
+    const P = g * k * (A + 2 * zLoss * l) / s;
+    const Q1 = <f32>(g * k * (1 - eps)), Q2 = <f32>(g * k * eC);
+    for (let b = 0, j = 0; b < C; b += BLOCK, j++) {
+      const n = min(BLOCK, C - b);
+      const d = <f64>load<f32>(at(shifts, j)) - <f64>m;
+      const F = <f32>(d == 0 ? P : P * Math.exp(d * k));
+      const gb = gr + (<usize>b << 2), qb = qr + (<usize>b << 2), wb = w + (<usize>b << 2);
+      if (hasQ) rowCrossEntropyGradFromExp(qb, wb, gb, n, F, Q1, Q2, true, hasW);
+      else rowCrossEntropyGradFromExp(qb, wb, gb, n, F, 0, Q2, false, hasW && smooth);
+    }
+    if (!hasQ) {
       const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
       store<f32>(at(gr, t), load<f32>(at(gr, t)) - <f32>(g * k * (1 - eps) * wt));
     }

@@ -54,7 +54,7 @@ export function logSoftmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, d
  *  grad (may be x) unless grad = 0, scaled per position by gscale[p] (float32). target: int32 class
  *  indices per position, or with flags bit 0 float32 probabilities shaped like x; flags bit 1: w holds
  *  float32 class weights (W = their sum; without them W = dim). eps: label smoothing; zLoss: the
- *  z-loss coefficient. Workspace: crossEntropyWorkspaceBytes(inner). */
+ *  z-loss coefficient. Workspace: crossEntropyWorkspaceBytes(dim, inner). */
 export function crossEntropy(
   outer: i32, dim: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
   eps: f64, invT: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,

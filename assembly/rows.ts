@@ -367,45 +367,33 @@ export function rowLogSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32
   for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * g) * k);
 }
 
-/** Cross-entropy's gradient over a row: g_i = e_i·P − w_i·(Q1·q_i + Q2), e_i = exp((x_i − m)·k), with
- *  w_i = 1 where there is no weight (`hasW`) and q_i = 0 where there are no probability targets
- *  (`hasQ`). g may be x (in place). */
+/** Cross-entropy's gradient from exps stored in g: g_i = g_i·F − w_i·(Q1·q_i + Q2), in place, with
+ *  w_i = 1 without weights (`hasW`) and q_i = 0 without probability targets (`hasQ`). */
 // @ts-ignore: decorator
 @inline
-export function rowCrossEntropyGrad(
-  x: usize, q: usize, w: usize, g: usize, n: i32, m: f32, k: f32, P: f32, Q1: f32, Q2: f32, hasQ: bool, hasW: bool,
-): void {
+export function rowCrossEntropyGradFromExp(q: usize, w: usize, g: usize, n: i32, F: f32, Q1: f32, Q2: f32, hasQ: bool, hasW: bool): void {
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      const vm = f32x4.splat(m), vk = f32x4.splat(k), vP = f32x4.splat(P), vQ1 = f32x4.splat(Q1), vQ2 = f32x4.splat(Q2);
-      const T = EXP_TABLE;
-      const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
-      const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
-      const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
-      const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
-      const uf = v128.load32_splat(T, EXP_UNDERFLOW);
-      const xTail = v128.load(at(x, n - 4));
+      const vF = f32x4.splat(F), vQ1 = f32x4.splat(Q1), vQ2 = f32x4.splat(Q2);
+      const gTail = v128.load(at(g, n - 4));
       let i = 0;
       for (; i + 4 <= n; i += 4) {
-        const e = expNegv(f32x4.mul(f32x4.sub(v128.load(at(x, i)), vm), vk), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
         let t = hasQ ? f32x4.add(f32x4.mul(vQ1, v128.load(at(q, i))), vQ2) : vQ2;
         if (hasW) t = f32x4.mul(t, v128.load(at(w, i)));
-        v128.store(at(g, i), f32x4.sub(f32x4.mul(e, vP), t));
+        v128.store(at(g, i), f32x4.sub(f32x4.mul(v128.load(at(g, i)), vF), t));
       }
       if (n & 3) {
         const p = n - 4;
-        const e = expNegv(f32x4.mul(f32x4.sub(xTail, vm), vk), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
         let t = hasQ ? f32x4.add(f32x4.mul(vQ1, v128.load(at(q, p))), vQ2) : vQ2;
         if (hasW) t = f32x4.mul(t, v128.load(at(w, p)));
-        v128.store(at(g, p), f32x4.sub(f32x4.mul(e, vP), t));
+        v128.store(at(g, p), f32x4.sub(f32x4.mul(gTail, vF), t));
       }
       return;
     }
   }
   for (let i = 0; i < n; i++) {
-    const e = expNegs((load<f32>(at(x, i)) - m) * k);
     let t = hasQ ? Q1 * load<f32>(at(q, i)) + Q2 : Q2;
     if (hasW) t *= load<f32>(at(w, i));
-    store<f32>(at(g, i), e * P - t);
+    store<f32>(at(g, i), load<f32>(at(g, i)) * F - t);
   }
 }

@@ -48,3 +48,33 @@ export function softmaxBackwardRows(y, dy, dx, rows, n) {
     for (let j = o; j < o + n; j++) dx[j] = y[j] * (dy[j] - g);
   }
 }
+
+/** Mean cross-entropy of rows of logits against class indices. */
+export function crossEntropyRows(x, target, rows, n) {
+  let total = 0;
+  for (let r = 0, o = 0; r < rows; r++, o += n) {
+    let m = -Infinity;
+    for (let j = o; j < o + n; j++) if (x[j] > m) m = x[j];
+    let s = 0;
+    for (let j = o; j < o + n; j++) s += Math.exp(x[j] - m);
+    total += Math.log(s) + m - x[o + target[r]];
+  }
+  return total / rows;
+}
+
+/** Mean cross-entropy and its gradient (softmax − one-hot) / rows, into grad. */
+export function crossEntropyWithGradRows(x, target, grad, rows, n) {
+  let total = 0;
+  const g = 1 / rows;
+  for (let r = 0, o = 0; r < rows; r++, o += n) {
+    let m = -Infinity;
+    for (let j = o; j < o + n; j++) if (x[j] > m) m = x[j];
+    let s = 0;
+    for (let j = o; j < o + n; j++) s += Math.exp(x[j] - m);
+    total += Math.log(s) + m - x[o + target[r]];
+    const inv = g / s;
+    for (let j = o; j < o + n; j++) grad[j] = Math.exp(x[j] - m) * inv;
+    grad[o + target[r]] -= g;
+  }
+  return total / rows;
+}

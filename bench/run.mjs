@@ -162,6 +162,35 @@ for (const shape of [[256, 1000], [64, 32000]]) {
   }
 }
 
+// Cross-entropy with class-index targets, forward and fused forward + backward.
+for (const shape of [[256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
+  const [rows, cols] = shape;
+  const n = rows * cols;
+  const x = logits(n, 11);
+  const target = Int32Array.from({ length: rows }, (_, r) => (r * 7919) % cols);
+  const grad = new Float32Array(n), want = new Float32Array(n);
+  const wantLoss = plain.crossEntropyWithGradRows(x, target, want, rows, cols);
+  const fused = simd.crossEntropyWithGrad(x, target, shape, { out: grad });
+  if (Math.abs(fused.loss - wantLoss) > 1e-5 * Math.abs(wantLoss)) throw new Error(`crossEntropy disagrees with plain JS: ${fused.loss} vs ${wantLoss}`);
+  check("crossEntropyWithGrad", grad, want, 1e-3);
+  const rb = rawBuffers(n);
+  new Float32Array(raw.memory.buffer, rb.x, n).set(x);
+  const rowsOut = await measure([
+    { name: "CE forward, SIMD", fn: () => simd.crossEntropy(x, target, shape) },
+    { name: "CE fused, SIMD", fn: () => simd.crossEntropyWithGrad(x, target, shape, { out: grad }) },
+    { name: "CE forward, scalar", fn: () => scalar.crossEntropy(x, target, shape) },
+    { name: "CE forward, plain JS", fn: () => plain.crossEntropyRows(x, target, rows, cols) },
+    { name: "CE fused, plain JS", fn: () => plain.crossEntropyWithGradRows(x, target, grad, rows, cols) },
+    { name: "SIMD exp pass", fn: () => raw.expSumPass(n, rb.x, rb.y) },
+  ]);
+  // Each SIMD result against its own plain-JS counterpart.
+  const byName = Object.fromEntries(rowsOut.map((r) => [r.name, r]));
+  const rowsFwd = ["CE forward, SIMD", "CE forward, scalar", "CE forward, plain JS", "SIMD exp pass"].map((k) => byName[k]);
+  report("crossEntropy", shape, rowsFwd, "CE forward, plain JS", "SIMD exp pass");
+  const rowsFused = ["CE fused, SIMD", "CE fused, plain JS", "SIMD exp pass"].map((k) => byName[k]);
+  report("crossEntropyWithGrad", shape, rowsFused, "CE fused, plain JS", "SIMD exp pass");
+}
+
 const get = (op, shape, cand) => results.find((r) => r.op === op && r.shape.join() === shape.join() && r.candidate === cand);
 const targets = [
   ...[[256, 1000], [64, 32000]].map((s) => {
@@ -173,7 +202,16 @@ const targets = [
     return { target: `softmax ${s.join("×")}, alloc path ≤ 1.3× the SIMD exp pass`, value: `${r.overExpPass.toFixed(2)}×`, met: r.overExpPass <= 1.3 };
   }),
 ];
-log("\ntargets (issue 3):");
+for (const s of [[256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
+  const f = get("crossEntropy", s, "CE forward, SIMD"), g = get("crossEntropyWithGrad", s, "CE fused, SIMD");
+  targets.push(
+    { target: `crossEntropy ${s.join("×")} forward ≤ 1.1× the SIMD exp pass`, value: `${f.overExpPass.toFixed(2)}×`, met: f.overExpPass <= 1.1 },
+    { target: `crossEntropy ${s.join("×")} fused ≤ 2.2× the SIMD exp pass`, value: `${g.overExpPass.toFixed(2)}×`, met: g.overExpPass <= 2.2 },
+    { target: `crossEntropy ${s.join("×")} forward ≥ 10× plain JS`, value: `${f.timesPlainJs.toFixed(1)}×`, met: f.timesPlainJs >= 10 },
+    { target: `crossEntropy ${s.join("×")} fused ≥ 10× plain JS`, value: `${g.timesPlainJs.toFixed(1)}×`, met: g.timesPlainJs >= 10 },
+  );
+}
+log("\ntargets (issues 3 and 4):");
 for (const t of targets) log(`  ${t.met ? "met    " : "NOT MET"}  ${t.target}: ${t.value}`);
 if (JSON_OUT) {
   console.log(JSON.stringify({ machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, date: new Date().toISOString(), results, targets }, null, 2));

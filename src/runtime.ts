@@ -16,7 +16,7 @@ export interface KernelExports {
     outer: number, dim: number, inner: number, x: number, target: number, flags: number, ignoreIndex: number, w: number, W: number,
     eps: number, invT: number, zLoss: number, loss: number, lse: number, grad: number, gscale: number, ws: number,
   ): void;
-  crossEntropyWorkspaceBytes(inner: number): number;
+  crossEntropyWorkspaceBytes(dim: number, inner: number): number;
   expPass(n: number, x: number, y: number): void;
   expSumPass(n: number, x: number, y: number): number;
   maxPass(n: number, x: number): number;

@@ -99,7 +99,7 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
   try {
     ctx.window.run({
       outer, dim, inner, operands,
-      workspace: (i) => ctx.exports.crossEntropyWorkspaceBytes(i),
+      workspace: (i) => ctx.exports.crossEntropyWorkspaceBytes(dim, i),
       kernel: (o, d, i, p, ws) =>
         ctx.exports.crossEntropy(
           o, d, i, p[0]!, p[1]!, flags, a.indices ? a.ignoreIndex : 0, wPtr, W, a.eps, 1 / a.temperature, a.zLoss,
