@@ -134,12 +134,53 @@ function poly(x: v128, n: v128): v128 {
 // @ts-ignore: decorator
 @inline
 function polyR(r: v128, c6: v128, c5: v128, c4: v128, c3: v128, c2: v128, one: v128): v128 {
+  return f32x4.add(expm1R(r, c6, c5, c4, c3, c2), one);
+}
+
+/** exp(r) − 1 = r + r²·Q(r) on the reduced range, without the final + 1. */
+// @ts-ignore: decorator
+@inline
+function expm1R(r: v128, c6: v128, c5: v128, c4: v128, c3: v128, c2: v128): v128 {
   const r2 = f32x4.mul(r, r);
   let q = f32x4.add(f32x4.mul(c6, r), c5);
   q = f32x4.add(f32x4.mul(q, r), c4);
   q = f32x4.add(f32x4.mul(q, r), c3);
   q = f32x4.add(f32x4.mul(q, r), c2);
-  return f32x4.add(f32x4.add(f32x4.mul(r2, q), r), one);
+  return f32x4.add(f32x4.mul(r2, q), r);
+}
+
+/** exp(x) − 1 for 0 ≤ x ≤ 20 (lanes), accurate near 0: r + r²Q(r) when x rounds to n = 0, else
+ *  (1 + r + r²Q(r))·2^n − 1. Each lane equals `expm1s` of it. */
+// @ts-ignore: decorator
+@inline
+export function expm1v(x: v128): v128 {
+  const k = EXP_TABLE;
+  const magic = v128.load32_splat(k, 12);
+  const t = f32x4.add(f32x4.mul(x, v128.load32_splat(k, 8)), magic);
+  const n = f32x4.sub(t, magic);
+  let r = f32x4.add(f32x4.mul(n, v128.load32_splat(k, 16)), x);
+  r = f32x4.add(f32x4.mul(n, v128.load32_splat(k, 20)), r);
+  const one = v128.load32_splat(k, 48);
+  const y = expm1R(r, v128.load32_splat(k, 24), v128.load32_splat(k, 28), v128.load32_splat(k, 32), v128.load32_splat(k, 36), v128.load32_splat(k, 40));
+  const big = f32x4.sub(f32x4.mul(f32x4.add(y, one), i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23))), one);
+  return v128.bitselect(y, big, f32x4.eq(n, f32x4.splat(0)));
+}
+
+/** Scalar twin of `expm1v`. */
+// @ts-ignore: decorator
+@inline
+export function expm1s(x: f32): f32 {
+  const t = x * LOG2E + MAGIC;
+  const n = t - MAGIC;
+  let r = n * MINUS_LN2_HI + x;
+  r = n * MINUS_LN2_LO + r;
+  const r2 = r * r;
+  let q = C6 * r + C5;
+  q = q * r + C4;
+  q = q * r + C3;
+  q = q * r + C2;
+  const y = r2 * q + r;
+  return n == 0 ? y : (y + <f32>1.0) * reinterpret<f32>((reinterpret<i32>(t) << 23) + (127 << 23)) - <f32>1.0;
 }
 
 /** Scalar twin of `polyR`. */

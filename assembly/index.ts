@@ -8,6 +8,7 @@ import { softmaxKernel, logSoftmaxKernel, logSumExpKernel } from "./softmax";
 import { softmaxBackwardKernel, logSoftmaxBackwardKernel } from "./backward";
 import { crossEntropyKernel } from "./crossentropy";
 export { crossEntropyWorkspaceBytes } from "./crossentropy";
+export { softcapForward, softcapBackward } from "./softcap";
 import { expv, exps } from "./exp";
 import { rowMax, rowScale, rowExpSum } from "./rows";
 

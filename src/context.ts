@@ -2,7 +2,7 @@
 // a call become places in memory (with the checks that go with that).
 import type { KernelExports, Build } from "./runtime.js";
 import { Heap, Float32Buffer, bufferPlace } from "./memory.js";
-import { Window, type Place } from "./window.js";
+import { Window, type DataPlace as Place } from "./window.js";
 import { describe } from "./shape.js";
 
 /** What the running instance is. */

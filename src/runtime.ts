@@ -17,6 +17,8 @@ export interface KernelExports {
     eps: number, invT: number, zLoss: number, loss: number, lse: number, grad: number, gscale: number, ws: number,
   ): void;
   crossEntropyWorkspaceBytes(dim: number, inner: number): number;
+  softcapForward(n: number, x: number, z: number, c: number): void;
+  softcapBackward(n: number, z: number, g: number, c: number): void;
   expPass(n: number, x: number, y: number): void;
   expSumPass(n: number, x: number, y: number): number;
   maxPass(n: number, x: number): number;
@@ -27,7 +29,7 @@ export type Build = "simd" | "scalar";
 
 const EXPORTS = [
   "heapBase", "workspaceBytes", "softmax", "logSoftmax", "logSumExp", "softmaxBackward", "logSoftmaxBackward",
-  "crossEntropy", "crossEntropyWorkspaceBytes", "expPass", "expSumPass", "maxPass", "scalePass",
+  "crossEntropy", "crossEntropyWorkspaceBytes", "softcapForward", "softcapBackward", "expPass", "expSumPass", "maxPass", "scalePass",
 ] as const;
 
 const sources: Record<Build, string> = { simd: simdWasm, scalar: scalarWasm };

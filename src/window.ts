@@ -11,10 +11,12 @@ import type { Heap } from "./memory.js";
 export type Data = Float32Array | Int32Array | Float64Array;
 
 /** Where an operand's data is: in wasm memory at a byte offset, or in a JS array. */
-export type Place =
+export type DataPlace =
   | { readonly kind: "wasm"; readonly ptr: number; readonly length: number }
   /** `fresh`: an array this call made (a result), the same data as nothing else. */
   | { readonly kind: "js"; readonly array: Data; readonly fresh?: boolean };
+/** A data place, or room in the window for the kernel's intermediate values (never copied in or out). */
+export type Place = DataPlace | { readonly kind: "temp" };
 
 export interface Operand {
   readonly place: Place;
@@ -168,6 +170,7 @@ export class Window {
   private copyColumns(job: Job, op: Operand, o: number, i0: number, c: number, slot: number, into: boolean): void {
     const { dim, inner } = job;
     const place = op.place;
+    if (place.kind === "temp") return;
     const array = place.kind === "js" ? place.array : this.heap.viewFor(op.bytes);
     const at = place.kind === "js" ? 0 : place.ptr / op.bytes;
     const win = this.heap.view(array), s = slot / op.bytes;
@@ -201,12 +204,16 @@ function assignSlots(operands: readonly Operand[]): Slots {
   for (let i = 0; i < n; i++) {
     const op = operands[i]!;
     let same = -1;
-    for (let j = 0; j < i && same < 0; j++) if (samePlace(operands[j]!.place, op.place)) same = j;
+    for (let j = 0; j < i && same < 0 && op.place.kind !== "temp"; j++) if (samePlace(operands[j]!.place, op.place)) same = j;
     if (op.write) {
       first[i] = true;
       for (let j = 0; j < i; j++) if (operands[j]!.write && samePlace(operands[j]!.place, op.place)) first[i] = false;
     }
     if (op.place.kind === "wasm") of[i] = -1;
+    else if (op.place.kind === "temp") {
+      owners.push(i);
+      of[i] = i;
+    }
     else if (same >= 0) of[i] = of[same]!;
     else if (op.write && !op.read && op.over !== undefined && operands[op.over]!.place.kind === "js") of[i] = of[op.over]!;
     else {
@@ -241,6 +248,7 @@ function part<T extends Data>(array: T, from: number, to: number): T {
 }
 
 export function samePlace(a: Place, b: Place): boolean {
+  if (a.kind === "temp" || b.kind === "temp") return false;
   if (a.kind === "wasm") return b.kind === "wasm" && a.ptr === b.ptr;
   if (b.kind === "wasm" || a.fresh || b.fresh) return false;
   if (a.array === b.array) return true;

@@ -72,6 +72,7 @@ const caseArb = fc
     inPlace: fc.boolean(),
     tiny: fc.boolean(),
     withLse: fc.boolean(),
+    softcap: fc.constantFrom(undefined, undefined, 5, 30),
   })
   .map((c) => {
     const axis = c.axisPos % c.rank;
@@ -114,6 +115,7 @@ function optionsOf(c: Case, layout: ReturnType<typeof layoutOf>) {
     ...(c.sampleWeight ? { sampleWeight: Float32Array.from({ length: layout.outer * layout.inner }, () => r() * 3) } : {}),
     zLoss: c.zLoss,
     ...(c.allIgnored ? { allIgnored: c.allIgnored } : {}),
+    ...(c.softcap ? { logitSoftcap: c.softcap } : {}),
   };
 }
 
@@ -127,7 +129,7 @@ function lossTolerances(c: Case, logits: Float32Array, target: Int32Array | Floa
     const pos = ref.position(a, logits, n, idx);
     if (pos.ignored || !Number.isFinite(pos.lse)) return;
     const A = pos.alpha.reduce((s, v) => s + v, 0);
-    const z = idx.map((j) => (logits[j] as number) / a.temperature);
+    const z = idx.map((j) => capped(a.softcap, logits[j] as number) / a.temperature);
     const zm = Math.max(...z);
     let W = 0, spread = 0;
     z.forEach((v, k) => {
@@ -135,11 +137,16 @@ function lossTolerances(c: Case, logits: Float32Array, target: Int32Array | Floa
       if (Number.isFinite(v)) W += p * Math.abs(v - zm);
       if (Number.isFinite(v)) spread += Math.abs((pos.alpha[k] as number) * (v - zm));
     });
+    // A softcap's tanh (a few ULPs of c·tanh) moves every z by up to ~8U·c/T, through the loss's A·lse and Σ α·z.
+    const cap = a.softcap ? (16 * a.softcap) / a.temperature : 0;
     tol[n] = U * (64 * A * (1 + Math.abs(Math.log(Math.exp(pos.lse - zm)))) + 4 * A * W + 64 * spread + 4 * Math.abs(pos.loss) +
-      64 * a.zLoss * (1 + 2 * Math.abs(pos.lse)) * (1 + Math.abs(pos.lse)));
+      64 * a.zLoss * (1 + 2 * Math.abs(pos.lse)) * (1 + Math.abs(pos.lse)) + 2 * cap * A * (1 + 2 * a.zLoss * Math.abs(pos.lse)));
   });
   return tol;
 }
+
+/** The softcapped logit, as the reference computes it. */
+const capped = (c: number, x: number) => (c ? c * Math.tanh(x / c) : x);
 
 /** The parsed arguments (the reference's own check), which the tolerances are written in. */
 function argsOf(logits: Float32Array, target: Int32Array | Float32Array, shape: number[], opts: object) {
@@ -193,7 +200,7 @@ for (const build of BUILDS) {
             const pos = ref.position(args, logits, n, idx);
             if (pos.ignored) return idx.forEach((j) => expect(grad[j], `ignored position's grad[${j}]`).toBe(0));
             const A = pos.alpha.reduce((s, v) => s + v, 0) + 2 * args.zLoss * pos.lse;
-            const z = idx.map((j) => (logits[j] as number) / args.temperature);
+            const z = idx.map((j) => capped(args.softcap, logits[j] as number) / args.temperature);
             const zm = Math.max(...z);
             let W = 0;
             z.forEach((v, k) => Number.isFinite(v) && (W += Math.exp(pos.logp[k]!) * Math.abs(v - zm)));
@@ -203,16 +210,18 @@ for (const build of BUILDS) {
               const p = Math.exp(pos.logp[k]!);
               const zk = Number.isFinite(z[k]!) ? Math.abs(z[k]! - zm) : 0;
               const scale = Math.abs(g(n)) / args.temperature;
-              const bound = U * scale * (Math.abs(A) * p * (64 + 4 * zk + 4 * W) + 8 * Math.abs(pos.alpha[k]!) + 4 * Math.abs(A * p - pos.alpha[k]!)) + TINY * scale * Math.abs(A) + 1e-30;
+              const capTerm = args.softcap ? 32 * (Math.abs(A) * p + Math.abs(pos.alpha[k]!)) * (1 + args.softcap / args.temperature) : 0;
+              const bound = U * scale * (Math.abs(A) * p * (64 + 4 * zk + 4 * W) + 8 * Math.abs(pos.alpha[k]!) + 4 * Math.abs(A * p - pos.alpha[k]!) + capTerm) + TINY * scale * Math.abs(A) + 1e-30;
               expect(Math.abs(got - want), `grad[${j}] ${got} vs ${want} ± ${bound}`).toBeLessThanOrEqual(bound);
             });
           });
           if (c.withLse) {
-            const wantLse = ref.logSumExp(logits, c.shape, { axis: c.axis, ...(c.temperature ? { temperature: c.temperature } : {}) });
+            const z = c.softcap ? logits.map((v) => capped(c.softcap!, v)) : logits;
+            const wantLse = ref.logSumExp(z, c.shape, { axis: c.axis, ...(c.temperature ? { temperature: c.temperature } : {}) });
             r.lse!.forEach((v, n) => {
               const w = wantLse[n]!;
               if (!Number.isFinite(w)) expect(Number.isNaN(v) ? NaN : v).toBe(w);
-              else expect(Math.abs(v - w)).toBeLessThanOrEqual(U * (64 + 4 * Math.abs(w)) + 4 * U * Math.abs(w));
+              else expect(Math.abs(v - w)).toBeLessThanOrEqual(U * (64 + 8 * Math.abs(w) + (c.softcap ? (32 * c.softcap) / (c.temperature ?? 1) : 0)));
             });
           }
         }),
@@ -252,7 +261,7 @@ describe("nllLoss", () => {
         const layout = layoutOf("test", c.shape, c.axis);
         const logp = makeData(layout, { seed: c.seed, magnitude: c.magnitude, offset: -c.magnitude, special: c.special, maskedRow: 0 });
         const target = targetsOf({ ...c, probs: false }, layout) as Int32Array;
-        const { labelSmoothing: _e, temperature: _t, zLoss: _z, ...opts } = optionsOf(c, layout);
+        const { labelSmoothing: _e, temperature: _t, zLoss: _z, logitSoftcap: _s, ...opts } = optionsOf(c, layout);
         const want = ref.nllLoss(logp, target, c.shape, opts);
         const a = placeArgs(sm, logp, c.input);
         const got = sm.nllLoss(a.value, target, c.shape, opts);

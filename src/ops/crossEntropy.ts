@@ -4,7 +4,7 @@ import type { Context, Input } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
 import { checkCrossEntropyArgs, positions, reductionFactor, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs, type CrossEntropyOptions } from "../targets.js";
 import { describe } from "../shape.js";
-import type { Place, Operand } from "../window.js";
+import type { DataPlace as Place, Operand } from "../window.js";
 import type { Output } from "./softmax.js";
 
 /** Options of crossEntropyBackward: the forward options, the upstream gradient and where to write. */
@@ -42,7 +42,6 @@ interface Plan {
 function plan(ctx: Context, fn: string, logits: unknown, target: unknown, shape: unknown, options: unknown, extra: readonly string[]): Plan {
   const place = placeOf(ctx, fn, "logits", logits);
   const a = checkCrossEntropyArgs(fn, "logits", lengthOf(place), target, shape, options, [...CE_OPTIONS, ...extra], true);
-  if (a.softcap) throw new RangeError(`${fn}: logitSoftcap is not available in this version of the kernels yet; the reference (simdmax/reference) has it`);
   const t = a.indices ?? (a.probs as Float32Array);
   const targetPlace: Place = a.probs && !(a.probs instanceof Float32Array)
     ? placeOf(ctx, fn, "target", t) // a Float64Array of probabilities: placeOf explains that float32 is needed
@@ -87,6 +86,10 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
   const lseAt = lse ? operands.push({ place: lse, full: false, bytes: 4, read: false, write: true }) - 1 : -1;
   const gradAt = grad ? operands.push({ place: grad, full: true, bytes: 4, read: false, write: true, over: 0 }) - 1 : -1;
   const sharesAt = shares ? operands.push({ place: { kind: "js", array: shares, fresh: true }, full: false, bytes: 4, read: true, write: false }) - 1 : -1;
+  // With a softcap the kernel runs on z = c·tanh(x/c), made in the window; the gradient with respect
+  // to z is then turned into that with respect to x.
+  const zAt = a.softcap ? operands.push({ place: { kind: "temp" }, full: true, bytes: 4, read: false, write: false }) - 1 : -1;
+  const cap = a.softcap;
   const flags = (a.probs ? PROBABILITIES : 0) | (a.weight ? WEIGHTS : 0);
   let W = dim;
   let wPtr = 0;
@@ -100,11 +103,15 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
     ctx.window.run({
       outer, dim, inner, operands,
       workspace: (i) => ctx.exports.crossEntropyWorkspaceBytes(dim, i),
-      kernel: (o, d, i, p, ws) =>
+      kernel: (o, d, i, p, ws) => {
+        const x = zAt >= 0 ? p[zAt]! : p[0]!, g = gradAt >= 0 ? p[gradAt]! : 0;
+        if (zAt >= 0) ctx.exports.softcapForward(o * d * i, p[0]!, x, cap);
         ctx.exports.crossEntropy(
-          o, d, i, p[0]!, p[1]!, flags, a.indices ? a.ignoreIndex : 0, wPtr, W, a.eps, 1 / a.temperature, a.zLoss,
-          p[2]!, lseAt >= 0 ? p[lseAt]! : 0, gradAt >= 0 ? p[gradAt]! : 0, sharesAt >= 0 ? p[sharesAt]! : 0, ws,
-        ),
+          o, d, i, x, p[1]!, flags, a.indices ? a.ignoreIndex : 0, wPtr, W, a.eps, 1 / a.temperature, a.zLoss,
+          p[2]!, lseAt >= 0 ? p[lseAt]! : 0, g, sharesAt >= 0 ? p[sharesAt]! : 0, ws,
+        );
+        if (zAt >= 0 && g) ctx.exports.softcapBackward(o * d * i, x, g, cap);
+      },
     });
   } finally {
     if (wPtr) ctx.heap.release(wPtr);

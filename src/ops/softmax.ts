@@ -4,7 +4,7 @@ import type { Context, Input } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
 import { checkOptions, checkTemperature, checkMaskedRows, type MaskedRows } from "../options.js";
 import { layoutOf, checkLength, type Shape, type Layout } from "../shape.js";
-import type { Place, Operand } from "../window.js";
+import type { DataPlace as Place, Operand } from "../window.js";
 
 /** A Float32Array or a Float32Buffer from `alloc()`. */
 export type Output = Float32Array | import("../memory.js").Float32Buffer;
