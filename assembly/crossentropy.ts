@@ -18,7 +18,7 @@ import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, col
 import { isFinite32, shiftOf } from "./rules";
 
 // @ts-ignore: decorator
-@inline const BLOCK: i32 = 512; // 2 KiB of logits: max pass and exp pass both in L1
+@inline const BLOCK: i32 = 1024; // 4 KiB of logits: the max pass and the exp pass both find them in L1
 
 /** Flags: the target is float32 probabilities shaped like x (else int32 class indices, one per position). */
 // @ts-ignore: decorator
@@ -41,19 +41,12 @@ export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
   return p + (<usize>i << 3);
 }
 
-/** The finished loss of one position from its statistics; NaN when the max is not finite. */
+/** The finished loss of one position from its statistics (L = log s, lse = m·k + L); NaN when the max
+ *  is not finite. */
 // @ts-ignore: decorator
-@inline function lossOf(m: f32, s: f64, A: f64, SAX: f64, k: f64, zLoss: f64): f64 {
+@inline function lossOf(m: f32, L: f64, lse: f64, A: f64, SAX: f64, k: f64, zLoss: f64): f64 {
   if (!isFinite32(m)) return NaN;
-  const L = Math.log(s);
-  const lse = <f64>m * k + L;
   return A * L - k * SAX + zLoss * lse * lse;
-}
-
-/** logsumexp(x·k) of a position, by the rules of logSumExp (rules.ts); nanInRow only asked for when m = +Infinity. */
-// @ts-ignore: decorator
-@inline function lseOf(m: f32, s: f64, k: f64): f64 {
-  return <f64>shiftOf(m) * k + Math.log(s);
 }
 
 export function crossEntropyKernel(
@@ -120,7 +113,8 @@ function rowsKernel(
         store<f32>(at(shifts, j), sh);
       } else s += rowExpSum(xb, xb, n, sh, k32, false);
     }
-    const l = m == Infinity ? (nanSeen ? NaN : Infinity) : lseOf(m, s, k);
+    const L = Math.log(s);
+    const l = m == Infinity ? (nanSeen ? NaN : Infinity) : <f64>shiftOf(m) * k + L; // logsumexp's rules (rules.ts)
     if (lse) store<f32>(at(lse, o), <f32>l);
     if (ignored) {
       store<f64>(at8(loss, o), 0);
@@ -138,7 +132,7 @@ function rowsKernel(
       A = (1 - eps) * wt + eC * W;
       SAX = (1 - eps) * wt * (<f64>xt - <f64>m) + (smooth ? eC * WX : 0);
     }
-    store<f64>(at8(loss, o), lossOf(m, s, A, SAX, k, zLoss));
+    store<f64>(at8(loss, o), lossOf(m, L, l, A, SAX, k, zLoss));
     if (!grad) continue;
     const g = <f64>load<f32>(at(gscale, o));
     if (!isFinite32(m)) {
@@ -196,7 +190,8 @@ function columnsKernel(
     for (let i = 0; i < inner; i++) {
       const p = o * inner + i;
       const m = load<f32>(at(M, i)), s = load<f64>(at8(S, i));
-      const l = m == Infinity ? (colHasNaN(xs + (<usize>i << 2), C, inner) ? NaN : Infinity) : lseOf(m, s, k);
+      const L = Math.log(s);
+      const l = m == Infinity ? (colHasNaN(xs + (<usize>i << 2), C, inner) ? NaN : Infinity) : <f64>shiftOf(m) * k + L;
       if (lse) store<f32>(at(lse, p), <f32>l);
       const t = hasQ ? -1 : load<i32>(at(target, p));
       if (!hasQ && t == ignoreIndex) {
@@ -217,7 +212,7 @@ function columnsKernel(
         A = (1 - eps) * wt + eC * W;
         SAX = (1 - eps) * wt * (<f64>xt - <f64>m) + (smooth ? eC * WX : 0);
       }
-      store<f64>(at8(loss, p), lossOf(m, s, A, SAX, k, zLoss));
+      store<f64>(at8(loss, p), lossOf(m, L, l, A, SAX, k, zLoss));
       if (!grad) continue;
       const g = <f64>load<f32>(at(gscale, p));
       store<f32>(at(Ps, i), isFinite32(m) ? <f32>(g * k * (A + 2 * zLoss * l) / s) : NaN);
