@@ -20,3 +20,24 @@ export async function usage(x: Float32Array, dy: Float32Array): Promise<void> {
   softmax(x, 6);
   void [simd, asArrayLike, values, same, into, either, r];
 }
+
+import { crossEntropy, crossEntropyWithGrad, crossEntropyBackward, nllLoss } from "../src/index.js";
+
+export function crossEntropyUsage(logits: Float32Array, target: Int32Array, probs: Float32Array): void {
+  const mean: number = crossEntropy(logits, target, [2, 3]);
+  const perRow: Float32Array = crossEntropy(logits, target, [2, 3], { reduction: "none" });
+  const soft: number = crossEntropy(logits, probs, [2, 3], { labelSmoothing: 0.1 });
+  const { loss, grad, lse } = crossEntropyWithGrad(logits, target, [2, 3], { lse: true });
+  const l: number = loss;
+  const g: Float32Array = grad;
+  const lses: Float32Array | undefined = lse;
+  const buf = alloc(6);
+  const inPlace = crossEntropyWithGrad(buf, target, [2, 3], { out: buf, reduction: "none" });
+  const gb: Float32Buffer = inPlace.grad;
+  const lv: Float32Array = inPlace.loss;
+  const dx: Float32Array = crossEntropyBackward(logits, target, [2, 3], { gradOutput: 2 });
+  const nll: number = nllLoss(logits, target, [2, 3], { weight: new Float32Array(3) });
+  // @ts-expect-error: nllLoss has no label smoothing
+  nllLoss(logits, target, [2, 3], { labelSmoothing: 0.1 });
+  void [mean, perRow, soft, l, g, lses, gb, lv, dx, nll];
+}
