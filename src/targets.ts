@@ -53,7 +53,6 @@ export interface CrossEntropyArgs {
   softcap: number;
   /** The mean's denominator: Σ of the class weights of the non-ignored index targets, or the number of positions. */
   denominator: number;
-  o: Record<string, unknown>;
 }
 
 function isKind(v: unknown, name: string): boolean {
@@ -142,7 +141,7 @@ export function checkCrossEntropyArgs(
       denominator += weight ? (weight[t] as number) : 1;
     }
   }
-  return { layout, indices, probs, weight, sampleWeight, ignoreIndex, eps, temperature, reduction, allIgnored, zLoss, softcap, denominator, o };
+  return { layout, indices, probs, weight, sampleWeight, ignoreIndex, eps, temperature, reduction, allIgnored, zLoss, softcap, denominator };
 }
 
 /** The factor that turns a position's loss into its share of the reduced loss (before sampleWeight). */

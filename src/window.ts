@@ -144,7 +144,7 @@ export class Window {
     for (const s of owners) colBytes += (operands[s]!.full ? dim : 1) * operands[s]!.bytes;
     const wsPer = job.workspace(inner) / inner; // bytes of workspace per position
     let ic = Math.floor(this.bytes / (colBytes + wsPer + 32));
-    ic = Math.min(inner, Math.max(3, ic - (ic % 4 || 0)));
+    ic = Math.min(inner, Math.max(3, ic - (ic % 4))); // a multiple of 4 where it can be
     const offsets: number[] = [];
     let size = align16(job.workspace(ic));
     for (const s of owners) {
