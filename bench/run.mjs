@@ -9,6 +9,7 @@ import os from "node:os";
 import { readFile } from "node:fs/promises";
 import { createSimdmax } from "../dist/index.js";
 import * as plain from "./plain.mjs";
+import * as tfjs from "./peers/tfjs.mjs";
 
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has("--json");
@@ -81,10 +82,10 @@ async function measure(candidates) {
   });
 }
 
-function check(name, got, want, rel = 1e-4) {
+function check(name, got, want, rel = 1e-4, abs = 1e-30) {
   for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= rel * Math.abs(want[i]) + 1e-30)) {
-      throw new Error(`${name} disagrees with plain JS at ${i}: ${got[i]} vs ${want[i]}`);
+    if (!(Math.abs(got[i] - want[i]) <= rel * Math.abs(want[i]) + abs)) {
+      throw new Error(`${name} disagrees at ${i}: ${got[i]} vs ${want[i]}`);
     }
   }
 }
@@ -189,6 +190,48 @@ for (const shape of [[256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
   report("crossEntropy", shape, rowsFwd, "CE forward, plain JS", "SIMD exp pass");
   const rowsFused = ["CE fused, SIMD", "CE fused, plain JS", "SIMD exp pass"].map((k) => byName[k]);
   report("crossEntropyWithGrad", shape, rowsFused, "CE fused, plain JS", "SIMD exp pass");
+}
+
+// Peers (issue 5, in progress): TensorFlow.js's wasm backend on the same data, end to end from
+// Float32Arrays (TF.js cannot write into a given array: its result is read back with dataSync).
+const tfInfo = await tfjs.initTfjs().catch((e) => (log(`\nTF.js wasm could not start: ${e.message}`), null));
+if (tfInfo) {
+  log(`\npeers: ${tfInfo}`);
+  for (const shape of [[1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
+    const [rows, cols] = shape;
+    const n = rows * cols;
+    const x = logits(n, 13);
+    const y = new Float32Array(n), grad = new Float32Array(n);
+    const target = Int32Array.from({ length: rows }, (_, r) => (r * 7919) % cols);
+    const labels = tfjs.oneHot(target, cols);
+    // Same answers before timing.
+    check("TF.js softmax", tfjs.softmax(x, shape), simd.softmax(x, shape), 1e-4);
+    // TF.js sums in float32 lanes: over 128k classes its log-sum drifts ~1e-5 relative (ours holds 1 ULP).
+    check("TF.js logSoftmax", tfjs.logSoftmax(x, shape), simd.logSoftmax(x, shape), 1e-4, 1e-4);
+    const ce = simd.crossEntropyWithGrad(x, target, shape);
+    const tce = tfjs.crossEntropyWithGrad(x, shape, labels);
+    if (Math.abs(tce.loss - ce.loss) > 1e-4 * Math.abs(ce.loss)) throw new Error(`TF.js cross-entropy ${tce.loss} vs ${ce.loss}`);
+    check("TF.js cross-entropy gradient", tce.grad, ce.grad, 1e-2);
+    const ops = [
+      ["softmax", () => simd.softmax(x, shape, { out: y }), () => tfjs.softmax(x, shape), () => plain.softmaxRows(x, y, rows, cols)],
+      ["logSoftmax", () => simd.logSoftmax(x, shape, { out: y }), () => tfjs.logSoftmax(x, shape), () => plain.logSoftmaxRows(x, y, rows, cols)],
+      ["crossEntropy", () => simd.crossEntropy(x, target, shape), () => tfjs.crossEntropy(x, shape, labels), () => plain.crossEntropyRows(x, target, rows, cols)],
+      ["crossEntropyWithGrad", () => simd.crossEntropyWithGrad(x, target, shape, { out: grad }), () => tfjs.crossEntropyWithGrad(x, shape, labels),
+        () => plain.crossEntropyWithGradRows(x, target, grad, rows, cols)],
+    ];
+    for (const [op, mine, theirs, js] of ops) {
+      const r = await measure([
+        { name: "simdmax SIMD", fn: mine },
+        { name: "TF.js wasm", fn: theirs },
+        { name: "plain JS (optimized)", fn: js },
+      ]);
+      report(`${op} vs peers`, shape, r, "plain JS (optimized)");
+      const a = r[0].ms, b = r[1].ms;
+      results.push({ op: `${op} vs TF.js`, shape, candidate: "ratio", timesTfjs: b / a });
+      log(`  simdmax is ${(b / a).toFixed(1)}× TF.js-wasm`);
+    }
+    labels.dispose();
+  }
 }
 
 const get = (op, shape, cand) => results.find((r) => r.op === op && r.shape.join() === shape.join() && r.candidate === cand);
