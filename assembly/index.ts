@@ -4,7 +4,7 @@
 // the workspace 8-byte alignment. `invT` is 1/temperature, as a float64. A kernel reads and writes only the ranges
 // it is given: outputs may be exactly the inputs (in place), never partly overlap them.
 // Bit 0 of `flags`: fully masked (all −Infinity) rows give 0 instead of NaN.
-import { softmaxKernel, logSoftmaxKernel, logSumExpKernel } from "./softmax";
+import { softmaxKernel, logSoftmaxKernel, logSumExpKernel, SHORT_ROW } from "./softmax";
 import { softmaxBackwardKernel, logSoftmaxBackwardKernel } from "./backward";
 import { crossEntropyKernel } from "./crossentropy";
 export { crossEntropyWorkspaceBytes } from "./crossentropy";
@@ -20,9 +20,11 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-/** Bytes of workspace the kernels need for a given inner size (0 when inner == 1). */
-export function workspaceBytes(inner: i32): i32 {
-  return inner > 1 ? inner << 4 : 0;
+/** Bytes of workspace the softmax-family kernels need: 16 per inner position when inner > 1; for
+  *  rows (inner == 1) of at most 15 elements, 16 per element; else 0. */
+export function workspaceBytes(dim: i32, inner: i32): i32 {
+  if (inner > 1) return inner << 4;
+  return dim <= SHORT_ROW ? dim << 4 : 0;
 }
 
 /** y = softmax(x·invT) over dim. */

@@ -9,6 +9,13 @@
 import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
 import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
+import {
+  expNegv, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3, EXP_C2, EXP_ONE, EXP_UNDERFLOW,
+} from "./exp";
+
+/** Rows up to this long are done four at a time, one row per lane (shortRowsSoftmax). */
+// @ts-ignore: decorator
+@inline export const SHORT_ROW: i32 = 15; // measured: 2-4× faster for 2-8 elements, even at 12, slower from 16 (bench/RESULTS.md)
 
 // @ts-ignore: decorator
 @inline function sumsAt(ws: usize): usize { return ws; }
@@ -38,6 +45,10 @@ function colsMax(x: usize, dim: i32, inner: i32, ws: usize): void {
 export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f64, maskedZero: bool, ws: usize): void {
   const slice = <usize>dim * <usize>inner << 2;
   const k32 = <f32>k;
+  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) {
+    shortRowsSoftmax(outer, dim, x, y, k32, maskedZero, ws);
+    return;
+  }
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice, yr = y + <usize>o * slice;
@@ -126,4 +137,63 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
       store<f32>(outRow + (<usize>i << 2), v);
     }
   }
+}
+
+/** Softmax of rows of at most SHORT_ROW elements, four rows at a time with one row per lane: element d
+ *  of the four rows is gathered into a vector (load32_lane), so the max, the exps, the sum and the
+ *  reciprocal run once per four rows instead of once per row. The exps wait in the workspace (16 bytes
+ *  per element of a row). A last group of fewer than four rows repeats its last row in the spare lanes
+ *  and stores only its own, so every row's arithmetic is the same whatever group it falls in (the
+ *  streaming window may regroup rows between chunks). y may be x. */
+function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, maskedZero: bool, ws: usize): void {
+  const T = EXP_TABLE;
+  const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
+  const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
+  const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
+  const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+  const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+  const vk = f32x4.splat(k), zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), nan = f32x4.splat(NaN);
+  const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
+  const rowBytes = <usize>dim << 2;
+  for (let r = 0; r < outer; r += 4) {
+    const n = min(4, outer - r);
+    const p0 = x + <usize>r * rowBytes;
+    const p1 = n > 1 ? p0 + rowBytes : p0 + rowBytes * <usize>(n - 1);
+    const p2 = n > 2 ? p0 + rowBytes * 2 : p0 + rowBytes * <usize>(n - 1);
+    const p3 = n > 3 ? p0 + rowBytes * 3 : p0 + rowBytes * <usize>(n - 1);
+    let m = ninf;
+    for (let d = 0; d < dim; d++) m = f32x4.pmax(m, gather(p0, p1, p2, p3, d));
+    const finite = f32x4.eq(f32x4.sub(m, m), zero);
+    const shift = v128.and(m, finite); // m where finite, else 0
+    let s = zero;
+    for (let d = 0; d < dim; d++) {
+      const z = f32x4.mul(f32x4.sub(gather(p0, p1, p2, p3, d), shift), vk);
+      const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+      v128.store(ws + (<usize>d << 4), e);
+      s = f32x4.add(s, e);
+    }
+    // softmaxFactor per lane: 1/s where the max is finite; 0 for a masked (all −Infinity, NaN-free) row
+    // under maskedZero; NaN otherwise.
+    const isMasked = v128.and(v128.and(f32x4.eq(m, ninf), f32x4.eq(s, zero)), masked);
+    const f = v128.bitselect(f32x4.div(one, s), v128.andnot(nan, isMasked), finite);
+    const q0 = y + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
+    for (let d = 0; d < dim; d++) {
+      const v = f32x4.mul(v128.load(ws + (<usize>d << 4)), f);
+      const o = <usize>d << 2;
+      v128.store32_lane(q0 + o, v, 0);
+      if (n > 1) v128.store32_lane(q1 + o, v, 1);
+      if (n > 2) v128.store32_lane(q2 + o, v, 2);
+      if (n > 3) v128.store32_lane(q3 + o, v, 3);
+    }
+  }
+}
+
+/** Element d of four rows, one per lane. */
+// @ts-ignore: decorator
+@inline function gather(p0: usize, p1: usize, p2: usize, p3: usize, d: i32): v128 {
+  const o = <usize>d << 2;
+  let v = v128.load32_zero(p0 + o);
+  v = v128.load32_lane(p1 + o, v, 1);
+  v = v128.load32_lane(p2 + o, v, 2);
+  return v128.load32_lane(p3 + o, v, 3);
 }

@@ -6,7 +6,7 @@ import { simdWasm, scalarWasm } from "./wasm.generated.js";
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
-  workspaceBytes(inner: number): number;
+  workspaceBytes(dim: number, inner: number): number;
   softmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
   logSoftmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
   logSumExp(outer: number, dim: number, inner: number, x: number, out: number, invT: number, ws: number): void;

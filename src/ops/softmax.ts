@@ -99,7 +99,7 @@ function run(
   operands.push({ place: output, full: !reduced, bytes: 4, read: false, write: true, over: reduced ? undefined : 0 });
   ctx.window.run({
     outer, dim, inner, operands,
-    workspace: (i) => (i > 1 ? 16 * i : 0),
+    workspace: (i) => ctx.exports.workspaceBytes(dim, i),
     kernel: (o, d, i, ptrs, ws) => kernel(o, d, i, ptrs, ptrs[n]!, ws), // inputs first: ptrs[0], ptrs[1]
   });
 }
