@@ -73,23 +73,24 @@ function startOf(p: Place): number {
  */
 export function outputOf(
   ctx: Context, fn: string, out: unknown, length: number, inputs: readonly { name: string; place: Place }[], mayAlias: boolean,
+  name = "out",
 ): { place: Place; result: Input } {
   if (out === undefined) {
     const array = new Float32Array(length);
     return { place: { kind: "js", array, fresh: true }, result: array };
   }
-  const place = placeOf(ctx, fn, "out", out);
-  if (lengthOf(place) !== length) throw new RangeError(`${fn}: out has length ${lengthOf(place)}, but the result has ${length} elements`);
+  const place = placeOf(ctx, fn, name, out);
+  if (lengthOf(place) !== length) throw new RangeError(`${fn}: ${name} has length ${lengthOf(place)}, but the result has ${length} elements`);
   const buffer = bufferOf(ctx, place), start = startOf(place), end = start + 4 * length;
-  for (const { name, place: p } of inputs) {
+  for (const { name: input, place: p } of inputs) {
     if (bufferOf(ctx, p) !== buffer) continue;
     const qs = startOf(p), qe = qs + 4 * lengthOf(p);
     if (qe <= start || end <= qs || start === end) continue;
     if (mayAlias && qs === start && qe === end) continue;
     throw new RangeError(
       mayAlias
-        ? `${fn}: out overlaps ${name} without being exactly ${name}; pass ${name} itself for in-place output, or a separate array`
-        : `${fn}: out overlaps ${name}; this function cannot write its result over its input`,
+        ? `${fn}: ${name} overlaps ${input} without being exactly ${input}; pass ${input} itself for in-place output, or a separate array`
+        : `${fn}: ${name} overlaps ${input}; this function cannot write its result over it`,
     );
   }
   return { place, result: out as Input };

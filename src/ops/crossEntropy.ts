@@ -4,7 +4,7 @@ import type { Context, Input } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
 import { checkCrossEntropyArgs, positions, reductionFactor, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs, type CrossEntropyOptions } from "../targets.js";
 import { describe } from "../shape.js";
-import type { DataPlace as Place, Operand } from "../window.js";
+import { samePlace, type DataPlace as Place, type Operand } from "../window.js";
 import type { Output } from "./softmax.js";
 
 /** Options of crossEntropyBackward: the forward options, the upstream gradient and where to write. */
@@ -130,15 +130,15 @@ function reduce(a: CrossEntropyArgs, losses: Float64Array): number | Float32Arra
   return total / a.denominator;
 }
 
-function lsePlace(ctx: Context, fn: string, v: unknown, P: number): { place: Place; array: Float32Array } | undefined {
+/** Where the per-position logsumexps go: nowhere, a new array (`true`), or the caller's Float32Array,
+ *  which must not overlap the logits, the target or the gradient. */
+function lsePlace(ctx: Context, fn: string, v: unknown, P: number, others: readonly { name: string; place: Place }[]) {
   if (v === undefined || v === false) return undefined;
-  if (v === true) {
-    const array = new Float32Array(P);
-    return { place: { kind: "js", array, fresh: true }, array };
+  if (v !== true && !(v instanceof Float32Array)) {
+    throw new TypeError(`${fn}: lse must be true, false or a Float32Array of the ${P} positions, got ${describe(v)}`);
   }
-  if (!(v instanceof Float32Array)) throw new TypeError(`${fn}: lse must be true, false or a Float32Array of the ${P} positions, got ${describe(v)}`);
-  if (v.length !== P) throw new RangeError(`${fn}: lse has length ${v.length}, but there are ${P} positions`);
-  return { place: { kind: "js", array: v }, array: v };
+  const { place, result } = outputOf(ctx, fn, v === true ? undefined : v, P, others, false, "lse");
+  return { place, array: result as Float32Array };
 }
 
 export function crossEntropy(ctx: Context, logits: Input, target: Int32Array | Float32Array, shape: readonly number[], options?: CrossEntropyOptions): number | Float32Array {
@@ -165,12 +165,12 @@ function withGrad(
   const { gradOutput, out, lse } = options ?? {};
   const pl = plan(ctx, fn, logits, target, shape, options, extra);
   const shares = gradShares(fn, pl.a, gradOutput);
-  const l = lsePlace(ctx, fn, lse, positions(pl.a.layout));
   const inputs = [{ name: "logits", place: pl.logits }, { name: "target", place: pl.target }];
   const { place, result } = outputOf(ctx, fn, out, pl.a.layout.size, inputs, true);
-  if (place.kind !== "wasm" && pl.target.kind === "js" && place.kind === "js" && place.array === pl.target.array) {
+  if (samePlace(place, pl.target)) {
     throw new RangeError(`${fn}: out cannot be the target; pass the logits for in-place output, or a separate array`);
   }
+  const l = lsePlace(ctx, fn, lse, positions(pl.a.layout), [...inputs, { name: "out", place }]);
   const losses = run(ctx, pl, l?.place, place, shares);
   return { loss: reduce(pl.a, losses), grad: result, lse: l?.array };
 }
