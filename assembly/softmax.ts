@@ -16,6 +16,9 @@ import {
 /** Rows up to this long are done four at a time, one row per lane (shortRowsSoftmax). */
 // @ts-ignore: decorator
 @inline export const SHORT_ROW: i32 = 15; // measured: 2-4× faster for 2-8 elements, even at 12, slower from 16 (bench/RESULTS.md)
+/** log-softmax's lanes pay four float64 logs and float64 outputs per group: they win up to 10 elements. */
+// @ts-ignore: decorator
+@inline const SHORT_ROW_LOG_SOFTMAX: i32 = 10;
 
 // @ts-ignore: decorator
 @inline function sumsAt(ws: usize): usize { return ws; }
@@ -45,10 +48,7 @@ function colsMax(x: usize, dim: i32, inner: i32, ws: usize): void {
 export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f64, maskedZero: bool, ws: usize): void {
   const slice = <usize>dim * <usize>inner << 2;
   const k32 = <f32>k;
-  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) {
-    shortRowsSoftmax(outer, dim, x, y, k32, maskedZero, ws);
-    return;
-  }
+  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsSoftmax(outer, dim, x, y, k32, maskedZero, ws);
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice, yr = y + <usize>o * slice;
@@ -75,6 +75,7 @@ export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usi
 export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f64, maskedZero: bool, ws: usize): void {
   const slice = <usize>dim * <usize>inner << 2;
   const k32 = <f32>k;
+  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW_LOG_SOFTMAX) return shortRowsLogSoftmax(outer, dim, x, y, k32, k, maskedZero, ws);
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice, yr = y + <usize>o * slice;
@@ -115,6 +116,7 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
 export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out: usize, k: f64, ws: usize): void {
   const slice = <usize>dim * <usize>inner << 2;
   const k32 = <f32>k;
+  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsLogSumExp(outer, dim, x, out, k32, k, ws);
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice;
@@ -139,53 +141,17 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
   }
 }
 
-/** Softmax of rows of at most SHORT_ROW elements, four rows at a time with one row per lane: element d
- *  of the four rows is gathered into a vector (load32_lane), so the max, the exps, the sum and the
- *  reciprocal run once per four rows instead of once per row. The exps wait in the workspace (16 bytes
- *  per element of a row). A last group of fewer than four rows repeats its last row in the spare lanes
- *  and stores only its own, so every row's arithmetic is the same whatever group it falls in (the
- *  streaming window may regroup rows between chunks). y may be x. */
-function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, maskedZero: bool, ws: usize): void {
-  const T = EXP_TABLE;
-  const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
-  const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
-  const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
-  const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
-  const uf = v128.load32_splat(T, EXP_UNDERFLOW);
-  const vk = f32x4.splat(k), zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), nan = f32x4.splat(NaN);
-  const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
-  const rowBytes = <usize>dim << 2;
-  for (let r = 0; r < outer; r += 4) {
-    const n = min(4, outer - r);
-    const p0 = x + <usize>r * rowBytes;
-    const p1 = n > 1 ? p0 + rowBytes : p0 + rowBytes * <usize>(n - 1);
-    const p2 = n > 2 ? p0 + rowBytes * 2 : p0 + rowBytes * <usize>(n - 1);
-    const p3 = n > 3 ? p0 + rowBytes * 3 : p0 + rowBytes * <usize>(n - 1);
-    let m = ninf;
-    for (let d = 0; d < dim; d++) m = f32x4.pmax(m, gather(p0, p1, p2, p3, d));
-    const finite = f32x4.eq(f32x4.sub(m, m), zero);
-    const shift = v128.and(m, finite); // m where finite, else 0
-    let s = zero;
-    for (let d = 0; d < dim; d++) {
-      const z = f32x4.mul(f32x4.sub(gather(p0, p1, p2, p3, d), shift), vk);
-      const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-      v128.store(ws + (<usize>d << 4), e);
-      s = f32x4.add(s, e);
-    }
-    // softmaxFactor per lane: 1/s where the max is finite; 0 for a masked (all −Infinity, NaN-free) row
-    // under maskedZero; NaN otherwise.
-    const isMasked = v128.and(v128.and(f32x4.eq(m, ninf), f32x4.eq(s, zero)), masked);
-    const f = v128.bitselect(f32x4.div(one, s), v128.andnot(nan, isMasked), finite);
-    const q0 = y + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
-    for (let d = 0; d < dim; d++) {
-      const v = f32x4.mul(v128.load(ws + (<usize>d << 4)), f);
-      const o = <usize>d << 2;
-      v128.store32_lane(q0 + o, v, 0);
-      if (n > 1) v128.store32_lane(q1 + o, v, 1);
-      if (n > 2) v128.store32_lane(q2 + o, v, 2);
-      if (n > 3) v128.store32_lane(q3 + o, v, 3);
-    }
-  }
+// Rows of at most SHORT_ROW elements, four at a time with one row per lane: element d of four rows is
+// gathered into one vector (load32_lane), so the max, the exps, the sum and what follows run once per
+// four rows instead of once per row. A last group of fewer than four rows repeats its last row in the
+// spare lanes and stores only its own, so every row's arithmetic is the same whatever group it falls
+// in (the streaming window may regroup rows between chunks). Workspace: 16·(dim + 2) bytes: the exps,
+// then the max and the sum of each lane.
+
+/** The four row pointers of group r (spare lanes repeat the last row). */
+// @ts-ignore: decorator
+@inline function rowOf(base: usize, rowBytes: usize, r: i32, j: i32, outer: i32): usize {
+  return base + rowBytes * <usize>min(r + j, outer - 1);
 }
 
 /** Element d of four rows, one per lane. */
@@ -196,4 +162,104 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
   v = v128.load32_lane(p1 + o, v, 1);
   v = v128.load32_lane(p2 + o, v, 2);
   return v128.load32_lane(p3 + o, v, 3);
+}
+
+/** Stores lane j of v to q_j + 4d for the group's n real rows. */
+// @ts-ignore: decorator
+@inline function scatter(q0: usize, q1: usize, q2: usize, q3: usize, d: i32, v: v128, n: i32): void {
+  const o = <usize>d << 2;
+  v128.store32_lane(q0 + o, v, 0);
+  if (n > 1) v128.store32_lane(q1 + o, v, 1);
+  if (n > 2) v128.store32_lane(q2 + o, v, 2);
+  if (n > 3) v128.store32_lane(q3 + o, v, 3);
+}
+
+/** Per lane: the max m and s = Σ exp((x − shift(m))·k) into ws[dim], ws[dim + 1]; each exp into ws[d]. */
+// @ts-ignore: decorator
+@inline function lanesExpSum(p0: usize, p1: usize, p2: usize, p3: usize, dim: i32, k: f32, ws: usize): void {
+  const T = EXP_TABLE;
+  const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
+  const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
+  const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
+  const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+  const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+  const vk = f32x4.splat(k), zero = f32x4.splat(0);
+  let m = f32x4.splat(-Infinity);
+  for (let d = 0; d < dim; d++) m = f32x4.pmax(m, gather(p0, p1, p2, p3, d));
+  const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
+  let s = zero;
+  for (let d = 0; d < dim; d++) {
+    const z = f32x4.mul(f32x4.sub(gather(p0, p1, p2, p3, d), shift), vk);
+    const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+    v128.store(ws + (<usize>d << 4), e);
+    s = f32x4.add(s, e);
+  }
+  v128.store(ws + (<usize>dim << 4), m);
+  v128.store(ws + (<usize>dim << 4), s, 16);
+}
+
+/** softmax over short rows: the stored exps times softmaxFactor per lane. y may be x. */
+function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, maskedZero: bool, ws: usize): void {
+  const rowBytes = <usize>dim << 2;
+  const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), nan = f32x4.splat(NaN), one = f32x4.splat(1);
+  const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
+  for (let r = 0; r < outer; r += 4) {
+    const n = min(4, outer - r);
+    lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws);
+    const m = v128.load(ws + (<usize>dim << 4)), s = v128.load(ws + (<usize>dim << 4), 16);
+    // softmaxFactor per lane: 1/s where the max is finite; 0 for a masked (all −Infinity, NaN-free) row
+    // under maskedZero; NaN otherwise.
+    const finite = f32x4.eq(f32x4.sub(m, m), zero);
+    const isMasked = v128.and(v128.and(f32x4.eq(m, ninf), f32x4.eq(s, zero)), masked);
+    const f = v128.bitselect(f32x4.div(one, s), v128.andnot(nan, isMasked), finite);
+    const q0 = y + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
+    for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, f32x4.mul(v128.load(ws + (<usize>d << 4)), f), n);
+  }
+}
+
+/** log-softmax over short rows: (x − shift)·k − log s per lane, in float64 and rounded once; masked rows 0. */
+function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k64: f64, maskedZero: bool, ws: usize): void {
+  const rowBytes = <usize>dim << 2;
+  const vk = f64x2.splat(k64);
+  for (let r = 0; r < outer; r += 4) {
+    const n = min(4, outer - r);
+    const p0 = rowOf(x, rowBytes, r, 0, outer), p1 = rowOf(x, rowBytes, r, 1, outer);
+    const p2 = rowOf(x, rowBytes, r, 2, outer), p3 = rowOf(x, rowBytes, r, 3, outer);
+    lanesExpSum(p0, p1, p2, p3, dim, k, ws);
+    const mv = v128.load(ws + (<usize>dim << 4)), sv = v128.load(ws + (<usize>dim << 4), 16);
+    // Per lane, as the row kernel: offset = log s where the max is finite (else NaN), shift, masked.
+    const m0 = f32x4.extract_lane(mv, 0), m1 = f32x4.extract_lane(mv, 1), m2 = f32x4.extract_lane(mv, 2), m3 = f32x4.extract_lane(mv, 3);
+    const s0 = <f64>f32x4.extract_lane(sv, 0), s1 = <f64>f32x4.extract_lane(sv, 1);
+    const s2 = <f64>f32x4.extract_lane(sv, 2), s3 = <f64>f32x4.extract_lane(sv, 3);
+    const shLo = f64x2.replace_lane(f64x2.splat(<f64>shiftOf(m0)), 1, <f64>shiftOf(m1));
+    const shHi = f64x2.replace_lane(f64x2.splat(<f64>shiftOf(m2)), 1, <f64>shiftOf(m3));
+    const cLo = f64x2.replace_lane(f64x2.splat(logSoftmaxOffset(m0, s0)), 1, logSoftmaxOffset(m1, s1));
+    const cHi = f64x2.replace_lane(f64x2.splat(logSoftmaxOffset(m2, s2)), 1, logSoftmaxOffset(m3, s3));
+    const z0 = isMaskedZero(m0, s0, maskedZero), z1 = isMaskedZero(m1, s1, maskedZero);
+    const z2 = isMaskedZero(m2, s2, maskedZero), z3 = isMaskedZero(m3, s3, maskedZero);
+    const keep = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(z0 ? 0 : -1), 1, z1 ? 0 : -1), 2, z2 ? 0 : -1), 3, z3 ? 0 : -1);
+    const q0 = y + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
+    for (let d = 0; d < dim; d++) {
+      const v = gather(p0, p1, p2, p3, d);
+      const lo = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v), shLo), vk), cLo);
+      const hi = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), shHi), vk), cHi);
+      const out = v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+      scatter(q0, q1, q2, q3, d, v128.and(out, keep), n);
+    }
+  }
+}
+
+/** logsumexp over short rows, per lane by the rules of logSumExp (rules.ts). */
+function shortRowsLogSumExp(outer: i32, dim: i32, x: usize, out: usize, k: f32, k64: f64, ws: usize): void {
+  const rowBytes = <usize>dim << 2;
+  for (let r = 0; r < outer; r += 4) {
+    const n = min(4, outer - r);
+    lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws);
+    for (let j = 0; j < n; j++) {
+      const m = load<f32>(ws + (<usize>dim << 4) + (<usize>j << 2));
+      const s = <f64>load<f32>(ws + (<usize>dim << 4) + 16 + (<usize>j << 2));
+      const v = m == Infinity ? logSumExpOfInfinite(rowHasNaN(x + <usize>(r + j) * rowBytes, dim)) : logSumExpOf(m, s, k64);
+      store<f32>(out + (<usize>(r + j) << 2), v);
+    }
+  }
 }
