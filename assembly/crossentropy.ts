@@ -16,6 +16,14 @@ import {
 } from "./rows";
 import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, colHasNaN } from "./columns";
 import { isFinite32, shiftOf } from "./rules";
+import { rowOf, gather, scatter } from "./lanes";
+import {
+  expNegv, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3, EXP_C2, EXP_ONE, EXP_UNDERFLOW,
+} from "./exp";
+
+/** Rows of at most this many classes are done four at a time, one row per lane (shortRowsKernel). */
+// @ts-ignore: decorator
+@inline const SHORT_ROW: i32 = 15;
 
 // @ts-ignore: decorator
 @inline const BLOCK: i32 = 1024; // 4 KiB of logits: the max pass and the exp pass both find them in L1
@@ -27,9 +35,10 @@ import { isFinite32, shiftOf } from "./rules";
 // @ts-ignore: decorator
 @inline export const CE_WEIGHTS: i32 = 2;
 
-/** Workspace bytes: inner > 1, 48 per position; rows, one float32 shift per block of a row. */
+/** Workspace bytes: inner > 1, 48 per position; short rows, 16·(dim + 8); rows, one float32 shift per block. */
 export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
-  return inner > 1 ? inner * 48 : ((dim + BLOCK - 1) / BLOCK) << 2;
+  if (inner > 1) return inner * 48;
+  return ASC_FEATURE_SIMD && dim <= SHORT_ROW ? (dim + 8) << 4 : ((dim + BLOCK - 1) / BLOCK) << 2;
 }
 
 // @ts-ignore: decorator
@@ -53,7 +62,8 @@ export function crossEntropyKernel(
   outer: i32, C: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
   eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
 ): void {
-  if (inner == 1) rowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
+  if (ASC_FEATURE_SIMD && inner == 1 && C <= SHORT_ROW) shortRowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
+  else if (inner == 1) rowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
   else columnsKernel(outer, C, inner, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
 }
 
@@ -237,6 +247,113 @@ function columnsKernel(
       const g = <f64>load<f32>(at(gscale, p));
       const gt = gi + <usize>t * stride;
       store<f32>(gt, load<f32>(gt) - <f32>(g * k * (1 - eps) * wt));
+    }
+  }
+}
+
+// Rows of at most SHORT_ROW classes, four at a time with one row per lane (lanes.ts): the max, the
+// exps, the sums and the gradient run once per four rows; the loss, logsumexp and gradient factors per
+// lane are the rows kernel's, with one block. Workspace: the exps (16 bytes per class), then per lane
+// m, s, WX, QX, Q, P, Q1, Q2 (float32x4 each).
+function shortRowsKernel(
+  outer: i32, C: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
+  eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
+): void {
+  const hasQ = (flags & CE_PROBABILITIES) != 0, hasW = (flags & CE_WEIGHTS) != 0, smooth = eps != 0;
+  const k32 = <f32>k, rowBytes = <usize>C << 2, eC = eps / <f64>C;
+  const T = EXP_TABLE;
+  const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
+  const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
+  const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
+  const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+  const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+  const vk = f32x4.splat(k32), zero = f32x4.splat(0);
+  const vp1 = f32x4.splat(<f32>(1 - eps)), vp0 = f32x4.splat(<f32>eC);
+  const M = ws + (<usize>C << 4), S = M + 16, WXv = M + 32, QXv = M + 48, Qv = M + 64, Pv = M + 80, Q1v = M + 96, Q2v = M + 112;
+  for (let r = 0; r < outer; r += 4) {
+    const n = min(4, outer - r);
+    const p0 = rowOf(x, rowBytes, r, 0, outer), p1 = rowOf(x, rowBytes, r, 1, outer);
+    const p2 = rowOf(x, rowBytes, r, 2, outer), p3 = rowOf(x, rowBytes, r, 3, outer);
+    const t0 = rowOf(target, rowBytes, r, 0, outer), t1 = rowOf(target, rowBytes, r, 1, outer);
+    const t2 = rowOf(target, rowBytes, r, 2, outer), t3 = rowOf(target, rowBytes, r, 3, outer);
+    let m = f32x4.splat(-Infinity);
+    for (let d = 0; d < C; d++) m = f32x4.pmax(m, gather(p0, p1, p2, p3, d));
+    const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
+    let s = zero, WX = zero, QX = zero, Q = zero;
+    for (let d = 0; d < C; d++) {
+      const dv = f32x4.sub(gather(p0, p1, p2, p3, d), shift);
+      const e = expNegv(f32x4.mul(dv, vk), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+      v128.store(ws + (<usize>d << 4), e);
+      s = f32x4.add(s, e);
+      const wd = hasW ? v128.load32_splat(w + (<usize>d << 2)) : one;
+      if (hasQ) {
+        const qv = gather(t0, t1, t2, t3, d);
+        let coef = f32x4.add(f32x4.mul(vp1, qv), vp0);
+        if (hasW) coef = f32x4.mul(wd, coef);
+        QX = f32x4.add(QX, f32x4.mul(coef, dv));
+        Q = f32x4.add(Q, hasW ? f32x4.mul(qv, wd) : qv);
+      } else if (smooth) WX = f32x4.add(WX, hasW ? f32x4.mul(wd, dv) : dv);
+    }
+    v128.store(M, m);
+    v128.store(S, s);
+    v128.store(WXv, WX);
+    v128.store(QXv, QX);
+    v128.store(Qv, Q);
+    for (let j = 0; j < 4; j++) {
+      // Per lane, as rowsKernel does per row (one block).
+      const o = r + j;
+      store<f32>(Pv + (<usize>j << 2), 0);
+      store<f32>(Q1v + (<usize>j << 2), 0);
+      store<f32>(Q2v + (<usize>j << 2), 0);
+      if (j >= n) continue;
+      const xr = x + <usize>o * rowBytes;
+      const mj = load<f32>(M + (<usize>j << 2)), sj = <f64>load<f32>(S + (<usize>j << 2));
+      const t = hasQ ? -1 : load<i32>(at(target, o));
+      const L = Math.log(sj);
+      const l = mj == Infinity ? (rowHasNaN(xr, C) ? NaN : Infinity) : <f64>shiftOf(mj) * k + L;
+      if (lse) store<f32>(at(lse, o), <f32>l);
+      if (!hasQ && t == ignoreIndex) {
+        store<f64>(at8(loss, o), 0);
+        continue;
+      }
+      const WXj = <f64>load<f32>(WXv + (<usize>j << 2));
+      let A: f64, SAX: f64;
+      if (hasQ) {
+        A = (1 - eps) * <f64>load<f32>(Qv + (<usize>j << 2)) + eC * W;
+        SAX = <f64>load<f32>(QXv + (<usize>j << 2));
+      } else {
+        const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
+        A = (1 - eps) * wt + eC * W;
+        SAX = (1 - eps) * wt * (<f64>load<f32>(at(xr, t)) - <f64>mj) + (smooth ? eC * WXj : 0);
+      }
+      store<f64>(at8(loss, o), lossOf(mj, L, l, A, SAX, k, zLoss));
+      if (!grad) continue;
+      const g = <f64>load<f32>(at(gscale, o));
+      store<f32>(Pv + (<usize>j << 2), isFinite32(mj) ? <f32>(g * k * (A + 2 * zLoss * l) / sj) : NaN);
+      store<f32>(Q1v + (<usize>j << 2), <f32>(g * k * (1 - eps)));
+      store<f32>(Q2v + (<usize>j << 2), <f32>(g * k * eC));
+    }
+    if (!grad) continue;
+    // The gradient, element d of the four rows: e·P − w·(Q1·q + Q2); index targets fixed up after.
+    const P = v128.load(Pv), Q1 = v128.load(Q1v), Q2 = v128.load(Q2v);
+    const g0 = grad + <usize>r * rowBytes, g1 = g0 + rowBytes, g2 = g1 + rowBytes, g3 = g2 + rowBytes;
+    for (let d = 0; d < C; d++) {
+      let tv = hasQ ? f32x4.add(f32x4.mul(Q1, gather(t0, t1, t2, t3, d)), Q2) : Q2;
+      if (hasW && (hasQ || smooth)) tv = f32x4.mul(tv, v128.load32_splat(w + (<usize>d << 2)));
+      scatter(g0, g1, g2, g3, d, f32x4.sub(f32x4.mul(v128.load(ws + (<usize>d << 4)), P), tv), n);
+    }
+    if (hasQ) continue;
+    for (let j = 0; j < n; j++) {
+      const o = r + j;
+      const t = load<i32>(at(target, o));
+      const gr = grad + <usize>o * rowBytes;
+      if (t == ignoreIndex) {
+        rowFill(gr, C, 0); // exactly 0, NaN logits or not
+        continue;
+      }
+      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
+      const g = <f64>load<f32>(at(gscale, o));
+      store<f32>(at(gr, t), load<f32>(at(gr, t)) - <f32>(g * k * (1 - eps) * wt));
     }
   }
 }

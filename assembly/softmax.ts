@@ -9,6 +9,7 @@
 import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
 import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
+import { rowOf, gather, scatter } from "./lanes";
 import {
   expNegv, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3, EXP_C2, EXP_ONE, EXP_UNDERFLOW,
 } from "./exp";
@@ -147,32 +148,6 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
 // spare lanes and stores only its own, so every row's arithmetic is the same whatever group it falls
 // in (the streaming window may regroup rows between chunks). Workspace: 16·(dim + 2) bytes: the exps,
 // then the max and the sum of each lane.
-
-/** The four row pointers of group r (spare lanes repeat the last row). */
-// @ts-ignore: decorator
-@inline function rowOf(base: usize, rowBytes: usize, r: i32, j: i32, outer: i32): usize {
-  return base + rowBytes * <usize>min(r + j, outer - 1);
-}
-
-/** Element d of four rows, one per lane. */
-// @ts-ignore: decorator
-@inline function gather(p0: usize, p1: usize, p2: usize, p3: usize, d: i32): v128 {
-  const o = <usize>d << 2;
-  let v = v128.load32_zero(p0 + o);
-  v = v128.load32_lane(p1 + o, v, 1);
-  v = v128.load32_lane(p2 + o, v, 2);
-  return v128.load32_lane(p3 + o, v, 3);
-}
-
-/** Stores lane j of v to q_j + 4d for the group's n real rows. */
-// @ts-ignore: decorator
-@inline function scatter(q0: usize, q1: usize, q2: usize, q3: usize, d: i32, v: v128, n: i32): void {
-  const o = <usize>d << 2;
-  v128.store32_lane(q0 + o, v, 0);
-  if (n > 1) v128.store32_lane(q1 + o, v, 1);
-  if (n > 2) v128.store32_lane(q2 + o, v, 2);
-  if (n > 3) v128.store32_lane(q3 + o, v, 3);
-}
 
 /** Per lane: the max m and s = Σ exp((x − shift(m))·k) into ws[dim], ws[dim + 1]; each exp into ws[d]. */
 // @ts-ignore: decorator
