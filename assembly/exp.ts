@@ -106,8 +106,8 @@ export function expv(x: v128): v128 {
   const k = EXP_TABLE;
   x = f32x4.pmax(x, v128.load32_splat(k, 0)); // pmax(a, b) = a < b ? b : a: NaN in x stays NaN
   x = f32x4.pmin(x, v128.load32_splat(k, 4)); // pmin(a, b) = b < a ? b : a
-  const magic = v128.load32_splat(k, 12);
-  const t = f32x4.add(f32x4.mul(x, v128.load32_splat(k, 8)), magic);
+  const magic = v128.load32_splat(k, EXP_MAGIC);
+  const t = f32x4.add(f32x4.mul(x, v128.load32_splat(k, EXP_LOG2E)), magic);
   const n = f32x4.sub(t, magic);
   const ni = i32x4.sub(t, magic);
   const p = poly(x, n);
@@ -125,10 +125,17 @@ export function expv(x: v128): v128 {
 @inline
 function poly(x: v128, n: v128): v128 {
   const k = EXP_TABLE;
-  let r = f32x4.add(f32x4.mul(n, v128.load32_splat(k, 16)), x);
-  r = f32x4.add(f32x4.mul(n, v128.load32_splat(k, 20)), r);
-  return polyR(r, v128.load32_splat(k, 24), v128.load32_splat(k, 28), v128.load32_splat(k, 32), v128.load32_splat(k, 36),
-    v128.load32_splat(k, 40), v128.load32_splat(k, 48));
+  return polyR(reduce(x, n), v128.load32_splat(k, EXP_C6), v128.load32_splat(k, EXP_C5), v128.load32_splat(k, EXP_C4),
+    v128.load32_splat(k, EXP_C3), v128.load32_splat(k, EXP_C2), v128.load32_splat(k, EXP_ONE));
+}
+
+/** r = x − n·ln2, in two steps (n·ln2hi and x − n·ln2hi are exact). */
+// @ts-ignore: decorator
+@inline
+function reduce(x: v128, n: v128): v128 {
+  const k = EXP_TABLE;
+  const r = f32x4.add(f32x4.mul(n, v128.load32_splat(k, EXP_NLN2HI)), x);
+  return f32x4.add(f32x4.mul(n, v128.load32_splat(k, EXP_NLN2LO)), r);
 }
 
 // @ts-ignore: decorator
@@ -155,13 +162,12 @@ function expm1R(r: v128, c6: v128, c5: v128, c4: v128, c3: v128, c2: v128): v128
 @inline
 export function expm1v(x: v128): v128 {
   const k = EXP_TABLE;
-  const magic = v128.load32_splat(k, 12);
-  const t = f32x4.add(f32x4.mul(x, v128.load32_splat(k, 8)), magic);
+  const magic = v128.load32_splat(k, EXP_MAGIC);
+  const t = f32x4.add(f32x4.mul(x, v128.load32_splat(k, EXP_LOG2E)), magic);
   const n = f32x4.sub(t, magic);
-  let r = f32x4.add(f32x4.mul(n, v128.load32_splat(k, 16)), x);
-  r = f32x4.add(f32x4.mul(n, v128.load32_splat(k, 20)), r);
-  const one = v128.load32_splat(k, 48);
-  const y = expm1R(r, v128.load32_splat(k, 24), v128.load32_splat(k, 28), v128.load32_splat(k, 32), v128.load32_splat(k, 36), v128.load32_splat(k, 40));
+  const one = v128.load32_splat(k, EXP_ONE);
+  const y = expm1R(reduce(x, n), v128.load32_splat(k, EXP_C6), v128.load32_splat(k, EXP_C5), v128.load32_splat(k, EXP_C4),
+    v128.load32_splat(k, EXP_C3), v128.load32_splat(k, EXP_C2));
   const big = f32x4.sub(f32x4.mul(f32x4.add(y, one), i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23))), one);
   return v128.bitselect(y, big, f32x4.eq(n, f32x4.splat(0)));
 }
@@ -172,14 +178,7 @@ export function expm1v(x: v128): v128 {
 export function expm1s(x: f32): f32 {
   const t = x * LOG2E + MAGIC;
   const n = t - MAGIC;
-  let r = n * MINUS_LN2_HI + x;
-  r = n * MINUS_LN2_LO + r;
-  const r2 = r * r;
-  let q = C6 * r + C5;
-  q = q * r + C4;
-  q = q * r + C3;
-  q = q * r + C2;
-  const y = r2 * q + r;
+  const y = expm1Rs(reduces(x, n));
   return n == 0 ? y : (y + <f32>1.0) * reinterpret<f32>((reinterpret<i32>(t) << 23) + (127 << 23)) - <f32>1.0;
 }
 
@@ -187,12 +186,27 @@ export function expm1s(x: f32): f32 {
 // @ts-ignore: decorator
 @inline
 function polys(r: f32): f32 {
+  return expm1Rs(r) + <f32>1.0;
+}
+
+/** Scalar twin of `expm1R`. */
+// @ts-ignore: decorator
+@inline
+function expm1Rs(r: f32): f32 {
   const r2 = r * r;
   let q = C6 * r + C5;
   q = q * r + C4;
   q = q * r + C3;
   q = q * r + C2;
-  return (r2 * q + r) + <f32>1.0;
+  return r2 * q + r;
+}
+
+/** Scalar twin of `reduce`. */
+// @ts-ignore: decorator
+@inline
+function reduces(x: f32, n: f32): f32 {
+  const r = n * MINUS_LN2_HI + x;
+  return n * MINUS_LN2_LO + r;
 }
 
 /** Scalar exp, bit-identical to each lane of `expv`. */
@@ -204,9 +218,7 @@ export function exps(x: f32): f32 {
   const t = x * LOG2E + MAGIC;
   const n = t - MAGIC;
   const ni = reinterpret<i32>(t) - MAGIC_BITS;
-  let r = n * MINUS_LN2_HI + x;
-  r = n * MINUS_LN2_LO + r;
-  const p = polys(r);
+  const p = polys(reduces(x, n));
   const n1 = ni >> 1;
   const s1 = reinterpret<f32>((n1 + 127) << 23);
   const s2 = reinterpret<f32>((ni - n1 + 127) << 23);
@@ -219,8 +231,6 @@ export function exps(x: f32): f32 {
 export function expNegs(x: f32): f32 {
   const t = x * LOG2E + MAGIC;
   const n = t - MAGIC;
-  let r = n * MINUS_LN2_HI + x;
-  r = n * MINUS_LN2_LO + r;
-  const e = polys(r) * reinterpret<f32>((reinterpret<i32>(t) << 23) + (127 << 23));
+  const e = polys(reduces(x, n)) * reinterpret<f32>((reinterpret<i32>(t) << 23) + (127 << 23));
   return x < UNDERFLOW ? 0 : e;
 }
