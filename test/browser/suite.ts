@@ -1,0 +1,129 @@
+// The differential suite, reduced, as it runs inside a browser page. It imports the package by its
+// name ("simdmax", "simdmax/reference"), so each page tests whatever copy the page resolved: the
+// installed tarball through an import map, or an esbuild or Vite bundle of it. test/browser.test.ts
+// builds the pages and reads the returned report; nothing here depends on Node.
+import { init, createSimdmax } from "simdmax";
+import * as ref from "simdmax/reference";
+import {
+  U, TINY, rng, makeData, rowStats, mismatch, tolerances, backwardStats, backwardTolerances,
+} from "../tolerances.js";
+
+export interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface SuiteReport {
+  readonly userAgent: string;
+  /** `features` after the module-level `init()`. */
+  readonly features: { simd: boolean; build: string | null; relaxedSimd: boolean };
+  /** Which build each createSimdmax() of the suite reported. */
+  readonly builds: string[];
+  readonly checks: Check[];
+}
+
+type Build = "simd" | "scalar";
+
+function layout(shape: number[], axis: number) {
+  const a = axis < 0 ? axis + shape.length : axis;
+  const dim = shape[a]!;
+  const outer = shape.slice(0, a).reduce((p, d) => p * d, 1);
+  const inner = shape.slice(a + 1).reduce((p, d) => p * d, 1);
+  return { outer, dim, inner, size: outer * dim * inner };
+}
+
+/** Seeded random cases: rank 1-3, the axis anywhere, short and long rows, special values sometimes. */
+function* cases(runs: number, seed: number) {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  for (let k = 0; k < runs; k++) {
+    const rank = 1 + Math.floor(r() * 3);
+    const shape = Array.from({ length: rank }, () => pick([1, 2, 3, 5, 7]));
+    const axis = Math.floor(r() * rank);
+    shape[axis] = pick([1, 3, 4, 10, 15, 16, 17, 100, 1000, 4097]);
+    yield {
+      shape,
+      axis: r() < 0.5 ? axis : axis - rank,
+      temperature: pick([1, 1, 0.5, 2]),
+      spec: { seed: Math.floor(r() * 2 ** 31), magnitude: pick([1e-3, 1, 10, 100]), offset: pick([0, 90, -1e3]), special: pick([0, 0, 0.01]), maskedRow: pick([0, 0.2]) },
+    };
+  }
+}
+
+export async function run(runs = 25): Promise<SuiteReport> {
+  const checks: Check[] = [];
+  const check = (name: string, fail: string | null) => checks.push({ name, ok: fail === null, detail: fail ?? "" });
+  const near = (got: ArrayLike<number>, want: readonly number[], rel: number) =>
+    mismatch(got, want, (j) => rel * Math.abs(want[j]!));
+
+  const f = await init();
+  const builds: string[] = [];
+  for (const build of ["simd", "scalar"] as Build[]) {
+    const sm = await createSimdmax({ simd: build === "simd" });
+    builds.push(sm.features.build ?? "none");
+
+    // The issues' numbers (PyTorch's, to the digits printed there).
+    check(`${build}: softmax [1,2,3]`, near(sm.softmax(new Float32Array([1, 2, 3]), [3]), [0.09003057, 0.24472847, 0.66524096], 1e-6));
+    const logits = new Float32Array([2, 0.5, 1, 0.2, 1.5, 0.3, 1, 2, 0.1]);
+    const ce = sm.crossEntropy(logits, new Int32Array([0, 1, 1]), [3, 3]);
+    check(`${build}: cross-entropy seed 0.4449`, Math.abs(ce - 0.4449) < 5e-5 ? null : `got ${ce}`);
+    const nll = sm.nllLoss(new Float32Array([0.7, 0.2, 0.1].map(Math.log)), new Int32Array([0]), [1, 3]);
+    check(`${build}: nllLoss(log p) seed 0.3567`, Math.abs(nll - 0.3567) < 5e-5 ? null : `got ${nll}`);
+
+    let n = 0;
+    for (const c of cases(runs, build === "simd" ? 1 : 2)) {
+      const L = layout(c.shape, c.axis);
+      const x = makeData(L, c.spec);
+      const opts = { axis: c.axis, temperature: c.temperature };
+      const s = rowStats(x, L, c.temperature);
+      const tag = `${build}: case ${n++} shape [${c.shape}] axis ${c.axis} T ${c.temperature}`;
+
+      const ys = sm.softmax(x, c.shape, opts);
+      const ysRef = ref.softmax(x, c.shape, opts);
+      check(`${tag} softmax`, mismatch(ys, ysRef, tolerances.softmax(ysRef, s)));
+      const yl = sm.logSoftmax(x, c.shape, opts);
+      const ylRef = ref.logSoftmax(x, c.shape, opts);
+      check(`${tag} logSoftmax`, mismatch(yl, ylRef, tolerances.logSoftmax(ylRef, s)));
+      const lse = sm.logSumExp(x, c.shape, opts);
+      const lseRef = ref.logSumExp(x, c.shape, opts);
+      const elementOf = (p: number) => Math.floor(p / L.inner) * L.dim * L.inner + (p % L.inner);
+      check(`${tag} logSumExp`, mismatch(lse, lseRef, tolerances.logSumExp(lseRef, s, elementOf)));
+
+      // Backward from the float32 forward output, against the reference on the same inputs.
+      const dy = makeData(L, { seed: c.spec.seed + 1, magnitude: 1, offset: 0, special: 0, maskedRow: 0 });
+      const finite = (y: Float32Array) => y.every(Number.isFinite);
+      if (finite(ys)) {
+        const st = backwardStats(ys, dy, L);
+        const dxRef = ref.softmaxBackward(ys, dy, c.shape, opts);
+        check(`${tag} softmaxBackward`, mismatch(sm.softmaxBackward(ys, dy, c.shape, opts), dxRef, backwardTolerances.softmax(ys, dy, st, c.temperature)));
+      }
+      if (finite(yl)) {
+        const st = backwardStats(yl, dy, L);
+        const dxRef = ref.logSoftmaxBackward(yl, dy, c.shape, opts);
+        check(`${tag} logSoftmaxBackward`, mismatch(sm.logSoftmaxBackward(yl, dy, c.shape, opts), dxRef, backwardTolerances.logSoftmax(yl, dy, st, c.temperature)));
+      }
+
+      // Cross-entropy on finite logits (|x| ≤ 10), index targets, per position, with the fused gradient.
+      const xf = makeData(L, { ...c.spec, magnitude: 10, offset: 0, special: 0, maskedRow: 0 });
+      const r = rng(c.spec.seed);
+      const target = new Int32Array(L.outer * L.inner).map(() => Math.floor(r() * L.dim));
+      const ceOpts = { axis: c.axis, temperature: c.temperature, reduction: "none" as const };
+      const { loss, grad } = sm.crossEntropyWithGrad(xf, target, c.shape, ceOpts);
+      const lossRef = ref.crossEntropy(xf, target, c.shape, ceOpts) as Float64Array;
+      const gradRef = ref.crossEntropyBackward(xf, target, c.shape, { ...ceOpts, gradOutput: new Float32Array(target.length).fill(1) });
+      const p = ref.softmax(xf, c.shape, { axis: c.axis, temperature: c.temperature });
+      const zmax = 20 / c.temperature; // |x/T − max/T| for |x| ≤ 10
+      // The loss is lse − z_t: the sum's 64 roundings and the log, scaled by the logits' range, and 8
+      // roundings of the result; each gradient element p − [k = t] carries p's error (softmax's bound).
+      check(`${tag} crossEntropy loss`, mismatch(loss, lossRef, (j) => U * (64 * (1 + zmax) + 8 * Math.abs(lossRef[j]!))));
+      check(`${tag} crossEntropy grad`, mismatch(grad, gradRef, (j) => U * ((p[j]! * (64 + 8 * zmax)) / c.temperature + 4 * Math.abs(gradRef[j]!)) + TINY));
+    }
+  }
+  return {
+    userAgent: typeof navigator === "object" ? navigator.userAgent : "no navigator",
+    features: { simd: f.simd, build: f.build, relaxedSimd: f.relaxedSimd },
+    builds,
+    checks,
+  };
+}

@@ -1,0 +1,157 @@
+// The pure part of the test machinery: seeded data, per-row error figures and the tolerances the
+// differential tests hold the kernels to. No import of the package, so the browser suite can
+// bundle it beside whichever copy of simdmax it tests.
+import type { Layout } from "../src/shape.js";
+
+export const U = 2 ** -24; // float32 unit roundoff
+/** Absolute slack for results below the float32 underflow threshold 2^-126: the forward kernels give
+ *  exactly 0 there (the reference keeps subnormals), and relative error means nothing. */
+export const TINY = 2 ** -126;
+
+/** mulberry32: a small seeded generator, so that every failure can be replayed from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface DataSpec {
+  seed: number;
+  /** Values are offset + magnitude·u, u uniform in [−1, 1). */
+  magnitude: number;
+  offset: number;
+  /** Probability of each of NaN, +Infinity, −Infinity at an element. */
+  special: number;
+  /** Probability that a whole row (along the axis) is −Infinity. */
+  maskedRow: number;
+}
+
+export function makeData(layout: Layout, spec: DataSpec): Float32Array {
+  const r = rng(spec.seed);
+  const x = new Float32Array(layout.size);
+  for (let i = 0; i < x.length; i++) {
+    const v = r();
+    if (v < spec.special) x[i] = NaN;
+    else if (v < 2 * spec.special) x[i] = Infinity;
+    else if (v < 3 * spec.special) x[i] = -Infinity;
+    else x[i] = spec.offset + spec.magnitude * (2 * r() - 1);
+  }
+  const { outer, dim, inner } = layout;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      if (r() >= spec.maskedRow) continue;
+      for (let d = 0; d < dim; d++) x[(o * dim + d) * inner + i] = -Infinity;
+    }
+  }
+  return x;
+}
+
+/** Per-row figures of the exact (float64) problem that the tolerances are written in. */
+export interface RowStats {
+  /** z_j = x_j/T − max/T for each element (0 where that is not finite). */
+  z: Float64Array;
+  /** W = Σ p_j·|z_j| per element's row, p the exact softmax: the error of the sum that every element of a row inherits. */
+  w: Float64Array;
+  /** |max/T| per element's row. */
+  m: Float64Array;
+}
+
+export function rowStats(x: ArrayLike<number>, layout: Layout, t: number): RowStats {
+  const { outer, dim, inner, size } = layout;
+  const z = new Float64Array(size), w = new Float64Array(size), m = new Float64Array(size);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (d: number) => (o * dim + d) * inner + i;
+      let max = -Infinity;
+      for (let d = 0; d < dim; d++) max = Math.max(max, (x[at(d)] as number) / t);
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += Math.exp((x[at(d)] as number) / t - max);
+      let ww = 0;
+      for (let d = 0; d < dim; d++) {
+        // Elements whose z is not finite have exact expected values (0, ±Infinity or NaN): no slack.
+        const zz = (x[at(d)] as number) / t - max;
+        z[at(d)] = Number.isFinite(zz) ? zz : 0;
+        if (Number.isFinite(zz)) ww += (Math.exp(zz) / s) * Math.abs(zz);
+      }
+      if (!Number.isFinite(ww)) ww = 0;
+      for (let d = 0; d < dim; d++) {
+        w[at(d)] = ww;
+        m[at(d)] = Number.isFinite(max) ? Math.abs(max) : 0;
+      }
+    }
+  }
+  return { z, w, m };
+}
+
+/**
+ * Compares got with the float64 reference: equal where the reference is NaN or ±Infinity, else within
+ * tol(j). Returns a description of the first mismatch, or null.
+ */
+export function mismatch(got: ArrayLike<number>, ref: ArrayLike<number>, tol: (j: number) => number): string | null {
+  if (got.length !== ref.length) return `length ${got.length} ≠ ${ref.length}`;
+  for (let j = 0; j < ref.length; j++) {
+    const g = got[j] as number, r = ref[j] as number;
+    if (Number.isNaN(r) || !Number.isFinite(r)) {
+      if (!Object.is(g, r) && !(Number.isNaN(g) && Number.isNaN(r))) return `[${j}]: got ${g}, expected exactly ${r}`;
+      continue;
+    }
+    const t = tol(j);
+    if (!(Math.abs(g - r) <= t)) return `[${j}]: got ${g}, expected ${r} ± ${t} (error ${Math.abs(g - r)}, ${(Math.abs(g - r) / t).toFixed(2)}× the tolerance)`;
+  }
+  return null;
+}
+
+/** Tolerances, in units of U, with where each term comes from (see README "Accuracy"):
+ *  - 64: the sum of exps (float32 blocks of 32 per lane, ≤ 32 roundings, then float64), the exp's own
+ *    1.22 ULP, the reciprocal or log, and the final product or difference;
+ *  - 4|z_j|: rounding z = (x − max)·(1/T) in float32 (the subtraction, 1/T, the product) moves exp(z) by |z|·U each;
+ *  - 4W: every element's argument error reaches the row's sum, weighted by its probability. */
+export const tolerances = {
+  softmax: (ref: ArrayLike<number>, s: RowStats) => (j: number) =>
+    U * Math.abs(ref[j] as number) * (64 + 4 * Math.abs(s.z[j] as number) + 4 * (s.w[j] as number)) + TINY,
+  logSoftmax: (ref: ArrayLike<number>, s: RowStats) => (j: number) =>
+    U * (64 + 4 * Math.abs(s.z[j] as number) + 2 * Math.abs(ref[j] as number) + 4 * (s.w[j] as number)),
+  /** per output position p; stats indexed by an element of that row */
+  logSumExp: (ref: ArrayLike<number>, s: RowStats, elementOf: (p: number) => number) => (p: number) =>
+    U * (64 + 2 * Math.abs(ref[p] as number) + 2 * (s.m[elementOf(p)] as number) + 4 * (s.w[elementOf(p)] as number)),
+};
+
+/** Per-row sums for the backward tolerances: g = Σ y·dy, G1 = Σ |y·dy|, G = Σ dy, S1 = Σ |dy|. */
+export function backwardStats(y: ArrayLike<number>, dy: ArrayLike<number>, layout: Layout) {
+  const { outer, dim, inner, size } = layout;
+  const g = new Float64Array(size), g1 = new Float64Array(size), G = new Float64Array(size), s1 = new Float64Array(size);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (d: number) => (o * dim + d) * inner + i;
+      let a = 0, b = 0, c = 0, e = 0;
+      for (let d = 0; d < dim; d++) {
+        const yy = y[at(d)] as number, dd = dy[at(d)] as number;
+        a += yy * dd;
+        b += Math.abs(yy * dd);
+        c += dd;
+        e += Math.abs(dd);
+      }
+      for (let d = 0; d < dim; d++) {
+        g[at(d)] = a;
+        g1[at(d)] = b;
+        G[at(d)] = c;
+        s1[at(d)] = e;
+      }
+    }
+  }
+  return { g, g1, G, s1 };
+}
+
+export const backwardTolerances = {
+  /** dx = (dy − g)·y·k: 4 roundings on the element, and the float32-block sum's error (≤ 64U·Σ|y·dy|) through y. */
+  softmax: (y: ArrayLike<number>, dy: ArrayLike<number>, st: ReturnType<typeof backwardStats>, t: number) => (j: number) =>
+    (U / t) * Math.abs(y[j] as number) * (4 * Math.abs(dy[j] as number) + 4 * Math.abs(st.g[j] as number) + 64 * (st.g1[j] as number)) + TINY,
+  /** dx = (dy − exp(y)·G)·k: the exp's 1.22 ULP and 4 roundings, and the sum's error (≤ 64U·Σ|dy|) through exp(y). */
+  logSoftmax: (y: ArrayLike<number>, dy: ArrayLike<number>, st: ReturnType<typeof backwardStats>, t: number) => (j: number) =>
+    (U / t) * (4 * Math.abs(dy[j] as number) + Math.exp(y[j] as number) * (8 * Math.abs(st.G[j] as number) + 64 * (st.s1[j] as number))) + TINY,
+};
