@@ -16,7 +16,9 @@ import {
 } from "./rows";
 import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, colHasNaN } from "./columns";
 import { isFinite32, shiftOf } from "./rules";
-import { rowOf, gather, scatter } from "./lanes";
+import { rowOf, gather, scatter, transposeMax } from "./lanes";
+import { madd } from "./relaxed";
+import { logv } from "./log";
 import {
   expNegv, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3, EXP_C2, EXP_ONE, EXP_UNDERFLOW,
 } from "./exp";
@@ -35,10 +37,10 @@ import {
 // @ts-ignore: decorator
 @inline export const CE_WEIGHTS: i32 = 2;
 
-/** Workspace bytes: inner > 1, 48 per position; short rows, 16·(dim + 8); rows, one float32 shift per block. */
+/** Workspace bytes: inner > 1, 48 per position; short rows, 16·(dim + 9); rows, one float32 shift per block. */
 export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
   if (inner > 1) return inner * 48;
-  return ASC_FEATURE_SIMD && dim <= SHORT_ROW ? (dim + 8) << 4 : ((dim + BLOCK - 1) / BLOCK) << 2;
+  return ASC_FEATURE_SIMD && dim <= SHORT_ROW ? (dim + 9) << 4 : ((dim + BLOCK - 1) / BLOCK) << 2;
 }
 
 // @ts-ignore: decorator
@@ -253,8 +255,9 @@ function columnsKernel(
 
 // Rows of at most SHORT_ROW classes, four at a time with one row per lane (lanes.ts): the max, the
 // exps, the sums and the gradient run once per four rows; the loss, logsumexp and gradient factors per
-// lane are the rows kernel's, with one block. Workspace: the exps (16 bytes per class), then per lane
-// m, s, WX, QX, Q, P, Q1, Q2 (float32x4 each).
+// lane are the rows kernel's, with one block, but for the log of the sum, taken of the four lanes at
+// once in float32 (log.ts). Workspace: the exps (16 bytes per class), then per lane m, s, WX, QX, Q, P,
+// Q1, Q2, log s (float32x4 each).
 function shortRowsKernel(
   outer: i32, C: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
   eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
@@ -269,36 +272,47 @@ function shortRowsKernel(
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
   const vk = f32x4.splat(k32), zero = f32x4.splat(0);
   const vp1 = f32x4.splat(<f32>(1 - eps)), vp0 = f32x4.splat(<f32>eC);
-  const M = ws + (<usize>C << 4), S = M + 16, WXv = M + 32, QXv = M + 48, Qv = M + 64, Pv = M + 80, Q1v = M + 96, Q2v = M + 112;
+  const M = ws + (<usize>C << 4), S = M + 16, WXv = M + 32, QXv = M + 48, Qv = M + 64, Pv = M + 80, Q1v = M + 96, Q2v = M + 112, Lv = M + 128;
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
     const p0 = rowOf(x, rowBytes, r, 0, outer), p1 = rowOf(x, rowBytes, r, 1, outer);
     const p2 = rowOf(x, rowBytes, r, 2, outer), p3 = rowOf(x, rowBytes, r, 3, outer);
     const t0 = rowOf(target, rowBytes, r, 0, outer), t1 = rowOf(target, rowBytes, r, 1, outer);
     const t2 = rowOf(target, rowBytes, r, 2, outer), t3 = rowOf(target, rowBytes, r, 3, outer);
+    // The four rows' max, their elements stored transposed in the workspace on the way (element d of
+    // the four rows at ws + 16·d), where the exp pass reads them and then leaves the exps.
     let m = f32x4.splat(-Infinity);
-    for (let d = 0; d < C; d++) m = f32x4.pmax(m, gather(p0, p1, p2, p3, d));
+    if (C >= 4) {
+      for (let b = 0; b < C; b += 4) m = transposeMax(p0, p1, p2, p3, min(b, C - 4), ws, m);
+    } else {
+      for (let d = 0; d < C; d++) {
+        const v = gather(p0, p1, p2, p3, d);
+        v128.store(ws + (<usize>d << 4), v);
+        m = f32x4.pmax(m, v);
+      }
+    }
     const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
     let s = zero, WX = zero, QX = zero, Q = zero;
     for (let d = 0; d < C; d++) {
-      const dv = f32x4.sub(gather(p0, p1, p2, p3, d), shift);
+      const dv = f32x4.sub(v128.load(ws + (<usize>d << 4)), shift);
       const e = expNegv(f32x4.mul(dv, vk), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
       v128.store(ws + (<usize>d << 4), e);
       s = f32x4.add(s, e);
       const wd = hasW ? v128.load32_splat(w + (<usize>d << 2)) : one;
       if (hasQ) {
         const qv = gather(t0, t1, t2, t3, d);
-        let coef = f32x4.add(f32x4.mul(vp1, qv), vp0);
+        let coef = madd(vp1, qv, vp0);
         if (hasW) coef = f32x4.mul(wd, coef);
-        QX = f32x4.add(QX, f32x4.mul(coef, dv));
-        Q = f32x4.add(Q, hasW ? f32x4.mul(qv, wd) : qv);
-      } else if (smooth) WX = f32x4.add(WX, hasW ? f32x4.mul(wd, dv) : dv);
+        QX = madd(coef, dv, QX);
+        Q = hasW ? madd(qv, wd, Q) : f32x4.add(Q, qv);
+      } else if (smooth) WX = hasW ? madd(wd, dv, WX) : f32x4.add(WX, dv);
     }
     v128.store(M, m);
     v128.store(S, s);
     v128.store(WXv, WX);
     v128.store(QXv, QX);
     v128.store(Qv, Q);
+    v128.store(Lv, logv(s));
     for (let j = 0; j < 4; j++) {
       // Per lane, as rowsKernel does per row (one block).
       const o = r + j;
@@ -309,7 +323,7 @@ function shortRowsKernel(
       const xr = x + <usize>o * rowBytes;
       const mj = load<f32>(M + (<usize>j << 2)), sj = <f64>load<f32>(S + (<usize>j << 2));
       const t = hasQ ? -1 : load<i32>(at(target, o));
-      const L = Math.log(sj);
+      const L = <f64>load<f32>(Lv + (<usize>j << 2));
       const l = mj == Infinity ? (rowHasNaN(xr, C) ? NaN : Infinity) : <f64>shiftOf(mj) * k + L;
       if (lse) store<f32>(at(lse, o), <f32>l);
       if (!hasQ && t == ignoreIndex) {
@@ -338,7 +352,7 @@ function shortRowsKernel(
     const P = v128.load(Pv), Q1 = v128.load(Q1v), Q2 = v128.load(Q2v);
     const g0 = grad + <usize>r * rowBytes, g1 = g0 + rowBytes, g2 = g1 + rowBytes, g3 = g2 + rowBytes;
     for (let d = 0; d < C; d++) {
-      let tv = hasQ ? f32x4.add(f32x4.mul(Q1, gather(t0, t1, t2, t3, d)), Q2) : Q2;
+      let tv = hasQ ? madd(Q1, gather(t0, t1, t2, t3, d), Q2) : Q2;
       if (hasW && (hasQ || smooth)) tv = f32x4.mul(tv, v128.load32_splat(w + (<usize>d << 2)));
       scatter(g0, g1, g2, g3, d, f32x4.sub(f32x4.mul(v128.load(ws + (<usize>d << 4)), P), tv), n);
     }

@@ -10,6 +10,7 @@ import { crossEntropyKernel } from "./crossentropy";
 export { crossEntropyWorkspaceBytes } from "./crossentropy";
 export { softcapForward, softcapBackward } from "./softcap";
 import { expv, exps } from "./exp";
+import { logv } from "./log";
 import { rowMax, rowScale, rowExpSum } from "./rows";
 
 // @ts-ignore: decorator
@@ -91,4 +92,14 @@ export function maxPass(n: i32, x: usize): f32 {
 /** y = x·s, elementwise. */
 export function scalePass(n: i32, x: usize, y: usize, s: f32): void {
   rowScale(x, y, n, s);
+}
+
+/** y = log(x), elementwise: the vector log of the short-row cross-entropy (log.ts) over whole vectors
+ *  in the SIMD build; float64 Math.log rounded to float32 for the rest and in the scalar build. */
+export function logPass(n: i32, x: usize, y: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), logv(v128.load(x + (<usize>i << 2))));
+  }
+  for (; i < n; i++) store<f32>(y + (<usize>i << 2), <f32>Math.log(<f64>load<f32>(x + (<usize>i << 2))));
 }

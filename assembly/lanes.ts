@@ -29,3 +29,24 @@
   if (n > 3) v128.store32_lane(q3 + o, v, 3);
 }
 
+
+/** Folds elements b…b+3 of four rows into the running lane-wise max m and stores them transposed,
+ *  element b + i of the four rows as one vector at dst + 16·(b + i), for later passes to read
+ *  contiguously: four loads and eight shuffles instead of sixteen lane loads. Needs b + 4 ≤ the row
+ *  length; a last block that overlaps the one before is harmless (max and the stores are idempotent).
+ *  NaN elements are skipped like rowMax skips them: m starts at −Infinity and only pmax(m, v) folds. */
+// @ts-ignore: decorator
+@inline export function transposeMax(p0: usize, p1: usize, p2: usize, p3: usize, b: i32, dst: usize, m: v128): v128 {
+  const o = <usize>b << 2;
+  const r0 = v128.load(p0 + o), r1 = v128.load(p1 + o), r2 = v128.load(p2 + o), r3 = v128.load(p3 + o);
+  const a0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), a1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const b0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), b1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  const e0 = v128.shuffle<f32>(a0, b0, 0, 1, 4, 5), e1 = v128.shuffle<f32>(a0, b0, 2, 3, 6, 7);
+  const e2 = v128.shuffle<f32>(a1, b1, 0, 1, 4, 5), e3 = v128.shuffle<f32>(a1, b1, 2, 3, 6, 7);
+  const q = dst + (o << 2);
+  v128.store(q, e0);
+  v128.store(q, e1, 16);
+  v128.store(q, e2, 32);
+  v128.store(q, e3, 48);
+  return f32x4.pmax(f32x4.pmax(f32x4.pmax(f32x4.pmax(m, e0), e1), e2), e3);
+}

@@ -23,13 +23,14 @@ export interface KernelExports {
   expSumPass(n: number, x: number, y: number): number;
   maxPass(n: number, x: number): number;
   scalePass(n: number, x: number, y: number, s: number): void;
+  logPass(n: number, x: number, y: number): void;
 }
 
 export type Build = "simd" | "scalar";
 
 const EXPORTS = [
   "heapBase", "workspaceBytes", "softmax", "logSoftmax", "logSumExp", "softmaxBackward", "logSoftmaxBackward",
-  "crossEntropy", "crossEntropyWorkspaceBytes", "softcapForward", "softcapBackward", "expPass", "expSumPass", "maxPass", "scalePass",
+  "crossEntropy", "crossEntropyWorkspaceBytes", "softcapForward", "softcapBackward", "expPass", "expSumPass", "maxPass", "scalePass", "logPass",
 ] as const;
 
 const sources: Record<Build, string> = { simd: simdWasm, scalar: scalarWasm };

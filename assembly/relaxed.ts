@@ -1,0 +1,43 @@
+// The relaxed-SIMD operations the kernels use, each with the plain twin that the SIMD build compiles
+// instead: one source, three builds (asconfig.json), the choice made by the compile-time constant
+// ASC_FEATURE_RELAXED_SIMD, so the SIMD build's code is exactly what it was before this file.
+//
+// relaxed_madd(a, b, c) is a·b + c either fused (one rounding: x86 with FMA3, arm64) or as a product
+// and a sum (x86 without FMA): the engine chooses, once, for every call. Either way each result is
+// at least as accurate as the plain a·b + c; the tolerances (README "Accuracy") hold for both.
+// Wasm has no scalar fused multiply-add, so the scalar twin `madds` runs the same vector instruction
+// on splatted operands: a scalar tail then gets the very bits of a vector lane, as the exp's twins
+// promise (assembly/exp.ts), whichever the engine chose.
+//
+// Not used, on purpose:
+//  - relaxed_min / relaxed_max: the kernels use pmin / pmax, which V8 already lowers to one
+//    minps / maxps on x64 (relaxed gains nothing there), and whose NaN behaviour the kernels rely on:
+//    exp's clamp keeps a NaN argument NaN, rowMax skips NaN so that a row's NaN reaches the sum. A
+//    relaxed max may return either operand when one is NaN, and differently on different engines.
+//  - relaxed_nmadd, relaxed dot products, relaxed_trunc: no hot loop computes what they compute.
+
+/** a·b + c, four lanes: fused where the relaxed build runs on FMA hardware. */
+// @ts-ignore: decorator
+@inline
+export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** Scalar twin of `madd`: the same instruction on splatted operands, lane 0 of its result. */
+// @ts-ignore: decorator
+@inline
+export function madds(a: f32, b: f32, c: f32): f32 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.extract_lane(f32x4.relaxed_madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(c)), 0);
+  return a * b + c;
+}
+
+/** Per lane, `mask` ? a : b, for a mask whose lanes are all ones or all zeros (a comparison's result).
+ *  For such masks relaxed_laneselect is defined to give exactly bitselect's result, in one
+ *  instruction (blendvps) where bitselect takes three. */
+// @ts-ignore: decorator
+@inline
+export function laneselect(a: v128, b: v128, mask: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_laneselect(a, b, mask);
+  return v128.bitselect(a, b, mask);
+}

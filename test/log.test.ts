@@ -1,0 +1,63 @@
+// The float32 vector log of the short-row cross-entropy (assembly/log.ts), through the raw module's
+// logPass probe: within 1 ULP of log on every float32 in [1, 16) (the row sums it is taken of: the
+// max contributes 1, at most 15 classes add at most 1 each) and on a sample of all normal floats,
+// and its special values.
+import { describe, it, expect } from "vitest";
+import { wasmBytes, type KernelExports } from "../src/runtime.js";
+
+const N = 1 << 20;
+
+async function raw() {
+  const { instance } = await WebAssembly.instantiate(wasmBytes("simd") as Uint8Array<ArrayBuffer>);
+  const e = instance.exports as unknown as KernelExports;
+  e.memory.grow(130); // two arrays of 2^20 floats
+  const x = (e.heapBase() + 15) & ~15, y = x + 4 * N;
+  return (xs: Float32Array) => {
+    new Float32Array(e.memory.buffer, x, xs.length).set(xs);
+    e.logPass(xs.length, x, y);
+    return new Float32Array(e.memory.buffer, y, xs.length).slice();
+  };
+}
+
+const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+const bitsOf = (v: number) => ((f32[0] = v), u32[0]!);
+const ulp = (v: number) => {
+  f32[0] = Math.fround(Math.abs(v));
+  const e = u32[0]! >>> 23;
+  return e === 0 ? 2 ** -149 : 2 ** (e - 150);
+};
+
+/** The worst error in ULPs of the float32 result over the floats from lo to hi with a bit stride. */
+function worst(log: (xs: Float32Array) => Float32Array, lo: number, hi: number, stride: number) {
+  let max = 0, at = 0;
+  const xs = new Float32Array(N);
+  for (let b = bitsOf(lo), end = bitsOf(hi); b < end; ) {
+    let m = 0;
+    for (; m < N && b < end; m++, b += stride) xs[m] = ((u32[0] = b), f32[0]!);
+    const ys = log(xs.subarray(0, m));
+    for (let i = 0; i < m; i++) {
+      const r = Math.log(xs[i]!);
+      const err = Math.abs(ys[i]! - r) / ulp(r === 0 ? 2 ** -149 : r);
+      if (err > max) (max = err), (at = xs[i]!);
+    }
+  }
+  return { max, at };
+}
+
+describe("log (float32, four lanes)", () => {
+  it("is within 1 ULP of log on every float32 in [1, 16) and on a sample of all normal floats", async () => {
+    const log = await raw();
+    const dense = worst(log, 1, 16, 1); // 2^25 inputs
+    expect(dense.max, `worst at ${dense.at}`).toBeLessThanOrEqual(1);
+    expect(dense.max).toBeGreaterThan(0.5); // not correctly rounded: the check can see errors
+    const wide = worst(log, 2 ** -126, 3.4e38, 1009);
+    expect(wide.max, `worst at ${wide.at}`).toBeLessThanOrEqual(1);
+  });
+
+  it("special values: log 0 = −Infinity, log 1 = 0, +Infinity, NaN for NaN and negatives", async () => {
+    const log = await raw();
+    const y = log(new Float32Array([0, -0, 1, Infinity, NaN, -1, -Infinity, 2]));
+    expect(Array.from(y.subarray(0, 7))).toEqual([-Infinity, -Infinity, 0, Infinity, NaN, NaN, NaN]);
+    expect(y[7]).toBeCloseTo(Math.LN2, 7);
+  });
+});
