@@ -88,8 +88,9 @@ function rowsKernel(
     }
     // Pass 1, online: the max m, the sum s = Σ exp((x − sh)·k) and the target sums, all relative to
     // sh = m where m is finite (else 0), rescaled whenever a block raises the max. The target's logit
-    // is read first: with the gradient written over the logits, its block is overwritten by exps.
-    const xt: f32 = hasQ ? 0 : load<f32>(at(xr, t));
+    // is read first: with the gradient written over the logits, its block is overwritten by exps. An
+    // ignored position's index may lie anywhere (it is the ignoreIndex, not a class): never read there.
+    const xt: f32 = hasQ || ignored ? 0 : load<f32>(at(xr, t));
     let m: f32 = -Infinity, sh: f32 = 0;
     let s: f64 = 0, WX: f64 = 0, Wn: f64 = 0, QX: f64 = 0, Q: f64 = 0;
     let nanSeen = false; // only tracked once the max is +Infinity: logsumexp is then NaN or +Infinity
