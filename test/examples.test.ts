@@ -1,0 +1,160 @@
+// The worked examples (examples/*.mjs) run in Node as a user runs them — `node examples/….mjs`, importing
+// "simdmax" through the package's self-reference to dist/ — and their output is sane: sampling stays in
+// the top-k / top-p set and is deterministic with the seed; training lowers the loss.
+import { describe, it, expect, beforeAll } from "vitest";
+import { execFileSync } from "node:child_process";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const run = (file: string, ...args: string[]) =>
+  execFileSync(process.execPath, [join(ROOT, "examples", file), ...args], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+interface Draw { step: number; token: number; prob: number; rank: number; kept: number; keptMass: number }
+interface Sampled { build: string; vocab: number; seed: number; topK: number; topP: number; tokens: number[]; draws: Draw[] }
+interface Epoch { epoch: number; trainLoss: number; testLoss: number; testAccuracy: number }
+interface Trained { initial: { loss: number; accuracy: number }; epochs: Epoch[]; W: number[]; b: number[] }
+type Rng = () => number;
+interface Choice { token: number; prob: number; rank: number; kept: number; keptMass: number; candidates: Int32Array | null }
+interface SamplingModule {
+  VOCAB: number;
+  mulberry32(seed: number): Rng;
+  makeModel(seed: number, vocab?: number): (previous: number) => Float32Array;
+  topK(values: ArrayLike<number>, k: number): Int32Array;
+  topP(probs: ArrayLike<number>, p: number): Int32Array;
+  sampleFrom(probs: Float32Array, o: { topK?: number; topP?: number; rng: Rng }): Choice;
+  sampleNext(logits: Float32Array, o: { temperature?: number; topK?: number; topP?: number; rng: Rng; probs?: Float32Array }): Choice;
+}
+
+let sampling: SamplingModule;
+let softmax: typeof import("../src/index.js").softmax;
+
+beforeAll(async () => {
+  // The package as the examples import it ("simdmax" → dist/index.js): the same module instance, which
+  // their functions need initialized (main() does it when run from the command line).
+  const pkg = (await import(pathToFileURL(join(ROOT, "dist/index.js")).href)) as typeof import("../src/index.js");
+  await pkg.init();
+  softmax = pkg.softmax;
+  sampling = (await import(pathToFileURL(join(ROOT, "examples/sampling.mjs")).href)) as SamplingModule;
+});
+
+/** Indices by value, largest first, ties to the lower index: a full sort, as the reference. */
+const sortedIndices = (v: ArrayLike<number>) => Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[b]! - v[a]! || a - b);
+
+describe("examples/sampling.mjs (next-token sampling over 128,256 tokens)", () => {
+  it("runs from the command line, deterministic with the seed, every token inside top-k and top-p", () => {
+    const a = JSON.parse(run("sampling.mjs", "--json", "--seed", "7", "--steps", "16")) as Sampled;
+    const b = JSON.parse(run("sampling.mjs", "--json", "--seed", "7", "--steps", "16")) as Sampled;
+    const c = JSON.parse(run("sampling.mjs", "--json", "--seed", "8", "--steps", "16")) as Sampled;
+    expect(a.vocab).toBe(128256);
+    expect(a.tokens).toHaveLength(16);
+    expect(b.tokens).toEqual(a.tokens);
+    expect(b.draws).toEqual(a.draws);
+    expect(c.tokens).not.toEqual(a.tokens);
+    for (const d of a.draws) {
+      expect(d.token).toBeGreaterThanOrEqual(0);
+      expect(d.token).toBeLessThan(128256);
+      expect(d.rank).toBeLessThan(d.kept);
+      expect(d.kept).toBeGreaterThanOrEqual(1);
+      expect(d.kept).toBeLessThanOrEqual(50); // top-k 50
+      expect(d.prob).toBeGreaterThan(0);
+      expect(d.prob).toBeLessThanOrEqual(1 + 1e-6);
+      expect(d.keptMass).toBeGreaterThan(0);
+      expect(d.keptMass).toBeLessThanOrEqual(1 + 1e-6);
+    }
+  });
+
+  it("prints a readable table; greedy decoding with temperature 0", () => {
+    const text = run("sampling.mjs", "--steps", "3");
+    expect(text).toMatch(/vocabulary 128256 · temperature 0\.8 · top-k 50 · top-p 0\.9 · seed 42/);
+    expect(text).toMatch(/^tokens: \d+ \d+ \d+$/m);
+    const greedy = JSON.parse(run("sampling.mjs", "--json", "--temperature", "0", "--steps", "4")) as Sampled;
+    expect(greedy.draws.every((d) => d.rank === 0 && d.kept === 1)).toBe(true);
+    // The greedy tokens are the argmax of the same model's logits.
+    const model = sampling.makeModel(42);
+    let previous = 0;
+    for (const token of greedy.tokens) {
+      const logits = model(previous);
+      expect(token).toBe(sortedIndices(logits)[0]);
+      previous = token;
+    }
+  });
+
+  it("topK and topP select what a full sort selects", () => {
+    const rng = sampling.mulberry32(3);
+    const v = Float32Array.from({ length: 10_000 }, () => rng() * 10 - 5);
+    v[17] = v[4242]!; // a tie: the lower index comes first
+    const order = sortedIndices(v);
+    for (const k of [1, 2, 7, 50, 1000, 10_000]) expect(Array.from(sampling.topK(v, k))).toEqual(order.slice(0, k));
+    expect(sampling.topK(v, 0)).toHaveLength(0);
+    expect(Array.from(sampling.topK(v, 20_000))).toEqual(order);
+
+    const probs = softmax(v, [v.length], { temperature: 0.3 });
+    const byProb = sortedIndices(probs);
+    for (const p of [0.1, 0.5, 0.9, 0.99]) {
+      const nucleus = Array.from(sampling.topP(probs, p));
+      expect(nucleus).toEqual(byProb.slice(0, nucleus.length));
+      const mass = nucleus.reduce((s, i) => s + probs[i]!, 0);
+      const withoutLast = mass - probs[nucleus[nucleus.length - 1]!]!;
+      expect(mass).toBeGreaterThanOrEqual(p);
+      expect(withoutLast).toBeLessThan(p); // the fewest tokens that reach p
+    }
+  });
+
+  it("a draw over the real vocabulary stays in the top-k of a full sort, and follows the renormalized probabilities", () => {
+    const model = sampling.makeModel(11);
+    const logits = model(0);
+    const probs = new Float32Array(sampling.VOCAB);
+    const rng = sampling.mulberry32(5);
+    const top = new Set(sortedIndices(softmax(logits, [logits.length], { temperature: 0.7 })).slice(0, 40));
+    for (let i = 0; i < 20; i++) {
+      const d = sampling.sampleNext(logits, { temperature: 0.7, topK: 40, topP: 0.95, rng, probs });
+      expect(top.has(d.token)).toBe(true);
+      expect(d.candidates!.length).toBe(d.kept);
+      expect(d.candidates![d.rank]).toBe(d.token);
+    }
+
+    // Frequencies over a small vocabulary match the top-k distribution renormalized.
+    const small = Float32Array.from([2, 1, 0.5, 3, -1, 0, 2.5, 1.5]);
+    const p = softmax(small, [8]);
+    const keep = sortedIndices(p).slice(0, 4); // tokens 3, 6, 0, 7
+    const z = keep.reduce((s, i) => s + p[i]!, 0);
+    const counts = new Map<number, number>();
+    const n = 20_000;
+    const r = sampling.mulberry32(99);
+    for (let i = 0; i < n; i++) {
+      const { token } = sampling.sampleFrom(p, { topK: 4, rng: r });
+      counts.set(token, (counts.get(token) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual([...keep].sort());
+    for (const i of keep) expect(Math.abs(counts.get(i)! / n - p[i]! / z)).toBeLessThan(0.015);
+  });
+});
+
+describe("examples/training.mjs (softmax regression with crossEntropyWithGrad)", () => {
+  it("lowers the loss epoch after epoch, learns the blobs, and is deterministic with the seed", () => {
+    const a = JSON.parse(run("training.mjs", "--json")) as Trained;
+    const b = JSON.parse(run("training.mjs", "--json")) as Trained;
+    expect(b).toEqual(a);
+    expect(a.initial.loss).toBeCloseTo(Math.log(3), 5); // W = 0, b = 0: uniform predictions
+    expect(a.epochs).toHaveLength(10);
+    const train = a.epochs.map((e) => e.trainLoss);
+    const test = a.epochs.map((e) => e.testLoss);
+    for (let i = 1; i < train.length; i++) {
+      expect(train[i]!).toBeLessThan(train[i - 1]!);
+      expect(test[i]!).toBeLessThan(test[i - 1]!);
+    }
+    expect(train.at(-1)!).toBeLessThan(0.5 * train[0]!);
+    expect(test.at(-1)!).toBeLessThan(0.25);
+    expect(a.epochs.at(-1)!.testAccuracy).toBeGreaterThan(0.9);
+    expect(a.W.every(Number.isFinite) && a.b.every(Number.isFinite)).toBe(true);
+    const other = JSON.parse(run("training.mjs", "--json", "--seed", "8")) as Trained;
+    expect(other.W).not.toEqual(a.W);
+  });
+
+  it("prints a readable log", () => {
+    const text = run("training.mjs", "--epochs", "3");
+    expect(text).toMatch(/before training: test loss 1\.0986/);
+    expect(text.match(/^\s+[123]\s+\d\.\d{4}\s+\d\.\d{4}\s+\d+\.\d%$/gm)).toHaveLength(3);
+  });
+});
