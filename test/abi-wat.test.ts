@@ -1,0 +1,91 @@
+// The raw ABI from another wasm module: test/abi/client.wat, assembled here with WABT's wat2wasm,
+// imports simdmax's functions and memory and calls them; its selfCheck holds the results to the seed
+// numbers, and the host reads the same results from the shared memory. Each of the four builds; the
+// imported-memory ones on a Memory the host made and gives to both modules.
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { VARIANTS, ROOT, wasmModule, instantiate, getF32, getF64, Arena, type Abi, type Client } from "./abi/raw.js";
+import { wat2wasm, tempDir } from "./abi/wabt.js";
+
+let clientModule: WebAssembly.Module;
+let dir: string;
+beforeAll(() => {
+  dir = tempDir();
+  clientModule = new WebAssembly.Module(wat2wasm(join(ROOT, "test/abi/client.wat"), dir));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** simdmax and the client on one memory: simdmax's own, or one the host makes for the imported-memory builds. */
+function link(v: (typeof VARIANTS)[number]): { abi: Abi; client: Client; memory: WebAssembly.Memory } {
+  let abi: Abi, memory: WebAssembly.Memory;
+  if (v.importsMemory) {
+    memory = new WebAssembly.Memory({ initial: 1 });
+    abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
+  } else {
+    abi = instantiate(v, 1);
+    memory = abi.memory;
+  }
+  // The client imports "simdmax" "memory": the very Memory object, shared, not a copy.
+  const client = new WebAssembly.Instance(clientModule, { simdmax: { ...abi, memory } }).exports as unknown as Client;
+  return { abi, client, memory };
+}
+
+describe("the client module", () => {
+  it("imports simdmax's memory and functions, and exports the checks", () => {
+    const imports = WebAssembly.Module.imports(clientModule);
+    expect(imports.every((i) => i.module === "simdmax")).toBe(true);
+    expect(imports.find((i) => i.name === "memory")?.kind).toBe("memory");
+    expect(imports.filter((i) => i.kind === "function").map((i) => i.name).sort()).toEqual(
+      ["crossEntropy", "crossEntropyWorkspaceBytes", "heapBase", "logSoftmax", "logSumExp", "softmax", "softmaxBackward", "workspaceBytes"],
+    );
+  });
+
+  it("its selfCheck fails against kernels that do nothing (so a pass means something)", () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const nothing = () => {};
+    const fake = {
+      memory, heapBase: () => 8192, workspaceBytes: () => 0, crossEntropyWorkspaceBytes: () => 0, softmax: nothing, logSoftmax: nothing,
+      logSumExp: nothing, softmaxBackward: nothing, crossEntropy: nothing,
+    };
+    const client = new WebAssembly.Instance(clientModule, { simdmax: fake }).exports as unknown as Client;
+    expect(client.selfCheck()).toBe(2);
+  });
+});
+
+for (const v of VARIANTS) {
+  describe(`from a wasm module: ${v.name}`, () => {
+    it("selfCheck: every seed number within its printed digits (0 = all pass)", () => {
+      const { client } = link(v);
+      expect(client.selfCheck()).toBe(0);
+    });
+
+    it("the client's results are those of the same calls from JS, bit for bit, and the host reads them in the shared memory", () => {
+      const { abi, client, memory } = link(v);
+      const base = (abi.heapBase() + 15) & ~15;
+      const staticBefore = new Uint8Array(memory.buffer, 0, abi.heapBase()).slice();
+
+      const fromWasm = client.softmax3(1);
+      expect(getF32(memory, base + 64, 3)).toEqual(fromWasm); // where the client put y
+      const a = new Arena(abi);
+      const x = a.f32([1, 2, 3]), y = a.alloc(12), ws = a.alloc(abi.workspaceBytes(3, 1));
+      abi.softmax(1, 3, 1, x, y, 1, 0, ws);
+      expect(getF32(memory, y, 3)).toEqual(fromWasm);
+
+      const mean = client.crossEntropySeed();
+      const losses = getF64(memory, base + 160, 3);
+      expect((losses[0]! + losses[1]! + losses[2]!) / 3).toBe(mean);
+      expect(Math.abs(mean - 0.4449)).toBeLessThan(5.1e-5);
+      expect(getF32(memory, base + 208, 9).slice(0, 3)).toEqual([client.grad(0), client.grad(1), client.grad(2)]);
+      expect(client.lse(0)).toBeCloseTo(2.4643688, 6);
+      expect(client.logSoftmax3x3(0)).toBeCloseTo(-0.4644, 4);
+      expect(client.masked3(0).every(Number.isNaN)).toBe(true);
+      expect(client.masked3(1)).toEqual([0, 0, 0]);
+
+      // Neither simdmax nor the client wrote below heapBase().
+      expect(Buffer.compare(new Uint8Array(memory.buffer, 0, abi.heapBase()), staticBefore)).toBe(0);
+    });
+  });
+}

@@ -1,0 +1,477 @@
+// The raw ABI (docs/ABI.md) from JavaScript with the plain WebAssembly API: build/*.wasm read from
+// disk, no wrapper. Every export of the four modules (SIMD and scalar, each with its own memory or an
+// imported one): imports and exports, the seed numbers, each option, and guard bytes around every
+// operand of every kernel over shapes that reach every code path.
+import { describe, it, expect } from "vitest";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import {
+  VARIANTS, EXPORT_NAMES, ROOT, wasmModule, instantiate, Arena, putF32, getF32, getF64, f32,
+  refSoftmax, refLogSoftmax, refLogSumExp, refCrossEntropy, type Abi,
+} from "./abi/raw.js";
+import {
+  run, runAllLayouts, sameValues, softmaxFamilyCases, crossEntropyCases, elementwiseCases, ceInputs, IGNORE_INDEX, type Case, type CeOptions,
+} from "./abi/guard.js";
+
+/** To the printed digits: half a unit of the last one, plus float32 rounding. */
+function expectDigits(got: ArrayLike<number>, want: number[], decimals: number) {
+  expect(got.length).toBe(want.length);
+  const slack = 0.5 * 10 ** -decimals + 1e-7;
+  want.forEach((w, i) => expect(Math.abs((got[i] as number) - w), `element ${i}: ${got[i]} vs ${w}`).toBeLessThanOrEqual(slack));
+}
+
+/** Within a float32 relative error budget of the float64 value (64 units of 2^-24, plus an absolute floor). */
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, abs = 1e-6) {
+  expect(got.length, what).toBe(want.length);
+  for (let j = 0; j < want.length; j++) {
+    const g = got[j] as number, w = want[j] as number;
+    if (!Number.isFinite(w)) {
+      expect(Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w)), `${what}[${j}]: ${g} vs ${w}`).toBe(true);
+      continue;
+    }
+    expect(Math.abs(g - w), `${what}[${j}]: ${g} vs ${w}`).toBeLessThanOrEqual(abs + 64 * 2 ** -24 * Math.abs(w));
+  }
+}
+
+/** Every export docs/ABI.md documents (a "### `name(a, b) …`" heading or a "- **`name(a, b)`**" item), with its parameter count. */
+function documentedExports(): Map<string, number> {
+  const doc = readFileSync(`${ROOT}docs/ABI.md`, "utf8");
+  const found = new Map<string, number>([["memory", -1]]);
+  for (const m of doc.matchAll(/^(?:### |- \*\*)`(\w+)\(([^)]*)\)/gm)) found.set(m[1]!, m[2]!.trim() ? m[2]!.split(",").length : 0);
+  return found;
+}
+
+describe("the modules", () => {
+  it("the own-memory builds import nothing; the imported-memory builds import exactly env.memory", () => {
+    for (const v of VARIANTS) {
+      const imports = WebAssembly.Module.imports(wasmModule(v));
+      expect(imports, v.name).toEqual(v.importsMemory ? [{ module: "env", name: "memory", kind: "memory" }] : []);
+    }
+  });
+
+  it("every module exports exactly what docs/ABI.md documents, with the documented parameter counts", () => {
+    const documented = documentedExports();
+    for (const name of EXPORT_NAMES) expect(documented.has(name), `docs/ABI.md documents ${name}`).toBe(true);
+    for (const v of VARIANTS) {
+      const exports = WebAssembly.Module.exports(wasmModule(v));
+      expect(exports.map((e) => e.name).sort(), `${v.name}'s exports against docs/ABI.md`).toEqual([...documented.keys()].sort());
+      for (const e of exports) expect(e.kind, `${v.name} ${e.name}`).toBe(e.name === "memory" ? "memory" : "function");
+      const abi = instantiate(v, 1) as unknown as Record<string, unknown>;
+      for (const [name, n] of documented) {
+        if (n >= 0) expect((abi[name] as (...a: number[]) => unknown).length, `${v.name} ${name}`).toBe(n);
+      }
+    }
+  });
+
+  it("the SIMD builds use v128; the scalar builds have no SIMD instruction at all", () => {
+    for (const v of VARIANTS) {
+      const text = readFileSync(`${ROOT}build/${v.file.replace(/\.wasm$/, ".wat")}`, "utf8");
+      expect(/\bv128\b|f32x4|i32x4/.test(text), v.name).toBe(v.simd);
+    }
+  });
+
+  it("heapBase() is a multiple of 16 in [1024, 65536), the same in all four; all keep identical static data below it", () => {
+    const bases = VARIANTS.map((v) => instantiate(v, 1).heapBase());
+    expect(new Set(bases).size).toBe(1);
+    const base = bases[0]!;
+    expect(base % 16).toBe(0);
+    expect(base).toBeGreaterThanOrEqual(1024);
+    expect(base).toBeLessThan(65536);
+    const statics = VARIANTS.map((v) => Buffer.from(new Uint8Array(instantiate(v, 1).memory.buffer, 0, base)).toString("hex"));
+    for (const s of statics) expect(s === statics[0]).toBe(true);
+  });
+
+  it("workspaceBytes is 16·inner for inner > 1, 16·(dim + 2) for rows of ≤ 15, else 0; crossEntropyWorkspaceBytes depends on (dim, inner) alone", () => {
+    for (const v of VARIANTS) {
+      const abi = instantiate(v, 1);
+      for (let dim = 0; dim <= 40; dim++) {
+        for (let inner = 1; inner <= 9; inner++) {
+          expect(abi.workspaceBytes(dim, inner), `${v.name} (${dim}, ${inner})`).toBe(inner > 1 ? 16 * inner : dim <= 15 ? 16 * (dim + 2) : 0);
+          const ce = abi.crossEntropyWorkspaceBytes(dim, inner);
+          expect(ce % 4, `${v.name} (${dim}, ${inner})`).toBe(0);
+          expect(ce).toBeGreaterThanOrEqual(0);
+        }
+      }
+      // Rows: one float32 per 1024 classes beyond the short rows.
+      expect(abi.crossEntropyWorkspaceBytes(1024, 1)).toBe(4);
+      expect(abi.crossEntropyWorkspaceBytes(1025, 1)).toBe(8);
+      expect(abi.crossEntropyWorkspaceBytes(128256, 1)).toBe(4 * Math.ceil(128256 / 1024));
+      expect(abi.crossEntropyWorkspaceBytes(3, 10)).toBe(480);
+    }
+  });
+});
+
+describe("the imported memory", () => {
+  const imported = VARIANTS.filter((v) => v.importsMemory);
+
+  it("needs at least one page, not shared, with or without a maximum, and exports the memory it was given", () => {
+    for (const v of imported) {
+      expect(() => new WebAssembly.Instance(wasmModule(v), { env: { memory: new WebAssembly.Memory({ initial: 0 }) } }), v.name).toThrow(WebAssembly.LinkError);
+      expect(() => new WebAssembly.Instance(wasmModule(v), {}), v.name).toThrow(TypeError);
+      const shared = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+      expect(() => new WebAssembly.Instance(wasmModule(v), { env: { memory: shared } }), v.name).toThrow(WebAssembly.LinkError);
+      for (const memory of [new WebAssembly.Memory({ initial: 1 }), new WebAssembly.Memory({ initial: 3, maximum: 3 })]) {
+        const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
+        expect(abi.memory).toBe(memory);
+      }
+    }
+  });
+
+  it("instantiation writes only below heapBase(): the host's bytes from heapBase() up are kept", () => {
+    for (const v of imported) {
+      const memory = new WebAssembly.Memory({ initial: 2 });
+      new Uint8Array(memory.buffer).fill(0xee);
+      const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
+      const base = abi.heapBase();
+      expect(new Uint8Array(memory.buffer, base).every((b) => b === 0xee), v.name).toBe(true);
+      expect(new Uint8Array(memory.buffer, 0, base).some((b) => b !== 0xee), v.name).toBe(true); // its static data
+    }
+  });
+
+  it("gives the same bits as the module with its own memory, kernel by kernel", () => {
+    for (const own of VARIANTS.filter((v) => !v.importsMemory)) {
+      const twin = imported.find((v) => v.simd === own.simd)!;
+      const [a, b] = [instantiate(own), instantiate(twin)];
+      const cases = [...softmaxFamilyCases(a.workspaceBytes), ...crossEntropyCases(a.crossEntropyWorkspaceBytes), ...elementwiseCases()];
+      for (const c of cases) {
+        const [ra, rb] = [run(a, c, { kind: "packed" }), run(b, c, { kind: "packed" })];
+        expect(Object.is(ra.ret, rb.ret) || (Number.isNaN(ra.ret) && Number.isNaN(rb.ret)), c.label).toBe(true);
+        for (const r of c.regions) {
+          const o = ra.outputs.get(r.name);
+          if (o) expect(sameValues(r.kind, o, rb.outputs.get(r.name)!), `${twin.name}: ${c.label}: ${r.name}`).toBeNull();
+        }
+      }
+    }
+  });
+
+  it("two instances, SIMD and scalar, share one memory, the host's data and each other's", () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const [a, b] = imported.map((v) => new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi);
+    const arena = new Arena(a!);
+    const x = arena.f32([1, 2, 3]), y = arena.alloc(12), z = arena.alloc(12), ws = arena.alloc(a!.workspaceBytes(3, 1));
+    a!.softmax(1, 3, 1, x, y, 1, 0, ws);
+    b!.logSoftmax(1, 3, 1, x, z, 1, 0, ws); // b reads the x the host wrote and a read
+    b!.softmaxBackward(1, 3, 1, y, y, x, 1, ws); // and a's output
+    expectDigits(getF32(memory, y, 3), [0.09003057, 0.24472847, 0.66524096], 8);
+    expectDigits(getF32(memory, z, 3), [-2.40760596, -1.40760596, -0.40760596], 6);
+    const p = [0.09003057317038046, 0.24472847105479764, 0.6652409557748218];
+    const g = p.reduce((s, v) => s + v * v, 0);
+    expectClose(getF32(memory, x, 3), p.map((v) => v * (v - g)), "softmaxBackward");
+  });
+
+  it("the host grows the shared memory; the kernels use it at once", () => {
+    for (const v of imported) {
+      const memory = new WebAssembly.Memory({ initial: 1 });
+      const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
+      memory.grow(2);
+      const x = 3 * 65536 - 16, y = 2 * 65536; // in the new pages
+      putF32(memory, x, [1, 2, 3, 4]);
+      abi.softmax(1, 4, 1, x, y, 1, 0, abi.heapBase()); // the workspace (96 bytes) in the first page
+      expectClose(getF32(memory, y, 4), refSoftmax([1, 2, 3, 4], 1, 4, 1), v.name);
+    }
+  });
+});
+
+for (const v of VARIANTS) {
+  describe(`raw ABI: ${v.name}`, () => {
+    const abi = instantiate(v);
+    const mem = abi.memory;
+    const arena = () => new Arena(abi);
+
+    it("softmax of [1, 2, 3], and the seed numbers of test/seeds.test.ts", () => {
+      const a = arena();
+      const x = a.f32([1, 2, 3]), y = a.alloc(12), ws = a.alloc(abi.workspaceBytes(3, 1));
+      abi.softmax(1, 3, 1, x, y, 1, 0, ws);
+      expectDigits(getF32(mem, y, 3), [0.09003057, 0.24472847, 0.66524096], 8);
+      abi.logSumExp(1, 3, 1, x, y, 1, ws);
+      expectDigits(getF32(mem, y, 1), [3.40760596], 6);
+
+      const s1 = a.f32([3, 5.1, 2, 0.5, 0.1]), ws5 = a.alloc(abi.workspaceBytes(5, 1));
+      abi.softmax(1, 5, 1, s1, s1, 1, 0, ws5); // in place
+      expectDigits(getF32(mem, s1, 5), [0.10340024, 0.84438392, 0.03803882, 0.00848761, 0.00568941], 8);
+
+      // Over axis 0 of a 2×5 tensor: outer 1, dim 2, inner 5 (the inner > 1 path).
+      const ax = a.f32([3, 5.1, 2, 0.5, 0.1, 9, 0.1, 0.2, 1, 2]), ay = a.alloc(40), aws = a.alloc(abi.workspaceBytes(2, 5));
+      abi.softmax(1, 2, 5, ax, ay, 1, 0, aws);
+      expectDigits(getF32(mem, ay, 10), [0.00247262, 0.99330715, 0.85814894, 0.37754067, 0.13010847, 0.99752738, 0.00669285, 0.14185106, 0.62245933, 0.86989153], 8);
+
+      const l = a.f32([2, 0.5, 1, 0.2, 1.5, 0.3, 1, 2, 0.1]), ly = a.alloc(36);
+      abi.logSoftmax(3, 3, 1, l, ly, 1, 0, ws);
+      expectDigits(getF32(mem, ly, 9), [-0.4644, -1.9644, -1.4644, -1.7534, -0.4534, -1.6534, -1.417, -0.417, -2.317], 4);
+
+      // [[1,1],[1,10],[1,100]]: finite where the naive formula overflows; exp(−99) flushes to 0.
+      const o = a.f32([1, 1, 1, 10, 1, 100]), oy = a.alloc(24), ows = a.alloc(abi.workspaceBytes(2, 1));
+      abi.softmax(3, 2, 1, o, oy, 1, 0, ows);
+      expectDigits(getF32(mem, oy, 6), [0.5, 0.5, 1.2339458e-4, 0.99987661, 0, 1], 8);
+      expect(getF32(mem, oy, 6)[4]).toBe(0);
+      abi.logSoftmax(3, 2, 1, o, oy, 1, 0, ows);
+      expectDigits(getF32(mem, oy, 6), [-0.6931472, -0.6931472, -9.0001234, -1.2340219e-4, -99, 0], 6);
+      abi.logSumExp(3, 2, 1, o, oy, 1, ows);
+      expectDigits(getF32(mem, oy, 3), [1.6931472, 10.000123, 100], 5);
+    });
+
+    it("invT is 1/temperature, a float64; flags bit 0 makes fully masked rows 0 (rows of ≤ 15, long rows, inner > 1)", () => {
+      const a = arena();
+      const x = a.f32([1, 2, 3]), y = a.alloc(12), ws = a.alloc(abi.workspaceBytes(3, 1));
+      abi.softmax(1, 3, 1, x, y, 0.5, 0, ws); // temperature 2
+      expectDigits(getF32(mem, y, 3), [0.18632372, 0.30719589, 0.50648039], 8);
+      abi.logSoftmax(1, 3, 1, x, y, 1 / 0.3, 0, ws);
+      expectClose(getF32(mem, y, 3), refLogSoftmax([1, 2, 3], 1, 3, 1, 1 / 0.3), "logSoftmax T = 0.3");
+      abi.logSumExp(1, 3, 1, x, y, 0.5, ws);
+      expectClose(getF32(mem, y, 1), [0.5 * 3 + Math.log(Math.exp(-1) + Math.exp(-0.5) + 1)], "logSumExp T = 2");
+
+      for (const [outer, dim, inner] of [[2, 3, 1], [2, 40, 1], [2, 3, 5]] as const) {
+        const n = outer * dim * inner;
+        const data = Array.from({ length: n }, (_, j) => ((j * 7) % 5) - 2);
+        for (let d = 0; d < dim; d++) data[d * inner] = -Infinity; // position (0, 0) is masked
+        const xs = a.f32(data), ys = a.alloc(4 * n), dx = a.alloc(4 * n), w = a.alloc(abi.workspaceBytes(dim, inner));
+        const masked = (arr: number[]) => Array.from({ length: dim }, (_, d) => arr[d * inner] as number);
+        const unmasked = (arr: number[]) => arr.filter((_, j) => !(j < dim * inner && j % inner === 0));
+        for (const op of ["softmax", "logSoftmax"] as const) {
+          abi[op](outer, dim, inner, xs, ys, 1, 0, w);
+          expect(masked(getF32(mem, ys, n)).every(Number.isNaN), `${op} [${outer},${dim},${inner}] flags 0`).toBe(true);
+          abi[op](outer, dim, inner, xs, ys, 1, 1, w);
+          const got = getF32(mem, ys, n);
+          expect(masked(got).every((g) => Object.is(g, 0)), `${op} [${outer},${dim},${inner}] flags 1`).toBe(true);
+          const ref = (op === "softmax" ? refSoftmax : refLogSoftmax)(data, outer, dim, inner);
+          expectClose(unmasked(got), unmasked(ref), op);
+        }
+        // logSoftmaxBackward under flags bit 0: the masked position's y is all +0, its dx exactly 0.
+        const dy = a.f32(Array.from({ length: n }, (_, j) => (j % 3) - 1));
+        abi.logSoftmaxBackward(outer, dim, inner, ys, dy, dx, 1, 1, w);
+        expect(masked(getF32(mem, dx, n)).every((g) => Object.is(g, 0))).toBe(true);
+        abi.logSoftmaxBackward(outer, dim, inner, ys, dy, dx, 1, 0, w);
+        expect(masked(getF32(mem, dx, n)).some((g) => g !== 0)).toBe(true);
+      }
+    });
+
+    it("softmaxBackward and logSoftmaxBackward: dx = y ⊙ (dy − Σ y⊙dy)·invT and (dy − exp(y)·Σ dy)·invT, in place into y or dy", () => {
+      const a = arena();
+      for (const [outer, dim, inner, invT] of [[1, 3, 1, 1], [3, 17, 1, 0.5], [2, 4, 3, 2]] as const) {
+        const n = outer * dim * inner;
+        const x = Array.from({ length: n }, (_, j) => Math.sin(j + 1) * 3);
+        const dyv = Array.from({ length: n }, (_, j) => Math.cos(3 * j));
+        const sm = refSoftmax(x, outer, dim, inner, invT).map(f32), lsm = refLogSoftmax(x, outer, dim, inner, invT).map(f32);
+        const want = (y: number[], log: boolean) => {
+          const dx = new Array<number>(n).fill(0);
+          for (let o = 0; o < outer; o++) {
+            for (let i = 0; i < inner; i++) {
+              const at = (d: number) => (o * dim + d) * inner + i;
+              let g = 0;
+              for (let d = 0; d < dim; d++) g += log ? (dyv[at(d)] as number) : (y[at(d)] as number) * (dyv[at(d)] as number);
+              for (let d = 0; d < dim; d++) {
+                const yy = y[at(d)] as number, dd = dyv[at(d)] as number;
+                dx[at(d)] = (log ? dd - Math.exp(yy) * g : yy * (dd - g)) * invT;
+              }
+            }
+          }
+          return dx;
+        };
+        const ws = a.alloc(abi.workspaceBytes(dim, inner));
+        for (const into of ["dx", "y", "dy"] as const) {
+          const y1 = a.f32(sm), dy1 = a.f32(dyv), dx1 = a.alloc(4 * n);
+          const out = into === "dx" ? dx1 : into === "y" ? y1 : dy1;
+          abi.softmaxBackward(outer, dim, inner, y1, dy1, out, invT, ws);
+          expectClose(getF32(mem, out, n), want(sm, false), `softmaxBackward [${outer},${dim},${inner}] into ${into}`);
+          const y2 = a.f32(lsm), dy2 = a.f32(dyv), dx2 = a.alloc(4 * n);
+          const out2 = into === "dx" ? dx2 : into === "y" ? y2 : dy2;
+          abi.logSoftmaxBackward(outer, dim, inner, y2, dy2, out2, invT, 0, ws);
+          expectClose(getF32(mem, out2, n), want(lsm, true), `logSoftmaxBackward [${outer},${dim},${inner}] into ${into}`);
+        }
+      }
+    });
+
+    it("crossEntropy: the seed's 0.4449 from float64 losses per position, its gradient and logsumexp, rows and inner > 1", () => {
+      const a = arena();
+      const logits = [2, 0.5, 1, 0.2, 1.5, 0.3, 1, 2, 0.1];
+      const x = a.f32(logits), t = a.i32([0, 1, 1]), loss = a.alloc(24), lse = a.alloc(12), grad = a.alloc(36);
+      const gscale = a.f32([1 / 3, 1 / 3, 1 / 3]), ws = a.alloc(abi.crossEntropyWorkspaceBytes(3, 1));
+      abi.crossEntropy(3, 3, 1, x, t, 0, -100, 0, 3, 0, 1, 0, loss, lse, grad, gscale, ws);
+      const losses = getF64(mem, loss, 3);
+      expectDigits(losses, [0.4644, 0.4534, 0.417], 4);
+      expectDigits([(losses[0]! + losses[1]! + losses[2]!) / 3], [0.4449], 4);
+      const ref = refCrossEntropy(logits, 3, 3, 1, [0, 1, 1], false, -100, undefined, 0, 1, 0, [1 / 3, 1 / 3, 1 / 3]);
+      expectClose(losses, ref.loss, "loss");
+      expectClose(getF32(mem, lse, 3), ref.lse, "lse");
+      expectClose(getF32(mem, grad, 9), ref.grad, "grad");
+
+      // The same from one-hot probabilities (flags bit 0), and with [N, C] stored as [C, N] (inner > 1).
+      const q = a.f32([1, 0, 0, 0, 1, 0, 0, 1, 0]);
+      abi.crossEntropy(3, 3, 1, x, q, 1, -100, 0, 3, 0, 1, 0, loss, 0, 0, 0, ws);
+      expectClose(getF64(mem, loss, 3), ref.loss, "one-hot probabilities");
+      const xt = a.f32([2, 0.2, 1, 0.5, 1.5, 2, 1, 0.3, 0.1]), wsT = a.alloc(abi.crossEntropyWorkspaceBytes(3, 3)), gT = a.alloc(36);
+      abi.crossEntropy(1, 3, 3, xt, t, 0, -100, 0, 3, 0, 1, 0, loss, lse, gT, gscale, wsT);
+      expectClose(getF64(mem, loss, 3), ref.loss, "inner > 1");
+      expectClose(getF32(mem, lse, 3), ref.lse, "inner > 1 lse");
+      const gt = getF32(mem, gT, 9);
+      expectClose([0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => gt[c * 3 + r]!)), ref.grad, "inner > 1 grad");
+
+      // The issue's other losses.
+      const one = (vals: number[], target: number, want: number, digits: number) => {
+        const px = a.f32(vals), pt = a.i32([target]), pl = a.alloc(8), pw = a.alloc(abi.crossEntropyWorkspaceBytes(vals.length, 1));
+        abi.crossEntropy(1, vals.length, 1, px, pt, 0, -100, 0, vals.length, 0, 1, 0, pl, 0, 0, 0, pw);
+        expectDigits(getF64(mem, pl, 1), [want], digits);
+      };
+      one([7, 0.2, 0.1], 0, 0.0021, 4);
+      one([1, 3, 6], 0, 5.055, 4);
+      one([1e4, -1e4, 1e4 - 1], 2, 1.3132617, 6);
+    });
+
+    it("crossEntropy: weights (flags bit 1, W = Σw), label smoothing, z-loss, invT, ignoreIndex, gradient in place", () => {
+      const a = arena();
+      const combos: CeOptions[] = [
+        { probs: false, weights: true, eps: 0, zLoss: 0, invT: 1, grad: "out", lse: true, ignore: true },
+        { probs: false, weights: false, eps: 0.1, zLoss: 0, invT: 1, grad: "inplace", lse: false, ignore: false },
+        { probs: false, weights: true, eps: 0.25, zLoss: 1e-2, invT: 0.5, grad: "out", lse: true, ignore: true },
+        { probs: true, weights: true, eps: 0.1, zLoss: 1e-3, invT: 2, grad: "inplace", lse: true, ignore: false },
+      ];
+      let seed = 1;
+      for (const [outer, C, inner] of [[5, 3, 1], [3, 20, 1], [2, 4, 3]] as const) {
+        for (const o of combos) {
+          const { x, target, w, W, gscale } = ceInputs(outer, C, inner, o, seed++);
+          const P = outer * inner, n = outer * C * inner;
+          const px = a.f32(x), pt = o.probs ? a.f32(target) : a.i32(target), pw = o.weights ? a.f32(w) : 0;
+          const pl = a.alloc(8 * P), plse = o.lse ? a.alloc(4 * P) : 0, pg = o.grad === "out" ? a.alloc(4 * n) : px;
+          const pgs = a.f32(gscale), ws = a.alloc(abi.crossEntropyWorkspaceBytes(C, inner));
+          abi.crossEntropy(outer, C, inner, px, pt, (o.probs ? 1 : 0) | (o.weights ? 2 : 0), IGNORE_INDEX, pw, W, o.eps, o.invT, o.zLoss, pl, plse, pg, pgs, ws);
+          const ref = refCrossEntropy(x, outer, C, inner, target, o.probs, IGNORE_INDEX, o.weights ? w : undefined, o.eps, o.invT, o.zLoss, gscale);
+          const what = `[${outer},${C},${inner}] ${JSON.stringify(o)}`;
+          expectClose(getF64(mem, pl, P), ref.loss, `${what} loss`, 1e-5);
+          if (o.lse) expectClose(getF32(mem, plse, P), ref.lse, `${what} lse`, 1e-5);
+          expectClose(getF32(mem, pg, n), ref.grad, `${what} grad`);
+          if (o.ignore) {
+            expect(getF64(mem, pl, P)[P - 1]).toBe(0);
+            for (let c = 0; c < C; c++) expect(getF32(mem, pg, n)[(Math.floor((P - 1) / inner) * C + c) * inner + ((P - 1) % inner)]).toBe(0);
+          }
+        }
+      }
+    });
+
+    it("softcapForward / softcapBackward (c is a float32) and the probes expPass, expSumPass, maxPass, scalePass", () => {
+      const a = arena();
+      const xs = [-40, -3, -0.5, 0, 1e-3, 0.7, 2, 9, 55];
+      const n = xs.length, x = a.f32(xs), z = a.alloc(4 * n), g = a.f32(xs.map((_, j) => (j % 2 ? 1 : -2)));
+      abi.softcapForward(n, x, z, 5);
+      expectClose(getF32(mem, z, n), xs.map((v) => 5 * Math.tanh(v / 5)), "softcapForward");
+      const zs = getF32(mem, z, n);
+      abi.softcapBackward(n, z, g, 5);
+      expectClose(getF32(mem, g, n), zs.map((v, j) => (j % 2 ? 1 : -2) * (1 - (v / 5) ** 2)), "softcapBackward");
+      putF32(mem, g, [0]);
+      abi.softcapBackward(1, z, g, 5);
+      expect(getF32(mem, g, 1)[0]).toBe(0);
+
+      const e = a.f32([-3, -1, 0, 0.5, 2, -0.25, 10]), ey = a.alloc(28);
+      abi.expPass(7, e, ey);
+      expectClose(getF32(mem, ey, 7), [-3, -1, 0, 0.5, 2, -0.25, 10].map(Math.exp), "expPass");
+      const neg = [-3, -1, 0, -0.5, -200, -0.25, -10];
+      const s = abi.expSumPass(7, a.f32(neg), ey);
+      expectClose(getF32(mem, ey, 7), neg.map((v) => (v < -87.4 ? 0 : Math.exp(v))), "expSumPass");
+      expectClose([s], [neg.reduce((t, v) => t + (v < -87.4 ? 0 : Math.exp(v)), 0)], "expSumPass's sum");
+      expect(abi.maxPass(7, a.f32([1, NaN, 7, -2, 6.5, NaN, 3]))).toBe(7);
+      expect(abi.maxPass(0, a.f32([1]))).toBe(-Infinity);
+      if (abi.logPass) {
+        const pos = [1e-30, 0.1, 0.5, 1, 2, Math.E, 10, 3e4, 1e38];
+        abi.logPass(pos.length, a.f32(pos), ey);
+        expectClose(getF32(mem, ey, pos.length), pos.map((v) => Math.log(f32(v))), "logPass");
+      }
+      abi.scalePass(7, e, ey, 0.375);
+      expect(getF32(mem, ey, 7)).toEqual([-3, -1, 0, 0.5, 2, -0.25, 10].map((v) => f32(v * 0.375)));
+    });
+
+    it("any alignment gives the same bits (nothing traps; 16 bytes is only faster)", () => {
+      const x = Array.from({ length: 3 * 19 }, (_, j) => Math.sin(j));
+      const results = [0, 4, 8, 2, 1].map((skew) => {
+        const a = new Arena(abi, skew);
+        const px = a.f32(x), py = a.alloc(4 * x.length), ws = a.alloc(abi.workspaceBytes(19, 1));
+        const pl = a.alloc(24), pt = a.i32([3, 18, 0]), pg = a.alloc(4 * x.length), gs = a.f32([1, 1, 1]), cws = a.alloc(abi.crossEntropyWorkspaceBytes(19, 1));
+        const ws2 = a.alloc(abi.workspaceBytes(3, 19));
+        abi.softmax(3, 19, 1, px, py, 1, 0, ws);
+        abi.crossEntropy(3, 19, 1, px, pt, 0, -100, 0, 19, 0.1, 1, 0, pl, 0, pg, gs, cws);
+        const sm = getF32(mem, py, x.length);
+        abi.logSoftmax(1, 3, 19, px, py, 1, 0, ws2); // inner > 1
+        return { skew, out: [...sm, ...getF32(mem, py, x.length), ...getF64(mem, pl, 3), ...getF32(mem, pg, x.length)] };
+      });
+      for (const r of results) expect(r.out, `skew ${r.skew}`).toEqual(results[0]!.out);
+    });
+
+    it("out-of-range operands trap (a RuntimeError), and the instance keeps working after it", () => {
+      const a = arena();
+      const end = mem.buffer.byteLength;
+      expect(() => abi.softmax(1, 8, 1, end - 16, end - 16, 1, 0, a.alloc(abi.workspaceBytes(8, 1)))).toThrow(WebAssembly.RuntimeError);
+      expect(() => abi.logSumExp(1, 2, 1, a.f32([0, 0]), end, 1, a.alloc(64))).toThrow(/out of bounds/);
+      const x = a.f32([1, 2, 3]), ws = a.alloc(abi.workspaceBytes(3, 1));
+      abi.softmax(1, 3, 1, x, x, 1, 0, ws);
+      expectDigits(getF32(mem, x, 3), [0.09003057, 0.24472847, 0.66524096], 8);
+    });
+
+    describe("guard bytes: nothing outside the outputs and workspace changes, inputs stay, results do not depend on placement", () => {
+      const check = (cases: Case[], verify?: (c: Case, outputs: Map<string, Uint8Array>, ret: number | void) => void) => {
+        for (const c of cases) {
+          const base = runAllLayouts(abi, c);
+          verify?.(c, base.outputs, base.ret);
+        }
+      };
+      const f32s = (b: Uint8Array | undefined) => Array.from(new Float32Array(b!.buffer, b!.byteOffset, b!.length >>> 2));
+
+      it("softmax, logSoftmax, logSumExp and both backwards, over every shape of test/abi/guard.ts", () => {
+        const cases = softmaxFamilyCases(abi.workspaceBytes);
+        expect(cases.length).toBeGreaterThan(400);
+        check(cases, (c, out) => {
+          // The forward results are also right (masked rows per flags; backward results are checked above).
+          const m = /^(softmax|logSoftmax|logSumExp) \[(\d+), (\d+), (\d+)\] invT ([\d.]+)(?: flags (\d))?/.exec(c.label);
+          if (!m) return;
+          const [op, outer, dim, inner, invT, flags] = [m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +(m[6] ?? 0)];
+          const x = c.regions[0]!.data!;
+          const got = f32s(out.get(c.regions[0]!.role === "inout" ? "x" : op === "logSumExp" ? "out" : "y"));
+          const ref = op === "softmax" ? refSoftmax(x, outer, dim, inner, invT) : op === "logSoftmax" ? refLogSoftmax(x, outer, dim, inner, invT) : refLogSumExp(x, outer, dim, inner, invT);
+          expectClose(got, ref.map((r) => (Number.isNaN(r) && flags ? 0 : r)), c.label, 1e-6);
+        });
+      });
+
+      it("crossEntropy: index and probability targets, weights, smoothing, z-loss, lse, gradient apart or in place, short rows, two blocks, inner > 1", () => {
+        const cases = crossEntropyCases(abi.crossEntropyWorkspaceBytes);
+        check(cases, (c, out) => {
+          const o = JSON.parse(c.label.slice(c.label.indexOf("{"))) as CeOptions;
+          const [outer, C, inner] = JSON.parse(c.label.slice(c.label.indexOf("["), c.label.indexOf("]") + 1)) as number[];
+          const r = (name: string) => c.regions.find((g) => g.name === name)?.data;
+          const ref = refCrossEntropy(r("x")!, outer!, C!, inner!, r("target")!, o.probs, IGNORE_INDEX, o.weights ? r("w") : undefined, o.eps, o.invT, o.zLoss, r("gscale"));
+          const loss = out.get("loss")!;
+          expectClose(Array.from(new Float64Array(loss.buffer, loss.byteOffset, loss.length >>> 3)), ref.loss, `${c.label} loss`, 1e-5);
+          if (o.lse) expectClose(f32s(out.get("lse")), ref.lse, `${c.label} lse`, 1e-5);
+          if (o.grad !== "none") expectClose(f32s(out.get(o.grad === "out" ? "grad" : "x")), ref.grad, `${c.label} grad`);
+        });
+      });
+
+      it("softcapForward, softcapBackward, expPass, expSumPass, maxPass, scalePass", () => {
+        check(elementwiseCases());
+      });
+    });
+
+    // An ignored position's target is the ignoreIndex, which may be any integer: the kernel must not
+    // read the logits at it (it once did, with lse ≠ 0: 400 bytes before the row for −100, past the end
+    // of memory, a trap, for 2^28).
+    it("crossEntropy never reads the logits at an ignored position's ignoreIndex (2^28 here), lse or not", () => {
+      const a = arena();
+      const C = 20, big = 2 ** 28;
+      const x = a.f32(Array.from({ length: 2 * C }, (_, j) => j % 7)), t = a.i32([big, 3]);
+      const loss = a.alloc(16), lse = a.alloc(8), ws = a.alloc(abi.crossEntropyWorkspaceBytes(C, 1));
+      abi.crossEntropy(2, C, 1, x, t, 0, big, 0, C, 0, 1, 0, loss, 0, 0, 0, ws); // lse = 0: fine
+      expect(getF64(mem, loss, 2)[0]).toBe(0);
+      abi.crossEntropy(2, C, 1, x, t, 0, big, 0, C, 0, 1, 0, loss, lse, 0, 0, ws); // lse ≠ 0: was a RuntimeError
+      expect(getF64(mem, loss, 2)[0]).toBe(0);
+    });
+  });
+}
+
+describe("the worked example of docs/ABI.md", () => {
+  it("runs as printed (Node, the package's own ./wasm/simd export) and prints the seed numbers", () => {
+    const doc = readFileSync(`${ROOT}docs/ABI.md`, "utf8");
+    const m = /<!-- example: run by test\/abi\.test\.ts -->\s*```js\n([\s\S]*?)```/.exec(doc);
+    expect(m, "docs/ABI.md has the marked example").not.toBeNull();
+    // Run from the repository root, where the package resolves its own name ("simdmax/wasm/simd").
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", m![1]!], { cwd: ROOT, encoding: "utf8" });
+    expect(out).toMatch(/softmax: 0\.090030\d*, 0\.244728\d*, 0\.665240\d*/);
+    expect(out).toMatch(/mean cross-entropy: 0\.4449\d*/);
+  });
+});
+

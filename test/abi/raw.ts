@@ -1,0 +1,235 @@
+// The raw-ABI test harness: simdmax's modules loaded from build/*.wasm with the plain WebAssembly API
+// (no wrapper, nothing from src/), memory laid out by hand, and float64 formulas for the expected values.
+// docs/ABI.md is what these tests hold the modules to.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const BUILD_DIR = fileURLToPath(new URL("../../build/", import.meta.url));
+
+/** The exports of a simdmax module, typed as docs/ABI.md states them. Pointers are byte offsets. */
+export interface Abi {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  workspaceBytes(dim: number, inner: number): number;
+  crossEntropyWorkspaceBytes(dim: number, inner: number): number;
+  softmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
+  logSoftmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
+  logSumExp(outer: number, dim: number, inner: number, x: number, out: number, invT: number, ws: number): void;
+  softmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, ws: number): void;
+  logSoftmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, flags: number, ws: number): void;
+  crossEntropy(
+    outer: number, dim: number, inner: number, x: number, target: number, flags: number, ignoreIndex: number, w: number, W: number,
+    eps: number, invT: number, zLoss: number, loss: number, lse: number, grad: number, gscale: number, ws: number,
+  ): void;
+  softcapForward(n: number, x: number, z: number, c: number): void;
+  softcapBackward(n: number, z: number, g: number, c: number): void;
+  expPass(n: number, x: number, y: number): void;
+  expSumPass(n: number, x: number, y: number): number;
+  maxPass(n: number, x: number): number;
+  scalePass(n: number, x: number, y: number, s: number): void;
+  /** A probe that newer builds have. */
+  logPass?(n: number, x: number, y: number): void;
+}
+
+/** The exports of test/abi/client.wat, the wasm module that calls simdmax (multi-value results as arrays). */
+export interface Client {
+  selfCheck(): number;
+  softmax3(invT: number): number[];
+  masked3(flags: number): number[];
+  logSumExp3(): number;
+  logSoftmax3x3(i: number): number;
+  softmaxBackward3(): number[];
+  crossEntropySeed(): number;
+  grad(i: number): number;
+  lse(i: number): number;
+}
+
+/** The exports these tests call, memory included (docs/ABI.md documents each, and any other). */
+export const EXPORT_NAMES = [
+  "memory", "heapBase", "workspaceBytes", "crossEntropyWorkspaceBytes", "softmax", "logSoftmax", "logSumExp", "softmaxBackward",
+  "logSoftmaxBackward", "crossEntropy", "softcapForward", "softcapBackward", "expPass", "expSumPass", "maxPass", "scalePass",
+] as const;
+
+export interface Variant {
+  /** e.g. "simd" or "scalar-imported-memory" (the asconfig target and the package's ./wasm/<name> export). */
+  name: string;
+  file: string;
+  simd: boolean;
+  /** Imports its memory as env.memory instead of defining one. */
+  importsMemory: boolean;
+}
+
+export const VARIANTS: Variant[] = [
+  { name: "simd", file: "simdmax.simd.wasm", simd: true, importsMemory: false },
+  { name: "scalar", file: "simdmax.scalar.wasm", simd: false, importsMemory: false },
+  { name: "simd-imported-memory", file: "simdmax.simd.imported-memory.wasm", simd: true, importsMemory: true },
+  { name: "scalar-imported-memory", file: "simdmax.scalar.imported-memory.wasm", simd: false, importsMemory: true },
+];
+
+const bytesCache = new Map<string, Uint8Array<ArrayBuffer>>();
+export function wasmBytes(v: Variant): Uint8Array<ArrayBuffer> {
+  let b = bytesCache.get(v.file);
+  if (!b) {
+    const path = BUILD_DIR + v.file;
+    try {
+      b = new Uint8Array(readFileSync(path));
+    } catch (e) {
+      throw new Error(`${path} is missing: run \`npm run build\` first (${(e as Error).message})`);
+    }
+    bytesCache.set(v.file, b);
+  }
+  return b;
+}
+
+const moduleCache = new Map<string, WebAssembly.Module>();
+export function wasmModule(v: Variant): WebAssembly.Module {
+  let m = moduleCache.get(v.file);
+  if (!m) {
+    m = new WebAssembly.Module(wasmBytes(v));
+    moduleCache.set(v.file, m);
+  }
+  return m;
+}
+
+/** Pages every instance made here gets: one holds the largest case (2 × 1030 logits with every operand, ~29 KiB); growing is tested apart. */
+export const PAGES = 1;
+
+/** A new instance with a memory of `pages` pages: the host's own Memory for the imported-memory
+ *  variants, memory.grow for the others (the modules start with 1 page). */
+export function instantiate(v: Variant, pages = PAGES): Abi {
+  if (v.importsMemory) {
+    const memory = new WebAssembly.Memory({ initial: pages });
+    const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
+    if (abi.memory !== memory) throw new Error(`${v.name}: the exported memory is not the imported one`);
+    return abi;
+  }
+  const abi = new WebAssembly.Instance(wasmModule(v), {}).exports as unknown as Abi;
+  const have = abi.memory.buffer.byteLength >>> 16;
+  if (have < pages) abi.memory.grow(pages - have);
+  return abi;
+}
+
+export const f32 = Math.fround;
+
+/** Writes float32 values at ptr. */
+export function putF32(mem: WebAssembly.Memory, ptr: number, values: ArrayLike<number>): void {
+  const dv = new DataView(mem.buffer);
+  for (let i = 0; i < values.length; i++) dv.setFloat32(ptr + 4 * i, values[i] as number, true);
+}
+export function putI32(mem: WebAssembly.Memory, ptr: number, values: ArrayLike<number>): void {
+  const dv = new DataView(mem.buffer);
+  for (let i = 0; i < values.length; i++) dv.setInt32(ptr + 4 * i, values[i] as number, true);
+}
+export function getF32(mem: WebAssembly.Memory, ptr: number, n: number): number[] {
+  const dv = new DataView(mem.buffer);
+  return Array.from({ length: n }, (_, i) => dv.getFloat32(ptr + 4 * i, true));
+}
+export function getF64(mem: WebAssembly.Memory, ptr: number, n: number): number[] {
+  const dv = new DataView(mem.buffer);
+  return Array.from({ length: n }, (_, i) => dv.getFloat64(ptr + 8 * i, true));
+}
+
+/** A bump allocator over [heapBase, end of memory): 16-byte aligned blocks, plus `skew` bytes. */
+export class Arena {
+  next: number;
+  constructor(readonly abi: Abi, readonly skew = 0) {
+    this.next = abi.heapBase();
+  }
+  alloc(bytes: number): number {
+    const p = ((this.next + 15) & ~15) + this.skew;
+    this.next = p + bytes;
+    if (this.next > this.abi.memory.buffer.byteLength) throw new Error(`arena: ${bytes} bytes do not fit`);
+    return p;
+  }
+  f32(values: ArrayLike<number>): number {
+    const p = this.alloc(4 * values.length);
+    putF32(this.abi.memory, p, values);
+    return p;
+  }
+  i32(values: ArrayLike<number>): number {
+    const p = this.alloc(4 * values.length);
+    putI32(this.abi.memory, p, values);
+    return p;
+  }
+}
+
+/** mulberry32: seeded, so that a failing case can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Float64 formulas over [outer, dim, inner] (element (o, d, i) at (o·dim + d)·inner + i), for finite data.
+
+function rows(outer: number, dim: number, inner: number, f: (at: (d: number) => number, o: number, i: number) => void): void {
+  for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) f((d) => (o * dim + d) * inner + i, o, i);
+}
+
+export function refLogSumExp(x: ArrayLike<number>, outer: number, dim: number, inner: number, invT = 1): number[] {
+  const out: number[] = [];
+  rows(outer, dim, inner, (at) => {
+    let m = -Infinity;
+    for (let d = 0; d < dim; d++) m = Math.max(m, (x[at(d)] as number) * invT);
+    let s = 0;
+    for (let d = 0; d < dim; d++) s += Math.exp((x[at(d)] as number) * invT - m);
+    out.push(m === -Infinity ? -Infinity : m + Math.log(s));
+  });
+  return out;
+}
+
+export function refLogSoftmax(x: ArrayLike<number>, outer: number, dim: number, inner: number, invT = 1): number[] {
+  const y = new Array<number>(outer * dim * inner).fill(0);
+  const lse = refLogSumExp(x, outer, dim, inner, invT);
+  rows(outer, dim, inner, (at, o, i) => {
+    for (let d = 0; d < dim; d++) y[at(d)] = (x[at(d)] as number) * invT - (lse[o * inner + i] as number);
+  });
+  return y;
+}
+
+export function refSoftmax(x: ArrayLike<number>, outer: number, dim: number, inner: number, invT = 1): number[] {
+  return refLogSoftmax(x, outer, dim, inner, invT).map(Math.exp);
+}
+
+export interface RefCrossEntropy {
+  loss: number[];
+  lse: number[];
+  grad: number[];
+}
+
+/** Cross-entropy per position as docs/ABI.md states it (float64): α the target's coefficients,
+ *  loss = −Σ α_c·log p_c + zLoss·lse², grad_c = gscale·invT·((Σα + 2·zLoss·lse)·p_c − α_c); ignored: 0. */
+export function refCrossEntropy(
+  x: ArrayLike<number>, outer: number, C: number, inner: number, target: ArrayLike<number>, probs: boolean, ignoreIndex: number,
+  w: ArrayLike<number> | undefined, eps: number, invT: number, zLoss: number, gscale?: ArrayLike<number>,
+): RefCrossEntropy {
+  const lse = refLogSumExp(x, outer, C, inner, invT);
+  const loss: number[] = [], grad = new Array<number>(outer * C * inner).fill(0);
+  const wc = (c: number) => (w ? (w[c] as number) : 1);
+  rows(outer, C, inner, (at, o, i) => {
+    const p = o * inner + i, l = lse[p] as number;
+    const t = probs ? -1 : (target[p] as number);
+    if (!probs && t === ignoreIndex) {
+      loss.push(0);
+      return;
+    }
+    const alpha = Array.from({ length: C }, (_, c) =>
+      probs ? wc(c) * ((1 - eps) * (target[at(c)] as number) + eps / C) : (c === t ? (1 - eps) * wc(t) : 0) + (eps / C) * wc(c));
+    const A = alpha.reduce((a, b) => a + b, 0);
+    let s = 0;
+    for (let c = 0; c < C; c++) s -= (alpha[c] as number) * ((x[at(c)] as number) * invT - l);
+    loss.push(s + zLoss * l * l);
+    const g = gscale ? (gscale[p] as number) : 1;
+    for (let c = 0; c < C; c++) {
+      const pc = Math.exp((x[at(c)] as number) * invT - l);
+      grad[at(c)] = g * invT * ((A + 2 * zLoss * l) * pc - (alpha[c] as number));
+    }
+  });
+  return { loss, lse, grad };
+}
