@@ -1,7 +1,7 @@
-// The exported ABI of simdmax's wasm modules (documented for hosts in the README and docs/).
+// The exported ABI of simdmax's wasm modules (documented for hosts in docs/ABI.md).
 // Every kernel views its float32 tensor as [outer, dim, inner] in row-major order and reduces over
-// dim. Pointers are byte offsets into this module's memory; float32 data needs 4-byte alignment,
-// the workspace 8-byte alignment. `invT` is 1/temperature, as a float64. A kernel reads and writes only the ranges
+// dim. Pointers are byte offsets into this module's memory; any alignment gives the same bits, natural
+// alignment (4 bytes for float32, 8 for float64 and the workspace) is only faster. `invT` is 1/temperature, as a float64. A kernel reads and writes only the ranges
 // it is given: outputs may be exactly the inputs (in place), never partly overlap them.
 // Bit 0 of `flags`: fully masked (all −Infinity) rows give 0 instead of NaN.
 import { softmaxKernel, logSoftmaxKernel, logSumExpKernel, SHORT_ROW } from "./softmax";
