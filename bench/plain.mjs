@@ -1,5 +1,5 @@
 // Plain-JS baselines over [rows, n] float32 data, written the way a careful JS programmer would:
-// typed arrays, one pass per step, Math.exp, no allocation.
+// typed arrays, one pass per step, Math.exp, no allocation; and, at the end, naive ones as usually written.
 
 /** Softmax of each row of x into y: max pass, exp-and-sum pass, scale pass. */
 export function softmaxRows(x, y, rows, n) {
@@ -77,4 +77,56 @@ export function crossEntropyWithGradRows(x, target, grad, rows, n) {
     grad[o + target[r]] -= g;
   }
   return total / rows;
+}
+
+// Naive baselines: softmax as it is usually written in JS (per row, an Array, reduce and map with a
+// closure, a new array at every step, log of the softmax for the loss). Not Math.max(...row): spreading
+// a row into arguments throws RangeError ("Maximum call stack size exceeded") from about 125,000
+// elements in Node 20, so that form cannot even run the 8×128256 shape. Each returns new arrays.
+
+const rowOf = (x, r, n) => Array.from(x.subarray(r * n, r * n + n));
+
+function softmaxRowNaive(row) {
+  const max = row.reduce((a, b) => Math.max(a, b), -Infinity);
+  const exps = row.map((v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}
+
+/** Softmax of each row, naively; returns a new Float32Array. */
+export function softmaxNaive(x, rows, n) {
+  const y = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) y.set(softmaxRowNaive(rowOf(x, r, n)), r * n);
+  return y;
+}
+
+/** Log-softmax of each row, naively (the log of the sum of exps, not of the softmax). */
+export function logSoftmaxNaive(x, rows, n) {
+  const y = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    const row = rowOf(x, r, n);
+    const max = row.reduce((a, b) => Math.max(a, b), -Infinity);
+    const lse = max + Math.log(row.map((v) => Math.exp(v - max)).reduce((a, b) => a + b, 0));
+    y.set(row.map((v) => v - lse), r * n);
+  }
+  return y;
+}
+
+/** Mean cross-entropy, naively: −log of the softmax at the target, averaged. */
+export function crossEntropyNaive(x, target, rows, n) {
+  const losses = [];
+  for (let r = 0; r < rows; r++) losses.push(-Math.log(softmaxRowNaive(rowOf(x, r, n))[target[r]]));
+  return losses.reduce((a, b) => a + b, 0) / rows;
+}
+
+/** Mean cross-entropy and its gradient (softmax − one-hot) / rows, naively; returns { loss, grad }. */
+export function crossEntropyWithGradNaive(x, target, rows, n) {
+  const grad = new Float32Array(rows * n);
+  const losses = [];
+  for (let r = 0; r < rows; r++) {
+    const p = softmaxRowNaive(rowOf(x, r, n));
+    losses.push(-Math.log(p[target[r]]));
+    grad.set(p.map((v, c) => (v - (c === target[r] ? 1 : 0)) / rows), r * n);
+  }
+  return { loss: losses.reduce((a, b) => a + b, 0) / rows, grad };
 }

@@ -1,5 +1,7 @@
 // npm run bench [-- --json] [-- --quick]
-// simdmax (SIMD build, scalar build, and the zero-copy alloc path) against an optimized plain-JS loop
+// (npm runs it through scripts/relaxed-simd.mjs, which gives Node 20 the flag its relaxed SIMD needs:
+// by hand, node --experimental-wasm-relaxed-simd bench/run.mjs on Node 20, node bench/run.mjs later.)
+// simdmax (SIMD build, relaxed-SIMD build, scalar build, and the zero-copy alloc path) against an optimized plain-JS loop
 // and against one in-memory SIMD exp pass over the same elements (the kernels' own exp-and-sum loop,
 // exp(x) stored and summed: the part of softmax no kernel can skip), on the same data in one process.
 // The machine is noisy: every candidate of a shape runs in each of several interleaved rounds, and
@@ -10,6 +12,7 @@ import { readFile } from "node:fs/promises";
 import { createSimdmax } from "../dist/index.js";
 import * as plain from "./plain.mjs";
 import * as tfjs from "./peers/tfjs.mjs";
+import * as ortPeer from "./peers/ort.mjs";
 import { chartSvg } from "./chart.mjs";
 import { writeFile } from "node:fs/promises";
 
@@ -24,20 +27,24 @@ const SHAPES = [[1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256], [1
 
 const simd = await createSimdmax({ simd: true });
 const scalar = await createSimdmax({ simd: false });
+/** The relaxed-SIMD build (fused multiply-adds), where this engine validates it. */
+const relaxed = await createSimdmax({ build: "relaxed" }).catch((e) => (log(`relaxed-SIMD build not measured: ${e.message}`), null));
 
-/** The raw SIMD module, for the floor: one exp pass over data already in wasm memory. */
-async function rawSimd() {
-  const bytes = await readFile(new URL("../build/simdmax.simd.wasm", import.meta.url));
+/** A raw module (SIMD, or relaxed SIMD), for the floor: one exp pass over data already in wasm memory. */
+async function rawModule(build) {
+  const bytes = await readFile(new URL(`../build/simdmax.${build}.wasm`, import.meta.url));
   const { instance } = await WebAssembly.instantiate(bytes);
   return instance.exports;
 }
-const raw = await rawSimd();
-const rawBase = (raw.heapBase() + 15) & ~15;
-function rawBuffers(n) {
-  const need = rawBase + 8 * n;
-  const have = raw.memory.buffer.byteLength;
-  if (need > have) raw.memory.grow(Math.ceil((need - have) / 65536));
-  return { x: rawBase, y: rawBase + 4 * n };
+const raw = await rawModule("simd");
+const rawRelaxed = relaxed && (await rawModule("relaxed"));
+/** Room for n floats of input and n of output in a raw module's memory (the SIMD one by default). */
+function rawBuffers(n, module = raw) {
+  const base = (module.heapBase() + 15) & ~15;
+  const need = base + 8 * n;
+  const have = module.memory.buffer.byteLength;
+  if (need > have) module.memory.grow(Math.ceil((need - have) / 65536));
+  return { x: base, y: base + 4 * n };
 }
 
 function logits(n, seed) {
@@ -61,20 +68,48 @@ function calibrate(fn) {
   }
 }
 
+/** The same for a candidate whose fn returns a promise (ONNX Runtime's session.run): each call awaited. */
+async function calibrateAsync(fn) {
+  let reps = 1;
+  for (;;) {
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) await fn();
+    if (performance.now() - t > 0.2 || reps > 1 << 20) return reps;
+    reps *= 2;
+  }
+}
+
 async function measure(candidates) {
   const medians = new Map(candidates.map((c) => [c.name, []]));
   for (const c of candidates) {
-    for (let i = 0; i < 20; i++) c.fn(); // out of V8's baseline tier
+    if (c.async) {
+      for (let i = 0; i < 20; i++) await c.fn();
+      c.reps = await calibrateAsync(c.fn);
+      continue;
+    }
+    for (let i = 0; i < (c.slow ? 5 : 20); i++) c.fn(); // out of V8's baseline tier
     c.reps = calibrate(c.fn);
   }
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 ? [...candidates].reverse() : candidates;
-    const bench = new Bench({ time: TIME_MS, warmupTime: 10, warmupIterations: 2 });
-    for (const c of order) bench.add(c.name, () => { for (let i = 0; i < c.reps; i++) c.fn(); });
-    await bench.run();
-    for (const t of bench.tasks) {
-      const c = candidates.find((k) => k.name === t.name);
-      medians.get(t.name).push(t.result.latency.p50 / c.reps);
+    // tinybench takes at least 64 samples of a task besides TIME_MS; a slow candidate (the naive loops:
+    // 0.2-0.3 s a call at the large shapes) takes 5, in a Bench of its own at its place in the order.
+    const groups = [];
+    for (const c of order) {
+      if (groups.length && !groups.at(-1)[0].slow && !c.slow) groups.at(-1).push(c);
+      else groups.push([c]);
+    }
+    for (const group of groups) {
+      const bench = new Bench({ time: TIME_MS, warmupTime: 10, warmupIterations: 2, ...(group[0].slow ? { iterations: 5 } : {}) });
+      for (const c of group) {
+        bench.add(c.name, c.async ? async () => { for (let i = 0; i < c.reps; i++) await c.fn(); } : () => { for (let i = 0; i < c.reps; i++) c.fn(); });
+      }
+      await bench.run();
+      for (const t of bench.tasks) {
+        if (t.result.state === "errored") throw new Error(`${t.name} failed while timed: ${t.result.error?.message}`);
+        const c = candidates.find((k) => k.name === t.name);
+        medians.get(t.name).push(t.result.latency.p50 / c.reps);
+      }
     }
   }
   return candidates.map((c) => {
@@ -93,27 +128,38 @@ function check(name, got, want, rel = 1e-4, abs = 1e-30) {
 }
 
 const results = [];
-function report(op, shape, rows, baselineName, floorName) {
+const ratioText = (v) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toPrecision(2)) + "×";
+/**
+ * Prints one table and records its rows. ratios: more "× name" columns, [label, candidate, json key]:
+ * how many times faster each row is than that candidate ("n/a" and null where it was not measured).
+ */
+function report(op, shape, rows, baselineName, floorName, ratios = []) {
   const n = shape[0] * shape[1];
   const base = rows.find((r) => r.name === baselineName);
   const floor = floorName && rows.find((r) => r.name === floorName);
   log(`\n${op} ${shape.join("×")} (${n.toLocaleString("en")} elements)`);
-  log("  candidate              median/call   Gelem/s   × plain JS" + (floor ? "   ÷ exp pass" : "") + "   spread");
+  log("  candidate              median/call   Gelem/s   × plain JS" + (floor ? "   ÷ exp pass" : "") + ratios.map(([label]) => `   ${label.padStart(9)}`).join("") + "   spread");
   for (const r of rows) {
     const gelem = n / (r.ms * 1e-3) / 1e9;
     const vsBase = base.ms / r.ms;
     const vsFloor = floor ? r.ms / floor.ms : undefined;
-    results.push({ op, shape, candidate: r.name, medianMs: r.ms, gelemPerS: gelem, timesPlainJs: vsBase, overExpPass: vsFloor, spread: r.spread });
+    const extra = ratios.map(([, name, key]) => {
+      const other = rows.find((q) => q.name === name);
+      return [key, other ? other.ms / r.ms : null];
+    });
+    results.push({ op, shape, candidate: r.name, medianMs: r.ms, gelemPerS: gelem, timesPlainJs: vsBase, overExpPass: vsFloor, ...Object.fromEntries(extra), spread: r.spread });
     const time = r.ms >= 1 ? `${r.ms.toFixed(2)} ms` : `${(r.ms * 1000).toFixed(1)} µs`;
     log(
       `  ${r.name.padEnd(22)} ${time.padStart(11)}   ${gelem.toFixed(3).padStart(7)}   ${vsBase.toFixed(1).padStart(9)}×` +
-        (floor ? `   ${vsFloor.toFixed(2).padStart(9)}×` : "") + `   ${(100 * r.spread).toFixed(0).padStart(4)}%`,
+        (floor ? `   ${vsFloor.toFixed(2).padStart(9)}×` : "") +
+        extra.map(([, v], i) => `   ${(v === null ? "n/a" : ratioText(v)).padStart(Math.max(ratios[i][0].length, 9))}`).join("") +
+        `   ${(100 * r.spread).toFixed(0).padStart(4)}%`,
     );
   }
 }
 
 log(`simdmax bench — ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
-log(`features: simd=${simd.features.simd}; ${ROUNDS} interleaved rounds of ${TIME_MS} ms per candidate; best round median`);
+log(`features: simd=${simd.features.simd}, relaxed SIMD=${relaxed !== null}; ${ROUNDS} interleaved rounds of ${TIME_MS} ms per candidate; best round median`);
 
 for (const shape of SHAPES) {
   const [rows, cols] = shape;
@@ -126,32 +172,51 @@ for (const shape of SHAPES) {
   xb.array.set(x);
   const rb = rawBuffers(n);
   new Float32Array(raw.memory.buffer, rb.x, n).set(x);
+  const xr = relaxed?.alloc(n), yr = relaxed?.alloc(n);
+  xr?.array.set(x);
+  const rr = rawRelaxed && rawBuffers(n, rawRelaxed);
+  if (rr) new Float32Array(rawRelaxed.memory.buffer, rr.x, n).set(x);
   const candidates = [
     { name: "simdmax SIMD", fn: () => simd.softmax(x, shape, { out: y }) },
-    { name: "simdmax SIMD, alloc", fn: () => simd.softmax(xb, shape, { out: yb }) },
+    { name: "simdmax SIMD, alloc", fn: () => simd.softmax(xb, shape, { out: yb }), out: () => yb.array },
+    ...(relaxed
+      ? [
+          { name: "simdmax relaxed SIMD", fn: () => relaxed.softmax(x, shape, { out: y }) },
+          { name: "relaxed SIMD, alloc", fn: () => relaxed.softmax(xr, shape, { out: yr }), out: () => yr.array },
+        ]
+      : []),
     { name: "simdmax scalar build", fn: () => scalar.softmax(x, shape, { out: y }) },
     { name: "plain JS (optimized)", fn: () => plain.softmaxRows(x, y, rows, cols) },
     { name: "SIMD exp pass", fn: () => raw.expSumPass(n, rb.x, rb.y) },
+    ...(rr ? [{ name: "relaxed SIMD exp pass", fn: () => rawRelaxed.expSumPass(n, rr.x, rr.y) }] : []),
     // The rest of the hardware floor, over the same bytes in wasm memory: a max-reduce pass, a scale
     // pass (softmax = max + exp-and-sum + scale), and a plain copy for the bandwidth.
     { name: "SIMD max pass", fn: () => raw.maxPass(n, rb.x) },
     { name: "SIMD scale pass", fn: () => raw.scalePass(n, rb.y, rb.y, 1) },
     { name: "memory copy", fn: () => new Uint8Array(raw.memory.buffer).copyWithin(rb.y, rb.x, rb.x + 4 * n) },
   ];
-  for (const c of candidates.slice(0, 3)) {
+  for (const c of candidates.filter((k) => k.name.includes("simdmax") || k.out)) {
     y.fill(0);
     c.fn();
-    check(c.name, c.name.includes("alloc") ? yb.array : y, want);
+    check(c.name, c.out ? c.out() : y, want);
   }
   const measured = await measure(candidates);
-  report("softmax", shape, measured, "plain JS (optimized)", "SIMD exp pass");
+  report("softmax", shape, measured, "plain JS (optimized)", "SIMD exp pass", relaxed ? [["× SIMD", "simdmax SIMD", "timesSimd"]] : []);
   const ms = (name) => measured.find((r) => r.name === name).ms;
   const floor = ms("SIMD max pass") + ms("SIMD exp pass") + ms("SIMD scale pass");
   const fromArrays = ms("simdmax SIMD") / floor, inMemory = ms("simdmax SIMD, alloc") / floor;
   results.push({ op: "softmax floor", shape, floorMs: floor, overFloor: fromArrays, overFloorAlloc: inMemory, copyGBs: (8 * n) / (ms("memory copy") * 1e6) });
   log(`  floor (max + exp-and-sum + scale passes in memory): ${(floor * 1000).toFixed(1)} µs; softmax is ${fromArrays.toFixed(2)}× it from Float32Arrays, ${inMemory.toFixed(2)}× with alloc buffers; copy ${((8 * n) / (ms("memory copy") * 1e6)).toFixed(1)} GB/s`);
+  if (relaxed) {
+    // Relaxed against SIMD, like for like: speed-ups (> 1 is faster).
+    const gain = { fromArrays: ms("simdmax SIMD") / ms("simdmax relaxed SIMD"), alloc: ms("simdmax SIMD, alloc") / ms("relaxed SIMD, alloc"), expPass: ms("SIMD exp pass") / ms("relaxed SIMD exp pass") };
+    results.push({ op: "softmax relaxed vs SIMD", shape, ...gain });
+    log(`  relaxed SIMD vs SIMD: ${gain.fromArrays.toFixed(2)}× from Float32Arrays, ${gain.alloc.toFixed(2)}× with alloc buffers, ${gain.expPass.toFixed(2)}× the exp pass`);
+  }
   xb.free();
   yb.free();
+  xr?.free();
+  yr?.free();
 }
 
 // The other kernels, at two shapes.
@@ -162,17 +227,21 @@ for (const shape of [[256, 1000], [64, 32000]]) {
   const y = new Float32Array(n), dy = logits(n, 9), dx = new Float32Array(n), lse = new Float32Array(rows);
   const soft = new Float32Array(n);
   plain.softmaxRows(x, soft, rows, cols);
-  for (const [op, simdFn, scalarFn, jsFn] of [
-    ["logSoftmax", () => simd.logSoftmax(x, shape, { out: y }), () => scalar.logSoftmax(x, shape, { out: y }), () => plain.logSoftmaxRows(x, y, rows, cols)],
-    ["logSumExp", () => simd.logSumExp(x, shape, { out: lse }), () => scalar.logSumExp(x, shape, { out: lse }), () => plain.logSumExpRows(x, lse, rows, cols)],
-    ["softmaxBackward", () => simd.softmaxBackward(soft, dy, shape, { out: dx }), () => scalar.softmaxBackward(soft, dy, shape, { out: dx }), () => plain.softmaxBackwardRows(soft, dy, dx, rows, cols)],
+  for (const [op, simdFn, scalarFn, jsFn, relaxedFn] of [
+    ["logSoftmax", () => simd.logSoftmax(x, shape, { out: y }), () => scalar.logSoftmax(x, shape, { out: y }), () => plain.logSoftmaxRows(x, y, rows, cols),
+      () => relaxed.logSoftmax(x, shape, { out: y })],
+    ["logSumExp", () => simd.logSumExp(x, shape, { out: lse }), () => scalar.logSumExp(x, shape, { out: lse }), () => plain.logSumExpRows(x, lse, rows, cols),
+      () => relaxed.logSumExp(x, shape, { out: lse })],
+    ["softmaxBackward", () => simd.softmaxBackward(soft, dy, shape, { out: dx }), () => scalar.softmaxBackward(soft, dy, shape, { out: dx }), () => plain.softmaxBackwardRows(soft, dy, dx, rows, cols),
+      () => relaxed.softmaxBackward(soft, dy, shape, { out: dx })],
   ]) {
     const rowsOut = await measure([
       { name: "simdmax SIMD", fn: simdFn },
+      ...(relaxed ? [{ name: "simdmax relaxed SIMD", fn: relaxedFn }] : []),
       { name: "simdmax scalar build", fn: scalarFn },
       { name: "plain JS (optimized)", fn: jsFn },
     ]);
-    report(op, shape, rowsOut, "plain JS (optimized)");
+    report(op, shape, rowsOut, "plain JS (optimized)", undefined, relaxed ? [["× SIMD", "simdmax SIMD", "timesSimd"]] : []);
   }
 }
 
@@ -205,46 +274,97 @@ for (const shape of [[256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
   report("crossEntropyWithGrad", shape, rowsFused, "CE fused, plain JS", "SIMD exp pass");
 }
 
-// Peers (issue 5, in progress): TensorFlow.js's wasm backend on the same data, end to end from
-// Float32Arrays (TF.js cannot write into a given array: its result is read back with dataSync).
+// Peers (issue 5): TensorFlow.js's wasm backend and ONNX Runtime Web's wasm backend on the same data,
+// end to end from Float32Arrays (neither writes into a given array: TF.js's result is read back with
+// dataSync, ORT's output tensor's data is read), beside the optimized plain-JS loop and a naive one
+// (bench/plain.mjs). ORT's session.run returns a promise: its candidate awaits every call. ORT has no
+// cross-entropy gradient: onnxruntime-web runs inference sessions only (the gradient ops, such as
+// SoftmaxCrossEntropyLossGrad, are in ORT's training builds, and the web package ships none), so its
+// fused column is n/a. Each peer's answers are checked against simdmax's before it is timed.
 const tfInfo = await tfjs.initTfjs().catch((e) => (log(`\nTF.js wasm could not start: ${e.message}`), null));
-if (tfInfo) {
-  log(`\npeers: ${tfInfo}`);
-  for (const shape of [[1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
-    const [rows, cols] = shape;
-    const n = rows * cols;
-    const x = logits(n, 13);
-    const y = new Float32Array(n), grad = new Float32Array(n);
-    const target = Int32Array.from({ length: rows }, (_, r) => (r * 7919) % cols);
-    const labels = tfjs.oneHot(target, cols);
-    // Same answers before timing.
-    check("TF.js softmax", tfjs.softmax(x, shape), simd.softmax(x, shape), 1e-4);
-    // TF.js sums in float32 lanes: over 128k classes its log-sum drifts ~1e-5 relative (ours holds 1 ULP).
-    check("TF.js logSoftmax", tfjs.logSoftmax(x, shape), simd.logSoftmax(x, shape), 1e-4, 1e-4);
+const ortInfo = await ortPeer.initOrt().catch((e) => (log(`\nONNX Runtime Web could not start: ${e.message}`), null));
+const PEER_RATIOS = [["× naive JS", "plain JS (naive)", "timesNaiveJs"], ["× TF.js", "TF.js wasm", "timesTfjs"], ["× ORT", "ORT wasm", "timesOrt"]];
+const ORT_NO_GRAD = "n/a: onnxruntime-web has inference sessions only, no training gradient";
+log(`\npeers: ${[tfInfo, ortInfo].filter(Boolean).join("; ") || "none could start"}; plain JS, optimized and naive`);
+for (const shape of [[1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256], [1, 1048576]]) {
+  const [rows, cols] = shape;
+  const n = rows * cols;
+  const softmaxOnly = n === 1048576; // like the softmax tables above: the other ops have no 1×1048576 shape
+  const x = logits(n, 13);
+  const y = new Float32Array(n), grad = new Float32Array(n);
+  const target = Int32Array.from({ length: rows }, (_, r) => (r * 7919) % cols);
+  const labels = tfInfo && !softmaxOnly ? tfjs.oneHot(target, cols) : null;
+  const ort = ortInfo ? await ortPeer.createPeer(x, shape, target) : null; // sessions made once per shape
+  // Same answers before timing.
+  const wantSoftmax = simd.softmax(x, shape);
+  // TF.js and ORT sum in float32: over a row of 1,048,576 their softmax is 2.2e-4 relative off the float64
+  // answer (3e-5 at 8×128256), where simdmax's is 6e-7; so that shape is checked to 1e-3.
+  const peerRel = softmaxOnly ? 1e-3 : 1e-4;
+  check("naive JS softmax", plain.softmaxNaive(x, rows, cols), wantSoftmax, 1e-4);
+  if (tfInfo) check("TF.js softmax", tfjs.softmax(x, shape), wantSoftmax, peerRel);
+  if (ort) check("ORT softmax", await ort.softmax(), wantSoftmax, peerRel);
+  if (!softmaxOnly) {
+    const wantLog = simd.logSoftmax(x, shape);
     const ce = simd.crossEntropyWithGrad(x, target, shape);
-    const tce = tfjs.crossEntropyWithGrad(x, shape, labels);
-    if (Math.abs(tce.loss - ce.loss) > 1e-4 * Math.abs(ce.loss)) throw new Error(`TF.js cross-entropy ${tce.loss} vs ${ce.loss}`);
-    check("TF.js cross-entropy gradient", tce.grad, ce.grad, 1e-2);
-    const ops = [
-      ["softmax", () => simd.softmax(x, shape, { out: y }), () => tfjs.softmax(x, shape), () => plain.softmaxRows(x, y, rows, cols)],
-      ["logSoftmax", () => simd.logSoftmax(x, shape, { out: y }), () => tfjs.logSoftmax(x, shape), () => plain.logSoftmaxRows(x, y, rows, cols)],
-      ["crossEntropy", () => simd.crossEntropy(x, target, shape), () => tfjs.crossEntropy(x, shape, labels), () => plain.crossEntropyRows(x, target, rows, cols)],
-      ["crossEntropyWithGrad", () => simd.crossEntropyWithGrad(x, target, shape, { out: grad }), () => tfjs.crossEntropyWithGrad(x, shape, labels),
-        () => plain.crossEntropyWithGradRows(x, target, grad, rows, cols)],
-    ];
-    for (const [op, mine, theirs, js] of ops) {
-      const r = await measure([
-        { name: "simdmax SIMD", fn: mine },
-        { name: "TF.js wasm", fn: theirs },
-        { name: "plain JS (optimized)", fn: js },
-      ]);
-      report(`${op} vs peers`, shape, r, "plain JS (optimized)");
-      const a = r[0].ms, b = r[1].ms;
-      results.push({ op: `${op} vs TF.js`, shape, candidate: "ratio", timesTfjs: b / a });
-      log(`  simdmax is ${(b / a).toFixed(1)}× TF.js-wasm`);
+    const sameLoss = (name, loss) => {
+      if (!(Math.abs(loss - ce.loss) <= 1e-4 * Math.abs(ce.loss))) throw new Error(`${name} ${loss} vs ${ce.loss}`);
+    };
+    check("naive JS logSoftmax", plain.logSoftmaxNaive(x, rows, cols), wantLog, 1e-4, 1e-4);
+    sameLoss("naive JS cross-entropy", plain.crossEntropyNaive(x, target, rows, cols));
+    const nce = plain.crossEntropyWithGradNaive(x, target, rows, cols);
+    sameLoss("naive JS fused cross-entropy", nce.loss);
+    check("naive JS cross-entropy gradient", nce.grad, ce.grad, 1e-3);
+    if (tfInfo) {
+      // TF.js sums in float32 lanes: over 128k classes its log-sum drifts ~1e-5 relative (ours holds 1 ULP).
+      check("TF.js logSoftmax", tfjs.logSoftmax(x, shape), wantLog, 1e-4, 1e-4);
+      sameLoss("TF.js cross-entropy", tfjs.crossEntropy(x, shape, labels));
+      const tce = tfjs.crossEntropyWithGrad(x, shape, labels);
+      sameLoss("TF.js fused cross-entropy", tce.loss);
+      check("TF.js cross-entropy gradient", tce.grad, ce.grad, 1e-2);
     }
-    labels.dispose();
+    if (ort) {
+      check("ORT logSoftmax", await ort.logSoftmax(), wantLog, 1e-4, 1e-4);
+      sameLoss("ORT cross-entropy", await ort.crossEntropy());
+    }
   }
+  const ops = [
+    { op: "softmax", mine: () => simd.softmax(x, shape, { out: y }), tf: () => tfjs.softmax(x, shape), ort: ort?.softmax,
+      js: () => plain.softmaxRows(x, y, rows, cols), naive: () => plain.softmaxNaive(x, rows, cols) },
+    { op: "logSoftmax", mine: () => simd.logSoftmax(x, shape, { out: y }), tf: () => tfjs.logSoftmax(x, shape), ort: ort?.logSoftmax,
+      js: () => plain.logSoftmaxRows(x, y, rows, cols), naive: () => plain.logSoftmaxNaive(x, rows, cols) },
+    { op: "crossEntropy", mine: () => simd.crossEntropy(x, target, shape), tf: () => tfjs.crossEntropy(x, shape, labels), ort: ort?.crossEntropy,
+      js: () => plain.crossEntropyRows(x, target, rows, cols), naive: () => plain.crossEntropyNaive(x, target, rows, cols) },
+    { op: "crossEntropyWithGrad", mine: () => simd.crossEntropyWithGrad(x, target, shape, { out: grad }), tf: () => tfjs.crossEntropyWithGrad(x, shape, labels),
+      ort: null, js: () => plain.crossEntropyWithGradRows(x, target, grad, rows, cols), naive: () => plain.crossEntropyWithGradNaive(x, target, rows, cols) },
+  ];
+  for (const { op, mine, tf, ort: ortFn, js, naive } of softmaxOnly ? ops.slice(0, 1) : ops) {
+    const r = await measure([
+      { name: "simdmax SIMD", fn: mine },
+      ...(tfInfo ? [{ name: "TF.js wasm", fn: tf }] : []),
+      ...(ortFn ? [{ name: "ORT wasm", fn: ortFn, async: true }] : []),
+      { name: "plain JS (optimized)", fn: js },
+      { name: "plain JS (naive)", fn: naive, slow: true },
+    ]);
+    report(`${op} vs peers`, shape, r, "plain JS (optimized)", undefined, PEER_RATIOS);
+    const ms = (name) => r.find((q) => q.name === name)?.ms;
+    const a = ms("simdmax SIMD"), said = [];
+    if (tfInfo) {
+      results.push({ op: `${op} vs TF.js`, shape, candidate: "ratio", timesTfjs: ms("TF.js wasm") / a });
+      said.push(`${ratioText(ms("TF.js wasm") / a)} TF.js-wasm`);
+    }
+    if (ortFn) {
+      results.push({ op: `${op} vs ORT`, shape, candidate: "ratio", timesOrt: ms("ORT wasm") / a });
+      said.push(`${ratioText(ms("ORT wasm") / a)} ORT-wasm`);
+    } else if (ortInfo) {
+      results.push({ op: `${op} vs ORT`, shape, candidate: "ratio", timesOrt: null, note: ORT_NO_GRAD });
+      said.push("ORT-wasm n/a (no gradient in onnxruntime-web)");
+    }
+    results.push({ op: `${op} vs naive JS`, shape, candidate: "ratio", timesNaiveJs: ms("plain JS (naive)") / a });
+    said.push(`${ratioText(ms("plain JS (naive)") / a)} naive JS`);
+    log(`  simdmax is ${said.join(", ")}`);
+  }
+  labels?.dispose();
+  await ort?.release();
 }
 
 const get = (op, shape, cand) => results.find((r) => r.op === op && r.shape.join() === shape.join() && r.candidate === cand);
@@ -269,8 +389,8 @@ for (const s of [[256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
 }
 log("\ntargets (issues 3 and 4):");
 for (const t of targets) log(`  ${t.met ? "met    " : "NOT MET"}  ${t.target}: ${t.value}`);
-if (tfInfo && !QUICK) {
-  const title = `simdmax vs ${tfInfo.split(",")[0]} vs plain JS — ${os.cpus()[0]?.model ?? ""}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+if ((tfInfo || ortInfo) && !QUICK) {
+  const title = `simdmax vs ${[tfInfo, ortInfo].filter(Boolean).map((i) => i.split(" wasm")[0]).join(" vs ")} vs plain JS — ${os.cpus()[0]?.model ?? ""}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
   await writeFile(new URL("./chart.svg", import.meta.url), chartSvg(results, title));
   log("\nwrote bench/chart.svg");
 }

@@ -9,9 +9,9 @@ import { describe } from "./shape.js";
 export interface Features {
   /** False until `init()` has finished. */
   readonly ready: boolean;
-  /** True when the SIMD (v128) build runs. */
+  /** True when a SIMD (v128) build runs: "simd" or "relaxed". */
   readonly simd: boolean;
-  /** True when the relaxed-SIMD build runs (not built yet: always false). */
+  /** True when the relaxed-SIMD build runs (f32x4.relaxed_madd: fused multiply-adds where the hardware has FMA). */
   readonly relaxedSimd: boolean;
   /** Which wasm build runs (null before `init()`). */
   readonly build: Build | null;
@@ -30,7 +30,7 @@ export function createContext(exports: KernelExports, build: Build, scratchBytes
   const heap = new Heap(exports.memory, exports.heapBase());
   const window = new Window(heap, scratchBytes);
   window.reserve(); // so that ordinary calls never grow the memory
-  return { exports, heap, window, features: Object.freeze({ ready: true, simd: build === "simd", relaxedSimd: false, build, scratchBytes }) };
+  return { exports, heap, window, features: Object.freeze({ ready: true, simd: build !== "scalar", relaxedSimd: build === "relaxed", build, scratchBytes }) };
 }
 
 export type Input = Float32Array | Float32Buffer;

@@ -16,11 +16,13 @@ export type {
   CrossEntropyResult, CrossEntropyFn, CrossEntropyBackwardFn, CrossEntropyWithGradFn, NllLossFn, Target, NllOptions, Reduction, AllIgnored,
 };
 export type { MaskedRows } from "./options.js";
+export type { Build } from "./runtime.js";
 
 /** Before `init()` resolves: nothing runs yet. */
 const NOT_READY: Features = Object.freeze({ ready: false, simd: false, relaxedSimd: false, build: null, scratchBytes: 0 });
 
-/** What the default instance runs (`features.simd` says whether the SIMD build does). Read it after `init()`. */
+/** What the default instance runs (`features.build`: "relaxed", "simd" or "scalar"; `features.simd` and
+ *  `features.relaxedSimd` say whether it uses SIMD and relaxed SIMD). Read it after `init()`. */
 export let features: Features = NOT_READY;
 
 let current: Simdmax | undefined;
@@ -28,8 +30,10 @@ let pending: { key: string; promise: Promise<Features> } | undefined;
 
 /**
  * Loads and compiles the wasm (once; concurrent and repeated calls share the work) and makes the default
- * instance that the exported functions use. `init({ simd: false })` forces the scalar build. Calling it
- * again with different options replaces the default instance; buffers from the old one stop working.
+ * instance that the exported functions use: the relaxed-SIMD build where `WebAssembly.validate` accepts
+ * it, else the SIMD build, else the scalar one; `init({ build: "simd" })` (or `{ simd: true }`) asks for
+ * the SIMD build, `init({ simd: false })` forces the scalar build. Calling it again with different
+ * options replaces the default instance; buffers from the old one stop working.
  * @example
  * await init();
  * const y = softmax(new Float32Array([1, 2, 3]), [3]);

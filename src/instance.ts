@@ -1,5 +1,5 @@
 // A simdmax instance: one wasm build, its own memory, and the whole API bound to it.
-import { instantiateBuild, simdSupported, type Build } from "./runtime.js";
+import { instantiateBuild, buildSupported, BUILDS, type Build } from "./runtime.js";
 import { createContext, type Context, type Features, type Input } from "./context.js";
 import { Float32Buffer } from "./memory.js";
 import * as ops from "./ops/softmax.js";
@@ -13,8 +13,13 @@ import { checkOptions } from "./options.js";
 import { describe } from "./shape.js";
 
 export interface InitOptions {
-  /** true: require the SIMD build (Error if this engine lacks wasm SIMD); false: use the scalar
-   *  build; undefined (default): SIMD where `WebAssembly.validate` accepts it, else scalar. */
+  /** Which wasm build runs: "relaxed" (SIMD with relaxed-SIMD fused multiply-adds), "simd" or
+   *  "scalar"; an Error if this engine does not validate it. Default: the first of these three that
+   *  `WebAssembly.validate` accepts. Results of the relaxed build depend on the hardware (fused or
+   *  not) within the same tolerances; "simd" gives the same bits on every engine. */
+  build?: Build;
+  /** Shorthand kept from before the relaxed build: true is `build: "simd"` (an Error if this engine
+   *  lacks wasm SIMD), false is `build: "scalar"`. Give `build` or `simd`, not both. */
   simd?: boolean;
   /** Usual size in bytes of the scratch window through which Float32Array data is streamed
    *  (default 256 KiB, at least 64). A call whose smallest unit, one row, is larger enlarges it for that call. */
@@ -55,19 +60,37 @@ export interface Simdmax {
 
 /** Creates an independent instance (its own build choice and memory). `init()` makes the default one. */
 export async function createSimdmax(options?: InitOptions): Promise<Simdmax> {
-  const o = checkOptions("createSimdmax", options, ["simd", "scratchBytes"]);
+  const o = checkOptions("createSimdmax", options, ["build", "simd", "scratchBytes"]);
   if (o.simd !== undefined && typeof o.simd !== "boolean") {
     throw new TypeError(`createSimdmax: simd must be true, false or undefined, got ${describe(o.simd)}`);
+  }
+  if (o.build !== undefined && !BUILDS.includes(o.build as Build)) {
+    throw new TypeError(`createSimdmax: build must be ${BUILDS.map((b) => `"${b}"`).join(", ")} or undefined, got ${describe(o.build)}`);
+  }
+  if (o.build !== undefined && o.simd !== undefined) {
+    throw new TypeError(`createSimdmax: give build or simd, not both (got build ${describe(o.build)} and simd ${describe(o.simd)})`);
   }
   const scratch = o.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
   if (typeof scratch !== "number" || !Number.isSafeInteger(scratch) || scratch < 64 || scratch > 2 ** 31) {
     throw new RangeError(`createSimdmax: scratchBytes must be an integer in [64, 2^31], got ${describe(scratch)}`);
   }
-  const supported = simdSupported();
-  if (o.simd === true && !supported) throw new Error("createSimdmax: simd: true was asked for, but this engine does not support wasm SIMD");
-  const build: Build = o.simd === false || !supported ? "scalar" : "simd";
+  const build = chooseBuild(o.build as Build | undefined, o.simd as boolean | undefined);
   const exports = await instantiateBuild(build);
   return bind(createContext(exports, build, scratch));
+}
+
+/** The build asked for (checked against the engine), or the best the engine validates. */
+function chooseBuild(build: Build | undefined, simd: boolean | undefined): Build {
+  if (simd === true && !buildSupported("simd")) {
+    throw new Error("createSimdmax: simd: true was asked for, but this engine does not support wasm SIMD");
+  }
+  const wanted = build ?? (simd === undefined ? undefined : simd ? "simd" : "scalar");
+  if (wanted === undefined) return buildSupported("relaxed") ? "relaxed" : buildSupported("simd") ? "simd" : "scalar";
+  if (wanted !== "scalar" && !buildSupported(wanted)) {
+    const what = wanted === "relaxed" ? "relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)" : "wasm SIMD";
+    throw new Error(`createSimdmax: build: "${wanted}" was asked for, but this engine does not support ${what}`);
+  }
+  return wanted;
 }
 
 function bind(ctx: Context): Simdmax {

@@ -1,6 +1,8 @@
 // Compiles and instantiates simdmax's wasm builds. The bytes come from the generated module (base64,
 // so no file or network access is needed anywhere); each build is compiled once per process.
-import { simdWasm, scalarWasm } from "./wasm.generated.js";
+// Three builds of one source (asconfig.json): "relaxed" (SIMD with relaxed-SIMD instructions:
+// f32x4.relaxed_madd, fused where the hardware has FMA), "simd" (v128) and "scalar" (no v128 at all).
+import { simdWasm, scalarWasm, relaxedWasm } from "./wasm.generated.js";
 
 /** The raw exports of a simdmax wasm module (see docs/ABI.md). Pointers are byte offsets. */
 export interface KernelExports {
@@ -26,14 +28,18 @@ export interface KernelExports {
   logPass(n: number, x: number, y: number): void;
 }
 
-export type Build = "simd" | "scalar";
+/** A wasm build: "relaxed" (relaxed SIMD), "simd" or "scalar". */
+export type Build = "relaxed" | "simd" | "scalar";
+
+/** Every build, the preferred first: init() runs the first one the engine validates. */
+export const BUILDS: readonly Build[] = ["relaxed", "simd", "scalar"];
 
 const EXPORTS = [
   "heapBase", "workspaceBytes", "softmax", "logSoftmax", "logSumExp", "softmaxBackward", "logSoftmaxBackward",
   "crossEntropy", "crossEntropyWorkspaceBytes", "softcapForward", "softcapBackward", "expPass", "expSumPass", "maxPass", "scalePass", "logPass",
 ] as const;
 
-const sources: Record<Build, string> = { simd: simdWasm, scalar: scalarWasm };
+const sources: Record<Build, string> = { relaxed: relaxedWasm, simd: simdWasm, scalar: scalarWasm };
 const bytesCache = new Map<Build, Uint8Array<ArrayBuffer>>();
 const moduleCache = new Map<Build, Promise<WebAssembly.Module>>();
 
@@ -53,9 +59,16 @@ function bytesOf(build: Build): Uint8Array<ArrayBuffer> {
   return b;
 }
 
-/** Whether this engine accepts the SIMD build (WebAssembly.validate is the feature test). */
+/** Whether this engine accepts a build: WebAssembly.validate of its very bytes is the feature test
+ *  (relaxed SIMD ships in V8 11.4+: Chromium 114+ and Node 21+; Node 20 validates the relaxed build
+ *  only with --experimental-wasm-relaxed-simd). False without WebAssembly. */
+export function buildSupported(build: Build): boolean {
+  return typeof WebAssembly === "object" && WebAssembly.validate(bytesOf(build));
+}
+
+/** Whether this engine accepts the SIMD build. */
 export function simdSupported(): boolean {
-  return typeof WebAssembly === "object" && WebAssembly.validate(bytesOf("simd"));
+  return buildSupported("simd");
 }
 
 /** A fresh instance of a build, with its own memory. */

@@ -9,6 +9,12 @@ async function fresh() {
 
 afterEach(() => vi.restoreAllMocks());
 
+/** Whether a BufferSource holds exactly these bytes. */
+function sameBytes(source: BufferSource, bytes: Uint8Array): boolean {
+  const a = ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength) : new Uint8Array(source);
+  return a.length === bytes.length && a.every((v, i) => v === bytes[i]);
+}
+
 describe("init and features", () => {
   it("functions called before init() say to await init()", async () => {
     const m = await fresh();
@@ -24,7 +30,8 @@ describe("init and features", () => {
     expect(a).toBe(b);
     const f = await a;
     expect(f).toBe(m.features);
-    expect(m.features).toMatchObject({ ready: true, simd: true, build: "simd", relaxedSimd: false });
+    // This engine validates the relaxed build (Node 20 through vitest.config.ts's flag), so init() takes it.
+    expect(m.features).toMatchObject({ ready: true, simd: true, build: "relaxed", relaxedSimd: true });
     expect(m.init()).toBe(a);
     expect(Array.from(m.softmax(new Float32Array([0, 0]), [2]))).toEqual([0.5, 0.5]);
   });
@@ -39,6 +46,36 @@ describe("init and features", () => {
     expect(m.features.simd).toBe(true);
   });
 
+  it("init({ build }) and init({ simd: true }) run exactly the build asked for", async () => {
+    const m = await fresh();
+    await m.init({ build: "simd" });
+    expect(m.features).toMatchObject({ simd: true, relaxedSimd: false, build: "simd" });
+    await m.init({ simd: true }); // as before the relaxed build: the SIMD build, not the best one
+    expect(m.features).toMatchObject({ simd: true, relaxedSimd: false, build: "simd" });
+    await m.init({ build: "relaxed" });
+    expect(m.features).toMatchObject({ simd: true, relaxedSimd: true, build: "relaxed" });
+    await m.init({ build: "scalar" });
+    expect(m.features).toMatchObject({ simd: false, relaxedSimd: false, build: "scalar" });
+  });
+
+  it("an engine whose WebAssembly.validate rejects relaxed SIMD gets the SIMD build; build: \"relaxed\" there is an error", async () => {
+    const m = await fresh();
+    const { wasmBytes } = await import("../src/runtime.js");
+    const relaxed = wasmBytes("relaxed");
+    const validate = WebAssembly.validate.bind(WebAssembly);
+    const asked: string[] = [];
+    vi.spyOn(WebAssembly, "validate").mockImplementation((bytes) => {
+      const isRelaxed = sameBytes(bytes, relaxed);
+      asked.push(isRelaxed ? "relaxed" : "other");
+      return !isRelaxed && validate(bytes);
+    });
+    await m.init();
+    expect(asked[0]).toBe("relaxed"); // asked first, as the preferred build
+    expect(m.features).toMatchObject({ simd: true, relaxedSimd: false, build: "simd" });
+    expect(m.softmax(new Float32Array([0, Math.log(3)]), [2])[1]).toBeCloseTo(0.75, 6);
+    await expect(m.createSimdmax({ build: "relaxed" })).rejects.toThrow(/build: "relaxed" was asked for, but this engine does not support relaxed SIMD/);
+  });
+
   it("an engine without wasm SIMD gets the scalar build; simd: true there is an error", async () => {
     const m = await fresh();
     // simdmax asks WebAssembly.validate about its SIMD build and nothing else: a fake engine without SIMD says no.
@@ -47,6 +84,7 @@ describe("init and features", () => {
     expect(m.features).toMatchObject({ simd: false, build: "scalar" });
     expect(m.logSumExp(new Float32Array([0, 0]), [2])[0]).toBeCloseTo(Math.LN2, 6);
     await expect(m.createSimdmax({ simd: true })).rejects.toThrow(/does not support wasm SIMD/);
+    await expect(m.createSimdmax({ build: "simd" })).rejects.toThrow(/does not support wasm SIMD/);
   });
 
   it("an engine without WebAssembly gets a clear error from init()", async () => {
@@ -61,10 +99,10 @@ describe("init and features", () => {
     expect(m.features.ready).toBe(true);
   });
 
-  it("the scalar build has no SIMD instruction at all; the SIMD build has", async () => {
+  it("the scalar build has no SIMD instruction at all; the SIMD build has, but no relaxed one; the relaxed build has", async () => {
     const { wasmBytes } = await import("../src/runtime.js");
     const binaryen = (await import("binaryen")).default;
-    const text = (build: "simd" | "scalar") => {
+    const text = (build: "relaxed" | "simd" | "scalar") => {
       const mod = binaryen.readBinary(wasmBytes(build));
       mod.setFeatures(binaryen.Features.All);
       const t = mod.emitText();
@@ -73,12 +111,28 @@ describe("init and features", () => {
     };
     expect(text("scalar")).not.toMatch(/v128|f32x4|i32x4|f64x2/);
     expect(text("simd")).toMatch(/f32x4\.mul/);
+    expect(text("simd")).not.toMatch(/relaxed/);
+    const relaxed = text("relaxed");
+    expect(relaxed).toMatch(/f32x4\.relaxed_madd/);
+    expect(relaxed).toMatch(/i32x4\.relaxed_laneselect/);
+    expect(relaxed).not.toMatch(/relaxed_(min|max)/); // NaN rules: see assembly/relaxed.ts
+  });
+
+  it("this engine runs the relaxed build for real (vitest.config.ts gives Node 20 its flag)", async () => {
+    const { wasmBytes } = await import("../src/runtime.js");
+    expect(WebAssembly.validate(wasmBytes("relaxed") as Uint8Array<ArrayBuffer>)).toBe(true);
+    const m = await fresh();
+    const sm = await m.createSimdmax({ build: "relaxed" });
+    expect(sm.features).toMatchObject({ ready: true, simd: true, relaxedSimd: true, build: "relaxed" });
+    expect(sm.logSumExp(new Float32Array([0, 0]), [2])[0]).toBeCloseTo(Math.LN2, 6);
   });
 
   it("createSimdmax checks its options", async () => {
     const m = await fresh();
     await expect(m.createSimdmax({ scratchBytes: 8 })).rejects.toThrow(RangeError);
     await expect(m.createSimdmax({ simd: "yes" as never })).rejects.toThrow(/simd must be true, false or undefined/);
+    await expect(m.createSimdmax({ build: "avx" as never })).rejects.toThrow(/build must be "relaxed", "simd", "scalar" or undefined, got "avx"/);
+    await expect(m.createSimdmax({ build: "simd", simd: true })).rejects.toThrow(/give build or simd, not both/);
     await expect(m.createSimdmax({ threads: 2 } as never)).rejects.toThrow(/unknown option "threads"/);
   });
 

@@ -12,8 +12,7 @@ const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOff
 for (const build of BUILDS) {
   describe(`${build} build`, () => {
     it("chunking changes no result by a single bit (window sizes 64 B, 4 KiB, 1 MiB, and no window)", async () => {
-      const simd = build === "simd";
-      const sms = await Promise.all([64, 4096, 1 << 20].map((scratchBytes) => createSimdmax({ simd, scratchBytes })));
+      const sms = await Promise.all([64, 4096, 1 << 20].map((scratchBytes) => createSimdmax({ build, scratchBytes })));
       const big = sms[2]!;
       await fc.assert(
         fc.asyncProperty(
@@ -58,7 +57,7 @@ for (const build of BUILDS) {
     });
 
     it("memory stays bounded over 10,000 calls of mixed sizes", async () => {
-      const sm = await createSimdmax({ simd: build === "simd" });
+      const sm = await createSimdmax({ build });
       const sizes = [[1, 10], [7, 1000], [64, 3000], [3, 5, 7], [2, 70000], [1, 300000]];
       const datas = sizes.map((s) => new Float32Array(s.reduce((p, d) => p * d, 1)).fill(0.5));
       const call = (i: number) => {
@@ -85,7 +84,7 @@ for (const build of BUILDS) {
     });
 
     it("survives memory growth: buffers keep their data, views are re-taken", async () => {
-      const sm = await createSimdmax({ simd: build === "simd", scratchBytes: 4096 });
+      const sm = await createSimdmax({ build, scratchBytes: 4096 });
       const a = sm.alloc(1000);
       a.array.set(Float32Array.from({ length: 1000 }, (_, i) => i / 100));
       const before = sm.memory.buffer.byteLength;
@@ -102,7 +101,7 @@ for (const build of BUILDS) {
     });
 
     it("alloc: zeroed, freed buffers are refused, free twice is harmless, sizes are checked", async () => {
-      const sm = await createSimdmax({ simd: build === "simd" });
+      const sm = await createSimdmax({ build });
       const a = sm.alloc(10);
       a.array.fill(3);
       a.free();
@@ -117,7 +116,7 @@ for (const build of BUILDS) {
       expect(() => sm.alloc(-1)).toThrow(RangeError);
       expect(() => sm.alloc(1.5)).toThrow(RangeError);
       expect(() => sm.alloc(2 ** 31)).toThrow(/alloc: length 2147483648/);
-      const other = await createSimdmax({ simd: build === "simd" });
+      const other = await createSimdmax({ build });
       expect(() => other.softmax(b, [10])).toThrow(/another simdmax instance/);
       b.free();
     });

@@ -1,5 +1,5 @@
 // Compiled by `npm test` (tsc -p tsconfig.test.json), never run: the public types do what users expect.
-import { softmax, logSumExp, softmaxBackward, alloc, init, features, type Float32Buffer, type SoftmaxOptions } from "../src/index.js";
+import { softmax, logSumExp, softmaxBackward, alloc, init, features, type Float32Buffer, type SoftmaxOptions, type Build } from "../src/index.js";
 import * as ref from "../src/reference.js";
 
 export async function usage(x: Float32Array, dy: Float32Array): Promise<void> {
@@ -18,7 +18,11 @@ export async function usage(x: Float32Array, dy: Float32Array): Promise<void> {
   logSumExp(x, [6], { maskedRows: "zero" });
   // @ts-expect-error: the shape is an array
   softmax(x, 6);
-  void [simd, asArrayLike, values, same, into, either, r];
+  await init({ build: "relaxed" });
+  const build: Build | null = features.build;
+  // @ts-expect-error: no such build
+  await init({ build: "avx" });
+  void [simd, asArrayLike, values, same, into, either, r, build];
 }
 
 import { crossEntropy, crossEntropyWithGrad, crossEntropyBackward, nllLoss } from "../src/index.js";
