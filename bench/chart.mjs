@@ -3,7 +3,7 @@
 // grouped bars on a log scale. A candidate missing at a shape (ORT's gradient) leaves its slot empty.
 
 const COLORS = {
-  "simdmax SIMD": "#1f6feb", "TF.js wasm": "#f0883e", "ORT wasm": "#8250df",
+  "simdmax": "#1f6feb", "TF.js wasm": "#f0883e", "ORT wasm": "#8250df",
   "plain JS (optimized)": "#8b949e", "plain JS (naive)": "#d0d7de",
 };
 

@@ -1,7 +1,9 @@
 // The raw ABI from another wasm module: test/abi/client.wat, assembled here with WABT's wat2wasm,
 // imports simdmax's functions and memory and calls them; its selfCheck holds the results to the seed
-// numbers, and the host reads the same results from the shared memory. Each of the four builds; the
-// imported-memory ones on a Memory the host made and gives to both modules.
+// numbers, and the host reads the same results from the shared memory. Each of the six builds (SIMD,
+// scalar and relaxed SIMD, each with its own memory or an imported one); the imported-memory ones on a
+// Memory the host made and gives to both modules. Bits are compared only within one instance (the
+// client's calls against the same calls from JS), so the relaxed builds' fused multiply-adds are no issue.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { rmSync } from "node:fs";
 import { join } from "node:path";

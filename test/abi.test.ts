@@ -1,12 +1,14 @@
 // The raw ABI (docs/ABI.md) from JavaScript with the plain WebAssembly API: build/*.wasm read from
-// disk, no wrapper. Every export of the four modules (SIMD and scalar, each with its own memory or an
-// imported one): imports and exports, the seed numbers, each option, and guard bytes around every
-// operand of every kernel over shapes that reach every code path.
+// disk, no wrapper. Every export of the six modules (SIMD, scalar and relaxed SIMD, each with its own
+// memory or an imported one): imports and exports, the seed numbers, each option, and guard bytes
+// around every operand of every kernel over shapes that reach every code path. Exact bits are compared
+// only within one instruction set: the relaxed builds may differ from the SIMD ones in a float's last
+// bits (fused relaxed_madd), and are held to the same float64 reference tolerances as the others.
 import { describe, it, expect } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import {
-  VARIANTS, EXPORT_NAMES, ROOT, wasmModule, instantiate, Arena, putF32, getF32, getF64, f32,
+  VARIANTS, EXPORT_NAMES, ROOT, wasmModule, instantiate, variantOf, Arena, putF32, getF32, getF64, f32,
   refSoftmax, refLogSoftmax, refLogSumExp, refCrossEntropy, type Abi,
 } from "./abi/raw.js";
 import {
@@ -63,14 +65,18 @@ describe("the modules", () => {
     }
   });
 
-  it("the SIMD builds use v128; the scalar builds have no SIMD instruction at all", () => {
+  it("the SIMD and relaxed builds use v128; only the relaxed builds use relaxed-SIMD instructions; the scalar builds have no SIMD instruction at all", () => {
     for (const v of VARIANTS) {
       const text = readFileSync(`${ROOT}build/${v.file.replace(/\.wasm$/, ".wat")}`, "utf8");
-      expect(/\bv128\b|f32x4|i32x4/.test(text), v.name).toBe(v.simd);
+      expect(/\bv128\b|f32x4|i32x4/.test(text), `${v.name} uses SIMD`).toBe(v.isa !== "scalar");
+      const relaxed = new Set(text.match(/\b[if](?:8x16|16x8|32x4|64x2)\.relaxed_\w+/g) ?? []);
+      expect([...relaxed].sort(), `${v.name}'s relaxed-SIMD instructions`).toEqual(
+        v.isa === "relaxed" ? ["f32x4.relaxed_madd", "i32x4.relaxed_laneselect"] : [],
+      );
     }
   });
 
-  it("heapBase() is a multiple of 16 in [1024, 65536), the same in all four; all keep identical static data below it", () => {
+  it("heapBase() is a multiple of 16 in [1024, 65536), the same in all six; all keep identical static data below it", () => {
     const bases = VARIANTS.map((v) => instantiate(v, 1).heapBase());
     expect(new Set(bases).size).toBe(1);
     const base = bases[0]!;
@@ -130,7 +136,7 @@ describe("the imported memory", () => {
 
   it("gives the same bits as the module with its own memory, kernel by kernel", () => {
     for (const own of VARIANTS.filter((v) => !v.importsMemory)) {
-      const twin = imported.find((v) => v.simd === own.simd)!;
+      const twin = variantOf(own.isa, true);
       const [a, b] = [instantiate(own), instantiate(twin)];
       const cases = [...softmaxFamilyCases(a.workspaceBytes), ...crossEntropyCases(a.crossEntropyWorkspaceBytes), ...elementwiseCases()];
       for (const c of cases) {
@@ -144,16 +150,19 @@ describe("the imported memory", () => {
     }
   });
 
-  it("two instances, SIMD and scalar, share one memory, the host's data and each other's", () => {
+  it("three instances, SIMD, scalar and relaxed SIMD, share one memory, the host's data and each other's", () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
-    const [a, b] = imported.map((v) => new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi);
+    const [a, b, c] = (["simd", "scalar", "relaxed"] as const).map((isa) =>
+      new WebAssembly.Instance(wasmModule(variantOf(isa, true)), { env: { memory } }).exports as unknown as Abi);
     const arena = new Arena(a!);
-    const x = arena.f32([1, 2, 3]), y = arena.alloc(12), z = arena.alloc(12), ws = arena.alloc(a!.workspaceBytes(3, 1));
+    const x = arena.f32([1, 2, 3]), y = arena.alloc(12), z = arena.alloc(12), l = arena.alloc(4), ws = arena.alloc(a!.workspaceBytes(3, 1));
     a!.softmax(1, 3, 1, x, y, 1, 0, ws);
     b!.logSoftmax(1, 3, 1, x, z, 1, 0, ws); // b reads the x the host wrote and a read
+    c!.logSumExp(1, 3, 1, x, l, 1, ws); // and so does c
     b!.softmaxBackward(1, 3, 1, y, y, x, 1, ws); // and a's output
     expectDigits(getF32(memory, y, 3), [0.09003057, 0.24472847, 0.66524096], 8);
     expectDigits(getF32(memory, z, 3), [-2.40760596, -1.40760596, -0.40760596], 6);
+    expectDigits(getF32(memory, l, 1), [3.40760596], 6);
     const p = [0.09003057317038046, 0.24472847105479764, 0.6652409557748218];
     const g = p.reduce((s, v) => s + v * v, 0);
     expectClose(getF32(memory, x, 3), p.map((v) => v * (v - g)), "softmaxBackward");

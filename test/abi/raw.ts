@@ -51,21 +51,36 @@ export const EXPORT_NAMES = [
   "logSoftmaxBackward", "crossEntropy", "softcapForward", "softcapBackward", "expPass", "expSumPass", "maxPass", "scalePass",
 ] as const;
 
+/** A build's instruction set: "simd" (wasm 2.0's 128-bit SIMD), "relaxed" (that plus relaxed SIMD:
+ *  f32x4.relaxed_madd, i32x4.relaxed_laneselect) or "scalar" (no SIMD at all). Builds of one
+ *  instruction set give identical bits whatever their memory; "relaxed" may differ from "simd" in a
+ *  float's last bits (the engine may fuse relaxed_madd), so bits are compared within an isa only. */
+export type Isa = "simd" | "relaxed" | "scalar";
+
 export interface Variant {
   /** e.g. "simd" or "scalar-imported-memory" (the asconfig target and the package's ./wasm/<name> export). */
   name: string;
   file: string;
-  simd: boolean;
+  isa: Isa;
   /** Imports its memory as env.memory instead of defining one. */
   importsMemory: boolean;
 }
 
 export const VARIANTS: Variant[] = [
-  { name: "simd", file: "simdmax.simd.wasm", simd: true, importsMemory: false },
-  { name: "scalar", file: "simdmax.scalar.wasm", simd: false, importsMemory: false },
-  { name: "simd-imported-memory", file: "simdmax.simd.imported-memory.wasm", simd: true, importsMemory: true },
-  { name: "scalar-imported-memory", file: "simdmax.scalar.imported-memory.wasm", simd: false, importsMemory: true },
+  { name: "simd", file: "simdmax.simd.wasm", isa: "simd", importsMemory: false },
+  { name: "scalar", file: "simdmax.scalar.wasm", isa: "scalar", importsMemory: false },
+  { name: "relaxed", file: "simdmax.relaxed.wasm", isa: "relaxed", importsMemory: false },
+  { name: "simd-imported-memory", file: "simdmax.simd.imported-memory.wasm", isa: "simd", importsMemory: true },
+  { name: "scalar-imported-memory", file: "simdmax.scalar.imported-memory.wasm", isa: "scalar", importsMemory: true },
+  { name: "relaxed-imported-memory", file: "simdmax.relaxed.imported-memory.wasm", isa: "relaxed", importsMemory: true },
 ];
+
+/** The build of instruction set `isa` with its own memory or an imported one. */
+export function variantOf(isa: Isa, importsMemory: boolean): Variant {
+  const v = VARIANTS.find((u) => u.isa === isa && u.importsMemory === importsMemory);
+  if (!v) throw new Error(`no ${isa} build with ${importsMemory ? "an imported" : "its own"} memory`);
+  return v;
+}
 
 const bytesCache = new Map<string, Uint8Array<ArrayBuffer>>();
 export function wasmBytes(v: Variant): Uint8Array<ArrayBuffer> {
@@ -86,7 +101,15 @@ const moduleCache = new Map<string, WebAssembly.Module>();
 export function wasmModule(v: Variant): WebAssembly.Module {
   let m = moduleCache.get(v.file);
   if (!m) {
-    m = new WebAssembly.Module(wasmBytes(v));
+    try {
+      m = new WebAssembly.Module(wasmBytes(v));
+    } catch (e) {
+      if (v.isa !== "relaxed" || !(e instanceof WebAssembly.CompileError)) throw e;
+      throw new Error(
+        `${v.file}: this engine lacks relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd, which vitest.config.ts ` +
+          `and scripts/relaxed-simd.mjs pass; ${e.message})`,
+      );
+    }
     moduleCache.set(v.file, m);
   }
   return m;
