@@ -9,7 +9,8 @@
 import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
 import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
-import { rowOf, gather, scatter } from "./lanes";
+import { rowOf, gather, scatter, transposeMax } from "./lanes";
+import { logv } from "./log";
 import {
   expNegv, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3, EXP_C2, EXP_ONE, EXP_UNDERFLOW,
 } from "./exp";
@@ -17,7 +18,8 @@ import {
 /** Rows up to this long are done four at a time, one row per lane (shortRowsSoftmax). */
 // @ts-ignore: decorator
 @inline export const SHORT_ROW: i32 = 15; // measured: 2-4× faster for 2-8 elements, even at 12, slower from 16 (bench/RESULTS.md)
-/** log-softmax's lanes pay four float64 logs and float64 outputs per group: they win up to 10 elements. */
+/** log-softmax's lanes pay float64 outputs per group: they win up to 10 elements (measured before the
+ *  vector log; not re-measured since). */
 // @ts-ignore: decorator
 @inline const SHORT_ROW_LOG_SOFTMAX: i32 = 10;
 
@@ -142,16 +144,18 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
   }
 }
 
-// Rows of at most SHORT_ROW elements, four at a time with one row per lane: element d of four rows is
-// gathered into one vector (load32_lane), so the max, the exps, the sum and what follows run once per
-// four rows instead of once per row. A last group of fewer than four rows repeats its last row in the
-// spare lanes and stores only its own, so every row's arithmetic is the same whatever group it falls
-// in (the streaming window may regroup rows between chunks). Workspace: 16·(dim + 2) bytes: the exps,
-// then the max and the sum of each lane.
+// Rows of at most SHORT_ROW elements, four at a time with one row per lane: the max pass stores the
+// four rows transposed in the workspace (element d of the four rows as one vector, lanes.ts), so the
+// exps, the sum and what follows read whole vectors and run once per four rows instead of once per
+// row. A last group of fewer than four rows repeats its last row in the spare lanes and stores only its
+// own, so every row's arithmetic is the same whatever group it falls in (the streaming window may
+// regroup rows between chunks). Workspace: 16·(dim + 2) bytes: the transposed rows (then their exps,
+// for softmax), then the max and the sum of each lane.
 
-/** Per lane: the max m and s = Σ exp((x − shift(m))·k) into ws[dim], ws[dim + 1]; each exp into ws[d]. */
+/** Per lane: the max m and s = Σ exp((x − shift(m))·k) into ws[dim], ws[dim + 1]; the four rows
+ *  transposed into ws[d], overwritten by their exps where storeExps. */
 // @ts-ignore: decorator
-@inline function lanesExpSum(p0: usize, p1: usize, p2: usize, p3: usize, dim: i32, k: f32, ws: usize): void {
+@inline function lanesExpSum(p0: usize, p1: usize, p2: usize, p3: usize, dim: i32, k: f32, ws: usize, storeExps: bool): void {
   const T = EXP_TABLE;
   const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
   const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
@@ -160,13 +164,21 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
   const vk = f32x4.splat(k), zero = f32x4.splat(0);
   let m = f32x4.splat(-Infinity);
-  for (let d = 0; d < dim; d++) m = f32x4.pmax(m, gather(p0, p1, p2, p3, d));
+  if (dim >= 4) {
+    for (let b = 0; b < dim; b += 4) m = transposeMax(p0, p1, p2, p3, min(b, dim - 4), ws, m);
+  } else {
+    for (let d = 0; d < dim; d++) {
+      const v = gather(p0, p1, p2, p3, d);
+      v128.store(ws + (<usize>d << 4), v);
+      m = f32x4.pmax(m, v);
+    }
+  }
   const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
   let s = zero;
   for (let d = 0; d < dim; d++) {
-    const z = f32x4.mul(f32x4.sub(gather(p0, p1, p2, p3, d), shift), vk);
+    const z = f32x4.mul(f32x4.sub(v128.load(ws + (<usize>d << 4)), shift), vk);
     const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-    v128.store(ws + (<usize>d << 4), e);
+    if (storeExps) v128.store(ws + (<usize>d << 4), e);
     s = f32x4.add(s, e);
   }
   v128.store(ws + (<usize>dim << 4), m);
@@ -180,7 +192,7 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
   const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws);
+    lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws, true);
     const m = v128.load(ws + (<usize>dim << 4)), s = v128.load(ws + (<usize>dim << 4), 16);
     // softmaxFactor per lane: 1/s where the max is finite; 0 for a masked (all −Infinity, NaN-free) row
     // under maskedZero; NaN otherwise.
@@ -192,30 +204,27 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
   }
 }
 
-/** log-softmax over short rows: (x − shift)·k − log s per lane, in float64 and rounded once; masked rows 0. */
+/** log-softmax over short rows: (x − shift)·k − log s per lane, in float64 and rounded once, log s
+ *  taken of the four lanes' sums at once in float32 (log.ts, ≤ 1 ULP); masked rows 0. */
 function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k64: f64, maskedZero: bool, ws: usize): void {
   const rowBytes = <usize>dim << 2;
   const vk = f64x2.splat(k64);
+  const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), nan = f32x4.splat(NaN);
+  const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    const p0 = rowOf(x, rowBytes, r, 0, outer), p1 = rowOf(x, rowBytes, r, 1, outer);
-    const p2 = rowOf(x, rowBytes, r, 2, outer), p3 = rowOf(x, rowBytes, r, 3, outer);
-    lanesExpSum(p0, p1, p2, p3, dim, k, ws);
+    lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws, false);
     const mv = v128.load(ws + (<usize>dim << 4)), sv = v128.load(ws + (<usize>dim << 4), 16);
     // Per lane, as the row kernel: offset = log s where the max is finite (else NaN), shift, masked.
-    const m0 = f32x4.extract_lane(mv, 0), m1 = f32x4.extract_lane(mv, 1), m2 = f32x4.extract_lane(mv, 2), m3 = f32x4.extract_lane(mv, 3);
-    const s0 = <f64>f32x4.extract_lane(sv, 0), s1 = <f64>f32x4.extract_lane(sv, 1);
-    const s2 = <f64>f32x4.extract_lane(sv, 2), s3 = <f64>f32x4.extract_lane(sv, 3);
-    const shLo = f64x2.replace_lane(f64x2.splat(<f64>shiftOf(m0)), 1, <f64>shiftOf(m1));
-    const shHi = f64x2.replace_lane(f64x2.splat(<f64>shiftOf(m2)), 1, <f64>shiftOf(m3));
-    const cLo = f64x2.replace_lane(f64x2.splat(logSoftmaxOffset(m0, s0)), 1, logSoftmaxOffset(m1, s1));
-    const cHi = f64x2.replace_lane(f64x2.splat(logSoftmaxOffset(m2, s2)), 1, logSoftmaxOffset(m3, s3));
-    const z0 = isMaskedZero(m0, s0, maskedZero), z1 = isMaskedZero(m1, s1, maskedZero);
-    const z2 = isMaskedZero(m2, s2, maskedZero), z3 = isMaskedZero(m3, s3, maskedZero);
-    const keep = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(z0 ? 0 : -1), 1, z1 ? 0 : -1), 2, z2 ? 0 : -1), 3, z3 ? 0 : -1);
+    const finite = f32x4.eq(f32x4.sub(mv, mv), zero);
+    const shift = v128.and(mv, finite);
+    const offset = v128.bitselect(logv(sv), nan, finite);
+    const shLo = f64x2.promote_low_f32x4(shift), shHi = f64x2.promote_low_f32x4(v128.shuffle<f32>(shift, shift, 2, 3, 2, 3));
+    const cLo = f64x2.promote_low_f32x4(offset), cHi = f64x2.promote_low_f32x4(v128.shuffle<f32>(offset, offset, 2, 3, 2, 3));
+    const keep = v128.not(v128.and(v128.and(f32x4.eq(mv, ninf), f32x4.eq(sv, zero)), masked));
     const q0 = y + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
     for (let d = 0; d < dim; d++) {
-      const v = gather(p0, p1, p2, p3, d);
+      const v = v128.load(ws + (<usize>d << 4));
       const lo = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v), shLo), vk), cLo);
       const hi = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), shHi), vk), cHi);
       const out = v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
@@ -229,7 +238,7 @@ function shortRowsLogSumExp(outer: i32, dim: i32, x: usize, out: usize, k: f32, 
   const rowBytes = <usize>dim << 2;
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws);
+    lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws, false);
     for (let j = 0; j < n; j++) {
       const m = load<f32>(ws + (<usize>dim << 4) + (<usize>j << 2));
       const s = <f64>load<f32>(ws + (<usize>dim << 4) + 16 + (<usize>j << 2));
