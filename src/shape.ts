@@ -76,9 +76,13 @@ export function reducedShape(layout: Layout): number[] {
   return layout.shape.filter((_, i) => i !== layout.axis);
 }
 
-/** Checks that a data argument has the length its shape needs. */
-export function checkLength(fn: string, name: string, length: number, layout: Layout, expected = layout.size, what = `shape ${describe(layout.shape)}`): void {
+/** Checks that a data argument has the length its shape needs. `what` names what needs it (default:
+ *  the shape); a function, so that the message is only built when it is thrown (every call checks). */
+export function checkLength(
+  fn: string, name: string, length: number, layout: Layout, expected = layout.size, what?: (shape: string) => string,
+): void {
   if (length !== expected) {
-    throw new RangeError(`${fn}: ${name} has length ${length}, but ${what} needs ${expected} elements`);
+    const shape = describe(layout.shape);
+    throw new RangeError(`${fn}: ${name} has length ${length}, but ${what ? what(shape) : `shape ${shape}`} needs ${expected} elements`);
   }
 }

@@ -108,10 +108,10 @@ export function checkCrossEntropyArgs(
   let indices: Int32Array | undefined, probs: ArrayLike<number> | undefined;
   if (isKind(target, "Int32Array")) {
     indices = target as Int32Array;
-    checkLength(fn, "target", indices.length, layout, P, `shape ${describe(layout.shape)} without the class axis`);
+    checkLength(fn, "target", indices.length, layout, P, (shape) => `shape ${shape} without the class axis`);
   } else if (probsAllowed && (isKind(target, "Float32Array") || isKind(target, "Float64Array"))) {
     probs = target as Float32Array;
-    checkLength(fn, "target", probs.length, layout, layout.size, `probability targets of shape ${describe(layout.shape)}`);
+    checkLength(fn, "target", probs.length, layout, layout.size, (shape) => `probability targets of shape ${shape}`);
     if (ignoreIndex >= 0) {
       throw new RangeError(`${fn}: ignoreIndex ${ignoreIndex} cannot be used with probability targets (as in PyTorch); leave it out or make it negative`);
     }
