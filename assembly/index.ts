@@ -94,8 +94,8 @@ export function scalePass(n: i32, x: usize, y: usize, s: f32): void {
   rowScale(x, y, n, s);
 }
 
-/** y = log(x), elementwise: the vector log of the short-row cross-entropy (log.ts) over whole vectors
- *  in the SIMD build; float64 Math.log rounded to float32 for the rest and in the scalar build. */
+/** y = log(x), elementwise: the vector log of the short-row cross-entropy and log-softmax (log.ts)
+ *  over whole vectors in the SIMD builds; float64 Math.log rounded to float32 for the rest and in the scalar build. */
 export function logPass(n: i32, x: usize, y: usize): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {

@@ -1,14 +1,14 @@
-// Natural log of four float32 lanes, for the short-row paths, which need one log per row: four rows'
-// sums at once instead of four float64 Math.log calls (a software log in wasm, 15% of cross-entropy's
-// time at 4096×10 before this).
+// Natural log of four float32 lanes, for the short-row paths (cross-entropy, log-softmax), which need
+// one log per row: four rows' sums at once instead of four float64 Math.log calls (a software log in
+// wasm, 15% of cross-entropy's time at 4096×10 before this).
 //
 // Method (the classic float32 one, as in Cephes' logf):
 //   x  = 2^e · f with f in [√½, √2)          exponent and mantissa split with integer ops
 //   r  = f − 1                                exact (Sterbenz), |r| < 0.415
 //   log f ≈ r − r²/2 + r³·P(r)                P of degree 8, Cephes' coefficients
 //   log x = e·ln2hi + (r + (e·ln2lo − r²/2 + r³·P(r)))   ln2hi = 0.693359375 has 9 significant bits, so e·ln2hi is exact
-// Error: ≤ 1 ULP plus a few ULPs of absolute error near x = 1 over the float32 range of normal
-// numbers (measured by test/exp.test.ts against Math.log). Special values: log 0 = −Infinity,
+// Error: at most 0.83 ULP against Math.log, measured on every float32 in [1, 16) (0.823) and on a
+// sample of all normal floats (test/log.test.ts holds it to 1 ULP). Special values: log 0 = −Infinity,
 // log(+Infinity) = +Infinity, NaN and negative numbers give NaN; subnormal inputs are not handled
 // (the callers' sums are 0 or ≥ 1).
 

@@ -9,7 +9,7 @@ module.exports = function load(path) {
       throw new Error(
         "simdmax is an ES module and this Node.js cannot require() it. Load it with " +
           '`import { init, softmax } from "simdmax"`, or from CommonJS with `const simdmax = await import("simdmax")` ' +
-          "(Node.js >= 20.19 also accepts require(\"simdmax\")).",
+          "(Node.js 20.19+ and 22.12+ also accept require(\"simdmax\")).",
         { cause: e },
       );
     }

@@ -89,6 +89,8 @@ function logits(n, seed, spread) {
 const json = process.argv.includes("--json");
 const simd = await createSimdmax({ simd: true });
 const scalar = await createSimdmax({ simd: false });
+/** The relaxed-SIMD build, where this engine validates it (Node 20: run through scripts/relaxed-simd.mjs). */
+const relaxed = await createSimdmax({ build: "relaxed" }).catch(() => null);
 const shapes = [[64, 5], [1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256], [1, 1048576]];
 const rowsOut = [];
 for (const spread of [8, 30]) {
@@ -101,12 +103,13 @@ for (const spread of [8, 30]) {
         op, shape: `${rows}×${n}`, logits: `U(±${spread})`,
         simd: errors(simd[op](x, [rows, n]), want, floor),
         scalar: errors(scalar[op](x, [rows, n]), want, floor),
+        relaxed: relaxed ? errors(relaxed[op](x, [rows, n]), want, floor) : null,
         torchModel: errors(torchModel[op](x, rows, n), want, floor),
       };
       rowsOut.push(r);
       if (!json) {
         const fmt = (e) => `${e.max.toFixed(2).padStart(7)} ${e.mean.toFixed(3).padStart(6)}`;
-        console.log(`${op.padEnd(10)} ${r.shape.padEnd(10)} ${r.logits.padEnd(7)} | SIMD ${fmt(r.simd)} | scalar ${fmt(r.scalar)} | PyTorch model ${fmt(r.torchModel)}`);
+        console.log(`${op.padEnd(10)} ${r.shape.padEnd(10)} ${r.logits.padEnd(7)} | SIMD ${fmt(r.simd)} | scalar ${fmt(r.scalar)}${r.relaxed ? ` | relaxed ${fmt(r.relaxed)}` : ""} | PyTorch model ${fmt(r.torchModel)}`);
       }
     }
   }

@@ -1,5 +1,6 @@
 // Plain-JS baselines over [rows, n] row-major float32 data, as a careful JS programmer writes them:
-// typed arrays, one pass per step, Math.exp, no allocation (the same loops as bench/plain.mjs).
+// typed arrays, one pass per step, Math.exp, no allocation (the loops of bench/plain.mjs, except that
+// crossEntropyWithGradRows here keeps each row's exps for the gradient instead of computing them again).
 
 /** Softmax of each row of x into y. */
 export function softmaxRows(x, y, rows, n) {

@@ -1,6 +1,6 @@
 // The playground's static server: `npm run playground` (which builds dist/ first), or
 // `node examples/playground/serve.mjs [--port 8000] [--host 127.0.0.1]` after `npm run build`.
-// It serves, read-only and from this machine only:
+// It serves, read-only, on loopback (127.0.0.1) unless --host says otherwise:
 //   /                       the page (examples/playground/)
 //   /dist/                  the built package (the page's import map maps "simdmax" to /dist/index.js)
 //   /examples/*.mjs         the worked examples, which the page can run in the browser

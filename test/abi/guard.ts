@@ -352,7 +352,7 @@ export function elementwiseCases(): Case[] {
     cases.push({ label: `scalePass n ${n}`, regions: [one("x", "in", x), one("y", "out")], call: (a, p) => a.scalePass(n, p.x!, p.y!, 0.375) });
     cases.push({ label: `scalePass n ${n} in place`, regions: [one("x", "inout", x)], call: (a, p) => a.scalePass(n, p.x!, p.x!, -3) });
     const pos = x.map((v) => Math.abs(v) + 1e-3);
-    cases.push({ label: `logPass n ${n}`, regions: [one("x", "in", pos), one("y", "out")], call: (a, p) => (a.logPass ? a.logPass(n, p.x!, p.y!) : undefined) });
+    cases.push({ label: `logPass n ${n}`, regions: [one("x", "in", pos), one("y", "out")], call: (a, p) => a.logPass(n, p.x!, p.y!) });
   }
   return cases;
 }

@@ -28,8 +28,7 @@ export interface Abi {
   expSumPass(n: number, x: number, y: number): number;
   maxPass(n: number, x: number): number;
   scalePass(n: number, x: number, y: number, s: number): void;
-  /** A probe that newer builds have. */
-  logPass?(n: number, x: number, y: number): void;
+  logPass(n: number, x: number, y: number): void;
 }
 
 /** The exports of test/abi/client.wat, the wasm module that calls simdmax (multi-value results as arrays). */
@@ -177,17 +176,8 @@ export class Arena {
   }
 }
 
-/** mulberry32: seeded, so that a failing case can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the suites' seeded generator: a failing case can be replayed. */
+export { rng } from "../tolerances.js";
 
 // Float64 formulas over [outer, dim, inner] (element (o, d, i) at (o·dim + d)·inner + i), for finite data.
 
