@@ -60,6 +60,24 @@ export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
   return A * L - k * SAX + zLoss * lse * lse;
 }
 
+/** Lanes 0 and 1 (hi false) or 2 and 3 (hi true) of a float32x4, as a float64x2. */
+// @ts-ignore: decorator
+@inline function half(v: v128, hi: bool): v128 {
+  return f64x2.promote_low_f32x4(hi ? v128.shuffle<f32>(v, v, 2, 3, 2, 3) : v);
+}
+
+/** Two float64x2 pairs rounded to one float32x4 (lo's lanes first). */
+// @ts-ignore: decorator
+@inline function quad(lo: v128, hi: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}
+
+/** One 32-bit element from each of four addresses, one per lane. */
+// @ts-ignore: decorator
+@inline function lanes4(a0: usize, a1: usize, a2: usize, a3: usize): v128 {
+  return v128.load32_lane(a3, v128.load32_lane(a2, v128.load32_lane(a1, v128.load32_zero(a0), 1), 2), 3);
+}
+
 export function crossEntropyKernel(
   outer: i32, C: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
   eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
@@ -313,40 +331,77 @@ function shortRowsKernel(
     v128.store(WXv, WX);
     v128.store(QXv, QX);
     v128.store(Qv, Q);
-    v128.store(Lv, logv(s));
-    for (let j = 0; j < 4; j++) {
-      // Per lane, as rowsKernel does per row (one block).
-      const o = r + j;
-      store<f32>(Pv + (<usize>j << 2), 0);
-      store<f32>(Q1v + (<usize>j << 2), 0);
-      store<f32>(Q2v + (<usize>j << 2), 0);
-      if (j >= n) continue;
-      const xr = x + <usize>o * rowBytes;
-      const mj = load<f32>(M + (<usize>j << 2)), sj = <f64>load<f32>(S + (<usize>j << 2));
-      const t = hasQ ? -1 : load<i32>(at(target, o));
-      const L = <f64>load<f32>(Lv + (<usize>j << 2));
-      const l = mj == Infinity ? (rowHasNaN(xr, C) ? NaN : Infinity) : <f64>shiftOf(mj) * k + L;
-      if (lse) store<f32>(at(lse, o), <f32>l);
-      if (!hasQ && t == ignoreIndex) {
-        store<f64>(at8(loss, o), 0);
-        continue;
+    const Lf = logv(s);
+    if (hasQ) {
+      v128.store(Lv, Lf);
+      for (let j = 0; j < 4; j++) {
+        // Per lane, as rowsKernel does per row (one block).
+        const o = r + j;
+        store<f32>(Pv + (<usize>j << 2), 0);
+        store<f32>(Q1v + (<usize>j << 2), 0);
+        store<f32>(Q2v + (<usize>j << 2), 0);
+        if (j >= n) continue;
+        const mj = load<f32>(M + (<usize>j << 2)), sj = <f64>load<f32>(S + (<usize>j << 2));
+        const L = <f64>load<f32>(Lv + (<usize>j << 2));
+        const l = mj == Infinity ? (rowHasNaN(x + <usize>o * rowBytes, C) ? NaN : Infinity) : <f64>shiftOf(mj) * k + L;
+        if (lse) store<f32>(at(lse, o), <f32>l);
+        const A = (1 - eps) * <f64>load<f32>(Qv + (<usize>j << 2)) + eC * W;
+        const SAX = <f64>load<f32>(QXv + (<usize>j << 2));
+        store<f64>(at8(loss, o), lossOf(mj, L, l, A, SAX, k, zLoss));
+        if (!grad) continue;
+        const g = <f64>load<f32>(at(gscale, o));
+        store<f32>(Pv + (<usize>j << 2), isFinite32(mj) ? <f32>(g * k * (A + 2 * zLoss * l) / sj) : NaN);
+        store<f32>(Q1v + (<usize>j << 2), <f32>(g * k * (1 - eps)));
+        store<f32>(Q2v + (<usize>j << 2), <f32>(g * k * eC));
       }
-      const WXj = <f64>load<f32>(WXv + (<usize>j << 2));
-      let A: f64, SAX: f64;
-      if (hasQ) {
-        A = (1 - eps) * <f64>load<f32>(Qv + (<usize>j << 2)) + eC * W;
-        SAX = <f64>load<f32>(QXv + (<usize>j << 2));
-      } else {
-        const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-        A = (1 - eps) * wt + eC * W;
-        SAX = (1 - eps) * wt * (<f64>load<f32>(at(xr, t)) - <f64>mj) + (smooth ? eC * WXj : 0);
+    } else {
+      // Index targets: the four lanes at once, as float64 pairs, with the very operations of the rows
+      // kernel in its order (lossOf). An ignored lane reads class 0, never at its ignoreIndex, and gets
+      // loss 0 and gradient factors 0; a lane whose max is not finite, loss NaN.
+      const tv = lanes4(rowOf(target, 4, r, 0, outer), rowOf(target, 4, r, 1, outer), rowOf(target, 4, r, 2, outer), rowOf(target, 4, r, 3, outer));
+      const ign = i32x4.eq(tv, i32x4.splat(ignoreIndex));
+      const tc = v128.andnot(tv, ign);
+      const c0 = <usize>i32x4.extract_lane(tc, 0) << 2, c1 = <usize>i32x4.extract_lane(tc, 1) << 2;
+      const c2 = <usize>i32x4.extract_lane(tc, 2) << 2, c3 = <usize>i32x4.extract_lane(tc, 3) << 2;
+      const xt = lanes4(p0 + c0, p1 + c1, p2 + c2, p3 + c3);
+      const wt = hasW ? lanes4(w + c0, w + c1, w + c2, w + c3) : one;
+      const gv = grad ? lanes4(rowOf(gscale, 4, r, 0, outer), rowOf(gscale, 4, r, 1, outer), rowOf(gscale, 4, r, 2, outer), rowOf(gscale, 4, r, 3, outer)) : zero;
+      const finite = f32x4.eq(f32x4.sub(m, m), zero);
+      const K = f64x2.splat(k), P1 = f64x2.splat(1 - eps), ECW = f64x2.splat(eC * W), EC = f64x2.splat(eC);
+      const ZL = f64x2.splat(zLoss), ZL2 = f64x2.splat(2 * zLoss), NAN = f64x2.splat(NaN);
+      // lo: lanes 0 and 1, hi: lanes 2 and 3.
+      const lLo = f64x2.add(f64x2.mul(half(shift, false), K), half(Lf, false));
+      const lHi = f64x2.add(f64x2.mul(half(shift, true), K), half(Lf, true));
+      const ALo = f64x2.add(f64x2.mul(P1, half(wt, false)), ECW), AHi = f64x2.add(f64x2.mul(P1, half(wt, true)), ECW);
+      const SAXLo = f64x2.add(f64x2.mul(f64x2.mul(P1, half(wt, false)), f64x2.sub(half(xt, false), half(m, false))), smooth ? f64x2.mul(EC, half(WX, false)) : f64x2.splat(0));
+      const SAXHi = f64x2.add(f64x2.mul(f64x2.mul(P1, half(wt, true)), f64x2.sub(half(xt, true), half(m, true))), smooth ? f64x2.mul(EC, half(WX, true)) : f64x2.splat(0));
+      let lossLo = f64x2.add(f64x2.sub(f64x2.mul(ALo, half(Lf, false)), f64x2.mul(K, SAXLo)), f64x2.mul(f64x2.mul(ZL, lLo), lLo));
+      let lossHi = f64x2.add(f64x2.sub(f64x2.mul(AHi, half(Lf, true)), f64x2.mul(K, SAXHi)), f64x2.mul(f64x2.mul(ZL, lHi), lHi));
+      lossLo = v128.andnot(v128.bitselect(lossLo, NAN, i64x2.extend_low_i32x4_s(finite)), i64x2.extend_low_i32x4_s(ign));
+      lossHi = v128.andnot(v128.bitselect(lossHi, NAN, i64x2.extend_high_i32x4_s(finite)), i64x2.extend_high_i32x4_s(ign));
+      const q8 = loss + (<usize>r << 3);
+      v128.store64_lane(q8, lossLo, 0);
+      if (n > 1) v128.store64_lane(q8, lossLo, 1, 8);
+      if (n > 2) v128.store64_lane(q8, lossHi, 0, 16);
+      if (n > 3) v128.store64_lane(q8, lossHi, 1, 24);
+      if (lse) {
+        const q = lse + (<usize>r << 2);
+        scatter(q, q + 4, q + 8, q + 12, 0, quad(lLo, lHi), n);
+        if (v128.any_true(f32x4.eq(m, f32x4.splat(Infinity)))) {
+          // A max of +Infinity: logsumexp is NaN or +Infinity by the row's NaNs (rules.ts).
+          for (let j = 0; j < n; j++) {
+            if (load<f32>(M + (<usize>j << 2)) == Infinity) store<f32>(at(q, j), rowHasNaN(x + <usize>(r + j) * rowBytes, C) ? NaN : Infinity);
+          }
+        }
       }
-      store<f64>(at8(loss, o), lossOf(mj, L, l, A, SAX, k, zLoss));
-      if (!grad) continue;
-      const g = <f64>load<f32>(at(gscale, o));
-      store<f32>(Pv + (<usize>j << 2), isFinite32(mj) ? <f32>(g * k * (A + 2 * zLoss * l) / sj) : NaN);
-      store<f32>(Q1v + (<usize>j << 2), <f32>(g * k * (1 - eps)));
-      store<f32>(Q2v + (<usize>j << 2), <f32>(g * k * eC));
+      if (grad) {
+        const gkLo = f64x2.mul(half(gv, false), K), gkHi = f64x2.mul(half(gv, true), K);
+        const PLo = f64x2.div(f64x2.mul(gkLo, f64x2.add(ALo, f64x2.mul(ZL2, lLo))), half(s, false));
+        const PHi = f64x2.div(f64x2.mul(gkHi, f64x2.add(AHi, f64x2.mul(ZL2, lHi))), half(s, true));
+        v128.store(Pv, v128.andnot(v128.bitselect(quad(PLo, PHi), f32x4.splat(NaN), finite), ign));
+        v128.store(Q1v, v128.andnot(quad(f64x2.mul(gkLo, P1), f64x2.mul(gkHi, P1)), ign));
+        v128.store(Q2v, v128.andnot(quad(f64x2.mul(gkLo, EC), f64x2.mul(gkHi, EC)), ign));
+      }
     }
     if (!grad) continue;
     // The gradient, element d of the four rows: e·P − w·(Q1·q + Q2); index targets fixed up after.
