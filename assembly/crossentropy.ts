@@ -16,7 +16,7 @@ import {
 } from "./rows";
 import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, colHasNaN } from "./columns";
 import { isFinite32, shiftOf } from "./rules";
-import { rowOf, gather, scatter, transposeMax } from "./lanes";
+import { rowOf, gather, scatter, lanes4, maxTransposed, half, quad } from "./lanes";
 import { madd } from "./relaxed";
 import { logv } from "./log";
 import {
@@ -58,24 +58,6 @@ export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
 @inline function lossOf(m: f32, L: f64, lse: f64, A: f64, SAX: f64, k: f64, zLoss: f64): f64 {
   if (!isFinite32(m)) return NaN;
   return A * L - k * SAX + zLoss * lse * lse;
-}
-
-/** Lanes 0 and 1 (hi false) or 2 and 3 (hi true) of a float32x4, as a float64x2. */
-// @ts-ignore: decorator
-@inline function half(v: v128, hi: bool): v128 {
-  return f64x2.promote_low_f32x4(hi ? v128.shuffle<f32>(v, v, 2, 3, 2, 3) : v);
-}
-
-/** Two float64x2 pairs rounded to one float32x4 (lo's lanes first). */
-// @ts-ignore: decorator
-@inline function quad(lo: v128, hi: v128): v128 {
-  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
-}
-
-/** One 32-bit element from each of four addresses, one per lane. */
-// @ts-ignore: decorator
-@inline function lanes4(a0: usize, a1: usize, a2: usize, a3: usize): v128 {
-  return v128.load32_lane(a3, v128.load32_lane(a2, v128.load32_lane(a1, v128.load32_zero(a0), 1), 2), 3);
 }
 
 export function crossEntropyKernel(
@@ -300,16 +282,7 @@ function shortRowsKernel(
     const t2 = rowOf(target, rowBytes, r, 2, outer), t3 = rowOf(target, rowBytes, r, 3, outer);
     // The four rows' max, their elements stored transposed in the workspace on the way (element d of
     // the four rows at ws + 16·d), where the exp pass reads them and then leaves the exps.
-    let m = f32x4.splat(-Infinity);
-    if (C >= 4) {
-      for (let b = 0; b < C; b += 4) m = transposeMax(p0, p1, p2, p3, min(b, C - 4), ws, m);
-    } else {
-      for (let d = 0; d < C; d++) {
-        const v = gather(p0, p1, p2, p3, d);
-        v128.store(ws + (<usize>d << 4), v);
-        m = f32x4.pmax(m, v);
-      }
-    }
+    const m = maxTransposed(p0, p1, p2, p3, C, ws);
     const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
     let s = zero, WX = zero, QX = zero, Q = zero;
     for (let d = 0; d < C; d++) {

@@ -9,14 +9,17 @@
   return base + rowBytes * <usize>min(r + j, outer - 1);
 }
 
+/** One 32-bit element from each of four addresses, one per lane. */
+// @ts-ignore: decorator
+@inline export function lanes4(a0: usize, a1: usize, a2: usize, a3: usize): v128 {
+  return v128.load32_lane(a3, v128.load32_lane(a2, v128.load32_lane(a1, v128.load32_zero(a0), 1), 2), 3);
+}
+
 /** Element d of four rows, one per lane. */
 // @ts-ignore: decorator
 @inline export function gather(p0: usize, p1: usize, p2: usize, p3: usize, d: i32): v128 {
   const o = <usize>d << 2;
-  let v = v128.load32_zero(p0 + o);
-  v = v128.load32_lane(p1 + o, v, 1);
-  v = v128.load32_lane(p2 + o, v, 2);
-  return v128.load32_lane(p3 + o, v, 3);
+  return lanes4(p0 + o, p1 + o, p2 + o, p3 + o);
 }
 
 /** Stores lane j of v to q_j + 4d for the group's n real rows. */
@@ -49,4 +52,33 @@
   v128.store(q, e2, 32);
   v128.store(q, e3, 48);
   return f32x4.pmax(f32x4.pmax(f32x4.pmax(f32x4.pmax(m, e0), e1), e2), e3);
+}
+
+/** The lane-wise max of four rows of dim elements (NaN skipped, −Infinity for dim 0), with the rows
+ *  stored transposed on the way: element d of the four rows as one vector at dst + 16·d. */
+// @ts-ignore: decorator
+@inline export function maxTransposed(p0: usize, p1: usize, p2: usize, p3: usize, dim: i32, dst: usize): v128 {
+  let m = f32x4.splat(-Infinity);
+  if (dim >= 4) {
+    for (let b = 0; b < dim; b += 4) m = transposeMax(p0, p1, p2, p3, min(b, dim - 4), dst, m);
+  } else {
+    for (let d = 0; d < dim; d++) {
+      const v = gather(p0, p1, p2, p3, d);
+      v128.store(dst + (<usize>d << 4), v);
+      m = f32x4.pmax(m, v);
+    }
+  }
+  return m;
+}
+
+/** Lanes 0 and 1 (hi false) or 2 and 3 (hi true) of a float32x4, as a float64x2. */
+// @ts-ignore: decorator
+@inline export function half(v: v128, hi: bool): v128 {
+  return f64x2.promote_low_f32x4(hi ? v128.shuffle<f32>(v, v, 2, 3, 2, 3) : v);
+}
+
+/** Two float64x2 pairs rounded to one float32x4 (lo's lanes first). */
+// @ts-ignore: decorator
+@inline export function quad(lo: v128, hi: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
 }

@@ -9,7 +9,7 @@
 import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
 import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
-import { rowOf, gather, scatter, transposeMax } from "./lanes";
+import { rowOf, scatter, maxTransposed, half, quad } from "./lanes";
 import { logv } from "./log";
 import {
   expNegv, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3, EXP_C2, EXP_ONE, EXP_UNDERFLOW,
@@ -163,16 +163,7 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
   const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
   const vk = f32x4.splat(k), zero = f32x4.splat(0);
-  let m = f32x4.splat(-Infinity);
-  if (dim >= 4) {
-    for (let b = 0; b < dim; b += 4) m = transposeMax(p0, p1, p2, p3, min(b, dim - 4), ws, m);
-  } else {
-    for (let d = 0; d < dim; d++) {
-      const v = gather(p0, p1, p2, p3, d);
-      v128.store(ws + (<usize>d << 4), v);
-      m = f32x4.pmax(m, v);
-    }
-  }
+  const m = maxTransposed(p0, p1, p2, p3, dim, ws);
   const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
   let s = zero;
   for (let d = 0; d < dim; d++) {
@@ -219,15 +210,15 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
     const finite = f32x4.eq(f32x4.sub(mv, mv), zero);
     const shift = v128.and(mv, finite);
     const offset = v128.bitselect(logv(sv), nan, finite);
-    const shLo = f64x2.promote_low_f32x4(shift), shHi = f64x2.promote_low_f32x4(v128.shuffle<f32>(shift, shift, 2, 3, 2, 3));
-    const cLo = f64x2.promote_low_f32x4(offset), cHi = f64x2.promote_low_f32x4(v128.shuffle<f32>(offset, offset, 2, 3, 2, 3));
+    const shLo = half(shift, false), shHi = half(shift, true);
+    const cLo = half(offset, false), cHi = half(offset, true);
     const keep = v128.not(v128.and(v128.and(f32x4.eq(mv, ninf), f32x4.eq(sv, zero)), masked));
     const q0 = y + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
     for (let d = 0; d < dim; d++) {
       const v = v128.load(ws + (<usize>d << 4));
-      const lo = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v), shLo), vk), cLo);
-      const hi = f64x2.sub(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), shHi), vk), cHi);
-      const out = v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+      const lo = f64x2.sub(f64x2.mul(f64x2.sub(half(v, false), shLo), vk), cLo);
+      const hi = f64x2.sub(f64x2.mul(f64x2.sub(half(v, true), shHi), vk), cHi);
+      const out = quad(lo, hi);
       scatter(q0, q1, q2, q3, d, v128.and(out, keep), n);
     }
   }

@@ -1,35 +1,17 @@
 // The raw-ABI test harness: simdmax's modules loaded from build/*.wasm with the plain WebAssembly API
-// (no wrapper, nothing from src/), memory laid out by hand, and float64 formulas for the expected values.
+// (no wrapper code; the exports' type is src/runtime.ts's), memory laid out by hand, and float64
+// formulas for the expected values.
 // docs/ABI.md is what these tests hold the modules to.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { KernelExports } from "../../src/runtime.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const BUILD_DIR = fileURLToPath(new URL("../../build/", import.meta.url));
 
-/** The exports of a simdmax module, typed as docs/ABI.md states them. Pointers are byte offsets. */
-export interface Abi {
-  memory: WebAssembly.Memory;
-  heapBase(): number;
-  workspaceBytes(dim: number, inner: number): number;
-  crossEntropyWorkspaceBytes(dim: number, inner: number): number;
-  softmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
-  logSoftmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
-  logSumExp(outer: number, dim: number, inner: number, x: number, out: number, invT: number, ws: number): void;
-  softmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, ws: number): void;
-  logSoftmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, flags: number, ws: number): void;
-  crossEntropy(
-    outer: number, dim: number, inner: number, x: number, target: number, flags: number, ignoreIndex: number, w: number, W: number,
-    eps: number, invT: number, zLoss: number, loss: number, lse: number, grad: number, gscale: number, ws: number,
-  ): void;
-  softcapForward(n: number, x: number, z: number, c: number): void;
-  softcapBackward(n: number, z: number, g: number, c: number): void;
-  expPass(n: number, x: number, y: number): void;
-  expSumPass(n: number, x: number, y: number): number;
-  maxPass(n: number, x: number): number;
-  scalePass(n: number, x: number, y: number, s: number): void;
-  logPass(n: number, x: number, y: number): void;
-}
+/** The exports of a simdmax module, typed as docs/ABI.md states them (the wrapper's own type for the
+ *  same exports: a type only, no wrapper code runs here). Pointers are byte offsets. */
+export type Abi = KernelExports;
 
 /** The exports of test/abi/client.wat, the wasm module that calls simdmax (multi-value results as arrays). */
 export interface Client {
