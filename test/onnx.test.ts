@@ -3,7 +3,8 @@
 // over the layouts of ONNX's conformance cases ([N, C], [N, C, D1], [N, C, D1, D2]; the class axis is 1),
 // reductions "mean", "sum" and "none", with and without the optional weights input, and ignore_index
 // absent, negative (−1) and inside [0, C), plus inputs where every target is ignored. Each model is one
-// node built in memory (test/onnx/model.ts) and run once by ORT's wasm backend (test/onnx/ort.ts).
+// node built in memory and run once by ORT's wasm backend, both by bench/peers/onnx.mjs (the bench's
+// ORT peer's own module).
 //
 // Mapping: SoftmaxCrossEntropyLoss(scores, labels, weights?) → crossEntropy(scores, labels, shape,
 // { axis: 1, reduction, weight, ignoreIndex }), and its second output log_prob → logSoftmax(scores,
@@ -13,8 +14,7 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import * as ref from "../src/reference.js";
 import { BUILDS, instances, rng } from "./helpers.js";
-import { oneNodeModel, FLOAT, INT64, type Value, type Attribute } from "./onnx/model.js";
-import { ort, initOrt, runOnce } from "./onnx/ort.js";
+import { ort, oneNodeModel, initOrt, runOnce, FLOAT, INT64, type Value, type Attribute } from "../bench/peers/onnx.mjs";
 
 // Tolerance: |simdmax − ORT| ≤ ABS + REL·|ORT|. ORT computes in float32 (its log-softmax sums C exps
 // in float32, an error up to about C·U relative to the sum, U = 2^-24; its "sum"/"mean" add the
