@@ -62,7 +62,8 @@ export function crossEntropyRows(x, target, rows, n) {
   return total / rows;
 }
 
-/** Mean cross-entropy and its gradient (softmax − one-hot) / rows, into grad. */
+/** Mean cross-entropy and its gradient (softmax − one-hot) / rows, into grad: one exp per logit, kept
+ *  in grad and then scaled. */
 export function crossEntropyWithGradRows(x, target, grad, rows, n) {
   let total = 0;
   const g = 1 / rows;
@@ -70,10 +71,14 @@ export function crossEntropyWithGradRows(x, target, grad, rows, n) {
     let m = -Infinity;
     for (let j = o; j < o + n; j++) if (x[j] > m) m = x[j];
     let s = 0;
-    for (let j = o; j < o + n; j++) s += Math.exp(x[j] - m);
+    for (let j = o; j < o + n; j++) {
+      const e = Math.exp(x[j] - m);
+      grad[j] = e;
+      s += e;
+    }
     total += Math.log(s) + m - x[o + target[r]];
     const inv = g / s;
-    for (let j = o; j < o + n; j++) grad[j] = Math.exp(x[j] - m) * inv;
+    for (let j = o; j < o + n; j++) grad[j] *= inv;
     grad[o + target[r]] -= g;
   }
   return total / rows;

@@ -4,6 +4,7 @@
 //   /                       the page (examples/playground/)
 //   /dist/                  the built package (the page's import map maps "simdmax" to /dist/index.js)
 //   /examples/*.mjs         the worked examples, which the page can run in the browser
+//   /bench/plain.mjs        the plain-JS loops `npm run bench` measures, the page's baseline too
 //   /vendor/tfjs*/          TensorFlow.js and its wasm backend from node_modules, only if installed
 //   /peers.json             which optional peers are available, so the page never asks for a missing file
 // The page loads nothing from the network: the Content-Security-Policy below allows this origin only.
@@ -62,6 +63,7 @@ export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offe
   const mounts = [
     ["/dist/", join(ROOT, "dist"), (f) => /\.(js|map)$/.test(f)],
     ["/examples/", join(ROOT, "examples"), (f) => /^[\w-]+\.mjs$/.test(f)],
+    ["/bench/", join(ROOT, "bench"), (f) => f === "plain.mjs"],
     ...(tfjs
       ? [
           ["/vendor/tfjs/", tfjs.tfjsDir, (f) => f === "tf.min.js" || f === "tf.min.js.map"],
