@@ -1,5 +1,6 @@
-// The float32 vector log of the short-row cross-entropy (assembly/log.ts), through the raw module's
-// logPass probe: within 1 ULP of log on every float32 in [1, 16) (the row sums it is taken of: the
+// The float32 vector log of the short-row cross-entropy and log-softmax (assembly/log.ts), through the
+// raw module's logPass probe, in the SIMD build and the relaxed one (whose multiply-adds may be fused):
+// within 1 ULP of log on every float32 in [1, 16) (the row sums it is taken of: the
 // max contributes 1, at most 15 classes add at most 1 each) and on a sample of all normal floats,
 // and its special values.
 import { describe, it, expect } from "vitest";
@@ -7,8 +8,8 @@ import { wasmBytes, type KernelExports } from "../src/runtime.js";
 
 const N = 1 << 20;
 
-async function raw() {
-  const { instance } = await WebAssembly.instantiate(wasmBytes("simd") as Uint8Array<ArrayBuffer>);
+async function raw(build: "simd" | "relaxed") {
+  const { instance } = await WebAssembly.instantiate(wasmBytes(build) as Uint8Array<ArrayBuffer>);
   const e = instance.exports as unknown as KernelExports;
   e.memory.grow(130); // two arrays of 2^20 floats
   const x = (e.heapBase() + 15) & ~15, y = x + 4 * N;
@@ -44,9 +45,9 @@ function worst(log: (xs: Float32Array) => Float32Array, lo: number, hi: number, 
   return { max, at };
 }
 
-describe("log (float32, four lanes)", () => {
+describe.each(["relaxed", "simd"] as const)("log (float32, four lanes), %s build", (build) => {
   it("is within 1 ULP of log on every float32 in [1, 16) and on a sample of all normal floats", async () => {
-    const log = await raw();
+    const log = await raw(build);
     const dense = worst(log, 1, 16, 1); // 2^25 inputs
     expect(dense.max, `worst at ${dense.at}`).toBeLessThanOrEqual(1);
     expect(dense.max).toBeGreaterThan(0.5); // not correctly rounded: the check can see errors
@@ -55,7 +56,7 @@ describe("log (float32, four lanes)", () => {
   });
 
   it("special values: log 0 = −Infinity, log 1 = 0, +Infinity, NaN for NaN and negatives", async () => {
-    const log = await raw();
+    const log = await raw(build);
     const y = log(new Float32Array([0, -0, 1, Infinity, NaN, -1, -Infinity, 2]));
     expect(Array.from(y.subarray(0, 7))).toEqual([-Infinity, -Infinity, 0, Infinity, NaN, NaN, NaN]);
     expect(y[7]).toBeCloseTo(Math.LN2, 7);
