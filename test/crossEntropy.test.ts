@@ -246,6 +246,16 @@ for (const build of BUILDS) {
           expect(bits(chunked.loss)).toEqual(bits(fused.loss));
           expect(bits(grad)).toEqual(bits(fused.grad as Float32Array));
           expect(bits(chunked.grad as Float32Array)).toEqual(bits(fused.grad as Float32Array));
+          if (opts.sampleWeight) {
+            // The per-position weights are read through the window too: from wasm memory (a buffer's
+            // view) and as float64 (the same values) they give the same bits.
+            const sw = normal.alloc(opts.sampleWeight.length);
+            sw.array.set(opts.sampleWeight);
+            for (const [s, instance] of [[sw.array, normal], [Float64Array.from(opts.sampleWeight), normal], [Float64Array.from(opts.sampleWeight), tiny]] as const) {
+              expect(bits(instance.crossEntropy(logits, target, c.shape, { ...opts, sampleWeight: s as Float32Array }))).toEqual(bits(fused.loss));
+            }
+            sw.free();
+          }
         }),
         { numRuns: 40 },
       );
