@@ -16,7 +16,7 @@ import {
 } from "./rows";
 import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, colHasNaN } from "./columns";
 import { isFinite32, shiftOf } from "./rules";
-import { rowOf, gather, scatter, lanes4, maxTransposed, half, quad } from "./lanes";
+import { rowOf, gather, scatter, storeBlock, lanes4, maxTransposed, half, quad } from "./lanes";
 import { madd } from "./relaxed";
 import { logv } from "./log";
 import {
@@ -254,6 +254,15 @@ function columnsKernel(
   }
 }
 
+/** The gradient at element d of four rows (one per lane) from their exps stored transposed at ws:
+ *  e·P − w_d·(Q1·q_d + Q2), with q_d gathered from probability targets' rows t0…t3. */
+// @ts-ignore: decorator
+@inline function gradLanes(ws: usize, d: i32, P: v128, Q1: v128, Q2: v128, t0: usize, t1: usize, t2: usize, t3: usize, w: usize, hasQ: bool, weighted: bool): v128 {
+  let tv = hasQ ? madd(Q1, gather(t0, t1, t2, t3, d), Q2) : Q2;
+  if (weighted) tv = f32x4.mul(tv, v128.load32_splat(w + (<usize>d << 2)));
+  return f32x4.sub(f32x4.mul(v128.load(ws + (<usize>d << 4)), P), tv);
+}
+
 // Rows of at most SHORT_ROW classes, four at a time with one row per lane (lanes.ts): the max, the
 // exps, the sums and the gradient run once per four rows; the loss, logsumexp and gradient factors per
 // lane are the rows kernel's, with one block, but for the log of the sum, taken of the four lanes at
@@ -388,10 +397,18 @@ function shortRowsKernel(
     // The gradient, element d of the four rows: e·P − w·(Q1·q + Q2); index targets fixed up after.
     const P = v128.load(Pv), Q1 = v128.load(Q1v), Q2 = v128.load(Q2v);
     const g0 = grad + <usize>r * rowBytes, g1 = g0 + rowBytes, g2 = g1 + rowBytes, g3 = g2 + rowBytes;
-    for (let d = 0; d < C; d++) {
-      let tv = hasQ ? madd(Q1, gather(t0, t1, t2, t3, d), Q2) : Q2;
-      if (hasW && (hasQ || smooth)) tv = f32x4.mul(tv, v128.load32_splat(w + (<usize>d << 2)));
-      scatter(g0, g1, g2, g3, d, f32x4.sub(f32x4.mul(v128.load(ws + (<usize>d << 4)), P), tv), n);
+    if (n == 4 && C >= 4) {
+      // Whole rows: four elements of each at a time (the last block may overlap the one before).
+      for (let b = 0; b < C; b += 4) {
+        const c = min(b, C - 4);
+        storeBlock(g0, g1, g2, g3, c,
+          gradLanes(ws, c, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
+          gradLanes(ws, c + 1, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
+          gradLanes(ws, c + 2, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
+          gradLanes(ws, c + 3, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)));
+      }
+    } else {
+      for (let d = 0; d < C; d++) scatter(g0, g1, g2, g3, d, gradLanes(ws, d, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)), n);
     }
     if (hasQ) continue;
     for (let j = 0; j < n; j++) {

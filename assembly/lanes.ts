@@ -33,6 +33,20 @@
 }
 
 
+/** Stores v0…v3, elements b…b+3 of four rows with one row per lane, as those rows' elements
+ *  (q_j + 4b…): the 4×4 transpose of transposeMax, then four whole-vector stores instead of sixteen
+ *  lane stores. For groups of four real rows. */
+// @ts-ignore: decorator
+@inline export function storeBlock(q0: usize, q1: usize, q2: usize, q3: usize, b: i32, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const o = <usize>b << 2;
+  const a0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), a1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+  const b0 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), b1 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+  v128.store(q0 + o, v128.shuffle<f32>(a0, b0, 0, 1, 4, 5));
+  v128.store(q1 + o, v128.shuffle<f32>(a0, b0, 2, 3, 6, 7));
+  v128.store(q2 + o, v128.shuffle<f32>(a1, b1, 0, 1, 4, 5));
+  v128.store(q3 + o, v128.shuffle<f32>(a1, b1, 2, 3, 6, 7));
+}
+
 /** Folds elements b…b+3 of four rows into the running lane-wise max m and stores them transposed,
  *  element b + i of the four rows as one vector at dst + 16·(b + i), for later passes to read
  *  contiguously: four loads and eight shuffles instead of sixteen lane loads. Needs b + 4 ≤ the row

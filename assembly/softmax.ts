@@ -9,7 +9,7 @@
 import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
 import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
-import { rowOf, scatter, maxTransposed, half, quad } from "./lanes";
+import { rowOf, scatter, storeBlock, maxTransposed, half, quad } from "./lanes";
 import { logv } from "./log";
 import {
   expNegv, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3, EXP_C2, EXP_ONE, EXP_UNDERFLOW,
@@ -191,7 +191,15 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
     const isMasked = v128.and(v128.and(f32x4.eq(m, ninf), f32x4.eq(s, zero)), masked);
     const f = v128.bitselect(f32x4.div(one, s), v128.andnot(nan, isMasked), finite);
     const q0 = y + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
-    for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, f32x4.mul(v128.load(ws + (<usize>d << 4)), f), n);
+    if (n == 4 && dim >= 4) {
+      // Whole rows: four elements of each at a time (the last block may overlap the one before).
+      for (let b = 0; b < dim; b += 4) {
+        const c = min(b, dim - 4), e = ws + (<usize>c << 4);
+        storeBlock(q0, q1, q2, q3, c, f32x4.mul(v128.load(e), f), f32x4.mul(v128.load(e, 16), f), f32x4.mul(v128.load(e, 32), f), f32x4.mul(v128.load(e, 48), f));
+      }
+    } else {
+      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, f32x4.mul(v128.load(ws + (<usize>d << 4)), f), n);
+    }
   }
 }
 
@@ -214,14 +222,25 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
     const cLo = half(offset, false), cHi = half(offset, true);
     const keep = v128.not(v128.and(v128.and(f32x4.eq(mv, ninf), f32x4.eq(sv, zero)), masked));
     const q0 = y + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
-    for (let d = 0; d < dim; d++) {
-      const v = v128.load(ws + (<usize>d << 4));
-      const lo = f64x2.sub(f64x2.mul(f64x2.sub(half(v, false), shLo), vk), cLo);
-      const hi = f64x2.sub(f64x2.mul(f64x2.sub(half(v, true), shHi), vk), cHi);
-      const out = quad(lo, hi);
-      scatter(q0, q1, q2, q3, d, v128.and(out, keep), n);
+    if (n == 4 && dim >= 4) {
+      for (let b = 0; b < dim; b += 4) {
+        const c = min(b, dim - 4), e = ws + (<usize>c << 4);
+        storeBlock(q0, q1, q2, q3, c,
+          logSoftmaxLanes(v128.load(e), shLo, shHi, vk, cLo, cHi, keep), logSoftmaxLanes(v128.load(e, 16), shLo, shHi, vk, cLo, cHi, keep),
+          logSoftmaxLanes(v128.load(e, 32), shLo, shHi, vk, cLo, cHi, keep), logSoftmaxLanes(v128.load(e, 48), shLo, shHi, vk, cLo, cHi, keep));
+      }
+    } else {
+      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, logSoftmaxLanes(v128.load(ws + (<usize>d << 4)), shLo, shHi, vk, cLo, cHi, keep), n);
     }
   }
+}
+
+/** (v − shift)·k − offset for four lanes in float64 pairs, rounded once; 0 where `keep` is off. */
+// @ts-ignore: decorator
+@inline function logSoftmaxLanes(v: v128, shLo: v128, shHi: v128, vk: v128, cLo: v128, cHi: v128, keep: v128): v128 {
+  const lo = f64x2.sub(f64x2.mul(f64x2.sub(half(v, false), shLo), vk), cLo);
+  const hi = f64x2.sub(f64x2.mul(f64x2.sub(half(v, true), shHi), vk), cHi);
+  return v128.and(quad(lo, hi), keep);
 }
 
 /** logsumexp over short rows, per lane by the rules of logSumExp (rules.ts). */
