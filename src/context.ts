@@ -50,7 +50,7 @@ export function placeOf(ctx: Context, fn: string, name: string, v: unknown): Pla
   }
   if (isFloat32Array(v)) {
     // A view into this instance's own memory (such as buffer.array) needs no copy either.
-    if (v.buffer === ctx.heap.memory.buffer) return { kind: "wasm", ptr: v.byteOffset, length: v.length };
+    if (v.buffer === ctx.heap.buffer) return { kind: "wasm", ptr: v.byteOffset, length: v.length };
     return { kind: "js", array: v };
   }
   throw new TypeError(`${fn}: ${name} must be a Float32Array or a Float32Buffer from alloc(), got ${describe(v)}`);
@@ -61,7 +61,7 @@ export function lengthOf(p: Place): number {
 }
 
 function bufferOf(ctx: Context, p: Place): ArrayBufferLike {
-  return p.kind === "wasm" ? ctx.heap.memory.buffer : p.array.buffer;
+  return p.kind === "wasm" ? ctx.heap.buffer : p.array.buffer;
 }
 function startOf(p: Place): number {
   return p.kind === "wasm" ? p.ptr : p.array.byteOffset;

@@ -128,7 +128,7 @@ export class Window {
       job.kernel(c, dim, inner, ptrs, wsBytes ? base : 0);
       for (let i = 0; i < operands.length; i++) {
         const op = operands[i]!, place = op.place;
-        if (!op.write || place.kind !== "js" || slots.of[i]! < 0 || !slots.firstWriter(i)) continue;
+        if (!op.write || place.kind !== "js" || slots.of[i]! < 0 || !slots.firstWriter[i]) continue;
         const n = perSliceElems(job, op), from = ptrs[i]! / op.bytes;
         place.array.set(this.heap.view(place.array).subarray(from, from + c * n), o0 * n);
       }
@@ -190,39 +190,37 @@ interface Slots {
   of: number[];
   /** Whether an owner's slot must be filled from its operand (some operand using it is read). */
   readers: boolean[];
-  count: number;
   /** Whether operand i is the first to write its data (the one copied out). */
-  firstWriter(i: number): boolean;
+  firstWriter: boolean[];
 }
 
 /** JS operands get slots; an operand that is the same data as an earlier one shares its slot, and a JS
  *  output shares the slot of the read operand it may be written over (`over`) when that one is JS too. */
 function assignSlots(operands: readonly Operand[]): Slots {
   const n = operands.length;
-  const of = new Array<number>(n), owners: number[] = [], readers = new Array<boolean>(n).fill(false);
-  const first = new Array<boolean>(n).fill(false);
+  const of: number[] = [], owners: number[] = [], readers: boolean[] = [], firstWriter: boolean[] = [];
   for (let i = 0; i < n; i++) {
-    const op = operands[i]!;
+    readers.push(false);
+    const op = operands[i]!, kind = op.place.kind;
     let same = -1;
-    for (let j = 0; j < i && same < 0 && op.place.kind !== "temp"; j++) if (samePlace(operands[j]!.place, op.place)) same = j;
-    if (op.write) {
-      first[i] = true;
-      for (let j = 0; j < i; j++) if (operands[j]!.write && samePlace(operands[j]!.place, op.place)) first[i] = false;
-    }
-    if (op.place.kind === "wasm") of[i] = -1;
-    else if (op.place.kind === "temp") {
+    for (let j = 0; j < i && same < 0 && kind !== "temp"; j++) if (samePlace(operands[j]!.place, op.place)) same = j;
+    let first = op.write;
+    for (let j = 0; j < i && first; j++) if (operands[j]!.write && samePlace(operands[j]!.place, op.place)) first = false;
+    firstWriter.push(first);
+    if (kind === "wasm") of.push(-1);
+    else if (kind === "temp") {
       owners.push(i);
-      of[i] = i;
+      of.push(i);
     }
-    else if (same >= 0) of[i] = of[same]!;
-    else if (op.write && !op.read && op.over !== undefined && operands[op.over]!.place.kind === "js") of[i] = of[op.over]!;
+    else if (same >= 0) of.push(of[same]!);
+    else if (op.write && !op.read && op.over !== undefined && operands[op.over]!.place.kind === "js") of.push(of[op.over]!);
     else {
       owners.push(i);
-      of[i] = i;
+      of.push(i);
     }
     if (of[i]! >= 0 && op.read) readers[of[i]!] = true;
   }
-  return { owners, of, readers, count: owners.length, firstWriter: (i) => first[i]! };
+  return { owners, of, readers, firstWriter };
 }
 
 /** In column mode every operand is copied: the distinct data, each once. */

@@ -100,6 +100,22 @@ for (const build of BUILDS) {
       a.free();
     });
 
+    it("follows the host growing the memory itself, even by 0 pages (the wrapper's views are re-taken)", async () => {
+      const sm = await createSimdmax({ build, scratchBytes: 4096 });
+      const x = Float32Array.from({ length: 1000 }, (_, i) => (i % 13) / 4);
+      const want = sm.softmax(x, [10, 100]);
+      const b = sm.alloc(1000);
+      for (const pages of [0, 1, 0]) {
+        sm.memory.grow(pages); // detaches the memory's ArrayBuffer and every view of it
+        expect(Array.from(sm.softmax(x, [10, 100]))).toEqual(Array.from(want)); // through the window
+        b.array.set(x);
+        sm.softmax(b, [10, 100], { out: b });
+        expect(Array.from(b.array)).toEqual(Array.from(want));
+        expect(sm.crossEntropy(x, new Int32Array(10), [10, 100], { reduction: "none" }).every((v) => v > 0)).toBe(true);
+      }
+      b.free();
+    });
+
     it("alloc: zeroed, freed buffers are refused, free twice is harmless, sizes are checked", async () => {
       const sm = await createSimdmax({ build });
       const a = sm.alloc(10);

@@ -45,7 +45,7 @@ function plan(ctx: Context, fn: string, logits: unknown, target: unknown, shape:
   const t = a.indices ?? (a.probs as Float32Array);
   const targetPlace: Place = a.probs && !(a.probs instanceof Float32Array)
     ? placeOf(ctx, fn, "target", t) // a Float64Array of probabilities: placeOf explains that float32 is needed
-    : t.buffer === ctx.heap.memory.buffer
+    : t.buffer === ctx.heap.buffer
       ? { kind: "wasm", ptr: t.byteOffset, length: t.length }
       : { kind: "js", array: t };
   return { a, logits: place, target: targetPlace };
@@ -184,7 +184,7 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
 
 /** Where a per-position array of the caller's is: in this instance's memory (a view of it), or in JS. */
 function dataPlace(ctx: Context, v: Float32Array | Float64Array): Place {
-  return v.buffer === ctx.heap.memory.buffer ? { kind: "wasm", ptr: v.byteOffset, length: v.length } : { kind: "js", array: v };
+  return v.buffer === ctx.heap.buffer ? { kind: "wasm", ptr: v.byteOffset, length: v.length } : { kind: "js", array: v };
 }
 
 /** One chunk's n float64 losses at byte `loss` of wasm memory, in position order: times the sampleWeight
