@@ -47,13 +47,13 @@
   v128.store(q3 + o, v128.shuffle<f32>(a1, b1, 2, 3, 6, 7));
 }
 
-/** Folds elements b…b+3 of four rows into the running lane-wise max m and stores them transposed,
- *  element b + i of the four rows as one vector at dst + 16·(b + i), for later passes to read
- *  contiguously: four loads and eight shuffles instead of sixteen lane loads. Needs b + 4 ≤ the row
+/** Folds elements b…b+3 of four rows into the running lane-wise max m (when `fold`) and stores them
+ *  transposed, element b + i of the four rows as one vector at dst + 16·(b + i), for later passes to
+ *  read contiguously: four loads and eight shuffles instead of sixteen lane loads. Needs b + 4 ≤ the row
  *  length; a last block that overlaps the one before is harmless (max and the stores are idempotent).
  *  NaN elements are skipped like rowMax skips them: m starts at −Infinity and only pmax(m, v) folds. */
 // @ts-ignore: decorator
-@inline export function transposeMax(p0: usize, p1: usize, p2: usize, p3: usize, b: i32, dst: usize, m: v128): v128 {
+@inline export function transposeMax(p0: usize, p1: usize, p2: usize, p3: usize, b: i32, dst: usize, m: v128, fold: bool = true): v128 {
   const o = <usize>b << 2;
   const r0 = v128.load(p0 + o), r1 = v128.load(p1 + o), r2 = v128.load(p2 + o), r3 = v128.load(p3 + o);
   const a0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), a1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
@@ -65,7 +65,7 @@
   v128.store(q, e1, 16);
   v128.store(q, e2, 32);
   v128.store(q, e3, 48);
-  return f32x4.pmax(f32x4.pmax(f32x4.pmax(f32x4.pmax(m, e0), e1), e2), e3);
+  return fold ? f32x4.pmax(f32x4.pmax(f32x4.pmax(f32x4.pmax(m, e0), e1), e2), e3) : m;
 }
 
 /** The lane-wise max of four rows of dim elements (NaN skipped, −Infinity for dim 0), with the rows
@@ -83,6 +83,17 @@
     }
   }
   return m;
+}
+
+/** Four rows of dim elements stored transposed (element d of the four rows at dst + 16·d), no max. */
+// @ts-ignore: decorator
+@inline export function transposed(p0: usize, p1: usize, p2: usize, p3: usize, dim: i32, dst: usize): void {
+  const none = f32x4.splat(0);
+  if (dim >= 4) {
+    for (let b = 0; b < dim; b += 4) transposeMax(p0, p1, p2, p3, min(b, dim - 4), dst, none, false);
+  } else {
+    for (let d = 0; d < dim; d++) v128.store(dst + (<usize>d << 4), gather(p0, p1, p2, p3, d));
+  }
 }
 
 /** Lanes 0 and 1 (hi false) or 2 and 3 (hi true) of a float32x4, as a float64x2. */

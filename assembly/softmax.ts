@@ -150,7 +150,8 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
 // row. A last group of fewer than four rows repeats its last row in the spare lanes and stores only its
 // own, so every row's arithmetic is the same whatever group it falls in (the streaming window may
 // regroup rows between chunks). Workspace: 16·(dim + 2) bytes: the transposed rows (then their exps,
-// for softmax), then the max and the sum of each lane.
+// for softmax), then the max and the sum of each lane (workspaceBytes gives 32·(dim + 1), for the
+// backward passes, which transpose y and dy).
 
 /** Per lane: the max m and s = Σ exp((x − shift(m))·k) into ws[dim], ws[dim + 1]; the four rows
  *  transposed into ws[d], overwritten by their exps where storeExps. */

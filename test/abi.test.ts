@@ -87,12 +87,12 @@ describe("the modules", () => {
     for (const s of statics) expect(s === statics[0]).toBe(true);
   });
 
-  it("workspaceBytes is 16·inner for inner > 1, 16·(dim + 2) for rows of ≤ 15, else 0; crossEntropyWorkspaceBytes 48·inner, 16·(dim + 9) for SIMD short rows, 4 per 1024-logit block", () => {
+  it("workspaceBytes is 16·inner for inner > 1, 32·(dim + 1) for rows of ≤ 15, else 0; crossEntropyWorkspaceBytes 48·inner, 16·(dim + 9) for SIMD short rows, 4 per 1024-logit block", () => {
     for (const v of VARIANTS) {
       const abi = instantiate(v, 1);
       for (let dim = 0; dim <= 40; dim++) {
         for (let inner = 1; inner <= 9; inner++) {
-          expect(abi.workspaceBytes(dim, inner), `${v.name} (${dim}, ${inner})`).toBe(inner > 1 ? 16 * inner : dim <= 15 ? 16 * (dim + 2) : 0);
+          expect(abi.workspaceBytes(dim, inner), `${v.name} (${dim}, ${inner})`).toBe(inner > 1 ? 16 * inner : dim <= 15 ? 32 * (dim + 1) : 0);
           const ce = abi.crossEntropyWorkspaceBytes(dim, inner);
           const rows = v.isa !== "scalar" && dim <= 15 ? 16 * (dim + 9) : 4 * Math.ceil(dim / 1024);
           expect(ce, `${v.name} crossEntropyWorkspaceBytes(${dim}, ${inner})`).toBe(inner > 1 ? 48 * inner : rows);

@@ -4,7 +4,7 @@ import type { Context, Input } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
 import { checkCrossEntropyArgs, positions, reductionFactor, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs, type CrossEntropyOptions } from "../targets.js";
 import { describe } from "../shape.js";
-import { samePlace, type DataPlace as Place, type Operand } from "../window.js";
+import { samePlace, type Data, type DataPlace as Place, type Operand } from "../window.js";
 import type { Output } from "./softmax.js";
 
 /** Options of crossEntropyBackward: the forward options, the upstream gradient and where to write. */
@@ -45,9 +45,7 @@ function plan(ctx: Context, fn: string, logits: unknown, target: unknown, shape:
   const t = a.indices ?? (a.probs as Float32Array);
   const targetPlace: Place = a.probs && !(a.probs instanceof Float32Array)
     ? placeOf(ctx, fn, "target", t) // a Float64Array of probabilities: placeOf explains that float32 is needed
-    : t.buffer === ctx.heap.buffer
-      ? { kind: "wasm", ptr: t.byteOffset, length: t.length }
-      : { kind: "js", array: t };
+    : dataPlace(ctx, t);
   return { a, logits: place, target: targetPlace };
 }
 
@@ -182,8 +180,8 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
   return result;
 }
 
-/** Where a per-position array of the caller's is: in this instance's memory (a view of it), or in JS. */
-function dataPlace(ctx: Context, v: Float32Array | Float64Array): Place {
+/** Where an array of the caller's is: in this instance's memory (a view of it), or in JS. */
+function dataPlace(ctx: Context, v: Data): Place {
   return v.buffer === ctx.heap.buffer ? { kind: "wasm", ptr: v.byteOffset, length: v.length } : { kind: "js", array: v };
 }
 
