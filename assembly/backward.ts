@@ -4,7 +4,7 @@
 // with k = 1/temperature; dx may be y or dy. Under the masked-rows-zero flag a log-softmax row that is
 // all +0 (what a fully masked row's output is; a real log-softmax row of dim ≥ 2 never is) gets dx = 0.
 // The softmax backward needs no flag: a masked row's y is 0, so its dx is 0 already.
-// Rows of at most SHORT_ROW elements go four at a time, one row per lane, as the forward ones do
+// Short rows go four at a time, one row per lane, as the forward ones do
 // (softmax.ts): y and dy transposed into the workspace (16 bytes per element each), the sum per lane,
 // then the output written back four elements of each row at a time.
 import { rowDot, rowSum, rowAllZeroBits, rowSoftmaxGrad, rowLogSoftmaxGrad, rowFill } from "./rows";
@@ -13,6 +13,11 @@ import { rowOf, scatter, storeBlock, transposed } from "./lanes";
 import { madd } from "./relaxed";
 import { expv } from "./exp";
 import { SHORT_ROW } from "./softmax";
+
+/** softmax's backward has no exp to amortize the transposes: its lanes win at 10 elements (0.80× the
+ *  time), break even at 16 and lose from 24 (1.3×), so it stops at 15; log-softmax's runs to SHORT_ROW. */
+// @ts-ignore: decorator
+@inline const SHORT_ROW_SOFTMAX_BACKWARD: i32 = 15;
 
 /** Zeroes the float64 sums at ws[0, 8·inner). */
 function clearSums(ws: usize, inner: i32): void {
@@ -29,7 +34,7 @@ function sumsToAux(ws: usize, inner: i32): usize {
 export function softmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, k64: f64, ws: usize): void {
   const k = <f32>k64;
   const slice = <usize>dim * <usize>inner << 2;
-  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) {
+  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW_SOFTMAX_BACKWARD) {
     shortRowsSoftmaxBackward(outer, dim, y, dy, dx, k, ws);
     return;
   }

@@ -22,7 +22,7 @@ export function heapBase(): usize {
 }
 
 /** Bytes of workspace the softmax-family kernels need: 16 per inner position when inner > 1; for
-  *  rows (inner == 1) of at most 15 elements, 32·(dim + 1) (the backward passes transpose y and dy);
+  *  rows (inner == 1) of at most 31 elements, 32·(dim + 1) (the backward passes transpose y and dy);
   *  else 0. */
 export function workspaceBytes(dim: i32, inner: i32): i32 {
   if (inner > 1) return inner << 4;

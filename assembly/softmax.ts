@@ -15,13 +15,13 @@ import {
   expNegv, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3, EXP_C2, EXP_ONE, EXP_UNDERFLOW,
 } from "./exp";
 
-/** Rows up to this long are done four at a time, one row per lane (shortRowsSoftmax). */
+/** Rows up to this long are done four at a time, one row per lane (shortRowsSoftmax and the other
+ *  short-row kernels). Measured against the row kernels (bench/RESULTS.md): 2-4× faster for 2-8
+ *  elements; with whole-row block stores and the Estrin log, 0.68-0.90× the time at 16-31 elements for
+ *  softmax, logSoftmax and logSumExp. Their float32 sums of at most 31 exps stay within the same error
+ *  bound as the row kernels' 32-term block sums. */
 // @ts-ignore: decorator
-@inline export const SHORT_ROW: i32 = 15; // measured: 2-4× faster for 2-8 elements, even at 12, slower from 16 (bench/RESULTS.md)
-/** log-softmax's lanes pay float64 outputs per group: they win up to 10 elements (measured before the
- *  vector log; not re-measured since). */
-// @ts-ignore: decorator
-@inline const SHORT_ROW_LOG_SOFTMAX: i32 = 10;
+@inline export const SHORT_ROW: i32 = 31;
 
 // @ts-ignore: decorator
 @inline function sumsAt(ws: usize): usize { return ws; }
@@ -78,7 +78,7 @@ export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usi
 export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f64, maskedZero: bool, ws: usize): void {
   const slice = <usize>dim * <usize>inner << 2;
   const k32 = <f32>k;
-  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW_LOG_SOFTMAX) return shortRowsLogSoftmax(outer, dim, x, y, k32, k, maskedZero, ws);
+  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsLogSoftmax(outer, dim, x, y, k32, k, maskedZero, ws);
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice, yr = y + <usize>o * slice;

@@ -5,9 +5,10 @@
 //   git stash && npm run build:wasm && cp build/simdmax.relaxed.wasm /tmp/a.wasm && git stash pop
 //   npm run build:wasm && node scripts/relaxed-simd.mjs bench/ab.mjs /tmp/a.wasm build/simdmax.relaxed.wasm 4096x10
 //
-// Prints, per kernel (softmax, logSoftmax, crossEntropy forward and fused, the exp pass), the best
+// Prints, per kernel (softmax, logSoftmax, logSumExp, both backward passes, crossEntropy forward and
+// fused, the exp pass), the best
 // time of each build and the median ratio B / A; then bit-compares both builds' outputs over 3000
-// random cases of short rows (1-37 rows of 1-15 classes; NaN, ±Infinity, masked rows, temperatures,
+// random cases of short rows (1-37 rows of 1-40 classes; NaN, ±Infinity, masked rows, temperatures,
 // ignored targets, in place, lse and gradient asked for or not).
 import { readFile } from "node:fs/promises";
 
@@ -44,13 +45,17 @@ const random = rng(1);
 const x = Float32Array.from({ length: n }, () => random() * 16 - 8);
 const t = Int32Array.from({ length: R }, () => Math.floor(random() * C));
 const kernels = builds.map((e) => {
-  const at = layout(e, { x: 4 * n, y: 4 * n, t: 4 * R, loss: 8 * R, shares: 4 * R, ws: Math.max(e.workspaceBytes(C, 1), e.crossEntropyWorkspaceBytes(C, 1)) });
+  const at = layout(e, { x: 4 * n, y: 4 * n, dy: 4 * n, t: 4 * R, loss: 8 * R, shares: 4 * R, ws: Math.max(e.workspaceBytes(C, 1), e.crossEntropyWorkspaceBytes(C, 1)) });
   new Float32Array(e.memory.buffer, at.x, n).set(x);
+  new Float32Array(e.memory.buffer, at.dy, n).set(x.map((v) => v / 8));
   new Int32Array(e.memory.buffer, at.t, R).set(t);
   new Float32Array(e.memory.buffer, at.shares, R).fill(1 / R);
   return {
     softmax: () => e.softmax(R, C, 1, at.x, at.y, 1, 0, at.ws),
     logSoftmax: () => e.logSoftmax(R, C, 1, at.x, at.y, 1, 0, at.ws),
+    logSumExp: () => e.logSumExp(R, C, 1, at.x, at.loss, 1, at.ws),
+    softmaxBackward: () => e.softmaxBackward(R, C, 1, at.x, at.dy, at.y, 1, at.ws),
+    logSoftmaxBackward: () => e.logSoftmaxBackward(R, C, 1, at.x, at.dy, at.y, 1, 0, at.ws),
     "crossEntropy forward": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0, 1, 0, at.loss, 0, 0, 0, at.ws),
     "crossEntropy fused": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0, 1, 0, at.loss, 0, at.y, at.shares, at.ws),
     "exp pass": () => e.expPass(n, at.x, at.y),
@@ -86,7 +91,7 @@ const rand = rng(12345);
 const differ = { softmax: 0, logSoftmax: 0, crossEntropy: 0 };
 const CASES = 3000;
 for (let i = 0; i < CASES; i++) {
-  const rows = 1 + Math.floor(rand() * 37), cols = 1 + Math.floor(rand() * 15), m = rows * cols;
+  const rows = 1 + Math.floor(rand() * 37), cols = 1 + Math.floor(rand() * 40), m = rows * cols;
   const mag = [1e-3, 1, 10, 100, 1e4][Math.floor(rand() * 5)];
   const xs = Float32Array.from({ length: m }, () => {
     const u = rand();

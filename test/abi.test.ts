@@ -87,14 +87,14 @@ describe("the modules", () => {
     for (const s of statics) expect(s === statics[0]).toBe(true);
   });
 
-  it("workspaceBytes is 16·inner for inner > 1, 32·(dim + 1) for rows of ≤ 15, else 0; crossEntropyWorkspaceBytes 48·inner, 16·(dim + 9) for SIMD short rows, 4 per 1024-logit block", () => {
+  it("workspaceBytes is 16·inner for inner > 1, 32·(dim + 1) for rows of ≤ 31, else 0; crossEntropyWorkspaceBytes 48·inner, 16·(dim + 9) for SIMD short rows, 4 per 1024-logit block", () => {
     for (const v of VARIANTS) {
       const abi = instantiate(v, 1);
       for (let dim = 0; dim <= 40; dim++) {
         for (let inner = 1; inner <= 9; inner++) {
-          expect(abi.workspaceBytes(dim, inner), `${v.name} (${dim}, ${inner})`).toBe(inner > 1 ? 16 * inner : dim <= 15 ? 32 * (dim + 1) : 0);
+          expect(abi.workspaceBytes(dim, inner), `${v.name} (${dim}, ${inner})`).toBe(inner > 1 ? 16 * inner : dim <= 31 ? 32 * (dim + 1) : 0);
           const ce = abi.crossEntropyWorkspaceBytes(dim, inner);
-          const rows = v.isa !== "scalar" && dim <= 15 ? 16 * (dim + 9) : 4 * Math.ceil(dim / 1024);
+          const rows = v.isa !== "scalar" && dim <= 31 ? 16 * (dim + 9) : 4 * Math.ceil(dim / 1024);
           expect(ce, `${v.name} crossEntropyWorkspaceBytes(${dim}, ${inner})`).toBe(inner > 1 ? 48 * inner : rows);
         }
       }
@@ -219,7 +219,7 @@ for (const v of VARIANTS) {
       expectDigits(getF32(mem, oy, 3), [1.6931472, 10.000123, 100], 5);
     });
 
-    it("invT is 1/temperature, a float64; flags bit 0 makes fully masked rows 0 (rows of ≤ 15, long rows, inner > 1)", () => {
+    it("invT is 1/temperature, a float64; flags bit 0 makes fully masked rows 0 (rows of ≤ 31, long rows, inner > 1)", () => {
       const a = arena();
       const x = a.f32([1, 2, 3]), y = a.alloc(12), ws = a.alloc(abi.workspaceBytes(3, 1));
       abi.softmax(1, 3, 1, x, y, 0.5, 0, ws); // temperature 2
