@@ -91,7 +91,7 @@ const simd = await createSimdmax({ simd: true });
 const scalar = await createSimdmax({ simd: false });
 /** The relaxed-SIMD build, where this engine validates it (Node 20: run through scripts/relaxed-simd.mjs). */
 const relaxed = await createSimdmax({ build: "relaxed" }).catch(() => null);
-const shapes = [[64, 5], [1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256], [1, 1048576]];
+const shapes = [[64, 5], [1, 1000], [256, 1000], [4096, 10], [2048, 24], [64, 32000], [8, 128256], [1, 1048576]];
 const rowsOut = [];
 for (const spread of [8, 30]) {
   for (const [rows, n] of shapes) {
