@@ -244,17 +244,26 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
   return v128.and(quad(lo, hi), keep);
 }
 
-/** logsumexp over short rows, per lane by the rules of logSumExp (rules.ts). */
+/** logsumexp over short rows by the rules of logSumExp (rules.ts): shift·k + log s for the four lanes
+ *  at once, log s in float32 (log.ts, as log-softmax's), the sum in float64 and rounded once; a max of
+ *  −Infinity gives log 0 = −Infinity (or NaN from a NaN's s), a max of +Infinity the rare scalar path. */
 function shortRowsLogSumExp(outer: i32, dim: i32, x: usize, out: usize, k: f32, k64: f64, ws: usize): void {
   const rowBytes = <usize>dim << 2;
+  const vk = f64x2.splat(k64), zero = f32x4.splat(0), inf = f32x4.splat(Infinity);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
     lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws, false);
-    for (let j = 0; j < n; j++) {
-      const m = load<f32>(ws + (<usize>dim << 4) + (<usize>j << 2));
-      const s = <f64>load<f32>(ws + (<usize>dim << 4) + 16 + (<usize>j << 2));
-      const v = m == Infinity ? logSumExpOfInfinite(rowHasNaN(x + <usize>(r + j) * rowBytes, dim)) : logSumExpOf(m, s, k64);
-      store<f32>(out + (<usize>(r + j) << 2), v);
+    const m = v128.load(ws + (<usize>dim << 4)), s = v128.load(ws + (<usize>dim << 4), 16);
+    const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // shiftOf: m where finite, else 0
+    const L = logv(s);
+    const q = out + (<usize>r << 2);
+    const v = quad(f64x2.add(f64x2.mul(half(shift, false), vk), half(L, false)), f64x2.add(f64x2.mul(half(shift, true), vk), half(L, true)));
+    if (n == 4) v128.store(q, v); // four consecutive results
+    else scatter(q, q + 4, q + 8, q + 12, 0, v, n);
+    if (v128.any_true(f32x4.eq(m, inf))) {
+      for (let j = 0; j < n; j++) {
+        if (load<f32>(ws + (<usize>dim << 4) + (<usize>j << 2)) == Infinity) store<f32>(q + (<usize>j << 2), logSumExpOfInfinite(rowHasNaN(x + <usize>(r + j) * rowBytes, dim)));
+      }
     }
   }
 }

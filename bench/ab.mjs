@@ -58,7 +58,7 @@ const kernels = builds.map((e) => {
     logSoftmaxBackward: () => e.logSoftmaxBackward(R, C, 1, at.x, at.dy, at.y, 1, 0, at.ws),
     "crossEntropy forward": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0, 1, 0, at.loss, 0, 0, 0, at.ws),
     "crossEntropy fused": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0, 1, 0, at.loss, 0, at.y, at.shares, at.ws),
-    "exp pass": () => e.expPass(n, at.x, at.y),
+    "exp pass": () => e.expSumPass(n, at.x, at.y), // the forward kernels' exp-and-sum loop: npm run bench's exp pass
   };
 });
 
