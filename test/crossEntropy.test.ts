@@ -35,6 +35,17 @@ for (const impl of impls) {
       close(m.crossEntropy(f32([-Infinity, 2, -Infinity, 1]), i32([1]), [1, 4]) as number, Math.log1p(Math.exp(-1)), 7);
       expect(m.crossEntropy(f32([-Infinity, 2, 1]), i32([0]), [1, 3])).toBe(Infinity); // the target itself is −Infinity
     });
+    it("an ignoreIndex outside the int32 range ignores nothing (no Int32Array target can equal it)", async () => {
+      const m = await impl.get();
+      const x = f32([2, 0.5, 1, 0.2, 1.5, 0.3]), t = i32([0, 1]);
+      const want = m.crossEntropy(x, t, [2, 3]) as number;
+      for (const ignoreIndex of [2 ** 32, 2 ** 32 + 1, -(2 ** 32), 2 ** 40]) {
+        expect(m.crossEntropy(x, t, [2, 3], { ignoreIndex })).toBe(want);
+        expect(Array.from(m.crossEntropy(x, t, [2, 3], { ignoreIndex, reduction: "none" }) as ArrayLike<number>).every((v) => v > 0)).toBe(true);
+        const g = m.crossEntropyBackward(x, t, [2, 3], { ignoreIndex });
+        expect(g[0]).toBeLessThan(0); // the target class's gradient, not an ignored row's 0
+      }
+    });
     it("a mean over no target is NaN, or 0 with allIgnored: \"zero\"", async () => {
       const m = await impl.get();
       expect(m.crossEntropy(f32([1, 2, 3, 4]), i32([-100, -100]), [2, 2])).toBeNaN();

@@ -167,7 +167,7 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
         const x = zAt >= 0 ? p[zAt]! : p[0]!, g = gradAt >= 0 ? p[gradAt]! : 0;
         if (zAt >= 0) ctx.exports.softcapForward(o * d * i, p[0]!, x, cap);
         ctx.exports.crossEntropy(
-          o, d, i, x, p[1]!, flags, a.indices ? a.ignoreIndex : 0, wPtr, W, a.eps, 1 / a.temperature, a.zLoss,
+          o, d, i, x, p[1]!, flags, kernelIgnoreIndex(a), wPtr, W, a.eps, 1 / a.temperature, a.zLoss,
           p[2]!, lseAt >= 0 ? p[lseAt]! : 0, g, sharesAt >= 0 ? p[sharesAt]! : 0, ws,
         );
         if (zAt >= 0 && g) ctx.exports.softcapBackward(o * d * i, x, g, cap);
@@ -178,6 +178,14 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
     if (wPtr) ctx.heap.release(wPtr);
   }
   return result;
+}
+
+/** The ignoreIndex as the kernel's int32. One outside the int32 range can equal no Int32Array target
+ *  (and the checks have put every target in [0, C)), but passed as is it would wrap (2^32 to 0): −1
+ *  ignores the same nothing. */
+function kernelIgnoreIndex(a: CrossEntropyArgs): number {
+  if (!a.indices) return 0;
+  return a.ignoreIndex === (a.ignoreIndex | 0) ? a.ignoreIndex : -1;
 }
 
 /** Where an array of the caller's is: in this instance's memory (a view of it), or in JS. */
