@@ -217,6 +217,19 @@ function reduce(a: CrossEntropyArgs, losses: Losses): number | Float32Array {
   return losses.total.value / a.denominator;
 }
 
+/** sampleWeight is read chunk by chunk, after the window has written earlier chunks' gradient and lse:
+ *  it must share no memory with them (RangeError), or the loss would use weights already overwritten. */
+function checkSampleWeight(ctx: Context, fn: string, sw: Float32Array | Float64Array | undefined, writes: readonly { name: string; place: Place }[]): void {
+  if (!sw) return;
+  const buffer = sw.buffer, s0 = sw.byteOffset, s1 = s0 + sw.byteLength;
+  for (const { name, place } of writes) {
+    const b = place.kind === "wasm" ? ctx.heap.buffer : place.array.buffer;
+    const p0 = place.kind === "wasm" ? place.ptr : place.array.byteOffset;
+    const p1 = place.kind === "wasm" ? p0 + 4 * place.length : p0 + place.array.byteLength;
+    if (b === buffer && p0 < s1 && s0 < p1) throw new RangeError(`${fn}: sampleWeight overlaps ${name}; pass a separate array`);
+  }
+}
+
 /** Where the per-position logsumexps go: nowhere, a new array (`true`), or the caller's Float32Array,
  *  which must not overlap the logits, the target or the gradient. */
 function lsePlace(ctx: Context, fn: string, v: unknown, P: number, others: readonly { name: string; place: Place }[]) {
@@ -258,6 +271,7 @@ function withGrad(
     throw new RangeError(`${fn}: out cannot be the target; pass the logits for in-place output, or a separate array`);
   }
   const l = lsePlace(ctx, fn, lse, positions(pl.a.layout), [...inputs, { name: "out", place }]);
+  checkSampleWeight(ctx, fn, pl.a.sampleWeight, l ? [{ name: "out", place }, { name: "lse", place: l.place }] : [{ name: "out", place }]);
   const losses = run(ctx, pl, l?.place, place, shares);
   return { loss: reduce(pl.a, losses), grad: result, lse: l?.array };
 }
