@@ -126,7 +126,8 @@ export function checkCrossEntropyArgs(
   const reduction = checkChoice(fn, "reduction", o.reduction, ["mean", "sum", "none"] as const);
   const allIgnored = checkChoice(fn, "allIgnored", o.allIgnored, ["nan", "zero"] as const);
   const zLoss = checkNumber(fn, "zLoss", o.zLoss, 0, (x) => x >= 0 && Number.isFinite(x), "finite and ≥ 0");
-  const softcap = checkNumber(fn, "logitSoftcap", o.logitSoftcap, 0, (x) => x > 0 && Number.isFinite(x), "finite and > 0");
+  // The kernels take c as a float32: past the largest one it would round to Infinity (and c·tanh(x/c) to NaN).
+  const softcap = checkNumber(fn, "logitSoftcap", o.logitSoftcap, 0, (x) => x > 0 && Number.isFinite(Math.fround(x)), "> 0 and at most the largest float32 (3.4e38)");
   if (o.temperature !== undefined) checkTemperature(fn, o.temperature);
   const temperature = (o.temperature as number | undefined) ?? 1;
   const denominator = indices ? indexDenominator(fn, indices, C, ignoreIndex, weight) : P;

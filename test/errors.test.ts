@@ -61,6 +61,7 @@ cases.push(
   ["out that is the probability targets", (sm) => { const q = new Float32Array(6); return sm.crossEntropyWithGrad(lg(), q, [2, 3], { out: q }); }, RangeError, /out cannot be the target/],
   ["lse of the wrong length", (sm) => sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { lse: new Float32Array(3) }), RangeError, /crossEntropyWithGrad: lse has length 3, but the result has 2 elements/],
   ["lse inside the logits", (sm) => { const x = lg(); return sm.crossEntropyWithGrad(x, t2(), [2, 3], { lse: x.subarray(0, 2) }); }, RangeError, /lse overlaps logits/],
+  ["a logitSoftcap past float32", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { logitSoftcap: 1e39 }), RangeError, /logitSoftcap must be > 0 and at most the largest float32 \(3.4e38\), got 1e\+39/],
   ["sampleWeight overlapping out", (sm) => { const b = new Float32Array(8); return sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { out: b.subarray(0, 6), sampleWeight: b.subarray(5, 7) }); }, RangeError, /crossEntropyWithGrad: sampleWeight overlaps out/],
   ["sampleWeight overlapping lse", (sm) => { const b = new Float32Array(3); return sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { lse: b.subarray(0, 2), sampleWeight: b.subarray(1, 3) }); }, RangeError, /sampleWeight overlaps lse/],
   ["sampleWeight in wasm memory overlapping out there", (sm) => { const b = sm.alloc(8); return sm.crossEntropyBackward(lg(), t2(), [2, 3], { out: b.array.subarray(0, 6), sampleWeight: b.array.subarray(4, 6) }); }, RangeError, /crossEntropyBackward: sampleWeight overlaps out/],
