@@ -73,7 +73,8 @@ function checkWeights(fn: string, name: string, v: unknown, length: number, what
   if (w.length !== length) throw new RangeError(`${fn}: ${name} has length ${w.length}, but ${what} are ${length}`);
   for (let i = 0; i < w.length; i++) {
     const x = w[i] as number;
-    if (!(x >= 0) || !Number.isFinite(x)) throw new RangeError(`${fn}: ${name}[${i}] must be finite and ≥ 0, got ${x}`);
+    // The kernels take the weights as float32s: one past the largest would become Infinity there.
+    if (!(x >= 0) || !Number.isFinite(Math.fround(x))) throw new RangeError(`${fn}: ${name}[${i}] must be finite and ≥ 0 (at most the largest float32, 3.4e38), got ${x}`);
   }
   return w;
 }
