@@ -89,7 +89,7 @@ simdmax.init().then((f) => console.log(JSON.stringify({
     expect(old.stderr).toContain('simdmax is an ES module and this Node.js cannot require() it. Load it with `import { init, softmax } from "simdmax"`');
   });
 
-  it("type-checks a TypeScript consumer against the shipped declarations", () => {
+  it("type-checks TypeScript consumers (ES module and CommonJS) against the shipped declarations", () => {
     writeFileSync(
       join(pkg.app, "consumer.ts"),
       `import { init, softmax, crossEntropyWithGrad, type Features } from "simdmax";
@@ -105,11 +105,22 @@ softmax(new Float32Array(6));
 export { f, l, g, r };
 `,
     );
+    // A CommonJS consumer too: under NodeNext, TypeScript (5.8+) lets require() take the ES module's
+    // types, as Node 20.19+ and 22.12+ let it take the module.
+    writeFileSync(
+      join(pkg.app, "consumer-cjs.cts"),
+      `import { init, crossEntropy } from "simdmax";
+export async function loss(): Promise<number> {
+  await init();
+  return crossEntropy(new Float32Array(6), new Int32Array([0, 2]), [2, 3]) as number;
+}
+`,
+    );
     writeFileSync(
       join(pkg.app, "tsconfig.json"),
       JSON.stringify({
         compilerOptions: { strict: true, noEmit: true, target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", lib: ["ES2022", "DOM"], types: [] },
-        files: ["consumer.ts"],
+        files: ["consumer.ts", "consumer-cjs.cts"],
       }),
     );
     const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
