@@ -295,7 +295,10 @@ export function rowScale(x: usize, y: usize, n: i32, s: f32): void {
  *  (Sterbenz), so y near 0 keeps its precision, at the cost of two float32 subtractions. Otherwise it
  *  runs in float64 and rounds once (~2× the time of this pass). */
 export function rowShiftScaleSub(x: usize, y: usize, n: i32, shift: f32, k: f64, c: f64): void {
-  if (k == 1) {
+  // With k = 1, x − (shift + c) in float32 with shift + c split into hi + lo: about 48 bits of it, so
+  // exact enough only while |shift| < 2^20 (an error of 2^-49·|shift|). Past that (logits of 1e6 and
+  // more, or a row masked with −1e9 everywhere) the float64 path below, rounded once, keeps c.
+  if (k == 1 && Mathf.abs(shift) < 1048576) {
     const sum = <f64>shift + c;
     const hi = <f32>sum, lo = <f32>(sum - <f64>hi);
     if (ASC_FEATURE_SIMD) {

@@ -104,6 +104,25 @@ for (const build of BUILDS) {
       expect(Array.from(ref.logSumExp([], [3, 0]))).toEqual([-I, -I, -I]);
     });
 
+    it("huge logits (1e30: log s would round away added to the max) stay exact here and in the reference", async () => {
+      const { normal: sm } = await instances(build);
+      const x = f32([1e30, 1e30, 0, -1e30]);
+      for (const m of [sm, ref]) {
+        same(m.softmax(x, [4]), [0.5, 0.5, 0, 0]);
+        const ls = Array.from(m.logSoftmax(x, [4]));
+        expect(Math.abs(ls[0]! + Math.LN2)).toBeLessThan(1e-7);
+        expect(Math.abs(ls[1]! + Math.LN2)).toBeLessThan(1e-7);
+        expect(Math.abs(ls[3]! / (-2 * (x[0] as number)) - 1)).toBeLessThan(1e-6);
+      }
+      // Long rows (the row kernels) too, and a row masked with −1e9 everywhere (attention padding):
+      // log-softmax −log n, not what float32 can keep of −1e9 + log n.
+      const long = f32([1e30, 1e30, ...new Array<number>(38).fill(0)]);
+      const ll = sm.logSoftmax(long, [40]);
+      expect(Math.abs(ll[0]! + Math.LN2)).toBeLessThan(1e-7);
+      const masked = sm.logSoftmax(new Float32Array(1000).fill(-1e9), [1000]);
+      for (const v of masked) expect(Math.abs(v + Math.log(1000))).toBeLessThan(1e-6);
+    });
+
     it("a scalar (rank 0) is a row of one: softmax 1, logSoftmax 0, logsumexp itself", async () => {
       const { normal: sm } = await instances(build);
       same(sm.softmax(f32([7]), []), [1]);

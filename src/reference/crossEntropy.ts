@@ -44,9 +44,10 @@ export function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[])
   const raw = idx.map((j) => x[j] as number);
   const z = raw.map((v) => (a.softcap ? a.softcap * Math.tanh(v / a.softcap) : v) / a.temperature);
   const dcap = raw.map((v) => (a.softcap ? 1 - Math.tanh(v / a.softcap) ** 2 : 1));
-  const lse = logSumExp(z);
-  // log-softmax: NaN for the whole row when it holds a NaN or a +Infinity, or is all −Infinity (PyTorch).
-  const logp = z.map((v) => (Number.isFinite(lse) ? v - lse : NaN));
+  const { lse, max, logS } = logSumExp(z);
+  // log-softmax: NaN for the whole row when it holds a NaN or a +Infinity, or is all −Infinity (PyTorch);
+  // (z − max) − log s rather than z − lse, which would round log s away for logits past about 1e17.
+  const logp = z.map((v) => (Number.isFinite(lse) ? v - max - logS : NaN));
   const alpha = z.map((_, c) => {
     if (ignored) return 0;
     if (a.indices) return (1 - a.eps) * w(t) * (c === t ? 1 : 0) + (a.eps / C) * w(c);
@@ -69,12 +70,14 @@ export function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[])
   return { ignored, lse, logp, alpha, loss, dcap };
 }
 
-/** log Σ exp(z): NaN with a NaN, +Infinity with a +Infinity; otherwise max-shifted. */
-function logSumExp(z: number[]): number {
-  if (z.some(Number.isNaN)) return NaN;
+/** lse = log Σ exp(z) = max + log s, s = Σ exp(z − max): NaN with a NaN, +Infinity with a +Infinity,
+ *  NaN when all −Infinity (log-softmax is NaN there). */
+function logSumExp(z: number[]): { lse: number; max: number; logS: number } {
+  if (z.some(Number.isNaN)) return { lse: NaN, max: NaN, logS: NaN };
   const m = Math.max(...z);
-  if (!Number.isFinite(m)) return m === Infinity ? Infinity : NaN; // all −Infinity: log-softmax is NaN
-  return m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
+  if (!Number.isFinite(m)) return { lse: m === Infinity ? Infinity : NaN, max: m, logS: NaN };
+  const logS = Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
+  return { lse: m + logS, max: m, logS };
 }
 
 function reduce(a: CrossEntropyArgs, losses: Float64Array): number | Float64Array {

@@ -43,37 +43,45 @@ function scaledRow(x: Data, idx: number[], t: number) {
   return { z, hasNaN, max };
 }
 
+/** log Σ exp(z − max) of a row whose max is finite, and NaN with a NaN. */
+function rowLogSum(z: number[], hasNaN: boolean, max: number): number {
+  if (hasNaN) return NaN;
+  let s = 0;
+  for (const v of z) s += Math.exp(v - max);
+  return Math.log(s);
+}
+
 /** log Σ exp(z) of a row: NaN with a NaN, +Inf with a +Inf, −Inf when empty or all −Inf. */
 function rowLogSumExp(z: number[], hasNaN: boolean, max: number): number {
   if (hasNaN) return NaN;
   if (max === Infinity) return Infinity;
   if (max === -Infinity) return -Infinity;
-  let s = 0;
-  for (const v of z) s += Math.exp(v - max);
-  return max + Math.log(s);
+  return max + rowLogSum(z, hasNaN, max);
 }
 
 /** softmax(x / T) along the axis. NaN rows and rows with +Inf give NaN; all −Inf rows NaN or, with maskedRows "zero", 0. */
 export function softmax(x: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
-  return normalized("softmax", x, shape, options, (z, lse) => Math.exp(z - lse));
+  return normalized("softmax", x, shape, options, (zm, logS) => Math.exp(zm - logS));
 }
 
 /** log-softmax of x / T along the axis: z − logsumexp(z), with the special rows of `softmax`. */
 export function logSoftmax(x: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
-  return normalized("logSoftmax", x, shape, options, (z, lse) => z - lse);
+  return normalized("logSoftmax", x, shape, options, (zm, logS) => zm - logS);
 }
 
-/** f(z, logsumexp of z's row) for every element z = x/T, where the row's logsumexp is finite. */
-function normalized(fn: string, x: Data, shape: Shape, options: ReferenceOptions | undefined, f: (z: number, lse: number) => number): Float64Array {
+/** f(z − max, log Σ exp(z − max)) for every element z = x/T of a row whose logsumexp is finite. The
+ *  shifted form keeps huge logits exact: z − (max + log s) would round log s away past about 1e17. */
+function normalized(fn: string, x: Data, shape: Shape, options: ReferenceOptions | undefined, f: (zm: number, logS: number) => number): Float64Array {
   const { layout, t, maskedRows } = setup(fn, [["x", x]], shape, options, ["axis", "temperature", "maskedRows"]);
   const y = new Float64Array(layout.size);
   forEachRow(layout, (idx) => {
     const { z, hasNaN, max } = scaledRow(x, idx, t);
-    const lse = rowLogSumExp(z, hasNaN, max);
+    const finite = Number.isFinite(rowLogSumExp(z, hasNaN, max));
+    const logS = finite ? rowLogSum(z, hasNaN, max) : NaN;
     const masked = !hasNaN && max === -Infinity;
     idx.forEach((j, d) => {
       if (masked) y[j] = maskedRows === "zero" ? 0 : NaN;
-      else y[j] = Number.isFinite(lse) ? f(z[d] as number, lse) : NaN;
+      else y[j] = finite ? f((z[d] as number) - max, logS) : NaN;
     });
   });
   return y;
