@@ -65,6 +65,16 @@ export function crossEntropyKernel(
   outer: i32, C: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
   eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
 ): void {
+  if (C == 0) {
+    // No classes: each loss is an empty sum, 0 (index targets are then all ignored); logsumexp of
+    // nothing is −Infinity. (The kernels below would see a max of −Infinity and say NaN.)
+    const P = outer * inner;
+    for (let p = 0; p < P; p++) {
+      store<f64>(at8(loss, p), 0);
+      if (lse) store<f32>(at(lse, p), -Infinity);
+    }
+    return;
+  }
   if (ASC_FEATURE_SIMD && inner == 1 && C <= SHORT_ROW) shortRowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
   else if (inner == 1) rowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
   else columnsKernel(outer, C, inner, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);

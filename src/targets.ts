@@ -42,8 +42,10 @@ export interface CrossEntropyArgs {
   indices: Int32Array | undefined;
   /** Probability targets (the logits' shape), or undefined for index targets. */
   probs: ArrayLike<number> | undefined;
-  weight: Float32Array | Float64Array | undefined;
-  sampleWeight: Float32Array | Float64Array | undefined;
+  /** Class weights, as float32 (what the kernels and PyTorch's float32 tensors use). */
+  weight: Float32Array | undefined;
+  /** Per-position weights, as float32. */
+  sampleWeight: Float32Array | undefined;
   ignoreIndex: number;
   eps: number;
   temperature: number;
@@ -64,7 +66,9 @@ export function positions(layout: Layout): number {
   return layout.outer * layout.inner;
 }
 
-function checkWeights(fn: string, name: string, v: unknown, length: number, what: string): Float32Array | Float64Array | undefined {
+/** Checks class or sample weights; a Float64Array is taken as the float32s it rounds to, so that the
+ *  kernels, the mean's denominator and the reference all use the same weights. */
+function checkWeights(fn: string, name: string, v: unknown, length: number, what: string): Float32Array | undefined {
   if (v === undefined) return undefined;
   if (!isKind(v, "Float32Array") && !isKind(v, "Float64Array")) {
     throw new TypeError(`${fn}: ${name} must be a Float32Array of ${what}, got ${describe(v)}`);
@@ -76,7 +80,7 @@ function checkWeights(fn: string, name: string, v: unknown, length: number, what
     // The kernels take the weights as float32s: one past the largest would become Infinity there.
     if (!(x >= 0) || !Number.isFinite(Math.fround(x))) throw new RangeError(`${fn}: ${name}[${i}] must be finite and ≥ 0 (at most the largest float32, 3.4e38), got ${x}`);
   }
-  return w;
+  return isKind(w, "Float32Array") ? (w as Float32Array) : Float32Array.from(w);
 }
 
 function checkNumber(fn: string, name: string, v: unknown, dflt: number, ok: (x: number) => boolean, expected: string): number {
@@ -127,8 +131,11 @@ export function checkCrossEntropyArgs(
   const reduction = checkChoice(fn, "reduction", o.reduction, ["mean", "sum", "none"] as const);
   const allIgnored = checkChoice(fn, "allIgnored", o.allIgnored, ["nan", "zero"] as const);
   const zLoss = checkNumber(fn, "zLoss", o.zLoss, 0, (x) => x >= 0 && Number.isFinite(x), "finite and ≥ 0");
-  // The kernels take c as a float32: past the largest one it would round to Infinity (and c·tanh(x/c) to NaN).
-  const softcap = checkNumber(fn, "logitSoftcap", o.logitSoftcap, 0, (x) => x > 0 && Number.isFinite(Math.fround(x)), "> 0 and at most the largest float32 (3.4e38)");
+  // The kernels take c and 1/c as float32s: either past the largest float32 would be Infinity there.
+  const softcap = checkNumber(
+    fn, "logitSoftcap", o.logitSoftcap, 0, (x) => x > 0 && Number.isFinite(Math.fround(x)) && Number.isFinite(Math.fround(1 / x)),
+    "> 0 with it and its reciprocal finite float32s (about 2.9e-39 to 3.4e38)",
+  );
   if (o.temperature !== undefined) checkTemperature(fn, o.temperature);
   const temperature = (o.temperature as number | undefined) ?? 1;
   const denominator = indices ? indexDenominator(fn, indices, C, ignoreIndex, weight) : P;
@@ -139,7 +146,7 @@ export function checkCrossEntropyArgs(
  *  targets, after checking that each is a class or the ignoreIndex: a small function of its own with
  *  one loop per case, which V8 compiles better than the loop inside checkCrossEntropyArgs (the whole
  *  check of 4096 targets: 9.0 → 6.2 µs). */
-function indexDenominator(fn: string, indices: Int32Array, C: number, ignoreIndex: number, weight: Float32Array | Float64Array | undefined): number {
+function indexDenominator(fn: string, indices: Int32Array, C: number, ignoreIndex: number, weight: Float32Array | undefined): number {
   let d = 0, p = 0;
   const P = indices.length;
   if (weight) {

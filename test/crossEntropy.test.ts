@@ -47,6 +47,24 @@ for (const impl of impls) {
         expect(g[0]).toBeLessThan(0); // the target class's gradient, not an ignored row's 0
       }
     });
+    it("no classes: probability targets give 0 (an empty sum), index targets must all be ignored", async () => {
+      const m = await impl.get();
+      expect(m.crossEntropy(f32([]), f32([]), [3, 0])).toBe(0);
+      expect(Array.from(m.crossEntropy(f32([]), f32([]), [3, 0], { reduction: "none" }) as ArrayLike<number>)).toEqual([0, 0, 0]);
+      expect(m.crossEntropy(f32([]), i32([-100, -100]), [2, 0], { reduction: "sum" })).toBe(0);
+    });
+    it("Float64Array weights and gradOutput count as the float32s they round to", async () => {
+      const m = await impl.get();
+      const x = f32([0, 1, 2, 2, 1, 0]), t = i32([1, 2]);
+      // Class weights below float32's range are 0 as float32s: every weight 0, a mean over nothing, NaN.
+      expect(m.crossEntropy(x, t, [2, 3], { weight: Float64Array.from([1e-50, 1e-50, 1e-50]) as never })).toBeNaN();
+      const w = f32([0.5, 2, 1]);
+      expect(m.crossEntropy(x, t, [2, 3], { weight: Float64Array.from(w) as never })).toBe(m.crossEntropy(x, t, [2, 3], { weight: w }));
+      const g32 = f32([0.25, -3]);
+      const a = m.crossEntropyBackward(x, t, [2, 3], { reduction: "none", gradOutput: g32 });
+      const b = m.crossEntropyBackward(x, t, [2, 3], { reduction: "none", gradOutput: Float64Array.from(g32) as never });
+      expect(Array.from(b)).toEqual(Array.from(a));
+    });
     it("a mean over no target is NaN, or 0 with allIgnored: \"zero\"", async () => {
       const m = await impl.get();
       expect(m.crossEntropy(f32([1, 2, 3, 4]), i32([-100, -100]), [2, 2])).toBeNaN();

@@ -55,8 +55,9 @@ function gradShares(fn: string, a: CrossEntropyArgs, gradOutput: unknown): Float
   const shares = new Float32Array(P);
   const sw = a.sampleWeight;
   if (a.reduction === "none") {
-    if (gradOutput !== undefined && !(gradOutput instanceof Float32Array && gradOutput.length === P)) {
-      const err = gradOutput instanceof Float32Array ? RangeError : TypeError;
+    const array = gradOutput instanceof Float32Array || gradOutput instanceof Float64Array;
+    if (gradOutput !== undefined && !(array && gradOutput.length === P)) {
+      const err = array ? RangeError : TypeError;
       throw new err(`${fn}: with reduction "none", gradOutput must be a Float32Array of the ${P} positions, got ${describe(gradOutput)}`);
     }
     for (let p = 0; p < P; p++) shares[p] = (gradOutput ? (gradOutput[p] as number) : 1) * (sw ? (sw[p] as number) : 1);
@@ -92,7 +93,7 @@ class Total {
   }
 
   /** Adds the next n positions' losses l[at…], each times w[wAt + j] when w is given. */
-  add(n: number, l: Float64Array, at: number, w: Float32Array | Float64Array | undefined, wAt: number): void {
+  add(n: number, l: Float64Array, at: number, w: Float32Array | undefined, wAt: number): void {
     let j = 0;
     for (; j < n && this.next & 3; j++) this.one(l[at + j]! * (w ? w[wAt + j]! : 1));
     let s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
@@ -147,7 +148,7 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
   // to z is then turned into that with respect to x.
   const zAt = a.softcap ? operands.push({ place: { kind: "temp" }, full: true, bytes: 4, read: false, write: false }) - 1 : -1;
   const sw = a.sampleWeight;
-  const swAt = sw ? operands.push({ place: dataPlace(ctx, sw), full: false, bytes: sw.BYTES_PER_ELEMENT as 4 | 8, read: true, write: false }) - 1 : -1;
+  const swAt = sw ? operands.push({ place: dataPlace(ctx, sw), full: false, bytes: 4, read: true, write: false }) - 1 : -1;
   const noneAt = result.none ? operands.push({ place: { kind: "js", array: result.none, fresh: true }, full: false, bytes: 4, read: false, write: true }) - 1 : -1;
   const cap = a.softcap;
   const flags = (a.probs ? PROBABILITIES : 0) | (a.weight ? WEIGHTS : 0);
@@ -193,12 +194,12 @@ function dataPlace(ctx: Context, v: Data): Place {
   return v.buffer === ctx.heap.buffer ? { kind: "wasm", ptr: v.byteOffset, length: v.length } : { kind: "js", array: v };
 }
 
-/** One chunk's n float64 losses at byte `loss` of wasm memory, in position order: times the sampleWeight
- *  at byte `swAt` (of sw's type), added to the total, or stored as float32 at byte `none`. Loops over
+/** One chunk's n float64 losses at byte `loss` of wasm memory, in position order: times the float32
+ *  sampleWeight at byte `swAt` when there is one, added to the total, or stored as float32 at byte `none`. Loops over
  *  the memory's views: no array is made per call (Float32Array.from with a map took 57 ns a position). */
-function collect(ctx: Context, into: Losses, n: number, loss: number, sw: Float32Array | Float64Array | undefined, swAt: number, none: number): void {
+function collect(ctx: Context, into: Losses, n: number, loss: number, sw: Float32Array | undefined, swAt: number, none: number): void {
   const l = ctx.heap.viewFor(8) as Float64Array, at = loss / 8;
-  const w = sw ? ctx.heap.view(sw) : undefined, s = sw ? swAt / sw.BYTES_PER_ELEMENT : 0;
+  const w = sw ? ctx.heap.f32 : undefined, s = swAt / 4;
   if (none) {
     const out = ctx.heap.f32, o = none / 4;
     if (w) for (let j = 0; j < n; j++) out[o + j] = l[at + j]! * w[s + j]!;
@@ -219,7 +220,7 @@ function reduce(a: CrossEntropyArgs, losses: Losses): number | Float32Array {
 
 /** sampleWeight is read chunk by chunk, after the window has written earlier chunks' gradient and lse:
  *  it must share no memory with them (RangeError), or the loss would use weights already overwritten. */
-function checkSampleWeight(ctx: Context, fn: string, sw: Float32Array | Float64Array | undefined, writes: readonly { name: string; place: Place }[]): void {
+function checkSampleWeight(ctx: Context, fn: string, sw: Float32Array | undefined, writes: readonly { name: string; place: Place }[]): void {
   if (!sw) return;
   const buffer = sw.buffer, s0 = sw.byteOffset, s1 = s0 + sw.byteLength;
   for (const { name, place } of writes) {
