@@ -195,8 +195,9 @@ function dataPlace(ctx: Context, v: Data): Place {
 }
 
 /** One chunk's n float64 losses at byte `loss` of wasm memory, in position order: times the float32
- *  sampleWeight at byte `swAt` when there is one, added to the total, or stored as float32 at byte `none`. Loops over
- *  the memory's views: no array is made per call (Float32Array.from with a map took 57 ns a position). */
+ *  sampleWeight at byte `swAt` when there is one, added to the total, or stored as float32 at byte
+ *  `none`. Loops over the memory's views: no array is made per call (Float32Array.from with a map took
+ *  57 ns a position). */
 function collect(ctx: Context, into: Losses, n: number, loss: number, sw: Float32Array | undefined, swAt: number, none: number): void {
   const l = ctx.heap.viewFor(8) as Float64Array, at = loss / 8;
   const w = sw ? ctx.heap.f32 : undefined, s = swAt / 4;
