@@ -2,7 +2,7 @@
 // a call become places in memory (with the checks that go with that).
 import type { KernelExports, Build } from "./runtime.js";
 import { Heap, Float32Buffer, bufferPlace } from "./memory.js";
-import { Window, type DataPlace as Place } from "./window.js";
+import { Window, type Data, type DataPlace as Place } from "./window.js";
 import { describe } from "./shape.js";
 
 /** What the running instance is. */
@@ -48,11 +48,7 @@ export function placeOf(ctx: Context, fn: string, name: string, v: unknown): Pla
     if (o.heap !== ctx.heap) throw new TypeError(`${fn}: ${name} is a Float32Buffer of another simdmax instance`);
     return { kind: "wasm", ptr: o.ptr, length: v.length };
   }
-  if (isFloat32Array(v)) {
-    // A view into this instance's own memory (such as buffer.array) needs no copy either.
-    if (v.buffer === ctx.heap.buffer) return { kind: "wasm", ptr: v.byteOffset, length: v.length };
-    return { kind: "js", array: v };
-  }
+  if (isFloat32Array(v)) return arrayPlace(ctx, v);
   throw new TypeError(`${fn}: ${name} must be a Float32Array or a Float32Buffer from alloc(), got ${describe(v)}`);
 }
 
@@ -60,11 +56,27 @@ export function lengthOf(p: Place): number {
   return p.kind === "wasm" ? p.length : p.array.length;
 }
 
-function bufferOf(ctx: Context, p: Place): ArrayBufferLike {
-  return p.kind === "wasm" ? ctx.heap.buffer : p.array.buffer;
+/** Where a typed array is: a view into this instance's own memory (such as buffer.array) is passed by
+ *  pointer and needs no copy; any other is JS data. */
+export function arrayPlace(ctx: Context, v: Data): Place {
+  return v.buffer === ctx.heap.buffer ? { kind: "wasm", ptr: v.byteOffset, length: v.length } : { kind: "js", array: v };
 }
-function startOf(p: Place): number {
-  return p.kind === "wasm" ? p.ptr : p.array.byteOffset;
+
+/** The bytes a place covers: its ArrayBuffer and [start, end) in it (4-byte elements in wasm memory). */
+export interface Extent {
+  buffer: ArrayBufferLike;
+  start: number;
+  end: number;
+}
+
+export function extentOf(ctx: Context, p: Place): Extent {
+  if (p.kind === "wasm") return { buffer: ctx.heap.buffer, start: p.ptr, end: p.ptr + 4 * p.length };
+  return { buffer: p.array.buffer, start: p.array.byteOffset, end: p.array.byteOffset + p.array.byteLength };
+}
+
+/** Whether two extents share a byte of the same buffer. */
+export function sharesBytes(a: Extent, b: Extent): boolean {
+  return a.buffer === b.buffer && b.start < a.end && a.start < b.end;
 }
 
 /**
@@ -81,12 +93,11 @@ export function outputOf(
   }
   const place = placeOf(ctx, fn, name, out);
   if (lengthOf(place) !== length) throw new RangeError(`${fn}: ${name} has length ${lengthOf(place)}, but the result has ${length} elements`);
-  const buffer = bufferOf(ctx, place), start = startOf(place), end = start + 4 * length;
+  const o = extentOf(ctx, place);
   for (const { name: input, place: p } of inputs) {
-    if (bufferOf(ctx, p) !== buffer) continue;
-    const qs = startOf(p), qe = qs + 4 * lengthOf(p);
-    if (qe <= start || end <= qs || start === end) continue;
-    if (mayAlias && qs === start && qe === end) continue;
+    const q = extentOf(ctx, p);
+    if (o.start === o.end || !sharesBytes(o, q)) continue;
+    if (mayAlias && q.start === o.start && q.end === o.end) continue;
     throw new RangeError(
       mayAlias
         ? `${fn}: ${name} overlaps ${input} without being exactly ${input}; pass ${input} itself for in-place output, or a separate array`

@@ -1,10 +1,10 @@
 // crossEntropy, crossEntropyBackward, crossEntropyWithGrad and nllLoss: check every argument (targets.ts),
 // then stream the fused kernel over the logits (window.ts) and reduce the per-position losses here.
 import type { Context, Input } from "../context.js";
-import { placeOf, lengthOf, outputOf } from "../context.js";
+import { placeOf, lengthOf, outputOf, arrayPlace, extentOf, sharesBytes } from "../context.js";
 import { checkCrossEntropyArgs, positions, reductionFactor, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs, type CrossEntropyOptions } from "../targets.js";
 import { describe } from "../shape.js";
-import { samePlace, type Data, type DataPlace as Place, type Operand } from "../window.js";
+import { samePlace, type DataPlace as Place, type Operand } from "../window.js";
 import type { Output } from "./softmax.js";
 
 /** Options of crossEntropyBackward: the forward options, the upstream gradient and where to write. */
@@ -45,7 +45,7 @@ function plan(ctx: Context, fn: string, logits: unknown, target: unknown, shape:
   const t = a.indices ?? (a.probs as Float32Array);
   const targetPlace: Place = a.probs && !(a.probs instanceof Float32Array)
     ? placeOf(ctx, fn, "target", t) // a Float64Array of probabilities: placeOf explains that float32 is needed
-    : dataPlace(ctx, t);
+    : arrayPlace(ctx, t);
   return { a, logits: place, target: targetPlace };
 }
 
@@ -148,7 +148,7 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
   // to z is then turned into that with respect to x.
   const zAt = a.softcap ? operands.push({ place: { kind: "temp" }, full: true, bytes: 4, read: false, write: false }) - 1 : -1;
   const sw = a.sampleWeight;
-  const swAt = sw ? operands.push({ place: dataPlace(ctx, sw), full: false, bytes: 4, read: true, write: false }) - 1 : -1;
+  const swAt = sw ? operands.push({ place: arrayPlace(ctx, sw), full: false, bytes: 4, read: true, write: false }) - 1 : -1;
   const noneAt = result.none ? operands.push({ place: { kind: "js", array: result.none, fresh: true }, full: false, bytes: 4, read: false, write: true }) - 1 : -1;
   const cap = a.softcap;
   const flags = (a.probs ? PROBABILITIES : 0) | (a.weight ? WEIGHTS : 0);
@@ -189,11 +189,6 @@ function kernelIgnoreIndex(a: CrossEntropyArgs): number {
   return a.ignoreIndex === (a.ignoreIndex | 0) ? a.ignoreIndex : -1;
 }
 
-/** Where an array of the caller's is: in this instance's memory (a view of it), or in JS. */
-function dataPlace(ctx: Context, v: Data): Place {
-  return v.buffer === ctx.heap.buffer ? { kind: "wasm", ptr: v.byteOffset, length: v.length } : { kind: "js", array: v };
-}
-
 /** One chunk's n float64 losses at byte `loss` of wasm memory, in position order: times the float32
  *  sampleWeight at byte `swAt` when there is one, added to the total, or stored as float32 at byte
  *  `none`. Loops over the memory's views: no array is made per call (Float32Array.from with a map took
@@ -223,12 +218,9 @@ function reduce(a: CrossEntropyArgs, losses: Losses): number | Float32Array {
  *  it must share no memory with them (RangeError), or the loss would use weights already overwritten. */
 function checkSampleWeight(ctx: Context, fn: string, sw: Float32Array | undefined, writes: readonly { name: string; place: Place }[]): void {
   if (!sw) return;
-  const buffer = sw.buffer, s0 = sw.byteOffset, s1 = s0 + sw.byteLength;
+  const s = extentOf(ctx, arrayPlace(ctx, sw));
   for (const { name, place } of writes) {
-    const b = place.kind === "wasm" ? ctx.heap.buffer : place.array.buffer;
-    const p0 = place.kind === "wasm" ? place.ptr : place.array.byteOffset;
-    const p1 = place.kind === "wasm" ? p0 + 4 * place.length : p0 + place.array.byteLength;
-    if (b === buffer && p0 < s1 && s0 < p1) throw new RangeError(`${fn}: sampleWeight overlaps ${name}; pass a separate array`);
+    if (sharesBytes(extentOf(ctx, place), s)) throw new RangeError(`${fn}: sampleWeight overlaps ${name}; pass a separate array`);
   }
 }
 
