@@ -51,6 +51,21 @@ export function makeModel(seed, vocab = VOCAB) {
   };
 }
 
+/** Moves heap[i] down a binary heap of heap[0, size) until neither child goes first; first(a, b) says
+ *  whether a belongs above b (the ordering of the heap). */
+function siftHeap(heap, i, size, first) {
+  const item = heap[i];
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= size) break;
+    if (c + 1 < size && first(heap[c + 1], heap[c])) c++;
+    if (!first(heap[c], item)) break;
+    heap[i] = heap[c];
+    i = c;
+  }
+  heap[i] = item;
+}
+
 /** Indices of the k largest values, largest first, with a size-k min-heap: one pass, no full sort. */
 export function topK(values, k) {
   const n = values.length;
@@ -58,18 +73,7 @@ export function topK(values, k) {
   const heap = new Int32Array(k); // a min-heap of indices by value: heap[0] is the smallest kept
   // a below b: smaller value, or the same value at a higher index (ties keep the lower index)
   const below = (a, b) => values[a] < values[b] || (values[a] === values[b] && a > b);
-  const siftDown = (i, size) => {
-    const item = heap[i];
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= size) break;
-      if (c + 1 < size && below(heap[c + 1], heap[c])) c++;
-      if (!below(heap[c], item)) break;
-      heap[i] = heap[c];
-      i = c;
-    }
-    heap[i] = item;
-  };
+  const siftDown = (i, size) => siftHeap(heap, i, size, below);
   if (k === 0) return heap;
   for (let i = 0; i < k; i++) heap[i] = i;
   for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(i, k);
@@ -102,18 +106,7 @@ export function topP(probs, p) {
   const heap = new Int32Array(n);
   for (let i = 0; i < n; i++) heap[i] = i;
   const above = (a, b) => probs[a] > probs[b] || (probs[a] === probs[b] && a < b);
-  const siftDown = (i, size) => {
-    const item = heap[i];
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= size) break;
-      if (c + 1 < size && above(heap[c + 1], heap[c])) c++;
-      if (!above(heap[c], item)) break;
-      heap[i] = heap[c];
-      i = c;
-    }
-    heap[i] = item;
-  };
+  const siftDown = (i, size) => siftHeap(heap, i, size, above);
   for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(i, n);
   const out = [];
   let mass = 0;
