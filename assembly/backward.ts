@@ -21,19 +21,19 @@ import { SHORT_ROW } from "./softmax";
 
 /** Zeroes the float64 sums at ws[0, 8·inner). */
 function clearSums(ws: usize, inner: i32): void {
-  for (let i = 0; i < inner; i++) store<f64>(ws + (<usize>i << 3), 0);
+  for (let i = 0; i < inner; i++) store<f64>(ws + ((<usize>i) << 3), 0);
 }
 
 /** aux[i] = float32(sums[i]); aux lives at ws + 12·inner. */
 function sumsToAux(ws: usize, inner: i32): usize {
   const aux = ws + <usize>inner * 12;
-  for (let i = 0; i < inner; i++) store<f32>(aux + (<usize>i << 2), <f32>load<f64>(ws + (<usize>i << 3)));
+  for (let i = 0; i < inner; i++) store<f32>(aux + ((<usize>i) << 2), <f32>load<f64>(ws + ((<usize>i) << 3)));
   return aux;
 }
 
 export function softmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, k64: f64, ws: usize): void {
   const k = <f32>k64;
-  const slice = <usize>dim * <usize>inner << 2;
+  const slice = (<usize>dim * <usize>inner) << 2;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW_SOFTMAX_BACKWARD) {
     shortRowsSoftmaxBackward(outer, dim, y, dy, dx, k, ws);
     return;
@@ -46,7 +46,7 @@ export function softmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize
     }
     return;
   }
-  const stride = <usize>inner << 2;
+  const stride = (<usize>inner) << 2;
   for (let o = 0; o < outer; o++) {
     const off = <usize>o * slice;
     clearSums(ws, inner);
@@ -59,9 +59,19 @@ export function softmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize
   }
 }
 
-export function logSoftmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, k64: f64, maskedZero: bool, ws: usize): void {
+export function logSoftmaxBackwardKernel(
+  outer: i32,
+  dim: i32,
+  inner: i32,
+  y: usize,
+  dy: usize,
+  dx: usize,
+  k64: f64,
+  maskedZero: bool,
+  ws: usize,
+): void {
   const k = <f32>k64;
-  const slice = <usize>dim * <usize>inner << 2;
+  const slice = (<usize>dim * <usize>inner) << 2;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) {
     shortRowsLogSoftmaxBackward(outer, dim, y, dy, dx, k, maskedZero, ws);
     return;
@@ -78,12 +88,12 @@ export function logSoftmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: us
     }
     return;
   }
-  const stride = <usize>inner << 2;
-  const bits = ws + (<usize>inner << 3); // int32 per position, in the shift slot
+  const stride = (<usize>inner) << 2;
+  const bits = ws + ((<usize>inner) << 3); // int32 per position, in the shift slot
   for (let o = 0; o < outer; o++) {
     const off = <usize>o * slice;
     clearSums(ws, inner);
-    for (let i = 0; i < inner; i++) store<i32>(bits + (<usize>i << 2), 0);
+    for (let i = 0; i < inner; i++) store<i32>(bits + ((<usize>i) << 2), 0);
     for (let d = 0; d < dim; d++) {
       const p = off + <usize>d * stride;
       colSum(ws, dy + p, inner);
@@ -96,8 +106,8 @@ export function logSoftmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: us
     }
     if (maskedZero) {
       for (let i = 0; i < inner; i++) {
-        if (load<i32>(bits + (<usize>i << 2)) != 0) continue;
-        for (let d = 0; d < dim; d++) store<f32>(dx + off + <usize>d * stride + (<usize>i << 2), 0);
+        if (load<i32>(bits + ((<usize>i) << 2)) != 0) continue;
+        for (let d = 0; d < dim; d++) store<f32>(dx + off + <usize>d * stride + ((<usize>i) << 2), 0);
       }
     }
   }
@@ -105,21 +115,48 @@ export function logSoftmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: us
 
 /** softmax backward over short rows: per lane g = Σ y·dy, then dx = (dy − g)·y·k as rowSoftmaxGrad. */
 function shortRowsSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, dx: usize, k: f32, ws: usize): void {
-  const rowBytes = <usize>dim << 2;
-  const Y = ws, D = ws + (<usize>dim << 4);
+  const rowBytes = (<usize>dim) << 2;
+  const Y = ws,
+    D = ws + ((<usize>dim) << 4);
   const vk = f32x4.splat(k);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    transposed(rowOf(y, rowBytes, r, 0, outer), rowOf(y, rowBytes, r, 1, outer), rowOf(y, rowBytes, r, 2, outer), rowOf(y, rowBytes, r, 3, outer), dim, Y);
-    transposed(rowOf(dy, rowBytes, r, 0, outer), rowOf(dy, rowBytes, r, 1, outer), rowOf(dy, rowBytes, r, 2, outer), rowOf(dy, rowBytes, r, 3, outer), dim, D);
+    transposed(
+      rowOf(y, rowBytes, r, 0, outer),
+      rowOf(y, rowBytes, r, 1, outer),
+      rowOf(y, rowBytes, r, 2, outer),
+      rowOf(y, rowBytes, r, 3, outer),
+      dim,
+      Y,
+    );
+    transposed(
+      rowOf(dy, rowBytes, r, 0, outer),
+      rowOf(dy, rowBytes, r, 1, outer),
+      rowOf(dy, rowBytes, r, 2, outer),
+      rowOf(dy, rowBytes, r, 3, outer),
+      dim,
+      D,
+    );
     let g = f32x4.splat(0);
-    for (let d = 0; d < dim; d++) g = madd(v128.load(Y + (<usize>d << 4)), v128.load(D + (<usize>d << 4)), g);
-    const q0 = dx + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
+    for (let d = 0; d < dim; d++) g = madd(v128.load(Y + ((<usize>d) << 4)), v128.load(D + ((<usize>d) << 4)), g);
+    const q0 = dx + <usize>r * rowBytes,
+      q1 = q0 + rowBytes,
+      q2 = q1 + rowBytes,
+      q3 = q2 + rowBytes;
     if (n == 4 && dim >= 4) {
       for (let b = 0; b < dim; b += 4) {
         const c = min(b, dim - 4);
-        storeBlock(q0, q1, q2, q3, c, softmaxGradLanes(Y, D, c, g, vk), softmaxGradLanes(Y, D, c + 1, g, vk),
-          softmaxGradLanes(Y, D, c + 2, g, vk), softmaxGradLanes(Y, D, c + 3, g, vk));
+        storeBlock(
+          q0,
+          q1,
+          q2,
+          q3,
+          c,
+          softmaxGradLanes(Y, D, c, g, vk),
+          softmaxGradLanes(Y, D, c + 1, g, vk),
+          softmaxGradLanes(Y, D, c + 2, g, vk),
+          softmaxGradLanes(Y, D, c + 3, g, vk),
+        );
       }
     } else {
       for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, softmaxGradLanes(Y, D, d, g, vk), n);
@@ -129,32 +166,61 @@ function shortRowsSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, dx:
 
 // @ts-ignore: decorator
 @inline function softmaxGradLanes(Y: usize, D: usize, d: i32, g: v128, vk: v128): v128 {
-  const o = <usize>d << 4;
+  const o = (<usize>d) << 4;
   return f32x4.mul(f32x4.mul(f32x4.sub(v128.load(D + o), g), v128.load(Y + o)), vk);
 }
 
 /** log-softmax backward over short rows: per lane g = Σ dy, then dx = (dy − exp(y)·g)·k as
  *  rowLogSoftmaxGrad; under maskedZero a lane whose y is all +0 bits gets 0. */
 function shortRowsLogSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, dx: usize, k: f32, maskedZero: bool, ws: usize): void {
-  const rowBytes = <usize>dim << 2;
-  const Y = ws, D = ws + (<usize>dim << 4);
-  const vk = f32x4.splat(k), zero = f32x4.splat(0);
+  const rowBytes = (<usize>dim) << 2;
+  const Y = ws,
+    D = ws + ((<usize>dim) << 4);
+  const vk = f32x4.splat(k),
+    zero = f32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    transposed(rowOf(y, rowBytes, r, 0, outer), rowOf(y, rowBytes, r, 1, outer), rowOf(y, rowBytes, r, 2, outer), rowOf(y, rowBytes, r, 3, outer), dim, Y);
-    transposed(rowOf(dy, rowBytes, r, 0, outer), rowOf(dy, rowBytes, r, 1, outer), rowOf(dy, rowBytes, r, 2, outer), rowOf(dy, rowBytes, r, 3, outer), dim, D);
-    let g = zero, bits = zero;
+    transposed(
+      rowOf(y, rowBytes, r, 0, outer),
+      rowOf(y, rowBytes, r, 1, outer),
+      rowOf(y, rowBytes, r, 2, outer),
+      rowOf(y, rowBytes, r, 3, outer),
+      dim,
+      Y,
+    );
+    transposed(
+      rowOf(dy, rowBytes, r, 0, outer),
+      rowOf(dy, rowBytes, r, 1, outer),
+      rowOf(dy, rowBytes, r, 2, outer),
+      rowOf(dy, rowBytes, r, 3, outer),
+      dim,
+      D,
+    );
+    let g = zero,
+      bits = zero;
     for (let d = 0; d < dim; d++) {
-      g = f32x4.add(g, v128.load(D + (<usize>d << 4)));
-      bits = v128.or(bits, v128.load(Y + (<usize>d << 4)));
+      g = f32x4.add(g, v128.load(D + ((<usize>d) << 4)));
+      bits = v128.or(bits, v128.load(Y + ((<usize>d) << 4)));
     }
     const masked = maskedZero ? i32x4.eq(bits, zero) : zero; // lanes whose output is all zero
-    const q0 = dx + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
+    const q0 = dx + <usize>r * rowBytes,
+      q1 = q0 + rowBytes,
+      q2 = q1 + rowBytes,
+      q3 = q2 + rowBytes;
     if (n == 4 && dim >= 4) {
       for (let b = 0; b < dim; b += 4) {
         const c = min(b, dim - 4);
-        storeBlock(q0, q1, q2, q3, c, logSoftmaxGradLanes(Y, D, c, g, vk, masked), logSoftmaxGradLanes(Y, D, c + 1, g, vk, masked),
-          logSoftmaxGradLanes(Y, D, c + 2, g, vk, masked), logSoftmaxGradLanes(Y, D, c + 3, g, vk, masked));
+        storeBlock(
+          q0,
+          q1,
+          q2,
+          q3,
+          c,
+          logSoftmaxGradLanes(Y, D, c, g, vk, masked),
+          logSoftmaxGradLanes(Y, D, c + 1, g, vk, masked),
+          logSoftmaxGradLanes(Y, D, c + 2, g, vk, masked),
+          logSoftmaxGradLanes(Y, D, c + 3, g, vk, masked),
+        );
       }
     } else {
       for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, logSoftmaxGradLanes(Y, D, d, g, vk, masked), n);
@@ -164,6 +230,6 @@ function shortRowsLogSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, 
 
 // @ts-ignore: decorator
 @inline function logSoftmaxGradLanes(Y: usize, D: usize, d: i32, g: v128, vk: v128, masked: v128): v128 {
-  const o = <usize>d << 4;
+  const o = (<usize>d) << 4;
   return v128.andnot(f32x4.mul(f32x4.sub(v128.load(D + o), f32x4.mul(expv(v128.load(Y + o)), g)), vk), masked);
 }

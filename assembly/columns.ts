@@ -4,17 +4,31 @@
 // each position's arithmetic is the same float32/float64 sequence in either loop, so a position gives
 // the same bits whether it falls in a vector or in the tail.
 import {
-  expv, exps, expNegv, expNegs, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3,
-  EXP_C2, EXP_ONE, EXP_UNDERFLOW,
+  expv,
+  exps,
+  expNegv,
+  expNegs,
+  EXP_TABLE,
+  EXP_LOG2E,
+  EXP_MAGIC,
+  EXP_NLN2HI,
+  EXP_NLN2LO,
+  EXP_C6,
+  EXP_C5,
+  EXP_C4,
+  EXP_C3,
+  EXP_C2,
+  EXP_ONE,
+  EXP_UNDERFLOW,
 } from "./exp";
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
+  return p + ((<usize>i) << 2);
 }
 // @ts-ignore: decorator
 @inline function at8(p: usize, i: i32): usize {
-  return p + (<usize>i << 3);
+  return p + ((<usize>i) << 3);
 }
 
 /** sum[i..i+4) (two f64x2 at `s`) += the four lanes of v, each widened to float64. */
@@ -31,7 +45,8 @@ export function colMax(m: usize, x: usize, n: i32): void {
     for (; i + 4 <= n; i += 4) v128.store(at(m, i), f32x4.pmax(v128.load(at(m, i)), v128.load(at(x, i))));
   }
   for (; i < n; i++) {
-    const a = load<f32>(at(m, i)), v = load<f32>(at(x, i));
+    const a = load<f32>(at(m, i)),
+      v = load<f32>(at(x, i));
     store<f32>(at(m, i), a < v ? v : a);
   }
 }
@@ -45,10 +60,16 @@ export function colExpSum(sum: usize, shift: usize, x: usize, y: usize, n: i32, 
   if (ASC_FEATURE_SIMD) {
     const vk = f32x4.splat(k);
     const T = EXP_TABLE;
-    const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
-    const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
-    const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
-    const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+    const log2e = v128.load32_splat(T, EXP_LOG2E),
+      magic = v128.load32_splat(T, EXP_MAGIC);
+    const hi = v128.load32_splat(T, EXP_NLN2HI),
+      lo = v128.load32_splat(T, EXP_NLN2LO);
+    const c6 = v128.load32_splat(T, EXP_C6),
+      c5 = v128.load32_splat(T, EXP_C5),
+      c4 = v128.load32_splat(T, EXP_C4);
+    const c3 = v128.load32_splat(T, EXP_C3),
+      c2 = v128.load32_splat(T, EXP_C2),
+      one = v128.load32_splat(T, EXP_ONE);
     const uf = v128.load32_splat(T, EXP_UNDERFLOW);
     for (; i + 4 <= n; i += 4) {
       const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(shift, i))), vk);
@@ -108,10 +129,12 @@ export function colShiftScaleSub(x: usize, y: usize, shift: usize, c: usize, n: 
   if (ASC_FEATURE_SIMD) {
     const vk = f64x2.splat(k);
     for (; i + 4 <= n; i += 4) {
-      const v = v128.load(at(x, i)), sh = v128.load(at(shift, i));
+      const v = v128.load(at(x, i)),
+        sh = v128.load(at(shift, i));
       const lo = f64x2.sub(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(sh));
       const hi = f64x2.sub(
-        f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), f64x2.promote_low_f32x4(v128.shuffle<f32>(sh, sh, 2, 3, 2, 3)),
+        f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)),
+        f64x2.promote_low_f32x4(v128.shuffle<f32>(sh, sh, 2, 3, 2, 3)),
       );
       const a = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.mul(lo, vk), v128.load(at8(c, i))));
       const b = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.mul(hi, vk), v128.load(at8(c, i), 16)));
@@ -166,7 +189,9 @@ export function colAxpyShift(acc: usize, x: usize, m: usize, n: i32, a: f32): vo
 export function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: usize, n: i32, a: f32, p1: f32, p0: f32): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const va = f32x4.splat(a), v1 = f32x4.splat(p1), v0 = f32x4.splat(p0);
+    const va = f32x4.splat(a),
+      v1 = f32x4.splat(p1),
+      v0 = f32x4.splat(p0);
     for (; i + 4 <= n; i += 4) {
       const q4 = v128.load(at(q, i));
       const coef = f32x4.mul(va, f32x4.add(f32x4.mul(v1, q4), v0));
@@ -185,16 +210,33 @@ export function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: u
 /** Cross-entropy's gradient over one class row: g_i = e_i·P_i − w·(Q1_i·q_i + Q2_i), e_i = exp((x_i − m_i)·k);
  *  q_i = 0 without probability targets (`hasQ`). g may be x. */
 export function colCrossEntropyGrad(
-  x: usize, q: usize, g: usize, m: usize, P: usize, Q1: usize, Q2: usize, n: i32, k: f32, w: f32, hasQ: bool,
+  x: usize,
+  q: usize,
+  g: usize,
+  m: usize,
+  P: usize,
+  Q1: usize,
+  Q2: usize,
+  n: i32,
+  k: f32,
+  w: f32,
+  hasQ: bool,
 ): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vk = f32x4.splat(k), vw = f32x4.splat(w);
+    const vk = f32x4.splat(k),
+      vw = f32x4.splat(w);
     const T = EXP_TABLE;
-    const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
-    const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
-    const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
-    const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+    const log2e = v128.load32_splat(T, EXP_LOG2E),
+      magic = v128.load32_splat(T, EXP_MAGIC);
+    const hi = v128.load32_splat(T, EXP_NLN2HI),
+      lo = v128.load32_splat(T, EXP_NLN2LO);
+    const c6 = v128.load32_splat(T, EXP_C6),
+      c5 = v128.load32_splat(T, EXP_C5),
+      c4 = v128.load32_splat(T, EXP_C4);
+    const c3 = v128.load32_splat(T, EXP_C3),
+      c2 = v128.load32_splat(T, EXP_C2),
+      one = v128.load32_splat(T, EXP_ONE);
     const uf = v128.load32_splat(T, EXP_UNDERFLOW);
     for (; i + 4 <= n; i += 4) {
       const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i))), vk);
@@ -212,10 +254,10 @@ export function colCrossEntropyGrad(
 
 /** True when one of the n elements at x, x + stride, … (stride = inner floats) is NaN. */
 export function colHasNaN(x: usize, n: i32, inner: i32): bool {
-  const stride = <usize>inner << 2;
+  const stride = (<usize>inner) << 2;
   for (let d = 0; d < n; d++) {
     const v = load<f32>(x + <usize>d * stride);
-    if (v != v) return true;
+    if (isNaN(v)) return true;
   }
   return false;
 }

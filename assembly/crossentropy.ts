@@ -11,7 +11,16 @@
 // computing exp again. inner > 1: three passes across positions.
 // Sums with x − m keep the loss's cancellation (A·log s against Σ α·(x − m)) small for large logits.
 import {
-  rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowAffineShift, rowAffine3Shift, rowCrossEntropyGradFromExp,
+  rowMax,
+  rowExpSum,
+  rowHasNaN,
+  rowSum,
+  rowDot,
+  rowSumShift,
+  rowDotShift,
+  rowAffineShift,
+  rowAffine3Shift,
+  rowCrossEntropyGradFromExp,
   rowFill,
 } from "./rows";
 import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, colHasNaN } from "./columns";
@@ -20,7 +29,19 @@ import { rowOf, gather, scatter, storeBlock, lanes4, maxTransposed, half, quad }
 import { madd } from "./relaxed";
 import { logv } from "./log";
 import {
-  expNegv, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3, EXP_C2, EXP_ONE, EXP_UNDERFLOW,
+  expNegv,
+  EXP_TABLE,
+  EXP_LOG2E,
+  EXP_MAGIC,
+  EXP_NLN2HI,
+  EXP_NLN2LO,
+  EXP_C6,
+  EXP_C5,
+  EXP_C4,
+  EXP_C3,
+  EXP_C2,
+  EXP_ONE,
+  EXP_UNDERFLOW,
 } from "./exp";
 
 /** Rows of at most this many classes are done four at a time, one row per lane (shortRowsKernel):
@@ -46,11 +67,11 @@ export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
+  return p + ((<usize>i) << 2);
 }
 // @ts-ignore: decorator
 @inline function at8(p: usize, i: i32): usize {
-  return p + (<usize>i << 3);
+  return p + ((<usize>i) << 3);
 }
 
 /** The finished loss of one position from its statistics (L = log s, lse = m·k + L); NaN when the max
@@ -62,8 +83,23 @@ export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
 }
 
 export function crossEntropyKernel(
-  outer: i32, C: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
-  eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
+  outer: i32,
+  C: i32,
+  inner: i32,
+  x: usize,
+  target: usize,
+  flags: i32,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  k: f64,
+  zLoss: f64,
+  loss: usize,
+  lse: usize,
+  grad: usize,
+  gscale: usize,
+  ws: usize,
 ): void {
   if (C == 0) {
     // No classes: each loss is an empty sum, 0 (index targets are then all ignored); logsumexp of
@@ -75,20 +111,40 @@ export function crossEntropyKernel(
     }
     return;
   }
-  if (ASC_FEATURE_SIMD && inner == 1 && C <= SHORT_ROW) shortRowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
+  if (ASC_FEATURE_SIMD && inner == 1 && C <= SHORT_ROW)
+    shortRowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
   else if (inner == 1) rowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
   else columnsKernel(outer, C, inner, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
 }
 
 function rowsKernel(
-  outer: i32, C: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
-  eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, shifts: usize,
+  outer: i32,
+  C: i32,
+  x: usize,
+  target: usize,
+  flags: i32,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  k: f64,
+  zLoss: f64,
+  loss: usize,
+  lse: usize,
+  grad: usize,
+  gscale: usize,
+  shifts: usize,
 ): void {
-  const hasQ = (flags & CE_PROBABILITIES) != 0, hasW = (flags & CE_WEIGHTS) != 0, smooth = eps != 0;
-  const k32 = <f32>k, rowBytes = <usize>C << 2;
-  const p1 = <f32>(1 - eps), p0 = <f32>(eps / <f64>C); // probability targets' coefficients: (1−ε)·q + ε/C
+  const hasQ = (flags & CE_PROBABILITIES) != 0,
+    hasW = (flags & CE_WEIGHTS) != 0,
+    smooth = eps != 0;
+  const k32 = <f32>k,
+    rowBytes = (<usize>C) << 2;
+  const p1 = <f32>(1 - eps),
+    p0 = <f32>(eps / <f64>C); // probability targets' coefficients: (1−ε)·q + ε/C
   for (let o = 0; o < outer; o++) {
-    const xr = x + <usize>o * rowBytes, qr = target + <usize>o * rowBytes;
+    const xr = x + <usize>o * rowBytes,
+      qr = target + <usize>o * rowBytes;
     const t = hasQ ? -1 : load<i32>(at(target, o));
     const ignored = !hasQ && t == ignoreIndex;
     const gr = grad + <usize>o * rowBytes;
@@ -102,38 +158,43 @@ function rowsKernel(
     // is read first: with the gradient written over the logits, its block is overwritten by exps. An
     // ignored position's index may lie anywhere (it is the ignoreIndex, not a class): never read there.
     const xt: f32 = hasQ || ignored ? 0 : load<f32>(at(xr, t));
-    let m: f32 = -Infinity, sh: f32 = 0;
-    let s: f64 = 0, WX: f64 = 0, Wn: f64 = 0, QX: f64 = 0, Q: f64 = 0;
+    let m: f32 = -Infinity,
+      sh: f32 = 0;
+    let s: f64 = 0,
+      WX: f64 = 0,
+      Wn: f64 = 0,
+      QX: f64 = 0,
+      Q: f64 = 0;
     let nanSeen = false; // only tracked once the max is +Infinity: logsumexp is then NaN or +Infinity
     for (let b = 0, j = 0; b < C; b += BLOCK, j++) {
       const n = min(BLOCK, C - b);
-      const xb = xr + (<usize>b << 2);
+      const xb = xr + ((<usize>b) << 2);
       const bm = rowMax(xb, n);
       if (bm > m) {
-        if (bm == Infinity) nanSeen = s != s; // a NaN in the blocks so far made their sum NaN
+        if (bm == Infinity) nanSeen = isNaN(s); // a NaN in the blocks so far made their sum NaN
         m = bm;
         const nsh = shiftOf(m);
         if (nsh != sh) {
           const d = <f64>nsh - <f64>sh;
           if (s != 0) s *= Math.exp(-d * k);
           if (Wn != 0) WX -= d * Wn;
-          if (Wn != 0 || Q != 0) QX -= d * ((1 - eps) * Q + eps / <f64>C * Wn); // Σ α over the blocks so far
+          if (Wn != 0 || Q != 0) QX -= d * ((1 - eps) * Q + (eps / <f64>C) * Wn); // Σ α over the blocks so far
           sh = nsh;
         }
       }
       if (hasQ) {
         // Σ w·((1−ε)q + ε/C)·(x − sh) as one sum, as PyTorch forms the smoothed target before multiplying.
-        const qb = qr + (<usize>b << 2);
-        QX += hasW ? rowAffine3Shift(xb, qb, w + (<usize>b << 2), n, sh, p1, p0) : rowAffineShift(xb, qb, n, sh, p1, p0);
-        Q += hasW ? rowDot(qb, w + (<usize>b << 2), n) : rowSum(qb, n);
-        Wn += hasW ? rowSum(w + (<usize>b << 2), n) : <f64>n;
+        const qb = qr + ((<usize>b) << 2);
+        QX += hasW ? rowAffine3Shift(xb, qb, w + ((<usize>b) << 2), n, sh, p1, p0) : rowAffineShift(xb, qb, n, sh, p1, p0);
+        Q += hasW ? rowDot(qb, w + ((<usize>b) << 2), n) : rowSum(qb, n);
+        Wn += hasW ? rowSum(w + ((<usize>b) << 2), n) : <f64>n;
       } else if (smooth) {
-        WX += hasW ? rowDotShift(xb, w + (<usize>b << 2), n, sh) : rowSumShift(xb, n, sh);
-        Wn += hasW ? rowSum(w + (<usize>b << 2), n) : <f64>n;
+        WX += hasW ? rowDotShift(xb, w + ((<usize>b) << 2), n, sh) : rowSumShift(xb, n, sh);
+        Wn += hasW ? rowSum(w + ((<usize>b) << 2), n) : <f64>n;
       }
       if (m == Infinity && !nanSeen) nanSeen = rowHasNaN(xb, n); // before the exps may overwrite the block
       if (grad) {
-        s += rowExpSum(xb, gr + (<usize>b << 2), n, sh, k32, true);
+        s += rowExpSum(xb, gr + ((<usize>b) << 2), n, sh, k32, true);
         store<f32>(at(shifts, j), sh);
       } else s += rowExpSum(xb, xb, n, sh, k32, false);
     }
@@ -164,13 +225,16 @@ function rowsKernel(
       continue;
     }
     // Pass 2 over the stored exps: block j's were made against shift sh_j, so they scale by P·exp((sh_j − m)·k).
-    const P = g * k * (A + 2 * zLoss * l) / s;
-    const Q1 = <f32>(g * k * (1 - eps)), Q2 = <f32>(g * k * eC);
+    const P = (g * k * (A + 2 * zLoss * l)) / s;
+    const Q1 = <f32>(g * k * (1 - eps)),
+      Q2 = <f32>(g * k * eC);
     for (let b = 0, j = 0; b < C; b += BLOCK, j++) {
       const n = min(BLOCK, C - b);
       const d = <f64>load<f32>(at(shifts, j)) - <f64>m;
       const F = <f32>(d == 0 ? P : P * Math.exp(d * k));
-      const gb = gr + (<usize>b << 2), qb = qr + (<usize>b << 2), wb = w + (<usize>b << 2);
+      const gb = gr + ((<usize>b) << 2),
+        qb = qr + ((<usize>b) << 2),
+        wb = w + ((<usize>b) << 2);
       if (hasQ) rowCrossEntropyGradFromExp(qb, wb, gb, n, F, Q1, Q2, true, hasW);
       else rowCrossEntropyGradFromExp(qb, wb, gb, n, F, 0, Q2, false, hasW && smooth);
     }
@@ -183,17 +247,45 @@ function rowsKernel(
 
 // Workspace of the inner > 1 layout, per position: float64 s, WX, QX, Q; then float32 m, P, Q1, Q2.
 function columnsKernel(
-  outer: i32, C: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
-  eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
+  outer: i32,
+  C: i32,
+  inner: i32,
+  x: usize,
+  target: usize,
+  flags: i32,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  k: f64,
+  zLoss: f64,
+  loss: usize,
+  lse: usize,
+  grad: usize,
+  gscale: usize,
+  ws: usize,
 ): void {
-  const hasQ = (flags & CE_PROBABILITIES) != 0, hasW = (flags & CE_WEIGHTS) != 0, smooth = eps != 0;
-  const k32 = <f32>k, eC = eps / <f64>C;
-  const p1 = <f32>(1 - eps), p0 = <f32>eC;
-  const stride = <usize>inner << 2, slice = <usize>C * stride;
-  const S = ws, WXs = ws + (<usize>inner << 3), QXs = ws + (<usize>inner << 4), Qs = ws + <usize>inner * 24;
-  const M = ws + (<usize>inner << 5), Ps = ws + <usize>inner * 36, Q1s = ws + <usize>inner * 40, Q2s = ws + <usize>inner * 44;
+  const hasQ = (flags & CE_PROBABILITIES) != 0,
+    hasW = (flags & CE_WEIGHTS) != 0,
+    smooth = eps != 0;
+  const k32 = <f32>k,
+    eC = eps / <f64>C;
+  const p1 = <f32>(1 - eps),
+    p0 = <f32>eC;
+  const stride = (<usize>inner) << 2,
+    slice = <usize>C * stride;
+  const S = ws,
+    WXs = ws + ((<usize>inner) << 3),
+    QXs = ws + ((<usize>inner) << 4),
+    Qs = ws + <usize>inner * 24;
+  const M = ws + ((<usize>inner) << 5),
+    Ps = ws + <usize>inner * 36,
+    Q1s = ws + <usize>inner * 40,
+    Q2s = ws + <usize>inner * 44;
   for (let o = 0; o < outer; o++) {
-    const xs = x + <usize>o * slice, qs = target + <usize>o * slice, gs = grad + <usize>o * slice;
+    const xs = x + <usize>o * slice,
+      qs = target + <usize>o * slice,
+      gs = grad + <usize>o * slice;
     for (let i = 0; i < inner; i++) {
       store<f32>(at(M, i), -Infinity);
       store<f64>(at8(S, i), 0);
@@ -213,9 +305,10 @@ function columnsKernel(
     }
     for (let i = 0; i < inner; i++) {
       const p = o * inner + i;
-      const m = load<f32>(at(M, i)), s = load<f64>(at8(S, i));
+      const m = load<f32>(at(M, i)),
+        s = load<f64>(at8(S, i));
       const L = Math.log(s);
-      const l = m == Infinity ? (colHasNaN(xs + (<usize>i << 2), C, inner) ? NaN : Infinity) : <f64>shiftOf(m) * k + L;
+      const l = m == Infinity ? (colHasNaN(xs + ((<usize>i) << 2), C, inner) ? NaN : Infinity) : <f64>shiftOf(m) * k + L;
       if (lse) store<f32>(at(lse, p), <f32>l);
       const t = hasQ ? -1 : load<i32>(at(target, p));
       if (!hasQ && t == ignoreIndex) {
@@ -232,14 +325,14 @@ function columnsKernel(
         SAX = load<f64>(at8(QXs, i));
       } else {
         const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-        const xt = load<f32>(xs + <usize>t * stride + (<usize>i << 2));
+        const xt = load<f32>(xs + <usize>t * stride + ((<usize>i) << 2));
         A = (1 - eps) * wt + eC * W;
         SAX = (1 - eps) * wt * (<f64>xt - <f64>m) + (smooth ? eC * WX : 0);
       }
       store<f64>(at8(loss, p), lossOf(m, L, l, A, SAX, k, zLoss));
       if (!grad) continue;
       const g = <f64>load<f32>(at(gscale, p));
-      store<f32>(at(Ps, i), isFinite32(m) ? <f32>(g * k * (A + 2 * zLoss * l) / s) : NaN);
+      store<f32>(at(Ps, i), isFinite32(m) ? <f32>((g * k * (A + 2 * zLoss * l)) / s) : NaN);
       store<f32>(at(Q1s, i), <f32>(g * k * (1 - eps)));
       store<f32>(at(Q2s, i), <f32>(g * k * eC));
     }
@@ -252,7 +345,7 @@ function columnsKernel(
     for (let i = 0; i < inner; i++) {
       const p = o * inner + i;
       const t = load<i32>(at(target, p));
-      const gi = gs + (<usize>i << 2);
+      const gi = gs + ((<usize>i) << 2);
       if (t == ignoreIndex) {
         for (let c = 0; c < C; c++) store<f32>(gi + <usize>c * stride, 0); // exactly 0, NaN logits or not
         continue;
@@ -268,10 +361,23 @@ function columnsKernel(
 /** The gradient at element d of four rows (one per lane) from their exps stored transposed at ws:
  *  e·P − w_d·(Q1·q_d + Q2), with q_d gathered from probability targets' rows t0…t3. */
 // @ts-ignore: decorator
-@inline function gradLanes(ws: usize, d: i32, P: v128, Q1: v128, Q2: v128, t0: usize, t1: usize, t2: usize, t3: usize, w: usize, hasQ: bool, weighted: bool): v128 {
+@inline function gradLanes(
+  ws: usize,
+  d: i32,
+  P: v128,
+  Q1: v128,
+  Q2: v128,
+  t0: usize,
+  t1: usize,
+  t2: usize,
+  t3: usize,
+  w: usize,
+  hasQ: bool,
+  weighted: bool,
+): v128 {
   let tv = hasQ ? madd(Q1, gather(t0, t1, t2, t3, d), Q2) : Q2;
-  if (weighted) tv = f32x4.mul(tv, v128.load32_splat(w + (<usize>d << 2)));
-  return f32x4.sub(f32x4.mul(v128.load(ws + (<usize>d << 4)), P), tv);
+  if (weighted) tv = f32x4.mul(tv, v128.load32_splat(w + ((<usize>d) << 2)));
+  return f32x4.sub(f32x4.mul(v128.load(ws + ((<usize>d) << 4)), P), tv);
 }
 
 // Rows of at most SHORT_ROW classes, four at a time with one row per lane (lanes.ts): the max, the
@@ -280,37 +386,78 @@ function columnsKernel(
 // once in float32 (log.ts). Workspace: the exps (16 bytes per class), then per lane m, s, WX, QX, Q, P,
 // Q1, Q2, log s (float32x4 each).
 function shortRowsKernel(
-  outer: i32, C: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
-  eps: f64, k: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
+  outer: i32,
+  C: i32,
+  x: usize,
+  target: usize,
+  flags: i32,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  k: f64,
+  zLoss: f64,
+  loss: usize,
+  lse: usize,
+  grad: usize,
+  gscale: usize,
+  ws: usize,
 ): void {
-  const hasQ = (flags & CE_PROBABILITIES) != 0, hasW = (flags & CE_WEIGHTS) != 0, smooth = eps != 0;
-  const k32 = <f32>k, rowBytes = <usize>C << 2, eC = eps / <f64>C;
+  const hasQ = (flags & CE_PROBABILITIES) != 0,
+    hasW = (flags & CE_WEIGHTS) != 0,
+    smooth = eps != 0;
+  const k32 = <f32>k,
+    rowBytes = (<usize>C) << 2,
+    eC = eps / <f64>C;
   const T = EXP_TABLE;
-  const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
-  const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
-  const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
-  const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+  const log2e = v128.load32_splat(T, EXP_LOG2E),
+    magic = v128.load32_splat(T, EXP_MAGIC);
+  const hi = v128.load32_splat(T, EXP_NLN2HI),
+    lo = v128.load32_splat(T, EXP_NLN2LO);
+  const c6 = v128.load32_splat(T, EXP_C6),
+    c5 = v128.load32_splat(T, EXP_C5),
+    c4 = v128.load32_splat(T, EXP_C4);
+  const c3 = v128.load32_splat(T, EXP_C3),
+    c2 = v128.load32_splat(T, EXP_C2),
+    one = v128.load32_splat(T, EXP_ONE);
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
-  const vk = f32x4.splat(k32), zero = f32x4.splat(0);
-  const vp1 = f32x4.splat(<f32>(1 - eps)), vp0 = f32x4.splat(<f32>eC);
-  const M = ws + (<usize>C << 4), S = M + 16, WXv = M + 32, QXv = M + 48, Qv = M + 64, Pv = M + 80, Q1v = M + 96, Q2v = M + 112, Lv = M + 128;
+  const vk = f32x4.splat(k32),
+    zero = f32x4.splat(0);
+  const vp1 = f32x4.splat(<f32>(1 - eps)),
+    vp0 = f32x4.splat(<f32>eC);
+  const M = ws + ((<usize>C) << 4),
+    S = M + 16,
+    WXv = M + 32,
+    QXv = M + 48,
+    Qv = M + 64,
+    Pv = M + 80,
+    Q1v = M + 96,
+    Q2v = M + 112,
+    Lv = M + 128;
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    const p0 = rowOf(x, rowBytes, r, 0, outer), p1 = rowOf(x, rowBytes, r, 1, outer);
-    const p2 = rowOf(x, rowBytes, r, 2, outer), p3 = rowOf(x, rowBytes, r, 3, outer);
-    const t0 = rowOf(target, rowBytes, r, 0, outer), t1 = rowOf(target, rowBytes, r, 1, outer);
-    const t2 = rowOf(target, rowBytes, r, 2, outer), t3 = rowOf(target, rowBytes, r, 3, outer);
+    const p0 = rowOf(x, rowBytes, r, 0, outer),
+      p1 = rowOf(x, rowBytes, r, 1, outer);
+    const p2 = rowOf(x, rowBytes, r, 2, outer),
+      p3 = rowOf(x, rowBytes, r, 3, outer);
+    const t0 = rowOf(target, rowBytes, r, 0, outer),
+      t1 = rowOf(target, rowBytes, r, 1, outer);
+    const t2 = rowOf(target, rowBytes, r, 2, outer),
+      t3 = rowOf(target, rowBytes, r, 3, outer);
     // The four rows' max, their elements stored transposed in the workspace on the way (element d of
     // the four rows at ws + 16·d), where the exp pass reads them and then leaves the exps.
     const m = maxTransposed(p0, p1, p2, p3, C, ws);
     const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
-    let s = zero, WX = zero, QX = zero, Q = zero;
+    let s = zero,
+      WX = zero,
+      QX = zero,
+      Q = zero;
     for (let d = 0; d < C; d++) {
-      const dv = f32x4.sub(v128.load(ws + (<usize>d << 4)), shift);
+      const dv = f32x4.sub(v128.load(ws + ((<usize>d) << 4)), shift);
       const e = expNegv(f32x4.mul(dv, vk), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-      if (grad) v128.store(ws + (<usize>d << 4), e); // the gradient pass scales them
+      if (grad) v128.store(ws + ((<usize>d) << 4), e); // the gradient pass scales them
       s = f32x4.add(s, e);
-      const wd = hasW ? v128.load32_splat(w + (<usize>d << 2)) : one;
+      const wd = hasW ? v128.load32_splat(w + ((<usize>d) << 2)) : one;
       if (hasQ) {
         const qv = gather(t0, t1, t2, t3, d);
         let coef = madd(vp1, qv, vp0);
@@ -330,44 +477,66 @@ function shortRowsKernel(
       for (let j = 0; j < 4; j++) {
         // Per lane, as rowsKernel does per row (one block).
         const o = r + j;
-        store<f32>(Pv + (<usize>j << 2), 0);
-        store<f32>(Q1v + (<usize>j << 2), 0);
-        store<f32>(Q2v + (<usize>j << 2), 0);
+        store<f32>(Pv + ((<usize>j) << 2), 0);
+        store<f32>(Q1v + ((<usize>j) << 2), 0);
+        store<f32>(Q2v + ((<usize>j) << 2), 0);
         if (j >= n) continue;
-        const mj = load<f32>(M + (<usize>j << 2)), sj = <f64>load<f32>(S + (<usize>j << 2));
-        const L = <f64>load<f32>(Lv + (<usize>j << 2));
+        const mj = load<f32>(M + ((<usize>j) << 2)),
+          sj = <f64>load<f32>(S + ((<usize>j) << 2));
+        const L = <f64>load<f32>(Lv + ((<usize>j) << 2));
         const l = mj == Infinity ? (rowHasNaN(x + <usize>o * rowBytes, C) ? NaN : Infinity) : <f64>shiftOf(mj) * k + L;
         if (lse) store<f32>(at(lse, o), <f32>l);
-        const A = (1 - eps) * <f64>load<f32>(Qv + (<usize>j << 2)) + eC * W;
-        const SAX = <f64>load<f32>(QXv + (<usize>j << 2));
+        const A = (1 - eps) * <f64>load<f32>(Qv + ((<usize>j) << 2)) + eC * W;
+        const SAX = <f64>load<f32>(QXv + ((<usize>j) << 2));
         store<f64>(at8(loss, o), lossOf(mj, L, l, A, SAX, k, zLoss));
         if (!grad) continue;
         const g = <f64>load<f32>(at(gscale, o));
-        store<f32>(Pv + (<usize>j << 2), isFinite32(mj) ? <f32>(g * k * (A + 2 * zLoss * l) / sj) : NaN);
-        store<f32>(Q1v + (<usize>j << 2), <f32>(g * k * (1 - eps)));
-        store<f32>(Q2v + (<usize>j << 2), <f32>(g * k * eC));
+        store<f32>(Pv + ((<usize>j) << 2), isFinite32(mj) ? <f32>((g * k * (A + 2 * zLoss * l)) / sj) : NaN);
+        store<f32>(Q1v + ((<usize>j) << 2), <f32>(g * k * (1 - eps)));
+        store<f32>(Q2v + ((<usize>j) << 2), <f32>(g * k * eC));
       }
     } else {
       // Index targets: the four lanes at once, as float64 pairs, with the very operations of the rows
       // kernel in its order (lossOf). An ignored lane reads class 0, never at its ignoreIndex, and gets
       // loss 0 and gradient factors 0; a lane whose max is not finite, loss NaN.
-      const tv = lanes4(rowOf(target, 4, r, 0, outer), rowOf(target, 4, r, 1, outer), rowOf(target, 4, r, 2, outer), rowOf(target, 4, r, 3, outer));
+      const tv = lanes4(
+        rowOf(target, 4, r, 0, outer),
+        rowOf(target, 4, r, 1, outer),
+        rowOf(target, 4, r, 2, outer),
+        rowOf(target, 4, r, 3, outer),
+      );
       const ign = i32x4.eq(tv, i32x4.splat(ignoreIndex));
       const tc = v128.andnot(tv, ign);
-      const c0 = <usize>i32x4.extract_lane(tc, 0) << 2, c1 = <usize>i32x4.extract_lane(tc, 1) << 2;
-      const c2 = <usize>i32x4.extract_lane(tc, 2) << 2, c3 = <usize>i32x4.extract_lane(tc, 3) << 2;
+      const c0 = (<usize>i32x4.extract_lane(tc, 0)) << 2,
+        c1 = (<usize>i32x4.extract_lane(tc, 1)) << 2;
+      const c2 = (<usize>i32x4.extract_lane(tc, 2)) << 2,
+        c3 = (<usize>i32x4.extract_lane(tc, 3)) << 2;
       const xt = lanes4(p0 + c0, p1 + c1, p2 + c2, p3 + c3);
       const wt = hasW ? lanes4(w + c0, w + c1, w + c2, w + c3) : one;
-      const gv = grad ? lanes4(rowOf(gscale, 4, r, 0, outer), rowOf(gscale, 4, r, 1, outer), rowOf(gscale, 4, r, 2, outer), rowOf(gscale, 4, r, 3, outer)) : zero;
+      const gv = grad
+        ? lanes4(rowOf(gscale, 4, r, 0, outer), rowOf(gscale, 4, r, 1, outer), rowOf(gscale, 4, r, 2, outer), rowOf(gscale, 4, r, 3, outer))
+        : zero;
       const finite = f32x4.eq(f32x4.sub(m, m), zero);
-      const K = f64x2.splat(k), P1 = f64x2.splat(1 - eps), ECW = f64x2.splat(eC * W), EC = f64x2.splat(eC);
-      const ZL = f64x2.splat(zLoss), ZL2 = f64x2.splat(2 * zLoss), NAN = f64x2.splat(NaN);
+      const K = f64x2.splat(k),
+        P1 = f64x2.splat(1 - eps),
+        ECW = f64x2.splat(eC * W),
+        EC = f64x2.splat(eC);
+      const ZL = f64x2.splat(zLoss),
+        ZL2 = f64x2.splat(2 * zLoss),
+        NAN = f64x2.splat(NaN);
       // lo: lanes 0 and 1, hi: lanes 2 and 3.
       const lLo = f64x2.add(f64x2.mul(half(shift, false), K), half(Lf, false));
       const lHi = f64x2.add(f64x2.mul(half(shift, true), K), half(Lf, true));
-      const ALo = f64x2.add(f64x2.mul(P1, half(wt, false)), ECW), AHi = f64x2.add(f64x2.mul(P1, half(wt, true)), ECW);
-      const SAXLo = f64x2.add(f64x2.mul(f64x2.mul(P1, half(wt, false)), f64x2.sub(half(xt, false), half(m, false))), smooth ? f64x2.mul(EC, half(WX, false)) : f64x2.splat(0));
-      const SAXHi = f64x2.add(f64x2.mul(f64x2.mul(P1, half(wt, true)), f64x2.sub(half(xt, true), half(m, true))), smooth ? f64x2.mul(EC, half(WX, true)) : f64x2.splat(0));
+      const ALo = f64x2.add(f64x2.mul(P1, half(wt, false)), ECW),
+        AHi = f64x2.add(f64x2.mul(P1, half(wt, true)), ECW);
+      const SAXLo = f64x2.add(
+        f64x2.mul(f64x2.mul(P1, half(wt, false)), f64x2.sub(half(xt, false), half(m, false))),
+        smooth ? f64x2.mul(EC, half(WX, false)) : f64x2.splat(0),
+      );
+      const SAXHi = f64x2.add(
+        f64x2.mul(f64x2.mul(P1, half(wt, true)), f64x2.sub(half(xt, true), half(m, true))),
+        smooth ? f64x2.mul(EC, half(WX, true)) : f64x2.splat(0),
+      );
       let lossLo: v128, lossHi: v128;
       if (!smooth && !hasW && zLoss == 0) {
         // Plain targets (A = 1, SAX = x_t − m): log s − k·(x_t − m), the general formula's very bits
@@ -380,23 +549,25 @@ function shortRowsKernel(
       }
       lossLo = v128.andnot(v128.bitselect(lossLo, NAN, i64x2.extend_low_i32x4_s(finite)), i64x2.extend_low_i32x4_s(ign));
       lossHi = v128.andnot(v128.bitselect(lossHi, NAN, i64x2.extend_high_i32x4_s(finite)), i64x2.extend_high_i32x4_s(ign));
-      const q8 = loss + (<usize>r << 3);
+      const q8 = loss + ((<usize>r) << 3);
       v128.store64_lane(q8, lossLo, 0);
       if (n > 1) v128.store64_lane(q8, lossLo, 1, 8);
       if (n > 2) v128.store64_lane(q8, lossHi, 0, 16);
       if (n > 3) v128.store64_lane(q8, lossHi, 1, 24);
       if (lse) {
-        const q = lse + (<usize>r << 2);
+        const q = lse + ((<usize>r) << 2);
         scatter(q, q + 4, q + 8, q + 12, 0, quad(lLo, lHi), n);
         if (v128.any_true(f32x4.eq(m, f32x4.splat(Infinity)))) {
           // A max of +Infinity: logsumexp is NaN or +Infinity by the row's NaNs (rules.ts).
           for (let j = 0; j < n; j++) {
-            if (load<f32>(M + (<usize>j << 2)) == Infinity) store<f32>(at(q, j), rowHasNaN(x + <usize>(r + j) * rowBytes, C) ? NaN : Infinity);
+            if (load<f32>(M + ((<usize>j) << 2)) == Infinity)
+              store<f32>(at(q, j), rowHasNaN(x + <usize>(r + j) * rowBytes, C) ? NaN : Infinity);
           }
         }
       }
       if (grad) {
-        const gkLo = f64x2.mul(half(gv, false), K), gkHi = f64x2.mul(half(gv, true), K);
+        const gkLo = f64x2.mul(half(gv, false), K),
+          gkHi = f64x2.mul(half(gv, true), K);
         const PLo = f64x2.div(f64x2.mul(gkLo, f64x2.add(ALo, f64x2.mul(ZL2, lLo))), half(s, false));
         const PHi = f64x2.div(f64x2.mul(gkHi, f64x2.add(AHi, f64x2.mul(ZL2, lHi))), half(s, true));
         v128.store(Pv, v128.andnot(v128.bitselect(quad(PLo, PHi), f32x4.splat(NaN), finite), ign));
@@ -406,20 +577,32 @@ function shortRowsKernel(
     }
     if (!grad) continue;
     // The gradient, element d of the four rows: e·P − w·(Q1·q + Q2); index targets fixed up after.
-    const P = v128.load(Pv), Q1 = v128.load(Q1v), Q2 = v128.load(Q2v);
-    const g0 = grad + <usize>r * rowBytes, g1 = g0 + rowBytes, g2 = g1 + rowBytes, g3 = g2 + rowBytes;
+    const P = v128.load(Pv),
+      Q1 = v128.load(Q1v),
+      Q2 = v128.load(Q2v);
+    const g0 = grad + <usize>r * rowBytes,
+      g1 = g0 + rowBytes,
+      g2 = g1 + rowBytes,
+      g3 = g2 + rowBytes;
     if (n == 4 && C >= 4) {
       // Whole rows: four elements of each at a time (the last block may overlap the one before).
       for (let b = 0; b < C; b += 4) {
         const c = min(b, C - 4);
-        storeBlock(g0, g1, g2, g3, c,
+        storeBlock(
+          g0,
+          g1,
+          g2,
+          g3,
+          c,
           gradLanes(ws, c, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
           gradLanes(ws, c + 1, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
           gradLanes(ws, c + 2, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
-          gradLanes(ws, c + 3, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)));
+          gradLanes(ws, c + 3, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
+        );
       }
     } else {
-      for (let d = 0; d < C; d++) scatter(g0, g1, g2, g3, d, gradLanes(ws, d, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)), n);
+      for (let d = 0; d < C; d++)
+        scatter(g0, g1, g2, g3, d, gradLanes(ws, d, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)), n);
     }
     if (hasQ) continue;
     for (let j = 0; j < n; j++) {

@@ -62,7 +62,10 @@ import { madd, madds, laneselect } from "./relaxed";
 /** The constants as a table in linear memory, splatted by `expv` with `v128.load32_splat`: V8
  *  rematerializes v128.const inside loops and Binaryen folds locals that hold constants back into
  *  consts (shared/AS-NOTES.md), while a splat-load from a table stays cheap. */
-export const EXP_TABLE: usize = memory.data<f32>([LO, HI, LOG2E, MAGIC, MINUS_LN2_HI, MINUS_LN2_LO, C6, C5, C4, C3, C2, C1, 1.0, UNDERFLOW], 16);
+export const EXP_TABLE: usize = memory.data<f32>(
+  [LO, HI, LOG2E, MAGIC, MINUS_LN2_HI, MINUS_LN2_LO, C6, C5, C4, C3, C2, C1, 1.0, UNDERFLOW],
+  16,
+);
 
 /** exp for the softmax family's hot loops, where every argument is x − max ≤ 0 (or NaN): one scale
  *  by 2^n, and results below the float32 underflow threshold 2^-126 (x < −87.3365) flushed to exactly
@@ -73,8 +76,18 @@ export const EXP_TABLE: usize = memory.data<f32>([LO, HI, LOG2E, MAGIC, MINUS_LN
 // @ts-ignore: decorator
 @inline
 export function expNegv(
-  x: v128, log2e: v128, magic: v128, nln2hi: v128, nln2lo: v128,
-  c6: v128, c5: v128, c4: v128, c3: v128, c2: v128, one: v128, underflow: v128,
+  x: v128,
+  log2e: v128,
+  magic: v128,
+  nln2hi: v128,
+  nln2lo: v128,
+  c6: v128,
+  c5: v128,
+  c4: v128,
+  c3: v128,
+  c2: v128,
+  one: v128,
+  underflow: v128,
 ): v128 {
   const t = madd(x, log2e, magic);
   const n = f32x4.sub(t, magic);
@@ -135,8 +148,15 @@ export function expv(x: v128): v128 {
 @inline
 function poly(x: v128, n: v128): v128 {
   const k = EXP_TABLE;
-  return polyR(reduce(x, n), v128.load32_splat(k, EXP_C6), v128.load32_splat(k, EXP_C5), v128.load32_splat(k, EXP_C4),
-    v128.load32_splat(k, EXP_C3), v128.load32_splat(k, EXP_C2), v128.load32_splat(k, EXP_ONE));
+  return polyR(
+    reduce(x, n),
+    v128.load32_splat(k, EXP_C6),
+    v128.load32_splat(k, EXP_C5),
+    v128.load32_splat(k, EXP_C4),
+    v128.load32_splat(k, EXP_C3),
+    v128.load32_splat(k, EXP_C2),
+    v128.load32_splat(k, EXP_ONE),
+  );
 }
 
 /** r = x − n·ln2, in two steps (n·ln2hi and x − n·ln2hi are exact). */
@@ -176,8 +196,14 @@ export function expm1v(x: v128): v128 {
   const t = madd(x, v128.load32_splat(k, EXP_LOG2E), magic);
   const n = f32x4.sub(t, magic);
   const one = v128.load32_splat(k, EXP_ONE);
-  const y = expm1R(reduce(x, n), v128.load32_splat(k, EXP_C6), v128.load32_splat(k, EXP_C5), v128.load32_splat(k, EXP_C4),
-    v128.load32_splat(k, EXP_C3), v128.load32_splat(k, EXP_C2));
+  const y = expm1R(
+    reduce(x, n),
+    v128.load32_splat(k, EXP_C6),
+    v128.load32_splat(k, EXP_C5),
+    v128.load32_splat(k, EXP_C4),
+    v128.load32_splat(k, EXP_C3),
+    v128.load32_splat(k, EXP_C2),
+  );
   const big = f32x4.sub(f32x4.mul(f32x4.add(y, one), i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23))), one);
   return laneselect(y, big, f32x4.eq(n, f32x4.splat(0)));
 }

@@ -22,8 +22,8 @@ export function heapBase(): usize {
 }
 
 /** Bytes of workspace the softmax-family kernels need: 16 per inner position when inner > 1; for
-  *  rows (inner == 1) of at most 31 elements, 32·(dim + 1) (the backward passes transpose y and dy);
-  *  else 0. */
+ *  rows (inner == 1) of at most 31 elements, 32·(dim + 1) (the backward passes transpose y and dy);
+ *  else 0. */
 export function workspaceBytes(dim: i32, inner: i32): i32 {
   if (inner > 1) return inner << 4;
   return dim <= SHORT_ROW ? (dim + 1) << 5 : 0;
@@ -50,7 +50,17 @@ export function softmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: 
 }
 
 /** dx = (dy − exp(y) · Σ dy) · invT, y the log-softmax output. */
-export function logSoftmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f64, flags: i32, ws: usize): void {
+export function logSoftmaxBackward(
+  outer: i32,
+  dim: i32,
+  inner: i32,
+  y: usize,
+  dy: usize,
+  dx: usize,
+  invT: f64,
+  flags: i32,
+  ws: usize,
+): void {
   logSoftmaxBackwardKernel(outer, dim, inner, y, dy, dx, invT, (flags & MASKED_ZERO) != 0, ws);
 }
 
@@ -61,8 +71,23 @@ export function logSoftmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, d
  *  float32 class weights (W = their sum; without them W = dim). eps: label smoothing; zLoss: the
  *  z-loss coefficient. Workspace: crossEntropyWorkspaceBytes(dim, inner). */
 export function crossEntropy(
-  outer: i32, dim: i32, inner: i32, x: usize, target: usize, flags: i32, ignoreIndex: i32, w: usize, W: f64,
-  eps: f64, invT: f64, zLoss: f64, loss: usize, lse: usize, grad: usize, gscale: usize, ws: usize,
+  outer: i32,
+  dim: i32,
+  inner: i32,
+  x: usize,
+  target: usize,
+  flags: i32,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  invT: f64,
+  zLoss: f64,
+  loss: usize,
+  lse: usize,
+  grad: usize,
+  gscale: usize,
+  ws: usize,
 ): void {
   crossEntropyKernel(outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, invT, zLoss, loss, lse, grad, gscale, ws);
 }
@@ -74,9 +99,9 @@ export function crossEntropy(
 export function expPass(n: i32, x: usize, y: usize): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), expv(v128.load(x + (<usize>i << 2))));
+    for (; i + 4 <= n; i += 4) v128.store(y + ((<usize>i) << 2), expv(v128.load(x + ((<usize>i) << 2))));
   }
-  for (; i < n; i++) store<f32>(y + (<usize>i << 2), exps(load<f32>(x + (<usize>i << 2))));
+  for (; i < n; i++) store<f32>(y + ((<usize>i) << 2), exps(load<f32>(x + ((<usize>i) << 2))));
 }
 
 /** y = exp(x) as the forward kernels compute it (for x ≤ 0; 0 below 2^-126), and returns Σ y: the
@@ -100,7 +125,7 @@ export function scalePass(n: i32, x: usize, y: usize, s: f32): void {
 export function logPass(n: i32, x: usize, y: usize): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), logv(v128.load(x + (<usize>i << 2))));
+    for (; i + 4 <= n; i += 4) v128.store(y + ((<usize>i) << 2), logv(v128.load(x + ((<usize>i) << 2))));
   }
-  for (; i < n; i++) store<f32>(y + (<usize>i << 2), <f32>Math.log(<f64>load<f32>(x + (<usize>i << 2))));
+  for (; i < n; i++) store<f32>(y + ((<usize>i) << 2), <f32>Math.log(<f64>load<f32>(x + ((<usize>i) << 2))));
 }

@@ -18,29 +18,30 @@
 /** Element d of four rows, one per lane. */
 // @ts-ignore: decorator
 @inline export function gather(p0: usize, p1: usize, p2: usize, p3: usize, d: i32): v128 {
-  const o = <usize>d << 2;
+  const o = (<usize>d) << 2;
   return lanes4(p0 + o, p1 + o, p2 + o, p3 + o);
 }
 
 /** Stores lane j of v to q_j + 4d for the group's n real rows. */
 // @ts-ignore: decorator
 @inline export function scatter(q0: usize, q1: usize, q2: usize, q3: usize, d: i32, v: v128, n: i32): void {
-  const o = <usize>d << 2;
+  const o = (<usize>d) << 2;
   v128.store32_lane(q0 + o, v, 0);
   if (n > 1) v128.store32_lane(q1 + o, v, 1);
   if (n > 2) v128.store32_lane(q2 + o, v, 2);
   if (n > 3) v128.store32_lane(q3 + o, v, 3);
 }
 
-
 /** Stores v0…v3, elements b…b+3 of four rows with one row per lane, as those rows' elements
  *  (q_j + 4b…): the 4×4 transpose of transposeMax, then four whole-vector stores instead of sixteen
  *  lane stores. For groups of four real rows. */
 // @ts-ignore: decorator
 @inline export function storeBlock(q0: usize, q1: usize, q2: usize, q3: usize, b: i32, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  const o = <usize>b << 2;
-  const a0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), a1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
-  const b0 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), b1 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+  const o = (<usize>b) << 2;
+  const a0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5),
+    a1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+  const b0 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5),
+    b1 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
   v128.store(q0 + o, v128.shuffle<f32>(a0, b0, 0, 1, 4, 5));
   v128.store(q1 + o, v128.shuffle<f32>(a0, b0, 2, 3, 6, 7));
   v128.store(q2 + o, v128.shuffle<f32>(a1, b1, 0, 1, 4, 5));
@@ -54,12 +55,19 @@
  *  NaN elements are skipped like rowMax skips them: m starts at −Infinity and only pmax(m, v) folds. */
 // @ts-ignore: decorator
 @inline export function transposeMax(p0: usize, p1: usize, p2: usize, p3: usize, b: i32, dst: usize, m: v128, fold: bool = true): v128 {
-  const o = <usize>b << 2;
-  const r0 = v128.load(p0 + o), r1 = v128.load(p1 + o), r2 = v128.load(p2 + o), r3 = v128.load(p3 + o);
-  const a0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), a1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-  const b0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), b1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-  const e0 = v128.shuffle<f32>(a0, b0, 0, 1, 4, 5), e1 = v128.shuffle<f32>(a0, b0, 2, 3, 6, 7);
-  const e2 = v128.shuffle<f32>(a1, b1, 0, 1, 4, 5), e3 = v128.shuffle<f32>(a1, b1, 2, 3, 6, 7);
+  const o = (<usize>b) << 2;
+  const r0 = v128.load(p0 + o),
+    r1 = v128.load(p1 + o),
+    r2 = v128.load(p2 + o),
+    r3 = v128.load(p3 + o);
+  const a0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5),
+    a1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const b0 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5),
+    b1 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  const e0 = v128.shuffle<f32>(a0, b0, 0, 1, 4, 5),
+    e1 = v128.shuffle<f32>(a0, b0, 2, 3, 6, 7);
+  const e2 = v128.shuffle<f32>(a1, b1, 0, 1, 4, 5),
+    e3 = v128.shuffle<f32>(a1, b1, 2, 3, 6, 7);
   const q = dst + (o << 2);
   v128.store(q, e0);
   v128.store(q, e1, 16);
@@ -78,7 +86,7 @@
   } else {
     for (let d = 0; d < dim; d++) {
       const v = gather(p0, p1, p2, p3, d);
-      v128.store(dst + (<usize>d << 4), v);
+      v128.store(dst + ((<usize>d) << 4), v);
       m = f32x4.pmax(m, v);
     }
   }
@@ -92,7 +100,7 @@
   if (dim >= 4) {
     for (let b = 0; b < dim; b += 4) transposeMax(p0, p1, p2, p3, min(b, dim - 4), dst, none, false);
   } else {
-    for (let d = 0; d < dim; d++) v128.store(dst + (<usize>d << 4), gather(p0, p1, p2, p3, d));
+    for (let d = 0; d < dim; d++) v128.store(dst + ((<usize>d) << 4), gather(p0, p1, p2, p3, d));
   }
 }
 

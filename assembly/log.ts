@@ -22,19 +22,35 @@ import { madd } from "./relaxed";
 // @ts-ignore: decorator
 @inline const LN2_HI: f32 = 0.693359375;
 // @ts-ignore: decorator
-@inline const LN2_LO: f32 = -2.12194440e-4;
+@inline const LN2_LO: f32 = -2.1219444e-4;
 
 /** The constants as a table in linear memory, splatted with `v128.load32_splat`: V8 rematerializes
  *  each v128.const (several instructions) where it is used, a splat-load is one (as EXP_TABLE does). */
-const LOG_TABLE: usize = memory.data<f32>([
-  3.3333331174e-1, -2.4999993993e-1, 2.0000714765e-1, -1.6668057665e-1, 1.4249322787e-1, // P's a0…a8
-  -1.2420140846e-1, 1.1676998740e-1, -1.1514610310e-1, 7.0376836292e-2,
-  LN2_LO, -0.5, LN2_HI, 1, Infinity, -Infinity, NaN,
-], 16);
+const LOG_TABLE: usize = memory.data<f32>(
+  [
+    3.3333331174e-1,
+    -2.4999993993e-1,
+    2.0000714765e-1,
+    -1.6668057665e-1,
+    1.4249322787e-1, // P's a0…a8
+    -1.2420140846e-1,
+    1.167699874e-1,
+    -1.151461031e-1,
+    7.0376836292e-2,
+    LN2_LO,
+    -0.5,
+    LN2_HI,
+    1,
+    Infinity,
+    -Infinity,
+    NaN,
+  ],
+  16,
+);
 
 // @ts-ignore: decorator
 @inline function k(i: i32): v128 {
-  return v128.load32_splat(LOG_TABLE + (<usize>i << 2));
+  return v128.load32_splat(LOG_TABLE + ((<usize>i) << 2));
 }
 
 /** log of each lane of x (float32). */
@@ -49,9 +65,15 @@ export function logv(x: v128): v128 {
   // P(r) = a0 + a1·r + … + a8·r⁸ by Estrin's scheme: four dependent steps after r instead of
   // Horner's nine. Its one log per four rows sits on the short-row kernels' critical path, where
   // Horner's chain of multiply-adds measured a quarter of cross-entropy's time at 4096×10.
-  const r2 = f32x4.mul(r, r), r3 = f32x4.mul(r2, r), r4 = f32x4.mul(r2, r2);
-  const q0 = madd(k(1), r, k(0)), q1 = madd(k(3), r, k(2)), q2 = madd(k(5), r, k(4)), q3 = madd(k(7), r, k(6));
-  const s0 = madd(q1, r2, q0), s1 = madd(q3, r2, q2);
+  const r2 = f32x4.mul(r, r),
+    r3 = f32x4.mul(r2, r),
+    r4 = f32x4.mul(r2, r2);
+  const q0 = madd(k(1), r, k(0)),
+    q1 = madd(k(3), r, k(2)),
+    q2 = madd(k(5), r, k(4)),
+    q3 = madd(k(7), r, k(6));
+  const s0 = madd(q1, r2, q0),
+    s1 = madd(q3, r2, q2);
   const P = madd(r4, madd(k(8), r4, s1), s0);
   // log x = e·ln2hi + (r + (r³·P − r²/2 + e·ln2lo)); e·ln2hi is exact, the small terms are summed first.
   const small = madd(P, r3, madd(r2, k(10), f32x4.mul(ef, k(9))));

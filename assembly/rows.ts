@@ -8,8 +8,22 @@
 // build: float32 partial sums over blocks of BLOCK elements, added into a float64 total (plain float32
 // sums drift by ~4e-4 relative over 1M elements; these stay near 1e-7); the scalar build sums in float64.
 import {
-  expv, exps, expNegv, expNegs, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3,
-  EXP_C2, EXP_ONE, EXP_UNDERFLOW,
+  expv,
+  exps,
+  expNegv,
+  expNegs,
+  EXP_TABLE,
+  EXP_LOG2E,
+  EXP_MAGIC,
+  EXP_NLN2HI,
+  EXP_NLN2LO,
+  EXP_C6,
+  EXP_C5,
+  EXP_C4,
+  EXP_C3,
+  EXP_C2,
+  EXP_ONE,
+  EXP_UNDERFLOW,
 } from "./exp";
 import { madd } from "./relaxed";
 
@@ -21,25 +35,27 @@ const TAIL_MASKS: usize = memory.data<i32>([0, 0, 0, 0, 0, 0, 0, -1, 0, 0, -1, -
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
+  return p + ((<usize>i) << 2);
 }
 
 // @ts-ignore: decorator
 @inline function tailMask(n: i32): v128 {
-  return v128.load(TAIL_MASKS + (<usize>(n & 3) << 4));
+  return v128.load(TAIL_MASKS + ((<usize>(n & 3)) << 4));
 }
 
 // @ts-ignore: decorator
 @inline function hsum(v: v128): f64 {
-  return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) +
-    (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3));
+  return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3));
 }
 
 /** The largest element, skipping NaN (callers see a NaN through the sums instead); −Infinity when n = 0. */
 export function rowMax(x: usize, n: i32): f32 {
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0;
+      let m0 = f32x4.splat(-Infinity),
+        m1 = m0,
+        m2 = m0,
+        m3 = m0;
       let i = 0;
       for (; i + 16 <= n; i += 16) {
         const p = at(x, i);
@@ -74,19 +90,28 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
   let total: f64 = 0;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      const vs = f32x4.splat(shift), vk = f32x4.splat(k), scaled = k != 1; // k = 1: skip a product (no change to a bit)
+      const vs = f32x4.splat(shift),
+        vk = f32x4.splat(k),
+        scaled = k != 1; // k = 1: skip a product (no change to a bit)
       const T = EXP_TABLE;
-      const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
-      const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
-      const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
-      const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+      const log2e = v128.load32_splat(T, EXP_LOG2E),
+        magic = v128.load32_splat(T, EXP_MAGIC);
+      const hi = v128.load32_splat(T, EXP_NLN2HI),
+        lo = v128.load32_splat(T, EXP_NLN2LO);
+      const c6 = v128.load32_splat(T, EXP_C6),
+        c5 = v128.load32_splat(T, EXP_C5),
+        c4 = v128.load32_splat(T, EXP_C4);
+      const c3 = v128.load32_splat(T, EXP_C3),
+        c2 = v128.load32_splat(T, EXP_C2),
+        one = v128.load32_splat(T, EXP_ONE);
       const uf = v128.load32_splat(T, EXP_UNDERFLOW);
       const nv = n & ~3;
       const xTail = v128.load(at(x, n - 4));
       let i = 0;
       while (i < nv) {
         const end = min(i + BLOCK, nv);
-        let a0 = f32x4.splat(0), a1 = a0;
+        let a0 = f32x4.splat(0),
+          a1 = a0;
         for (; i + 8 <= end; i += 8) {
           let z0 = f32x4.sub(v128.load(at(x, i)), vs);
           let z1 = f32x4.sub(v128.load(at(x, i), 16), vs);
@@ -184,12 +209,15 @@ function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32, p1: f
   let total: f64 = 0;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      const vm = f32x4.splat(m), v1 = f32x4.splat(p1), v0 = f32x4.splat(p0);
+      const vm = f32x4.splat(m),
+        v1 = f32x4.splat(p1),
+        v0 = f32x4.splat(p0);
       const nv = n & ~3;
       let i = 0;
       while (i < nv) {
         const end = min(i + BLOCK, nv);
-        let a0 = f32x4.splat(0), a1 = a0;
+        let a0 = f32x4.splat(0),
+          a1 = a0;
         for (; i + 8 <= end; i += 8) {
           a0 = addTerm(a0, a, b, c, i, vm, kind, v1, v0);
           a1 = addTerm(a1, a, b, c, i + 4, vm, kind, v1, v0);
@@ -266,7 +294,7 @@ export function rowAllZeroBits(a: usize, n: i32): bool {
 export function rowHasNaN(x: usize, n: i32): bool {
   for (let i = 0; i < n; i++) {
     const v = load<f32>(at(x, i));
-    if (v != v) return true;
+    if (isNaN(v)) return true;
   }
   return false;
 }
@@ -300,10 +328,12 @@ export function rowShiftScaleSub(x: usize, y: usize, n: i32, shift: f32, k: f64,
   // more, or a row masked with −1e9 everywhere) the float64 path below, rounded once, keeps c.
   if (k == 1 && Mathf.abs(shift) < 1048576) {
     const sum = <f64>shift + c;
-    const hi = <f32>sum, lo = <f32>(sum - <f64>hi);
+    const hi = <f32>sum,
+      lo = <f32>(sum - <f64>hi);
     if (ASC_FEATURE_SIMD) {
       if (n >= 4) {
-        const vh = f32x4.splat(hi), vl = f32x4.splat(lo);
+        const vh = f32x4.splat(hi),
+          vl = f32x4.splat(lo);
         const xTail = v128.load(at(x, n - 4));
         let i = 0;
         for (; i + 8 <= n; i += 8) {
@@ -320,7 +350,9 @@ export function rowShiftScaleSub(x: usize, y: usize, n: i32, shift: f32, k: f64,
   }
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      const vs = f64x2.splat(<f64>shift), vk = f64x2.splat(k), vc = f64x2.splat(c);
+      const vs = f64x2.splat(<f64>shift),
+        vk = f64x2.splat(k),
+        vc = f64x2.splat(c);
       const xTail = v128.load(at(x, n - 4));
       let i = 0;
       for (; i + 4 <= n; i += 4) v128.store(at(y, i), shiftScaleSub4(v128.load(at(x, i)), vs, vk, vc));
@@ -335,7 +367,8 @@ export function rowShiftScaleSub(x: usize, y: usize, n: i32, shift: f32, k: f64,
 @inline function shiftScaleSub4(v: v128, vs: v128, vk: v128, vc: v128): v128 {
   const lo = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v), vs), vk);
   const hi = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), vs), vk);
-  const a = f32x4.demote_f64x2_zero(f64x2.sub(lo, vc)), b = f32x4.demote_f64x2_zero(f64x2.sub(hi, vc));
+  const a = f32x4.demote_f64x2_zero(f64x2.sub(lo, vc)),
+    b = f32x4.demote_f64x2_zero(f64x2.sub(hi, vc));
   return v128.shuffle<f32>(a, b, 0, 1, 4, 5);
 }
 
@@ -356,8 +389,10 @@ export function rowFill(y: usize, n: i32, v: f32): void {
 export function rowSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      const vg = f32x4.splat(g), vk = f32x4.splat(k);
-      const yTail = v128.load(at(y, n - 4)), dyTail = v128.load(at(dy, n - 4));
+      const vg = f32x4.splat(g),
+        vk = f32x4.splat(k);
+      const yTail = v128.load(at(y, n - 4)),
+        dyTail = v128.load(at(dy, n - 4));
       let i = 0;
       for (; i + 4 <= n; i += 4) {
         const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), vg), v128.load(at(y, i)));
@@ -374,8 +409,10 @@ export function rowSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k
 export function rowLogSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      const vg = f32x4.splat(g), vk = f32x4.splat(k);
-      const yTail = v128.load(at(y, n - 4)), dyTail = v128.load(at(dy, n - 4));
+      const vg = f32x4.splat(g),
+        vk = f32x4.splat(k);
+      const yTail = v128.load(at(y, n - 4)),
+        dyTail = v128.load(at(dy, n - 4));
       let i = 0;
       for (; i + 4 <= n; i += 4) {
         const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), vg));
@@ -395,7 +432,9 @@ export function rowLogSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32
 export function rowCrossEntropyGradFromExp(q: usize, w: usize, g: usize, n: i32, F: f32, Q1: f32, Q2: f32, hasQ: bool, hasW: bool): void {
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      const vF = f32x4.splat(F), vQ1 = f32x4.splat(Q1), vQ2 = f32x4.splat(Q2);
+      const vF = f32x4.splat(F),
+        vQ1 = f32x4.splat(Q1),
+        vQ2 = f32x4.splat(Q2);
       const gTail = v128.load(at(g, n - 4));
       let i = 0;
       for (; i + 4 <= n; i += 4) {

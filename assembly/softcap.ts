@@ -10,7 +10,7 @@ import { expm1v, expm1s } from "./exp";
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
+  return p + ((<usize>i) << 2);
 }
 
 /** z_i = c·tanh(x_i / c) (z may be x). */
@@ -18,7 +18,10 @@ export function softcapForward(n: i32, x: usize, z: usize, c: f32): void {
   const inv = <f32>1.0 / c;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vc = f32x4.splat(c), vinv = f32x4.splat(inv), lim = f32x4.splat(LIMIT), two = f32x4.splat(2);
+    const vc = f32x4.splat(c),
+      vinv = f32x4.splat(inv),
+      lim = f32x4.splat(LIMIT),
+      two = f32x4.splat(2);
     const sign = i32x4.splat(0x80000000);
     for (; i + 4 <= n; i += 4) {
       const u = f32x4.mul(v128.load(at(x, i)), vinv);
@@ -45,7 +48,8 @@ export function softcapBackward(n: i32, z: usize, g: usize, c: f32): void {
   const inv = <f32>1.0 / c;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vinv = f32x4.splat(inv), one = f32x4.splat(1);
+    const vinv = f32x4.splat(inv),
+      one = f32x4.splat(1);
     for (; i + 4 <= n; i += 4) {
       const t = f32x4.mul(v128.load(at(z, i)), vinv);
       const gi = v128.load(at(g, i));

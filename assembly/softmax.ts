@@ -12,7 +12,19 @@ import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, lo
 import { rowOf, scatter, storeBlock, maxTransposed, half, quad } from "./lanes";
 import { logv } from "./log";
 import {
-  expNegv, EXP_TABLE, EXP_LOG2E, EXP_MAGIC, EXP_NLN2HI, EXP_NLN2LO, EXP_C6, EXP_C5, EXP_C4, EXP_C3, EXP_C2, EXP_ONE, EXP_UNDERFLOW,
+  expNegv,
+  EXP_TABLE,
+  EXP_LOG2E,
+  EXP_MAGIC,
+  EXP_NLN2HI,
+  EXP_NLN2LO,
+  EXP_C6,
+  EXP_C5,
+  EXP_C4,
+  EXP_C3,
+  EXP_C2,
+  EXP_ONE,
+  EXP_UNDERFLOW,
 } from "./exp";
 
 /** Rows up to this long are done four at a time, one row per lane (shortRowsSoftmax and the other
@@ -24,64 +36,76 @@ import {
 @inline export const SHORT_ROW: i32 = 31;
 
 // @ts-ignore: decorator
-@inline function sumsAt(ws: usize): usize { return ws; }
+@inline function sumsAt(ws: usize): usize {
+  return ws;
+}
 // @ts-ignore: decorator
-@inline function shiftsAt(ws: usize, inner: i32): usize { return ws + (<usize>inner << 3); }
+@inline function shiftsAt(ws: usize, inner: i32): usize {
+  return ws + ((<usize>inner) << 3);
+}
 // @ts-ignore: decorator
-@inline function auxAt(ws: usize, inner: i32): usize { return ws + <usize>inner * 12; }
+@inline function auxAt(ws: usize, inner: i32): usize {
+  return ws + <usize>inner * 12;
+}
 
 /** Pass 1 over a [dim, inner] slice: aux = column maxima, shifts = shiftOf(max). */
 function colsMax(x: usize, dim: i32, inner: i32, ws: usize): void {
-  const aux = auxAt(ws, inner), shifts = shiftsAt(ws, inner);
-  const stride = <usize>inner << 2;
-  for (let i = 0; i < inner; i++) store<f32>(aux + (<usize>i << 2), -Infinity);
+  const aux = auxAt(ws, inner),
+    shifts = shiftsAt(ws, inner);
+  const stride = (<usize>inner) << 2;
+  for (let i = 0; i < inner; i++) store<f32>(aux + ((<usize>i) << 2), -Infinity);
   for (let d = 0; d < dim; d++) colMax(aux, x + <usize>d * stride, inner);
-  for (let i = 0; i < inner; i++) store<f32>(shifts + (<usize>i << 2), shiftOf(load<f32>(aux + (<usize>i << 2))));
+  for (let i = 0; i < inner; i++) store<f32>(shifts + ((<usize>i) << 2), shiftOf(load<f32>(aux + ((<usize>i) << 2))));
 }
 
 /** Pass 2 over a [dim, inner] slice: sums = Σ_d exp((x − shift)·k), writing the exps to y if `write`. */
 // @ts-ignore: decorator
 @inline function colsExpSum(x: usize, y: usize, dim: i32, inner: i32, k: f32, ws: usize, write: bool): void {
-  const sums = sumsAt(ws), shifts = shiftsAt(ws, inner);
-  const stride = <usize>inner << 2;
-  for (let i = 0; i < inner; i++) store<f64>(sums + (<usize>i << 3), 0);
+  const sums = sumsAt(ws),
+    shifts = shiftsAt(ws, inner);
+  const stride = (<usize>inner) << 2;
+  for (let i = 0; i < inner; i++) store<f64>(sums + ((<usize>i) << 3), 0);
   for (let d = 0; d < dim; d++) colExpSum(sums, shifts, x + <usize>d * stride, y + <usize>d * stride, inner, k, write);
 }
 
 export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f64, maskedZero: bool, ws: usize): void {
-  const slice = <usize>dim * <usize>inner << 2;
+  const slice = (<usize>dim * <usize>inner) << 2;
   const k32 = <f32>k;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsSoftmax(outer, dim, x, y, k32, maskedZero, ws);
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
-      const xr = x + <usize>o * slice, yr = y + <usize>o * slice;
+      const xr = x + <usize>o * slice,
+        yr = y + <usize>o * slice;
       const m = rowMax(xr, dim);
       const s = rowExpSum(xr, yr, dim, shiftOf(m), k32, true);
       rowScale(yr, yr, dim, softmaxFactor(m, s, maskedZero));
     }
     return;
   }
-  const sums = sumsAt(ws), aux = auxAt(ws, inner);
-  const stride = <usize>inner << 2;
+  const sums = sumsAt(ws),
+    aux = auxAt(ws, inner);
+  const stride = (<usize>inner) << 2;
   for (let o = 0; o < outer; o++) {
-    const xs = x + <usize>o * slice, ys = y + <usize>o * slice;
+    const xs = x + <usize>o * slice,
+      ys = y + <usize>o * slice;
     colsMax(xs, dim, inner, ws);
     colsExpSum(xs, ys, dim, inner, k32, ws, true);
     for (let i = 0; i < inner; i++) {
-      const a = aux + (<usize>i << 2);
-      store<f32>(a, softmaxFactor(load<f32>(a), load<f64>(sums + (<usize>i << 3)), maskedZero));
+      const a = aux + ((<usize>i) << 2);
+      store<f32>(a, softmaxFactor(load<f32>(a), load<f64>(sums + ((<usize>i) << 3)), maskedZero));
     }
     for (let d = 0; d < dim; d++) colScale(ys + <usize>d * stride, ys + <usize>d * stride, aux, inner);
   }
 }
 
 export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f64, maskedZero: bool, ws: usize): void {
-  const slice = <usize>dim * <usize>inner << 2;
+  const slice = (<usize>dim * <usize>inner) << 2;
   const k32 = <f32>k;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsLogSoftmax(outer, dim, x, y, k32, k, maskedZero, ws);
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
-      const xr = x + <usize>o * slice, yr = y + <usize>o * slice;
+      const xr = x + <usize>o * slice,
+        yr = y + <usize>o * slice;
       const m = rowMax(xr, dim);
       const shift = shiftOf(m);
       const s = rowExpSum(xr, yr, dim, shift, k32, false);
@@ -90,16 +114,21 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
     }
     return;
   }
-  const sums = sumsAt(ws), shifts = shiftsAt(ws, inner), aux = auxAt(ws, inner);
-  const stride = <usize>inner << 2;
+  const sums = sumsAt(ws),
+    shifts = shiftsAt(ws, inner),
+    aux = auxAt(ws, inner);
+  const stride = (<usize>inner) << 2;
   for (let o = 0; o < outer; o++) {
-    const xs = x + <usize>o * slice, ys = y + <usize>o * slice;
+    const xs = x + <usize>o * slice,
+      ys = y + <usize>o * slice;
     colsMax(xs, dim, inner, ws);
     colsExpSum(xs, ys, dim, inner, k32, ws, false);
     let masked = false;
     for (let i = 0; i < inner; i++) {
-      const a = aux + (<usize>i << 2), sp = sums + (<usize>i << 3);
-      const m = load<f32>(a), s = load<f64>(sp);
+      const a = aux + ((<usize>i) << 2),
+        sp = sums + ((<usize>i) << 3);
+      const m = load<f32>(a),
+        s = load<f64>(sp);
       const z = isMaskedZero(m, s, maskedZero);
       masked = masked || z;
       store<f32>(a, z ? 1 : 0); // the max is spent: keep which positions are masked
@@ -108,8 +137,8 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
     for (let d = 0; d < dim; d++) colShiftScaleSub(xs + <usize>d * stride, ys + <usize>d * stride, shifts, sums, inner, k);
     if (masked) {
       for (let i = 0; i < inner; i++) {
-        if (load<f32>(aux + (<usize>i << 2)) == 0) continue;
-        for (let d = 0; d < dim; d++) store<f32>(ys + <usize>d * stride + (<usize>i << 2), 0);
+        if (load<f32>(aux + ((<usize>i) << 2)) == 0) continue;
+        for (let d = 0; d < dim; d++) store<f32>(ys + <usize>d * stride + ((<usize>i) << 2), 0);
       }
     }
   }
@@ -117,7 +146,7 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
 
 /** out has outer·inner elements. */
 export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out: usize, k: f64, ws: usize): void {
-  const slice = <usize>dim * <usize>inner << 2;
+  const slice = (<usize>dim * <usize>inner) << 2;
   const k32 = <f32>k;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsLogSumExp(outer, dim, x, out, k32, k, ws);
   if (inner == 1) {
@@ -126,20 +155,22 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
       const m = rowMax(xr, dim);
       const s = rowExpSum(xr, xr, dim, shiftOf(m), k32, false);
       const v = m == Infinity ? logSumExpOfInfinite(rowHasNaN(xr, dim)) : logSumExpOf(m, s, k);
-      store<f32>(out + (<usize>o << 2), v);
+      store<f32>(out + ((<usize>o) << 2), v);
     }
     return;
   }
-  const sums = sumsAt(ws), aux = auxAt(ws, inner);
+  const sums = sumsAt(ws),
+    aux = auxAt(ws, inner);
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice;
     colsMax(xs, dim, inner, ws);
     colsExpSum(xs, xs, dim, inner, k32, ws, false);
-    const outRow = out + (<usize>o * <usize>inner << 2);
+    const outRow = out + ((<usize>o * <usize>inner) << 2);
     for (let i = 0; i < inner; i++) {
-      const m = load<f32>(aux + (<usize>i << 2)), s = load<f64>(sums + (<usize>i << 3));
-      const v = m == Infinity ? logSumExpOfInfinite(colHasNaN(xs + (<usize>i << 2), dim, inner)) : logSumExpOf(m, s, k);
-      store<f32>(outRow + (<usize>i << 2), v);
+      const m = load<f32>(aux + ((<usize>i) << 2)),
+        s = load<f64>(sums + ((<usize>i) << 3));
+      const v = m == Infinity ? logSumExpOfInfinite(colHasNaN(xs + ((<usize>i) << 2), dim, inner)) : logSumExpOf(m, s, k);
+      store<f32>(outRow + ((<usize>i) << 2), v);
     }
   }
 }
@@ -158,48 +189,82 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
 // @ts-ignore: decorator
 @inline function lanesExpSum(p0: usize, p1: usize, p2: usize, p3: usize, dim: i32, k: f32, ws: usize, storeExps: bool): void {
   const T = EXP_TABLE;
-  const log2e = v128.load32_splat(T, EXP_LOG2E), magic = v128.load32_splat(T, EXP_MAGIC);
-  const hi = v128.load32_splat(T, EXP_NLN2HI), lo = v128.load32_splat(T, EXP_NLN2LO);
-  const c6 = v128.load32_splat(T, EXP_C6), c5 = v128.load32_splat(T, EXP_C5), c4 = v128.load32_splat(T, EXP_C4);
-  const c3 = v128.load32_splat(T, EXP_C3), c2 = v128.load32_splat(T, EXP_C2), one = v128.load32_splat(T, EXP_ONE);
+  const log2e = v128.load32_splat(T, EXP_LOG2E),
+    magic = v128.load32_splat(T, EXP_MAGIC);
+  const hi = v128.load32_splat(T, EXP_NLN2HI),
+    lo = v128.load32_splat(T, EXP_NLN2LO);
+  const c6 = v128.load32_splat(T, EXP_C6),
+    c5 = v128.load32_splat(T, EXP_C5),
+    c4 = v128.load32_splat(T, EXP_C4);
+  const c3 = v128.load32_splat(T, EXP_C3),
+    c2 = v128.load32_splat(T, EXP_C2),
+    one = v128.load32_splat(T, EXP_ONE);
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
-  const vk = f32x4.splat(k), zero = f32x4.splat(0);
+  const vk = f32x4.splat(k),
+    zero = f32x4.splat(0);
   const m = maxTransposed(p0, p1, p2, p3, dim, ws);
   const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
   let s = zero;
   for (let d = 0; d < dim; d++) {
-    const z = f32x4.mul(f32x4.sub(v128.load(ws + (<usize>d << 4)), shift), vk);
+    const z = f32x4.mul(f32x4.sub(v128.load(ws + ((<usize>d) << 4)), shift), vk);
     const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-    if (storeExps) v128.store(ws + (<usize>d << 4), e);
+    if (storeExps) v128.store(ws + ((<usize>d) << 4), e);
     s = f32x4.add(s, e);
   }
-  v128.store(ws + (<usize>dim << 4), m);
-  v128.store(ws + (<usize>dim << 4), s, 16);
+  v128.store(ws + ((<usize>dim) << 4), m);
+  v128.store(ws + ((<usize>dim) << 4), s, 16);
 }
 
 /** softmax over short rows: the stored exps times softmaxFactor per lane. y may be x. */
 function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, maskedZero: bool, ws: usize): void {
-  const rowBytes = <usize>dim << 2;
-  const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), nan = f32x4.splat(NaN), one = f32x4.splat(1);
+  const rowBytes = (<usize>dim) << 2;
+  const zero = f32x4.splat(0),
+    ninf = f32x4.splat(-Infinity),
+    nan = f32x4.splat(NaN),
+    one = f32x4.splat(1);
   const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws, true);
-    const m = v128.load(ws + (<usize>dim << 4)), s = v128.load(ws + (<usize>dim << 4), 16);
+    lanesExpSum(
+      rowOf(x, rowBytes, r, 0, outer),
+      rowOf(x, rowBytes, r, 1, outer),
+      rowOf(x, rowBytes, r, 2, outer),
+      rowOf(x, rowBytes, r, 3, outer),
+      dim,
+      k,
+      ws,
+      true,
+    );
+    const m = v128.load(ws + ((<usize>dim) << 4)),
+      s = v128.load(ws + ((<usize>dim) << 4), 16);
     // softmaxFactor per lane: 1/s where the max is finite; 0 for a masked (all −Infinity, NaN-free) row
     // under maskedZero; NaN otherwise.
     const finite = f32x4.eq(f32x4.sub(m, m), zero);
     const isMasked = v128.and(v128.and(f32x4.eq(m, ninf), f32x4.eq(s, zero)), masked);
     const f = v128.bitselect(f32x4.div(one, s), v128.andnot(nan, isMasked), finite);
-    const q0 = y + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
+    const q0 = y + <usize>r * rowBytes,
+      q1 = q0 + rowBytes,
+      q2 = q1 + rowBytes,
+      q3 = q2 + rowBytes;
     if (n == 4 && dim >= 4) {
       // Whole rows: four elements of each at a time (the last block may overlap the one before).
       for (let b = 0; b < dim; b += 4) {
-        const c = min(b, dim - 4), e = ws + (<usize>c << 4);
-        storeBlock(q0, q1, q2, q3, c, f32x4.mul(v128.load(e), f), f32x4.mul(v128.load(e, 16), f), f32x4.mul(v128.load(e, 32), f), f32x4.mul(v128.load(e, 48), f));
+        const c = min(b, dim - 4),
+          e = ws + ((<usize>c) << 4);
+        storeBlock(
+          q0,
+          q1,
+          q2,
+          q3,
+          c,
+          f32x4.mul(v128.load(e), f),
+          f32x4.mul(v128.load(e, 16), f),
+          f32x4.mul(v128.load(e, 32), f),
+          f32x4.mul(v128.load(e, 48), f),
+        );
       }
     } else {
-      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, f32x4.mul(v128.load(ws + (<usize>d << 4)), f), n);
+      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, f32x4.mul(v128.load(ws + ((<usize>d) << 4)), f), n);
     }
   }
 }
@@ -207,31 +272,58 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
 /** log-softmax over short rows: (x − shift)·k − log s per lane, in float64 and rounded once, log s
  *  taken of the four lanes' sums at once in float32 (log.ts, ≤ 1 ULP); masked rows 0. */
 function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k64: f64, maskedZero: bool, ws: usize): void {
-  const rowBytes = <usize>dim << 2;
+  const rowBytes = (<usize>dim) << 2;
   const vk = f64x2.splat(k64);
-  const zero = f32x4.splat(0), ninf = f32x4.splat(-Infinity), nan = f32x4.splat(NaN);
+  const zero = f32x4.splat(0),
+    ninf = f32x4.splat(-Infinity),
+    nan = f32x4.splat(NaN);
   const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws, false);
-    const mv = v128.load(ws + (<usize>dim << 4)), sv = v128.load(ws + (<usize>dim << 4), 16);
+    lanesExpSum(
+      rowOf(x, rowBytes, r, 0, outer),
+      rowOf(x, rowBytes, r, 1, outer),
+      rowOf(x, rowBytes, r, 2, outer),
+      rowOf(x, rowBytes, r, 3, outer),
+      dim,
+      k,
+      ws,
+      false,
+    );
+    const mv = v128.load(ws + ((<usize>dim) << 4)),
+      sv = v128.load(ws + ((<usize>dim) << 4), 16);
     // Per lane, as the row kernel: offset = log s where the max is finite (else NaN), shift, masked.
     const finite = f32x4.eq(f32x4.sub(mv, mv), zero);
     const shift = v128.and(mv, finite);
     const offset = v128.bitselect(logv(sv), nan, finite);
-    const shLo = half(shift, false), shHi = half(shift, true);
-    const cLo = half(offset, false), cHi = half(offset, true);
+    const shLo = half(shift, false),
+      shHi = half(shift, true);
+    const cLo = half(offset, false),
+      cHi = half(offset, true);
     const keep = v128.not(v128.and(v128.and(f32x4.eq(mv, ninf), f32x4.eq(sv, zero)), masked));
-    const q0 = y + <usize>r * rowBytes, q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
+    const q0 = y + <usize>r * rowBytes,
+      q1 = q0 + rowBytes,
+      q2 = q1 + rowBytes,
+      q3 = q2 + rowBytes;
     if (n == 4 && dim >= 4) {
       for (let b = 0; b < dim; b += 4) {
-        const c = min(b, dim - 4), e = ws + (<usize>c << 4);
-        storeBlock(q0, q1, q2, q3, c,
-          logSoftmaxLanes(v128.load(e), shLo, shHi, vk, cLo, cHi, keep), logSoftmaxLanes(v128.load(e, 16), shLo, shHi, vk, cLo, cHi, keep),
-          logSoftmaxLanes(v128.load(e, 32), shLo, shHi, vk, cLo, cHi, keep), logSoftmaxLanes(v128.load(e, 48), shLo, shHi, vk, cLo, cHi, keep));
+        const c = min(b, dim - 4),
+          e = ws + ((<usize>c) << 4);
+        storeBlock(
+          q0,
+          q1,
+          q2,
+          q3,
+          c,
+          logSoftmaxLanes(v128.load(e), shLo, shHi, vk, cLo, cHi, keep),
+          logSoftmaxLanes(v128.load(e, 16), shLo, shHi, vk, cLo, cHi, keep),
+          logSoftmaxLanes(v128.load(e, 32), shLo, shHi, vk, cLo, cHi, keep),
+          logSoftmaxLanes(v128.load(e, 48), shLo, shHi, vk, cLo, cHi, keep),
+        );
       }
     } else {
-      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, logSoftmaxLanes(v128.load(ws + (<usize>d << 4)), shLo, shHi, vk, cLo, cHi, keep), n);
+      for (let d = 0; d < dim; d++)
+        scatter(q0, q1, q2, q3, d, logSoftmaxLanes(v128.load(ws + ((<usize>d) << 4)), shLo, shHi, vk, cLo, cHi, keep), n);
     }
   }
 }
@@ -248,21 +340,38 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
  *  at once, log s in float32 (log.ts, as log-softmax's), the sum in float64 and rounded once; a max of
  *  −Infinity gives log 0 = −Infinity (or NaN from a NaN's s), a max of +Infinity the rare scalar path. */
 function shortRowsLogSumExp(outer: i32, dim: i32, x: usize, out: usize, k: f32, k64: f64, ws: usize): void {
-  const rowBytes = <usize>dim << 2;
-  const vk = f64x2.splat(k64), zero = f32x4.splat(0), inf = f32x4.splat(Infinity);
+  const rowBytes = (<usize>dim) << 2;
+  const vk = f64x2.splat(k64),
+    zero = f32x4.splat(0),
+    inf = f32x4.splat(Infinity);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(rowOf(x, rowBytes, r, 0, outer), rowOf(x, rowBytes, r, 1, outer), rowOf(x, rowBytes, r, 2, outer), rowOf(x, rowBytes, r, 3, outer), dim, k, ws, false);
-    const m = v128.load(ws + (<usize>dim << 4)), s = v128.load(ws + (<usize>dim << 4), 16);
+    lanesExpSum(
+      rowOf(x, rowBytes, r, 0, outer),
+      rowOf(x, rowBytes, r, 1, outer),
+      rowOf(x, rowBytes, r, 2, outer),
+      rowOf(x, rowBytes, r, 3, outer),
+      dim,
+      k,
+      ws,
+      false,
+    );
+    const m = v128.load(ws + ((<usize>dim) << 4)),
+      s = v128.load(ws + ((<usize>dim) << 4), 16);
     const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // shiftOf: m where finite, else 0
     const L = logv(s);
-    const q = out + (<usize>r << 2);
-    const v = quad(f64x2.add(f64x2.mul(half(shift, false), vk), half(L, false)), f64x2.add(f64x2.mul(half(shift, true), vk), half(L, true)));
-    if (n == 4) v128.store(q, v); // four consecutive results
+    const q = out + ((<usize>r) << 2);
+    const v = quad(
+      f64x2.add(f64x2.mul(half(shift, false), vk), half(L, false)),
+      f64x2.add(f64x2.mul(half(shift, true), vk), half(L, true)),
+    );
+    if (n == 4)
+      v128.store(q, v); // four consecutive results
     else scatter(q, q + 4, q + 8, q + 12, 0, v, n);
     if (v128.any_true(f32x4.eq(m, inf))) {
       for (let j = 0; j < n; j++) {
-        if (load<f32>(ws + (<usize>dim << 4) + (<usize>j << 2)) == Infinity) store<f32>(q + (<usize>j << 2), logSumExpOfInfinite(rowHasNaN(x + <usize>(r + j) * rowBytes, dim)));
+        if (load<f32>(ws + ((<usize>dim) << 4) + ((<usize>j) << 2)) == Infinity)
+          store<f32>(q + ((<usize>j) << 2), logSumExpOfInfinite(rowHasNaN(x + <usize>(r + j) * rowBytes, dim)));
       }
     }
   }

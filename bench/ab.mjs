@@ -24,7 +24,7 @@ const builds = await Promise.all([fileA, fileB].map(async (f) => (await WebAssem
 /** A seeded generator, so both builds see the same data. */
 function rng(seed) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** Room in a build's memory: returns byte offsets for the named sizes, 64-byte aligned, one after another. */
@@ -45,7 +45,15 @@ const random = rng(1);
 const x = Float32Array.from({ length: n }, () => random() * 16 - 8);
 const t = Int32Array.from({ length: R }, () => Math.floor(random() * C));
 const kernels = builds.map((e) => {
-  const at = layout(e, { x: 4 * n, y: 4 * n, dy: 4 * n, t: 4 * R, loss: 8 * R, shares: 4 * R, ws: Math.max(e.workspaceBytes(C, 1), e.crossEntropyWorkspaceBytes(C, 1)) });
+  const at = layout(e, {
+    x: 4 * n,
+    y: 4 * n,
+    dy: 4 * n,
+    t: 4 * R,
+    loss: 8 * R,
+    shares: 4 * R,
+    ws: Math.max(e.workspaceBytes(C, 1), e.crossEntropyWorkspaceBytes(C, 1)),
+  });
   new Float32Array(e.memory.buffer, at.x, n).set(x);
   new Float32Array(e.memory.buffer, at.dy, n).set(x.map((v) => v / 8));
   new Int32Array(e.memory.buffer, at.t, R).set(t);
@@ -76,14 +84,18 @@ const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 console.log(`A: ${fileA}\nB: ${fileB}\n${R}×${C}, 12 alternating rounds of 25 ms per build`);
 for (const name of Object.keys(kernels[0])) {
   for (const k of kernels) for (let i = 0; i < 300; i++) k[name](); // past V8's baseline tier
-  const best = [Infinity, Infinity], ratios = [];
+  const best = [Infinity, Infinity],
+    ratios = [];
   for (let round = 0; round < 12; round++) {
-    const a = time(kernels[0][name]), b = time(kernels[1][name]);
+    const a = time(kernels[0][name]),
+      b = time(kernels[1][name]);
     best[0] = Math.min(best[0], a);
     best[1] = Math.min(best[1], b);
     ratios.push(b / a);
   }
-  console.log(`  ${name.padEnd(22)} A ${best[0].toFixed(1).padStart(8)} µs   B ${best[1].toFixed(1).padStart(8)} µs   B/A ${median(ratios).toFixed(3)}`);
+  console.log(
+    `  ${name.padEnd(22)} A ${best[0].toFixed(1).padStart(8)} µs   B ${best[1].toFixed(1).padStart(8)} µs   B/A ${median(ratios).toFixed(3)}`,
+  );
 }
 
 // ---- bits ----
@@ -91,15 +103,20 @@ const rand = rng(12345);
 const differ = { softmax: 0, logSoftmax: 0, crossEntropy: 0 };
 const CASES = 3000;
 for (let i = 0; i < CASES; i++) {
-  const rows = 1 + Math.floor(rand() * 37), cols = 1 + Math.floor(rand() * 40), m = rows * cols;
+  const rows = 1 + Math.floor(rand() * 37),
+    cols = 1 + Math.floor(rand() * 40),
+    m = rows * cols;
   const mag = [1e-3, 1, 10, 100, 1e4][Math.floor(rand() * 5)];
   const xs = Float32Array.from({ length: m }, () => {
     const u = rand();
     return u < 0.01 ? NaN : u < 0.02 ? Infinity : u < 0.05 ? -Infinity : (rand() * 2 - 1) * mag;
   });
   const ts = Int32Array.from({ length: rows }, () => (rand() < 0.2 ? -100 : Math.floor(rand() * cols)));
-  const k = [1, 2, 0.5][Math.floor(rand() * 3)], masked = rand() < 0.5 ? 1 : 0, inPlace = rand() < 0.3;
-  const withLse = rand() < 0.5, withGrad = rand() < 0.5;
+  const k = [1, 2, 0.5][Math.floor(rand() * 3)],
+    masked = rand() < 0.5 ? 1 : 0,
+    inPlace = rand() < 0.3;
+  const withLse = rand() < 0.5,
+    withGrad = rand() < 0.5;
   const outputs = builds.map((e) => {
     const at = layout(e, { x: 4 * m, y: 4 * m, t: 4 * rows, loss: 8 * rows, lse: 4 * rows, shares: 4 * rows, ws: 4096 });
     const bytes = (p, len) => new Uint8Array(e.memory.buffer, p, len).join();
@@ -121,4 +138,8 @@ for (let i = 0; i < CASES; i++) {
   });
   for (const op of Object.keys(differ)) if (outputs[0][op] !== outputs[1][op]) differ[op]++;
 }
-console.log(`bits over ${CASES} random short-row cases: ${Object.entries(differ).map(([op, d]) => `${op} ${d} differ`).join(", ")}`);
+console.log(
+  `bits over ${CASES} random short-row cases: ${Object.entries(differ)
+    .map(([op, d]) => `${op} ${d} differ`)
+    .join(", ")}`,
+);

@@ -112,7 +112,10 @@ export function logSoftmaxNaive(x, rows, n) {
     const row = rowOf(x, r, n);
     const max = row.reduce((a, b) => Math.max(a, b), -Infinity);
     const lse = max + Math.log(row.map((v) => Math.exp(v - max)).reduce((a, b) => a + b, 0));
-    y.set(row.map((v) => v - lse), r * n);
+    y.set(
+      row.map((v) => v - lse),
+      r * n,
+    );
   }
   return y;
 }
@@ -131,7 +134,10 @@ export function crossEntropyWithGradNaive(x, target, rows, n) {
   for (let r = 0; r < rows; r++) {
     const p = softmaxRowNaive(rowOf(x, r, n));
     losses.push(-Math.log(p[target[r]]));
-    grad.set(p.map((v, c) => (v - (c === target[r] ? 1 : 0)) / rows), r * n);
+    grad.set(
+      p.map((v, c) => (v - (c === target[r] ? 1 : 0)) / rows),
+      r * n,
+    );
   }
   return { loss: losses.reduce((a, b) => a + b, 0) / rows, grad };
 }

@@ -23,7 +23,14 @@ const ROUNDS = QUICK ? 2 : 5;
 const TIME_MS = QUICK ? 40 : 80;
 const log = JSON_OUT ? () => {} : (...a) => console.log(...a);
 
-const SHAPES = [[1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256], [1, 1048576]];
+const SHAPES = [
+  [1, 1000],
+  [256, 1000],
+  [4096, 10],
+  [64, 32000],
+  [8, 128256],
+  [1, 1048576],
+];
 
 const simd = await createSimdmax({ simd: true });
 const scalar = await createSimdmax({ simd: false });
@@ -106,7 +113,16 @@ async function measure(candidates) {
     for (const group of groups) {
       const bench = new Bench({ time: TIME_MS, warmupTime: 10, warmupIterations: 2, ...(group[0].slow ? { iterations: 5 } : {}) });
       for (const c of group) {
-        bench.add(c.name, c.async ? async () => { for (let i = 0; i < c.reps; i++) await c.fn(); } : () => { for (let i = 0; i < c.reps; i++) c.fn(); });
+        bench.add(
+          c.name,
+          c.async
+            ? async () => {
+                for (let i = 0; i < c.reps; i++) await c.fn();
+              }
+            : () => {
+                for (let i = 0; i < c.reps; i++) c.fn();
+              },
+        );
       }
       await bench.run();
       for (const t of bench.tasks) {
@@ -132,7 +148,7 @@ function check(name, got, want, rel = 1e-4, abs = 1e-30) {
 }
 
 const results = [];
-const ratioText = (v) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toPrecision(2)) + "×";
+const ratioText = (v) => `${v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toPrecision(2)}×`;
 /**
  * Prints one table and records its rows. ratios: more "× name" columns, [label, candidate, json key]:
  * how many times faster each row is than that candidate ("n/a" and null where it was not measured).
@@ -142,7 +158,12 @@ function report(op, shape, rows, baselineName, floorName, ratios = []) {
   const base = rows.find((r) => r.name === baselineName);
   const floor = floorName && rows.find((r) => r.name === floorName);
   log(`\n${op} ${shape.join("×")} (${n.toLocaleString("en")} elements)`);
-  log("  candidate                  median/call   Gelem/s   × plain JS" + (floor ? "   ÷ exp pass" : "") + ratios.map(([label]) => `   ${label.padStart(9)}`).join("") + "   spread");
+  log(
+    "  candidate                  median/call   Gelem/s   × plain JS" +
+      (floor ? "   ÷ exp pass" : "") +
+      ratios.map(([label]) => `   ${label.padStart(9)}`).join("") +
+      "   spread",
+  );
   for (const r of rows) {
     const gelem = n / (r.ms * 1e-3) / 1e9;
     const vsBase = base.ms / r.ms;
@@ -151,7 +172,17 @@ function report(op, shape, rows, baselineName, floorName, ratios = []) {
       const other = rows.find((q) => q.name === name);
       return [key, other ? other.ms / r.ms : null];
     });
-    results.push({ op, shape, candidate: r.name, medianMs: r.ms, gelemPerS: gelem, timesPlainJs: vsBase, overExpPass: vsFloor, ...Object.fromEntries(extra), spread: r.spread });
+    results.push({
+      op,
+      shape,
+      candidate: r.name,
+      medianMs: r.ms,
+      gelemPerS: gelem,
+      timesPlainJs: vsBase,
+      overExpPass: vsFloor,
+      ...Object.fromEntries(extra),
+      spread: r.spread,
+    });
     const time = r.ms >= 1 ? `${r.ms.toFixed(2)} ms` : `${(r.ms * 1000).toFixed(1)} µs`;
     log(
       `  ${r.name.padEnd(26)} ${time.padStart(11)}   ${gelem.toFixed(3).padStart(7)}   ${vsBase.toFixed(1).padStart(9)}×` +
@@ -162,8 +193,12 @@ function report(op, shape, rows, baselineName, floorName, ratios = []) {
   }
 }
 
-log(`simdmax bench — ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
-log(`features: simd=${simd.features.simd}, relaxed SIMD=${relaxed !== null}; ${ROUNDS} interleaved rounds of ${TIME_MS} ms per candidate; best round median`);
+log(
+  `simdmax bench — ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
+);
+log(
+  `features: simd=${simd.features.simd}, relaxed SIMD=${relaxed !== null}; ${ROUNDS} interleaved rounds of ${TIME_MS} ms per candidate; best round median`,
+);
 
 for (const shape of SHAPES) {
   const [rows, cols] = shape;
@@ -172,11 +207,13 @@ for (const shape of SHAPES) {
   const y = new Float32Array(n);
   const want = new Float32Array(n);
   plain.softmaxRows(x, want, rows, cols);
-  const xb = simd.alloc(n), yb = simd.alloc(n);
+  const xb = simd.alloc(n),
+    yb = simd.alloc(n);
   xb.array.set(x);
   const rb = rawBuffers(n);
   new Float32Array(raw.memory.buffer, rb.x, n).set(x);
-  const xr = relaxed?.alloc(n), yr = relaxed?.alloc(n);
+  const xr = relaxed?.alloc(n),
+    yr = relaxed?.alloc(n);
   xr?.array.set(x);
   const rr = rawRelaxed && rawBuffers(n, rawRelaxed);
   if (rr) new Float32Array(rawRelaxed.memory.buffer, rr.x, n).set(x);
@@ -208,19 +245,38 @@ for (const shape of SHAPES) {
   report("softmax", shape, measured, "plain JS (optimized)", "SIMD exp pass", relaxed ? [["× SIMD", "simdmax SIMD", "timesSimd"]] : []);
   const ms = (name) => measured.find((r) => r.name === name).ms;
   const floor = ms("SIMD max pass") + ms("SIMD exp pass") + ms("SIMD scale pass");
-  const fromArrays = ms("simdmax SIMD") / floor, inMemory = ms("simdmax SIMD, alloc") / floor;
-  results.push({ op: "softmax floor", shape, floorMs: floor, overFloor: fromArrays, overFloorAlloc: inMemory, copyGBs: (8 * n) / (ms("memory copy") * 1e6) });
-  log(`  floor (max + exp-and-sum + scale passes in memory): ${(floor * 1000).toFixed(1)} µs; softmax is ${fromArrays.toFixed(2)}× it from Float32Arrays, ${inMemory.toFixed(2)}× with alloc buffers; copy ${((8 * n) / (ms("memory copy") * 1e6)).toFixed(1)} GB/s`);
+  const fromArrays = ms("simdmax SIMD") / floor,
+    inMemory = ms("simdmax SIMD, alloc") / floor;
+  results.push({
+    op: "softmax floor",
+    shape,
+    floorMs: floor,
+    overFloor: fromArrays,
+    overFloorAlloc: inMemory,
+    copyGBs: (8 * n) / (ms("memory copy") * 1e6),
+  });
+  log(
+    `  floor (max + exp-and-sum + scale passes in memory): ${(floor * 1000).toFixed(1)} µs; softmax is ${fromArrays.toFixed(2)}× it from Float32Arrays, ${inMemory.toFixed(2)}× with alloc buffers; copy ${((8 * n) / (ms("memory copy") * 1e6)).toFixed(1)} GB/s`,
+  );
   if (relaxed) {
     // Relaxed against SIMD, like for like: speed-ups (> 1 is faster).
-    const gain = { fromArrays: ms("simdmax SIMD") / ms("simdmax relaxed SIMD"), alloc: ms("simdmax SIMD, alloc") / ms("relaxed SIMD, alloc"), expPass: ms("SIMD exp pass") / ms("relaxed SIMD exp pass") };
+    const gain = {
+      fromArrays: ms("simdmax SIMD") / ms("simdmax relaxed SIMD"),
+      alloc: ms("simdmax SIMD, alloc") / ms("relaxed SIMD, alloc"),
+      expPass: ms("SIMD exp pass") / ms("relaxed SIMD exp pass"),
+    };
     results.push({ op: "softmax relaxed vs SIMD", shape, ...gain });
-    log(`  relaxed SIMD vs SIMD: ${gain.fromArrays.toFixed(2)}× from Float32Arrays, ${gain.alloc.toFixed(2)}× with alloc buffers, ${gain.expPass.toFixed(2)}× the exp pass`);
+    log(
+      `  relaxed SIMD vs SIMD: ${gain.fromArrays.toFixed(2)}× from Float32Arrays, ${gain.alloc.toFixed(2)}× with alloc buffers, ${gain.expPass.toFixed(2)}× the exp pass`,
+    );
     // The relaxed build's own floor: its exp pass (fused multiply-adds) with the same max and scale passes.
     const floorR = ms("SIMD max pass") + ms("relaxed SIMD exp pass") + ms("SIMD scale pass");
-    const overR = ms("simdmax relaxed SIMD") / floorR, overRAlloc = ms("relaxed SIMD, alloc") / floorR;
+    const overR = ms("simdmax relaxed SIMD") / floorR,
+      overRAlloc = ms("relaxed SIMD, alloc") / floorR;
     results.push({ op: "softmax floor, relaxed", shape, floorMs: floorR, overFloor: overR, overFloorAlloc: overRAlloc });
-    log(`  relaxed floor: ${(floorR * 1000).toFixed(1)} µs; relaxed softmax is ${overR.toFixed(2)}× it from Float32Arrays, ${overRAlloc.toFixed(2)}× with alloc buffers`);
+    log(
+      `  relaxed floor: ${(floorR * 1000).toFixed(1)} µs; relaxed softmax is ${overR.toFixed(2)}× it from Float32Arrays, ${overRAlloc.toFixed(2)}× with alloc buffers`,
+    );
   }
   xb.free();
   yb.free();
@@ -229,20 +285,41 @@ for (const shape of SHAPES) {
 }
 
 // The other kernels, at two shapes.
-for (const shape of [[256, 1000], [64, 32000]]) {
+for (const shape of [
+  [256, 1000],
+  [64, 32000],
+]) {
   const [rows, cols] = shape;
   const n = rows * cols;
   const x = logits(n, 7);
-  const y = new Float32Array(n), dy = logits(n, 9), dx = new Float32Array(n), lse = new Float32Array(rows);
+  const y = new Float32Array(n),
+    dy = logits(n, 9),
+    dx = new Float32Array(n),
+    lse = new Float32Array(rows);
   const soft = new Float32Array(n);
   plain.softmaxRows(x, soft, rows, cols);
   for (const [op, simdFn, scalarFn, jsFn, relaxedFn] of [
-    ["logSoftmax", () => simd.logSoftmax(x, shape, { out: y }), () => scalar.logSoftmax(x, shape, { out: y }), () => plain.logSoftmaxRows(x, y, rows, cols),
-      () => relaxed.logSoftmax(x, shape, { out: y })],
-    ["logSumExp", () => simd.logSumExp(x, shape, { out: lse }), () => scalar.logSumExp(x, shape, { out: lse }), () => plain.logSumExpRows(x, lse, rows, cols),
-      () => relaxed.logSumExp(x, shape, { out: lse })],
-    ["softmaxBackward", () => simd.softmaxBackward(soft, dy, shape, { out: dx }), () => scalar.softmaxBackward(soft, dy, shape, { out: dx }), () => plain.softmaxBackwardRows(soft, dy, dx, rows, cols),
-      () => relaxed.softmaxBackward(soft, dy, shape, { out: dx })],
+    [
+      "logSoftmax",
+      () => simd.logSoftmax(x, shape, { out: y }),
+      () => scalar.logSoftmax(x, shape, { out: y }),
+      () => plain.logSoftmaxRows(x, y, rows, cols),
+      () => relaxed.logSoftmax(x, shape, { out: y }),
+    ],
+    [
+      "logSumExp",
+      () => simd.logSumExp(x, shape, { out: lse }),
+      () => scalar.logSumExp(x, shape, { out: lse }),
+      () => plain.logSumExpRows(x, lse, rows, cols),
+      () => relaxed.logSumExp(x, shape, { out: lse }),
+    ],
+    [
+      "softmaxBackward",
+      () => simd.softmaxBackward(soft, dy, shape, { out: dx }),
+      () => scalar.softmaxBackward(soft, dy, shape, { out: dx }),
+      () => plain.softmaxBackwardRows(soft, dy, dx, rows, cols),
+      () => relaxed.softmaxBackward(soft, dy, shape, { out: dx }),
+    ],
   ]) {
     const rowsOut = await measure([
       { name: "simdmax SIMD", fn: simdFn },
@@ -255,15 +332,22 @@ for (const shape of [[256, 1000], [64, 32000]]) {
 }
 
 // Cross-entropy with class-index targets, forward and fused forward + backward.
-for (const shape of [[256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
+for (const shape of [
+  [256, 1000],
+  [4096, 10],
+  [64, 32000],
+  [8, 128256],
+]) {
   const [rows, cols] = shape;
   const n = rows * cols;
   const x = logits(n, 11);
   const target = Int32Array.from({ length: rows }, (_, r) => (r * 7919) % cols);
-  const grad = new Float32Array(n), want = new Float32Array(n);
+  const grad = new Float32Array(n),
+    want = new Float32Array(n);
   const wantLoss = plain.crossEntropyWithGradRows(x, target, want, rows, cols);
   const fused = simd.crossEntropyWithGrad(x, target, shape, { out: grad });
-  if (Math.abs(fused.loss - wantLoss) > 1e-5 * Math.abs(wantLoss)) throw new Error(`crossEntropy disagrees with plain JS: ${fused.loss} vs ${wantLoss}`);
+  if (Math.abs(fused.loss - wantLoss) > 1e-5 * Math.abs(wantLoss))
+    throw new Error(`crossEntropy disagrees with plain JS: ${fused.loss} vs ${wantLoss}`);
   check("crossEntropyWithGrad", grad, want, 1e-3);
   const rb = rawBuffers(n);
   new Float32Array(raw.memory.buffer, rb.x, n).set(x);
@@ -271,11 +355,13 @@ for (const shape of [[256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
   if (rr) new Float32Array(rawRelaxed.memory.buffer, rr.x, n).set(x);
   if (relaxed) {
     const r = relaxed.crossEntropyWithGrad(x, target, shape);
-    if (Math.abs(r.loss - wantLoss) > 1e-5 * Math.abs(wantLoss)) throw new Error(`relaxed crossEntropy disagrees with plain JS: ${r.loss} vs ${wantLoss}`);
+    if (Math.abs(r.loss - wantLoss) > 1e-5 * Math.abs(wantLoss))
+      throw new Error(`relaxed crossEntropy disagrees with plain JS: ${r.loss} vs ${wantLoss}`);
     check("relaxed crossEntropyWithGrad", r.grad, want, 1e-3);
   }
   // The logits already in wasm memory too (alloc buffers): the forward without the copy in.
-  const xs = simd.alloc(n), xr = relaxed?.alloc(n);
+  const xs = simd.alloc(n),
+    xr = relaxed?.alloc(n);
   xs.array.set(x);
   xr?.array.set(x);
   const rowsOut = await measure([
@@ -297,13 +383,17 @@ for (const shape of [[256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
   ]);
   // Each SIMD result against its own plain-JS counterpart.
   const byName = Object.fromEntries(rowsOut.map((r) => [r.name, r]));
-  const rowsFwd = ["CE forward, SIMD", "CE forward, SIMD, alloc", "CE forward, scalar", "CE forward, plain JS", "SIMD exp pass"].map((k) => byName[k]);
+  const rowsFwd = ["CE forward, SIMD", "CE forward, SIMD, alloc", "CE forward, scalar", "CE forward, plain JS", "SIMD exp pass"].map(
+    (k) => byName[k],
+  );
   report("crossEntropy", shape, rowsFwd, "CE forward, plain JS", "SIMD exp pass");
   const rowsFused = ["CE fused, SIMD", "CE fused, plain JS", "SIMD exp pass"].map((k) => byName[k]);
   report("crossEntropyWithGrad", shape, rowsFused, "CE fused, plain JS", "SIMD exp pass");
   if (relaxed) {
     // The relaxed build against its own exp pass (and the same plain-JS loops).
-    const fwd = ["CE forward, relaxed", "CE forward, relaxed, alloc", "CE forward, plain JS", "relaxed SIMD exp pass"].map((k) => byName[k]);
+    const fwd = ["CE forward, relaxed", "CE forward, relaxed, alloc", "CE forward, plain JS", "relaxed SIMD exp pass"].map(
+      (k) => byName[k],
+    );
     report("crossEntropy, relaxed", shape, fwd, "CE forward, plain JS", "relaxed SIMD exp pass");
     const fus = ["CE fused, relaxed", "CE fused, plain JS", "relaxed SIMD exp pass"].map((k) => byName[k]);
     report("crossEntropyWithGrad, relaxed", shape, fus, "CE fused, plain JS", "relaxed SIMD exp pass");
@@ -321,15 +411,29 @@ for (const shape of [[256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
 // fused column is n/a. Each peer's answers are checked against simdmax's before it is timed.
 const tfInfo = await tfjs.initTfjs().catch((e) => (log(`\nTF.js wasm could not start: ${e.message}`), null));
 const ortInfo = await ortPeer.initOrt().catch((e) => (log(`\nONNX Runtime Web could not start: ${e.message}`), null));
-const PEER_RATIOS = [["× naive JS", "plain JS (naive)", "timesNaiveJs"], ["× TF.js", "TF.js wasm", "timesTfjs"], ["× ORT", "ORT wasm", "timesOrt"]];
+const PEER_RATIOS = [
+  ["× naive JS", "plain JS (naive)", "timesNaiveJs"],
+  ["× TF.js", "TF.js wasm", "timesTfjs"],
+  ["× ORT", "ORT wasm", "timesOrt"],
+];
 const ORT_NO_GRAD = "n/a: onnxruntime-web has inference sessions only, no training gradient";
-log(`\npeers: ${[tfInfo, ortInfo].filter(Boolean).join("; ") || "none could start"}; plain JS, optimized and naive; simdmax = its ${BEST} build (what init() picks here)`);
-for (const shape of [[1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256], [1, 1048576]]) {
+log(
+  `\npeers: ${[tfInfo, ortInfo].filter(Boolean).join("; ") || "none could start"}; plain JS, optimized and naive; simdmax = its ${BEST} build (what init() picks here)`,
+);
+for (const shape of [
+  [1, 1000],
+  [256, 1000],
+  [4096, 10],
+  [64, 32000],
+  [8, 128256],
+  [1, 1048576],
+]) {
   const [rows, cols] = shape;
   const n = rows * cols;
   const softmaxOnly = n === 1048576; // like the softmax tables above: the other ops have no 1×1048576 shape
   const x = logits(n, 13);
-  const y = new Float32Array(n), grad = new Float32Array(n);
+  const y = new Float32Array(n),
+    grad = new Float32Array(n);
   const target = Int32Array.from({ length: rows }, (_, r) => (r * 7919) % cols);
   const labels = tfInfo && !softmaxOnly ? tfjs.oneHot(target, cols) : null;
   const ort = ortInfo ? await ortPeer.createPeer(x, shape, target) : null; // sessions made once per shape
@@ -366,14 +470,38 @@ for (const shape of [[1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256
     }
   }
   const ops = [
-    { op: "softmax", mine: () => best.softmax(x, shape, { out: y }), tf: () => tfjs.softmax(x, shape), ort: ort?.softmax,
-      js: () => plain.softmaxRows(x, y, rows, cols), naive: () => plain.softmaxNaive(x, rows, cols) },
-    { op: "logSoftmax", mine: () => best.logSoftmax(x, shape, { out: y }), tf: () => tfjs.logSoftmax(x, shape), ort: ort?.logSoftmax,
-      js: () => plain.logSoftmaxRows(x, y, rows, cols), naive: () => plain.logSoftmaxNaive(x, rows, cols) },
-    { op: "crossEntropy", mine: () => best.crossEntropy(x, target, shape), tf: () => tfjs.crossEntropy(x, shape, labels), ort: ort?.crossEntropy,
-      js: () => plain.crossEntropyRows(x, target, rows, cols), naive: () => plain.crossEntropyNaive(x, target, rows, cols) },
-    { op: "crossEntropyWithGrad", mine: () => best.crossEntropyWithGrad(x, target, shape, { out: grad }), tf: () => tfjs.crossEntropyWithGrad(x, shape, labels),
-      ort: null, js: () => plain.crossEntropyWithGradRows(x, target, grad, rows, cols), naive: () => plain.crossEntropyWithGradNaive(x, target, rows, cols) },
+    {
+      op: "softmax",
+      mine: () => best.softmax(x, shape, { out: y }),
+      tf: () => tfjs.softmax(x, shape),
+      ort: ort?.softmax,
+      js: () => plain.softmaxRows(x, y, rows, cols),
+      naive: () => plain.softmaxNaive(x, rows, cols),
+    },
+    {
+      op: "logSoftmax",
+      mine: () => best.logSoftmax(x, shape, { out: y }),
+      tf: () => tfjs.logSoftmax(x, shape),
+      ort: ort?.logSoftmax,
+      js: () => plain.logSoftmaxRows(x, y, rows, cols),
+      naive: () => plain.logSoftmaxNaive(x, rows, cols),
+    },
+    {
+      op: "crossEntropy",
+      mine: () => best.crossEntropy(x, target, shape),
+      tf: () => tfjs.crossEntropy(x, shape, labels),
+      ort: ort?.crossEntropy,
+      js: () => plain.crossEntropyRows(x, target, rows, cols),
+      naive: () => plain.crossEntropyNaive(x, target, rows, cols),
+    },
+    {
+      op: "crossEntropyWithGrad",
+      mine: () => best.crossEntropyWithGrad(x, target, shape, { out: grad }),
+      tf: () => tfjs.crossEntropyWithGrad(x, shape, labels),
+      ort: null,
+      js: () => plain.crossEntropyWithGradRows(x, target, grad, rows, cols),
+      naive: () => plain.crossEntropyWithGradNaive(x, target, rows, cols),
+    },
   ];
   for (const { op, mine, tf, ort: ortFn, js, naive } of softmaxOnly ? ops.slice(0, 1) : ops) {
     const r = await measure([
@@ -385,7 +513,8 @@ for (const shape of [[1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256
     ]);
     report(`${op} vs peers`, shape, r, "plain JS (optimized)", undefined, PEER_RATIOS);
     const ms = (name) => r.find((q) => q.name === name)?.ms;
-    const a = ms("simdmax"), said = [];
+    const a = ms("simdmax"),
+      said = [];
     if (tfInfo) {
       results.push({ op: `${op} vs TF.js`, shape, candidate: "ratio", timesTfjs: ms("TF.js wasm") / a });
       said.push(`${ratioText(ms("TF.js wasm") / a)} TF.js-wasm`);
@@ -407,49 +536,99 @@ for (const shape of [[1, 1000], [256, 1000], [4096, 10], [64, 32000], [8, 128256
 
 const get = (op, shape, cand) => results.find((r) => r.op === op && r.shape.join() === shape.join() && r.candidate === cand);
 const targets = [
-  ...[[256, 1000], [64, 32000]].map((s) => {
+  ...[
+    [256, 1000],
+    [64, 32000],
+  ].map((s) => {
     const r = get("softmax", s, "simdmax SIMD");
-    return { target: `softmax ${s.join("×")} ≥ 10× plain JS (SIMD build)`, value: `${r.timesPlainJs.toFixed(1)}×`, met: r.timesPlainJs >= 10 };
+    return {
+      target: `softmax ${s.join("×")} ≥ 10× plain JS (SIMD build)`,
+      value: `${r.timesPlainJs.toFixed(1)}×`,
+      met: r.timesPlainJs >= 10,
+    };
   }),
   ...SHAPES.map((s) => {
     const r = get("softmax", s, "simdmax SIMD, alloc");
-    return { target: `softmax ${s.join("×")}, alloc path ≤ 1.3× the SIMD exp pass`, value: `${r.overExpPass.toFixed(2)}×`, met: r.overExpPass <= 1.3 };
+    return {
+      target: `softmax ${s.join("×")}, alloc path ≤ 1.3× the SIMD exp pass`,
+      value: `${r.overExpPass.toFixed(2)}×`,
+      met: r.overExpPass <= 1.3,
+    };
   }),
 ];
 // Issue 4's cross-entropy targets, for the build init() picks here, against that build's exp pass.
 const CE_FWD = relaxed ? ["crossEntropy, relaxed", "CE forward, relaxed"] : ["crossEntropy", "CE forward, SIMD"];
 const CE_FUSED = relaxed ? ["crossEntropyWithGrad, relaxed", "CE fused, relaxed"] : ["crossEntropyWithGrad", "CE fused, SIMD"];
-for (const s of [[256, 1000], [4096, 10], [64, 32000], [8, 128256]]) {
-  const f = get(CE_FWD[0], s, CE_FWD[1]), g = get(CE_FUSED[0], s, CE_FUSED[1]);
+for (const s of [
+  [256, 1000],
+  [4096, 10],
+  [64, 32000],
+  [8, 128256],
+]) {
+  const f = get(CE_FWD[0], s, CE_FWD[1]),
+    g = get(CE_FUSED[0], s, CE_FUSED[1]);
   targets.push(
-    { target: `crossEntropy ${s.join("×")} forward ≤ 1.1× the exp pass (${BEST})`, value: `${f.overExpPass.toFixed(2)}×`, met: f.overExpPass <= 1.1 },
-    { target: `crossEntropy ${s.join("×")} fused ≤ 2.2× the exp pass (${BEST})`, value: `${g.overExpPass.toFixed(2)}×`, met: g.overExpPass <= 2.2 },
-    { target: `crossEntropy ${s.join("×")} forward ≥ 10× plain JS (${BEST})`, value: `${f.timesPlainJs.toFixed(1)}×`, met: f.timesPlainJs >= 10 },
-    { target: `crossEntropy ${s.join("×")} fused ≥ 10× plain JS (${BEST})`, value: `${g.timesPlainJs.toFixed(1)}×`, met: g.timesPlainJs >= 10 },
+    {
+      target: `crossEntropy ${s.join("×")} forward ≤ 1.1× the exp pass (${BEST})`,
+      value: `${f.overExpPass.toFixed(2)}×`,
+      met: f.overExpPass <= 1.1,
+    },
+    {
+      target: `crossEntropy ${s.join("×")} fused ≤ 2.2× the exp pass (${BEST})`,
+      value: `${g.overExpPass.toFixed(2)}×`,
+      met: g.overExpPass <= 2.2,
+    },
+    {
+      target: `crossEntropy ${s.join("×")} forward ≥ 10× plain JS (${BEST})`,
+      value: `${f.timesPlainJs.toFixed(1)}×`,
+      met: f.timesPlainJs >= 10,
+    },
+    {
+      target: `crossEntropy ${s.join("×")} fused ≥ 10× plain JS (${BEST})`,
+      value: `${g.timesPlainJs.toFixed(1)}×`,
+      met: g.timesPlainJs >= 10,
+    },
   );
 }
 // Issue 5's targets: softmax against its floor (the same build's passes in memory), and against the
 // peers, end to end from Float32Arrays with out given.
-for (const s of [[256, 1000], [64, 32000], [8, 128256]]) {
+for (const s of [
+  [256, 1000],
+  [64, 32000],
+  [8, 128256],
+]) {
   const fl = get(relaxed ? "softmax floor, relaxed" : "softmax floor", s, undefined); // floor rows have no candidate
   targets.push({
     target: `softmax ${s.join("×")} ≤ 1.2× the floor (${BEST}; max + exp-and-sum + scale passes in memory)`,
-    value: `${fl.overFloor.toFixed(2)}× (alloc buffers: ${fl.overFloorAlloc.toFixed(2)}×)`, met: fl.overFloor <= 1.2,
+    value: `${fl.overFloor.toFixed(2)}× (alloc buffers: ${fl.overFloorAlloc.toFixed(2)}×)`,
+    met: fl.overFloor <= 1.2,
   });
 }
 if (tfInfo) {
   const peer = (op, s) => results.find((r) => r.op === `${op} vs peers` && r.shape.join() === s.join() && r.candidate === "simdmax");
-  const times = (op, s, name) => results.find((r) => r.op === `${op} vs peers` && r.shape.join() === s.join() && r.candidate === name)?.medianMs;
-  for (const s of [[256, 1000], [64, 32000], [8, 128256]]) {
+  const times = (op, s, name) =>
+    results.find((r) => r.op === `${op} vs peers` && r.shape.join() === s.join() && r.candidate === name)?.medianMs;
+  for (const s of [
+    [256, 1000],
+    [64, 32000],
+    [8, 128256],
+  ]) {
     const tf = (op) => times(op, s, "TF.js wasm") / peer(op, s).medianMs;
     targets.push(
       { target: `softmax ${s.join("×")} ≥ 1.5× TF.js-wasm`, value: `${tf("softmax").toFixed(2)}×`, met: tf("softmax") >= 1.5 },
       { target: `logSoftmax ${s.join("×")} ≥ 5× TF.js-wasm`, value: `${tf("logSoftmax").toFixed(1)}×`, met: tf("logSoftmax") >= 5 },
       { target: `crossEntropy ${s.join("×")} ≥ 10× TF.js-wasm`, value: `${tf("crossEntropy").toFixed(1)}×`, met: tf("crossEntropy") >= 10 },
-      { target: `crossEntropyWithGrad ${s.join("×")} ≥ 20× TF.js-wasm's tf.grad`, value: `${tf("crossEntropyWithGrad").toFixed(1)}×`, met: tf("crossEntropyWithGrad") >= 20 },
+      {
+        target: `crossEntropyWithGrad ${s.join("×")} ≥ 20× TF.js-wasm's tf.grad`,
+        value: `${tf("crossEntropyWithGrad").toFixed(1)}×`,
+        met: tf("crossEntropyWithGrad") >= 20,
+      },
     );
   }
-  for (const s of [[1, 1000], [4096, 10]]) {
+  for (const s of [
+    [1, 1000],
+    [4096, 10],
+  ]) {
     for (const op of ["softmax", "logSoftmax", "crossEntropy", "crossEntropyWithGrad"]) {
       const fastest = Math.min(...["TF.js wasm", "ORT wasm"].map((n) => times(op, s, n)).filter((t) => t !== undefined));
       const f = peer(op, s).medianMs / fastest;
@@ -460,10 +639,24 @@ if (tfInfo) {
 log("\ntargets (issues 3, 4 and 5):");
 for (const t of targets) log(`  ${t.met ? "met    " : "NOT MET"}  ${t.target}: ${t.value}`);
 if ((tfInfo || ortInfo) && !QUICK) {
-  const title = `simdmax vs ${[tfInfo, ortInfo].filter(Boolean).map((i) => i.split(" wasm")[0]).join(" vs ")} vs plain JS — ${os.cpus()[0]?.model ?? ""}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+  const title = `simdmax vs ${[tfInfo, ortInfo]
+    .filter(Boolean)
+    .map((i) => i.split(" wasm")[0])
+    .join(" vs ")} vs plain JS — ${os.cpus()[0]?.model ?? ""}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
   await writeFile(new URL("./chart.svg", import.meta.url), chartSvg(results, title));
   log("\nwrote bench/chart.svg");
 }
 if (JSON_OUT) {
-  console.log(JSON.stringify({ machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, date: new Date().toISOString(), results, targets }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version },
+        date: new Date().toISOString(),
+        results,
+        targets,
+      },
+      null,
+      2,
+    ),
+  );
 }

@@ -81,7 +81,8 @@ export function topK(values, k) {
   let floor = values[heap[0]];
   for (let i = k; i < n; i++) {
     const v = values[i];
-    if (v > floor) { // equal values: the kept one has the lower index and stays
+    if (v > floor) {
+      // equal values: the kept one has the lower index and stays
       heap[0] = i;
       siftDown(0, k);
       floor = values[heap[0]];
@@ -133,7 +134,8 @@ export function sampleFrom(probs, { topK: k = 0, topP: p = 1, rng }) {
     if (p < 1) {
       let total = 0;
       for (const i of candidates) total += probs[i];
-      let mass = 0, m = 0;
+      let mass = 0,
+        m = 0;
       while (m < candidates.length && (m === 0 || mass < p * total)) mass += probs[candidates[m++]];
       candidates = candidates.subarray(0, m);
     }
@@ -143,7 +145,11 @@ export function sampleFrom(probs, { topK: k = 0, topP: p = 1, rng }) {
     // No filtering: a draw by one scan of the cumulative distribution, then the token's rank by one more.
     let u = rng() * probs.reduce((a, b) => a + b, 0);
     let token = probs.length - 1;
-    for (let i = 0; i < probs.length; i++) if ((u -= probs[i]) < 0) { token = i; break; }
+    for (let i = 0; i < probs.length; i++)
+      if ((u -= probs[i]) < 0) {
+        token = i;
+        break;
+      }
     let rank = 0;
     for (let i = 0; i < probs.length; i++) if (probs[i] > probs[token] || (probs[i] === probs[token] && i < token)) rank++;
     return { token, prob: probs[token], rank, kept: probs.length, keptMass: 1, candidates: null };
@@ -176,7 +182,15 @@ export function sampleNext(logits, { temperature = 1, topK: k = 0, topP: p = 1, 
 }
 
 /** Generates `steps` tokens and reports each draw; `log` receives the lines (console.log in Node). */
-export async function main({ seed = 42, temperature = 0.8, topK: k = 50, topP: p = 0.9, steps = 12, json = false, log = console.log } = {}) {
+export async function main({
+  seed = 42,
+  temperature = 0.8,
+  topK: k = 50,
+  topP: p = 0.9,
+  steps = 12,
+  json = false,
+  log = console.log,
+} = {}) {
   await init();
   const model = makeModel(seed);
   const rng = mulberry32(seed ^ 0x9e3779b9);
@@ -184,7 +198,8 @@ export async function main({ seed = 42, temperature = 0.8, topK: k = 50, topP: p
   const tokens = [];
   const draws = [];
   let previous = 0;
-  let softmaxMs = 0, selectMs = 0;
+  let softmaxMs = 0,
+    selectMs = 0;
   for (let s = 0; s < steps; s++) {
     const logits = model(previous);
     let draw;
@@ -203,21 +218,35 @@ export async function main({ seed = 42, temperature = 0.8, topK: k = 50, topP: p
     previous = draw.token;
   }
   const result = {
-    build: features.build, vocab: VOCAB, seed, temperature, topK: k, topP: p, tokens, draws,
-    softmaxMsPerStep: softmaxMs / steps, selectMsPerStep: selectMs / steps,
+    build: features.build,
+    vocab: VOCAB,
+    seed,
+    temperature,
+    topK: k,
+    topP: p,
+    tokens,
+    draws,
+    softmaxMsPerStep: softmaxMs / steps,
+    selectMsPerStep: selectMs / steps,
   };
   if (json) {
     log(JSON.stringify(result));
     return result;
   }
-  log(`simdmax ${features.build} build · vocabulary ${VOCAB} · temperature ${temperature} · top-k ${k || "off"} · top-p ${p < 1 ? p : "off"} · seed ${seed}`);
+  log(
+    `simdmax ${features.build} build · vocabulary ${VOCAB} · temperature ${temperature} · top-k ${k || "off"} · top-p ${p < 1 ? p : "off"} · seed ${seed}`,
+  );
   log("step   token  p(token)  rank  kept  mass kept");
   for (const d of draws) {
-    log(`${String(d.step).padStart(4)} ${String(d.token).padStart(7)}  ${d.prob.toFixed(4).padStart(8)}  ${String(d.rank).padStart(4)}  ${String(d.kept).padStart(4)}  ${d.keptMass.toFixed(4).padStart(9)}`);
+    log(
+      `${String(d.step).padStart(4)} ${String(d.token).padStart(7)}  ${d.prob.toFixed(4).padStart(8)}  ${String(d.rank).padStart(4)}  ${String(d.kept).padStart(4)}  ${d.keptMass.toFixed(4).padStart(9)}`,
+    );
   }
   log(`tokens: ${tokens.join(" ")}`);
   if (temperature > 0) {
-    log(`per step: softmax over ${VOCAB} logits ${result.softmaxMsPerStep.toFixed(3)} ms; top-k/top-p selection and draw ${result.selectMsPerStep.toFixed(3)} ms`);
+    log(
+      `per step: softmax over ${VOCAB} logits ${result.softmaxMsPerStep.toFixed(3)} ms; top-k/top-p selection and draw ${result.selectMsPerStep.toFixed(3)} ms`,
+    );
   }
   return result;
 }
@@ -229,14 +258,22 @@ if (typeof process !== "undefined" && process.argv?.[1]) {
     const { parseArgs } = await import("node:util");
     const { values } = parseArgs({
       options: {
-        seed: { type: "string" }, temperature: { type: "string" }, "top-k": { type: "string" },
-        "top-p": { type: "string" }, steps: { type: "string" }, json: { type: "boolean" },
+        seed: { type: "string" },
+        temperature: { type: "string" },
+        "top-k": { type: "string" },
+        "top-p": { type: "string" },
+        steps: { type: "string" },
+        json: { type: "boolean" },
       },
     });
     const num = (v, d) => (v === undefined ? d : Number(v));
     await main({
-      seed: num(values.seed, 42), temperature: num(values.temperature, 0.8), topK: num(values["top-k"], 50),
-      topP: num(values["top-p"], 0.9), steps: num(values.steps, 12), json: values.json ?? false,
+      seed: num(values.seed, 42),
+      temperature: num(values.temperature, 0.8),
+      topK: num(values["top-k"], 50),
+      topP: num(values["top-p"], 0.9),
+      steps: num(values.steps, 12),
+      json: values.json ?? false,
     });
   }
 }

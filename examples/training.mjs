@@ -23,7 +23,11 @@ const gaussian = (rng) => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Mat
 
 export const FEATURES = 2;
 export const CLASSES = 3;
-const CENTERS = [[0, 2.2], [-2, -1.1], [2, -1.1]];
+const CENTERS = [
+  [0, 2.2],
+  [-2, -1.1],
+  [2, -1.1],
+];
 
 /** n points: x [n, 2] around three centers (σ = 1, so the classes overlap a little), y their classes. */
 export function makeBlobs(n, rng) {
@@ -53,7 +57,15 @@ function forward(data, order, from, rows, W, b, out) {
 /** Mean loss and accuracy of the model on a dataset (crossEntropy: the forward pass only). */
 export function evaluate(data, W, b) {
   const logits = new Float32Array(data.n * CLASSES);
-  forward(data, Int32Array.from({ length: data.n }, (_, i) => i), 0, data.n, W, b, logits);
+  forward(
+    data,
+    Int32Array.from({ length: data.n }, (_, i) => i),
+    0,
+    data.n,
+    W,
+    b,
+    logits,
+  );
   const loss = crossEntropy(logits, data.y, [data.n, CLASSES]);
   let right = 0;
   for (let i = 0; i < data.n; i++) {
@@ -70,7 +82,16 @@ export function evaluate(data, W, b) {
  * logits with dLoss/dlogits = (softmax − one-hot) / B, from which dW = xᵀ·G and db = Σ G.
  * Returns { epochs: [{ epoch, trainLoss (mean over the epoch's steps), testLoss, testAccuracy }], W, b }.
  */
-export async function main({ seed = 7, epochs = 10, lr = 0.05, batch = 32, trainSize = 960, testSize = 300, json = false, log = console.log } = {}) {
+export async function main({
+  seed = 7,
+  epochs = 10,
+  lr = 0.05,
+  batch = 32,
+  trainSize = 960,
+  testSize = 300,
+  json = false,
+  log = console.log,
+} = {}) {
   await init();
   const rng = mulberry32(seed);
   const train = makeBlobs(trainSize, rng);
@@ -86,17 +107,23 @@ export async function main({ seed = 7, epochs = 10, lr = 0.05, batch = 32, train
   const history = [];
   const start = evaluate(test, W, b);
   if (!json) {
-    log(`simdmax ${features.build} build · softmax regression, ${FEATURES} features → ${CLASSES} classes · ${train.n} training / ${test.n} test points · batch ${batch} · lr ${lr} · seed ${seed}`);
-    log(`before training: test loss ${start.loss.toFixed(4)} (ln 3 = ${Math.log(3).toFixed(4)}), accuracy ${(start.accuracy * 100).toFixed(1)}%`);
+    log(
+      `simdmax ${features.build} build · softmax regression, ${FEATURES} features → ${CLASSES} classes · ${train.n} training / ${test.n} test points · batch ${batch} · lr ${lr} · seed ${seed}`,
+    );
+    log(
+      `before training: test loss ${start.loss.toFixed(4)} (ln 3 = ${Math.log(3).toFixed(4)}), accuracy ${(start.accuracy * 100).toFixed(1)}%`,
+    );
     log("epoch  train loss  test loss  test accuracy");
   }
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      for (let i = order.length - 1; i > 0; i--) { // shuffle (Fisher–Yates, seeded)
+      for (let i = order.length - 1; i > 0; i--) {
+        // shuffle (Fisher–Yates, seeded)
         const j = Math.floor(rng() * (i + 1));
         [order[i], order[j]] = [order[j], order[i]];
       }
-      let sum = 0, steps = 0;
+      let sum = 0,
+        steps = 0;
       for (let from = 0; from < train.n; from += batch) {
         const rows = Math.min(batch, train.n - from);
         const buf = bufferFor(rows);
@@ -117,7 +144,10 @@ export async function main({ seed = 7, epochs = 10, lr = 0.05, batch = 32, train
       }
       const { loss: testLoss, accuracy } = evaluate(test, W, b);
       history.push({ epoch, trainLoss: sum / steps, testLoss, testAccuracy: accuracy });
-      if (!json) log(`${String(epoch).padStart(5)}  ${(sum / steps).toFixed(4).padStart(10)}  ${testLoss.toFixed(4).padStart(9)}  ${(accuracy * 100).toFixed(1).padStart(12)}%`);
+      if (!json)
+        log(
+          `${String(epoch).padStart(5)}  ${(sum / steps).toFixed(4).padStart(10)}  ${testLoss.toFixed(4).padStart(9)}  ${(accuracy * 100).toFixed(1).padStart(12)}%`,
+        );
     }
   } finally {
     for (const buf of buffers.values()) buf.free();
@@ -134,9 +164,21 @@ if (typeof process !== "undefined" && process.argv?.[1]) {
   if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     const { parseArgs } = await import("node:util");
     const { values } = parseArgs({
-      options: { seed: { type: "string" }, epochs: { type: "string" }, lr: { type: "string" }, batch: { type: "string" }, json: { type: "boolean" } },
+      options: {
+        seed: { type: "string" },
+        epochs: { type: "string" },
+        lr: { type: "string" },
+        batch: { type: "string" },
+        json: { type: "boolean" },
+      },
     });
     const num = (v, d) => (v === undefined ? d : Number(v));
-    await main({ seed: num(values.seed, 7), epochs: num(values.epochs, 10), lr: num(values.lr, 0.05), batch: num(values.batch, 32), json: values.json ?? false });
+    await main({
+      seed: num(values.seed, 7),
+      epochs: num(values.epochs, 10),
+      lr: num(values.lr, 0.05),
+      batch: num(values.batch, 32),
+      json: values.json ?? false,
+    });
   }
 }

@@ -4,7 +4,9 @@
 // them by a few float32 steps to minimize the largest error in ULPs of exp(x) as the kernels evaluate
 // it (float32 arithmetic, 1 + (r + r²·Q(r))), and prints them as hex floats.
 // Run: node scripts/fit-exp.mjs [degree, default 6]
-const DEG = Number(process.argv[2] ?? 6), N = 4001, H = Math.LN2 / 2;
+const DEG = Number(process.argv[2] ?? 6),
+  N = 4001,
+  H = Math.LN2 / 2;
 const xs = Array.from({ length: N }, (_, i) => -H + (2 * H * i) / (N - 1)).filter((r) => r !== 0);
 const f = (r) => Math.expm1(r) / r; // what c1 + c2 r + … approximates
 const w = (r) => Math.abs(r) / Math.exp(r); // turns |p − f| into relative error of exp
@@ -13,7 +15,8 @@ function solve(A, b) {
   for (let i = 0; i < n; i++) {
     let p = i;
     for (let k = i + 1; k < n; k++) if (Math.abs(A[k][i]) > Math.abs(A[p][i])) p = k;
-    [A[i], A[p]] = [A[p], A[i]]; [b[i], b[p]] = [b[p], b[i]];
+    [A[i], A[p]] = [A[p], A[i]];
+    [b[i], b[p]] = [b[p], b[i]];
     for (let k = i + 1; k < n; k++) {
       const m = A[k][i] / A[i][i];
       for (let j = i; j < n; j++) A[k][j] -= m * A[i][j];
@@ -59,15 +62,19 @@ console.log("float32 coefficients, max relative error:", maxRel(c32).toExponenti
 c32.forEach((v, i) => console.log(`c${i + 1} = ${hex(v)} // ${v}`));
 // ln2 rounded to 16 significant bits: n·ln2hi is exact for |n| < 2^8, and x − n·ln2hi is exact too.
 // The float32 evaluation, as assembly/exp.ts does it, over a sample of x: its worst error in ULPs.
-const LOG2E32 = f32(Math.LOG2E), MAGIC = 12582912;
-const NLN2HI = -f32(Math.round(Math.LN2 * 2 ** 16) / 2 ** 16), NLN2LO = -f32(Math.LN2 + NLN2HI);
-const fb = new Float32Array(1), ub = new Uint32Array(fb.buffer);
+const LOG2E32 = f32(Math.LOG2E),
+  MAGIC = 12582912;
+const NLN2HI = -f32(Math.round(Math.LN2 * 2 ** 16) / 2 ** 16),
+  NLN2LO = -f32(Math.LN2 + NLN2HI);
+const fb = new Float32Array(1),
+  ub = new Uint32Array(fb.buffer);
 const ulpOf = (v) => ((fb[0] = f32(v)), ub[0] >>> 23 === 0 ? 2 ** -149 : 2 ** ((ub[0] >>> 23) - 150));
 const nudge = (v, k) => ((fb[0] = v), (ub[0] += k), fb[0]);
 const sample = [];
 for (let b = 0x3d000000; b < 0x41200000; b += 97) (ub[0] = b), sample.push(fb[0], -fb[0]); // |x| in [2^-5, 10)
 const reduced = sample.map((x) => {
-  const t = f32(f32(x * LOG2E32) + MAGIC), n = t - MAGIC;
+  const t = f32(f32(x * LOG2E32) + MAGIC),
+    n = t - MAGIC;
   return [n, f32(f32(n * NLN2LO) + f32(f32(n * NLN2HI) + x)), Math.exp(x)];
 });
 function worstUlp(c) {

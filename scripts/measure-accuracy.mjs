@@ -11,7 +11,8 @@ import { createSimdmax } from "../dist/index.js";
 import * as ref from "../dist/reference.js";
 
 const f = Math.fround;
-const fb = new Float32Array(1), ub = new Uint32Array(fb.buffer);
+const fb = new Float32Array(1),
+  ub = new Uint32Array(fb.buffer);
 const ulp = (v) => ((fb[0] = f(Math.abs(v))), ub[0] >>> 23 === 0 ? 2 ** -149 : 2 ** ((ub[0] >>> 23) - 150));
 
 /** ATen's vec::reduce_all(+) over float32 with Vec<float> of 8 lanes (AVX2). */
@@ -70,7 +71,9 @@ const torchModel = {
 };
 
 function errors(got, want, floor = 0) {
-  let max = 0, sum = 0, count = 0;
+  let max = 0,
+    sum = 0,
+    count = 0;
   for (let i = 0; i < want.length; i++) {
     if (!(Math.abs(want[i]) >= 2 ** -126) || !Number.isFinite(want[i])) continue;
     const e = Math.abs(got[i] - want[i]) / ulp(Math.max(Math.abs(want[i]), floor));
@@ -91,7 +94,16 @@ const simd = await createSimdmax({ simd: true });
 const scalar = await createSimdmax({ simd: false });
 /** The relaxed-SIMD build, where this engine validates it (Node 20: run through scripts/relaxed-simd.mjs). */
 const relaxed = await createSimdmax({ build: "relaxed" }).catch(() => null);
-const shapes = [[64, 5], [1, 1000], [256, 1000], [4096, 10], [2048, 24], [64, 32000], [8, 128256], [1, 1048576]];
+const shapes = [
+  [64, 5],
+  [1, 1000],
+  [256, 1000],
+  [4096, 10],
+  [2048, 24],
+  [64, 32000],
+  [8, 128256],
+  [1, 1048576],
+];
 const rowsOut = [];
 for (const spread of [8, 30]) {
   for (const [rows, n] of shapes) {
@@ -100,7 +112,9 @@ for (const spread of [8, 30]) {
       const want = ref[op](x, [rows, n]);
       const floor = op === "logSoftmax" ? 1 : 0;
       const r = {
-        op, shape: `${rows}×${n}`, logits: `U(±${spread})`,
+        op,
+        shape: `${rows}×${n}`,
+        logits: `U(±${spread})`,
         simd: errors(simd[op](x, [rows, n]), want, floor),
         scalar: errors(scalar[op](x, [rows, n]), want, floor),
         relaxed: relaxed ? errors(relaxed[op](x, [rows, n]), want, floor) : null,
@@ -109,7 +123,9 @@ for (const spread of [8, 30]) {
       rowsOut.push(r);
       if (!json) {
         const fmt = (e) => `${e.max.toFixed(2).padStart(7)} ${e.mean.toFixed(3).padStart(6)}`;
-        console.log(`${op.padEnd(10)} ${r.shape.padEnd(10)} ${r.logits.padEnd(7)} | SIMD ${fmt(r.simd)} | scalar ${fmt(r.scalar)}${r.relaxed ? ` | relaxed ${fmt(r.relaxed)}` : ""} | PyTorch model ${fmt(r.torchModel)}`);
+        console.log(
+          `${op.padEnd(10)} ${r.shape.padEnd(10)} ${r.logits.padEnd(7)} | SIMD ${fmt(r.simd)} | scalar ${fmt(r.scalar)}${r.relaxed ? ` | relaxed ${fmt(r.relaxed)}` : ""} | PyTorch model ${fmt(r.torchModel)}`,
+        );
       }
     }
   }

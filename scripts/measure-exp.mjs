@@ -14,7 +14,8 @@ const names = process.argv.slice(2).filter((a) => !/^\d+$/.test(a));
 for (const n of names) if (!BUILDS.includes(n)) throw new Error(`unknown build ${n}; builds are ${BUILDS.join(", ")}`);
 const step = Number(numbers[0] ?? 1);
 const CHUNK = 1 << 20;
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+const f32 = new Float32Array(1),
+  u32 = new Uint32Array(f32.buffer);
 const bitsOf = (v) => ((f32[0] = v), u32[0]);
 
 async function load(name) {
@@ -79,7 +80,9 @@ const against = { simd: "scalar", relaxed: "simd" };
 const validates = async (name) => WebAssembly.validate(await readFile(new URL(`../build/simdmax.${name}.wasm`, import.meta.url)));
 for (const name of names.length ? names : BUILDS) {
   if (!(await validates(name))) {
-    console.log(`${name}: not measured, this engine does not validate the build (Node 20: node scripts/relaxed-simd.mjs scripts/measure-exp.mjs)`);
+    console.log(
+      `${name}: not measured, this engine does not validate the build (Node 20: node scripts/relaxed-simd.mjs scripts/measure-exp.mjs)`,
+    );
     continue;
   }
   const other = against[name] ? await load(against[name]) : null;

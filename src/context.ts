@@ -30,7 +30,12 @@ export function createContext(exports: KernelExports, build: Build, scratchBytes
   const heap = new Heap(exports.memory, exports.heapBase());
   const window = new Window(heap, scratchBytes);
   window.reserve(); // so that ordinary calls never grow the memory
-  return { exports, heap, window, features: Object.freeze({ ready: true, simd: build !== "scalar", relaxedSimd: build === "relaxed", build, scratchBytes }) };
+  return {
+    exports,
+    heap,
+    window,
+    features: Object.freeze({ ready: true, simd: build !== "scalar", relaxedSimd: build === "relaxed", build, scratchBytes }),
+  };
 }
 
 export type Input = Float32Array | Float32Buffer;
@@ -84,7 +89,12 @@ export function sharesBytes(a: Extent, b: Extent): boolean {
  * length, and that it is either exactly one of the inputs (in place, if `mayAlias`) or disjoint from all.
  */
 export function outputOf(
-  ctx: Context, fn: string, out: unknown, length: number, inputs: readonly { name: string; place: Place }[], mayAlias: boolean,
+  ctx: Context,
+  fn: string,
+  out: unknown,
+  length: number,
+  inputs: readonly { name: string; place: Place }[],
+  mayAlias: boolean,
   name = "out",
 ): { place: Place; result: Input } {
   if (out === undefined) {
@@ -92,7 +102,8 @@ export function outputOf(
     return { place: { kind: "js", array, fresh: true }, result: array };
   }
   const place = placeOf(ctx, fn, name, out);
-  if (lengthOf(place) !== length) throw new RangeError(`${fn}: ${name} has length ${lengthOf(place)}, but the result has ${length} elements`);
+  if (lengthOf(place) !== length)
+    throw new RangeError(`${fn}: ${name} has length ${lengthOf(place)}, but the result has ${length} elements`);
   const o = extentOf(ctx, place);
   for (const { name: input, place: p } of inputs) {
     const q = extentOf(ctx, p);

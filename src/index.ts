@@ -5,15 +5,45 @@ import type { Features, Input } from "./context.js";
 import type { Float32Buffer } from "./memory.js";
 import type { Output, SoftmaxOptions, LogSumExpOptions, BackwardOptions, UnaryOp, BinaryOp, WithOut, WithoutOut } from "./ops/softmax.js";
 import type { Shape } from "./shape.js";
-import type { CrossEntropyFn, CrossEntropyBackwardFn, CrossEntropyWithGradFn, NllLossFn, Target, NllOptions } from "./ops/crossEntropyTypes.js";
+import type {
+  CrossEntropyFn,
+  CrossEntropyBackwardFn,
+  CrossEntropyWithGradFn,
+  NllLossFn,
+  Target,
+  NllOptions,
+} from "./ops/crossEntropyTypes.js";
 import type { CrossEntropyBackwardOptions, CrossEntropyWithGradOptions, CrossEntropyResult } from "./ops/crossEntropy.js";
 import type { CrossEntropyOptions, Reduction, AllIgnored } from "./targets.js";
 
 export { createSimdmax };
 export type {
-  Simdmax, InitOptions, Features, Input, Output, Shape, SoftmaxOptions, LogSumExpOptions, BackwardOptions, Float32Buffer,
-  UnaryOp, BinaryOp, WithOut, WithoutOut, CrossEntropyOptions, CrossEntropyBackwardOptions, CrossEntropyWithGradOptions,
-  CrossEntropyResult, CrossEntropyFn, CrossEntropyBackwardFn, CrossEntropyWithGradFn, NllLossFn, Target, NllOptions, Reduction, AllIgnored,
+  Simdmax,
+  InitOptions,
+  Features,
+  Input,
+  Output,
+  Shape,
+  SoftmaxOptions,
+  LogSumExpOptions,
+  BackwardOptions,
+  Float32Buffer,
+  UnaryOp,
+  BinaryOp,
+  WithOut,
+  WithoutOut,
+  CrossEntropyOptions,
+  CrossEntropyBackwardOptions,
+  CrossEntropyWithGradOptions,
+  CrossEntropyResult,
+  CrossEntropyFn,
+  CrossEntropyBackwardFn,
+  CrossEntropyWithGradFn,
+  NllLossFn,
+  Target,
+  NllOptions,
+  Reduction,
+  AllIgnored,
 };
 export type { MaskedRows } from "./options.js";
 export type { Build } from "./runtime.js";

@@ -4,7 +4,14 @@ import { createContext, type Context, type Features, type Input } from "./contex
 import { Float32Buffer } from "./memory.js";
 import * as ops from "./ops/softmax.js";
 import * as ce from "./ops/crossEntropy.js";
-import type { CrossEntropyFn, CrossEntropyBackwardFn, CrossEntropyWithGradFn, NllLossFn, Target, NllOptions } from "./ops/crossEntropyTypes.js";
+import type {
+  CrossEntropyFn,
+  CrossEntropyBackwardFn,
+  CrossEntropyWithGradFn,
+  NllLossFn,
+  Target,
+  NllOptions,
+} from "./ops/crossEntropyTypes.js";
 import type { CrossEntropyBackwardOptions, CrossEntropyWithGradOptions } from "./ops/crossEntropy.js";
 import type { CrossEntropyOptions } from "./targets.js";
 import type { SoftmaxOptions, LogSumExpOptions, BackwardOptions, UnaryOp, BinaryOp } from "./ops/softmax.js";
@@ -111,14 +118,17 @@ function bind(ctx: Context): Simdmax {
       ce.crossEntropyBackward(ctx, logits, target, shape, options)) as CrossEntropyBackwardFn,
     crossEntropyWithGrad: ((logits: Input, target: Target, shape: Shape, options?: CrossEntropyWithGradOptions) =>
       ce.crossEntropyWithGrad(ctx, logits, target, shape, options)) as CrossEntropyWithGradFn,
-    nllLoss: ((logProbs: Input, target: Int32Array, shape: Shape, options?: NllOptions) => ce.nllLoss(ctx, logProbs, target, shape, options)) as NllLossFn,
+    nllLoss: ((logProbs: Input, target: Int32Array, shape: Shape, options?: NllOptions) =>
+      ce.nllLoss(ctx, logProbs, target, shape, options)) as NllLossFn,
     alloc: (length: number) => alloc(ctx, length),
   };
 }
 
 function alloc(ctx: Context, length: number): Float32Buffer {
   if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0) {
-    throw new (typeof length === "number" ? RangeError : TypeError)(`alloc: length must be a non-negative integer, got ${describe(length)}`);
+    throw new (typeof length === "number" ? RangeError : TypeError)(
+      `alloc: length must be a non-negative integer, got ${describe(length)}`,
+    );
   }
   if (length > 2 ** 30) throw new RangeError(`alloc: length ${length} is more than the 2^30 float32 elements a wasm32 memory can hold`);
   const ptr = ctx.heap.alloc(4 * length, `alloc(${length})`);

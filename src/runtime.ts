@@ -13,10 +13,35 @@ export interface KernelExports {
   logSoftmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
   logSumExp(outer: number, dim: number, inner: number, x: number, out: number, invT: number, ws: number): void;
   softmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, ws: number): void;
-  logSoftmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, flags: number, ws: number): void;
+  logSoftmaxBackward(
+    outer: number,
+    dim: number,
+    inner: number,
+    y: number,
+    dy: number,
+    dx: number,
+    invT: number,
+    flags: number,
+    ws: number,
+  ): void;
   crossEntropy(
-    outer: number, dim: number, inner: number, x: number, target: number, flags: number, ignoreIndex: number, w: number, W: number,
-    eps: number, invT: number, zLoss: number, loss: number, lse: number, grad: number, gscale: number, ws: number,
+    outer: number,
+    dim: number,
+    inner: number,
+    x: number,
+    target: number,
+    flags: number,
+    ignoreIndex: number,
+    w: number,
+    W: number,
+    eps: number,
+    invT: number,
+    zLoss: number,
+    loss: number,
+    lse: number,
+    grad: number,
+    gscale: number,
+    ws: number,
   ): void;
   crossEntropyWorkspaceBytes(dim: number, inner: number): number;
   softcapForward(n: number, x: number, z: number, c: number): void;
@@ -35,8 +60,22 @@ export type Build = "relaxed" | "simd" | "scalar";
 export const BUILDS: readonly Build[] = ["relaxed", "simd", "scalar"];
 
 const EXPORTS = [
-  "heapBase", "workspaceBytes", "softmax", "logSoftmax", "logSumExp", "softmaxBackward", "logSoftmaxBackward",
-  "crossEntropy", "crossEntropyWorkspaceBytes", "softcapForward", "softcapBackward", "expPass", "expSumPass", "maxPass", "scalePass", "logPass",
+  "heapBase",
+  "workspaceBytes",
+  "softmax",
+  "logSoftmax",
+  "logSumExp",
+  "softmaxBackward",
+  "logSoftmaxBackward",
+  "crossEntropy",
+  "crossEntropyWorkspaceBytes",
+  "softcapForward",
+  "softcapBackward",
+  "expPass",
+  "expSumPass",
+  "maxPass",
+  "scalePass",
+  "logPass",
 ] as const;
 
 const sources: Record<Build, string> = { relaxed: relaxedWasm, simd: simdWasm, scalar: scalarWasm };

@@ -21,7 +21,7 @@ export function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return v.length <= 8 ? `[${v.map(describe).join(", ")}]` : `an array of length ${v.length}`;
   if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
-  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === "object") return (v as object).constructor?.name ?? "an object";
   if (typeof v === "function") return "a function";
   if (typeof v === "symbol") return "a symbol";
@@ -62,7 +62,8 @@ export function checkAxis(fn: string, axis: unknown, rank: number, name = "axis"
 export function layoutOf(fn: string, shape: unknown, axis: unknown): Layout {
   const dims = checkShape(fn, shape);
   const a = checkAxis(fn, axis, dims.length);
-  let outer = 1, inner = 1;
+  let outer = 1,
+    inner = 1;
   for (let i = 0; i < a; i++) outer *= dims[i] as number;
   for (let i = a + 1; i < dims.length; i++) inner *= dims[i] as number;
   const dim = dims.length === 0 ? 1 : (dims[a] as number);
@@ -79,7 +80,12 @@ export function reducedShape(layout: Layout): number[] {
 /** Checks that a data argument has the length its shape needs. `what` names what needs it (default:
  *  the shape); a function, so that the message is only built when it is thrown (every call checks). */
 export function checkLength(
-  fn: string, name: string, length: number, layout: Layout, expected = layout.size, what?: (shape: string) => string,
+  fn: string,
+  name: string,
+  length: number,
+  layout: Layout,
+  expected = layout.size,
+  what?: (shape: string) => string,
 ): void {
   if (length !== expected) {
     const shape = describe(layout.shape);

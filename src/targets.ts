@@ -31,7 +31,16 @@ export interface CrossEntropyOptions {
 }
 
 export const CE_OPTIONS = [
-  "axis", "reduction", "weight", "ignoreIndex", "labelSmoothing", "temperature", "sampleWeight", "allIgnored", "zLoss", "logitSoftcap",
+  "axis",
+  "reduction",
+  "weight",
+  "ignoreIndex",
+  "labelSmoothing",
+  "temperature",
+  "sampleWeight",
+  "allIgnored",
+  "zLoss",
+  "logitSoftcap",
 ] as const;
 export const NLL_OPTIONS = ["axis", "reduction", "weight", "ignoreIndex", "sampleWeight", "allIgnored"] as const;
 
@@ -78,7 +87,8 @@ function checkWeights(fn: string, name: string, v: unknown, length: number, what
   for (let i = 0; i < w.length; i++) {
     const x = w[i] as number;
     // The kernels take the weights as float32s: one past the largest would become Infinity there.
-    if (!(x >= 0) || !Number.isFinite(Math.fround(x))) throw new RangeError(`${fn}: ${name}[${i}] must be finite and ≥ 0 (at most the largest float32, 3.4e38), got ${x}`);
+    if (!(x >= 0) || !Number.isFinite(Math.fround(x)))
+      throw new RangeError(`${fn}: ${name}[${i}] must be finite and ≥ 0 (at most the largest float32, 3.4e38), got ${x}`);
   }
   return isKind(w, "Float32Array") ? (w as Float32Array) : Float32Array.from(w);
 }
@@ -92,7 +102,8 @@ function checkNumber(fn: string, name: string, v: unknown, dflt: number, ok: (x:
 
 function checkChoice<T extends string>(fn: string, name: string, v: unknown, choices: readonly T[]): T {
   if (v === undefined) return choices[0] as T;
-  if (!choices.includes(v as T)) throw new TypeError(`${fn}: ${name} must be ${choices.map((c) => JSON.stringify(c)).join(" or ")}, got ${describe(v)}`);
+  if (!choices.includes(v as T))
+    throw new TypeError(`${fn}: ${name} must be ${choices.map((c) => JSON.stringify(c)).join(" or ")}, got ${describe(v)}`);
   return v as T;
 }
 
@@ -102,13 +113,20 @@ function checkChoice<T extends string>(fn: string, name: string, v: unknown, cho
  * a Float32Array of probabilities with the logits' shape.
  */
 export function checkCrossEntropyArgs(
-  fn: string, logitsName: string, logitsLength: number, target: unknown, shape: unknown, options: unknown,
-  allowed: readonly string[], probsAllowed: boolean,
+  fn: string,
+  logitsName: string,
+  logitsLength: number,
+  target: unknown,
+  shape: unknown,
+  options: unknown,
+  allowed: readonly string[],
+  probsAllowed: boolean,
 ): CrossEntropyArgs {
   const o = checkOptions(fn, options, allowed);
   const layout = layoutOf(fn, shape, o.axis ?? -1);
   checkLength(fn, logitsName, logitsLength, layout);
-  const C = layout.dim, P = positions(layout);
+  const C = layout.dim,
+    P = positions(layout);
   const ignoreIndex = checkNumber(fn, "ignoreIndex", o.ignoreIndex, -100, Number.isSafeInteger, "an integer");
   let indices: Int32Array | undefined, probs: ArrayLike<number> | undefined;
   if (isKind(target, "Int32Array")) {
@@ -118,7 +136,9 @@ export function checkCrossEntropyArgs(
     probs = target as Float32Array;
     checkLength(fn, "target", probs.length, layout, layout.size, (shape) => `probability targets of shape ${shape}`);
     if (ignoreIndex >= 0) {
-      throw new RangeError(`${fn}: ignoreIndex ${ignoreIndex} cannot be used with probability targets (as in PyTorch); leave it out or make it negative`);
+      throw new RangeError(
+        `${fn}: ignoreIndex ${ignoreIndex} cannot be used with probability targets (as in PyTorch); leave it out or make it negative`,
+      );
     }
   } else {
     throw new TypeError(
@@ -133,13 +153,31 @@ export function checkCrossEntropyArgs(
   const zLoss = checkNumber(fn, "zLoss", o.zLoss, 0, (x) => x >= 0 && Number.isFinite(x), "finite and ≥ 0");
   // The kernels take c and 1/c as float32s: either past the largest float32 would be Infinity there.
   const softcap = checkNumber(
-    fn, "logitSoftcap", o.logitSoftcap, 0, (x) => x > 0 && Number.isFinite(Math.fround(x)) && Number.isFinite(Math.fround(1 / x)),
+    fn,
+    "logitSoftcap",
+    o.logitSoftcap,
+    0,
+    (x) => x > 0 && Number.isFinite(Math.fround(x)) && Number.isFinite(Math.fround(1 / x)),
     "> 0 with it and its reciprocal finite float32s (about 2.9e-39 to 3.4e38)",
   );
   if (o.temperature !== undefined) checkTemperature(fn, o.temperature);
   const temperature = (o.temperature as number | undefined) ?? 1;
   const denominator = indices ? indexDenominator(fn, indices, C, ignoreIndex, weight) : P;
-  return { layout, indices, probs, weight, sampleWeight, ignoreIndex, eps, temperature, reduction, allIgnored, zLoss, softcap, denominator };
+  return {
+    layout,
+    indices,
+    probs,
+    weight,
+    sampleWeight,
+    ignoreIndex,
+    eps,
+    temperature,
+    reduction,
+    allIgnored,
+    zLoss,
+    softcap,
+    denominator,
+  };
 }
 
 /** The mean's denominator for index targets, Σ of the class weights (or 1s) of the non-ignored
@@ -147,7 +185,8 @@ export function checkCrossEntropyArgs(
  *  one loop per case, which V8 compiles better than the loop inside checkCrossEntropyArgs (the whole
  *  check of 4096 targets: 9.0 → 6.2 µs). */
 function indexDenominator(fn: string, indices: Int32Array, C: number, ignoreIndex: number, weight: Float32Array | undefined): number {
-  let d = 0, p = 0;
+  let d = 0,
+    p = 0;
   const P = indices.length;
   if (weight) {
     for (; p < P; p++) {

@@ -115,7 +115,9 @@ export class Window {
     for (let o0 = 0; o0 < outer; o0 += per) {
       const c = Math.min(per, outer - o0);
       for (let i = 0; i < operands.length; i++) {
-        const op = operands[i]!, owner = slots.of[i]!, place = op.place;
+        const op = operands[i]!,
+          owner = slots.of[i]!,
+          place = op.place;
         const n = perSliceElems(job, op);
         if (owner < 0) ptrs[i] = (place as { ptr: number }).ptr + o0 * n * op.bytes;
         else {
@@ -127,9 +129,11 @@ export class Window {
       }
       job.kernel(c, dim, inner, ptrs, wsBytes ? base : 0);
       for (let i = 0; i < operands.length; i++) {
-        const op = operands[i]!, place = op.place;
+        const op = operands[i]!,
+          place = op.place;
         if (!op.write || place.kind !== "js" || slots.of[i]! < 0 || !slots.firstWriter[i]) continue;
-        const n = perSliceElems(job, op), from = ptrs[i]! / op.bytes;
+        const n = perSliceElems(job, op),
+          from = ptrs[i]! / op.bytes;
         place.array.set(this.heap.view(place.array).subarray(from, from + c * n), o0 * n);
       }
     }
@@ -158,9 +162,11 @@ export class Window {
       for (let i0 = 0; i0 < inner; ) {
         let c = Math.min(ic, inner - i0);
         if (inner - i0 - c === 1) c -= 1;
-        for (const s of owners) if (operands.some((op, i) => ownerOf[i] === s && op.read)) this.copyColumns(job, operands[s]!, o, i0, c, ptrs[s]!, true);
+        for (const s of owners)
+          if (operands.some((op, i) => ownerOf[i] === s && op.read)) this.copyColumns(job, operands[s]!, o, i0, c, ptrs[s]!, true);
         job.kernel(1, dim, c, ptrs, base);
-        for (const s of owners) if (operands.some((op, i) => ownerOf[i] === s && op.write)) this.copyColumns(job, operands[s]!, o, i0, c, ptrs[s]!, false);
+        for (const s of owners)
+          if (operands.some((op, i) => ownerOf[i] === s && op.write)) this.copyColumns(job, operands[s]!, o, i0, c, ptrs[s]!, false);
         i0 += c;
       }
     }
@@ -173,7 +179,8 @@ export class Window {
     if (place.kind === "temp") return;
     const array = place.kind === "js" ? place.array : this.heap.viewFor(op.bytes);
     const at = place.kind === "js" ? 0 : place.ptr / op.bytes;
-    const win = this.heap.view(array), s = slot / op.bytes;
+    const win = this.heap.view(array),
+      s = slot / op.bytes;
     const rows = op.full ? dim : 1;
     for (let d = 0; d < rows; d++) {
       const from = at + (op.full ? (o * dim + d) * inner : o * inner) + i0;
@@ -198,10 +205,14 @@ interface Slots {
  *  output shares the slot of the read operand it may be written over (`over`) when that one is JS too. */
 function assignSlots(operands: readonly Operand[]): Slots {
   const n = operands.length;
-  const of: number[] = [], owners: number[] = [], readers: boolean[] = [], firstWriter: boolean[] = [];
+  const of: number[] = [],
+    owners: number[] = [],
+    readers: boolean[] = [],
+    firstWriter: boolean[] = [];
   for (let i = 0; i < n; i++) {
     readers.push(false);
-    const op = operands[i]!, kind = op.place.kind;
+    const op = operands[i]!,
+      kind = op.place.kind;
     let same = -1;
     for (let j = 0; j < i && same < 0 && kind !== "temp"; j++) if (samePlace(operands[j]!.place, op.place)) same = j;
     let first = op.write;
@@ -211,8 +222,7 @@ function assignSlots(operands: readonly Operand[]): Slots {
     else if (kind === "temp") {
       owners.push(i);
       of.push(i);
-    }
-    else if (same >= 0) of.push(of[same]!);
+    } else if (same >= 0) of.push(of[same]!);
     else if (op.write && !op.read && op.over !== undefined && operands[op.over]!.place.kind === "js") of.push(of[op.over]!);
     else {
       owners.push(i);

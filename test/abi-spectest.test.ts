@@ -24,7 +24,17 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { readFileSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import {
-  VARIANTS, ROOT, wasmBytes, wasmModule, instantiate, variantOf, putF32, getF32, type Abi, type Client, type Variant,
+  VARIANTS,
+  ROOT,
+  wasmBytes,
+  wasmModule,
+  instantiate,
+  variantOf,
+  putF32,
+  getF32,
+  type Abi,
+  type Client,
+  type Variant,
 } from "./abi/raw.js";
 import { wabt, wat2wasm, tempDir, wastFloat } from "./abi/wabt.js";
 
@@ -40,15 +50,17 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const escape = (bytes: Uint8Array) => Array.from(bytes, (b) => "\\" + b.toString(16).padStart(2, "0")).join("");
+const escape = (bytes: Uint8Array) => Array.from(bytes, (b) => `\\${b.toString(16).padStart(2, "0")}`).join("");
 const f32s = (vs: number[]) => vs.map((v) => `(f32.const ${wastFloat(v)})`).join(" ");
 
 /** A V8 instance of a build and the client module on it. */
 function linked(v: Variant): { abi: Abi; client: Client } {
   let abi: Abi;
-  if (v.importsMemory) abi = new WebAssembly.Instance(wasmModule(v), { env: { memory: new WebAssembly.Memory({ initial: 1 }) } }).exports as unknown as Abi;
+  if (v.importsMemory)
+    abi = new WebAssembly.Instance(wasmModule(v), { env: { memory: new WebAssembly.Memory({ initial: 1 }) } }).exports as unknown as Abi;
   else abi = instantiate(v, 1);
-  const client = new WebAssembly.Instance(clientModule, { simdmax: abi as unknown as WebAssembly.ModuleImports }).exports as unknown as Client;
+  const client = new WebAssembly.Instance(clientModule, { simdmax: abi as unknown as WebAssembly.ModuleImports })
+    .exports as unknown as Client;
   return { abi, client };
 }
 
@@ -60,7 +72,9 @@ function script(v: Variant, bits: Variant = v): { text: string; commands: number
   const { abi } = linked(v);
   const { client: c } = linked(bits);
   const base = abi.heapBase();
-  const lines: string[] = [`;; simdmax's raw ABI in WABT's interpreter: ${v.file}` + (bits === v ? "" : `, float results as V8 gives them for ${bits.file}`)];
+  const lines: string[] = [
+    `;; simdmax's raw ABI in WABT's interpreter: ${v.file}${bits === v ? "" : `, float results as V8 gives them for ${bits.file}`}`,
+  ];
   if (v.importsMemory) lines.push(`(module $env (memory (export "memory") 1))`, `(register "env" $env)`);
   lines.push(`(module $simdmax binary "${escape(wasmBytes(v))}")`, `(register "simdmax" $simdmax)`);
   lines.push(clientText.replace(/^\(module\b/m, "(module $client"));
@@ -81,7 +95,7 @@ function script(v: Variant, bits: Variant = v): { text: string; commands: number
     `(assert_return (invoke $client "selfCheck") (i32.const 0))`,
   ];
   lines.push(...asserts);
-  return { text: lines.join("\n") + "\n", commands: (v.importsMemory ? 4 : 3) + asserts.length };
+  return { text: `${lines.join("\n")}\n`, commands: (v.importsMemory ? 4 : 3) + asserts.length };
 }
 
 /** The client's float results, each asserted to the bit as `c` (a client on V8) gives it. */
@@ -107,9 +121,11 @@ const N = 16;
 let inputs: number[] | undefined;
 function kernelInputs(): number[] {
   if (inputs) return inputs;
-  const n = 1 << 16, grid = Array.from({ length: n }, (_, j) => Math.fround(-20 + (40 * j) / n));
+  const n = 1 << 16,
+    grid = Array.from({ length: n }, (_, j) => Math.fround(-20 + (40 * j) / n));
   const exps = (["relaxed", "simd"] as const).map((isa) => {
-    const abi = instantiate(variantOf(isa, false), 10), x = abi.heapBase();
+    const abi = instantiate(variantOf(isa, false), 10),
+      x = abi.heapBase();
     putF32(abi.memory, x, grid);
     abi.expPass(n, x, x + 4 * n);
     return getF32(abi.memory, x + 4 * n, n);
@@ -122,12 +138,17 @@ function kernelInputs(): number[] {
  *  reads N float32s back, and the assertions of expPass and of a softmax row over those inputs, to the
  *  bits V8 gives for build `bits`: for the relaxed build, where fused and unfused exps differ. */
 function kernelRuns(bits: Variant, base: number): { module: string; asserts: string[] } {
-  const x = ((base + 15) & ~15) + 1024, y = x + 4 * N, z = y + 4 * N, ws = z + 4 * N;
-  const xs = kernelInputs(), { abi } = linked(bits);
+  const x = ((base + 15) & ~15) + 1024,
+    y = x + 4 * N,
+    z = y + 4 * N,
+    ws = z + 4 * N;
+  const xs = kernelInputs(),
+    { abi } = linked(bits);
   putF32(abi.memory, x, xs);
   abi.expPass(N, x, y);
   abi.softmax(1, N, 1, x, z, 1, 0, ws);
-  const bytes = new Uint8Array(4 * N), dv = new DataView(bytes.buffer);
+  const bytes = new Uint8Array(4 * N),
+    dv = new DataView(bytes.buffer);
   xs.forEach((v, i) => dv.setFloat32(4 * i, v, true));
   const loads = Array.from({ length: N }, (_, i) => `(f32.load offset=${4 * i} (local.get 0))`).join(" ");
   const module = [
@@ -145,7 +166,8 @@ function kernelRuns(bits: Variant, base: number): { module: string; asserts: str
 
 /** wast2json, then spectest-interp, on a script: how many of its commands passed, of how many. */
 function runWast(name: string, text: string, flags: string[]): { passed: number; total: number; status: number; log: string } {
-  const wast = join(dir, `${name}.wast`), json = join(dir, `${name}.json`);
+  const wast = join(dir, `${name}.wast`),
+    json = join(dir, `${name}.json`);
   writeFileSync(wast, text);
   const conv = wabt("wast2json", [...flags, wast, "-o", json], dir);
   expect(conv.status, `wast2json ${wast}:\n${conv.stderr}${conv.stdout}`).toBe(0);

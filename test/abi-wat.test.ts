@@ -40,17 +40,36 @@ describe("the client module", () => {
     const imports = WebAssembly.Module.imports(clientModule);
     expect(imports.every((i) => i.module === "simdmax")).toBe(true);
     expect(imports.find((i) => i.name === "memory")?.kind).toBe("memory");
-    expect(imports.filter((i) => i.kind === "function").map((i) => i.name).sort()).toEqual(
-      ["crossEntropy", "crossEntropyWorkspaceBytes", "heapBase", "logSoftmax", "logSumExp", "softmax", "softmaxBackward", "workspaceBytes"],
-    );
+    expect(
+      imports
+        .filter((i) => i.kind === "function")
+        .map((i) => i.name)
+        .sort(),
+    ).toEqual([
+      "crossEntropy",
+      "crossEntropyWorkspaceBytes",
+      "heapBase",
+      "logSoftmax",
+      "logSumExp",
+      "softmax",
+      "softmaxBackward",
+      "workspaceBytes",
+    ]);
   });
 
   it("its selfCheck fails against kernels that do nothing (so a pass means something)", () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
     const nothing = () => {};
     const fake = {
-      memory, heapBase: () => 8192, workspaceBytes: () => 0, crossEntropyWorkspaceBytes: () => 0, softmax: nothing, logSoftmax: nothing,
-      logSumExp: nothing, softmaxBackward: nothing, crossEntropy: nothing,
+      memory,
+      heapBase: () => 8192,
+      workspaceBytes: () => 0,
+      crossEntropyWorkspaceBytes: () => 0,
+      softmax: nothing,
+      logSoftmax: nothing,
+      logSumExp: nothing,
+      softmaxBackward: nothing,
+      crossEntropy: nothing,
     };
     const client = new WebAssembly.Instance(clientModule, { simdmax: fake }).exports as unknown as Client;
     expect(client.selfCheck()).toBe(2);
@@ -72,7 +91,9 @@ for (const v of VARIANTS) {
       const fromWasm = client.softmax3(1);
       expect(getF32(memory, base + 64, 3)).toEqual(fromWasm); // where the client put y
       const a = new Arena(abi);
-      const x = a.f32([1, 2, 3]), y = a.alloc(12), ws = a.alloc(abi.workspaceBytes(3, 1));
+      const x = a.f32([1, 2, 3]),
+        y = a.alloc(12),
+        ws = a.alloc(abi.workspaceBytes(3, 1));
       abi.softmax(1, 3, 1, x, y, 1, 0, ws);
       expect(getF32(memory, y, 3)).toEqual(fromWasm);
 

@@ -8,11 +8,34 @@ import { describe, it, expect } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import {
-  VARIANTS, EXPORT_NAMES, ROOT, wasmModule, instantiate, variantOf, Arena, putF32, getF32, getF64, f32,
-  refSoftmax, refLogSoftmax, refLogSumExp, refCrossEntropy, type Abi,
+  VARIANTS,
+  EXPORT_NAMES,
+  ROOT,
+  wasmModule,
+  instantiate,
+  variantOf,
+  Arena,
+  putF32,
+  getF32,
+  getF64,
+  f32,
+  refSoftmax,
+  refLogSoftmax,
+  refLogSumExp,
+  refCrossEntropy,
+  type Abi,
 } from "./abi/raw.js";
 import {
-  run, runAllLayouts, sameValues, softmaxFamilyCases, crossEntropyCases, elementwiseCases, ceInputs, IGNORE_INDEX, type Case, type CeOptions,
+  run,
+  runAllLayouts,
+  sameValues,
+  softmaxFamilyCases,
+  crossEntropyCases,
+  elementwiseCases,
+  ceInputs,
+  IGNORE_INDEX,
+  type Case,
+  type CeOptions,
 } from "./abi/guard.js";
 
 /** To the printed digits: half a unit of the last one, plus float32 rounding. */
@@ -26,7 +49,8 @@ function expectDigits(got: ArrayLike<number>, want: number[], decimals: number) 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, abs = 1e-6) {
   expect(got.length, what).toBe(want.length);
   for (let j = 0; j < want.length; j++) {
-    const g = got[j] as number, w = want[j] as number;
+    const g = got[j] as number,
+      w = want[j] as number;
     if (!Number.isFinite(w)) {
       expect(Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w)), `${what}[${j}]: ${g} vs ${w}`).toBe(true);
       continue;
@@ -92,7 +116,9 @@ describe("the modules", () => {
       const abi = instantiate(v, 1);
       for (let dim = 0; dim <= 40; dim++) {
         for (let inner = 1; inner <= 9; inner++) {
-          expect(abi.workspaceBytes(dim, inner), `${v.name} (${dim}, ${inner})`).toBe(inner > 1 ? 16 * inner : dim <= 31 ? 32 * (dim + 1) : 0);
+          expect(abi.workspaceBytes(dim, inner), `${v.name} (${dim}, ${inner})`).toBe(
+            inner > 1 ? 16 * inner : dim <= 31 ? 32 * (dim + 1) : 0,
+          );
           const ce = abi.crossEntropyWorkspaceBytes(dim, inner);
           const rows = v.isa !== "scalar" && dim <= 31 ? 16 * (dim + 9) : 4 * Math.ceil(dim / 1024);
           expect(ce, `${v.name} crossEntropyWorkspaceBytes(${dim}, ${inner})`).toBe(inner > 1 ? 48 * inner : rows);
@@ -112,7 +138,9 @@ describe("the imported memory", () => {
 
   it("needs at least one page, not shared, with or without a maximum, and exports the memory it was given", () => {
     for (const v of imported) {
-      expect(() => new WebAssembly.Instance(wasmModule(v), { env: { memory: new WebAssembly.Memory({ initial: 0 }) } }), v.name).toThrow(WebAssembly.LinkError);
+      expect(() => new WebAssembly.Instance(wasmModule(v), { env: { memory: new WebAssembly.Memory({ initial: 0 }) } }), v.name).toThrow(
+        WebAssembly.LinkError,
+      );
       expect(() => new WebAssembly.Instance(wasmModule(v), {}), v.name).toThrow(TypeError);
       const shared = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
       expect(() => new WebAssembly.Instance(wasmModule(v), { env: { memory: shared } }), v.name).toThrow(WebAssembly.LinkError);
@@ -129,8 +157,14 @@ describe("the imported memory", () => {
       new Uint8Array(memory.buffer).fill(0xee);
       const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
       const base = abi.heapBase();
-      expect(new Uint8Array(memory.buffer, base).every((b) => b === 0xee), v.name).toBe(true);
-      expect(new Uint8Array(memory.buffer, 0, base).some((b) => b !== 0xee), v.name).toBe(true); // its static data
+      expect(
+        new Uint8Array(memory.buffer, base).every((b) => b === 0xee),
+        v.name,
+      ).toBe(true);
+      expect(
+        new Uint8Array(memory.buffer, 0, base).some((b) => b !== 0xee),
+        v.name,
+      ).toBe(true); // its static data
     }
   });
 
@@ -152,10 +186,15 @@ describe("the imported memory", () => {
 
   it("three instances, SIMD, scalar and relaxed SIMD, share one memory, the host's data and each other's", () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
-    const [a, b, c] = (["simd", "scalar", "relaxed"] as const).map((isa) =>
-      new WebAssembly.Instance(wasmModule(variantOf(isa, true)), { env: { memory } }).exports as unknown as Abi);
+    const [a, b, c] = (["simd", "scalar", "relaxed"] as const).map(
+      (isa) => new WebAssembly.Instance(wasmModule(variantOf(isa, true)), { env: { memory } }).exports as unknown as Abi,
+    );
     const arena = new Arena(a!);
-    const x = arena.f32([1, 2, 3]), y = arena.alloc(12), z = arena.alloc(12), l = arena.alloc(4), ws = arena.alloc(a!.workspaceBytes(3, 1));
+    const x = arena.f32([1, 2, 3]),
+      y = arena.alloc(12),
+      z = arena.alloc(12),
+      l = arena.alloc(4),
+      ws = arena.alloc(a!.workspaceBytes(3, 1));
     a!.softmax(1, 3, 1, x, y, 1, 0, ws);
     b!.logSoftmax(1, 3, 1, x, z, 1, 0, ws); // b reads the x the host wrote and a read
     c!.logSumExp(1, 3, 1, x, l, 1, ws); // and so does c
@@ -165,7 +204,11 @@ describe("the imported memory", () => {
     expectDigits(getF32(memory, l, 1), [3.40760596], 6);
     const p = [0.09003057317038046, 0.24472847105479764, 0.6652409557748218];
     const g = p.reduce((s, v) => s + v * v, 0);
-    expectClose(getF32(memory, x, 3), p.map((v) => v * (v - g)), "softmaxBackward");
+    expectClose(
+      getF32(memory, x, 3),
+      p.map((v) => v * (v - g)),
+      "softmaxBackward",
+    );
   });
 
   it("the host grows the shared memory; the kernels use it at once", () => {
@@ -173,7 +216,8 @@ describe("the imported memory", () => {
       const memory = new WebAssembly.Memory({ initial: 1 });
       const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
       memory.grow(2);
-      const x = 3 * 65536 - 16, y = 2 * 65536; // in the new pages
+      const x = 3 * 65536 - 16,
+        y = 2 * 65536; // in the new pages
       putF32(memory, x, [1, 2, 3, 4]);
       abi.softmax(1, 4, 1, x, y, 1, 0, abi.heapBase()); // the workspace (96 bytes) in the first page
       expectClose(getF32(memory, y, 4), refSoftmax([1, 2, 3, 4], 1, 4, 1), v.name);
@@ -189,27 +233,39 @@ for (const v of VARIANTS) {
 
     it("softmax of [1, 2, 3], and the seed numbers of test/seeds.test.ts", () => {
       const a = arena();
-      const x = a.f32([1, 2, 3]), y = a.alloc(12), ws = a.alloc(abi.workspaceBytes(3, 1));
+      const x = a.f32([1, 2, 3]),
+        y = a.alloc(12),
+        ws = a.alloc(abi.workspaceBytes(3, 1));
       abi.softmax(1, 3, 1, x, y, 1, 0, ws);
       expectDigits(getF32(mem, y, 3), [0.09003057, 0.24472847, 0.66524096], 8);
       abi.logSumExp(1, 3, 1, x, y, 1, ws);
       expectDigits(getF32(mem, y, 1), [3.40760596], 6);
 
-      const s1 = a.f32([3, 5.1, 2, 0.5, 0.1]), ws5 = a.alloc(abi.workspaceBytes(5, 1));
+      const s1 = a.f32([3, 5.1, 2, 0.5, 0.1]),
+        ws5 = a.alloc(abi.workspaceBytes(5, 1));
       abi.softmax(1, 5, 1, s1, s1, 1, 0, ws5); // in place
       expectDigits(getF32(mem, s1, 5), [0.10340024, 0.84438392, 0.03803882, 0.00848761, 0.00568941], 8);
 
       // Over axis 0 of a 2×5 tensor: outer 1, dim 2, inner 5 (the inner > 1 path).
-      const ax = a.f32([3, 5.1, 2, 0.5, 0.1, 9, 0.1, 0.2, 1, 2]), ay = a.alloc(40), aws = a.alloc(abi.workspaceBytes(2, 5));
+      const ax = a.f32([3, 5.1, 2, 0.5, 0.1, 9, 0.1, 0.2, 1, 2]),
+        ay = a.alloc(40),
+        aws = a.alloc(abi.workspaceBytes(2, 5));
       abi.softmax(1, 2, 5, ax, ay, 1, 0, aws);
-      expectDigits(getF32(mem, ay, 10), [0.00247262, 0.99330715, 0.85814894, 0.37754067, 0.13010847, 0.99752738, 0.00669285, 0.14185106, 0.62245933, 0.86989153], 8);
+      expectDigits(
+        getF32(mem, ay, 10),
+        [0.00247262, 0.99330715, 0.85814894, 0.37754067, 0.13010847, 0.99752738, 0.00669285, 0.14185106, 0.62245933, 0.86989153],
+        8,
+      );
 
-      const l = a.f32([2, 0.5, 1, 0.2, 1.5, 0.3, 1, 2, 0.1]), ly = a.alloc(36);
+      const l = a.f32([2, 0.5, 1, 0.2, 1.5, 0.3, 1, 2, 0.1]),
+        ly = a.alloc(36);
       abi.logSoftmax(3, 3, 1, l, ly, 1, 0, ws);
       expectDigits(getF32(mem, ly, 9), [-0.4644, -1.9644, -1.4644, -1.7534, -0.4534, -1.6534, -1.417, -0.417, -2.317], 4);
 
       // [[1,1],[1,10],[1,100]]: finite where the naive formula overflows; exp(−99) flushes to 0.
-      const o = a.f32([1, 1, 1, 10, 1, 100]), oy = a.alloc(24), ows = a.alloc(abi.workspaceBytes(2, 1));
+      const o = a.f32([1, 1, 1, 10, 1, 100]),
+        oy = a.alloc(24),
+        ows = a.alloc(abi.workspaceBytes(2, 1));
       abi.softmax(3, 2, 1, o, oy, 1, 0, ows);
       expectDigits(getF32(mem, oy, 6), [0.5, 0.5, 1.2339458e-4, 0.99987661, 0, 1], 8);
       expect(getF32(mem, oy, 6)[4]).toBe(0);
@@ -221,7 +277,9 @@ for (const v of VARIANTS) {
 
     it("invT is 1/temperature, a float64; flags bit 0 makes fully masked rows 0 (rows of ≤ 31, long rows, inner > 1)", () => {
       const a = arena();
-      const x = a.f32([1, 2, 3]), y = a.alloc(12), ws = a.alloc(abi.workspaceBytes(3, 1));
+      const x = a.f32([1, 2, 3]),
+        y = a.alloc(12),
+        ws = a.alloc(abi.workspaceBytes(3, 1));
       abi.softmax(1, 3, 1, x, y, 0.5, 0, ws); // temperature 2
       expectDigits(getF32(mem, y, 3), [0.18632372, 0.30719589, 0.50648039], 8);
       abi.logSoftmax(1, 3, 1, x, y, 1 / 0.3, 0, ws);
@@ -229,11 +287,18 @@ for (const v of VARIANTS) {
       abi.logSumExp(1, 3, 1, x, y, 0.5, ws);
       expectClose(getF32(mem, y, 1), [0.5 * 3 + Math.log(Math.exp(-1) + Math.exp(-0.5) + 1)], "logSumExp T = 2");
 
-      for (const [outer, dim, inner] of [[2, 3, 1], [2, 40, 1], [2, 3, 5]] as const) {
+      for (const [outer, dim, inner] of [
+        [2, 3, 1],
+        [2, 40, 1],
+        [2, 3, 5],
+      ] as const) {
         const n = outer * dim * inner;
         const data = Array.from({ length: n }, (_, j) => ((j * 7) % 5) - 2);
         for (let d = 0; d < dim; d++) data[d * inner] = -Infinity; // position (0, 0) is masked
-        const xs = a.f32(data), ys = a.alloc(4 * n), dx = a.alloc(4 * n), w = a.alloc(abi.workspaceBytes(dim, inner));
+        const xs = a.f32(data),
+          ys = a.alloc(4 * n),
+          dx = a.alloc(4 * n),
+          w = a.alloc(abi.workspaceBytes(dim, inner));
         const masked = (arr: number[]) => Array.from({ length: dim }, (_, d) => arr[d * inner] as number);
         const unmasked = (arr: number[]) => arr.filter((_, j) => !(j < dim * inner && j % inner === 0));
         for (const op of ["softmax", "logSoftmax"] as const) {
@@ -241,7 +306,10 @@ for (const v of VARIANTS) {
           expect(masked(getF32(mem, ys, n)).every(Number.isNaN), `${op} [${outer},${dim},${inner}] flags 0`).toBe(true);
           abi[op](outer, dim, inner, xs, ys, 1, 1, w);
           const got = getF32(mem, ys, n);
-          expect(masked(got).every((g) => Object.is(g, 0)), `${op} [${outer},${dim},${inner}] flags 1`).toBe(true);
+          expect(
+            masked(got).every((g) => Object.is(g, 0)),
+            `${op} [${outer},${dim},${inner}] flags 1`,
+          ).toBe(true);
           const ref = (op === "softmax" ? refSoftmax : refLogSoftmax)(data, outer, dim, inner);
           expectClose(unmasked(got), unmasked(ref), op);
         }
@@ -256,11 +324,16 @@ for (const v of VARIANTS) {
 
     it("softmaxBackward and logSoftmaxBackward: dx = y ⊙ (dy − Σ y⊙dy)·invT and (dy − exp(y)·Σ dy)·invT, in place into y or dy", () => {
       const a = arena();
-      for (const [outer, dim, inner, invT] of [[1, 3, 1, 1], [3, 17, 1, 0.5], [2, 4, 3, 2]] as const) {
+      for (const [outer, dim, inner, invT] of [
+        [1, 3, 1, 1],
+        [3, 17, 1, 0.5],
+        [2, 4, 3, 2],
+      ] as const) {
         const n = outer * dim * inner;
         const x = Array.from({ length: n }, (_, j) => Math.sin(j + 1) * 3);
         const dyv = Array.from({ length: n }, (_, j) => Math.cos(3 * j));
-        const sm = refSoftmax(x, outer, dim, inner, invT).map(f32), lsm = refLogSoftmax(x, outer, dim, inner, invT).map(f32);
+        const sm = refSoftmax(x, outer, dim, inner, invT).map(f32),
+          lsm = refLogSoftmax(x, outer, dim, inner, invT).map(f32);
         const want = (y: number[], log: boolean) => {
           const dx = new Array<number>(n).fill(0);
           for (let o = 0; o < outer; o++) {
@@ -269,7 +342,8 @@ for (const v of VARIANTS) {
               let g = 0;
               for (let d = 0; d < dim; d++) g += log ? (dyv[at(d)] as number) : (y[at(d)] as number) * (dyv[at(d)] as number);
               for (let d = 0; d < dim; d++) {
-                const yy = y[at(d)] as number, dd = dyv[at(d)] as number;
+                const yy = y[at(d)] as number,
+                  dd = dyv[at(d)] as number;
                 dx[at(d)] = (log ? dd - Math.exp(yy) * g : yy * (dd - g)) * invT;
               }
             }
@@ -278,11 +352,15 @@ for (const v of VARIANTS) {
         };
         const ws = a.alloc(abi.workspaceBytes(dim, inner));
         for (const into of ["dx", "y", "dy"] as const) {
-          const y1 = a.f32(sm), dy1 = a.f32(dyv), dx1 = a.alloc(4 * n);
+          const y1 = a.f32(sm),
+            dy1 = a.f32(dyv),
+            dx1 = a.alloc(4 * n);
           const out = into === "dx" ? dx1 : into === "y" ? y1 : dy1;
           abi.softmaxBackward(outer, dim, inner, y1, dy1, out, invT, ws);
           expectClose(getF32(mem, out, n), want(sm, false), `softmaxBackward [${outer},${dim},${inner}] into ${into}`);
-          const y2 = a.f32(lsm), dy2 = a.f32(dyv), dx2 = a.alloc(4 * n);
+          const y2 = a.f32(lsm),
+            dy2 = a.f32(dyv),
+            dx2 = a.alloc(4 * n);
           const out2 = into === "dx" ? dx2 : into === "y" ? y2 : dy2;
           abi.logSoftmaxBackward(outer, dim, inner, y2, dy2, out2, invT, 0, ws);
           expectClose(getF32(mem, out2, n), want(lsm, true), `logSoftmaxBackward [${outer},${dim},${inner}] into ${into}`);
@@ -293,8 +371,13 @@ for (const v of VARIANTS) {
     it("crossEntropy: the seed's 0.4449 from float64 losses per position, its gradient and logsumexp, rows and inner > 1", () => {
       const a = arena();
       const logits = [2, 0.5, 1, 0.2, 1.5, 0.3, 1, 2, 0.1];
-      const x = a.f32(logits), t = a.i32([0, 1, 1]), loss = a.alloc(24), lse = a.alloc(12), grad = a.alloc(36);
-      const gscale = a.f32([1 / 3, 1 / 3, 1 / 3]), ws = a.alloc(abi.crossEntropyWorkspaceBytes(3, 1));
+      const x = a.f32(logits),
+        t = a.i32([0, 1, 1]),
+        loss = a.alloc(24),
+        lse = a.alloc(12),
+        grad = a.alloc(36);
+      const gscale = a.f32([1 / 3, 1 / 3, 1 / 3]),
+        ws = a.alloc(abi.crossEntropyWorkspaceBytes(3, 1));
       abi.crossEntropy(3, 3, 1, x, t, 0, -100, 0, 3, 0, 1, 0, loss, lse, grad, gscale, ws);
       const losses = getF64(mem, loss, 3);
       expectDigits(losses, [0.4644, 0.4534, 0.417], 4);
@@ -308,16 +391,25 @@ for (const v of VARIANTS) {
       const q = a.f32([1, 0, 0, 0, 1, 0, 0, 1, 0]);
       abi.crossEntropy(3, 3, 1, x, q, 1, -100, 0, 3, 0, 1, 0, loss, 0, 0, 0, ws);
       expectClose(getF64(mem, loss, 3), ref.loss, "one-hot probabilities");
-      const xt = a.f32([2, 0.2, 1, 0.5, 1.5, 2, 1, 0.3, 0.1]), wsT = a.alloc(abi.crossEntropyWorkspaceBytes(3, 3)), gT = a.alloc(36);
+      const xt = a.f32([2, 0.2, 1, 0.5, 1.5, 2, 1, 0.3, 0.1]),
+        wsT = a.alloc(abi.crossEntropyWorkspaceBytes(3, 3)),
+        gT = a.alloc(36);
       abi.crossEntropy(1, 3, 3, xt, t, 0, -100, 0, 3, 0, 1, 0, loss, lse, gT, gscale, wsT);
       expectClose(getF64(mem, loss, 3), ref.loss, "inner > 1");
       expectClose(getF32(mem, lse, 3), ref.lse, "inner > 1 lse");
       const gt = getF32(mem, gT, 9);
-      expectClose([0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => gt[c * 3 + r]!)), ref.grad, "inner > 1 grad");
+      expectClose(
+        [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => gt[c * 3 + r]!)),
+        ref.grad,
+        "inner > 1 grad",
+      );
 
       // The issue's other losses.
       const one = (vals: number[], target: number, want: number, digits: number) => {
-        const px = a.f32(vals), pt = a.i32([target]), pl = a.alloc(8), pw = a.alloc(abi.crossEntropyWorkspaceBytes(vals.length, 1));
+        const px = a.f32(vals),
+          pt = a.i32([target]),
+          pl = a.alloc(8),
+          pw = a.alloc(abi.crossEntropyWorkspaceBytes(vals.length, 1));
         abi.crossEntropy(1, vals.length, 1, px, pt, 0, -100, 0, vals.length, 0, 1, 0, pl, 0, 0, 0, pw);
         expectDigits(getF64(mem, pl, 1), [want], digits);
       };
@@ -335,22 +427,64 @@ for (const v of VARIANTS) {
         { probs: true, weights: true, eps: 0.1, zLoss: 1e-3, invT: 2, grad: "inplace", lse: true, ignore: false },
       ];
       let seed = 1;
-      for (const [outer, C, inner] of [[5, 3, 1], [3, 20, 1], [2, 4, 3]] as const) {
+      for (const [outer, C, inner] of [
+        [5, 3, 1],
+        [3, 20, 1],
+        [2, 4, 3],
+      ] as const) {
         for (const o of combos) {
           const { x, target, w, W, gscale } = ceInputs(outer, C, inner, o, seed++);
-          const P = outer * inner, n = outer * C * inner;
-          const px = a.f32(x), pt = o.probs ? a.f32(target) : a.i32(target), pw = o.weights ? a.f32(w) : 0;
-          const pl = a.alloc(8 * P), plse = o.lse ? a.alloc(4 * P) : 0, pg = o.grad === "out" ? a.alloc(4 * n) : px;
-          const pgs = a.f32(gscale), ws = a.alloc(abi.crossEntropyWorkspaceBytes(C, inner));
-          abi.crossEntropy(outer, C, inner, px, pt, (o.probs ? 1 : 0) | (o.weights ? 2 : 0), IGNORE_INDEX, pw, W, o.eps, o.invT, o.zLoss, pl, plse, pg, pgs, ws);
-          const ref = refCrossEntropy(x, outer, C, inner, target, o.probs, IGNORE_INDEX, o.weights ? w : undefined, o.eps, o.invT, o.zLoss, gscale);
+          const P = outer * inner,
+            n = outer * C * inner;
+          const px = a.f32(x),
+            pt = o.probs ? a.f32(target) : a.i32(target),
+            pw = o.weights ? a.f32(w) : 0;
+          const pl = a.alloc(8 * P),
+            plse = o.lse ? a.alloc(4 * P) : 0,
+            pg = o.grad === "out" ? a.alloc(4 * n) : px;
+          const pgs = a.f32(gscale),
+            ws = a.alloc(abi.crossEntropyWorkspaceBytes(C, inner));
+          abi.crossEntropy(
+            outer,
+            C,
+            inner,
+            px,
+            pt,
+            (o.probs ? 1 : 0) | (o.weights ? 2 : 0),
+            IGNORE_INDEX,
+            pw,
+            W,
+            o.eps,
+            o.invT,
+            o.zLoss,
+            pl,
+            plse,
+            pg,
+            pgs,
+            ws,
+          );
+          const ref = refCrossEntropy(
+            x,
+            outer,
+            C,
+            inner,
+            target,
+            o.probs,
+            IGNORE_INDEX,
+            o.weights ? w : undefined,
+            o.eps,
+            o.invT,
+            o.zLoss,
+            gscale,
+          );
           const what = `[${outer},${C},${inner}] ${JSON.stringify(o)}`;
           expectClose(getF64(mem, pl, P), ref.loss, `${what} loss`, 1e-5);
           if (o.lse) expectClose(getF32(mem, plse, P), ref.lse, `${what} lse`, 1e-5);
           expectClose(getF32(mem, pg, n), ref.grad, `${what} grad`);
           if (o.ignore) {
             expect(getF64(mem, pl, P)[P - 1]).toBe(0);
-            for (let c = 0; c < C; c++) expect(getF32(mem, pg, n)[(Math.floor((P - 1) / inner) * C + c) * inner + ((P - 1) % inner)]).toBe(0);
+            for (let c = 0; c < C; c++)
+              expect(getF32(mem, pg, n)[(Math.floor((P - 1) / inner) * C + c) * inner + ((P - 1) % inner)]).toBe(0);
           }
         }
       }
@@ -359,28 +493,48 @@ for (const v of VARIANTS) {
     it("softcapForward / softcapBackward (c is a float32) and the probes expPass, expSumPass, maxPass, scalePass", () => {
       const a = arena();
       const xs = [-40, -3, -0.5, 0, 1e-3, 0.7, 2, 9, 55];
-      const n = xs.length, x = a.f32(xs), z = a.alloc(4 * n), g = a.f32(xs.map((_, j) => (j % 2 ? 1 : -2)));
+      const n = xs.length,
+        x = a.f32(xs),
+        z = a.alloc(4 * n),
+        g = a.f32(xs.map((_, j) => (j % 2 ? 1 : -2)));
       abi.softcapForward(n, x, z, 5);
-      expectClose(getF32(mem, z, n), xs.map((v) => 5 * Math.tanh(v / 5)), "softcapForward");
+      expectClose(
+        getF32(mem, z, n),
+        xs.map((v) => 5 * Math.tanh(v / 5)),
+        "softcapForward",
+      );
       const zs = getF32(mem, z, n);
       abi.softcapBackward(n, z, g, 5);
-      expectClose(getF32(mem, g, n), zs.map((v, j) => (j % 2 ? 1 : -2) * (1 - (v / 5) ** 2)), "softcapBackward");
+      expectClose(
+        getF32(mem, g, n),
+        zs.map((v, j) => (j % 2 ? 1 : -2) * (1 - (v / 5) ** 2)),
+        "softcapBackward",
+      );
       putF32(mem, g, [0]);
       abi.softcapBackward(1, z, g, 5);
       expect(getF32(mem, g, 1)[0]).toBe(0);
 
-      const e = a.f32([-3, -1, 0, 0.5, 2, -0.25, 10]), ey = a.alloc(28);
+      const e = a.f32([-3, -1, 0, 0.5, 2, -0.25, 10]),
+        ey = a.alloc(28);
       abi.expPass(7, e, ey);
       expectClose(getF32(mem, ey, 7), [-3, -1, 0, 0.5, 2, -0.25, 10].map(Math.exp), "expPass");
       const neg = [-3, -1, 0, -0.5, -200, -0.25, -10];
       const s = abi.expSumPass(7, a.f32(neg), ey);
-      expectClose(getF32(mem, ey, 7), neg.map((v) => (v < -87.4 ? 0 : Math.exp(v))), "expSumPass");
+      expectClose(
+        getF32(mem, ey, 7),
+        neg.map((v) => (v < -87.4 ? 0 : Math.exp(v))),
+        "expSumPass",
+      );
       expectClose([s], [neg.reduce((t, v) => t + (v < -87.4 ? 0 : Math.exp(v)), 0)], "expSumPass's sum");
       expect(abi.maxPass(7, a.f32([1, NaN, 7, -2, 6.5, NaN, 3]))).toBe(7);
       expect(abi.maxPass(0, a.f32([1]))).toBe(-Infinity);
       const pos = [1e-30, 0.1, 0.5, 1, 2, Math.E, 10, 3e4, 1e38];
       abi.logPass(pos.length, a.f32(pos), ey);
-      expectClose(getF32(mem, ey, pos.length), pos.map((v) => Math.log(f32(v))), "logPass");
+      expectClose(
+        getF32(mem, ey, pos.length),
+        pos.map((v) => Math.log(f32(v))),
+        "logPass",
+      );
       abi.scalePass(7, e, ey, 0.375);
       expect(getF32(mem, ey, 7)).toEqual([-3, -1, 0, 0.5, 2, -0.25, 10].map((v) => f32(v * 0.375)));
     });
@@ -389,8 +543,14 @@ for (const v of VARIANTS) {
       const x = Array.from({ length: 3 * 19 }, (_, j) => Math.sin(j));
       const results = [0, 4, 8, 2, 1].map((skew) => {
         const a = new Arena(abi, skew);
-        const px = a.f32(x), py = a.alloc(4 * x.length), ws = a.alloc(abi.workspaceBytes(19, 1));
-        const pl = a.alloc(24), pt = a.i32([3, 18, 0]), pg = a.alloc(4 * x.length), gs = a.f32([1, 1, 1]), cws = a.alloc(abi.crossEntropyWorkspaceBytes(19, 1));
+        const px = a.f32(x),
+          py = a.alloc(4 * x.length),
+          ws = a.alloc(abi.workspaceBytes(19, 1));
+        const pl = a.alloc(24),
+          pt = a.i32([3, 18, 0]),
+          pg = a.alloc(4 * x.length),
+          gs = a.f32([1, 1, 1]),
+          cws = a.alloc(abi.crossEntropyWorkspaceBytes(19, 1));
         const ws2 = a.alloc(abi.workspaceBytes(3, 19));
         abi.softmax(3, 19, 1, px, py, 1, 0, ws);
         abi.crossEntropy(3, 19, 1, px, pt, 0, -100, 0, 19, 0.1, 1, 0, pl, 0, pg, gs, cws);
@@ -406,7 +566,8 @@ for (const v of VARIANTS) {
       const end = mem.buffer.byteLength;
       expect(() => abi.softmax(1, 8, 1, end - 16, end - 16, 1, 0, a.alloc(abi.workspaceBytes(8, 1)))).toThrow(WebAssembly.RuntimeError);
       expect(() => abi.logSumExp(1, 2, 1, a.f32([0, 0]), end, 1, a.alloc(64))).toThrow(/out of bounds/);
-      const x = a.f32([1, 2, 3]), ws = a.alloc(abi.workspaceBytes(3, 1));
+      const x = a.f32([1, 2, 3]),
+        ws = a.alloc(abi.workspaceBytes(3, 1));
       abi.softmax(1, 3, 1, x, x, 1, 0, ws);
       expectDigits(getF32(mem, x, 3), [0.09003057, 0.24472847, 0.66524096], 8);
     });
@@ -430,8 +591,18 @@ for (const v of VARIANTS) {
           const [op, outer, dim, inner, invT, flags] = [m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +(m[6] ?? 0)];
           const x = c.regions[0]!.data!;
           const got = f32s(out.get(c.regions[0]!.role === "inout" ? "x" : op === "logSumExp" ? "out" : "y"));
-          const ref = op === "softmax" ? refSoftmax(x, outer, dim, inner, invT) : op === "logSoftmax" ? refLogSoftmax(x, outer, dim, inner, invT) : refLogSumExp(x, outer, dim, inner, invT);
-          expectClose(got, ref.map((r) => (Number.isNaN(r) && flags ? 0 : r)), c.label, 1e-6);
+          const ref =
+            op === "softmax"
+              ? refSoftmax(x, outer, dim, inner, invT)
+              : op === "logSoftmax"
+                ? refLogSoftmax(x, outer, dim, inner, invT)
+                : refLogSumExp(x, outer, dim, inner, invT);
+          expectClose(
+            got,
+            ref.map((r) => (Number.isNaN(r) && flags ? 0 : r)),
+            c.label,
+            1e-6,
+          );
         });
       });
 
@@ -441,7 +612,20 @@ for (const v of VARIANTS) {
           const o = JSON.parse(c.label.slice(c.label.indexOf("{"))) as CeOptions;
           const [outer, C, inner] = JSON.parse(c.label.slice(c.label.indexOf("["), c.label.indexOf("]") + 1)) as number[];
           const r = (name: string) => c.regions.find((g) => g.name === name)?.data;
-          const ref = refCrossEntropy(r("x")!, outer!, C!, inner!, r("target")!, o.probs, IGNORE_INDEX, o.weights ? r("w") : undefined, o.eps, o.invT, o.zLoss, r("gscale"));
+          const ref = refCrossEntropy(
+            r("x")!,
+            outer!,
+            C!,
+            inner!,
+            r("target")!,
+            o.probs,
+            IGNORE_INDEX,
+            o.weights ? r("w") : undefined,
+            o.eps,
+            o.invT,
+            o.zLoss,
+            r("gscale"),
+          );
           const loss = out.get("loss")!;
           expectClose(Array.from(new Float64Array(loss.buffer, loss.byteOffset, loss.length >>> 3)), ref.loss, `${c.label} loss`, 1e-5);
           if (o.lse) expectClose(f32s(out.get("lse")), ref.lse, `${c.label} lse`, 1e-5);
@@ -459,9 +643,13 @@ for (const v of VARIANTS) {
     // of memory, a trap, for 2^28).
     it("crossEntropy never reads the logits at an ignored position's ignoreIndex (2^28 here), lse or not", () => {
       const a = arena();
-      const C = 20, big = 2 ** 28;
-      const x = a.f32(Array.from({ length: 2 * C }, (_, j) => j % 7)), t = a.i32([big, 3]);
-      const loss = a.alloc(16), lse = a.alloc(8), ws = a.alloc(abi.crossEntropyWorkspaceBytes(C, 1));
+      const C = 20,
+        big = 2 ** 28;
+      const x = a.f32(Array.from({ length: 2 * C }, (_, j) => j % 7)),
+        t = a.i32([big, 3]);
+      const loss = a.alloc(16),
+        lse = a.alloc(8),
+        ws = a.alloc(abi.crossEntropyWorkspaceBytes(C, 1));
       abi.crossEntropy(2, C, 1, x, t, 0, big, 0, C, 0, 1, 0, loss, 0, 0, 0, ws); // lse = 0: fine
       expect(getF64(mem, loss, 2)[0]).toBe(0);
       abi.crossEntropy(2, C, 1, x, t, 0, big, 0, C, 0, 1, 0, loss, lse, 0, 0, ws); // lse ≠ 0: was a RuntimeError
@@ -481,4 +669,3 @@ describe("the worked example of docs/ABI.md", () => {
     expect(out).toMatch(/mean cross-entropy: 0\.4449\d*/);
   });
 });
-

@@ -20,7 +20,9 @@ describe("init and features", () => {
     const m = await fresh();
     expect(m.features.ready).toBe(false);
     expect(() => m.softmax(new Float32Array(2), [2])).toThrow(Error);
-    expect(() => m.softmax(new Float32Array(2), [2])).toThrow(/softmax\(\) was called before init\(\) finished; call `await init\(\)` first/);
+    expect(() => m.softmax(new Float32Array(2), [2])).toThrow(
+      /softmax\(\) was called before init\(\) finished; call `await init\(\)` first/,
+    );
     expect(() => m.alloc(2)).toThrow(/alloc\(\) was called before init\(\)/);
   });
 
@@ -58,7 +60,7 @@ describe("init and features", () => {
     expect(m.features).toMatchObject({ simd: false, relaxedSimd: false, build: "scalar" });
   });
 
-  it("an engine whose WebAssembly.validate rejects relaxed SIMD gets the SIMD build; build: \"relaxed\" there is an error", async () => {
+  it('an engine whose WebAssembly.validate rejects relaxed SIMD gets the SIMD build; build: "relaxed" there is an error', async () => {
     const m = await fresh();
     const { wasmBytes } = await import("../src/runtime.js");
     const relaxed = wasmBytes("relaxed");
@@ -73,7 +75,9 @@ describe("init and features", () => {
     expect(asked[0]).toBe("relaxed"); // asked first, as the preferred build
     expect(m.features).toMatchObject({ simd: true, relaxedSimd: false, build: "simd" });
     expect(m.softmax(new Float32Array([0, Math.log(3)]), [2])[1]).toBeCloseTo(0.75, 6);
-    await expect(m.createSimdmax({ build: "relaxed" })).rejects.toThrow(/build: "relaxed" was asked for, but this engine does not support relaxed SIMD/);
+    await expect(m.createSimdmax({ build: "relaxed" })).rejects.toThrow(
+      /build: "relaxed" was asked for, but this engine does not support relaxed SIMD/,
+    );
   });
 
   it("an engine without wasm SIMD gets the scalar build; simd: true there is an error", async () => {
@@ -131,7 +135,9 @@ describe("init and features", () => {
     const m = await fresh();
     await expect(m.createSimdmax({ scratchBytes: 8 })).rejects.toThrow(RangeError);
     await expect(m.createSimdmax({ simd: "yes" as never })).rejects.toThrow(/simd must be true, false or undefined/);
-    await expect(m.createSimdmax({ build: "avx" as never })).rejects.toThrow(/build must be "relaxed", "simd", "scalar" or undefined, got "avx"/);
+    await expect(m.createSimdmax({ build: "avx" as never })).rejects.toThrow(
+      /build must be "relaxed", "simd", "scalar" or undefined, got "avx"/,
+    );
     await expect(m.createSimdmax({ build: "simd", simd: true })).rejects.toThrow(/give build or simd, not both/);
     await expect(m.createSimdmax({ threads: 2 } as never)).rejects.toThrow(/unknown option "threads"/);
   });

@@ -27,7 +27,11 @@ beforeAll(async () => {
   // The suite, compiled once with the package left as bare imports for each page to resolve its own way.
   await esbuild.build({
     entryPoints: [join(ROOT, "test/browser/suite.ts")],
-    bundle: true, format: "esm", platform: "browser", target: "es2022", logLevel: "error",
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    logLevel: "error",
     external: ["simdmax", "simdmax/reference"],
     outfile: join(app, "suite.js"),
   });
@@ -40,15 +44,24 @@ beforeAll(async () => {
   };
   writeFileSync(
     join(app, "importmap.html"),
-    page(`<script type="importmap">${JSON.stringify({ imports })}</script>`, `<script type="module">import { run } from "./suite.js"; ${RUNNER}</script>`),
+    page(
+      `<script type="importmap">${JSON.stringify({ imports })}</script>`,
+      `<script type="module">import { run } from "./suite.js"; ${RUNNER}</script>`,
+    ),
   );
 
   // 2. esbuild, bundling the installed package for the browser.
   mkdirSync(join(app, "esbuild"));
   writeFileSync(join(app, "esbuild/entry.js"), `import { run } from "../suite.js";\n${RUNNER}\n`);
   await esbuild.build({
-    entryPoints: [join(app, "esbuild/entry.js")], bundle: true, format: "esm", platform: "browser", target: "es2022", logLevel: "error",
-    outfile: join(app, "esbuild/bundle.js"), absWorkingDir: app,
+    entryPoints: [join(app, "esbuild/entry.js")],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    logLevel: "error",
+    outfile: join(app, "esbuild/bundle.js"),
+    absWorkingDir: app,
   });
   writeFileSync(join(app, "esbuild/index.html"), page("", `<script type="module" src="./bundle.js"></script>`));
 
@@ -58,7 +71,10 @@ beforeAll(async () => {
   writeFileSync(join(app, "vite/main.js"), `import { run } from "./suite.js";\n${RUNNER}\n`);
   writeFileSync(join(app, "vite/index.html"), page("", `<script type="module" src="./main.js"></script>`));
   await viteBuild({
-    root: join(app, "vite"), configFile: false, logLevel: "error", base: "./",
+    root: join(app, "vite"),
+    configFile: false,
+    logLevel: "error",
+    base: "./",
     build: { outDir: "out", emptyOutDir: true, target: "es2022" },
   });
 
@@ -76,7 +92,9 @@ async function report(path: string): Promise<{ report: SuiteReport; errors: stri
   const tab = await browser.newPage();
   const errors: string[] = [];
   tab.on("pageerror", (e) => errors.push(String(e)));
-  tab.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  tab.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
   await tab.goto(`${server.url}/${path}`);
   await tab.waitForFunction(() => (window as unknown as { __report?: unknown }).__report !== undefined, undefined, { timeout: 120_000 });
   const r = await tab.evaluate(() => (window as unknown as { __report: SuiteReport | { error: string } }).__report);
@@ -86,7 +104,11 @@ async function report(path: string): Promise<{ report: SuiteReport; errors: stri
 }
 
 describe("in Chromium", () => {
-  for (const [how, path] of [["with no bundler (import map)", "importmap.html"], ["bundled by esbuild", "esbuild/index.html"], ["built by Vite", "vite/out/index.html"]] as const) {
+  for (const [how, path] of [
+    ["with no bundler (import map)", "importmap.html"],
+    ["bundled by esbuild", "esbuild/index.html"],
+    ["built by Vite", "vite/out/index.html"],
+  ] as const) {
     it(`works ${how}: relaxed SIMD on, all three builds match the float64 reference`, async () => {
       const { report: r, errors } = await report(path);
       expect(r.userAgent).toMatch(/Chrome/);

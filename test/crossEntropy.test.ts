@@ -38,11 +38,14 @@ for (const impl of impls) {
     });
     it("an ignoreIndex outside the int32 range ignores nothing (no Int32Array target can equal it)", async () => {
       const m = await impl.get();
-      const x = f32([2, 0.5, 1, 0.2, 1.5, 0.3]), t = i32([0, 1]);
+      const x = f32([2, 0.5, 1, 0.2, 1.5, 0.3]),
+        t = i32([0, 1]);
       const want = m.crossEntropy(x, t, [2, 3]) as number;
       for (const ignoreIndex of [2 ** 32, 2 ** 32 + 1, -(2 ** 32), 2 ** 40]) {
         expect(m.crossEntropy(x, t, [2, 3], { ignoreIndex })).toBe(want);
-        expect(Array.from(m.crossEntropy(x, t, [2, 3], { ignoreIndex, reduction: "none" }) as ArrayLike<number>).every((v) => v > 0)).toBe(true);
+        expect(Array.from(m.crossEntropy(x, t, [2, 3], { ignoreIndex, reduction: "none" }) as ArrayLike<number>).every((v) => v > 0)).toBe(
+          true,
+        );
         const g = m.crossEntropyBackward(x, t, [2, 3], { ignoreIndex });
         expect(g[0]).toBeLessThan(0); // the target class's gradient, not an ignored row's 0
       }
@@ -55,7 +58,8 @@ for (const impl of impls) {
     });
     it("Float64Array weights and gradOutput count as the float32s they round to", async () => {
       const m = await impl.get();
-      const x = f32([0, 1, 2, 2, 1, 0]), t = i32([1, 2]);
+      const x = f32([0, 1, 2, 2, 1, 0]),
+        t = i32([1, 2]);
       // Class weights below float32's range are 0 as float32s: every weight 0, a mean over nothing, NaN.
       expect(m.crossEntropy(x, t, [2, 3], { weight: Float64Array.from([1e-50, 1e-50, 1e-50]) as never })).toBeNaN();
       const w = f32([0.5, 2, 1]);
@@ -65,7 +69,7 @@ for (const impl of impls) {
       const b = m.crossEntropyBackward(x, t, [2, 3], { reduction: "none", gradOutput: Float64Array.from(g32) as never });
       expect(Array.from(b)).toEqual(Array.from(a));
     });
-    it("a mean over no target is NaN, or 0 with allIgnored: \"zero\"", async () => {
+    it('a mean over no target is NaN, or 0 with allIgnored: "zero"', async () => {
       const m = await impl.get();
       expect(m.crossEntropy(f32([1, 2, 3, 4]), i32([-100, -100]), [2, 2])).toBeNaN();
       expect(m.crossEntropy(f32([1, 2, 3, 4]), i32([-100, -100]), [2, 2], { allIgnored: "zero" })).toBe(0);
@@ -152,7 +156,13 @@ function optionsOf(c: Case, layout: ReturnType<typeof layoutOf>) {
 /** Per-position tolerance on the loss, from its error sources (units of U): the sum's 64 roundings, the
  *  argument rounding |z|·U reaching the sum through W = Σ p|z|, the target sums over α·(x − max) in float32
  *  blocks, and the z-loss term's lse error. */
-function lossTolerances(c: Case, logits: Float32Array, target: Int32Array | Float32Array, layout: ReturnType<typeof layoutOf>, opts: ReturnType<typeof optionsOf>) {
+function lossTolerances(
+  c: Case,
+  logits: Float32Array,
+  target: Int32Array | Float32Array,
+  layout: ReturnType<typeof layoutOf>,
+  opts: ReturnType<typeof optionsOf>,
+) {
   const a = argsOf(logits, target, c.shape, opts);
   const tol = new Float64Array(layout.outer * layout.inner);
   ref.forEachPosition(a, (n, idx) => {
@@ -161,16 +171,23 @@ function lossTolerances(c: Case, logits: Float32Array, target: Int32Array | Floa
     const A = pos.alpha.reduce((s, v) => s + v, 0);
     const z = idx.map((j) => capped(a.softcap, logits[j] as number) / a.temperature);
     const zm = Math.max(...z);
-    let W = 0, spread = 0;
+    let W = 0,
+      spread = 0;
     z.forEach((v, k) => {
-      const p = Math.exp((pos.logp[k] as number));
+      const p = Math.exp(pos.logp[k] as number);
       if (Number.isFinite(v)) W += p * Math.abs(v - zm);
       if (Number.isFinite(v)) spread += Math.abs((pos.alpha[k] as number) * (v - zm));
     });
     // A softcap's tanh (a few ULPs of c·tanh) moves every z by up to ~8U·c/T, through the loss's A·lse and Σ α·z.
     const cap = a.softcap ? (16 * a.softcap) / a.temperature : 0;
-    tol[n] = U * (64 * A * (1 + Math.abs(Math.log(Math.exp(pos.lse - zm)))) + 4 * A * W + 64 * spread + 4 * Math.abs(pos.loss) +
-      64 * a.zLoss * (1 + 2 * Math.abs(pos.lse)) * (1 + Math.abs(pos.lse)) + 2 * cap * A * (1 + 2 * a.zLoss * Math.abs(pos.lse)));
+    tol[n] =
+      U *
+      (64 * A * (1 + Math.abs(Math.log(Math.exp(pos.lse - zm)))) +
+        4 * A * W +
+        64 * spread +
+        4 * Math.abs(pos.loss) +
+        64 * a.zLoss * (1 + 2 * Math.abs(pos.lse)) * (1 + Math.abs(pos.lse)) +
+        2 * cap * A * (1 + 2 * a.zLoss * Math.abs(pos.lse)));
   });
   return tol;
 }
@@ -235,13 +252,19 @@ for (const build of BUILDS) {
             let W = 0;
             z.forEach((v, k) => Number.isFinite(v) && (W += Math.exp(pos.logp[k]!) * Math.abs(v - zm)));
             idx.forEach((j, k) => {
-              const want = wantGrad[j]!, got = grad[j]!;
+              const want = wantGrad[j]!,
+                got = grad[j]!;
               if (!Number.isFinite(want)) return expect(Number.isNaN(got) || got === want, `grad[${j}] ${got} vs ${want}`).toBe(true);
               const p = Math.exp(pos.logp[k]!);
               const zk = Number.isFinite(z[k]!) ? Math.abs(z[k]! - zm) : 0;
               const scale = Math.abs(g(n)) / args.temperature;
               const capTerm = args.softcap ? 32 * (Math.abs(A) * p + Math.abs(pos.alpha[k]!)) * (1 + args.softcap / args.temperature) : 0;
-              const bound = U * scale * (Math.abs(A) * p * (64 + 4 * zk + 4 * W) + 8 * Math.abs(pos.alpha[k]!) + 4 * Math.abs(A * p - pos.alpha[k]!) + capTerm) + TINY * scale * Math.abs(A) + 1e-30;
+              const bound =
+                U *
+                  scale *
+                  (Math.abs(A) * p * (64 + 4 * zk + 4 * W) + 8 * Math.abs(pos.alpha[k]!) + 4 * Math.abs(A * p - pos.alpha[k]!) + capTerm) +
+                TINY * scale * Math.abs(A) +
+                1e-30;
               expect(Math.abs(got - want), `grad[${j}] ${got} vs ${want} ± ${bound}`).toBeLessThanOrEqual(bound);
             });
           });
@@ -251,7 +274,10 @@ for (const build of BUILDS) {
             r.lse!.forEach((v, n) => {
               const w = wantLse[n]!;
               if (!Number.isFinite(w)) expect(Number.isNaN(v) ? NaN : v).toBe(w);
-              else expect(Math.abs(v - w)).toBeLessThanOrEqual(U * (64 + 8 * Math.abs(w) + (c.softcap ? (32 * c.softcap) / (c.temperature ?? 1) : 0)));
+              else
+                expect(Math.abs(v - w)).toBeLessThanOrEqual(
+                  U * (64 + 8 * Math.abs(w) + (c.softcap ? (32 * c.softcap) / (c.temperature ?? 1) : 0)),
+                );
             });
           }
         }),
@@ -271,7 +297,8 @@ for (const build of BUILDS) {
           const loss = normal.crossEntropy(logits, target, c.shape, opts);
           const grad = normal.crossEntropyBackward(logits, target, c.shape, opts);
           const chunked = tiny.crossEntropyWithGrad(logits, target, c.shape, opts);
-          const bits = (v: number | Float32Array) => (typeof v === "number" ? [v] : Array.from(v)).map((x) => (Number.isNaN(x) ? "NaN" : x));
+          const bits = (v: number | Float32Array) =>
+            (typeof v === "number" ? [v] : Array.from(v)).map((x) => (Number.isNaN(x) ? "NaN" : x));
           expect(bits(loss)).toEqual(bits(fused.loss));
           expect(bits(chunked.loss)).toEqual(bits(fused.loss));
           expect(bits(grad)).toEqual(bits(fused.grad as Float32Array));
@@ -281,8 +308,14 @@ for (const build of BUILDS) {
             // view) and as float64 (the same values) they give the same bits.
             const sw = normal.alloc(opts.sampleWeight.length);
             sw.array.set(opts.sampleWeight);
-            for (const [s, instance] of [[sw.array, normal], [Float64Array.from(opts.sampleWeight), normal], [Float64Array.from(opts.sampleWeight), tiny]] as const) {
-              expect(bits(instance.crossEntropy(logits, target, c.shape, { ...opts, sampleWeight: s as Float32Array }))).toEqual(bits(fused.loss));
+            for (const [s, instance] of [
+              [sw.array, normal],
+              [Float64Array.from(opts.sampleWeight), normal],
+              [Float64Array.from(opts.sampleWeight), tiny],
+            ] as const) {
+              expect(bits(instance.crossEntropy(logits, target, c.shape, { ...opts, sampleWeight: s as Float32Array }))).toEqual(
+                bits(fused.loss),
+              );
             }
             sw.free();
           }

@@ -6,7 +6,17 @@ import fc from "fast-check";
 import * as ref from "../src/reference.js";
 import type { Simdmax } from "../src/index.js";
 import {
-  BUILDS, instances, makeData, rowStats, mismatch, tolerances, backwardStats, backwardTolerances, layoutOf, rng, type DataSpec,
+  BUILDS,
+  instances,
+  makeData,
+  rowStats,
+  mismatch,
+  tolerances,
+  backwardStats,
+  backwardTolerances,
+  layoutOf,
+  rng,
+  type DataSpec,
 } from "./helpers.js";
 
 const interesting = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 255, 256, 257, 1023, 1024, 1025, 2047, 4095, 4096, 4097, 5000];
@@ -66,7 +76,13 @@ function args(sm: Simdmax, datas: Float32Array[], kind: string) {
   };
 }
 
-const spec = (c: Case): DataSpec => ({ seed: c.seed, magnitude: c.magnitude, offset: c.offset, special: c.special, maskedRow: c.maskedRow });
+const spec = (c: Case): DataSpec => ({
+  seed: c.seed,
+  magnitude: c.magnitude,
+  offset: c.offset,
+  special: c.special,
+  maskedRow: c.maskedRow,
+});
 const RUNS = 100;
 
 for (const build of BUILDS) {
@@ -139,7 +155,11 @@ for (const build of BUILDS) {
             const got = c.inPlace ? a.read(which) : (res as Float32Array);
             a.done();
             const st = backwardStats(y, dy, layout);
-            const bad = mismatch(got, expected, backwardTolerances[op === "softmaxBackward" ? "softmax" : "logSoftmax"](y, dy, st, c.temperature ?? 1));
+            const bad = mismatch(
+              got,
+              expected,
+              backwardTolerances[op === "softmaxBackward" ? "softmax" : "logSoftmax"](y, dy, st, c.temperature ?? 1),
+            );
             if (bad) throw new Error(`${op} ${JSON.stringify(c.shape)} axis ${c.axis}: ${bad}`);
           }),
           { numRuns: RUNS },

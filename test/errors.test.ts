@@ -9,67 +9,336 @@ const x6 = () => new Float32Array([1, 2, 3, 4, 5, 6]);
 type Case = [name: string, call: (sm: Awaited<ReturnType<typeof instances>>["normal"]) => unknown, type: ErrorConstructor, message: RegExp];
 
 const cases: Case[] = [
-  ["length ≠ product(shape)", (sm) => sm.softmax(new Float32Array(5), [2, 3]), RangeError, /softmax: x has length 5, but shape \[2, 3\] needs 6 elements/],
-  ["dy of the wrong length", (sm) => sm.softmaxBackward(x6(), new Float32Array(4), [2, 3]), RangeError, /softmaxBackward: dy has length 4, but shape \[2, 3\] needs 6/],
+  [
+    "length ≠ product(shape)",
+    (sm) => sm.softmax(new Float32Array(5), [2, 3]),
+    RangeError,
+    /softmax: x has length 5, but shape \[2, 3\] needs 6 elements/,
+  ],
+  [
+    "dy of the wrong length",
+    (sm) => sm.softmaxBackward(x6(), new Float32Array(4), [2, 3]),
+    RangeError,
+    /softmaxBackward: dy has length 4, but shape \[2, 3\] needs 6/,
+  ],
   ["a negative dimension", (sm) => sm.softmax(x6(), [-2, -3]), RangeError, /softmax: shape\[0\] must be a non-negative integer, got -2/],
-  ["a fractional dimension", (sm) => sm.logSoftmax(x6(), [2.5, 3]), RangeError, /logSoftmax: shape\[0\] must be a non-negative integer, got 2.5/],
-  ["a dimension that is not a number", (sm) => sm.softmax(x6(), ["2", 3] as unknown as number[]), TypeError, /shape\[0\] must be a non-negative integer, got "2"/],
-  ["a shape that is not an array", (sm) => sm.softmax(x6(), 6 as unknown as number[]), TypeError, /softmax: shape must be an array of non-negative integers, got 6/],
-  ["axis out of range", (sm) => sm.softmax(x6(), [2, 3], { axis: 2 }), RangeError, /softmax: axis must be in \[-2, 1\] for a tensor of rank 2, got 2/],
-  ["negative axis out of range", (sm) => sm.logSumExp(x6(), [2, 3], { axis: -3 }), RangeError, /logSumExp: axis must be in \[-2, 1\].*got -3/],
+  [
+    "a fractional dimension",
+    (sm) => sm.logSoftmax(x6(), [2.5, 3]),
+    RangeError,
+    /logSoftmax: shape\[0\] must be a non-negative integer, got 2.5/,
+  ],
+  [
+    "a dimension that is not a number",
+    (sm) => sm.softmax(x6(), ["2", 3] as unknown as number[]),
+    TypeError,
+    /shape\[0\] must be a non-negative integer, got "2"/,
+  ],
+  [
+    "a shape that is not an array",
+    (sm) => sm.softmax(x6(), 6 as unknown as number[]),
+    TypeError,
+    /softmax: shape must be an array of non-negative integers, got 6/,
+  ],
+  [
+    "axis out of range",
+    (sm) => sm.softmax(x6(), [2, 3], { axis: 2 }),
+    RangeError,
+    /softmax: axis must be in \[-2, 1\] for a tensor of rank 2, got 2/,
+  ],
+  [
+    "negative axis out of range",
+    (sm) => sm.logSumExp(x6(), [2, 3], { axis: -3 }),
+    RangeError,
+    /logSumExp: axis must be in \[-2, 1\].*got -3/,
+  ],
   ["a fractional axis", (sm) => sm.softmax(x6(), [2, 3], { axis: 0.5 }), TypeError, /softmax: axis must be an integer, got 0.5/],
-  ["temperature 0", (sm) => sm.softmax(x6(), [2, 3], { temperature: 0 }), RangeError, /softmax: temperature must be a finite number > 0.*got 0/],
+  [
+    "temperature 0",
+    (sm) => sm.softmax(x6(), [2, 3], { temperature: 0 }),
+    RangeError,
+    /softmax: temperature must be a finite number > 0.*got 0/,
+  ],
   ["negative temperature", (sm) => sm.logSoftmax(x6(), [2, 3], { temperature: -1 }), RangeError, /temperature .* got -1/],
   ["infinite temperature", (sm) => sm.softmax(x6(), [2, 3], { temperature: Infinity }), RangeError, /temperature .* got Infinity/],
   ["NaN temperature", (sm) => sm.softmax(x6(), [2, 3], { temperature: NaN }), RangeError, /temperature .* got NaN/],
   ["a temperature whose reciprocal overflows float32", (sm) => sm.softmax(x6(), [2, 3], { temperature: 1e-40 }), RangeError, /temperature/],
-  ["a string temperature", (sm) => sm.softmax(x6(), [2, 3], { temperature: "2" as unknown as number }), TypeError, /temperature must be a number, got "2"/],
-  ["out of the wrong length", (sm) => sm.softmax(x6(), [2, 3], { out: new Float32Array(5) }), RangeError, /softmax: out has length 5, but the result has 6 elements/],
-  ["logSumExp out of the input's length", (sm) => sm.logSumExp(x6(), [2, 3], { out: new Float32Array(6) }), RangeError, /logSumExp: out has length 6, but the result has 2 elements/],
-  ["out partly overlapping x", (sm) => { const b = new Float32Array(8); return sm.softmax(b.subarray(0, 6), [2, 3], { out: b.subarray(2, 8) }); }, RangeError, /softmax: out overlaps x without being exactly x/],
-  ["logSumExp out inside x", (sm) => { const b = new Float32Array(6); return sm.logSumExp(b, [2, 3], { out: b.subarray(0, 2) }); }, RangeError, /logSumExp: out overlaps x/],
-  ["a Float64Array input", (sm) => sm.softmax(new Float64Array(6) as unknown as Float32Array, [2, 3]), TypeError, /softmax: x must be a Float32Array or a Float32Buffer from alloc\(\), got Float64Array\(6\)/],
-  ["a plain array input", (sm) => sm.softmax([1, 2, 3] as unknown as Float32Array, [3]), TypeError, /x must be a Float32Array .* got \[1, 2, 3\]/],
-  ["a Float64Array dy", (sm) => sm.logSoftmaxBackward(x6(), new Float64Array(6) as unknown as Float32Array, [6]), TypeError, /logSoftmaxBackward: dy must be a Float32Array/],
-  ["an Int32Array out", (sm) => sm.softmax(x6(), [6], { out: new Int32Array(6) as unknown as Float32Array }), TypeError, /softmax: out must be a Float32Array .* got Int32Array\(6\)/],
-  ["an unknown option", (sm) => sm.softmax(x6(), [6], { dim: 0 } as never), TypeError, /softmax: unknown option "dim"; known options are axis, temperature, maskedRows, out/],
-  ["maskedRows on logSumExp", (sm) => sm.logSumExp(x6(), [6], { maskedRows: "zero" } as never), TypeError, /logSumExp: unknown option "maskedRows"/],
-  ["a bad maskedRows", (sm) => sm.softmax(x6(), [6], { maskedRows: "ignore" as never }), TypeError, /softmax: maskedRows must be "nan" or "zero", got "ignore"/],
+  [
+    "a string temperature",
+    (sm) => sm.softmax(x6(), [2, 3], { temperature: "2" as unknown as number }),
+    TypeError,
+    /temperature must be a number, got "2"/,
+  ],
+  [
+    "out of the wrong length",
+    (sm) => sm.softmax(x6(), [2, 3], { out: new Float32Array(5) }),
+    RangeError,
+    /softmax: out has length 5, but the result has 6 elements/,
+  ],
+  [
+    "logSumExp out of the input's length",
+    (sm) => sm.logSumExp(x6(), [2, 3], { out: new Float32Array(6) }),
+    RangeError,
+    /logSumExp: out has length 6, but the result has 2 elements/,
+  ],
+  [
+    "out partly overlapping x",
+    (sm) => {
+      const b = new Float32Array(8);
+      return sm.softmax(b.subarray(0, 6), [2, 3], { out: b.subarray(2, 8) });
+    },
+    RangeError,
+    /softmax: out overlaps x without being exactly x/,
+  ],
+  [
+    "logSumExp out inside x",
+    (sm) => {
+      const b = new Float32Array(6);
+      return sm.logSumExp(b, [2, 3], { out: b.subarray(0, 2) });
+    },
+    RangeError,
+    /logSumExp: out overlaps x/,
+  ],
+  [
+    "a Float64Array input",
+    (sm) => sm.softmax(new Float64Array(6) as unknown as Float32Array, [2, 3]),
+    TypeError,
+    /softmax: x must be a Float32Array or a Float32Buffer from alloc\(\), got Float64Array\(6\)/,
+  ],
+  [
+    "a plain array input",
+    (sm) => sm.softmax([1, 2, 3] as unknown as Float32Array, [3]),
+    TypeError,
+    /x must be a Float32Array .* got \[1, 2, 3\]/,
+  ],
+  [
+    "a Float64Array dy",
+    (sm) => sm.logSoftmaxBackward(x6(), new Float64Array(6) as unknown as Float32Array, [6]),
+    TypeError,
+    /logSoftmaxBackward: dy must be a Float32Array/,
+  ],
+  [
+    "an Int32Array out",
+    (sm) => sm.softmax(x6(), [6], { out: new Int32Array(6) as unknown as Float32Array }),
+    TypeError,
+    /softmax: out must be a Float32Array .* got Int32Array\(6\)/,
+  ],
+  [
+    "an unknown option",
+    (sm) => sm.softmax(x6(), [6], { dim: 0 } as never),
+    TypeError,
+    /softmax: unknown option "dim"; known options are axis, temperature, maskedRows, out/,
+  ],
+  [
+    "maskedRows on logSumExp",
+    (sm) => sm.logSumExp(x6(), [6], { maskedRows: "zero" } as never),
+    TypeError,
+    /logSumExp: unknown option "maskedRows"/,
+  ],
+  [
+    "a bad maskedRows",
+    (sm) => sm.softmax(x6(), [6], { maskedRows: "ignore" as never }),
+    TypeError,
+    /softmax: maskedRows must be "nan" or "zero", got "ignore"/,
+  ],
   ["options that are not an object", (sm) => sm.softmax(x6(), [6], 3 as never), TypeError, /softmax: options must be an object, got 3/],
 ];
 
 const lg = () => new Float32Array([1, 2, 3, 4, 5, 6]); // logits of shape [2, 3]
 const t2 = () => new Int32Array([0, 2]);
 cases.push(
-  ["a target index outside [0, C)", (sm) => sm.crossEntropy(lg(), new Int32Array([0, 3]), [2, 3]), RangeError, /crossEntropy: target\[1\] is 3, outside the 3 classes \[0, 2\] and not the ignoreIndex -100/],
-  ["a negative target that is not the ignore index", (sm) => sm.crossEntropyBackward(lg(), new Int32Array([-1, 0]), [2, 3]), RangeError, /crossEntropyBackward: target\[0\] is -1/],
-  ["targets of the wrong length", (sm) => sm.crossEntropy(lg(), new Int32Array([0]), [2, 3]), RangeError, /crossEntropy: target has length 1, but shape \[2, 3\] without the class axis needs 2/],
-  ["targets of the wrong type", (sm) => sm.crossEntropy(lg(), [0, 1] as unknown as Int32Array, [2, 3]), TypeError, /crossEntropy: target must be an Int32Array of class indices or a Float32Array of class probabilities, got \[0, 1\]/],
-  ["probability targets of the wrong length", (sm) => sm.crossEntropy(lg(), new Float32Array(5), [2, 3]), RangeError, /target has length 5, but probability targets of shape \[2, 3\] needs 6/],
-  ["a non-negative ignoreIndex with probability targets", (sm) => sm.crossEntropy(lg(), new Float32Array(6), [2, 3], { ignoreIndex: 0 }), RangeError, /ignoreIndex 0 cannot be used with probability targets/],
-  ["weight of the wrong length", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float32Array(2) }), RangeError, /crossEntropy: weight has length 2, but the 3 classes' weights are 3/],
-  ["a negative weight", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float32Array([1, -1, 1]) }), RangeError, /weight\[1\] must be finite and ≥ 0 \(at most the largest float32, 3.4e38\), got -1/],
-  ["a NaN weight", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float32Array([1, NaN, 1]) }), RangeError, /weight\[1\] must be finite and ≥ 0 \(at most the largest float32, 3.4e38\), got NaN/],
-  ["labelSmoothing above 1", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { labelSmoothing: 1.5 }), RangeError, /labelSmoothing must be in \[0, 1\], got 1.5/],
-  ["a bad reduction", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { reduction: "avg" as never }), TypeError, /reduction must be "mean" or "sum" or "none", got "avg"/],
-  ["sampleWeight of the wrong length", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { sampleWeight: new Float32Array(3) }), RangeError, /sampleWeight has length 3, but the 2 positions' weights are 2/],
-  ["gradOutput of the wrong shape for \"none\"", (sm) => sm.crossEntropyBackward(lg(), t2(), [2, 3], { reduction: "none", gradOutput: new Float32Array(3) }), RangeError, /with reduction "none", gradOutput must be a Float32Array of the 2 positions/],
-  ["an array gradOutput for \"mean\"", (sm) => sm.crossEntropyBackward(lg(), t2(), [2, 3], { gradOutput: new Float32Array(2) as never }), TypeError, /with reduction "mean", gradOutput must be a number/],
-  ["out that is neither the logits nor of their length", (sm) => sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { out: new Float32Array(5) }), RangeError, /crossEntropyWithGrad: out has length 5, but the result has 6 elements/],
-  ["out overlapping the logits", (sm) => { const b = new Float32Array(8); return sm.crossEntropyWithGrad(b.subarray(0, 6), t2(), [2, 3], { out: b.subarray(2, 8) }); }, RangeError, /out overlaps logits without being exactly logits/],
-  ["an unknown option", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { ignore_index: 1 } as never), TypeError, /crossEntropy: unknown option "ignore_index"/],
-  ["out that is the probability targets", (sm) => { const q = new Float32Array(6); return sm.crossEntropyWithGrad(lg(), q, [2, 3], { out: q }); }, RangeError, /out cannot be the target/],
-  ["lse of the wrong length", (sm) => sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { lse: new Float32Array(3) }), RangeError, /crossEntropyWithGrad: lse has length 3, but the result has 2 elements/],
-  ["lse inside the logits", (sm) => { const x = lg(); return sm.crossEntropyWithGrad(x, t2(), [2, 3], { lse: x.subarray(0, 2) }); }, RangeError, /lse overlaps logits/],
-  ["a float64 class weight past float32", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float64Array([1, 1e39, 1]) as never }), RangeError, /weight\[1\] must be finite and ≥ 0 \(at most the largest float32, 3.4e38\), got 1e\+39/],
-  ["a logitSoftcap whose reciprocal is past float32", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { logitSoftcap: 1e-39 }), RangeError, /logitSoftcap must be > 0 with it and its reciprocal finite float32s/],
-  ["a logitSoftcap past float32", (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { logitSoftcap: 1e39 }), RangeError, /logitSoftcap must be > 0 with it and its reciprocal finite float32s \(about 2.9e-39 to 3.4e38\), got 1e\+39/],
-  ["sampleWeight overlapping out", (sm) => { const b = new Float32Array(8); return sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { out: b.subarray(0, 6), sampleWeight: b.subarray(5, 7) }); }, RangeError, /crossEntropyWithGrad: sampleWeight overlaps out/],
-  ["sampleWeight overlapping lse", (sm) => { const b = new Float32Array(3); return sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { lse: b.subarray(0, 2), sampleWeight: b.subarray(1, 3) }); }, RangeError, /sampleWeight overlaps lse/],
-  ["sampleWeight in wasm memory overlapping out there", (sm) => { const b = sm.alloc(8); return sm.crossEntropyBackward(lg(), t2(), [2, 3], { out: b.array.subarray(0, 6), sampleWeight: b.array.subarray(4, 6) }); }, RangeError, /crossEntropyBackward: sampleWeight overlaps out/],
-  ["a loss option on nllLoss", (sm) => sm.nllLoss(lg(), t2(), [2, 3], { labelSmoothing: 0.1 } as never), TypeError, /nllLoss: unknown option "labelSmoothing"/],
-  ["probability targets on nllLoss", (sm) => sm.nllLoss(lg(), new Float32Array(6) as never, [2, 3]), TypeError, /nllLoss: target must be an Int32Array of class indices, got Float32Array\(6\)/],
-  ["logits that are not float32", (sm) => sm.crossEntropy(new Float64Array(6) as never, t2(), [2, 3]), TypeError, /crossEntropy: logits must be a Float32Array/],
+  [
+    "a target index outside [0, C)",
+    (sm) => sm.crossEntropy(lg(), new Int32Array([0, 3]), [2, 3]),
+    RangeError,
+    /crossEntropy: target\[1\] is 3, outside the 3 classes \[0, 2\] and not the ignoreIndex -100/,
+  ],
+  [
+    "a negative target that is not the ignore index",
+    (sm) => sm.crossEntropyBackward(lg(), new Int32Array([-1, 0]), [2, 3]),
+    RangeError,
+    /crossEntropyBackward: target\[0\] is -1/,
+  ],
+  [
+    "targets of the wrong length",
+    (sm) => sm.crossEntropy(lg(), new Int32Array([0]), [2, 3]),
+    RangeError,
+    /crossEntropy: target has length 1, but shape \[2, 3\] without the class axis needs 2/,
+  ],
+  [
+    "targets of the wrong type",
+    (sm) => sm.crossEntropy(lg(), [0, 1] as unknown as Int32Array, [2, 3]),
+    TypeError,
+    /crossEntropy: target must be an Int32Array of class indices or a Float32Array of class probabilities, got \[0, 1\]/,
+  ],
+  [
+    "probability targets of the wrong length",
+    (sm) => sm.crossEntropy(lg(), new Float32Array(5), [2, 3]),
+    RangeError,
+    /target has length 5, but probability targets of shape \[2, 3\] needs 6/,
+  ],
+  [
+    "a non-negative ignoreIndex with probability targets",
+    (sm) => sm.crossEntropy(lg(), new Float32Array(6), [2, 3], { ignoreIndex: 0 }),
+    RangeError,
+    /ignoreIndex 0 cannot be used with probability targets/,
+  ],
+  [
+    "weight of the wrong length",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float32Array(2) }),
+    RangeError,
+    /crossEntropy: weight has length 2, but the 3 classes' weights are 3/,
+  ],
+  [
+    "a negative weight",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float32Array([1, -1, 1]) }),
+    RangeError,
+    /weight\[1\] must be finite and ≥ 0 \(at most the largest float32, 3.4e38\), got -1/,
+  ],
+  [
+    "a NaN weight",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float32Array([1, NaN, 1]) }),
+    RangeError,
+    /weight\[1\] must be finite and ≥ 0 \(at most the largest float32, 3.4e38\), got NaN/,
+  ],
+  [
+    "labelSmoothing above 1",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { labelSmoothing: 1.5 }),
+    RangeError,
+    /labelSmoothing must be in \[0, 1\], got 1.5/,
+  ],
+  [
+    "a bad reduction",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { reduction: "avg" as never }),
+    TypeError,
+    /reduction must be "mean" or "sum" or "none", got "avg"/,
+  ],
+  [
+    "sampleWeight of the wrong length",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { sampleWeight: new Float32Array(3) }),
+    RangeError,
+    /sampleWeight has length 3, but the 2 positions' weights are 2/,
+  ],
+  [
+    'gradOutput of the wrong shape for "none"',
+    (sm) => sm.crossEntropyBackward(lg(), t2(), [2, 3], { reduction: "none", gradOutput: new Float32Array(3) }),
+    RangeError,
+    /with reduction "none", gradOutput must be a Float32Array of the 2 positions/,
+  ],
+  [
+    'an array gradOutput for "mean"',
+    (sm) => sm.crossEntropyBackward(lg(), t2(), [2, 3], { gradOutput: new Float32Array(2) as never }),
+    TypeError,
+    /with reduction "mean", gradOutput must be a number/,
+  ],
+  [
+    "out that is neither the logits nor of their length",
+    (sm) => sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { out: new Float32Array(5) }),
+    RangeError,
+    /crossEntropyWithGrad: out has length 5, but the result has 6 elements/,
+  ],
+  [
+    "out overlapping the logits",
+    (sm) => {
+      const b = new Float32Array(8);
+      return sm.crossEntropyWithGrad(b.subarray(0, 6), t2(), [2, 3], { out: b.subarray(2, 8) });
+    },
+    RangeError,
+    /out overlaps logits without being exactly logits/,
+  ],
+  [
+    "an unknown option",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { ignore_index: 1 } as never),
+    TypeError,
+    /crossEntropy: unknown option "ignore_index"/,
+  ],
+  [
+    "out that is the probability targets",
+    (sm) => {
+      const q = new Float32Array(6);
+      return sm.crossEntropyWithGrad(lg(), q, [2, 3], { out: q });
+    },
+    RangeError,
+    /out cannot be the target/,
+  ],
+  [
+    "lse of the wrong length",
+    (sm) => sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { lse: new Float32Array(3) }),
+    RangeError,
+    /crossEntropyWithGrad: lse has length 3, but the result has 2 elements/,
+  ],
+  [
+    "lse inside the logits",
+    (sm) => {
+      const x = lg();
+      return sm.crossEntropyWithGrad(x, t2(), [2, 3], { lse: x.subarray(0, 2) });
+    },
+    RangeError,
+    /lse overlaps logits/,
+  ],
+  [
+    "a float64 class weight past float32",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { weight: new Float64Array([1, 1e39, 1]) as never }),
+    RangeError,
+    /weight\[1\] must be finite and ≥ 0 \(at most the largest float32, 3.4e38\), got 1e\+39/,
+  ],
+  [
+    "a logitSoftcap whose reciprocal is past float32",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { logitSoftcap: 1e-39 }),
+    RangeError,
+    /logitSoftcap must be > 0 with it and its reciprocal finite float32s/,
+  ],
+  [
+    "a logitSoftcap past float32",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { logitSoftcap: 1e39 }),
+    RangeError,
+    /logitSoftcap must be > 0 with it and its reciprocal finite float32s \(about 2.9e-39 to 3.4e38\), got 1e\+39/,
+  ],
+  [
+    "sampleWeight overlapping out",
+    (sm) => {
+      const b = new Float32Array(8);
+      return sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { out: b.subarray(0, 6), sampleWeight: b.subarray(5, 7) });
+    },
+    RangeError,
+    /crossEntropyWithGrad: sampleWeight overlaps out/,
+  ],
+  [
+    "sampleWeight overlapping lse",
+    (sm) => {
+      const b = new Float32Array(3);
+      return sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { lse: b.subarray(0, 2), sampleWeight: b.subarray(1, 3) });
+    },
+    RangeError,
+    /sampleWeight overlaps lse/,
+  ],
+  [
+    "sampleWeight in wasm memory overlapping out there",
+    (sm) => {
+      const b = sm.alloc(8);
+      return sm.crossEntropyBackward(lg(), t2(), [2, 3], { out: b.array.subarray(0, 6), sampleWeight: b.array.subarray(4, 6) });
+    },
+    RangeError,
+    /crossEntropyBackward: sampleWeight overlaps out/,
+  ],
+  [
+    "a loss option on nllLoss",
+    (sm) => sm.nllLoss(lg(), t2(), [2, 3], { labelSmoothing: 0.1 } as never),
+    TypeError,
+    /nllLoss: unknown option "labelSmoothing"/,
+  ],
+  [
+    "probability targets on nllLoss",
+    (sm) => sm.nllLoss(lg(), new Float32Array(6) as never, [2, 3]),
+    TypeError,
+    /nllLoss: target must be an Int32Array of class indices, got Float32Array\(6\)/,
+  ],
+  [
+    "logits that are not float32",
+    (sm) => sm.crossEntropy(new Float64Array(6) as never, t2(), [2, 3]),
+    TypeError,
+    /crossEntropy: logits must be a Float32Array/,
+  ],
 );
 
 describe("bad input", () => {
@@ -92,7 +361,8 @@ describe("bad input", () => {
   it("nothing is written when a call fails: inputs and out stay as they were", async () => {
     const { normal: sm, tiny } = await instances("simd");
     for (const m of [sm, tiny]) {
-      const x = x6(), out = new Float32Array(6).fill(7);
+      const x = x6(),
+        out = new Float32Array(6).fill(7);
       expect(() => m.softmax(x, [2, 3], { out, temperature: -1 })).toThrow(RangeError);
       expect(() => m.softmax(x, [2, 3], { out, axis: 5 })).toThrow(RangeError);
       expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
@@ -108,7 +378,8 @@ describe("bad input", () => {
   it("a failed cross-entropy call writes nothing", async () => {
     const { normal: sm, tiny } = await instances("simd");
     for (const m of [sm, tiny]) {
-      const x = lg(), out = new Float32Array(6).fill(7);
+      const x = lg(),
+        out = new Float32Array(6).fill(7);
       expect(() => m.crossEntropyWithGrad(x, new Int32Array([0, 5]), [2, 3], { out })).toThrow(RangeError);
       expect(() => m.crossEntropyWithGrad(x, t2(), [2, 3], { out: x, labelSmoothing: -1 })).toThrow(RangeError);
       expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
@@ -118,7 +389,8 @@ describe("bad input", () => {
 
   it("inputs are never modified unless out is them", async () => {
     const { normal: sm } = await instances("simd");
-    const x = x6(), dy = x6();
+    const x = x6(),
+      dy = x6();
     sm.softmax(x, [2, 3]);
     sm.logSoftmax(x, [3, 2], { axis: 0 });
     sm.logSumExp(x, [2, 3]);

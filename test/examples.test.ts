@@ -8,14 +8,50 @@ import { pathToFileURL } from "node:url";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const run = (file: string, ...args: string[]) =>
-  execFileSync(process.execPath, [join(ROOT, "examples", file), ...args], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  execFileSync(process.execPath, [join(ROOT, "examples", file), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 
-interface Draw { step: number; token: number; prob: number; rank: number; kept: number; keptMass: number }
-interface Sampled { build: string; vocab: number; seed: number; topK: number; topP: number; tokens: number[]; draws: Draw[] }
-interface Epoch { epoch: number; trainLoss: number; testLoss: number; testAccuracy: number }
-interface Trained { initial: { loss: number; accuracy: number }; epochs: Epoch[]; W: number[]; b: number[] }
+interface Draw {
+  step: number;
+  token: number;
+  prob: number;
+  rank: number;
+  kept: number;
+  keptMass: number;
+}
+interface Sampled {
+  build: string;
+  vocab: number;
+  seed: number;
+  topK: number;
+  topP: number;
+  tokens: number[];
+  draws: Draw[];
+}
+interface Epoch {
+  epoch: number;
+  trainLoss: number;
+  testLoss: number;
+  testAccuracy: number;
+}
+interface Trained {
+  initial: { loss: number; accuracy: number };
+  epochs: Epoch[];
+  W: number[];
+  b: number[];
+}
 type Rng = () => number;
-interface Choice { token: number; prob: number; rank: number; kept: number; keptMass: number; candidates: Int32Array | null }
+interface Choice {
+  token: number;
+  prob: number;
+  rank: number;
+  kept: number;
+  keptMass: number;
+  candidates: Int32Array | null;
+}
 interface SamplingModule {
   VOCAB: number;
   mulberry32(seed: number): Rng;

@@ -10,14 +10,44 @@ import { BUILDS, type BuildName } from "./helpers.js";
 /** Whether this engine fuses f32x4.relaxed_madd: a module computing (1 + 2^-12)² − (1 + 2^-11), which
  *  is 2^-24 fused and 0 when the product is rounded first (a tie, to even). */
 function relaxedMaddIsFused(): boolean {
-  const v = (bits: number) => [0xfd, 0x0c, ...Array.from({ length: 4 }, () => [bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24]).flat()];
+  const v = (bits: number) => [
+    0xfd,
+    0x0c,
+    ...Array.from({ length: 4 }, () => [bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24]).flat(),
+  ];
   const body = [0x00, ...v(0x3f800800), ...v(0x3f800800), ...v(0xbf801000), 0xfd, 0x85, 0x02, 0xfd, 0x1f, 0x00, 0x0b];
   const bytes = new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7d, // () → f32
-    0x03, 0x02, 0x01, 0x00,
-    0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export "f"
-    0x0a, body.length + 2, 0x01, body.length, ...body,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    0x01,
+    0x05,
+    0x01,
+    0x60,
+    0x00,
+    0x01,
+    0x7d, // () → f32
+    0x03,
+    0x02,
+    0x01,
+    0x00,
+    0x07,
+    0x05,
+    0x01,
+    0x01,
+    0x66,
+    0x00,
+    0x00, // export "f"
+    0x0a,
+    body.length + 2,
+    0x01,
+    body.length,
+    ...body,
   ]);
   const f = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.f as () => number;
   return f() !== 0;
@@ -35,7 +65,8 @@ async function raw(build: "relaxed" | "simd" | "scalar") {
   };
 }
 
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+const f32 = new Float32Array(1),
+  u32 = new Uint32Array(f32.buffer);
 const ulp = (v: number) => {
   f32[0] = Math.fround(v);
   const e = u32[0]! >>> 23;
@@ -45,8 +76,12 @@ const ulp = (v: number) => {
 /** Every 509th float32 in [−104, 89]: about 4.4 million inputs, all binades and mantissas. */
 function sample(): Float32Array {
   const out: number[] = [];
-  const bits = new Uint32Array(1), fl = new Float32Array(bits.buffer);
-  for (const [lo, hi] of [[0, 89], [-0, -104]] as const) {
+  const bits = new Uint32Array(1),
+    fl = new Float32Array(bits.buffer);
+  for (const [lo, hi] of [
+    [0, 89],
+    [-0, -104],
+  ] as const) {
     fl[0] = lo;
     const b0 = bits[0]!;
     fl[0] = hi;
@@ -66,11 +101,15 @@ async function sweep(build: BuildName, other: BuildName) {
   const [exp, otherExp] = await Promise.all([raw(build), raw(other)]);
   const xs = sample();
   const chunk = 1 << 20;
-  let worst = 0, differing = 0, firstDifference: string | null = null;
+  let worst = 0,
+    differing = 0,
+    firstDifference: string | null = null;
   for (let i = 0; i < xs.length; i += chunk) {
     const part = xs.subarray(i, i + chunk);
-    const a = exp(part), b = otherExp(part);
-    const ab = new Uint32Array(a.buffer), bb = new Uint32Array(b.buffer);
+    const a = exp(part),
+      b = otherExp(part);
+    const ab = new Uint32Array(a.buffer),
+      bb = new Uint32Array(b.buffer);
     for (let j = 0; j < part.length; j++) {
       if (ab[j] !== bb[j]) {
         differing++;

@@ -10,7 +10,8 @@ function numericGrad(f: (x: Float64Array) => Float64Array, x: Float64Array, dy: 
   const g = new Float64Array(x.length);
   const loss = (v: Float64Array) => f(v).reduce((s, y, i) => s + y * (dy[i] as number), 0);
   for (let i = 0; i < x.length; i++) {
-    const p = x.slice(), m = x.slice();
+    const p = x.slice(),
+      m = x.slice();
     p[i] = (p[i] as number) + h;
     m[i] = (m[i] as number) - h;
     g[i] = (loss(p) - loss(m)) / (2 * h);
@@ -73,14 +74,19 @@ describe("cross-entropy reference gradients agree with finite differences", () =
     fc.assert(
       fc.property(ceArb, (c) => {
         const shape = c.axis === 1 ? [c.N, c.C, c.d] : [c.N * c.d, c.C];
-        const P = c.N * c.d, n = P * c.C;
+        const P = c.N * c.d,
+          n = P * c.C;
         const r = rng(c.seed);
         const x = Float64Array.from({ length: n }, () => 4 * r() - 2);
         const target = c.probs
           ? Float64Array.from({ length: n }, () => r())
           : Int32Array.from({ length: P }, () => (r() < 0.2 ? -100 : Math.floor(r() * c.C)));
         const opts = {
-          axis: c.axis, reduction: c.reduction, labelSmoothing: c.eps, temperature: c.temperature, zLoss: c.zLoss,
+          axis: c.axis,
+          reduction: c.reduction,
+          labelSmoothing: c.eps,
+          temperature: c.temperature,
+          zLoss: c.zLoss,
           ...(c.softcap ? { logitSoftcap: c.softcap } : {}),
           ...(c.weight ? { weight: Float32Array.from({ length: c.C }, () => 0.5 + r()) } : {}),
         };
@@ -88,7 +94,8 @@ describe("cross-entropy reference gradients agree with finite differences", () =
         const analytic = ref.crossEntropyBackward(x, target, shape, opts);
         const h = 1e-5;
         for (let i = 0; i < n; i++) {
-          const p = x.slice(), m = x.slice();
+          const p = x.slice(),
+            m = x.slice();
           p[i]! += h;
           m[i]! -= h;
           const numeric = (loss(p) - loss(m)) / (2 * h);

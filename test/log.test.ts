@@ -12,7 +12,8 @@ async function raw(build: "simd" | "relaxed") {
   const { instance } = await WebAssembly.instantiate(wasmBytes(build) as Uint8Array<ArrayBuffer>);
   const e = instance.exports as unknown as KernelExports;
   e.memory.grow(130); // two arrays of 2^20 floats
-  const x = (e.heapBase() + 15) & ~15, y = x + 4 * N;
+  const x = (e.heapBase() + 15) & ~15,
+    y = x + 4 * N;
   return (xs: Float32Array) => {
     new Float32Array(e.memory.buffer, x, xs.length).set(xs);
     e.logPass(xs.length, x, y);
@@ -20,7 +21,8 @@ async function raw(build: "simd" | "relaxed") {
   };
 }
 
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+const f32 = new Float32Array(1),
+  u32 = new Uint32Array(f32.buffer);
 const bitsOf = (v: number) => ((f32[0] = v), u32[0]!);
 const ulp = (v: number) => {
   f32[0] = Math.fround(Math.abs(v));
@@ -30,7 +32,8 @@ const ulp = (v: number) => {
 
 /** The worst error in ULPs of the float32 result over the floats from lo to hi with a bit stride. */
 function worst(log: (xs: Float32Array) => Float32Array, lo: number, hi: number, stride: number) {
-  let max = 0, at = 0;
+  let max = 0,
+    at = 0;
   const xs = new Float32Array(N);
   for (let b = bitsOf(lo), end = bitsOf(hi); b < end; ) {
     let m = 0;

@@ -7,7 +7,8 @@ import { BUILDS, makeData, layoutOf } from "./helpers.js";
 
 /** The bit patterns, with every NaN as one pattern: wasm leaves a NaN result's sign and payload to the
  *  engine and the instruction (scalar and vector lanes may differ), so only "is NaN" is a result. */
-const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (b, i) => (Number.isNaN(a[i]) ? 0x7fc00000 : b));
+const bits = (a: Float32Array) =>
+  Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (b, i) => (Number.isNaN(a[i]) ? 0x7fc00000 : b));
 
 for (const build of BUILDS) {
   describe(`${build} build`, () => {
@@ -40,7 +41,8 @@ for (const build of BUILDS) {
             };
             const results = sms.map((sm) => bits(run(sm, x, dy) as Float32Array));
             // No window at all: inputs and output in wasm memory.
-            const xa = big.alloc(x.length), dya = big.alloc(dy.length);
+            const xa = big.alloc(x.length),
+              dya = big.alloc(dy.length);
             xa.array.set(x);
             dya.array.set(dy);
             const outLen = op === "logSumExp" ? layout.outer * layout.inner : layout.size;
@@ -58,15 +60,28 @@ for (const build of BUILDS) {
 
     it("memory stays bounded over 10,000 calls of mixed sizes", async () => {
       const sm = await createSimdmax({ build });
-      const sizes = [[1, 10], [7, 1000], [64, 3000], [3, 5, 7], [2, 70000], [1, 300000]];
+      const sizes = [
+        [1, 10],
+        [7, 1000],
+        [64, 3000],
+        [3, 5, 7],
+        [2, 70000],
+        [1, 300000],
+      ];
       const datas = sizes.map((s) => new Float32Array(s.reduce((p, d) => p * d, 1)).fill(0.5));
       const call = (i: number) => {
-        const k = i % sizes.length, shape = sizes[k]!, x = datas[k]!;
+        const k = i % sizes.length,
+          shape = sizes[k]!,
+          x = datas[k]!;
         switch (i % 5) {
-          case 0: return sm.softmax(x, shape);
-          case 1: return sm.logSoftmax(x, shape, { axis: 0 });
-          case 2: return sm.logSumExp(x, shape);
-          case 3: return sm.softmaxBackward(x, x, shape, { axis: -1 });
+          case 0:
+            return sm.softmax(x, shape);
+          case 1:
+            return sm.logSoftmax(x, shape, { axis: 0 });
+          case 2:
+            return sm.logSumExp(x, shape);
+          case 3:
+            return sm.softmaxBackward(x, x, shape, { axis: -1 });
           default: {
             const b = sm.alloc(x.length);
             b.array.set(x);

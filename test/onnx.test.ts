@@ -24,10 +24,10 @@ import { ort, oneNodeModel, initOrt, runOnce, FLOAT, INT64, type Value, type Att
 // in ±4) both errors together stay below about 150U ≈ 9e-6 relative, so REL = 1e-5 holds them, and
 // ABS = 1e-6 covers values near 0 (an ignored position's 0, a small loss). A wrong option moves a
 // loss by far more: an ignored position included or a weight dropped changes a mean by ≥ 1e-2 here.
-const REL = 1e-5, ABS = 1e-6;
+const REL = 1e-5,
+  ABS = 1e-6;
 
-const agree = (got: number, want: number) =>
-  Number.isNaN(want) ? Number.isNaN(got) : Math.abs(got - want) <= ABS + REL * Math.abs(want);
+const agree = (got: number, want: number) => (Number.isNaN(want) ? Number.isNaN(got) : Math.abs(got - want) <= ABS + REL * Math.abs(want));
 
 /** The first element where got and want disagree, described, or null. */
 function mismatch(got: number | ArrayLike<number>, want: ArrayLike<number>, scalar: boolean): string | null {
@@ -35,7 +35,8 @@ function mismatch(got: number | ArrayLike<number>, want: ArrayLike<number>, scal
   if (scalar !== (typeof got === "number")) return `simdmax gave ${typeof got === "number" ? "a number" : "an array"}`;
   if (g.length !== want.length) return `length ${g.length}, ORT ${want.length}`;
   for (let j = 0; j < g.length; j++) {
-    const a = g[j] as number, b = want[j] as number;
+    const a = g[j] as number,
+      b = want[j] as number;
     if (!agree(a, b)) return `[${j}]: simdmax ${a}, ORT ${b}, difference ${a - b}, allowed ${ABS + REL * Math.abs(b)}`;
   }
   return null;
@@ -43,7 +44,12 @@ function mismatch(got: number | ArrayLike<number>, want: ArrayLike<number>, scal
 
 type Reduction = "mean" | "sum" | "none";
 const REDUCTIONS: Reduction[] = ["mean", "sum", "none"];
-const SHAPES = [[6, 5], [3, 5, 4], [2, 5, 3, 4], [4, 50, 3]];
+const SHAPES = [
+  [6, 5],
+  [3, 5, 4],
+  [2, 5, 3, 4],
+  [4, 50, 3],
+];
 const IGNORES = [undefined, -1, 2];
 
 interface Case {
@@ -58,7 +64,14 @@ interface Case {
 /** Seeded logits in ±4, labels in [0, C) with every third set to ignoreIndex (all of them with `allIgnored`;
  *  an in-range ignoreIndex also catches the random labels equal to it),
  *  and class weights in [0.25, 2] with class 1's weight 0 (ONNX and PyTorch allow it). */
-function makeCase(seed: number, shape: number[], ignoreIndex: number | undefined, weighted: boolean, reduction: Reduction, allIgnored = false): Case {
+function makeCase(
+  seed: number,
+  shape: number[],
+  ignoreIndex: number | undefined,
+  weighted: boolean,
+  reduction: Reduction,
+  allIgnored = false,
+): Case {
   const r = rng(seed);
   const C = shape[1] as number;
   const size = shape.reduce((a, b) => a * b, 1);
@@ -82,7 +95,11 @@ function attributes(c: Case): Record<string, Attribute> {
 function feeds(c: Case, input: Float32Array, names: [string, string, string]) {
   const f: Record<string, ort.Tensor> = {
     [names[0]]: new ort.Tensor("float32", input, c.shape),
-    [names[1]]: new ort.Tensor("int64", BigInt64Array.from(c.targets, (t) => BigInt(t)), lossShapeLabels(c)),
+    [names[1]]: new ort.Tensor(
+      "int64",
+      BigInt64Array.from(c.targets, (t) => BigInt(t)),
+      lossShapeLabels(c),
+    ),
   };
   if (c.weight) f[names[2]] = new ort.Tensor("float32", c.weight, [c.weight.length]);
   return f;
@@ -91,11 +108,20 @@ function feeds(c: Case, input: Float32Array, names: [string, string, string]) {
 /** ORT's SoftmaxCrossEntropyLoss: the loss and log_prob. */
 async function ortSce(c: Case) {
   const C = c.shape[1] as number;
-  const inputs: Value[] = [["scores", FLOAT, c.shape], ["labels", INT64, lossShapeLabels(c)]];
+  const inputs: Value[] = [
+    ["scores", FLOAT, c.shape],
+    ["labels", INT64, lossShapeLabels(c)],
+  ];
   if (c.weight) inputs.push(["weights", FLOAT, [C]]);
   const model = oneNodeModel({
-    opType: "SoftmaxCrossEntropyLoss", opset: 13, attributes: attributes(c), inputs,
-    outputs: [["loss", FLOAT, lossShape(c)], ["log_prob", FLOAT, c.shape]],
+    opType: "SoftmaxCrossEntropyLoss",
+    opset: 13,
+    attributes: attributes(c),
+    inputs,
+    outputs: [
+      ["loss", FLOAT, lossShape(c)],
+      ["log_prob", FLOAT, c.shape],
+    ],
   });
   const out = await runOnce(model, feeds(c, c.x, ["scores", "labels", "weights"]));
   return { loss: out.loss!, logProb: out.log_prob! };
@@ -104,15 +130,25 @@ async function ortSce(c: Case) {
 /** ORT's NegativeLogLikelihoodLoss on the given log-probabilities. */
 async function ortNll(c: Case, logProbs: Float32Array) {
   const C = c.shape[1] as number;
-  const inputs: Value[] = [["input", FLOAT, c.shape], ["target", INT64, lossShapeLabels(c)]];
+  const inputs: Value[] = [
+    ["input", FLOAT, c.shape],
+    ["target", INT64, lossShapeLabels(c)],
+  ];
   if (c.weight) inputs.push(["weight", FLOAT, [C]]);
-  const model = oneNodeModel({ opType: "NegativeLogLikelihoodLoss", opset: 13, attributes: attributes(c), inputs, outputs: [["loss", FLOAT, lossShape(c)]] });
+  const model = oneNodeModel({
+    opType: "NegativeLogLikelihoodLoss",
+    opset: 13,
+    attributes: attributes(c),
+    inputs,
+    outputs: [["loss", FLOAT, lossShape(c)]],
+  });
   return (await runOnce(model, feeds(c, logProbs, ["input", "target", "weight"]))).loss!;
 }
 
 function options(c: Case) {
   return {
-    axis: 1, reduction: c.reduction,
+    axis: 1,
+    reduction: c.reduction,
     ...(c.weight ? { weight: c.weight } : {}),
     ...(c.ignoreIndex !== undefined ? { ignoreIndex: c.ignoreIndex } : {}),
   };
@@ -121,9 +157,12 @@ function options(c: Case) {
 /** Every combination of the grid, with a seed of its own. */
 function* grid() {
   let seed = 1;
-  for (const shape of SHAPES) for (const ignoreIndex of IGNORES) for (const reduction of REDUCTIONS) for (const weighted of [false, true]) {
-    yield makeCase(seed++, shape, ignoreIndex, weighted, reduction);
-  }
+  for (const shape of SHAPES)
+    for (const ignoreIndex of IGNORES)
+      for (const reduction of REDUCTIONS)
+        for (const weighted of [false, true]) {
+          yield makeCase(seed++, shape, ignoreIndex, weighted, reduction);
+        }
 }
 
 const label = (c: Case) =>
@@ -165,22 +204,35 @@ describe("ONNX Runtime Web as an oracle for the ONNX loss operators (opset 13)",
     }
   });
 
-  it("every label ignored: NaN for \"mean\" (0 / 0), 0 for \"sum\", all 0 for \"none\", in both", async () => {
+  it('every label ignored: NaN for "mean" (0 / 0), 0 for "sum", all 0 for "none", in both', async () => {
     const ms = await Promise.all(BUILDS.map(async (b) => ({ b, m: (await instances(b)).normal })));
     let seed = 1000;
-    for (const shape of [[3, 5], [2, 5, 3], [2, 5, 2, 2]]) for (const ignoreIndex of [-1, 2]) for (const reduction of REDUCTIONS) for (const weighted of [false, true]) {
-      const c = makeCase(seed++, shape, ignoreIndex, weighted, reduction, true);
-      const sce = (await ortSce(c)).loss;
-      const logProbs = Float32Array.from(ref.logSoftmax(c.x, c.shape, { axis: 1 }));
-      const nll = await ortNll(c, logProbs);
-      if (reduction === "mean") {
-        expect(sce[0], `ORT SCE, ${label(c)}`).toBeNaN();
-        expect(nll[0], `ORT NLL, ${label(c)}`).toBeNaN();
-      }
-      for (const { b, m } of ms) {
-        expect(mismatch(m.crossEntropy(c.x, c.targets, c.shape, options(c)), sce, reduction !== "none"), `${b} build, SCE, ${label(c)}`).toBeNull();
-        expect(mismatch(m.nllLoss(logProbs, c.targets, c.shape, options(c)), nll, reduction !== "none"), `${b} build, NLL, ${label(c)}`).toBeNull();
-      }
-    }
+    for (const shape of [
+      [3, 5],
+      [2, 5, 3],
+      [2, 5, 2, 2],
+    ])
+      for (const ignoreIndex of [-1, 2])
+        for (const reduction of REDUCTIONS)
+          for (const weighted of [false, true]) {
+            const c = makeCase(seed++, shape, ignoreIndex, weighted, reduction, true);
+            const sce = (await ortSce(c)).loss;
+            const logProbs = Float32Array.from(ref.logSoftmax(c.x, c.shape, { axis: 1 }));
+            const nll = await ortNll(c, logProbs);
+            if (reduction === "mean") {
+              expect(sce[0], `ORT SCE, ${label(c)}`).toBeNaN();
+              expect(nll[0], `ORT NLL, ${label(c)}`).toBeNaN();
+            }
+            for (const { b, m } of ms) {
+              expect(
+                mismatch(m.crossEntropy(c.x, c.targets, c.shape, options(c)), sce, reduction !== "none"),
+                `${b} build, SCE, ${label(c)}`,
+              ).toBeNull();
+              expect(
+                mismatch(m.nllLoss(logProbs, c.targets, c.shape, options(c)), nll, reduction !== "none"),
+                `${b} build, NLL, ${label(c)}`,
+              ).toBeNull();
+            }
+          }
   });
 });

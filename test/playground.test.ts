@@ -17,9 +17,13 @@ beforeAll(async () => {
   browser = await launchChromium();
   page = await browser.newPage();
   page.on("pageerror", (e) => errors.push(`pageerror: ${String(e)}`));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console: ${m.text()}`);
+  });
   page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()}`));
-  page.on("response", (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+  page.on("response", (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
   await page.goto(server.url);
   await page.waitForSelector('#status[data-ready="true"]', { timeout: 30_000 });
 }, 60_000);
@@ -50,7 +54,9 @@ async function values(id: string): Promise<number[]> {
 describe("the playground in Chromium", () => {
   it("loads with SIMD, serves only local files, and shows no console error", async () => {
     expect(await page.getAttribute("#status", "data-simd")).toBe("true");
-    const features = await page.evaluate(() => (window as unknown as { playground: { features: { simd: boolean; build: string } } }).playground.features);
+    const features = await page.evaluate(
+      () => (window as unknown as { playground: { features: { simd: boolean; build: string } } }).playground.features,
+    );
     expect(features.simd).toBe(true);
     expect(["simd", "relaxed"]).toContain(features.build); // the relaxed-SIMD build where the engine has it
     build = features.build;
@@ -70,7 +76,11 @@ describe("the playground in Chromium", () => {
     await page.locator("#targets").pressSequentially("0 1 1");
     expect(await page.textContent("#ce-mean")).toBe("0.4449");
     expect(await page.textContent("#shape")).toMatch(/shape \[3, 3\]/);
-    const seed = [[2, 0.5, 1], [0.2, 1.5, 0.3], [1, 2, 0.1]];
+    const seed = [
+      [2, 0.5, 1],
+      [0.2, 1.5, 0.3],
+      [1, 2, 0.1],
+    ];
     const probs = seed.map(softmax64);
     expect(await table("softmax-out")).toEqual(probs.map((row) => row.map((p) => p.toFixed(4))));
     expect(probs[0]!.map((p) => p.toFixed(4))).toEqual(["0.6285", "0.1402", "0.2312"]);
@@ -80,7 +90,11 @@ describe("the playground in Chromium", () => {
     const grad = await values("ce-grad");
     const expected = probs.flatMap((row, r) => row.map((p, c) => (p - (c === [0, 1, 1][r] ? 1 : 0)) / 3));
     grad.forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 4));
-    expect(await page.$$eval("#ce-grad td.target", (tds) => tds.map((td) => `${(td as HTMLElement).dataset.row},${(td as HTMLElement).dataset.col}`))).toEqual(["0,0", "1,1", "2,1"]);
+    expect(
+      await page.$$eval("#ce-grad td.target", (tds) =>
+        tds.map((td) => `${(td as HTMLElement).dataset.row},${(td as HTMLElement).dataset.col}`),
+      ),
+    ).toEqual(["0,0", "1,1", "2,1"]);
     expect(await page.isHidden("#error")).toBe(true);
     expect(await page.isHidden("#ce-error")).toBe(true);
   });
@@ -130,7 +144,11 @@ describe("the playground in Chromium", () => {
 
   it("follows PyTorch on the presets: overflow-safe, masked rows", async () => {
     await page.click('[data-preset="overflow"]');
-    expect(await table("softmax-out")).toEqual([["0.5000", "0.5000"], ["1.23e-4", "0.9999"], ["0", "1.0000"]]);
+    expect(await table("softmax-out")).toEqual([
+      ["0.5000", "0.5000"],
+      ["1.23e-4", "0.9999"],
+      ["0", "1.0000"],
+    ]);
     await page.click('[data-preset="masked"]');
     expect((await table("softmax-out"))[1]).toEqual(["NaN", "NaN", "NaN", "NaN"]);
     expect((await table("ce-losses")).flat()[1]).toBe("0"); // ignored position (−100)
@@ -147,10 +165,16 @@ describe("the playground in Chromium", () => {
     await page.click("#bench-run");
     await page.waitForSelector('#bench-figure[data-state="done"]', { timeout: 60_000 });
     const bars = await page.$$eval("#bench-chart svg g.bench-row", (gs) =>
-      gs.map((g) => ({ name: g.getAttribute("data-name") ?? "", ms: Number(g.getAttribute("data-per-call-ms")), width: Number(g.querySelector("rect")?.getAttribute("width")) })),
+      gs.map((g) => ({
+        name: g.getAttribute("data-name") ?? "",
+        ms: Number(g.getAttribute("data-per-call-ms")),
+        width: Number(g.querySelector("rect")?.getAttribute("width")),
+      })),
     );
     const names = bars.map((b) => b.name);
-    expect(names).toEqual(expect.arrayContaining([`simdmax (${build} build)`, "simdmax, alloc buffers", "simdmax (scalar build)", "plain JS"]));
+    expect(names).toEqual(
+      expect.arrayContaining([`simdmax (${build} build)`, "simdmax, alloc buffers", "simdmax (scalar build)", "plain JS"]),
+    );
     if (server.tfjs) expect(names.some((n) => n.startsWith("TF.js"))).toBe(true);
     for (const b of bars) {
       expect(b.ms).toBeGreaterThan(0);
@@ -168,7 +192,11 @@ describe("the playground in Chromium", () => {
   it("runs the cross-entropy benchmark too", async () => {
     await page.selectOption("#bench-op", "crossEntropyWithGrad");
     await page.click("#bench-run");
-    await page.waitForFunction(() => document.querySelector("#bench-chart svg title")?.textContent?.startsWith("crossEntropyWithGrad"), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => document.querySelector("#bench-chart svg title")?.textContent?.startsWith("crossEntropyWithGrad"),
+      undefined,
+      { timeout: 60_000 },
+    );
     await page.waitForSelector('#bench-figure[data-state="done"]');
     const worst = Number(await page.getAttribute("#bench-figure", "data-max-diff"));
     expect(worst).toBeLessThan(1e-5);
@@ -180,7 +208,9 @@ describe("the playground in Chromium", () => {
     const tab = await browser.newPage();
     const tabErrors: string[] = [];
     tab.on("pageerror", (e) => tabErrors.push(String(e)));
-    tab.on("console", (m) => { if (m.type() === "error") tabErrors.push(m.text()); });
+    tab.on("console", (m) => {
+      if (m.type() === "error") tabErrors.push(m.text());
+    });
     try {
       await tab.goto(bare.url);
       await tab.waitForSelector('#status[data-ready="true"]');

@@ -4,7 +4,8 @@ import { describe, it, expect } from "vitest";
 import * as ref from "../src/reference.js";
 import { BUILDS, instances, rowStats, mismatch, tolerances, backwardStats, backwardTolerances, layoutOf, rng } from "./helpers.js";
 
-const I = Infinity, N = NaN;
+const I = Infinity,
+  N = NaN;
 const f32 = (a: number[]) => new Float32Array(a);
 /** Lays rows out along axis 0 (transposed), so the same rows also exercise the inner > 1 kernels. */
 function transpose(rows: number[][]): number[] {
@@ -13,8 +14,7 @@ function transpose(rows: number[][]): number[] {
   for (let d = 0; d < n; d++) for (const r of rows) out.push(r[d]!);
   return out;
 }
-const same = (got: ArrayLike<number>, want: number[]) =>
-  expect(Array.from(got).map((v) => (Object.is(v, -0) ? 0 : v))).toEqual(want);
+const same = (got: ArrayLike<number>, want: number[]) => expect(Array.from(got).map((v) => (Object.is(v, -0) ? 0 : v))).toEqual(want);
 
 const rows = [
   [1, 2, N, 3, 4, 5], // a NaN anywhere: the whole row NaN
@@ -32,37 +32,74 @@ for (const build of BUILDS) {
       const x = f32(layout === "rows" ? rows.flat() : transpose(rows));
       const shape = layout === "rows" ? [6, 6] : [6, 6];
       const axis = layout === "rows" ? -1 : 0;
-      const pick = (v: number[]) => (layout === "rows" ? v : transpose(v.reduce<number[][]>((a, _, i) => (i % 6 ? a : [...a, v.slice(i, i + 6)]), [])));
+      const pick = (v: number[]) =>
+        layout === "rows" ? v : transpose(v.reduce<number[][]>((a, _, i) => (i % 6 ? a : [...a, v.slice(i, i + 6)]), []));
 
       it(`softmax (${layout})`, async () => {
         const { normal: sm } = await instances(build);
         const want = [
-          [N, N, N, N, N, N], [N, N, N, N, N, N], [N, N, N, N, N, N], [0, p01[0]!, 0, p01[1]!, 0, 0], [N, N, N, N, N, N], [N, N, N, N, N, N],
+          [N, N, N, N, N, N],
+          [N, N, N, N, N, N],
+          [N, N, N, N, N, N],
+          [0, p01[0]!, 0, p01[1]!, 0, 0],
+          [N, N, N, N, N, N],
+          [N, N, N, N, N, N],
         ].flat();
         const y = Array.from(sm.softmax(x, shape, { axis }));
         const w = pick(want);
         y.forEach((v, i) => (Number.isNaN(w[i]!) ? expect(v).toBeNaN() : expect(v).toBeCloseTo(w[i]!, 6)));
-        const exactZero = pick([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [1, 0, 1, 0, 1, 1], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]].flat());
+        const exactZero = pick(
+          [
+            [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0],
+            [1, 0, 1, 0, 1, 1],
+            [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0],
+          ].flat(),
+        );
         y.forEach((v, i) => exactZero[i] && expect(Object.is(v, 0)).toBe(true));
         const z = Array.from(sm.softmax(x, shape, { axis, maskedRows: "zero" }));
-        const wz = pick([
-          [N, N, N, N, N, N], [N, N, N, N, N, N], [0, 0, 0, 0, 0, 0], [0, p01[0]!, 0, p01[1]!, 0, 0], [N, N, N, N, N, N], [N, N, N, N, N, N],
-        ].flat());
+        const wz = pick(
+          [
+            [N, N, N, N, N, N],
+            [N, N, N, N, N, N],
+            [0, 0, 0, 0, 0, 0],
+            [0, p01[0]!, 0, p01[1]!, 0, 0],
+            [N, N, N, N, N, N],
+            [N, N, N, N, N, N],
+          ].flat(),
+        );
         z.forEach((v, i) => (Number.isNaN(wz[i]!) ? expect(v).toBeNaN() : expect(v).toBeCloseTo(wz[i]!, 6)));
       });
 
       it(`logSoftmax (${layout})`, async () => {
         const { normal: sm } = await instances(build);
-        const l0 = Math.log(p01[0]!), l1 = Math.log(p01[1]!);
-        const want = pick([
-          [N, N, N, N, N, N], [N, N, N, N, N, N], [N, N, N, N, N, N], [-I, l0, -I, l1, -I, -I], [N, N, N, N, N, N], [N, N, N, N, N, N],
-        ].flat());
+        const l0 = Math.log(p01[0]!),
+          l1 = Math.log(p01[1]!);
+        const want = pick(
+          [
+            [N, N, N, N, N, N],
+            [N, N, N, N, N, N],
+            [N, N, N, N, N, N],
+            [-I, l0, -I, l1, -I, -I],
+            [N, N, N, N, N, N],
+            [N, N, N, N, N, N],
+          ].flat(),
+        );
         const y = Array.from(sm.logSoftmax(x, shape, { axis }));
         y.forEach((v, i) => (Number.isFinite(want[i]!) ? expect(v).toBeCloseTo(want[i]!, 6) : expect(v).toBe(want[i]!)));
         const z = Array.from(sm.logSoftmax(x, shape, { axis, maskedRows: "zero" }));
-        const wz = pick([
-          [N, N, N, N, N, N], [N, N, N, N, N, N], [0, 0, 0, 0, 0, 0], [-I, l0, -I, l1, -I, -I], [N, N, N, N, N, N], [N, N, N, N, N, N],
-        ].flat());
+        const wz = pick(
+          [
+            [N, N, N, N, N, N],
+            [N, N, N, N, N, N],
+            [0, 0, 0, 0, 0, 0],
+            [-I, l0, -I, l1, -I, -I],
+            [N, N, N, N, N, N],
+            [N, N, N, N, N, N],
+          ].flat(),
+        );
         z.forEach((v, i) => (Number.isFinite(wz[i]!) ? expect(v).toBeCloseTo(wz[i]!, 6) : expect(v).toBe(wz[i]!)));
       });
 
@@ -144,7 +181,13 @@ for (const build of BUILDS) {
             expect(bad).toBeNull();
           }
           const lse = ref.logSumExp(x, [n]);
-          expect(mismatch(m.logSumExp(x, [n]), lse, tolerances.logSumExp(lse, stats, () => 0))).toBeNull();
+          expect(
+            mismatch(
+              m.logSumExp(x, [n]),
+              lse,
+              tolerances.logSumExp(lse, stats, () => 0),
+            ),
+          ).toBeNull();
           const y = m.softmax(x, [n]);
           expect(Math.abs(y.reduce((s, v) => s + v, 0) - 1)).toBeLessThan(1e-5);
           const dy = Float32Array.from({ length: n }, () => 2 * r() - 1);

@@ -63,7 +63,9 @@ export interface RowStats {
 
 export function rowStats(x: ArrayLike<number>, layout: Layout, t: number): RowStats {
   const { outer, dim, inner, size } = layout;
-  const z = new Float64Array(size), w = new Float64Array(size), m = new Float64Array(size);
+  const z = new Float64Array(size),
+    w = new Float64Array(size),
+    m = new Float64Array(size);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const at = (d: number) => (o * dim + d) * inner + i;
@@ -95,13 +97,15 @@ export function rowStats(x: ArrayLike<number>, layout: Layout, t: number): RowSt
 export function mismatch(got: ArrayLike<number>, ref: ArrayLike<number>, tol: (j: number) => number): string | null {
   if (got.length !== ref.length) return `length ${got.length} ≠ ${ref.length}`;
   for (let j = 0; j < ref.length; j++) {
-    const g = got[j] as number, r = ref[j] as number;
+    const g = got[j] as number,
+      r = ref[j] as number;
     if (Number.isNaN(r) || !Number.isFinite(r)) {
       if (!Object.is(g, r) && !(Number.isNaN(g) && Number.isNaN(r))) return `[${j}]: got ${g}, expected exactly ${r}`;
       continue;
     }
     const t = tol(j);
-    if (!(Math.abs(g - r) <= t)) return `[${j}]: got ${g}, expected ${r} ± ${t} (error ${Math.abs(g - r)}, ${(Math.abs(g - r) / t).toFixed(2)}× the tolerance)`;
+    if (!(Math.abs(g - r) <= t))
+      return `[${j}]: got ${g}, expected ${r} ± ${t} (error ${Math.abs(g - r)}, ${(Math.abs(g - r) / t).toFixed(2)}× the tolerance)`;
   }
   return null;
 }
@@ -124,13 +128,20 @@ export const tolerances = {
 /** Per-row sums for the backward tolerances: g = Σ y·dy, G1 = Σ |y·dy|, G = Σ dy, S1 = Σ |dy|. */
 export function backwardStats(y: ArrayLike<number>, dy: ArrayLike<number>, layout: Layout) {
   const { outer, dim, inner, size } = layout;
-  const g = new Float64Array(size), g1 = new Float64Array(size), G = new Float64Array(size), s1 = new Float64Array(size);
+  const g = new Float64Array(size),
+    g1 = new Float64Array(size),
+    G = new Float64Array(size),
+    s1 = new Float64Array(size);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const at = (d: number) => (o * dim + d) * inner + i;
-      let a = 0, b = 0, c = 0, e = 0;
+      let a = 0,
+        b = 0,
+        c = 0,
+        e = 0;
       for (let d = 0; d < dim; d++) {
-        const yy = y[at(d)] as number, dd = dy[at(d)] as number;
+        const yy = y[at(d)] as number,
+          dd = dy[at(d)] as number;
         a += yy * dd;
         b += Math.abs(yy * dd);
         c += dd;
@@ -150,8 +161,10 @@ export function backwardStats(y: ArrayLike<number>, dy: ArrayLike<number>, layou
 export const backwardTolerances = {
   /** dx = (dy − g)·y·k: 4 roundings on the element, and the float32-block sum's error (≤ 64U·Σ|y·dy|) through y. */
   softmax: (y: ArrayLike<number>, dy: ArrayLike<number>, st: ReturnType<typeof backwardStats>, t: number) => (j: number) =>
-    (U / t) * Math.abs(y[j] as number) * (4 * Math.abs(dy[j] as number) + 4 * Math.abs(st.g[j] as number) + 64 * (st.g1[j] as number)) + TINY,
+    (U / t) * Math.abs(y[j] as number) * (4 * Math.abs(dy[j] as number) + 4 * Math.abs(st.g[j] as number) + 64 * (st.g1[j] as number)) +
+    TINY,
   /** dx = (dy − exp(y)·G)·k: the exp's 1.22 ULP and 4 roundings, and the sum's error (≤ 64U·Σ|dy|) through exp(y). */
   logSoftmax: (y: ArrayLike<number>, dy: ArrayLike<number>, st: ReturnType<typeof backwardStats>, t: number) => (j: number) =>
-    (U / t) * (4 * Math.abs(dy[j] as number) + Math.exp(y[j] as number) * (8 * Math.abs(st.G[j] as number) + 64 * (st.s1[j] as number))) + TINY,
+    (U / t) * (4 * Math.abs(dy[j] as number) + Math.exp(y[j] as number) * (8 * Math.abs(st.G[j] as number) + 64 * (st.s1[j] as number))) +
+    TINY,
 };

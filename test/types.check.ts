@@ -1,5 +1,15 @@
 // Compiled by `npm test` (tsc -p tsconfig.test.json), never run: the public types do what users expect.
-import { softmax, logSumExp, softmaxBackward, alloc, init, features, type Float32Buffer, type SoftmaxOptions, type Build } from "../src/index.js";
+import {
+  softmax,
+  logSumExp,
+  softmaxBackward,
+  alloc,
+  init,
+  features,
+  type Float32Buffer,
+  type SoftmaxOptions,
+  type Build,
+} from "../src/index.js";
 import * as ref from "../src/reference.js";
 
 export async function usage(x: Float32Array, dy: Float32Array): Promise<void> {

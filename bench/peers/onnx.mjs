@@ -13,7 +13,8 @@ export { ort };
 // (github.com/onnx/onnx, onnx/onnx.proto). A message is built as a plain array of bytes; fields are
 // written in field-number order, as protoc would, though readers accept any order.
 
-const VARINT = 0, LEN = 2; // wire types
+const VARINT = 0,
+  LEN = 2; // wire types
 
 /** Base-128 varint; int64 values go through BigInt so that negatives take their 10-byte two's complement. */
 function varint(value) {
@@ -36,7 +37,8 @@ const stringField = (field, text) => bytesField(field, [...new TextEncoder().enc
 const messageField = (field, ...fields) => bytesField(field, fields.flat());
 
 // TensorProto.DataType
-export const FLOAT = 1, INT64 = 7;
+export const FLOAT = 1,
+  INT64 = 7;
 
 // AttributeProto: name = 1, i = 3, s = 4, type = 20 (AttributeType INT = 2, STRING = 3).
 function attribute(name, value) {
@@ -110,7 +112,15 @@ async function start() {
   ort.env.wasm.wasmBinary = await readFile(wasmFile);
   ort.env.logLevel = "error";
   // A first session initializes the backend (with the binary above); check that it computes.
-  const s = await session(oneNodeModel({ opType: "Softmax", opset: 13, attributes: { axis: -1 }, inputs: [["x", FLOAT, [1, 4]]], outputs: [["y", FLOAT, [1, 4]]] }));
+  const s = await session(
+    oneNodeModel({
+      opType: "Softmax",
+      opset: 13,
+      attributes: { axis: -1 },
+      inputs: [["x", FLOAT, [1, 4]]],
+      outputs: [["y", FLOAT, [1, 4]]],
+    }),
+  );
   const { y } = await s.run({ x: new ort.Tensor("float32", Float32Array.of(0, 0, 0, 0), [1, 4]) });
   if (Math.abs(y.data[0] - 0.25) > 1e-7) throw new Error(`ORT softmax self-check gave ${y.data[0]}`);
   await s.release();

@@ -14,14 +14,42 @@ export { initOrt } from "./onnx.mjs";
 export async function createPeer(x, shape, target) {
   const [rows] = shape;
   const input = new ort.Tensor("float32", x, shape); // a view of x: run copies it into wasm memory
-  const labels = new ort.Tensor("int64", BigInt64Array.from(target, (t) => BigInt(t)), [rows]);
+  const labels = new ort.Tensor(
+    "int64",
+    BigInt64Array.from(target, (t) => BigInt(t)),
+    [rows],
+  );
   const [soft, logSoft, ce] = await Promise.all([
-    session(oneNodeModel({ opType: "Softmax", opset: 13, attributes: { axis: -1 }, inputs: [["x", FLOAT, shape]], outputs: [["y", FLOAT, shape]] })),
-    session(oneNodeModel({ opType: "LogSoftmax", opset: 13, attributes: { axis: -1 }, inputs: [["x", FLOAT, shape]], outputs: [["y", FLOAT, shape]] })),
-    session(oneNodeModel({
-      opType: "SoftmaxCrossEntropyLoss", opset: 13, attributes: { reduction: "mean" },
-      inputs: [["scores", FLOAT, shape], ["labels", INT64, [rows]]], outputs: [["loss", FLOAT, []]],
-    })),
+    session(
+      oneNodeModel({
+        opType: "Softmax",
+        opset: 13,
+        attributes: { axis: -1 },
+        inputs: [["x", FLOAT, shape]],
+        outputs: [["y", FLOAT, shape]],
+      }),
+    ),
+    session(
+      oneNodeModel({
+        opType: "LogSoftmax",
+        opset: 13,
+        attributes: { axis: -1 },
+        inputs: [["x", FLOAT, shape]],
+        outputs: [["y", FLOAT, shape]],
+      }),
+    ),
+    session(
+      oneNodeModel({
+        opType: "SoftmaxCrossEntropyLoss",
+        opset: 13,
+        attributes: { reduction: "mean" },
+        inputs: [
+          ["scores", FLOAT, shape],
+          ["labels", INT64, [rows]],
+        ],
+        outputs: [["loss", FLOAT, []]],
+      }),
+    ),
   ]);
   return {
     softmax: async () => (await soft.run({ x: input })).y.data,

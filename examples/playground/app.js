@@ -22,7 +22,10 @@ const PRESETS = {
 // Parsing
 
 function parseNumber(token, row) {
-  const s = token.toLowerCase().replace(/\u2212/g, "-").replace(/^\+/, "");
+  const s = token
+    .toLowerCase()
+    .replace(/\u2212/g, "-")
+    .replace(/^\+/, "");
   if (/^-?(inf|infinity|∞)$/.test(s)) return s.startsWith("-") ? -Infinity : Infinity;
   if (s === "nan") return NaN;
   const v = s === "" ? NaN : Number(s);
@@ -34,12 +37,23 @@ function parseNumber(token, row) {
 export function parseLogits(text) {
   let t = text.trim();
   if (t.startsWith("[")) t = t.replace(/\]\s*,?\s*\[/g, "\n").replace(/[[\]]/g, "");
-  const lines = t.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = t
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   if (lines.length === 0) throw new Error("Type some logits: one row per line.");
-  const rows = lines.map((line, i) => line.split(/[\s,;]+/).filter(Boolean).map((tok) => parseNumber(tok, i)));
+  const rows = lines.map((line, i) =>
+    line
+      .split(/[\s,;]+/)
+      .filter(Boolean)
+      .map((tok) => parseNumber(tok, i)),
+  );
   const cols = rows[0].length;
   rows.forEach((r, i) => {
-    if (r.length !== cols) throw new Error(`Row ${i + 1} has ${r.length} number${r.length === 1 ? "" : "s"}, row 1 has ${cols}: every row needs the same count.`);
+    if (r.length !== cols)
+      throw new Error(
+        `Row ${i + 1} has ${r.length} number${r.length === 1 ? "" : "s"}, row 1 has ${cols}: every row needs the same count.`,
+      );
   });
   return { data: Float32Array.from(rows.flat()), rows: rows.length, cols };
 }
@@ -101,7 +115,13 @@ function cell(v, kind, scale) {
  * A table of a [rows, cols] matrix with a bar in each cell. `highlight(r, c)` marks cells (the targets);
  * `rowName`/`colName` label the headers.
  */
-function renderMatrix(container, values, rows, cols, { kind, caption, highlight = () => false, rowName = (r) => `row ${r}`, colName = (c) => `col ${c}` }) {
+function renderMatrix(
+  container,
+  values,
+  rows,
+  cols,
+  { kind, caption, highlight = () => false, rowName = (r) => `row ${r}`, colName = (c) => `col ${c}` },
+) {
   let scale = 0;
   for (const v of values) {
     if (!Number.isFinite(v)) continue;
@@ -183,7 +203,8 @@ function updateCrossEntropy(data, rows, cols, axis, temperature) {
   const positions = axis === -1 ? rows : cols;
   const classes = axis === -1 ? cols : rows;
   const per = axis === -1 ? "row" : "column";
-  $("targets-hint").textContent = `${positions} target${positions === 1 ? "" : "s"} (one per ${per}), each a class in 0…${classes - 1} or −100 (ignored).`;
+  $("targets-hint").textContent =
+    `${positions} target${positions === 1 ? "" : "s"} (one per ${per}), each a class in 0…${classes - 1} or −100 (ignored).`;
   const clear = () => {
     $("ce-mean").textContent = "–";
     $("ce-losses").replaceChildren();
@@ -192,7 +213,10 @@ function updateCrossEntropy(data, rows, cols, axis, temperature) {
   let target;
   try {
     target = parseTargets($("targets").value);
-    if (target.length !== positions) throw new Error(`Give ${positions} target${positions === 1 ? "" : "s"}, one per ${per}; there ${target.length === 1 ? "is" : "are"} ${target.length}.`);
+    if (target.length !== positions)
+      throw new Error(
+        `Give ${positions} target${positions === 1 ? "" : "s"}, one per ${per}; there ${target.length === 1 ? "is" : "are"} ${target.length}.`,
+      );
     const options = { axis, temperature };
     const losses = crossEntropy(data, target, shape, { ...options, reduction: "none" });
     const { loss, grad } = crossEntropyWithGrad(data, target, shape, options);
@@ -200,7 +224,12 @@ function updateCrossEntropy(data, rows, cols, axis, temperature) {
     mean.textContent = fmt(loss);
     mean.dataset.value = String(loss);
     const name = (i) => `${per} ${i}`;
-    renderMatrix($("ce-losses"), losses, positions, 1, { kind: "loss", caption: "loss per position", rowName: name, colName: () => "loss" });
+    renderMatrix($("ce-losses"), losses, positions, 1, {
+      kind: "loss",
+      caption: "loss per position",
+      rowName: name,
+      colName: () => "loss",
+    });
     const isTarget = axis === -1 ? (r, c) => target[r] === c : (r, c) => target[c] === r;
     renderMatrix($("ce-grad"), grad, rows, cols, { kind: "signed", caption: "gradient of the mean cross-entropy", highlight: isTarget });
   } catch (e) {
@@ -237,7 +266,14 @@ async function benchmark(event) {
     const tbody = $("bench-table").tBodies[0];
     tbody.replaceChildren(
       ...report.results.map((r) =>
-        h("tr", {}, h("td", {}, r.name), h("td", {}, formatTime(r.perCall)), h("td", {}, `×${r.spread.toFixed(2)}`), h("td", {}, plainTime ? formatRatio(plainTime / r.perCall) : "")),
+        h(
+          "tr",
+          {},
+          h("td", {}, r.name),
+          h("td", {}, formatTime(r.perCall)),
+          h("td", {}, `×${r.spread.toFixed(2)}`),
+          h("td", {}, plainTime ? formatRatio(plainTime / r.perCall) : ""),
+        ),
       ),
     );
     const worst = Math.max(...report.results.map((r) => r.maxDiff));
@@ -300,7 +336,8 @@ async function start() {
     throw e;
   }
 
-  const t = $("temperature"), range = $("temperature-range");
+  const t = $("temperature"),
+    range = $("temperature-range");
   range.addEventListener("input", () => {
     t.value = range.value;
     update();
@@ -324,7 +361,12 @@ async function start() {
   $("bench-form").addEventListener("submit", benchmark);
   fetch("/peers.json")
     .then((r) => r.json())
-    .then((p) => ($("tfjs-note").textContent = p.tfjs ? " and TensorFlow.js's wasm backend" : " (TensorFlow.js-wasm is not installed: not compared)"))
+    .then(
+      (p) =>
+        ($("tfjs-note").textContent = p.tfjs
+          ? " and TensorFlow.js's wasm backend"
+          : " (TensorFlow.js-wasm is not installed: not compared)"),
+    )
     .catch(() => {});
   $("run-sampling").addEventListener("click", () => runExample("sampling", { steps: 8 }));
   $("run-training").addEventListener("click", () => runExample("training", {}));

@@ -26,7 +26,10 @@ function loadScript(src) {
  */
 export function loadTfjs() {
   tfjsPromise ??= (async () => {
-    const peers = await fetch("/peers.json").then((r) => (r.ok ? r.json() : { tfjs: null }), () => ({ tfjs: null }));
+    const peers = await fetch("/peers.json").then(
+      (r) => (r.ok ? r.json() : { tfjs: null }),
+      () => ({ tfjs: null }),
+    );
     if (!peers.tfjs) return null;
     await loadScript(peers.tfjs.script);
     await loadScript(peers.tfjs.backend);
@@ -74,7 +77,9 @@ async function candidates(op, rows, cols, withTfjs) {
   if (op === "softmax" || op === "logSoftmax") {
     const kernel = op === "softmax" ? softmax : logSoftmax;
     const loop = op === "softmax" ? plain.softmaxRows : plain.logSoftmaxRows;
-    const y1 = out(), y2 = out(), y3 = out();
+    const y1 = out(),
+      y2 = out(),
+      y3 = out();
     list.push(
       { name: simdName, kind: "simdmax", fn: () => kernel(x, shape, { out: y1 }), result: () => y1 },
       { name: "simdmax, alloc buffers", kind: "simdmax", fn: () => kernel(bx, shape, { out: by }), result: () => by.array },
@@ -82,16 +87,33 @@ async function candidates(op, rows, cols, withTfjs) {
       { name: "plain JS", kind: "plain", fn: () => loop(x, y3, rows, cols), result: () => y3 },
     );
   } else {
-    const g1 = out(), g2 = out(), g3 = out();
+    const g1 = out(),
+      g2 = out(),
+      g3 = out();
     list.push(
       { name: simdName, kind: "simdmax", fn: () => crossEntropyWithGrad(x, target, shape, { out: g1 }), result: () => g1 },
-      { name: "simdmax, alloc buffers", kind: "simdmax", fn: () => crossEntropyWithGrad(bx, target, shape, { out: by }), result: () => by.array },
-      { name: "simdmax (scalar build)", kind: "scalar", fn: () => scalar.crossEntropyWithGrad(x, target, shape, { out: g2 }), result: () => g2 },
+      {
+        name: "simdmax, alloc buffers",
+        kind: "simdmax",
+        fn: () => crossEntropyWithGrad(bx, target, shape, { out: by }),
+        result: () => by.array,
+      },
+      {
+        name: "simdmax (scalar build)",
+        kind: "scalar",
+        fn: () => scalar.crossEntropyWithGrad(x, target, shape, { out: g2 }),
+        result: () => g2,
+      },
       { name: "plain JS", kind: "plain", fn: () => plain.crossEntropyWithGradRows(x, target, g3, rows, cols), result: () => g3 },
     );
   }
 
-  const cleanup = [() => { bx.free(); by.free(); }];
+  const cleanup = [
+    () => {
+      bx.free();
+      by.free();
+    },
+  ];
   if (withTfjs) {
     const peer = await loadTfjs();
     if (peer) {
@@ -154,7 +176,8 @@ export async function runBenchmark({ op, rows, cols, budgetMs, withTfjs = true, 
       // Warm up long enough for the JIT to optimize the JS around each call (and the plain-JS loops),
       // then find how many calls one sample needs.
       const warm = now() + Math.min(50, Math.max(10, budgetMs / 4));
-      do c.fn(); while (now() < warm);
+      do c.fn();
+      while (now() < warm);
       reps.push(calibrate(c.fn, sampleMs));
     }
     const reference = list[0].result();
@@ -221,7 +244,12 @@ const COLORS = { simdmax: "#2f6fdf", scalar: "#7fa6ec", plain: "#8b95a3", tfjs: 
 export function chartSvg({ op, rows, cols, results }) {
   const n = rows * cols;
   const plainTime = results.find((r) => r.kind === "plain")?.perCall;
-  const W = 820, left = 200, right = 230, top = 40, rowH = 34, barH = 20;
+  const W = 820,
+    left = 200,
+    right = 230,
+    top = 40,
+    rowH = 34,
+    barH = 20;
   const H = top + results.length * rowH + 26;
   const maxRate = Math.max(...results.map((r) => n / r.perCall));
   const el = (name, attrs, text) => {
@@ -234,7 +262,16 @@ export function chartSvg({ op, rows, cols, results }) {
   const title = `${op} of ${rows}×${cols} float32 logits in this browser`;
   svg.append(el("title", { id: "bench-svg-title" }, title));
   svg.append(
-    el("desc", { id: "bench-svg-desc" }, results.map((r) => `${r.name}: ${formatTime(r.perCall)} per call${plainTime ? `, ${formatRatio(plainTime / r.perCall).slice(0, -1)} times the speed of plain JS` : ""}`).join("; ")),
+    el(
+      "desc",
+      { id: "bench-svg-desc" },
+      results
+        .map(
+          (r) =>
+            `${r.name}: ${formatTime(r.perCall)} per call${plainTime ? `, ${formatRatio(plainTime / r.perCall).slice(0, -1)} times the speed of plain JS` : ""}`,
+        )
+        .join("; "),
+    ),
   );
   svg.append(el("text", { x: 0, y: 18, class: "title" }, `${title} — throughput (longer is faster)`));
   svg.append(el("line", { x1: left, x2: left, y1: top - 8, y2: H - 20, class: "axis" }));

@@ -67,13 +67,23 @@ export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offe
     ...(tfjs
       ? [
           ["/vendor/tfjs/", tfjs.tfjsDir, (f) => f === "tf.min.js" || f === "tf.min.js.map"],
-          ["/vendor/tfjs-backend-wasm/", tfjs.wasmDir, (f) => /^(tf-backend-wasm\.min\.js(\.map)?|tfjs-backend-wasm(-simd)?\.wasm)$/.test(f)],
+          [
+            "/vendor/tfjs-backend-wasm/",
+            tfjs.wasmDir,
+            (f) => /^(tf-backend-wasm\.min\.js(\.map)?|tfjs-backend-wasm(-simd)?\.wasm)$/.test(f),
+          ],
         ]
       : []),
     ["/", HERE, (f) => f !== "serve.mjs" && f !== "serve.d.mts"],
   ];
   const peers = JSON.stringify({
-    tfjs: tfjs ? { script: "/vendor/tfjs/tf.min.js", backend: "/vendor/tfjs-backend-wasm/tf-backend-wasm.min.js", wasmPaths: "/vendor/tfjs-backend-wasm/" } : null,
+    tfjs: tfjs
+      ? {
+          script: "/vendor/tfjs/tf.min.js",
+          backend: "/vendor/tfjs-backend-wasm/tf-backend-wasm.min.js",
+          wasmPaths: "/vendor/tfjs-backend-wasm/",
+        }
+      : null,
   });
 
   /** The file a URL path names, or null: only inside a mount's folder, only names the mount allows. */
@@ -149,7 +159,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     running = await startPlayground({ port: 0, host }); // the default port is taken: any free one
   }
   console.log(`simdmax playground: ${running.url}`);
-  console.log(running.tfjs ? "TF.js-wasm found in node_modules: the benchmark includes it." : "TF.js-wasm not installed: the benchmark compares simdmax and plain JS only.");
+  console.log(
+    running.tfjs
+      ? "TF.js-wasm found in node_modules: the benchmark includes it."
+      : "TF.js-wasm not installed: the benchmark compares simdmax and plain JS only.",
+  );
   console.log("Ctrl-C to stop.");
   const stop = () => running.close().then(() => process.exit(0));
   process.once("SIGINT", stop);

@@ -2,7 +2,15 @@
 // then stream the fused kernel over the logits (window.ts) and reduce the per-position losses here.
 import type { Context, Input } from "../context.js";
 import { placeOf, lengthOf, outputOf, arrayPlace, extentOf, sharesBytes } from "../context.js";
-import { checkCrossEntropyArgs, positions, reductionFactor, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs, type CrossEntropyOptions } from "../targets.js";
+import {
+  checkCrossEntropyArgs,
+  positions,
+  reductionFactor,
+  CE_OPTIONS,
+  NLL_OPTIONS,
+  type CrossEntropyArgs,
+  type CrossEntropyOptions,
+} from "../targets.js";
 import { describe } from "../shape.js";
 import { samePlace, type DataPlace as Place, type Operand } from "../window.js";
 import type { Output } from "./softmax.js";
@@ -31,7 +39,8 @@ export interface CrossEntropyResult<L, G> {
   lse: Float32Array | undefined;
 }
 
-const PROBABILITIES = 1, WEIGHTS = 2;
+const PROBABILITIES = 1,
+  WEIGHTS = 2;
 
 interface Plan {
   a: CrossEntropyArgs;
@@ -39,13 +48,22 @@ interface Plan {
   target: Place;
 }
 
-function plan(ctx: Context, fn: string, logits: unknown, target: unknown, shape: unknown, options: unknown, extra: readonly string[]): Plan {
+function plan(
+  ctx: Context,
+  fn: string,
+  logits: unknown,
+  target: unknown,
+  shape: unknown,
+  options: unknown,
+  extra: readonly string[],
+): Plan {
   const place = placeOf(ctx, fn, "logits", logits);
   const a = checkCrossEntropyArgs(fn, "logits", lengthOf(place), target, shape, options, [...CE_OPTIONS, ...extra], true);
   const t = a.indices ?? (a.probs as Float32Array);
-  const targetPlace: Place = a.probs && !(a.probs instanceof Float32Array)
-    ? placeOf(ctx, fn, "target", t) // a Float64Array of probabilities: placeOf explains that float32 is needed
-    : arrayPlace(ctx, t);
+  const targetPlace: Place =
+    a.probs && !(a.probs instanceof Float32Array)
+      ? placeOf(ctx, fn, "target", t) // a Float64Array of probabilities: placeOf explains that float32 is needed
+      : arrayPlace(ctx, t);
   return { a, logits: place, target: targetPlace };
 }
 
@@ -85,10 +103,17 @@ class Total {
   /** Adds v, the loss of the next position. */
   one(v: number): void {
     switch (this.next++ & 3) {
-      case 0: this.s0 += v; break;
-      case 1: this.s1 += v; break;
-      case 2: this.s2 += v; break;
-      default: this.s3 += v;
+      case 0:
+        this.s0 += v;
+        break;
+      case 1:
+        this.s1 += v;
+        break;
+      case 2:
+        this.s2 += v;
+        break;
+      default:
+        this.s3 += v;
     }
   }
 
@@ -96,8 +121,12 @@ class Total {
   add(n: number, l: Float64Array, at: number, w: Float32Array | undefined, wAt: number): void {
     let j = 0;
     for (; j < n && this.next & 3; j++) this.one(l[at + j]! * (w ? w[wAt + j]! : 1));
-    let s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
-    const start = j, quads = j + ((n - j) & ~3);
+    let s0 = this.s0,
+      s1 = this.s1,
+      s2 = this.s2,
+      s3 = this.s3;
+    const start = j,
+      quads = j + ((n - j) & ~3);
     if (w) {
       for (; j < quads; j += 4) {
         s0 += l[at + j]! * w[wAt + j]!;
@@ -113,7 +142,7 @@ class Total {
         s3 += l[at + j + 3]!;
       }
     }
-    this.s0 = s0, this.s1 = s1, this.s2 = s2, this.s3 = s3;
+    (this.s0 = s0), (this.s1 = s1), (this.s2 = s2), (this.s3 = s3);
     this.next += quads - start;
     for (; j < n; j++) this.one(l[at + j]! * (w ? w[wAt + j]! : 1));
   }
@@ -143,13 +172,17 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
   ];
   const lseAt = lse ? operands.push({ place: lse, full: false, bytes: 4, read: false, write: true }) - 1 : -1;
   const gradAt = grad ? operands.push({ place: grad, full: true, bytes: 4, read: false, write: true, over: 0 }) - 1 : -1;
-  const sharesAt = shares ? operands.push({ place: { kind: "js", array: shares, fresh: true }, full: false, bytes: 4, read: true, write: false }) - 1 : -1;
+  const sharesAt = shares
+    ? operands.push({ place: { kind: "js", array: shares, fresh: true }, full: false, bytes: 4, read: true, write: false }) - 1
+    : -1;
   // With a softcap the kernel runs on z = c·tanh(x/c), made in the window; the gradient with respect
   // to z is then turned into that with respect to x.
   const zAt = a.softcap ? operands.push({ place: { kind: "temp" }, full: true, bytes: 4, read: false, write: false }) - 1 : -1;
   const sw = a.sampleWeight;
   const swAt = sw ? operands.push({ place: arrayPlace(ctx, sw), full: false, bytes: 4, read: true, write: false }) - 1 : -1;
-  const noneAt = result.none ? operands.push({ place: { kind: "js", array: result.none, fresh: true }, full: false, bytes: 4, read: false, write: true }) - 1 : -1;
+  const noneAt = result.none
+    ? operands.push({ place: { kind: "js", array: result.none, fresh: true }, full: false, bytes: 4, read: false, write: true }) - 1
+    : -1;
   const cap = a.softcap;
   const flags = (a.probs ? PROBABILITIES : 0) | (a.weight ? WEIGHTS : 0);
   let W = dim;
@@ -162,14 +195,33 @@ function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undef
   }
   try {
     ctx.window.run({
-      outer, dim, inner, operands,
+      outer,
+      dim,
+      inner,
+      operands,
       workspace: (i) => ctx.exports.crossEntropyWorkspaceBytes(dim, i),
       kernel: (o, d, i, p, ws) => {
-        const x = zAt >= 0 ? p[zAt]! : p[0]!, g = gradAt >= 0 ? p[gradAt]! : 0;
+        const x = zAt >= 0 ? p[zAt]! : p[0]!,
+          g = gradAt >= 0 ? p[gradAt]! : 0;
         if (zAt >= 0) ctx.exports.softcapForward(o * d * i, p[0]!, x, cap);
         ctx.exports.crossEntropy(
-          o, d, i, x, p[1]!, flags, kernelIgnoreIndex(a), wPtr, W, a.eps, 1 / a.temperature, a.zLoss,
-          p[2]!, lseAt >= 0 ? p[lseAt]! : 0, g, sharesAt >= 0 ? p[sharesAt]! : 0, ws,
+          o,
+          d,
+          i,
+          x,
+          p[1]!,
+          flags,
+          kernelIgnoreIndex(a),
+          wPtr,
+          W,
+          a.eps,
+          1 / a.temperature,
+          a.zLoss,
+          p[2]!,
+          lseAt >= 0 ? p[lseAt]! : 0,
+          g,
+          sharesAt >= 0 ? p[sharesAt]! : 0,
+          ws,
         );
         if (zAt >= 0 && g) ctx.exports.softcapBackward(o * d * i, x, g, cap);
         collect(ctx, result, o * i, p[2]!, sw, swAt >= 0 ? p[swAt]! : 0, noneAt >= 0 ? p[noneAt]! : 0);
@@ -194,10 +246,13 @@ function kernelIgnoreIndex(a: CrossEntropyArgs): number {
  *  `none`. Loops over the memory's views: no array is made per call (Float32Array.from with a map took
  *  57 ns a position). */
 function collect(ctx: Context, into: Losses, n: number, loss: number, sw: Float32Array | undefined, swAt: number, none: number): void {
-  const l = ctx.heap.viewFor(8) as Float64Array, at = loss / 8;
-  const w = sw ? ctx.heap.f32 : undefined, s = swAt / 4;
+  const l = ctx.heap.viewFor(8) as Float64Array,
+    at = loss / 8;
+  const w = sw ? ctx.heap.f32 : undefined,
+    s = swAt / 4;
   if (none) {
-    const out = ctx.heap.f32, o = none / 4;
+    const out = ctx.heap.f32,
+      o = none / 4;
     if (w) for (let j = 0; j < n; j++) out[o + j] = l[at + j]! * w[s + j]!;
     else for (let j = 0; j < n; j++) out[o + j] = l[at + j]!;
     return;
@@ -216,7 +271,12 @@ function reduce(a: CrossEntropyArgs, losses: Losses): number | Float32Array {
 
 /** sampleWeight is read chunk by chunk, after the window has written earlier chunks' gradient and lse:
  *  it must share no memory with them (RangeError), or the loss would use weights already overwritten. */
-function checkSampleWeight(ctx: Context, fn: string, sw: Float32Array | undefined, writes: readonly { name: string; place: Place }[]): void {
+function checkSampleWeight(
+  ctx: Context,
+  fn: string,
+  sw: Float32Array | undefined,
+  writes: readonly { name: string; place: Place }[],
+): void {
   if (!sw) return;
   const s = extentOf(ctx, arrayPlace(ctx, sw));
   for (const { name, place } of writes) {
@@ -235,57 +295,98 @@ function lsePlace(ctx: Context, fn: string, v: unknown, P: number, others: reado
   return { place, array: result as Float32Array };
 }
 
-export function crossEntropy(ctx: Context, logits: Input, target: Int32Array | Float32Array, shape: readonly number[], options?: CrossEntropyOptions): number | Float32Array {
+export function crossEntropy(
+  ctx: Context,
+  logits: Input,
+  target: Int32Array | Float32Array,
+  shape: readonly number[],
+  options?: CrossEntropyOptions,
+): number | Float32Array {
   const pl = plan(ctx, "crossEntropy", logits, target, shape, options, []);
   return reduce(pl.a, run(ctx, pl, undefined, undefined, undefined));
 }
 
 export function crossEntropyWithGrad(
-  ctx: Context, logits: Input, target: Int32Array | Float32Array, shape: readonly number[], options?: CrossEntropyWithGradOptions,
+  ctx: Context,
+  logits: Input,
+  target: Int32Array | Float32Array,
+  shape: readonly number[],
+  options?: CrossEntropyWithGradOptions,
 ): CrossEntropyResult<number | Float32Array, Output> {
   return withGrad(ctx, "crossEntropyWithGrad", logits, target, shape, options, ["gradOutput", "out", "lse"]);
 }
 
 export function crossEntropyBackward(
-  ctx: Context, logits: Input, target: Int32Array | Float32Array, shape: readonly number[], options?: CrossEntropyBackwardOptions,
+  ctx: Context,
+  logits: Input,
+  target: Int32Array | Float32Array,
+  shape: readonly number[],
+  options?: CrossEntropyBackwardOptions,
 ): Output {
   return withGrad(ctx, "crossEntropyBackward", logits, target, shape, options, ["gradOutput", "out"]).grad;
 }
 
 function withGrad(
-  ctx: Context, fn: string, logits: Input, target: Int32Array | Float32Array, shape: readonly number[],
-  options: CrossEntropyWithGradOptions | undefined, extra: readonly string[],
+  ctx: Context,
+  fn: string,
+  logits: Input,
+  target: Int32Array | Float32Array,
+  shape: readonly number[],
+  options: CrossEntropyWithGradOptions | undefined,
+  extra: readonly string[],
 ): CrossEntropyResult<number | Float32Array, Output> {
   const { gradOutput, out, lse } = options ?? {};
   const pl = plan(ctx, fn, logits, target, shape, options, extra);
   const shares = gradShares(fn, pl.a, gradOutput);
-  const inputs = [{ name: "logits", place: pl.logits }, { name: "target", place: pl.target }];
+  const inputs = [
+    { name: "logits", place: pl.logits },
+    { name: "target", place: pl.target },
+  ];
   const { place, result } = outputOf(ctx, fn, out, pl.a.layout.size, inputs, true);
   if (samePlace(place, pl.target)) {
     throw new RangeError(`${fn}: out cannot be the target; pass the logits for in-place output, or a separate array`);
   }
   const l = lsePlace(ctx, fn, lse, positions(pl.a.layout), [...inputs, { name: "out", place }]);
-  checkSampleWeight(ctx, fn, pl.a.sampleWeight, l ? [{ name: "out", place }, { name: "lse", place: l.place }] : [{ name: "out", place }]);
+  checkSampleWeight(
+    ctx,
+    fn,
+    pl.a.sampleWeight,
+    l
+      ? [
+          { name: "out", place },
+          { name: "lse", place: l.place },
+        ]
+      : [{ name: "out", place }],
+  );
   const losses = run(ctx, pl, l?.place, place, shares);
   return { loss: reduce(pl.a, losses), grad: result, lse: l?.array };
 }
 
 /** nllLoss: −w_t·logProbs[t] per position, reduced like crossEntropy. A gather per position: plain JS. */
 export function nllLoss(
-  ctx: Context, logProbs: Input, target: Int32Array, shape: readonly number[],
+  ctx: Context,
+  logProbs: Input,
+  target: Int32Array,
+  shape: readonly number[],
   options?: Omit<CrossEntropyOptions, "labelSmoothing" | "temperature" | "zLoss" | "logitSoftcap">,
 ): number | Float32Array {
   const fn = "nllLoss";
   const place = placeOf(ctx, fn, "logProbs", logProbs);
   const a = checkCrossEntropyArgs(fn, "logProbs", lengthOf(place), target, shape, options, NLL_OPTIONS, false);
   const { dim, inner } = a.layout;
-  const data = place.kind === "js" ? (place.array as Float32Array) : ctx.heap.f32.subarray(place.ptr >>> 2, (place.ptr >>> 2) + place.length);
-  const P = positions(a.layout), sw = a.sampleWeight;
+  const data =
+    place.kind === "js" ? (place.array as Float32Array) : ctx.heap.f32.subarray(place.ptr >>> 2, (place.ptr >>> 2) + place.length);
+  const P = positions(a.layout),
+    sw = a.sampleWeight;
   const losses: Losses = { total: new Total(), none: a.reduction === "none" ? new Float32Array(P) : undefined };
   for (let p = 0; p < P; p++) {
     const t = a.indices![p] as number;
-    const o = Math.floor(p / inner), i = p - o * inner;
-    const l = t === a.ignoreIndex ? 0 : -(a.weight ? (a.weight[t] as number) : 1) * (data[(o * dim + t) * inner + i] as number) * (sw ? (sw[p] as number) : 1);
+    const o = Math.floor(p / inner),
+      i = p - o * inner;
+    const l =
+      t === a.ignoreIndex
+        ? 0
+        : -(a.weight ? (a.weight[t] as number) : 1) * (data[(o * dim + t) * inner + i] as number) * (sw ? (sw[p] as number) : 1);
     if (losses.none) losses.none[p] = l;
     else losses.total.one(l);
   }

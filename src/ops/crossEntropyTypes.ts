@@ -16,17 +16,47 @@ export interface CrossEntropyFn {
 }
 
 export interface CrossEntropyBackwardFn {
-  (logits: Input, target: Target, shape: readonly number[], options?: Omit<CrossEntropyBackwardOptions, "out"> & { out?: undefined }): Float32Array;
+  (
+    logits: Input,
+    target: Target,
+    shape: readonly number[],
+    options?: Omit<CrossEntropyBackwardOptions, "out"> & { out?: undefined },
+  ): Float32Array;
   <O extends Output>(logits: Input, target: Target, shape: readonly number[], options: CrossEntropyBackwardOptions & { out: O }): O;
   (logits: Input, target: Target, shape: readonly number[], options?: CrossEntropyBackwardOptions): Output;
 }
 
 export interface CrossEntropyWithGradFn {
-  (logits: Input, target: Target, shape: readonly number[], options?: Omit<CrossEntropyWithGradOptions, "out"> & Reduced & { out?: undefined }): CrossEntropyResult<number, Float32Array>;
-  (logits: Input, target: Target, shape: readonly number[], options: Omit<CrossEntropyWithGradOptions, "out"> & PerPosition & { out?: undefined }): CrossEntropyResult<Float32Array, Float32Array>;
-  <O extends Output>(logits: Input, target: Target, shape: readonly number[], options: CrossEntropyWithGradOptions & Reduced & { out: O }): CrossEntropyResult<number, O>;
-  <O extends Output>(logits: Input, target: Target, shape: readonly number[], options: CrossEntropyWithGradOptions & PerPosition & { out: O }): CrossEntropyResult<Float32Array, O>;
-  (logits: Input, target: Target, shape: readonly number[], options?: CrossEntropyWithGradOptions): CrossEntropyResult<number | Float32Array, Output>;
+  (
+    logits: Input,
+    target: Target,
+    shape: readonly number[],
+    options?: Omit<CrossEntropyWithGradOptions, "out"> & Reduced & { out?: undefined },
+  ): CrossEntropyResult<number, Float32Array>;
+  (
+    logits: Input,
+    target: Target,
+    shape: readonly number[],
+    options: Omit<CrossEntropyWithGradOptions, "out"> & PerPosition & { out?: undefined },
+  ): CrossEntropyResult<Float32Array, Float32Array>;
+  <O extends Output>(
+    logits: Input,
+    target: Target,
+    shape: readonly number[],
+    options: CrossEntropyWithGradOptions & Reduced & { out: O },
+  ): CrossEntropyResult<number, O>;
+  <O extends Output>(
+    logits: Input,
+    target: Target,
+    shape: readonly number[],
+    options: CrossEntropyWithGradOptions & PerPosition & { out: O },
+  ): CrossEntropyResult<Float32Array, O>;
+  (
+    logits: Input,
+    target: Target,
+    shape: readonly number[],
+    options?: CrossEntropyWithGradOptions,
+  ): CrossEntropyResult<number | Float32Array, Output>;
 }
 
 export type NllOptions = Omit<CrossEntropyOptions, "labelSmoothing" | "temperature" | "zLoss" | "logitSoftcap">;

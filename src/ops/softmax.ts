@@ -90,7 +90,10 @@ function check(ctx: Context, fn: string, data: [string, unknown][], shape: unkno
 /** Streams a kernel of one or two full-size inputs and one output (full-size, or per position when
  *  `reduced`) that it may write over its first input. */
 function run(
-  ctx: Context, c: Checked, output: Place, reduced: boolean,
+  ctx: Context,
+  c: Checked,
+  output: Place,
+  reduced: boolean,
   kernel: (outer: number, dim: number, inner: number, inputs: readonly number[], output: number, ws: number) => void,
 ): void {
   const { outer, dim, inner } = c.layout;
@@ -98,7 +101,10 @@ function run(
   const operands: Operand[] = c.inputs.map(({ place }) => ({ place, full: true, bytes: 4, read: true, write: false }));
   operands.push({ place: output, full: !reduced, bytes: 4, read: false, write: true, over: reduced ? undefined : 0 });
   ctx.window.run({
-    outer, dim, inner, operands,
+    outer,
+    dim,
+    inner,
+    operands,
     workspace: (i) => ctx.exports.workspaceBytes(dim, i),
     kernel: (o, d, i, ptrs, ws) => kernel(o, d, i, ptrs, ptrs[n]!, ws), // inputs first: ptrs[0], ptrs[1]
   });
@@ -129,18 +135,41 @@ export function logSumExp(ctx: Context, x: Input, shape: Shape, options?: LogSum
 }
 
 export function softmaxBackward(ctx: Context, y: Input, dy: Input, shape: Shape, options?: BackwardOptions): Input {
-  const c = check(ctx, "softmaxBackward", [["y", y], ["dy", dy]], shape, options, BACKWARD);
+  const c = check(
+    ctx,
+    "softmaxBackward",
+    [
+      ["y", y],
+      ["dy", dy],
+    ],
+    shape,
+    options,
+    BACKWARD,
+  );
   const { place, result } = outputOf(ctx, "softmaxBackward", c.o.out, c.layout.size, c.inputs, true);
   const { invT } = c; // masked rows need nothing here: their y is 0, so their dx is 0
-  run(ctx, c, place, false, (outer, dim, inner, [yp, dyp], dx, ws) => ctx.exports.softmaxBackward(outer, dim, inner, yp!, dyp!, dx, invT, ws));
+  run(ctx, c, place, false, (outer, dim, inner, [yp, dyp], dx, ws) =>
+    ctx.exports.softmaxBackward(outer, dim, inner, yp!, dyp!, dx, invT, ws),
+  );
   return result;
 }
 
 export function logSoftmaxBackward(ctx: Context, y: Input, dy: Input, shape: Shape, options?: BackwardOptions): Input {
-  const c = check(ctx, "logSoftmaxBackward", [["y", y], ["dy", dy]], shape, options, BACKWARD);
+  const c = check(
+    ctx,
+    "logSoftmaxBackward",
+    [
+      ["y", y],
+      ["dy", dy],
+    ],
+    shape,
+    options,
+    BACKWARD,
+  );
   const { place, result } = outputOf(ctx, "logSoftmaxBackward", c.o.out, c.layout.size, c.inputs, true);
   const { invT, flags } = c;
   run(ctx, c, place, false, (outer, dim, inner, [yp, dyp], dx, ws) =>
-    ctx.exports.logSoftmaxBackward(outer, dim, inner, yp!, dyp!, dx, invT, flags, ws));
+    ctx.exports.logSoftmaxBackward(outer, dim, inner, yp!, dyp!, dx, invT, flags, ws),
+  );
   return result;
 }

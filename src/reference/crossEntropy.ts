@@ -8,7 +8,15 @@
 //   or the number of positions for probability targets (a 0 denominator: NaN, or 0 with allIgnored "zero").
 // The gradient with respect to x: g_n·(A·p_c − α_c + 2·zLoss·lse·p_c)·s'(x_c)/T, A = Σ_c α_c, with g_n
 // the upstream gradient's share of position n (its reduction factor times sampleWeight_n).
-import { checkCrossEntropyArgs, reductionFactor, positions, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs, type CrossEntropyOptions } from "../targets.js";
+import {
+  checkCrossEntropyArgs,
+  reductionFactor,
+  positions,
+  CE_OPTIONS,
+  NLL_OPTIONS,
+  type CrossEntropyArgs,
+  type CrossEntropyOptions,
+} from "../targets.js";
 import { describe } from "../shape.js";
 
 export type { CrossEntropyOptions };
@@ -38,7 +46,8 @@ export interface Position {
 }
 
 export function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[]): Position {
-  const C = idx.length, w = (c: number) => (a.weight ? (a.weight[c] as number) : 1);
+  const C = idx.length,
+    w = (c: number) => (a.weight ? (a.weight[c] as number) : 1);
   const t = a.indices ? (a.indices[n] as number) : 0;
   const ignored = a.indices !== undefined && t === a.ignoreIndex;
   const raw = idx.map((j) => x[j] as number);
@@ -91,7 +100,12 @@ function reduce(a: CrossEntropyArgs, losses: Float64Array): number | Float64Arra
 }
 
 /** Cross-entropy of softmax(logits) against index or probability targets: a number, or per position with reduction "none". */
-export function crossEntropy(logits: Data, target: Int32Array | Float32Array | Float64Array, shape: readonly number[], options?: CrossEntropyOptions): number | Float64Array {
+export function crossEntropy(
+  logits: Data,
+  target: Int32Array | Float32Array | Float64Array,
+  shape: readonly number[],
+  options?: CrossEntropyOptions,
+): number | Float64Array {
   const a = checkCrossEntropyArgs("crossEntropy", "logits", logits.length, target, shape, options, CE_OPTIONS, true);
   const losses = new Float64Array(positions(a.layout));
   forEachPosition(a, (n, idx) => (losses[n] = position(a, logits, n, idx).loss));
@@ -100,7 +114,9 @@ export function crossEntropy(logits: Data, target: Int32Array | Float32Array | F
 
 /** The gradient of crossEntropy with respect to the logits; gradOutput: a number ("mean"/"sum") or one per position ("none"). */
 export function crossEntropyBackward(
-  logits: Data, target: Int32Array | Float32Array | Float64Array, shape: readonly number[],
+  logits: Data,
+  target: Int32Array | Float32Array | Float64Array,
+  shape: readonly number[],
   options?: CrossEntropyOptions & { gradOutput?: number | ArrayLike<number> },
 ): Float64Array {
   const { gradOutput, ...rest } = options ?? {};
@@ -126,19 +142,27 @@ export function upstream(fn: string, a: CrossEntropyArgs, gradOutput: unknown, P
   if (a.reduction === "none") {
     if (gradOutput === undefined) return sw;
     if (!(gradOutput instanceof Float32Array || gradOutput instanceof Float64Array) || gradOutput.length !== P) {
-      throw new RangeError(`${fn}: with reduction "none", gradOutput must be a Float32Array of the ${P} positions, got ${describe(gradOutput)}`);
+      throw new RangeError(
+        `${fn}: with reduction "none", gradOutput must be a Float32Array of the ${P} positions, got ${describe(gradOutput)}`,
+      );
     }
     return (n) => (gradOutput[n] as number) * sw(n);
   }
   const go = gradOutput ?? 1;
-  if (typeof go !== "number" || !Number.isFinite(go)) throw new TypeError(`${fn}: with reduction "${a.reduction}", gradOutput must be a finite number, got ${describe(go)}`);
+  if (typeof go !== "number" || !Number.isFinite(go))
+    throw new TypeError(`${fn}: with reduction "${a.reduction}", gradOutput must be a finite number, got ${describe(go)}`);
   if (a.reduction === "mean" && a.denominator === 0) return () => 0; // PyTorch: the NaN mean has an all-zero gradient
   const f = go * reductionFactor(a);
   return (n) => f * sw(n);
 }
 
 /** Negative log-likelihood of log-probabilities against index targets (PyTorch's nll_loss). */
-export function nllLoss(logProbs: Data, target: Int32Array, shape: readonly number[], options?: Omit<CrossEntropyOptions, "labelSmoothing" | "temperature" | "zLoss" | "logitSoftcap">): number | Float64Array {
+export function nllLoss(
+  logProbs: Data,
+  target: Int32Array,
+  shape: readonly number[],
+  options?: Omit<CrossEntropyOptions, "labelSmoothing" | "temperature" | "zLoss" | "logitSoftcap">,
+): number | Float64Array {
   const a = checkCrossEntropyArgs("nllLoss", "logProbs", logProbs.length, target, shape, options, NLL_OPTIONS, false);
   const losses = new Float64Array(positions(a.layout));
   forEachPosition(a, (n, idx) => {

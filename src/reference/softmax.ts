@@ -39,7 +39,7 @@ function setup(fn: string, data: [string, Data][], shape: Shape, options: Refere
 function scaledRow(x: Data, idx: number[], t: number) {
   const z = idx.map((j) => (x[j] as number) / t);
   const hasNaN = z.some(Number.isNaN);
-  const max = z.reduce((m, v) => (v > m ? v : m), -Infinity);
+  const max = z.reduce((m, v) => (Math.max(v , m)), -Infinity);
   return { z, hasNaN, max };
 }
 
@@ -71,7 +71,13 @@ export function logSoftmax(x: Data, shape: Shape, options?: ReferenceOptions): F
 
 /** f(z − max, log Σ exp(z − max)) for every element z = x/T of a row whose logsumexp is finite. The
  *  shifted form keeps huge logits exact: z − (max + log s) would round log s away past about 1e17. */
-function normalized(fn: string, x: Data, shape: Shape, options: ReferenceOptions | undefined, f: (zm: number, logS: number) => number): Float64Array {
+function normalized(
+  fn: string,
+  x: Data,
+  shape: Shape,
+  options: ReferenceOptions | undefined,
+  f: (zm: number, logS: number) => number,
+): Float64Array {
   const { layout, t, maskedRows } = setup(fn, [["x", x]], shape, options, ["axis", "temperature", "maskedRows"]);
   const y = new Float64Array(layout.size);
   forEachRow(layout, (idx) => {
@@ -100,7 +106,16 @@ export function logSumExp(x: Data, shape: Shape, options?: Omit<ReferenceOptions
 
 /** dx = y ⊙ (dy − Σ y⊙dy) / T, with y the softmax output. */
 export function softmaxBackward(y: Data, dy: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
-  const { layout, t } = setup("softmaxBackward", [["y", y], ["dy", dy]], shape, options, ["axis", "temperature", "maskedRows"]);
+  const { layout, t } = setup(
+    "softmaxBackward",
+    [
+      ["y", y],
+      ["dy", dy],
+    ],
+    shape,
+    options,
+    ["axis", "temperature", "maskedRows"],
+  );
   const dx = new Float64Array(layout.size);
   forEachRow(layout, (idx) => {
     let g = 0;
@@ -113,7 +128,16 @@ export function softmaxBackward(y: Data, dy: Data, shape: Shape, options?: Refer
 /** dx = (dy − exp(y) · Σ dy) / T, with y the log-softmax output; with maskedRows "zero", a row of y
  *  that is all +0 (a masked row's output) gets dx = 0. */
 export function logSoftmaxBackward(y: Data, dy: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
-  const { layout, t, maskedRows } = setup("logSoftmaxBackward", [["y", y], ["dy", dy]], shape, options, ["axis", "temperature", "maskedRows"]);
+  const { layout, t, maskedRows } = setup(
+    "logSoftmaxBackward",
+    [
+      ["y", y],
+      ["dy", dy],
+    ],
+    shape,
+    options,
+    ["axis", "temperature", "maskedRows"],
+  );
   const dx = new Float64Array(layout.size);
   forEachRow(layout, (idx) => {
     if (maskedRows === "zero" && idx.every((j) => Object.is(y[j], 0))) return; // dx stays 0

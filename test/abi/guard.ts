@@ -60,7 +60,10 @@ export function run(abi: Abi, c: Case, layout: Layout): RunResult {
 
   // Place.
   const ptr: Record<string, number> = {};
-  const order = layout.kind === "end" ? [...c.regions.filter((r) => r.name !== layout.last), ...c.regions.filter((r) => r.name === layout.last)] : c.regions;
+  const order =
+    layout.kind === "end"
+      ? [...c.regions.filter((r) => r.name !== layout.last), ...c.regions.filter((r) => r.name === layout.last)]
+      : c.regions;
   if (layout.kind === "end") {
     let end = size;
     for (let j = order.length - 1; j >= 0; j--) {
@@ -99,12 +102,15 @@ export function run(abi: Abi, c: Case, layout: Layout): RunResult {
 
   // Everything outside the outputs and workspace is as it was.
   const writable = c.regions.filter((r) => r.role !== "in").map((r) => [ptr[r.name]!, ptr[r.name]! + byteLength(r)] as const);
-  const a32 = new Uint32Array(before.buffer), b32 = new Uint32Array(after.buffer, 0, after.length >>> 2);
+  const a32 = new Uint32Array(before.buffer),
+    b32 = new Uint32Array(after.buffer, 0, after.length >>> 2);
   for (let w = 0; w < a32.length; w++) {
     if (a32[w] === b32[w]) continue;
     for (let byte = 4 * w; byte < 4 * w + 4; byte++) {
       if (before[byte] === after[byte] || writable.some(([s, e]) => byte >= s && byte < e)) continue;
-      throw new Error(`${c.label} (${describeLayout(layout)}): byte ${byte} changed (${before[byte]} → ${after[byte]}); ${where(byte, c, ptr, base)}`);
+      throw new Error(
+        `${c.label} (${describeLayout(layout)}): byte ${byte} changed (${before[byte]} → ${after[byte]}); ${where(byte, c, ptr, base)}`,
+      );
     }
   }
 
@@ -126,14 +132,21 @@ function where(byte: number, c: Case, ptr: Record<string, number>, base: number)
   if (inside) return `inside input ${inside.name} [${inside.s}, ${inside.e})`;
   const before = spans.filter((r) => r.e <= byte).sort((a, b) => b.e - a.e)[0];
   const after = spans.filter((r) => r.s > byte).sort((a, b) => a.s - b.s)[0];
-  return [before && `${byte - before.e} bytes past ${before.name} [${before.s}, ${before.e})`, after && `${after.s - byte} bytes before ${after.name}`]
-    .filter(Boolean).join(", ") || "outside every operand";
+  return (
+    [
+      before && `${byte - before.e} bytes past ${before.name} [${before.s}, ${before.e})`,
+      after && `${after.s - byte} bytes before ${after.name}`,
+    ]
+      .filter(Boolean)
+      .join(", ") || "outside every operand"
+  );
 }
 
 /** Equal bits, except that any NaN equals any NaN (wasm leaves NaN payloads to the engine). */
 export function sameValues(kind: Kind, a: Uint8Array, b: Uint8Array): string | null {
   if (a.length !== b.length) return `length ${a.length} ≠ ${b.length}`;
-  const da = new DataView(a.buffer, a.byteOffset, a.length), db = new DataView(b.buffer, b.byteOffset, b.length);
+  const da = new DataView(a.buffer, a.byteOffset, a.length),
+    db = new DataView(b.buffer, b.byteOffset, b.length);
   const step = kind === "f64" ? 8 : 4;
   for (let i = 0; i + step <= a.length; i += step) {
     if (kind === "f32" || kind === "f64") {
@@ -150,7 +163,9 @@ export function sameValues(kind: Kind, a: Uint8Array, b: Uint8Array): string | n
 export function runAllLayouts(abi: Abi, c: Case): RunResult {
   const baseline = run(abi, c, { kind: "packed" });
   const layouts: Layout[] = [
-    { kind: "guarded", skew: 0 }, { kind: "guarded", skew: 4 }, { kind: "guarded", skew: 1 },
+    { kind: "guarded", skew: 0 },
+    { kind: "guarded", skew: 4 },
+    { kind: "guarded", skew: 1 },
     ...c.regions.filter((r) => byteLength(r) > 0).map((r): Layout => ({ kind: "end", last: r.name })),
   ];
   for (const l of layouts) {
@@ -179,8 +194,25 @@ export function runAllLayouts(abi: Abi, c: Case): RunResult {
  *  16/17 (plain rows, odd), of 1; a 259-element row (a 256-element block and a tail); inner > 1 with
  *  inner a multiple of 4 and not; empty outer and empty dim. */
 export const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [4, 1, 1], [1, 3, 1], [5, 3, 1], [6, 7, 1], [3, 10, 1], [2, 11, 1], [4, 15, 1], [3, 16, 1], [2, 17, 1],
-  [1, 259, 1], [2, 5, 3], [3, 4, 7], [1, 3, 4], [2, 1, 5], [2, 2, 8], [0, 5, 1], [3, 0, 1], [2, 0, 3],
+  [1, 1, 1],
+  [4, 1, 1],
+  [1, 3, 1],
+  [5, 3, 1],
+  [6, 7, 1],
+  [3, 10, 1],
+  [2, 11, 1],
+  [4, 15, 1],
+  [3, 16, 1],
+  [2, 17, 1],
+  [1, 259, 1],
+  [2, 5, 3],
+  [3, 4, 7],
+  [1, 3, 4],
+  [2, 1, 5],
+  [2, 2, 8],
+  [0, 5, 1],
+  [3, 0, 1],
+  [2, 0, 3],
 ];
 
 function data(n: number, seed: number, scale = 4): number[] {
@@ -192,7 +224,8 @@ function data(n: number, seed: number, scale = 4): number[] {
 function softmaxInput(outer: number, dim: number, inner: number, seed: number): number[] {
   const x = data(outer * dim * inner, seed);
   if (outer * inner >= 3) {
-    const o = Math.floor(1 / inner), i = 1 % inner;
+    const o = Math.floor(1 / inner),
+      i = 1 % inner;
     for (let d = 0; d < dim; d++) x[(o * dim + d) * inner + i] = -Infinity;
   }
   return x;
@@ -202,20 +235,29 @@ export function softmaxFamilyCases(ws: (dim: number, inner: number) => number): 
   const cases: Case[] = [];
   let seed = 1;
   for (const [outer, dim, inner] of SHAPES) {
-    const n = outer * dim * inner, P = outer * inner, wsBytes = ws(dim, inner);
+    const n = outer * dim * inner,
+      P = outer * inner,
+      wsBytes = ws(dim, inner);
     const shape = `[${outer}, ${dim}, ${inner}]`;
-    for (const [invT, flags] of [[1, 0], [0.7, 1]] as const) {
+    for (const [invT, flags] of [
+      [1, 0],
+      [0.7, 1],
+    ] as const) {
       const x = softmaxInput(outer, dim, inner, seed++);
       for (const op of ["softmax", "logSoftmax"] as const) {
         for (const inPlace of [false, true]) {
           cases.push({
             label: `${op} ${shape} invT ${invT} flags ${flags}${inPlace ? " in place" : ""}`,
             regions: inPlace
-              ? [{ name: "x", role: "inout", kind: "f32", length: n, data: x }, { name: "ws", role: "ws", kind: "bytes", length: wsBytes }]
+              ? [
+                  { name: "x", role: "inout", kind: "f32", length: n, data: x },
+                  { name: "ws", role: "ws", kind: "bytes", length: wsBytes },
+                ]
               : [
-                { name: "x", role: "in", kind: "f32", length: n, data: x }, { name: "y", role: "out", kind: "f32", length: n },
-                { name: "ws", role: "ws", kind: "bytes", length: wsBytes },
-              ],
+                  { name: "x", role: "in", kind: "f32", length: n, data: x },
+                  { name: "y", role: "out", kind: "f32", length: n },
+                  { name: "ws", role: "ws", kind: "bytes", length: wsBytes },
+                ],
             call: (abi, p) => abi[op](outer, dim, inner, p.x!, inPlace ? p.x! : p.y!, invT, flags, p.ws!),
           });
         }
@@ -223,7 +265,8 @@ export function softmaxFamilyCases(ws: (dim: number, inner: number) => number): 
       cases.push({
         label: `logSumExp ${shape} invT ${invT}`,
         regions: [
-          { name: "x", role: "in", kind: "f32", length: n, data: x }, { name: "out", role: "out", kind: "f32", length: P },
+          { name: "x", role: "in", kind: "f32", length: n, data: x },
+          { name: "out", role: "out", kind: "f32", length: P },
           { name: "ws", role: "ws", kind: "bytes", length: wsBytes },
         ],
         call: (abi, p) => abi.logSumExp(outer, dim, inner, p.x!, p.out!, invT, p.ws!),
@@ -232,7 +275,10 @@ export function softmaxFamilyCases(ws: (dim: number, inner: number) => number): 
       const dy = data(n, seed++, 1);
       const sm = refSoftmax(x, outer, dim, inner, invT).map((v) => (Number.isNaN(v) ? (flags ? 0 : NaN) : f32(v)));
       const lsm = refLogSoftmax(x, outer, dim, inner, invT).map((v) => (Number.isNaN(v) ? (flags ? 0 : NaN) : f32(v)));
-      for (const [op, y] of [["softmaxBackward", sm], ["logSoftmaxBackward", lsm]] as const) {
+      for (const [op, y] of [
+        ["softmaxBackward", sm],
+        ["logSoftmaxBackward", lsm],
+      ] as const) {
         for (const into of ["dx", "dy", "y"] as const) {
           const regions: Region[] = [
             { name: "y", role: into === "y" ? "inout" : "in", kind: "f32", length: n, data: y },
@@ -273,7 +319,8 @@ export const IGNORE_INDEX = 2 ** 28;
 
 /** The inputs of one cross-entropy call: logits, targets (indices or probabilities), weights, upstream gradients. */
 export function ceInputs(outer: number, C: number, inner: number, o: CeOptions, seed: number) {
-  const P = outer * inner, r = rng(seed);
+  const P = outer * inner,
+    r = rng(seed);
   const x = data(outer * C * inner, seed + 1000, 5);
   const target: number[] = [];
   if (o.probs) {
@@ -293,7 +340,17 @@ export function ceInputs(outer: number, C: number, inner: number, o: CeOptions, 
 }
 
 export function crossEntropyCases(ceWs: (dim: number, inner: number) => number): Case[] {
-  const shapes: [number, number, number][] = [[5, 3, 1], [1, 2, 1], [4, 15, 1], [3, 16, 1], [2, 7, 1], [2, 1030, 1], [3, 4, 5], [1, 3, 4], [2, 5, 1]];
+  const shapes: [number, number, number][] = [
+    [5, 3, 1],
+    [1, 2, 1],
+    [4, 15, 1],
+    [3, 16, 1],
+    [2, 7, 1],
+    [2, 1030, 1],
+    [3, 4, 5],
+    [1, 3, 4],
+    [2, 5, 1],
+  ];
   const combos: CeOptions[] = [
     { probs: false, weights: false, eps: 0, zLoss: 0, invT: 1, grad: "none", lse: false, ignore: true },
     { probs: false, weights: false, eps: 0, zLoss: 0, invT: 1, grad: "out", lse: true, ignore: true },
@@ -306,7 +363,8 @@ export function crossEntropyCases(ceWs: (dim: number, inner: number) => number):
   const cases: Case[] = [];
   let seed = 7;
   for (const [outer, C, inner] of shapes) {
-    const n = outer * C * inner, P = outer * inner;
+    const n = outer * C * inner,
+      P = outer * inner;
     for (const o of combos) {
       const { x, target, w, W, gscale } = ceInputs(outer, C, inner, o, seed++);
       const regions: Region[] = [
@@ -325,8 +383,23 @@ export function crossEntropyCases(ceWs: (dim: number, inner: number) => number):
         regions,
         call: (abi, p) =>
           abi.crossEntropy(
-            outer, C, inner, p.x!, p.target!, flags, IGNORE_INDEX, o.weights ? p.w! : 0, W, o.eps, o.invT, o.zLoss, p.loss!,
-            o.lse ? p.lse! : 0, o.grad === "none" ? 0 : o.grad === "out" ? p.grad! : p.x!, o.grad === "none" ? 0 : p.gscale!, p.ws!,
+            outer,
+            C,
+            inner,
+            p.x!,
+            p.target!,
+            flags,
+            IGNORE_INDEX,
+            o.weights ? p.w! : 0,
+            W,
+            o.eps,
+            o.invT,
+            o.zLoss,
+            p.loss!,
+            o.lse ? p.lse! : 0,
+            o.grad === "none" ? 0 : o.grad === "out" ? p.grad! : p.x!,
+            o.grad === "none" ? 0 : p.gscale!,
+            p.ws!,
           ),
       });
     }
@@ -338,18 +411,51 @@ export function elementwiseCases(): Case[] {
   const cases: Case[] = [];
   let seed = 99;
   for (const n of [0, 1, 3, 4, 5, 8, 17, 260]) {
-    const x = data(n, seed++, 30), neg = x.map((v) => -Math.abs(v)), g = data(n, seed++, 2);
+    const x = data(n, seed++, 30),
+      neg = x.map((v) => -Math.abs(v)),
+      g = data(n, seed++, 2);
     const one = (name: string, role: Role, d?: number[]): Region => ({ name, role, kind: "f32", length: n, ...(d ? { data: d } : {}) });
     for (const c of [1.5, 30]) {
-      cases.push({ label: `softcapForward n ${n} c ${c}`, regions: [one("x", "in", x), one("z", "out")], call: (a, p) => a.softcapForward(n, p.x!, p.z!, c) });
-      cases.push({ label: `softcapForward n ${n} c ${c} in place`, regions: [one("x", "inout", x)], call: (a, p) => a.softcapForward(n, p.x!, p.x!, c) });
+      cases.push({
+        label: `softcapForward n ${n} c ${c}`,
+        regions: [one("x", "in", x), one("z", "out")],
+        call: (a, p) => a.softcapForward(n, p.x!, p.z!, c),
+      });
+      cases.push({
+        label: `softcapForward n ${n} c ${c} in place`,
+        regions: [one("x", "inout", x)],
+        call: (a, p) => a.softcapForward(n, p.x!, p.x!, c),
+      });
       const z = x.map((v) => f32(c * Math.tanh(v / c)));
-      cases.push({ label: `softcapBackward n ${n} c ${c}`, regions: [one("z", "in", z), one("g", "inout", g)], call: (a, p) => a.softcapBackward(n, p.z!, p.g!, c) });
+      cases.push({
+        label: `softcapBackward n ${n} c ${c}`,
+        regions: [one("z", "in", z), one("g", "inout", g)],
+        call: (a, p) => a.softcapBackward(n, p.z!, p.g!, c),
+      });
     }
-    cases.push({ label: `expPass n ${n}`, regions: [one("x", "in", x.map((v) => v / 2)), one("y", "out")], call: (a, p) => a.expPass(n, p.x!, p.y!) });
-    cases.push({ label: `expSumPass n ${n}`, regions: [one("x", "in", neg), one("y", "out")], call: (a, p) => a.expSumPass(n, p.x!, p.y!) });
+    cases.push({
+      label: `expPass n ${n}`,
+      regions: [
+        one(
+          "x",
+          "in",
+          x.map((v) => v / 2),
+        ),
+        one("y", "out"),
+      ],
+      call: (a, p) => a.expPass(n, p.x!, p.y!),
+    });
+    cases.push({
+      label: `expSumPass n ${n}`,
+      regions: [one("x", "in", neg), one("y", "out")],
+      call: (a, p) => a.expSumPass(n, p.x!, p.y!),
+    });
     cases.push({ label: `maxPass n ${n}`, regions: [one("x", "in", x)], call: (a, p) => a.maxPass(n, p.x!) });
-    cases.push({ label: `scalePass n ${n}`, regions: [one("x", "in", x), one("y", "out")], call: (a, p) => a.scalePass(n, p.x!, p.y!, 0.375) });
+    cases.push({
+      label: `scalePass n ${n}`,
+      regions: [one("x", "in", x), one("y", "out")],
+      call: (a, p) => a.scalePass(n, p.x!, p.y!, 0.375),
+    });
     cases.push({ label: `scalePass n ${n} in place`, regions: [one("x", "inout", x)], call: (a, p) => a.scalePass(n, p.x!, p.x!, -3) });
     const pos = x.map((v) => Math.abs(v) + 1e-3);
     cases.push({ label: `logPass n ${n}`, regions: [one("x", "in", pos), one("y", "out")], call: (a, p) => a.logPass(n, p.x!, p.y!) });

@@ -28,8 +28,22 @@ export interface Client {
 
 /** The exports these tests call, memory included (docs/ABI.md documents each, and any other). */
 export const EXPORT_NAMES = [
-  "memory", "heapBase", "workspaceBytes", "crossEntropyWorkspaceBytes", "softmax", "logSoftmax", "logSumExp", "softmaxBackward",
-  "logSoftmaxBackward", "crossEntropy", "softcapForward", "softcapBackward", "expPass", "expSumPass", "maxPass", "scalePass",
+  "memory",
+  "heapBase",
+  "workspaceBytes",
+  "crossEntropyWorkspaceBytes",
+  "softmax",
+  "logSoftmax",
+  "logSumExp",
+  "softmaxBackward",
+  "logSoftmaxBackward",
+  "crossEntropy",
+  "softcapForward",
+  "softcapBackward",
+  "expPass",
+  "expSumPass",
+  "maxPass",
+  "scalePass",
 ] as const;
 
 /** A build's instruction set: "simd" (wasm 2.0's 128-bit SIMD), "relaxed" (that plus relaxed SIMD:
@@ -137,7 +151,10 @@ export function getF64(mem: WebAssembly.Memory, ptr: number, n: number): number[
 /** A bump allocator over [heapBase, end of memory): 16-byte aligned blocks, plus `skew` bytes. */
 export class Arena {
   next: number;
-  constructor(readonly abi: Abi, readonly skew = 0) {
+  constructor(
+    readonly abi: Abi,
+    readonly skew = 0,
+  ) {
     this.next = abi.heapBase();
   }
   alloc(bytes: number): number {
@@ -201,21 +218,34 @@ export interface RefCrossEntropy {
 /** Cross-entropy per position as docs/ABI.md states it (float64): α the target's coefficients,
  *  loss = −Σ α_c·log p_c + zLoss·lse², grad_c = gscale·invT·((Σα + 2·zLoss·lse)·p_c − α_c); ignored: 0. */
 export function refCrossEntropy(
-  x: ArrayLike<number>, outer: number, C: number, inner: number, target: ArrayLike<number>, probs: boolean, ignoreIndex: number,
-  w: ArrayLike<number> | undefined, eps: number, invT: number, zLoss: number, gscale?: ArrayLike<number>,
+  x: ArrayLike<number>,
+  outer: number,
+  C: number,
+  inner: number,
+  target: ArrayLike<number>,
+  probs: boolean,
+  ignoreIndex: number,
+  w: ArrayLike<number> | undefined,
+  eps: number,
+  invT: number,
+  zLoss: number,
+  gscale?: ArrayLike<number>,
 ): RefCrossEntropy {
   const lse = refLogSumExp(x, outer, C, inner, invT);
-  const loss: number[] = [], grad = new Array<number>(outer * C * inner).fill(0);
+  const loss: number[] = [],
+    grad = new Array<number>(outer * C * inner).fill(0);
   const wc = (c: number) => (w ? (w[c] as number) : 1);
   rows(outer, C, inner, (at, o, i) => {
-    const p = o * inner + i, l = lse[p] as number;
+    const p = o * inner + i,
+      l = lse[p] as number;
     const t = probs ? -1 : (target[p] as number);
     if (!probs && t === ignoreIndex) {
       loss.push(0);
       return;
     }
     const alpha = Array.from({ length: C }, (_, c) =>
-      probs ? wc(c) * ((1 - eps) * (target[at(c)] as number) + eps / C) : (c === t ? (1 - eps) * wc(t) : 0) + (eps / C) * wc(c));
+      probs ? wc(c) * ((1 - eps) * (target[at(c)] as number) + eps / C) : (c === t ? (1 - eps) * wc(t) : 0) + (eps / C) * wc(c),
+    );
     const A = alpha.reduce((a, b) => a + b, 0);
     let s = 0;
     for (let c = 0; c < C; c++) s -= (alpha[c] as number) * ((x[at(c)] as number) * invT - l);

@@ -46,11 +46,12 @@ export function wastFloat(v: number): string {
   if (v === -Infinity) return "-inf";
   const dv = new DataView(new ArrayBuffer(8));
   dv.setFloat64(0, v);
-  const hi = dv.getUint32(0), lo = dv.getUint32(4);
+  const hi = dv.getUint32(0),
+    lo = dv.getUint32(4);
   const sign = hi >>> 31 ? "-" : "";
   const exp = (hi >>> 20) & 0x7ff;
   const mant = ((hi & 0xfffff).toString(16).padStart(5, "0") + lo.toString(16).padStart(8, "0")).replace(/0+$/, "");
   if (exp === 0) return mant ? `${sign}0x0.${mant}p-1022` : `${sign}0x0p+0`;
   const e = exp - 1023;
-  return `${sign}0x1${mant ? "." + mant : ""}p${e >= 0 ? "+" : ""}${e}`;
+  return `${sign}0x1${mant ? `.${mant}` : ""}p${e >= 0 ? "+" : ""}${e}`;
 }

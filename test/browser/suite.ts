@@ -4,9 +4,7 @@
 // builds the pages and reads the returned report; nothing here depends on Node.
 import { init, createSimdmax } from "simdmax";
 import * as ref from "simdmax/reference";
-import {
-  U, TINY, rng, makeData, rowStats, mismatch, tolerances, backwardStats, backwardTolerances,
-} from "../tolerances.js";
+import { U, TINY, rng, makeData, rowStats, mismatch, tolerances, backwardStats, backwardTolerances } from "../tolerances.js";
 
 export interface Check {
   readonly name: string;
@@ -46,7 +44,13 @@ function* cases(runs: number, seed: number) {
       shape,
       axis: r() < 0.5 ? axis : axis - rank,
       temperature: pick([1, 1, 0.5, 2]),
-      spec: { seed: Math.floor(r() * 2 ** 31), magnitude: pick([1e-3, 1, 10, 100]), offset: pick([0, 90, -1e3]), special: pick([0, 0, 0.01]), maskedRow: pick([0, 0.2]) },
+      spec: {
+        seed: Math.floor(r() * 2 ** 31),
+        magnitude: pick([1e-3, 1, 10, 100]),
+        offset: pick([0, 90, -1e3]),
+        special: pick([0, 0, 0.01]),
+        maskedRow: pick([0, 0.2]),
+      },
     };
   }
 }
@@ -54,8 +58,7 @@ function* cases(runs: number, seed: number) {
 export async function run(runs = 25): Promise<SuiteReport> {
   const checks: Check[] = [];
   const check = (name: string, fail: string | null) => checks.push({ name, ok: fail === null, detail: fail ?? "" });
-  const near = (got: ArrayLike<number>, want: readonly number[], rel: number) =>
-    mismatch(got, want, (j) => rel * Math.abs(want[j]!));
+  const near = (got: ArrayLike<number>, want: readonly number[], rel: number) => mismatch(got, want, (j) => rel * Math.abs(want[j]!));
 
   const f = await init();
   const builds: string[] = [];
@@ -96,12 +99,18 @@ export async function run(runs = 25): Promise<SuiteReport> {
       if (finite(ys)) {
         const st = backwardStats(ys, dy, L);
         const dxRef = ref.softmaxBackward(ys, dy, c.shape, opts);
-        check(`${tag} softmaxBackward`, mismatch(sm.softmaxBackward(ys, dy, c.shape, opts), dxRef, backwardTolerances.softmax(ys, dy, st, c.temperature)));
+        check(
+          `${tag} softmaxBackward`,
+          mismatch(sm.softmaxBackward(ys, dy, c.shape, opts), dxRef, backwardTolerances.softmax(ys, dy, st, c.temperature)),
+        );
       }
       if (finite(yl)) {
         const st = backwardStats(yl, dy, L);
         const dxRef = ref.logSoftmaxBackward(yl, dy, c.shape, opts);
-        check(`${tag} logSoftmaxBackward`, mismatch(sm.logSoftmaxBackward(yl, dy, c.shape, opts), dxRef, backwardTolerances.logSoftmax(yl, dy, st, c.temperature)));
+        check(
+          `${tag} logSoftmaxBackward`,
+          mismatch(sm.logSoftmaxBackward(yl, dy, c.shape, opts), dxRef, backwardTolerances.logSoftmax(yl, dy, st, c.temperature)),
+        );
       }
 
       // Cross-entropy on finite logits (|x| ≤ 10), index targets, per position, with the fused gradient.
@@ -116,8 +125,14 @@ export async function run(runs = 25): Promise<SuiteReport> {
       const zmax = 20 / c.temperature; // |x/T − max/T| for |x| ≤ 10
       // The loss is lse − z_t: the sum's 64 roundings and the log, scaled by the logits' range, and 8
       // roundings of the result; each gradient element p − [k = t] carries p's error (softmax's bound).
-      check(`${tag} crossEntropy loss`, mismatch(loss, lossRef, (j) => U * (64 * (1 + zmax) + 8 * Math.abs(lossRef[j]!))));
-      check(`${tag} crossEntropy grad`, mismatch(grad, gradRef, (j) => U * ((p[j]! * (64 + 8 * zmax)) / c.temperature + 4 * Math.abs(gradRef[j]!)) + TINY));
+      check(
+        `${tag} crossEntropy loss`,
+        mismatch(loss, lossRef, (j) => U * (64 * (1 + zmax) + 8 * Math.abs(lossRef[j]!))),
+      );
+      check(
+        `${tag} crossEntropy grad`,
+        mismatch(grad, gradRef, (j) => U * ((p[j]! * (64 + 8 * zmax)) / c.temperature + 4 * Math.abs(gradRef[j]!)) + TINY),
+      );
     }
   }
   return {
