@@ -24,7 +24,10 @@ const builds = await Promise.all([fileA, fileB].map(async (f) => (await WebAssem
 /** A seeded generator, so both builds see the same data. */
 function rng(seed) {
   let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 /** Room in a build's memory: returns byte offsets for the named sizes, 64-byte aligned, one after another. */

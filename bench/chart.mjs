@@ -31,11 +31,11 @@ export function chartSvg(results, title) {
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${left}" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`,
   ];
-  cands.forEach((c, i) =>
+  cands.forEach((c, i) => {
     out.push(
       `<rect x="${left + i * 175}" y="34" width="12" height="12" fill="${COLORS[c]}"/><text x="${left + 18 + i * 175}" y="45">${esc(c)}</text>`,
-    ),
-  );
+    );
+  });
   ops.forEach((op, k) => {
     const y0 = top + k * panelH;
     out.push(`<text x="8" y="${y0 + 18}" font-weight="bold">${op}</text>`);

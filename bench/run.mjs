@@ -35,7 +35,10 @@ const SHAPES = [
 const simd = await createSimdmax({ simd: true });
 const scalar = await createSimdmax({ simd: false });
 /** The relaxed-SIMD build (fused multiply-adds), where this engine validates it. */
-const relaxed = await createSimdmax({ build: "relaxed" }).catch((e) => (log(`relaxed-SIMD build not measured: ${e.message}`), null));
+const relaxed = await createSimdmax({ build: "relaxed" }).catch((e) => {
+  log(`relaxed-SIMD build not measured: ${e.message}`);
+  return null;
+});
 
 /** A raw module (SIMD, or relaxed SIMD), for the floor: one exp pass over data already in wasm memory. */
 async function rawModule(build) {
@@ -409,8 +412,14 @@ for (const shape of [
 // cross-entropy gradient: onnxruntime-web runs inference sessions only (the gradient ops, such as
 // SoftmaxCrossEntropyLossGrad, are in ORT's training builds, and the web package ships none), so its
 // fused column is n/a. Each peer's answers are checked against simdmax's before it is timed.
-const tfInfo = await tfjs.initTfjs().catch((e) => (log(`\nTF.js wasm could not start: ${e.message}`), null));
-const ortInfo = await ortPeer.initOrt().catch((e) => (log(`\nONNX Runtime Web could not start: ${e.message}`), null));
+const tfInfo = await tfjs.initTfjs().catch((e) => {
+  log(`\nTF.js wasm could not start: ${e.message}`);
+  return null;
+});
+const ortInfo = await ortPeer.initOrt().catch((e) => {
+  log(`\nONNX Runtime Web could not start: ${e.message}`);
+  return null;
+});
 const PEER_RATIOS = [
   ["× naive JS", "plain JS (naive)", "timesNaiveJs"],
   ["× TF.js", "TF.js wasm", "timesTfjs"],

@@ -145,11 +145,13 @@ export function sampleFrom(probs, { topK: k = 0, topP: p = 1, rng }) {
     // No filtering: a draw by one scan of the cumulative distribution, then the token's rank by one more.
     let u = rng() * probs.reduce((a, b) => a + b, 0);
     let token = probs.length - 1;
-    for (let i = 0; i < probs.length; i++)
-      if ((u -= probs[i]) < 0) {
+    for (let i = 0; i < probs.length; i++) {
+      u -= probs[i];
+      if (u < 0) {
         token = i;
         break;
       }
+    }
     let rank = 0;
     for (let i = 0; i < probs.length; i++) if (probs[i] > probs[token] || (probs[i] === probs[token] && i < token)) rank++;
     return { token, prob: probs[token], rank, kept: probs.length, keptMass: 1, candidates: null };
@@ -159,7 +161,8 @@ export function sampleFrom(probs, { topK: k = 0, topP: p = 1, rng }) {
   let u = rng() * keptMass;
   let rank = candidates.length - 1;
   for (let j = 0; j < candidates.length; j++) {
-    if ((u -= probs[candidates[j]]) < 0) {
+    u -= probs[candidates[j]];
+    if (u < 0) {
       rank = j;
       break;
     }

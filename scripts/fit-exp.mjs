@@ -59,7 +59,9 @@ const maxRel = (cc) => Math.max(...xs.map((r) => Math.abs((1 + r * evalP(cc, r))
 console.log("float64 fit, max relative error:", maxRel(c).toExponential(3));
 const c32 = c.map(f32);
 console.log("float32 coefficients, max relative error:", maxRel(c32).toExponential(3));
-c32.forEach((v, i) => console.log(`c${i + 1} = ${hex(v)} // ${v}`));
+c32.forEach((v, i) => {
+  console.log(`c${i + 1} = ${hex(v)} // ${v}`);
+});
 // ln2 rounded to 16 significant bits: n·ln2hi is exact for |n| < 2^8, and x − n·ln2hi is exact too.
 // The float32 evaluation, as assembly/exp.ts does it, over a sample of x: its worst error in ULPs.
 const LOG2E32 = f32(Math.LOG2E),
@@ -68,10 +70,21 @@ const NLN2HI = -f32(Math.round(Math.LN2 * 2 ** 16) / 2 ** 16),
   NLN2LO = -f32(Math.LN2 + NLN2HI);
 const fb = new Float32Array(1),
   ub = new Uint32Array(fb.buffer);
-const ulpOf = (v) => ((fb[0] = f32(v)), ub[0] >>> 23 === 0 ? 2 ** -149 : 2 ** ((ub[0] >>> 23) - 150));
-const nudge = (v, k) => ((fb[0] = v), (ub[0] += k), fb[0]);
+const ulpOf = (v) => {
+  fb[0] = f32(v);
+  return ub[0] >>> 23 === 0 ? 2 ** -149 : 2 ** ((ub[0] >>> 23) - 150);
+};
+const nudge = (v, k) => {
+  fb[0] = v;
+  ub[0] += k;
+  return fb[0];
+};
 const sample = [];
-for (let b = 0x3d000000; b < 0x41200000; b += 97) (ub[0] = b), sample.push(fb[0], -fb[0]); // |x| in [2^-5, 10)
+// |x| in [2^-5, 10)
+for (let b = 0x3d000000; b < 0x41200000; b += 97) {
+  ub[0] = b;
+  sample.push(fb[0], -fb[0]);
+}
 const reduced = sample.map((x) => {
   const t = f32(f32(x * LOG2E32) + MAGIC),
     n = t - MAGIC;
@@ -98,12 +111,18 @@ for (let sweep = 0, better = true; sweep < 6 && better; sweep++) {
       const trial = tuned.slice();
       trial[j] = nudge(tuned[j], k);
       const w = worstUlp(trial);
-      if (w < best - 1e-9) (best = w), (tuned = trial), (better = true);
+      if (w < best - 1e-9) {
+        best = w;
+        tuned = trial;
+        better = true;
+      }
     }
   }
 }
 console.log(`after nudging the coefficients: ${best.toFixed(3)} ULP`);
-tuned.forEach((v, i) => console.log(`c${i + 1} = ${hex(v)} // ${v}`));
+tuned.forEach((v, i) => {
+  console.log(`c${i + 1} = ${hex(v)} // ${v}`);
+});
 const ln2hi = Math.round(Math.LN2 * 2 ** 16) / 2 ** 16;
 console.log(`ln2hi = ${hex(ln2hi)} // ${ln2hi}`);
 console.log(`ln2lo = ${hex(f32(Math.LN2 - ln2hi))} // ${f32(Math.LN2 - ln2hi)}`);

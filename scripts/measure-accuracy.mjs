@@ -13,7 +13,10 @@ import * as ref from "../dist/reference.js";
 const f = Math.fround;
 const fb = new Float32Array(1),
   ub = new Uint32Array(fb.buffer);
-const ulp = (v) => ((fb[0] = f(Math.abs(v))), ub[0] >>> 23 === 0 ? 2 ** -149 : 2 ** ((ub[0] >>> 23) - 150));
+const ulp = (v) => {
+  fb[0] = f(Math.abs(v));
+  return ub[0] >>> 23 === 0 ? 2 ** -149 : 2 ** ((ub[0] >>> 23) - 150);
+};
 
 /** ATen's vec::reduce_all(+) over float32 with Vec<float> of 8 lanes (AVX2). */
 function laneSum(v, lanes = 8) {
@@ -86,7 +89,10 @@ function errors(got, want, floor = 0) {
 
 function logits(n, seed, spread) {
   let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), (s / 2 ** 32) * 2 * spread - spread));
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32) * 2 * spread - spread;
+  });
 }
 
 const json = process.argv.includes("--json");

@@ -16,7 +16,10 @@ const step = Number(numbers[0] ?? 1);
 const CHUNK = 1 << 20;
 const f32 = new Float32Array(1),
   u32 = new Uint32Array(f32.buffer);
-const bitsOf = (v) => ((f32[0] = v), u32[0]);
+const bitsOf = (v) => {
+  f32[0] = v;
+  return u32[0];
+};
 
 async function load(name) {
   const bytes = await readFile(new URL(`../build/simdmax.${name}.wasm`, import.meta.url));
@@ -65,7 +68,10 @@ async function measure(name, other) {
           if (y[i] !== Infinity) throw new Error(`exp(${x[i]}) overflows, but gave ${y[i]}`);
           continue;
         }
-        if (err > stats.max) (stats.max = err), (stats.at = x[i]);
+        if (err > stats.max) {
+          stats.max = err;
+          stats.at = x[i];
+        }
         if (err > 1) stats.above1++;
         stats.sum += err;
         stats.count++;

@@ -50,7 +50,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const escape = (bytes: Uint8Array) => Array.from(bytes, (b) => `\\${b.toString(16).padStart(2, "0")}`).join("");
+const escapeBytes = (bytes: Uint8Array) => Array.from(bytes, (b) => `\\${b.toString(16).padStart(2, "0")}`).join("");
 const f32s = (vs: number[]) => vs.map((v) => `(f32.const ${wastFloat(v)})`).join(" ");
 
 /** A V8 instance of a build and the client module on it. */
@@ -76,7 +76,7 @@ function script(v: Variant, bits: Variant = v): { text: string; commands: number
     `;; simdmax's raw ABI in WABT's interpreter: ${v.file}${bits === v ? "" : `, float results as V8 gives them for ${bits.file}`}`,
   ];
   if (v.importsMemory) lines.push(`(module $env (memory (export "memory") 1))`, `(register "env" $env)`);
-  lines.push(`(module $simdmax binary "${escape(wasmBytes(v))}")`, `(register "simdmax" $simdmax)`);
+  lines.push(`(module $simdmax binary "${escapeBytes(wasmBytes(v))}")`, `(register "simdmax" $simdmax)`);
   lines.push(clientText.replace(/^\(module\b/m, "(module $client"));
   const k = kernelRuns(bits, base);
   lines.push(k.module);
@@ -131,7 +131,8 @@ function kernelInputs(): number[] {
     return getF32(abi.memory, x + 4 * n, n);
   });
   const differ = grid.filter((_, j) => !Object.is(exps[0]![j], exps[1]![j]));
-  return (inputs = [...differ.slice(0, N), ...grid.filter((_, j) => j % 4099 === 7)].slice(0, N));
+  inputs = [...differ.slice(0, N), ...grid.filter((_, j) => j % 4099 === 7)].slice(0, N);
+  return inputs;
 }
 
 /** A module that writes kernelInputs() above the client's 1024 bytes as an active data segment and
@@ -149,10 +150,12 @@ function kernelRuns(bits: Variant, base: number): { module: string; asserts: str
   abi.softmax(1, N, 1, x, z, 1, 0, ws);
   const bytes = new Uint8Array(4 * N),
     dv = new DataView(bytes.buffer);
-  xs.forEach((v, i) => dv.setFloat32(4 * i, v, true));
+  xs.forEach((v, i) => {
+    dv.setFloat32(4 * i, v, true);
+  });
   const loads = Array.from({ length: N }, (_, i) => `(f32.load offset=${4 * i} (local.get 0))`).join(" ");
   const module = [
-    `(module $inputs (import "simdmax" "memory" (memory 1)) (data (i32.const ${x}) "${escape(bytes)}")`,
+    `(module $inputs (import "simdmax" "memory" (memory 1)) (data (i32.const ${x}) "${escapeBytes(bytes)}")`,
     `  (func (export "read") (param i32) (result ${Array(N).fill("f32").join(" ")}) ${loads}))`,
   ].join("\n");
   const asserts = [
@@ -202,7 +205,8 @@ function maddFusion(): { v8: boolean; wabt: boolean } {
   };
   const v8 = probe.madd(1 + 2 ** -12, 1 + 2 ** -12, -(1 + 2 ** -11));
   expect([0, 2 ** -24], `relaxed_madd in V8 is neither fused nor unfused (${v8})`).toContain(v8);
-  return (fusion = { v8: v8 !== 0, wabt: r.passed === 3 });
+  fusion = { v8: v8 !== 0, wabt: r.passed === 3 };
+  return fusion;
 }
 
 describe("f32x4.relaxed_madd in WABT's interpreter and in V8", () => {

@@ -72,7 +72,9 @@ function args(sm: Simdmax, datas: Float32Array[], kind: string) {
   return {
     values: values as Float32Array[], // a Float32Buffer is accepted wherever a Float32Array is
     read: (i: number) => (kind === "array" ? (values[i] as Float32Array).slice() : bufs[i]!.array.slice()),
-    done: () => bufs.forEach((b) => b.free()),
+    done: () => {
+      for (const b of bufs) b.free();
+    },
   };
 }
 

@@ -40,7 +40,9 @@ describe("reference gradients agree with finite differences", () => {
           const y = ref[op](x, shape, opts);
           const analytic = op === "softmax" ? ref.softmaxBackward(y, dy, shape, opts) : ref.logSoftmaxBackward(y, dy, shape, opts);
           const numeric = numericGrad((v) => ref[op](v, shape, opts), x, dy);
-          analytic.forEach((a, i) => expect(Math.abs(a - (numeric[i] as number))).toBeLessThan(1e-6));
+          analytic.forEach((a, i) => {
+            expect(Math.abs(a - (numeric[i] as number))).toBeLessThan(1e-6);
+          });
         }),
         { numRuns: 60 },
       );
@@ -51,7 +53,9 @@ describe("reference gradients agree with finite differences", () => {
     const x = Float64Array.from([0.3, -1.2, 2.5, 0.7, 0.7, -3]);
     const numeric = numericGrad((v) => ref.logSumExp(v, [2, 3], { temperature: 2 }), x, Float64Array.from([1, 1]));
     const soft = ref.softmax(x, [2, 3], { temperature: 2 });
-    soft.forEach((p, i) => expect(Math.abs(p / 2 - (numeric[i] as number))).toBeLessThan(1e-8));
+    soft.forEach((p, i) => {
+      expect(Math.abs(p / 2 - (numeric[i] as number))).toBeLessThan(1e-8);
+    });
   });
 });
 

@@ -50,7 +50,7 @@ for (const build of BUILDS) {
             if (op === "softmaxBackward" || op === "logSoftmaxBackward") big[op](xa, dya, shape, { axis, temperature: 0.7, out });
             else big[op](xa, shape, { axis, temperature: 0.7, out });
             const direct = bits(out.array);
-            [xa, dya, out].forEach((b) => b.free());
+            for (const b of [xa, dya, out]) b.free();
             for (const r of results) expect(r).toEqual(direct);
           },
         ),

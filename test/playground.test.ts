@@ -89,7 +89,9 @@ describe("the playground in Chromium", () => {
     // The gradient of the mean: (softmax − one-hot) / 3, the target cells marked.
     const grad = await values("ce-grad");
     const expected = probs.flatMap((row, r) => row.map((p, c) => (p - (c === [0, 1, 1][r] ? 1 : 0)) / 3));
-    grad.forEach((g, i) => expect(g).toBeCloseTo(expected[i]!, 4));
+    grad.forEach((g, i) => {
+      expect(g).toBeCloseTo(expected[i]!, 4);
+    });
     expect(
       await page.$$eval("#ce-grad td.target", (tds) =>
         tds.map((td) => `${(td as HTMLElement).dataset.row},${(td as HTMLElement).dataset.col}`),

@@ -9,7 +9,9 @@ const f32 = (a: number[]) => new Float32Array(a);
 function expectDigits(got: ArrayLike<number>, want: number[], decimals: number) {
   expect(got.length).toBe(want.length);
   const slack = 0.5 * 10 ** -decimals + 1e-7;
-  want.forEach((w, i) => expect(Math.abs((got[i] as number) - w), `element ${i}: ${got[i]} vs ${w}`).toBeLessThanOrEqual(slack));
+  want.forEach((w, i) => {
+    expect(Math.abs((got[i] as number) - w), `element ${i}: ${got[i]} vs ${w}`).toBeLessThanOrEqual(slack);
+  });
 }
 
 const seeds = {

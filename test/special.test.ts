@@ -33,7 +33,7 @@ for (const build of BUILDS) {
       const shape = layout === "rows" ? [6, 6] : [6, 6];
       const axis = layout === "rows" ? -1 : 0;
       const pick = (v: number[]) =>
-        layout === "rows" ? v : transpose(v.reduce<number[][]>((a, _, i) => (i % 6 ? a : [...a, v.slice(i, i + 6)]), []));
+        layout === "rows" ? v : transpose(Array.from({ length: Math.ceil(v.length / 6) }, (_, r) => v.slice(6 * r, 6 * r + 6)));
 
       it(`softmax (${layout})`, async () => {
         const { normal: sm } = await instances(build);
@@ -47,7 +47,10 @@ for (const build of BUILDS) {
         ].flat();
         const y = Array.from(sm.softmax(x, shape, { axis }));
         const w = pick(want);
-        y.forEach((v, i) => (Number.isNaN(w[i]!) ? expect(v).toBeNaN() : expect(v).toBeCloseTo(w[i]!, 6)));
+        y.forEach((v, i) => {
+          if (Number.isNaN(w[i]!)) expect(v).toBeNaN();
+          else expect(v).toBeCloseTo(w[i]!, 6);
+        });
         const exactZero = pick(
           [
             [0, 0, 0, 0, 0, 0],
@@ -58,7 +61,9 @@ for (const build of BUILDS) {
             [0, 0, 0, 0, 0, 0],
           ].flat(),
         );
-        y.forEach((v, i) => exactZero[i] && expect(Object.is(v, 0)).toBe(true));
+        y.forEach((v, i) => {
+          if (exactZero[i]) expect(Object.is(v, 0)).toBe(true);
+        });
         const z = Array.from(sm.softmax(x, shape, { axis, maskedRows: "zero" }));
         const wz = pick(
           [
@@ -70,7 +75,10 @@ for (const build of BUILDS) {
             [N, N, N, N, N, N],
           ].flat(),
         );
-        z.forEach((v, i) => (Number.isNaN(wz[i]!) ? expect(v).toBeNaN() : expect(v).toBeCloseTo(wz[i]!, 6)));
+        z.forEach((v, i) => {
+          if (Number.isNaN(wz[i]!)) expect(v).toBeNaN();
+          else expect(v).toBeCloseTo(wz[i]!, 6);
+        });
       });
 
       it(`logSoftmax (${layout})`, async () => {
@@ -88,7 +96,10 @@ for (const build of BUILDS) {
           ].flat(),
         );
         const y = Array.from(sm.logSoftmax(x, shape, { axis }));
-        y.forEach((v, i) => (Number.isFinite(want[i]!) ? expect(v).toBeCloseTo(want[i]!, 6) : expect(v).toBe(want[i]!)));
+        y.forEach((v, i) => {
+          if (Number.isFinite(want[i]!)) expect(v).toBeCloseTo(want[i]!, 6);
+          else expect(v).toBe(want[i]!);
+        });
         const z = Array.from(sm.logSoftmax(x, shape, { axis, maskedRows: "zero" }));
         const wz = pick(
           [
@@ -100,14 +111,20 @@ for (const build of BUILDS) {
             [N, N, N, N, N, N],
           ].flat(),
         );
-        z.forEach((v, i) => (Number.isFinite(wz[i]!) ? expect(v).toBeCloseTo(wz[i]!, 6) : expect(v).toBe(wz[i]!)));
+        z.forEach((v, i) => {
+          if (Number.isFinite(wz[i]!)) expect(v).toBeCloseTo(wz[i]!, 6);
+          else expect(v).toBe(wz[i]!);
+        });
       });
 
       it(`logSumExp (${layout})`, async () => {
         const { normal: sm } = await instances(build);
         const got = Array.from(sm.logSumExp(x, shape, { axis }));
         const want = [N, I, -I, 1 + Math.log(1 + Math.exp(-1)), N, N];
-        got.forEach((v, i) => (Number.isFinite(want[i]!) ? expect(v).toBeCloseTo(want[i]!, 6) : expect(v).toBe(want[i]!)));
+        got.forEach((v, i) => {
+          if (Number.isFinite(want[i]!)) expect(v).toBeCloseTo(want[i]!, 6);
+          else expect(v).toBe(want[i]!);
+        });
       });
 
       it(`masked rows get a zero gradient under maskedRows "zero" (${layout})`, async () => {

@@ -300,7 +300,7 @@ async function benchmark(event) {
 async function runExample(name, options) {
   const out = $("example-output");
   const buttons = [$("run-sampling"), $("run-training")];
-  buttons.forEach((b) => (b.disabled = true));
+  for (const b of buttons) b.disabled = true;
   out.textContent = "";
   out.dataset.state = "running";
   const log = (line = "") => (out.textContent += `${line}\n`);
@@ -313,7 +313,7 @@ async function runExample(name, options) {
     out.dataset.state = "failed";
     console.error(e);
   } finally {
-    buttons.forEach((b) => (b.disabled = false));
+    for (const b of buttons) b.disabled = false;
   }
 }
 

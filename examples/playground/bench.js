@@ -138,7 +138,12 @@ async function candidates(op, rows, cols, withTfjs) {
       list.push({ name: peer.name, kind: "tfjs", fn, result: () => last });
     }
   }
-  return { list, cleanup: () => cleanup.forEach((f) => f()) };
+  return {
+    list,
+    cleanup: () => {
+      for (const f of cleanup) f();
+    },
+  };
 }
 
 const now = () => performance.now();

@@ -23,11 +23,13 @@ export interface Region {
   data?: ArrayLike<number>;
 }
 
+/** Calls a kernel with each region's pointer: an export with a result (returned), or a void one. */
+export type KernelCall = ((abi: Abi, p: Record<string, number>) => number) | ((abi: Abi, p: Record<string, number>) => void);
+
 export interface Case {
   label: string;
   regions: Region[];
-  /** Calls the kernel with each region's pointer; returns the export's result, if any. */
-  call(abi: Abi, p: Record<string, number>): number | void;
+  call: KernelCall;
 }
 
 /** The NaN written everywhere around the operands: 0x7fa5a5a5 (a float32 NaN; as float64 words, too). */
@@ -41,7 +43,8 @@ function byteLength(r: Region): number {
 export interface RunResult {
   /** The bytes of each output (role out / inout) after the call. */
   outputs: Map<string, Uint8Array>;
-  ret: number | void;
+  /** The export's result; undefined from a void export. */
+  ret: number | undefined;
   /** Where each region was. */
   ptr: Record<string, number>;
 }
@@ -118,7 +121,8 @@ export function run(abi: Abi, c: Case, layout: Layout): RunResult {
   for (const r of c.regions) {
     if (r.role === "out" || r.role === "inout") outputs.set(r.name, after.slice(ptr[r.name]!, ptr[r.name]! + byteLength(r)));
   }
-  return { outputs, ret, ptr };
+  // A void export's call gives undefined: typed void, as which it could not be compared.
+  return { outputs, ret: typeof ret === "number" ? ret : undefined, ptr };
 }
 
 function describeLayout(l: Layout): string {
@@ -328,7 +332,9 @@ export function ceInputs(outer: number, C: number, inner: number, o: CeOptions, 
       const q = Array.from({ length: C }, () => r());
       const s = q.reduce((a, b) => a + b, 0);
       const pos = Math.floor(p / inner) * C * inner + (p % inner);
-      q.forEach((v, c) => (target[pos + c * inner] = f32(v / s)));
+      q.forEach((v, c) => {
+        target[pos + c * inner] = f32(v / s);
+      });
     }
   } else {
     for (let p = 0; p < P; p++) target.push(Math.floor(r() * C));
