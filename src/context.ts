@@ -1,23 +1,10 @@
 // One simdmax instance's state: its wasm exports, heap and scratch window, and how the arguments of
 // a call become places in memory (with the checks that go with that).
-import type { KernelExports, Build } from "./runtime.js";
+import type { KernelExports } from "./abi.js";
 import { Heap, Float32Buffer, bufferPlace } from "./memory.js";
-import { Window, type Data, type DataPlace as Place } from "./window.js";
-import { describe } from "./shape.js";
-
-/** What the running instance is. */
-export interface Features {
-  /** False until `init()` has finished. */
-  readonly ready: boolean;
-  /** True when a SIMD (v128) build runs: "simd" or "relaxed". */
-  readonly simd: boolean;
-  /** True when the relaxed-SIMD build runs (f32x4.relaxed_madd: fused multiply-adds where the hardware has FMA). */
-  readonly relaxedSimd: boolean;
-  /** Which wasm build runs (null before `init()`). */
-  readonly build: Build | null;
-  /** Usual size in bytes of the scratch window that streams JS arrays through wasm memory. */
-  readonly scratchBytes: number;
-}
+import { Window, type Data, type DataPlace } from "./window.js";
+import type { Build, Features, Input } from "./types.js";
+import { describe } from "./errors.js";
 
 export interface Context {
   readonly exports: KernelExports;
@@ -38,15 +25,13 @@ export function createContext(exports: KernelExports, build: Build, scratchBytes
   };
 }
 
-export type Input = Float32Array | Float32Buffer;
-
 /** A Float32Array, also one from another realm (an iframe or a vm context). */
 function isFloat32Array(v: unknown): v is Float32Array {
   return v instanceof Float32Array || (ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === "[object Float32Array]");
 }
 
 /** Where a data argument lives; TypeError for anything but a Float32Array or a live buffer of this instance. */
-export function placeOf(ctx: Context, fn: string, name: string, v: unknown): Place {
+export function placeOf(ctx: Context, fn: string, name: string, v: unknown): DataPlace {
   if (v instanceof Float32Buffer) {
     const o = bufferPlace(v);
     if (!o) throw new TypeError(`${fn}: ${name} is a Float32Buffer that was already freed`);
@@ -57,13 +42,13 @@ export function placeOf(ctx: Context, fn: string, name: string, v: unknown): Pla
   throw new TypeError(`${fn}: ${name} must be a Float32Array or a Float32Buffer from alloc(), got ${describe(v)}`);
 }
 
-export function lengthOf(p: Place): number {
+export function lengthOf(p: DataPlace): number {
   return p.kind === "wasm" ? p.length : p.array.length;
 }
 
 /** Where a typed array is: a view into this instance's own memory (such as buffer.array) is passed by
  *  pointer and needs no copy; any other is JS data. */
-export function arrayPlace(ctx: Context, v: Data): Place {
+export function arrayPlace(ctx: Context, v: Data): DataPlace {
   return v.buffer === ctx.heap.buffer ? { kind: "wasm", ptr: v.byteOffset, length: v.length } : { kind: "js", array: v };
 }
 
@@ -74,7 +59,7 @@ export interface Extent {
   end: number;
 }
 
-export function extentOf(ctx: Context, p: Place): Extent {
+export function extentOf(ctx: Context, p: DataPlace): Extent {
   if (p.kind === "wasm") return { buffer: ctx.heap.buffer, start: p.ptr, end: p.ptr + 4 * p.length };
   return { buffer: p.array.buffer, start: p.array.byteOffset, end: p.array.byteOffset + p.array.byteLength };
 }
@@ -93,10 +78,10 @@ export function outputOf(
   fn: string,
   out: unknown,
   length: number,
-  inputs: readonly { name: string; place: Place }[],
+  inputs: readonly { name: string; place: DataPlace }[],
   mayAlias: boolean,
   name = "out",
-): { place: Place; result: Input } {
+): { place: DataPlace; result: Input } {
   if (out === undefined) {
     const array = new Float32Array(length);
     return { place: { kind: "js", array, fresh: true }, result: array };

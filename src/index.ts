@@ -1,52 +1,14 @@
 // simdmax: WebAssembly SIMD kernels for the softmax family. `await init()` once, then call the
 // functions synchronously. See README.md for the API, PyTorch's rules that it follows, and accuracy.
-import { createSimdmax, type Simdmax, type InitOptions } from "./instance.js";
-import type { Features, Input } from "./context.js";
-import type { Float32Buffer } from "./memory.js";
-import type { Output, SoftmaxOptions, LogSumExpOptions, BackwardOptions, UnaryOp, BinaryOp, WithOut, WithoutOut } from "./ops/softmax.js";
-import type { Shape } from "./shape.js";
-import type {
-  CrossEntropyFn,
-  CrossEntropyBackwardFn,
-  CrossEntropyWithGradFn,
-  NllLossFn,
-  Target,
-  NllOptions,
-} from "./ops/crossEntropyTypes.js";
-import type { CrossEntropyBackwardOptions, CrossEntropyWithGradOptions, CrossEntropyResult } from "./ops/crossEntropy.js";
-import type { CrossEntropyOptions, Reduction, AllIgnored } from "./targets.js";
+// The functions below are the op table's (api.ts), bound to the default instance that init() makes.
+import { bindOps } from "./api.js";
+import type { Context } from "./context.js";
+import { contextFor } from "./instance.js";
+import type { Features, InitOptions } from "./types.js";
 
-export { createSimdmax };
-export type {
-  Simdmax,
-  InitOptions,
-  Features,
-  Input,
-  Output,
-  Shape,
-  SoftmaxOptions,
-  LogSumExpOptions,
-  BackwardOptions,
-  Float32Buffer,
-  UnaryOp,
-  BinaryOp,
-  WithOut,
-  WithoutOut,
-  CrossEntropyOptions,
-  CrossEntropyBackwardOptions,
-  CrossEntropyWithGradOptions,
-  CrossEntropyResult,
-  CrossEntropyFn,
-  CrossEntropyBackwardFn,
-  CrossEntropyWithGradFn,
-  NllLossFn,
-  Target,
-  NllOptions,
-  Reduction,
-  AllIgnored,
-};
-export type { MaskedRows } from "./options.js";
-export type { Build } from "./runtime.js";
+export { createSimdmax, type Simdmax } from "./instance.js";
+export type { Float32Buffer } from "./memory.js";
+export type * from "./types.js";
 
 /** Before `init()` resolves: nothing runs yet. */
 const NOT_READY: Features = Object.freeze({ ready: false, simd: false, relaxedSimd: false, build: null, scratchBytes: 0 });
@@ -55,7 +17,7 @@ const NOT_READY: Features = Object.freeze({ ready: false, simd: false, relaxedSi
  *  `features.relaxedSimd` say whether it uses SIMD and relaxed SIMD). Read it after `init()`. */
 export let features: Features = NOT_READY;
 
-let current: Simdmax | undefined;
+let current: Context | undefined;
 let pending: { key: string; promise: Promise<Features> } | undefined;
 
 /**
@@ -71,12 +33,12 @@ let pending: { key: string; promise: Promise<Features> } | undefined;
 export function init(options?: InitOptions): Promise<Features> {
   const key = JSON.stringify(options ?? {});
   if (pending && pending.key === key) return pending.promise;
-  const promise = createSimdmax(options).then((instance) => {
+  const promise = contextFor("init", options).then((ctx) => {
     if (pending?.promise === promise) {
-      current = instance;
-      features = instance.features;
+      current = ctx;
+      features = ctx.features;
     }
-    return instance.features;
+    return ctx.features;
   });
   pending = { key, promise };
   promise.catch(() => {
@@ -85,10 +47,11 @@ export function init(options?: InitOptions): Promise<Features> {
   return promise;
 }
 
-function ready(fn: string): Simdmax {
+/** The default instance's functions: each call runs on the instance init() made last. */
+const defaults = bindOps((fn) => {
   if (!current) throw new Error(`simdmax: ${fn}() was called before init() finished; call \`await init()\` first`);
   return current;
-}
+});
 
 /**
  * softmax(x / T) along `axis` (default −1) of a row-major tensor of `shape`: exp(x − max) / Σ exp(x − max).
@@ -98,8 +61,7 @@ function ready(fn: string): Simdmax {
  * softmax(new Float32Array([3, 5.1, 2, 0.5, 0.1]), [5]); // ≈ [0.1034, 0.8444, 0.0380, 0.0085, 0.0057]
  * softmax(x, [2, 5], { axis: 0, temperature: 0.5, out: y });
  */
-export const softmax = ((x: Input, shape: Shape, options?: SoftmaxOptions) =>
-  ready("softmax").softmax(x, shape, options)) as UnaryOp<SoftmaxOptions>;
+export const softmax = defaults.softmax;
 
 /**
  * log-softmax along `axis`, computed as x/T − max − log Σ exp(x/T − max) (never as log(softmax)).
@@ -108,8 +70,7 @@ export const softmax = ((x: Input, shape: Shape, options?: SoftmaxOptions) =>
  * @example
  * logSoftmax(new Float32Array([2, 0.5, 1]), [3]); // ≈ [-0.4644, -1.9644, -1.4644]
  */
-export const logSoftmax = ((x: Input, shape: Shape, options?: SoftmaxOptions) =>
-  ready("logSoftmax").logSoftmax(x, shape, options)) as UnaryOp<SoftmaxOptions>;
+export const logSoftmax = defaults.logSoftmax;
 
 /**
  * log Σ exp(x / T) along `axis`; the result has `shape` without the axis. Same as
@@ -118,8 +79,7 @@ export const logSoftmax = ((x: Input, shape: Shape, options?: SoftmaxOptions) =>
  * @example
  * logSumExp(x, [4, 3, 7], { axis: 1 }); // shape [4, 7]
  */
-export const logSumExp = ((x: Input, shape: Shape, options?: LogSumExpOptions) =>
-  ready("logSumExp").logSumExp(x, shape, options)) as UnaryOp<LogSumExpOptions>;
+export const logSumExp = defaults.logSumExp;
 
 /**
  * Gradient of `softmax` with respect to its input x: dx = y ⊙ (dy − Σ y⊙dy) / T, with y the softmax output
@@ -129,8 +89,7 @@ export const logSumExp = ((x: Input, shape: Shape, options?: LogSumExpOptions) =
  * const y = softmax(x, [rows, cols]);
  * const dx = softmaxBackward(y, dy, [rows, cols]);
  */
-export const softmaxBackward = ((y: Input, dy: Input, shape: Shape, options?: BackwardOptions) =>
-  ready("softmaxBackward").softmaxBackward(y, dy, shape, options)) as BinaryOp<BackwardOptions>;
+export const softmaxBackward = defaults.softmaxBackward;
 
 /**
  * Gradient of `logSoftmax` with respect to its input x: dx = (dy − exp(y) · Σ dy) / T, with y the
@@ -139,8 +98,7 @@ export const softmaxBackward = ((y: Input, dy: Input, shape: Shape, options?: Ba
  * @example
  * const dx = logSoftmaxBackward(logSoftmax(x, shape), dy, shape);
  */
-export const logSoftmaxBackward = ((y: Input, dy: Input, shape: Shape, options?: BackwardOptions) =>
-  ready("logSoftmaxBackward").logSoftmaxBackward(y, dy, shape, options)) as BinaryOp<BackwardOptions>;
+export const logSoftmaxBackward = defaults.logSoftmaxBackward;
 
 /**
  * Cross-entropy of softmax(logits / T) over the class axis (`axis`, default −1; 1 for [N, C, d1, …]) against
@@ -153,8 +111,7 @@ export const logSoftmaxBackward = ((y: Input, dy: Input, shape: Shape, options?:
  * @example
  * crossEntropy(logits, new Int32Array([0, 1, 1]), [3, 3]); // mean over the 3 rows
  */
-export const crossEntropy = ((logits: Input, target: Target, shape: Shape, options?: CrossEntropyOptions) =>
-  ready("crossEntropy").crossEntropy(logits, target, shape, options)) as CrossEntropyFn;
+export const crossEntropy = defaults.crossEntropy;
 
 /**
  * The gradient of `crossEntropy` with respect to the logits, for every option; `gradOutput` is the upstream
@@ -162,17 +119,16 @@ export const crossEntropy = ((logits: Input, target: Target, shape: Shape, optio
  * @example
  * const g = crossEntropyBackward(logits, target, [N, C], { gradOutput: 1 });
  */
-export const crossEntropyBackward = ((logits: Input, target: Target, shape: Shape, options?: CrossEntropyBackwardOptions) =>
-  ready("crossEntropyBackward").crossEntropyBackward(logits, target, shape, options)) as CrossEntropyBackwardFn;
+export const crossEntropyBackward = defaults.crossEntropyBackward;
 
 /**
- * Loss and gradient in one call that reads the logits twice; with `out: logits` the gradient overwrites
+ * Loss and gradient in one call that reads the logits twice (three times when the class axis is not the
+ * last); with `out: logits` the gradient overwrites
  * them (no second buffer). `lse: true` also returns logsumexp(logits / T) per position.
  * @example
  * const { loss, grad } = crossEntropyWithGrad(logits, target, [N, C], { out: logits });
  */
-export const crossEntropyWithGrad = ((logits: Input, target: Target, shape: Shape, options?: CrossEntropyWithGradOptions) =>
-  ready("crossEntropyWithGrad").crossEntropyWithGrad(logits, target, shape, options)) as CrossEntropyWithGradFn;
+export const crossEntropyWithGrad = defaults.crossEntropyWithGrad;
 
 /**
  * Negative log-likelihood of log-probabilities against class indices (PyTorch's `nll_loss`): −w_t·logProbs[t]
@@ -180,8 +136,7 @@ export const crossEntropyWithGrad = ((logits: Input, target: Target, shape: Shap
  * @example
  * nllLoss(Float32Array.from([0.7, 0.2, 0.1], Math.log), new Int32Array([0]), [1, 3]); // 0.3567
  */
-export const nllLoss = ((logProbs: Input, target: Int32Array, shape: Shape, options?: NllOptions) =>
-  ready("nllLoss").nllLoss(logProbs, target, shape, options)) as NllLossFn;
+export const nllLoss = defaults.nllLoss;
 
 /**
  * A zeroed buffer of `length` float32 elements inside the default instance's wasm memory. Inputs and
@@ -192,6 +147,4 @@ export const nllLoss = ((logProbs: Input, target: Int32Array, shape: Shape, opti
  * softmax(buf, [rows, cols], { out: buf }); // in place
  * buf.free();
  */
-export function alloc(length: number): Float32Buffer {
-  return ready("alloc").alloc(length);
-}
+export const alloc = defaults.alloc;

@@ -1,6 +1,7 @@
 // The wrapper's heap over wasm linear memory: a first-fit allocator with coalescing, above the
 // module's static data. It grows the memory on demand and re-takes its views whenever the memory's
-// ArrayBuffer changed (any memory.grow detaches the old one; shared/AS-NOTES.md).
+// ArrayBuffer changed (any memory.grow detaches the old one).
+import { describe } from "./errors.js";
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // wasm32: 4 GiB
@@ -71,11 +72,6 @@ export class Heap {
     this.f32View = new Float32Array(buffer);
     this.i32View = new Int32Array(buffer);
     this.f64View = new Float64Array(buffer);
-  }
-
-  /** Bytes of linear memory in use by the wasm instance (static data, live blocks and free space). */
-  get memoryBytes(): number {
-    return this.memory.buffer.byteLength;
   }
 
   /** Bytes handed out and not yet freed. */
@@ -211,6 +207,19 @@ function ownerOf(b: Float32Buffer, what: string): { heap: Heap; ptr: number } {
   const o = owners.get(b);
   if (!o) throw new TypeError(`simdmax: Float32Buffer.${what} used after free()`);
   return o;
+}
+
+/** A zeroed buffer of `length` float32 elements in the heap's memory (alloc()). */
+export function allocBuffer(heap: Heap, length: unknown): Float32Buffer {
+  if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0) {
+    throw new (typeof length === "number" ? RangeError : TypeError)(
+      `alloc: length must be a non-negative integer, got ${describe(length)}`,
+    );
+  }
+  if (length > 2 ** 30) throw new RangeError(`alloc: length ${length} is more than the 2^30 float32 elements a wasm32 memory can hold`);
+  const buf = new Float32Buffer(heap, heap.alloc(4 * length, `alloc(${length})`), length);
+  buf.array.fill(0);
+  return buf;
 }
 
 /** The heap and pointer behind a buffer, or undefined once it was freed. */

@@ -1,5 +1,6 @@
 // Option objects: unknown names are errors, and each known option is checked here once.
-import { describe } from "./shape.js";
+import { describe } from "./errors.js";
+import type { MaskedRows } from "./types.js";
 
 /** Returns the options as a record, after rejecting anything but a plain object and unknown names. */
 export function checkOptions(fn: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
@@ -27,8 +28,6 @@ export function checkTemperature(fn: string, t: unknown): number {
   }
   return 1 / t;
 }
-
-export type MaskedRows = "nan" | "zero";
 
 /** What a fully masked (all −Infinity) row gives: "nan" (PyTorch, the default) or "zero". */
 export function checkMaskedRows(fn: string, v: unknown): MaskedRows {

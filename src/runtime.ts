@@ -2,81 +2,12 @@
 // so no file or network access is needed anywhere); each build is compiled once per process.
 // Three builds of one source (asconfig.json): "relaxed" (SIMD with relaxed-SIMD instructions:
 // f32x4.relaxed_madd, fused where the hardware has FMA), "simd" (v128) and "scalar" (no v128 at all).
+import { KERNEL_NAMES, type KernelExports } from "./abi.js";
+import type { Build } from "./types.js";
 import { simdWasm, scalarWasm, relaxedWasm } from "./wasm.generated.js";
-
-/** The raw exports of a simdmax wasm module (see docs/ABI.md). Pointers are byte offsets. */
-export interface KernelExports {
-  readonly memory: WebAssembly.Memory;
-  heapBase(): number;
-  workspaceBytes(dim: number, inner: number): number;
-  softmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
-  logSoftmax(outer: number, dim: number, inner: number, x: number, y: number, invT: number, flags: number, ws: number): void;
-  logSumExp(outer: number, dim: number, inner: number, x: number, out: number, invT: number, ws: number): void;
-  softmaxBackward(outer: number, dim: number, inner: number, y: number, dy: number, dx: number, invT: number, ws: number): void;
-  logSoftmaxBackward(
-    outer: number,
-    dim: number,
-    inner: number,
-    y: number,
-    dy: number,
-    dx: number,
-    invT: number,
-    flags: number,
-    ws: number,
-  ): void;
-  crossEntropy(
-    outer: number,
-    dim: number,
-    inner: number,
-    x: number,
-    target: number,
-    flags: number,
-    ignoreIndex: number,
-    w: number,
-    W: number,
-    eps: number,
-    invT: number,
-    zLoss: number,
-    loss: number,
-    lse: number,
-    grad: number,
-    gscale: number,
-    ws: number,
-  ): void;
-  crossEntropyWorkspaceBytes(dim: number, inner: number): number;
-  softcapForward(n: number, x: number, z: number, c: number): void;
-  softcapBackward(n: number, z: number, g: number, c: number): void;
-  expPass(n: number, x: number, y: number): void;
-  expSumPass(n: number, x: number, y: number): number;
-  maxPass(n: number, x: number): number;
-  scalePass(n: number, x: number, y: number, s: number): void;
-  logPass(n: number, x: number, y: number): void;
-}
-
-/** A wasm build: "relaxed" (relaxed SIMD), "simd" or "scalar". */
-export type Build = "relaxed" | "simd" | "scalar";
 
 /** Every build, the preferred first: init() runs the first one the engine validates. */
 export const BUILDS: readonly Build[] = ["relaxed", "simd", "scalar"];
-
-const EXPORTS = [
-  "heapBase",
-  "workspaceBytes",
-  "softmax",
-  "logSoftmax",
-  "logSumExp",
-  "softmaxBackward",
-  "logSoftmaxBackward",
-  "crossEntropy",
-  "crossEntropyWorkspaceBytes",
-  "softcapForward",
-  "softcapBackward",
-  "expPass",
-  "expSumPass",
-  "maxPass",
-  "scalePass",
-  "logPass",
-] as const;
 
 const sources: Record<Build, string> = { relaxed: relaxedWasm, simd: simdWasm, scalar: scalarWasm };
 const bytesCache = new Map<Build, Uint8Array<ArrayBuffer>>();
@@ -105,11 +36,6 @@ export function buildSupported(build: Build): boolean {
   return typeof WebAssembly === "object" && WebAssembly.validate(bytesOf(build));
 }
 
-/** Whether this engine accepts the SIMD build. */
-export function simdSupported(): boolean {
-  return buildSupported("simd");
-}
-
 /** A fresh instance of a build, with its own memory. */
 export async function instantiateBuild(build: Build): Promise<KernelExports> {
   if (typeof WebAssembly !== "object") throw new Error("simdmax: this JavaScript engine has no WebAssembly");
@@ -121,7 +47,7 @@ export async function instantiateBuild(build: Build): Promise<KernelExports> {
   }
   const instance = await WebAssembly.instantiate(await m, {});
   const exports = instance.exports;
-  for (const name of EXPORTS) {
+  for (const name of KERNEL_NAMES) {
     if (typeof exports[name] !== "function") throw new Error(`simdmax: the ${build} wasm build lacks the export ${name}`);
   }
   if (!(exports.memory instanceof WebAssembly.Memory)) throw new Error(`simdmax: the ${build} wasm build exports no memory`);

@@ -1,8 +1,6 @@
 // Shapes, axes and the [outer, dim, inner] view of a row-major tensor around one axis, with the
 // argument errors every entry point shares. Used by the wrapper and by the float64 reference.
-
-/** A tensor shape: non-negative integer dimensions, row-major. */
-export type Shape = readonly number[];
+import { describe } from "./errors.js";
 
 /** A row-major tensor viewed around `axis`: outer × dim × inner elements. */
 export interface Layout {
@@ -14,19 +12,6 @@ export interface Layout {
   readonly inner: number;
   /** outer · dim · inner */
   readonly size: number;
-}
-
-/** Renders a value for an error message: short, and never throws. */
-export function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return v.length <= 8 ? `[${v.map(describe).join(", ")}]` : `an array of length ${v.length}`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
-  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (typeof v === "object") return (v as object).constructor?.name ?? "an object";
-  if (typeof v === "function") return "a function";
-  if (typeof v === "symbol") return "a symbol";
-  if (typeof v === "bigint") return `${v}n`;
-  return String(v);
 }
 
 /** Checks a shape and returns a copy of it. */
@@ -72,11 +57,6 @@ export function layoutOf(fn: string, shape: unknown, axis: unknown): Layout {
   return { shape: dims, axis: a, outer, dim, inner, size };
 }
 
-/** The shape that a reduction over the layout's axis leaves (the axis removed). */
-export function reducedShape(layout: Layout): number[] {
-  return layout.shape.filter((_, i) => i !== layout.axis);
-}
-
 /** Checks that a data argument has the length its shape needs. `what` names what needs it (default:
  *  the shape); a function, so that the message is only built when it is thrown (every call checks). */
 export function checkLength(
@@ -90,5 +70,18 @@ export function checkLength(
   if (length !== expected) {
     const shape = describe(layout.shape);
     throw new RangeError(`${fn}: ${name} has length ${length}, but ${what ? what(shape) : `shape ${shape}`} needs ${expected} elements`);
+  }
+}
+
+/** Calls f for every row along the layout's axis (a position: the shape without the axis) with the
+ *  flat indices of its dim elements and the position's index. */
+export function forEachRow(layout: Layout, f: (idx: number[], position: number) => void): void {
+  const { outer, dim, inner } = layout;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const idx: number[] = [];
+      for (let d = 0; d < dim; d++) idx.push((o * dim + d) * inner + i);
+      f(idx, o * inner + i);
+    }
   }
 }

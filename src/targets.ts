@@ -1,34 +1,9 @@
 // The arguments of the cross-entropy family, checked once for the wasm wrapper and the reference alike:
 // targets (class indices or probabilities), class weights, per-position weights and the options.
-import { describe, checkLength, layoutOf, type Layout } from "./shape.js";
+import { describe } from "./errors.js";
+import { checkLength, layoutOf, type Layout } from "./shape.js";
 import { checkOptions, checkTemperature } from "./options.js";
-
-export type Reduction = "mean" | "sum" | "none";
-export type AllIgnored = "nan" | "zero";
-
-/** Options of crossEntropy and its backward, with PyTorch's meaning where PyTorch has them. */
-export interface CrossEntropyOptions {
-  /** The class axis; −1 (default) for [N, C], 1 for PyTorch's and ONNX's [N, C, d1, …]. */
-  axis?: number;
-  /** "mean" (default), "sum" or "none" (one loss per position). */
-  reduction?: Reduction;
-  /** One weight per class, finite and ≥ 0. */
-  weight?: Float32Array;
-  /** Positions whose index target is this are ignored (loss 0, gradient 0, out of the mean). Default −100. */
-  ignoreIndex?: number;
-  /** ε in [0, 1]: index targets: (1−ε)·NLL + (ε/C)·Σ_c w_c·(−log p_c); probability targets: q → (1−ε)q + ε/C. */
-  labelSmoothing?: number;
-  /** The loss of softmax(logits / T). Default 1. */
-  temperature?: number;
-  /** One weight per position (the target's shape), multiplying its loss and gradient. */
-  sampleWeight?: Float32Array;
-  /** A mean whose denominator is 0 (every target ignored): "nan" (PyTorch, default) or "zero". */
-  allIgnored?: AllIgnored;
-  /** z: adds z·logsumexp² to each position's loss (PaLM's z-loss). Default 0. */
-  zLoss?: number;
-  /** c: the logits become c·tanh(logits / c) before the softmax (Gemma 2). Default none. */
-  logitSoftcap?: number;
-}
+import type { AllIgnored, Reduction } from "./types.js";
 
 export const CE_OPTIONS = [
   "axis",
@@ -213,4 +188,28 @@ function indexDenominator(fn: string, indices: Int32Array, C: number, ignoreInde
 /** The factor that turns a position's loss into its share of the reduced loss (before sampleWeight). */
 export function reductionFactor(a: Pick<CrossEntropyArgs, "reduction" | "denominator">): number {
   return a.reduction === "mean" ? 1 / a.denominator : 1;
+}
+
+/** The upstream gradient's share of each position, p ↦ gradOutput × the reduction's factor ×
+ *  sampleWeight[p], after checking gradOutput: a finite number for "mean" and "sum" (default 1), one
+ *  value per position for "none" (a Float32Array or Float64Array; default all 1). PyTorch: the
+ *  gradient of a NaN mean over no positions is all 0. */
+export function upstreamShares(fn: string, a: CrossEntropyArgs, gradOutput: unknown): (p: number) => number {
+  const P = positions(a.layout);
+  const sw = a.sampleWeight;
+  if (a.reduction === "none") {
+    const array = isKind(gradOutput, "Float32Array") || isKind(gradOutput, "Float64Array");
+    if (gradOutput !== undefined && !(array && (gradOutput as Float32Array).length === P)) {
+      const err = array ? RangeError : TypeError;
+      throw new err(`${fn}: with reduction "none", gradOutput must be a Float32Array of the ${P} positions, got ${describe(gradOutput)}`);
+    }
+    const g = gradOutput as Float32Array | Float64Array | undefined;
+    return (p) => (g ? g[p]! : 1) * (sw ? sw[p]! : 1);
+  }
+  const g = gradOutput ?? 1;
+  if (typeof g !== "number") throw new TypeError(`${fn}: with reduction "${a.reduction}", gradOutput must be a number, got ${describe(g)}`);
+  if (!Number.isFinite(g)) throw new RangeError(`${fn}: gradOutput must be finite, got ${g}`);
+  if (a.reduction === "mean" && a.denominator === 0) return () => 0;
+  const f = g * reductionFactor(a);
+  return (p) => f * (sw ? sw[p]! : 1);
 }

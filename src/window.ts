@@ -16,10 +16,10 @@ export type DataPlace =
   /** `fresh`: an array this call made (a result), the same data as nothing else. */
   | { readonly kind: "js"; readonly array: Data; readonly fresh?: boolean };
 /** A data place, or room in the window for the kernel's intermediate values (never copied in or out). */
-export type Place = DataPlace | { readonly kind: "temp" };
+export type OperandPlace = DataPlace | { readonly kind: "temp" };
 
 export interface Operand {
-  readonly place: Place;
+  readonly place: OperandPlace;
   /** dim·inner elements per outer slice (true) or inner (false). */
   readonly full: boolean;
   /** Bytes per element: 4 (float32, int32) or 8 (float64). */
@@ -255,7 +255,7 @@ function part<T extends Data>(array: T, from: number, to: number): T {
   return (from === 0 && to === array.length ? array : array.subarray(from, to)) as T;
 }
 
-export function samePlace(a: Place, b: Place): boolean {
+export function samePlace(a: OperandPlace, b: OperandPlace): boolean {
   if (a.kind === "temp" || b.kind === "temp") return false;
   if (a.kind === "wasm") return b.kind === "wasm" && a.ptr === b.ptr;
   if (b.kind === "wasm" || a.fresh || b.fresh) return false;

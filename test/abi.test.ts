@@ -7,6 +7,7 @@
 import { describe, it, expect } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { KERNEL_EXPORTS, KERNEL_NAMES, type KernelName } from "../src/abi.js";
 import {
   VARIANTS,
   EXPORT_NAMES,
@@ -42,7 +43,9 @@ import {
 function expectDigits(got: ArrayLike<number>, want: number[], decimals: number) {
   expect(got.length).toBe(want.length);
   const slack = 0.5 * 10 ** -decimals + 1e-7;
-  want.forEach((w, i) => expect(Math.abs((got[i] as number) - w), `element ${i}: ${got[i]} vs ${w}`).toBeLessThanOrEqual(slack));
+  want.forEach((w, i) => {
+    expect(Math.abs((got[i] as number) - w), `element ${i}: ${got[i]} vs ${w}`).toBeLessThanOrEqual(slack);
+  });
 }
 
 /** Within a float32 relative error budget of the float64 value (64 units of 2^-24, plus an absolute floor). */
@@ -59,12 +62,23 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: stri
   }
 }
 
-/** Every export docs/ABI.md documents (a "### `name(a, b) …`" heading or a "- **`name(a, b)`**" item), with its parameter count. */
-function documentedExports(): Map<string, number> {
+/** Every export docs/ABI.md documents (a "### `name(a, b) …`" heading or a "- **`name(a, b)`**" item), with its
+ *  parameter names and, where the text gives it, the wasm signature `(i32, ptr, …) → result` that follows. */
+function documentedExports(): Map<string, { params: string[]; types: string | undefined }> {
   const doc = readFileSync(`${ROOT}docs/ABI.md`, "utf8");
-  const found = new Map<string, number>([["memory", -1]]);
-  for (const m of doc.matchAll(/^(?:### |- \*\*)`(\w+)\(([^)]*)\)/gm)) found.set(m[1]!, m[2]!.trim() ? m[2]!.split(",").length : 0);
+  const found = new Map<string, { params: string[]; types: string | undefined }>([["memory", { params: [], types: undefined }]]);
+  for (const m of doc.matchAll(/^(?:### |- \*\*)`(\w+)\(([^)]*)\)([^`]*)`[^`\n]*(?:\n\n)?(?:`(\([^)]*\) → [^`]+)`)?/gm)) {
+    const params = m[2]!.trim() ? m[2]!.split(",").map((p) => p.trim()) : [];
+    const types = m[3]!.trim() ? `(${params.map(() => "?").join(", ")}) ${m[3]!.trim()}` : m[4];
+    found.set(m[1]!, { params, types });
+  }
   return found;
+}
+
+/** The signature src/abi.ts declares, written as docs/ABI.md writes it. */
+function declared(name: KernelName): string {
+  const s = KERNEL_EXPORTS[name];
+  return `(${s.params.map(([, t]) => t).join(", ")}) → ${s.result ?? "()"}`;
 }
 
 describe("the modules", () => {
@@ -75,16 +89,25 @@ describe("the modules", () => {
     }
   });
 
-  it("every module exports exactly what docs/ABI.md documents, with the documented parameter counts", () => {
+  it("every module exports exactly src/abi.ts's functions and a memory; docs/ABI.md documents each with its parameters and types", () => {
     const documented = documentedExports();
-    for (const name of EXPORT_NAMES) expect(documented.has(name), `docs/ABI.md documents ${name}`).toBe(true);
+    expect([...documented.keys()].sort(), "docs/ABI.md documents exactly the declared exports").toEqual([...EXPORT_NAMES].sort());
+    for (const name of KERNEL_NAMES) {
+      const doc = documented.get(name)!;
+      expect(doc.params, `docs/ABI.md's parameters of ${name}`).toEqual(KERNEL_EXPORTS[name].params.map(([p]) => p));
+      const want = declared(name);
+      // Headings such as "heapBase() → i32" give only the result: compare what they give.
+      if (doc.types?.startsWith("(?"))
+        expect(doc.types.replace(/^\([^)]*\)/, ""), `docs/ABI.md's result of ${name}`).toBe(want.replace(/^\([^)]*\)/, ""));
+      else expect(doc.types, `docs/ABI.md's signature of ${name}`).toBe(want);
+    }
     for (const v of VARIANTS) {
       const exports = WebAssembly.Module.exports(wasmModule(v));
-      expect(exports.map((e) => e.name).sort(), `${v.name}'s exports against docs/ABI.md`).toEqual([...documented.keys()].sort());
+      expect(exports.map((e) => e.name).sort(), `${v.name}'s exports`).toEqual([...EXPORT_NAMES].sort());
       for (const e of exports) expect(e.kind, `${v.name} ${e.name}`).toBe(e.name === "memory" ? "memory" : "function");
       const abi = instantiate(v, 1) as unknown as Record<string, unknown>;
-      for (const [name, n] of documented) {
-        if (n >= 0) expect((abi[name] as (...a: number[]) => unknown).length, `${v.name} ${name}`).toBe(n);
+      for (const name of KERNEL_NAMES) {
+        expect((abi[name] as (...a: number[]) => unknown).length, `${v.name} ${name}`).toBe(KERNEL_EXPORTS[name].params.length);
       }
     }
   });
@@ -573,7 +596,7 @@ for (const v of VARIANTS) {
     });
 
     describe("guard bytes: nothing outside the outputs and workspace changes, inputs stay, results do not depend on placement", () => {
-      const check = (cases: Case[], verify?: (c: Case, outputs: Map<string, Uint8Array>, ret: number | void) => void) => {
+      const check = (cases: Case[], verify?: (c: Case, outputs: Map<string, Uint8Array>, ret: number | undefined) => void) => {
         for (const c of cases) {
           const base = runAllLayouts(abi, c);
           verify?.(c, base.outputs, base.ret);

@@ -341,6 +341,54 @@ cases.push(
   ],
 );
 
+/** The cases that do not apply to the float64 reference, and why: it has no `out`, `lse`, `alloc` or
+ *  crossEntropyWithGrad (it returns new Float64Arrays), and it takes float64 and plain-array data. */
+const WRAPPER_ONLY: Record<string, string> = {
+  "out of the wrong length": "no out",
+  "logSumExp out of the input's length": "no out",
+  "out partly overlapping x": "no out",
+  "logSumExp out inside x": "no out",
+  "a Float64Array input": "float64 data is the reference's own",
+  "a plain array input": "arrays of numbers are data there",
+  "a Float64Array dy": "float64 data is the reference's own",
+  "an Int32Array out": "no out",
+  "an unknown option": "its known options are the same less out (the cross-entropy case is compared)",
+  "out that is neither the logits nor of their length": "no crossEntropyWithGrad",
+  "out overlapping the logits": "no crossEntropyWithGrad",
+  "out that is the probability targets": "no crossEntropyWithGrad",
+  "lse of the wrong length": "no crossEntropyWithGrad",
+  "lse inside the logits": "no crossEntropyWithGrad",
+  "sampleWeight overlapping out": "no crossEntropyWithGrad",
+  "sampleWeight overlapping lse": "no crossEntropyWithGrad",
+  "sampleWeight in wasm memory overlapping out there": "no out, no alloc",
+  "logits that are not float32": "float64 data is the reference's own",
+  "maskedRows on logSumExp": "the message lists the known options, which have out in the wrapper",
+};
+
+function thrown(call: () => unknown): Error {
+  try {
+    call();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("no error was thrown");
+}
+
+describe("the reference checks its arguments with the wrapper's own checks", () => {
+  for (const [name, call, type, message] of cases) {
+    // Two cases share the name "an unknown option": the softmax one lists out among the known options.
+    if (name in WRAPPER_ONLY && !(name === "an unknown option" && message.source.startsWith("crossEntropy"))) continue;
+    it(`${name}: the same ${type.name} and message from both`, async () => {
+      const { normal: sm } = await instances("simd");
+      const fromWrapper = thrown(() => call(sm));
+      const fromReference = thrown(() => call(ref as unknown as typeof sm));
+      expect(fromReference).toBeInstanceOf(type);
+      expect(fromReference.message).toMatch(message);
+      expect(fromReference.message).toBe(fromWrapper.message);
+    });
+  }
+});
+
 describe("bad input", () => {
   for (const [name, call, type, message] of cases) {
     it(`${name}: ${type.name}`, async () => {

@@ -4,7 +4,8 @@
 // not, as the engine chooses), each build's scalar twin agreeing with its vector lanes, and the
 // edges: exact 0, +Infinity, NaN, subnormals.
 import { describe, it, expect } from "vitest";
-import { wasmBytes, type KernelExports } from "../src/runtime.js";
+import type { KernelExports } from "../src/abi.js";
+import { wasmBytes } from "../src/runtime.js";
 import { BUILDS, type BuildName } from "./helpers.js";
 
 /** Whether this engine fuses f32x4.relaxed_madd: a module computing (1 + 2^-12)² − (1 + 2^-11), which

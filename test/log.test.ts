@@ -4,7 +4,8 @@
 // max contributes 1, at most 31 classes add at most 1 each) and on a sample of all normal floats,
 // and its special values.
 import { describe, it, expect } from "vitest";
-import { wasmBytes, type KernelExports } from "../src/runtime.js";
+import type { KernelExports } from "../src/abi.js";
+import { wasmBytes } from "../src/runtime.js";
 
 const N = 1 << 20;
 
@@ -23,7 +24,10 @@ async function raw(build: "simd" | "relaxed") {
 
 const f32 = new Float32Array(1),
   u32 = new Uint32Array(f32.buffer);
-const bitsOf = (v: number) => ((f32[0] = v), u32[0]!);
+const bitsOf = (v: number) => {
+  f32[0] = v;
+  return u32[0]!;
+};
 const ulp = (v: number) => {
   f32[0] = Math.fround(Math.abs(v));
   const e = u32[0]! >>> 23;
@@ -37,12 +41,18 @@ function worst(log: (xs: Float32Array) => Float32Array, lo: number, hi: number, 
   const xs = new Float32Array(N);
   for (let b = bitsOf(lo), end = bitsOf(hi); b < end; ) {
     let m = 0;
-    for (; m < N && b < end; m++, b += stride) xs[m] = ((u32[0] = b), f32[0]!);
+    for (; m < N && b < end; m++, b += stride) {
+      u32[0] = b;
+      xs[m] = f32[0]!;
+    }
     const ys = log(xs.subarray(0, m));
     for (let i = 0; i < m; i++) {
       const r = Math.log(xs[i]!);
       const err = Math.abs(ys[i]! - r) / ulp(r === 0 ? 2 ** -149 : r);
-      if (err > max) (max = err), (at = xs[i]!);
+      if (err > max) {
+        max = err;
+        at = xs[i]!;
+      }
     }
   }
   return { max, at };

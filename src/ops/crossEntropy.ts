@@ -1,51 +1,28 @@
 // crossEntropy, crossEntropyBackward, crossEntropyWithGrad and nllLoss: check every argument (targets.ts),
 // then stream the fused kernel over the logits (window.ts) and reduce the per-position losses here.
-import type { Context, Input } from "../context.js";
+import type { Context } from "../context.js";
 import { placeOf, lengthOf, outputOf, arrayPlace, extentOf, sharesBytes } from "../context.js";
-import {
-  checkCrossEntropyArgs,
-  positions,
-  reductionFactor,
-  CE_OPTIONS,
-  NLL_OPTIONS,
-  type CrossEntropyArgs,
-  type CrossEntropyOptions,
-} from "../targets.js";
-import { describe } from "../shape.js";
-import { samePlace, type DataPlace as Place, type Operand } from "../window.js";
-import type { Output } from "./softmax.js";
-
-/** Options of crossEntropyBackward: the forward options, the upstream gradient and where to write. */
-export interface CrossEntropyBackwardOptions extends CrossEntropyOptions {
-  /** The gradient of the final loss with respect to this loss: a number for "mean"/"sum" (default 1),
-   *  a Float32Array of one per position for "none" (default all 1). */
-  gradOutput?: number | Float32Array;
-  /** Where to write the gradient (the logits' length): a Float32Array or Float32Buffer; may be the logits. */
-  out?: Output;
-}
-
-/** Options of crossEntropyWithGrad: those of the backward, and the per-position logsumexp if wanted. */
-export interface CrossEntropyWithGradOptions extends CrossEntropyBackwardOptions {
-  /** true: also return logsumexp(logits / T) per position; or a Float32Array of the positions to fill. */
-  lse?: boolean | Float32Array;
-}
-
-export interface CrossEntropyResult<L, G> {
-  /** The loss: a number, or one per position for reduction "none". */
-  loss: L;
-  /** The gradient with respect to the logits. */
-  grad: G;
-  /** logsumexp(logits / T) per position, when asked for with `lse`. */
-  lse: Float32Array | undefined;
-}
+import { checkCrossEntropyArgs, positions, upstreamShares, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs } from "../targets.js";
+import { describe } from "../errors.js";
+import { samePlace, type DataPlace, type Operand } from "../window.js";
+import type {
+  CrossEntropyBackwardOptions,
+  CrossEntropyOptions,
+  CrossEntropyResult,
+  CrossEntropyWithGradOptions,
+  Input,
+  NllOptions,
+  Output,
+  Target,
+} from "../types.js";
 
 const PROBABILITIES = 1,
   WEIGHTS = 2;
 
 interface Plan {
   a: CrossEntropyArgs;
-  logits: Place;
-  target: Place;
+  logits: DataPlace;
+  target: DataPlace;
 }
 
 function plan(
@@ -60,33 +37,18 @@ function plan(
   const place = placeOf(ctx, fn, "logits", logits);
   const a = checkCrossEntropyArgs(fn, "logits", lengthOf(place), target, shape, options, [...CE_OPTIONS, ...extra], true);
   const t = a.indices ?? (a.probs as Float32Array);
-  const targetPlace: Place =
+  const targetPlace: DataPlace =
     a.probs && !(a.probs instanceof Float32Array)
       ? placeOf(ctx, fn, "target", t) // a Float64Array of probabilities: placeOf explains that float32 is needed
       : arrayPlace(ctx, t);
   return { a, logits: place, target: targetPlace };
 }
 
-/** The upstream gradient's share of each position: gradOutput × the reduction's factor × sampleWeight. */
+/** The upstream gradient's share of each position (targets.ts), as the float32s the kernel reads. */
 function gradShares(fn: string, a: CrossEntropyArgs, gradOutput: unknown): Float32Array {
-  const P = positions(a.layout);
-  const shares = new Float32Array(P);
-  const sw = a.sampleWeight;
-  if (a.reduction === "none") {
-    const array = gradOutput instanceof Float32Array || gradOutput instanceof Float64Array;
-    if (gradOutput !== undefined && !(array && gradOutput.length === P)) {
-      const err = array ? RangeError : TypeError;
-      throw new err(`${fn}: with reduction "none", gradOutput must be a Float32Array of the ${P} positions, got ${describe(gradOutput)}`);
-    }
-    for (let p = 0; p < P; p++) shares[p] = (gradOutput ? (gradOutput[p] as number) : 1) * (sw ? (sw[p] as number) : 1);
-    return shares;
-  }
-  const g = gradOutput ?? 1;
-  if (typeof g !== "number") throw new TypeError(`${fn}: with reduction "${a.reduction}", gradOutput must be a number, got ${describe(g)}`);
-  if (!Number.isFinite(g)) throw new RangeError(`${fn}: gradOutput must be finite, got ${g}`);
-  if (a.reduction === "mean" && a.denominator === 0) return shares; // PyTorch: the NaN mean's gradient is all zero
-  const f = g * reductionFactor(a);
-  for (let p = 0; p < P; p++) shares[p] = f * (sw ? (sw[p] as number) : 1);
+  const share = upstreamShares(fn, a, gradOutput);
+  const shares = new Float32Array(positions(a.layout));
+  for (let p = 0; p < shares.length; p++) shares[p] = share(p);
   return shares;
 }
 
@@ -142,7 +104,10 @@ class Total {
         s3 += l[at + j + 3]!;
       }
     }
-    (this.s0 = s0), (this.s1 = s1), (this.s2 = s2), (this.s3 = s3);
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
     this.next += quads - start;
     for (; j < n; j++) this.one(l[at + j]! * (w ? w[wAt + j]! : 1));
   }
@@ -161,7 +126,7 @@ interface Losses {
 
 /** Runs the kernel: per-position losses always (float64, in the window, summed or converted there
  *  chunk by chunk); lse and the gradient when given places for them. */
-function run(ctx: Context, pl: Plan, lse: Place | undefined, grad: Place | undefined, shares: Float32Array | undefined): Losses {
+function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace | undefined, shares: Float32Array | undefined): Losses {
   const { a } = pl;
   const { outer, dim, inner } = a.layout;
   const result: Losses = { total: new Total(), none: a.reduction === "none" ? new Float32Array(positions(a.layout)) : undefined };
@@ -275,7 +240,7 @@ function checkSampleWeight(
   ctx: Context,
   fn: string,
   sw: Float32Array | undefined,
-  writes: readonly { name: string; place: Place }[],
+  writes: readonly { name: string; place: DataPlace }[],
 ): void {
   if (!sw) return;
   const s = extentOf(ctx, arrayPlace(ctx, sw));
@@ -286,7 +251,7 @@ function checkSampleWeight(
 
 /** Where the per-position logsumexps go: nowhere, a new array (`true`), or the caller's Float32Array,
  *  which must not overlap the logits, the target or the gradient. */
-function lsePlace(ctx: Context, fn: string, v: unknown, P: number, others: readonly { name: string; place: Place }[]) {
+function lsePlace(ctx: Context, fn: string, v: unknown, P: number, others: readonly { name: string; place: DataPlace }[]) {
   if (v === undefined || v === false) return undefined;
   if (v !== true && !(v instanceof Float32Array)) {
     throw new TypeError(`${fn}: lse must be true, false or a Float32Array of the ${P} positions, got ${describe(v)}`);
@@ -298,7 +263,7 @@ function lsePlace(ctx: Context, fn: string, v: unknown, P: number, others: reado
 export function crossEntropy(
   ctx: Context,
   logits: Input,
-  target: Int32Array | Float32Array,
+  target: Target,
   shape: readonly number[],
   options?: CrossEntropyOptions,
 ): number | Float32Array {
@@ -309,7 +274,7 @@ export function crossEntropy(
 export function crossEntropyWithGrad(
   ctx: Context,
   logits: Input,
-  target: Int32Array | Float32Array,
+  target: Target,
   shape: readonly number[],
   options?: CrossEntropyWithGradOptions,
 ): CrossEntropyResult<number | Float32Array, Output> {
@@ -319,7 +284,7 @@ export function crossEntropyWithGrad(
 export function crossEntropyBackward(
   ctx: Context,
   logits: Input,
-  target: Int32Array | Float32Array,
+  target: Target,
   shape: readonly number[],
   options?: CrossEntropyBackwardOptions,
 ): Output {
@@ -330,7 +295,7 @@ function withGrad(
   ctx: Context,
   fn: string,
   logits: Input,
-  target: Int32Array | Float32Array,
+  target: Target,
   shape: readonly number[],
   options: CrossEntropyWithGradOptions | undefined,
   extra: readonly string[],
@@ -368,7 +333,7 @@ export function nllLoss(
   logProbs: Input,
   target: Int32Array,
   shape: readonly number[],
-  options?: Omit<CrossEntropyOptions, "labelSmoothing" | "temperature" | "zLoss" | "logitSoftcap">,
+  options?: NllOptions,
 ): number | Float32Array {
   const fn = "nllLoss";
   const place = placeOf(ctx, fn, "logProbs", logProbs);

@@ -1,67 +1,14 @@
 // softmax, logSoftmax, logSumExp and their backward passes: check the arguments, then stream the
 // kernel over the data (window.ts). Nothing is written before every check has passed.
-import type { Context, Input } from "../context.js";
+import type { Context } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
-import { checkOptions, checkTemperature, checkMaskedRows, type MaskedRows } from "../options.js";
-import { layoutOf, checkLength, type Shape, type Layout } from "../shape.js";
-import type { DataPlace as Place, Operand } from "../window.js";
+import { checkSoftmaxArgs, LOGSUMEXP_OPTIONS, SOFTMAX_OPTIONS } from "../args.js";
+import type { Layout } from "../shape.js";
+import type { BackwardOptions, Input, LogSumExpOptions, Shape, SoftmaxOptions } from "../types.js";
+import type { DataPlace, Operand } from "../window.js";
 
-/** A Float32Array or a Float32Buffer from `alloc()`. */
-export type Output = Float32Array | import("../memory.js").Float32Buffer;
-
-export interface SoftmaxOptions {
-  /** The axis to normalize over; negative counts from the end. Default −1 (the last). */
-  axis?: number;
-  /** Acts on x / temperature. Must be finite and > 0. Default 1. */
-  temperature?: number;
-  /** What a row that is entirely −Infinity gives: "nan" (as PyTorch, the default) or "zero". */
-  maskedRows?: MaskedRows;
-  /** Where to write the result (same length as x). May be x itself, for in-place output. */
-  out?: Output;
-}
-
-export interface LogSumExpOptions {
-  /** The axis to reduce; negative counts from the end. Default −1. */
-  axis?: number;
-  /** Computes logsumexp(x / temperature). Default 1. */
-  temperature?: number;
-  /** Where to write the result: the shape without the axis, so length size / shape[axis]. */
-  out?: Output;
-}
-
-export interface BackwardOptions {
-  /** The axis the forward pass normalized over. Default −1. */
-  axis?: number;
-  /** The forward pass's temperature: the gradient is with respect to x before the division. Default 1. */
-  temperature?: number;
-  /** The forward pass's maskedRows: with "zero", masked rows get a zero gradient. Default "nan". */
-  maskedRows?: MaskedRows;
-  /** Where to write dx (same length as y). May be y or dy, for in-place output. */
-  out?: Output;
-}
-
-/** Options without `out`: the result is a new Float32Array. */
-export type WithoutOut<T> = Omit<T, "out"> & { out?: undefined };
-/** Options with `out`: the result is that `out`. */
-export type WithOut<T, O extends Output> = Omit<T, "out"> & { out: O };
-
-/** A function of one input that returns a new Float32Array, or `out` when it is given. */
-export interface UnaryOp<T> {
-  (x: Input, shape: Shape, options?: WithoutOut<T>): Float32Array;
-  <O extends Output>(x: Input, shape: Shape, options: WithOut<T, O>): O;
-  (x: Input, shape: Shape, options?: T): Output;
-}
-
-/** A function of (y, dy) that returns a new Float32Array, or `out` when it is given. */
-export interface BinaryOp<T> {
-  (y: Input, dy: Input, shape: Shape, options?: WithoutOut<T>): Float32Array;
-  <O extends Output>(y: Input, dy: Input, shape: Shape, options: WithOut<T, O>): O;
-  (y: Input, dy: Input, shape: Shape, options?: T): Output;
-}
-
-const FORWARD = ["axis", "temperature", "maskedRows", "out"] as const;
-const LSE = ["axis", "temperature", "out"] as const;
-const BACKWARD = ["axis", "temperature", "maskedRows", "out"] as const;
+const FORWARD = [...SOFTMAX_OPTIONS, "out"];
+const LSE = [...LOGSUMEXP_OPTIONS, "out"];
 
 const MASKED_ZERO = 1;
 
@@ -69,22 +16,18 @@ interface Checked {
   layout: Layout;
   invT: number;
   flags: number;
-  inputs: { name: string; place: Place }[];
+  inputs: { name: string; place: DataPlace }[];
   o: Record<string, unknown>;
 }
 
-/** The checks all these functions share, in the order their errors are reported. */
+/** The shared checks (args.ts), with data arguments placed in or outside wasm memory. */
 function check(ctx: Context, fn: string, data: [string, unknown][], shape: unknown, options: unknown, allowed: readonly string[]): Checked {
-  const o = checkOptions(fn, options, allowed);
-  const layout = layoutOf(fn, shape, o.axis ?? -1);
-  const inputs = data.map(([name, v]) => {
+  const a = checkSoftmaxArgs(fn, data, shape, options, allowed, (name, v) => {
     const place = placeOf(ctx, fn, name, v);
-    checkLength(fn, name, lengthOf(place), layout);
-    return { name, place };
+    return { data: { name, place }, length: lengthOf(place) };
   });
-  const invT = checkTemperature(fn, o.temperature);
-  const flags = allowed.includes("maskedRows") && checkMaskedRows(fn, o.maskedRows) === "zero" ? MASKED_ZERO : 0;
-  return { layout, invT, flags, inputs, o };
+  const flags = allowed.includes("maskedRows") && a.maskedRows === "zero" ? MASKED_ZERO : 0;
+  return { layout: a.layout, invT: a.invT, flags, inputs: a.data, o: a.options };
 }
 
 /** Streams a kernel of one or two full-size inputs and one output (full-size, or per position when
@@ -92,7 +35,7 @@ function check(ctx: Context, fn: string, data: [string, unknown][], shape: unkno
 function run(
   ctx: Context,
   c: Checked,
-  output: Place,
+  output: DataPlace,
   reduced: boolean,
   kernel: (outer: number, dim: number, inner: number, inputs: readonly number[], output: number, ws: number) => void,
 ): void {
@@ -144,7 +87,7 @@ export function softmaxBackward(ctx: Context, y: Input, dy: Input, shape: Shape,
     ],
     shape,
     options,
-    BACKWARD,
+    FORWARD,
   );
   const { place, result } = outputOf(ctx, "softmaxBackward", c.o.out, c.layout.size, c.inputs, true);
   const { invT } = c; // masked rows need nothing here: their y is 0, so their dx is 0
@@ -164,7 +107,7 @@ export function logSoftmaxBackward(ctx: Context, y: Input, dy: Input, shape: Sha
     ],
     shape,
     options,
-    BACKWARD,
+    FORWARD,
   );
   const { place, result } = outputOf(ctx, "logSoftmaxBackward", c.o.out, c.layout.size, c.inputs, true);
   const { invT, flags } = c;

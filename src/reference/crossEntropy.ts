@@ -8,31 +8,12 @@
 //   or the number of positions for probability targets (a 0 denominator: NaN, or 0 with allIgnored "zero").
 // The gradient with respect to x: g_n·(A·p_c − α_c + 2·zLoss·lse·p_c)·s'(x_c)/T, A = Σ_c α_c, with g_n
 // the upstream gradient's share of position n (its reduction factor times sampleWeight_n).
-import {
-  checkCrossEntropyArgs,
-  reductionFactor,
-  positions,
-  CE_OPTIONS,
-  NLL_OPTIONS,
-  type CrossEntropyArgs,
-  type CrossEntropyOptions,
-} from "../targets.js";
-import { describe } from "../shape.js";
+import { forEachRow } from "../shape.js";
+import { CE_OPTIONS, type CrossEntropyArgs, checkCrossEntropyArgs, NLL_OPTIONS, positions, upstreamShares } from "../targets.js";
+import type { CrossEntropyOptions, NllOptions } from "../types.js";
 
 export type { CrossEntropyOptions };
 type Data = ArrayLike<number>;
-
-/** Per position: calls f(n, indices of its C logits). */
-export function forEachPosition(a: CrossEntropyArgs, f: (n: number, idx: number[]) => void): void {
-  const { outer, dim, inner } = a.layout;
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const idx: number[] = [];
-      for (let c = 0; c < dim; c++) idx.push((o * dim + c) * inner + i);
-      f(o * inner + i, idx);
-    }
-  }
-}
 
 export interface Position {
   ignored: boolean;
@@ -70,10 +51,10 @@ export function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[])
       loss = -w(t) * (logp[t] as number);
       if (a.eps) {
         let smooth = 0;
-        logp.forEach((v, c) => (smooth -= w(c) * v));
+        for (let c = 0; c < C; c++) smooth -= w(c) * (logp[c] as number);
         loss = (1 - a.eps) * loss + (a.eps / C) * smooth; // as PyTorch: 0·Infinity is NaN when ε = 1
       }
-    } else alpha.forEach((al, c) => (loss -= al * (logp[c] as number)));
+    } else for (let c = 0; c < C; c++) loss -= (alpha[c] as number) * (logp[c] as number);
     if (a.zLoss) loss += a.zLoss * lse * lse;
   }
   return { ignored, lse, logp, alpha, loss, dcap };
@@ -93,7 +74,7 @@ function reduce(a: CrossEntropyArgs, losses: Float64Array): number | Float64Arra
   const sw = (n: number) => (a.sampleWeight ? (a.sampleWeight[n] as number) : 1);
   if (a.reduction === "none") return losses.map((l, n) => l * sw(n));
   let total = 0;
-  losses.forEach((l, n) => (total += l * sw(n)));
+  for (let n = 0; n < losses.length; n++) total += (losses[n] as number) * sw(n);
   if (a.reduction === "sum") return total;
   if (a.denominator === 0) return a.allIgnored === "zero" ? 0 : NaN;
   return total / a.denominator;
@@ -108,7 +89,7 @@ export function crossEntropy(
 ): number | Float64Array {
   const a = checkCrossEntropyArgs("crossEntropy", "logits", logits.length, target, shape, options, CE_OPTIONS, true);
   const losses = new Float64Array(positions(a.layout));
-  forEachPosition(a, (n, idx) => (losses[n] = position(a, logits, n, idx).loss));
+  forEachRow(a.layout, (idx, n) => (losses[n] = position(a, logits, n, idx).loss));
   return reduce(a, losses);
 }
 
@@ -121,10 +102,9 @@ export function crossEntropyBackward(
 ): Float64Array {
   const { gradOutput, ...rest } = options ?? {};
   const a = checkCrossEntropyArgs("crossEntropyBackward", "logits", logits.length, target, shape, rest, CE_OPTIONS, true);
-  const P = positions(a.layout);
-  const g = upstream("crossEntropyBackward", a, gradOutput, P);
+  const g = upstreamShares("crossEntropyBackward", a, gradOutput);
   const grad = new Float64Array(a.layout.size);
-  forEachPosition(a, (n, idx) => {
+  forEachRow(a.layout, (idx, n) => {
     const pos = position(a, logits, n, idx);
     if (pos.ignored) return; // exactly 0, whatever the logits (a zero upstream share still times NaN is NaN)
     const A = pos.alpha.reduce((s, v) => s + v, 0) + 2 * a.zLoss * pos.lse;
@@ -136,36 +116,11 @@ export function crossEntropyBackward(
   return grad;
 }
 
-/** The upstream gradient's share of each position: gradOutput × reduction factor × sampleWeight. */
-export function upstream(fn: string, a: CrossEntropyArgs, gradOutput: unknown, P: number): (n: number) => number {
-  const sw = (n: number) => (a.sampleWeight ? (a.sampleWeight[n] as number) : 1);
-  if (a.reduction === "none") {
-    if (gradOutput === undefined) return sw;
-    if (!(gradOutput instanceof Float32Array || gradOutput instanceof Float64Array) || gradOutput.length !== P) {
-      throw new RangeError(
-        `${fn}: with reduction "none", gradOutput must be a Float32Array of the ${P} positions, got ${describe(gradOutput)}`,
-      );
-    }
-    return (n) => (gradOutput[n] as number) * sw(n);
-  }
-  const go = gradOutput ?? 1;
-  if (typeof go !== "number" || !Number.isFinite(go))
-    throw new TypeError(`${fn}: with reduction "${a.reduction}", gradOutput must be a finite number, got ${describe(go)}`);
-  if (a.reduction === "mean" && a.denominator === 0) return () => 0; // PyTorch: the NaN mean has an all-zero gradient
-  const f = go * reductionFactor(a);
-  return (n) => f * sw(n);
-}
-
 /** Negative log-likelihood of log-probabilities against index targets (PyTorch's nll_loss). */
-export function nllLoss(
-  logProbs: Data,
-  target: Int32Array,
-  shape: readonly number[],
-  options?: Omit<CrossEntropyOptions, "labelSmoothing" | "temperature" | "zLoss" | "logitSoftcap">,
-): number | Float64Array {
+export function nllLoss(logProbs: Data, target: Int32Array, shape: readonly number[], options?: NllOptions): number | Float64Array {
   const a = checkCrossEntropyArgs("nllLoss", "logProbs", logProbs.length, target, shape, options, NLL_OPTIONS, false);
   const losses = new Float64Array(positions(a.layout));
-  forEachPosition(a, (n, idx) => {
+  forEachRow(a.layout, (idx, n) => {
     const t = a.indices![n] as number;
     if (t === a.ignoreIndex) return;
     losses[n] = -(a.weight ? (a.weight[t] as number) : 1) * (logProbs[idx[t] as number] as number);

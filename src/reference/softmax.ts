@@ -1,10 +1,11 @@
 // The float64 plain-JS reference: the oracle of simdmax's differential tests, and a readable statement
 // of the semantics. The simplest correct algorithm, one row at a time, with PyTorch's rules for NaN
 // and ±Infinity written out. Same signatures as the wasm functions; results are Float64Arrays.
-import { layoutOf, checkLength, type Layout, type Shape } from "../shape.js";
-import { checkOptions, checkTemperature, checkMaskedRows, type MaskedRows } from "../options.js";
+import { checkSoftmaxArgs, LOGSUMEXP_OPTIONS, referenceData, SOFTMAX_OPTIONS } from "../args.js";
+import { forEachRow } from "../shape.js";
+import type { MaskedRows, Shape } from "../types.js";
 
-export type { Shape, MaskedRows };
+export type { MaskedRows, Shape };
 
 export interface ReferenceOptions {
   axis?: number;
@@ -14,24 +15,8 @@ export interface ReferenceOptions {
 
 type Data = ArrayLike<number>;
 
-/** Calls f(rowIndices) for every row along the axis: the flat indices of its dim elements. */
-function forEachRow(layout: Layout, f: (idx: number[], position: number) => void): void {
-  const { outer, dim, inner } = layout;
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const idx: number[] = [];
-      for (let d = 0; d < dim; d++) idx.push((o * dim + d) * inner + i);
-      f(idx, o * inner + i);
-    }
-  }
-}
-
-function setup(fn: string, data: [string, Data][], shape: Shape, options: ReferenceOptions | undefined, allowed: string[]) {
-  const o = checkOptions(fn, options, allowed);
-  const layout = layoutOf(fn, shape, o.axis ?? -1);
-  for (const [name, v] of data) checkLength(fn, name, v.length, layout);
-  const t = o.temperature === undefined ? 1 : (checkTemperature(fn, o.temperature), o.temperature as number);
-  const maskedRows = checkMaskedRows(fn, o.maskedRows);
+function setup(fn: string, data: [string, Data][], shape: Shape, options: unknown, allowed: readonly string[]) {
+  const { layout, temperature: t, maskedRows } = checkSoftmaxArgs(fn, data, shape, options, allowed, referenceData(fn));
   return { layout, t, maskedRows };
 }
 
@@ -39,7 +24,7 @@ function setup(fn: string, data: [string, Data][], shape: Shape, options: Refere
 function scaledRow(x: Data, idx: number[], t: number) {
   const z = idx.map((j) => (x[j] as number) / t);
   const hasNaN = z.some(Number.isNaN);
-  const max = z.reduce((m, v) => (Math.max(v , m)), -Infinity);
+  const max = z.reduce((m, v) => Math.max(v, m), -Infinity);
   return { z, hasNaN, max };
 }
 
@@ -78,7 +63,7 @@ function normalized(
   options: ReferenceOptions | undefined,
   f: (zm: number, logS: number) => number,
 ): Float64Array {
-  const { layout, t, maskedRows } = setup(fn, [["x", x]], shape, options, ["axis", "temperature", "maskedRows"]);
+  const { layout, t, maskedRows } = setup(fn, [["x", x]], shape, options, SOFTMAX_OPTIONS);
   const y = new Float64Array(layout.size);
   forEachRow(layout, (idx) => {
     const { z, hasNaN, max } = scaledRow(x, idx, t);
@@ -95,7 +80,7 @@ function normalized(
 
 /** log Σ exp(x / T) along the axis; the result has the shape without the axis. */
 export function logSumExp(x: Data, shape: Shape, options?: Omit<ReferenceOptions, "maskedRows">): Float64Array {
-  const { layout, t } = setup("logSumExp", [["x", x]], shape, options, ["axis", "temperature"]);
+  const { layout, t } = setup("logSumExp", [["x", x]], shape, options, LOGSUMEXP_OPTIONS);
   const out = new Float64Array(layout.outer * layout.inner);
   forEachRow(layout, (idx, position) => {
     const { z, hasNaN, max } = scaledRow(x, idx, t);
