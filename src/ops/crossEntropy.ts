@@ -5,8 +5,13 @@ import { placeOf, lengthOf, outputOf, arrayPlace, extentOf, sharesBytes } from "
 import { checkCrossEntropyArgs, positions, upstreamShares, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs } from "../targets.js";
 import { describe } from "../errors.js";
 import { samePlace, type DataPlace, type Operand } from "../window.js";
+import { op } from "../op.js";
 import type {
+  CrossEntropyBackwardFn,
   CrossEntropyBackwardOptions,
+  CrossEntropyFn,
+  CrossEntropyWithGradFn,
+  NllLossFn,
   CrossEntropyOptions,
   CrossEntropyResult,
   CrossEntropyWithGradOptions,
@@ -357,3 +362,11 @@ export function nllLoss(
   }
   return reduce(a, losses);
 }
+
+/** This module's entries of the op table (api.ts). */
+export const CROSS_ENTROPY_OPS = {
+  crossEntropy: op<CrossEntropyFn>(crossEntropy),
+  crossEntropyBackward: op<CrossEntropyBackwardFn>(crossEntropyBackward),
+  crossEntropyWithGrad: op<CrossEntropyWithGradFn>(crossEntropyWithGrad),
+  nllLoss: op<NllLossFn>(nllLoss),
+};

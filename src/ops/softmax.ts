@@ -4,7 +4,8 @@ import type { Context } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
 import { checkSoftmaxArgs, LOGSUMEXP_OPTIONS, SOFTMAX_OPTIONS } from "../args.js";
 import type { Layout } from "../shape.js";
-import type { BackwardOptions, Input, LogSumExpOptions, Shape, SoftmaxOptions } from "../types.js";
+import { op } from "../op.js";
+import type { BackwardOptions, BinaryOp, Input, LogSumExpOptions, Shape, SoftmaxOptions, UnaryOp } from "../types.js";
 import type { DataPlace, Operand } from "../window.js";
 
 const FORWARD = [...SOFTMAX_OPTIONS, "out"];
@@ -116,3 +117,12 @@ export function logSoftmaxBackward(ctx: Context, y: Input, dy: Input, shape: Sha
   );
   return result;
 }
+
+/** This module's entries of the op table (api.ts). */
+export const SOFTMAX_OPS = {
+  softmax: op<UnaryOp<SoftmaxOptions>>(softmax),
+  logSoftmax: op<UnaryOp<SoftmaxOptions>>(logSoftmax),
+  logSumExp: op<UnaryOp<LogSumExpOptions>>(logSumExp),
+  softmaxBackward: op<BinaryOp<BackwardOptions>>(softmaxBackward),
+  logSoftmaxBackward: op<BinaryOp<BackwardOptions>>(logSoftmaxBackward),
+};
