@@ -172,32 +172,16 @@ export interface CrossEntropyBackwardFn {
   (logits: Input, target: Target, shape: Shape, options?: CrossEntropyBackwardOptions): Output;
 }
 
+/** The first arguments of crossEntropyWithGrad: the logits, the target and the shape. */
+type WithGradHead = [logits: Input, target: Target, shape: Shape];
+type GradOptions = CrossEntropyWithGradOptions;
+
 export interface CrossEntropyWithGradFn {
-  (
-    logits: Input,
-    target: Target,
-    shape: Shape,
-    options?: WithoutOut<CrossEntropyWithGradOptions> & Reduced,
-  ): CrossEntropyResult<number, Float32Array>;
-  (
-    logits: Input,
-    target: Target,
-    shape: Shape,
-    options: WithoutOut<CrossEntropyWithGradOptions> & PerPosition,
-  ): CrossEntropyResult<Float32Array, Float32Array>;
-  <O extends Output>(
-    logits: Input,
-    target: Target,
-    shape: Shape,
-    options: WithOut<CrossEntropyWithGradOptions, O> & Reduced,
-  ): CrossEntropyResult<number, O>;
-  <O extends Output>(
-    logits: Input,
-    target: Target,
-    shape: Shape,
-    options: WithOut<CrossEntropyWithGradOptions, O> & PerPosition,
-  ): CrossEntropyResult<Float32Array, O>;
-  (logits: Input, target: Target, shape: Shape, options?: CrossEntropyWithGradOptions): CrossEntropyResult<number | Float32Array, Output>;
+  (...args: [...WithGradHead, options?: WithoutOut<GradOptions> & Reduced]): CrossEntropyResult<number, Float32Array>;
+  (...args: [...WithGradHead, options: WithoutOut<GradOptions> & PerPosition]): CrossEntropyResult<Float32Array, Float32Array>;
+  <O extends Output>(...args: [...WithGradHead, options: WithOut<GradOptions, O> & Reduced]): CrossEntropyResult<number, O>;
+  <O extends Output>(...args: [...WithGradHead, options: WithOut<GradOptions, O> & PerPosition]): CrossEntropyResult<Float32Array, O>;
+  (...args: [...WithGradHead, options?: GradOptions]): CrossEntropyResult<number | Float32Array, Output>;
 }
 
 export interface NllLossFn {

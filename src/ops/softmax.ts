@@ -1,11 +1,12 @@
 // softmax, logSoftmax, logSumExp and their backward passes: check the arguments, then stream the
 // kernel over the data (window.ts). Nothing is written before every check has passed.
+import type { KernelExports } from "../abi.js";
 import type { Context } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
 import { checkSoftmaxArgs, LOGSUMEXP_OPTIONS, SOFTMAX_OPTIONS } from "../args.js";
 import type { Layout } from "../shape.js";
 import { op } from "../op.js";
-import type { BackwardOptions, BinaryOp, Input, LogSumExpOptions, Shape, SoftmaxOptions, UnaryOp } from "../types.js";
+import type { BackwardOptions, BinaryOp, Input, LogSumExpOptions, SoftmaxOptions, UnaryOp } from "../types.js";
 import type { DataPlace, Operand } from "../window.js";
 
 const FORWARD = [...SOFTMAX_OPTIONS, "out"];
@@ -54,75 +55,57 @@ function run(
   });
 }
 
-export function softmax(ctx: Context, x: Input, shape: Shape, options?: SoftmaxOptions): Input {
-  const c = check(ctx, "softmax", [["x", x]], shape, options, FORWARD);
-  const { place, result } = outputOf(ctx, "softmax", c.o.out, c.layout.size, c.inputs, true);
-  const { invT, flags } = c;
-  run(ctx, c, place, false, (outer, dim, inner, [xp], y, ws) => ctx.exports.softmax(outer, dim, inner, xp!, y, invT, flags, ws));
-  return result;
+/**
+ * An op of this family: `names` its data arguments (then come the shape and the options), `reduced`
+ * whether its result has one value per position (else one per element, and it may be written over the
+ * first input), and `call` the kernel on one chunk.
+ */
+function familyOp(
+  fn: string,
+  names: readonly string[],
+  reduced: boolean,
+  allowed: readonly string[],
+  call: (
+    e: KernelExports,
+    c: Checked,
+    outer: number,
+    dim: number,
+    inner: number,
+    inputs: readonly number[],
+    out: number,
+    ws: number,
+  ) => void,
+) {
+  return (ctx: Context, ...args: unknown[]): Input => {
+    const data = names.map((name, i): [string, unknown] => [name, args[i]]);
+    const c = check(ctx, fn, data, args[names.length], args[names.length + 1], allowed);
+    const size = reduced ? c.layout.outer * c.layout.inner : c.layout.size;
+    const { place, result } = outputOf(ctx, fn, c.o.out, size, c.inputs, !reduced);
+    run(ctx, c, place, reduced, (outer, dim, inner, inputs, out, ws) => call(ctx.exports, c, outer, dim, inner, inputs, out, ws));
+    return result;
+  };
 }
 
-export function logSoftmax(ctx: Context, x: Input, shape: Shape, options?: SoftmaxOptions): Input {
-  const c = check(ctx, "logSoftmax", [["x", x]], shape, options, FORWARD);
-  const { place, result } = outputOf(ctx, "logSoftmax", c.o.out, c.layout.size, c.inputs, true);
-  const { invT, flags } = c;
-  run(ctx, c, place, false, (outer, dim, inner, [xp], y, ws) => ctx.exports.logSoftmax(outer, dim, inner, xp!, y, invT, flags, ws));
-  return result;
-}
-
-export function logSumExp(ctx: Context, x: Input, shape: Shape, options?: LogSumExpOptions): Input {
-  const c = check(ctx, "logSumExp", [["x", x]], shape, options, LSE);
-  const { place, result } = outputOf(ctx, "logSumExp", c.o.out, c.layout.outer * c.layout.inner, c.inputs, false);
-  const { invT } = c;
-  run(ctx, c, place, true, (outer, dim, inner, [xp], out, ws) => ctx.exports.logSumExp(outer, dim, inner, xp!, out, invT, ws));
-  return result;
-}
-
-export function softmaxBackward(ctx: Context, y: Input, dy: Input, shape: Shape, options?: BackwardOptions): Input {
-  const c = check(
-    ctx,
-    "softmaxBackward",
-    [
-      ["y", y],
-      ["dy", dy],
-    ],
-    shape,
-    options,
-    FORWARD,
-  );
-  const { place, result } = outputOf(ctx, "softmaxBackward", c.o.out, c.layout.size, c.inputs, true);
-  const { invT } = c; // masked rows need nothing here: their y is 0, so their dx is 0
-  run(ctx, c, place, false, (outer, dim, inner, [yp, dyp], dx, ws) =>
-    ctx.exports.softmaxBackward(outer, dim, inner, yp!, dyp!, dx, invT, ws),
-  );
-  return result;
-}
-
-export function logSoftmaxBackward(ctx: Context, y: Input, dy: Input, shape: Shape, options?: BackwardOptions): Input {
-  const c = check(
-    ctx,
-    "logSoftmaxBackward",
-    [
-      ["y", y],
-      ["dy", dy],
-    ],
-    shape,
-    options,
-    FORWARD,
-  );
-  const { place, result } = outputOf(ctx, "logSoftmaxBackward", c.o.out, c.layout.size, c.inputs, true);
-  const { invT, flags } = c;
-  run(ctx, c, place, false, (outer, dim, inner, [yp, dyp], dx, ws) =>
-    ctx.exports.logSoftmaxBackward(outer, dim, inner, yp!, dyp!, dx, invT, flags, ws),
-  );
-  return result;
-}
-
-/** This module's entries of the op table (api.ts). */
+/** This module's entries of the op table (api.ts). The backward passes take the forward options;
+ *  softmax's needs no maskedRows flag (a masked row's y is 0, so its dx is 0 already). */
 export const SOFTMAX_OPS = {
-  softmax: op<UnaryOp<SoftmaxOptions>>(softmax),
-  logSoftmax: op<UnaryOp<SoftmaxOptions>>(logSoftmax),
-  logSumExp: op<UnaryOp<LogSumExpOptions>>(logSumExp),
-  softmaxBackward: op<BinaryOp<BackwardOptions>>(softmaxBackward),
-  logSoftmaxBackward: op<BinaryOp<BackwardOptions>>(logSoftmaxBackward),
+  softmax: op<UnaryOp<SoftmaxOptions>>(
+    familyOp("softmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) => e.softmax(o, d, i, x!, y, c.invT, c.flags, ws)),
+  ),
+  logSoftmax: op<UnaryOp<SoftmaxOptions>>(
+    familyOp("logSoftmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) => e.logSoftmax(o, d, i, x!, y, c.invT, c.flags, ws)),
+  ),
+  logSumExp: op<UnaryOp<LogSumExpOptions>>(
+    familyOp("logSumExp", ["x"], true, LSE, (e, c, o, d, i, [x], out, ws) => e.logSumExp(o, d, i, x!, out, c.invT, ws)),
+  ),
+  softmaxBackward: op<BinaryOp<BackwardOptions>>(
+    familyOp("softmaxBackward", ["y", "dy"], false, FORWARD, (e, c, o, d, i, [y, dy], dx, ws) =>
+      e.softmaxBackward(o, d, i, y!, dy!, dx, c.invT, ws),
+    ),
+  ),
+  logSoftmaxBackward: op<BinaryOp<BackwardOptions>>(
+    familyOp("logSoftmaxBackward", ["y", "dy"], false, FORWARD, (e, c, o, d, i, [y, dy], dx, ws) =>
+      e.logSoftmaxBackward(o, d, i, y!, dy!, dx, c.invT, c.flags, ws),
+    ),
+  ),
 };

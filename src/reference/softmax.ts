@@ -89,46 +89,41 @@ export function logSumExp(x: Data, shape: Shape, options?: Omit<ReferenceOptions
   return out;
 }
 
+/** A backward pass: after the checks, `row` writes dx for the flat indices of each row. */
+function backward(
+  fn: string,
+  y: Data,
+  dy: Data,
+  shape: Shape,
+  options: ReferenceOptions | undefined,
+  row: (idx: number[], dx: Float64Array, t: number, maskedRows: MaskedRows) => void,
+): Float64Array {
+  const data: [string, Data][] = [
+    ["y", y],
+    ["dy", dy],
+  ];
+  const { layout, t, maskedRows } = setup(fn, data, shape, options, SOFTMAX_OPTIONS);
+  const dx = new Float64Array(layout.size);
+  forEachRow(layout, (idx) => row(idx, dx, t, maskedRows));
+  return dx;
+}
+
 /** dx = y ⊙ (dy − Σ y⊙dy) / T, with y the softmax output. */
 export function softmaxBackward(y: Data, dy: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
-  const { layout, t } = setup(
-    "softmaxBackward",
-    [
-      ["y", y],
-      ["dy", dy],
-    ],
-    shape,
-    options,
-    ["axis", "temperature", "maskedRows"],
-  );
-  const dx = new Float64Array(layout.size);
-  forEachRow(layout, (idx) => {
+  return backward("softmaxBackward", y, dy, shape, options, (idx, dx, t) => {
     let g = 0;
     for (const j of idx) g += (y[j] as number) * (dy[j] as number);
     for (const j of idx) dx[j] = ((y[j] as number) * ((dy[j] as number) - g)) / t;
   });
-  return dx;
 }
 
 /** dx = (dy − exp(y) · Σ dy) / T, with y the log-softmax output; with maskedRows "zero", a row of y
  *  that is all +0 (a masked row's output) gets dx = 0. */
 export function logSoftmaxBackward(y: Data, dy: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
-  const { layout, t, maskedRows } = setup(
-    "logSoftmaxBackward",
-    [
-      ["y", y],
-      ["dy", dy],
-    ],
-    shape,
-    options,
-    ["axis", "temperature", "maskedRows"],
-  );
-  const dx = new Float64Array(layout.size);
-  forEachRow(layout, (idx) => {
+  return backward("logSoftmaxBackward", y, dy, shape, options, (idx, dx, t, maskedRows) => {
     if (maskedRows === "zero" && idx.every((j) => Object.is(y[j], 0))) return; // dx stays 0
     let g = 0;
     for (const j of idx) g += dy[j] as number;
     for (const j of idx) dx[j] = ((dy[j] as number) - Math.exp(y[j] as number) * g) / t;
   });
-  return dx;
 }
