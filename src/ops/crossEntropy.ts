@@ -160,10 +160,12 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
   if (a.weight) {
     W = 0;
     for (let c = 0; c < dim; c++) W += a.weight[c] as number;
-    wPtr = ctx.heap.alloc(4 * dim, "the class weights");
-    ctx.heap.f32.set(a.weight, wPtr >>> 2);
   }
   try {
+    // The kernel reads the class weights by pointer throughout the call: a copy of them in wasm
+    // memory, made after the allocation (which may grow the memory and so detach a weight array that
+    // is a view of it: the copy then reads the same bytes by address), and freed on every way out.
+    if (a.weight) wPtr = copyIn(ctx, a.weight, "the class weights");
     ctx.window.run({
       outer,
       dim,
@@ -201,6 +203,18 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
     if (wPtr) ctx.heap.release(wPtr);
   }
   return result;
+}
+
+/** A copy of `data` in a new block of wasm memory. When `data` is a view of that memory, its bytes are
+ *  read by address after the allocation, which may have grown the memory and detached the view. */
+function copyIn(ctx: Context, data: Float32Array, what: string): number {
+  const place = arrayPlace(ctx, data),
+    n = data.length; // both read before the allocation may detach `data`
+  const ptr = ctx.heap.alloc(4 * n, what);
+  const f32 = ctx.heap.f32;
+  if (place.kind === "wasm") f32.copyWithin(ptr >>> 2, place.ptr >>> 2, (place.ptr >>> 2) + n);
+  else f32.set(data, ptr >>> 2);
+  return ptr;
 }
 
 /** The ignoreIndex as the kernel's int32. One outside the int32 range can equal no Int32Array target
