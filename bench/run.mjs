@@ -429,14 +429,7 @@ const ORT_NO_GRAD = "n/a: onnxruntime-web has inference sessions only, no traini
 log(
   `\npeers: ${[tfInfo, ortInfo].filter(Boolean).join("; ") || "none could start"}; plain JS, optimized and naive; simdmax = its ${BEST} build (what init() picks here)`,
 );
-for (const shape of [
-  [1, 1000],
-  [256, 1000],
-  [4096, 10],
-  [64, 32000],
-  [8, 128256],
-  [1, 1048576],
-]) {
+for (const shape of SHAPES) {
   const [rows, cols] = shape;
   const n = rows * cols;
   const softmaxOnly = n === 1048576; // like the softmax tables above: the other ops have no 1×1048576 shape

@@ -6,32 +6,20 @@
 //
 // (after `npm run build`). In a browser the same module runs as is: import { main } from "./sampling.mjs"
 // with an import map for "simdmax" (the playground does: `npm run playground`). --top-k 0 turns top-k
-// off (pure nucleus sampling), --top-p 1 turns top-p off, --temperature 0 is greedy decoding.
+// off (pure nucleus sampling), --top-p 1 turns top-p off, --temperature 0 is greedy decoding. Beside
+// it: ./random.mjs (the seeded generator, shared with training.mjs) and ./cli.mjs (the flags).
 //
 // The softmax over 128,256 logits is simdmax's (one call, into a reused output array). Selecting the
 // top k never sorts the vocabulary: a size-k min-heap makes one pass (most tokens cost one comparison
 // with the heap's smallest), O(V log k); top-p without top-k pops a max-heap built in O(V) until the
 // nucleus holds p of the mass, O(V + m log V) for a nucleus of m tokens.
 import { init, softmax, features } from "simdmax";
+import { mulberry32, gaussian } from "./random.mjs";
+import { runFromCommandLine } from "./cli.mjs";
+
+export { mulberry32 };
 
 export const VOCAB = 128256;
-
-/** A small, fast, seeded 32-bit generator (mulberry32): uniform floats in [0, 1). */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A standard normal draw (Box–Muller) from a uniform generator. */
-function gaussian(rng) {
-  return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
-}
 
 /**
  * A stand-in language model: logits over the vocabulary for each step. Most tokens are noise around a
@@ -255,28 +243,4 @@ export async function main({
 }
 
 // Run from the command line (Node): parse the flags, then main().
-if (typeof process !== "undefined" && process.argv?.[1]) {
-  const { pathToFileURL } = await import("node:url");
-  if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-    const { parseArgs } = await import("node:util");
-    const { values } = parseArgs({
-      options: {
-        seed: { type: "string" },
-        temperature: { type: "string" },
-        "top-k": { type: "string" },
-        "top-p": { type: "string" },
-        steps: { type: "string" },
-        json: { type: "boolean" },
-      },
-    });
-    const num = (v, d) => (v === undefined ? d : Number(v));
-    await main({
-      seed: num(values.seed, 42),
-      temperature: num(values.temperature, 0.8),
-      topK: num(values["top-k"], 50),
-      topP: num(values["top-p"], 0.9),
-      steps: num(values.steps, 12),
-      json: values.json ?? false,
-    });
-  }
-}
+await runFromCommandLine(import.meta.url, main, ["seed", "temperature", "top-k", "top-p", "steps"]);

@@ -5,21 +5,12 @@
 //   node examples/training.mjs [--seed 7] [--epochs 10] [--lr 0.05] [--batch 32] [--json]
 //
 // (after `npm run build`). In a browser the same module runs as is (the playground has a button for it).
+// Beside it: ./random.mjs (the seeded generator, shared with sampling.mjs) and ./cli.mjs (the flags).
 import { init, alloc, crossEntropy, crossEntropyWithGrad, features } from "simdmax";
+import { mulberry32, gaussian } from "./random.mjs";
+import { runFromCommandLine } from "./cli.mjs";
 
-/** A small seeded generator (mulberry32): uniform floats in [0, 1). */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const gaussian = (rng) => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+export { mulberry32 };
 
 export const FEATURES = 2;
 export const CLASSES = 3;
@@ -159,26 +150,4 @@ export async function main({
 }
 
 // Run from the command line (Node): parse the flags, then main().
-if (typeof process !== "undefined" && process.argv?.[1]) {
-  const { pathToFileURL } = await import("node:url");
-  if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-    const { parseArgs } = await import("node:util");
-    const { values } = parseArgs({
-      options: {
-        seed: { type: "string" },
-        epochs: { type: "string" },
-        lr: { type: "string" },
-        batch: { type: "string" },
-        json: { type: "boolean" },
-      },
-    });
-    const num = (v, d) => (v === undefined ? d : Number(v));
-    await main({
-      seed: num(values.seed, 7),
-      epochs: num(values.epochs, 10),
-      lr: num(values.lr, 0.05),
-      batch: num(values.batch, 32),
-      json: values.json ?? false,
-    });
-  }
-}
+await runFromCommandLine(import.meta.url, main, ["seed", "epochs", "lr", "batch"]);

@@ -17,6 +17,9 @@ const RUNNER = `run().then((r) => { window.__report = r; }, (e) => { window.__re
 const page = (head: string, body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><title>simdmax browser test</title><link rel="icon" href="data:,">${head}</head><body>${body}</body></html>`;
 
+/** How both esbuild builds bundle: one ES module for browsers, ES2022 (the package's own target), errors only logged. */
+const FOR_BROWSERS = { bundle: true, format: "esm", platform: "browser", target: "es2022", logLevel: "error" } as const;
+
 let pkg: Installed;
 let server: StaticServer;
 let browser: Browser;
@@ -26,12 +29,8 @@ beforeAll(async () => {
   const app = pkg.app;
   // The suite, compiled once with the package left as bare imports for each page to resolve its own way.
   await esbuild.build({
+    ...FOR_BROWSERS,
     entryPoints: [join(ROOT, "test/browser/suite.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    logLevel: "error",
     external: ["simdmax", "simdmax/reference"],
     outfile: join(app, "suite.js"),
   });
@@ -54,12 +53,8 @@ beforeAll(async () => {
   mkdirSync(join(app, "esbuild"));
   writeFileSync(join(app, "esbuild/entry.js"), `import { run } from "../suite.js";\n${RUNNER}\n`);
   await esbuild.build({
+    ...FOR_BROWSERS,
     entryPoints: [join(app, "esbuild/entry.js")],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    logLevel: "error",
     outfile: join(app, "esbuild/bundle.js"),
     absWorkingDir: app,
   });

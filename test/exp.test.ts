@@ -7,6 +7,7 @@ import { describe, it, expect } from "vitest";
 import type { KernelExports } from "../src/abi.js";
 import { wasmBytes } from "../src/runtime.js";
 import { BUILDS, type BuildName } from "./helpers.js";
+import { oneFunctionModule } from "../scripts/relaxed-simd.mjs";
 
 /** Whether this engine fuses f32x4.relaxed_madd: a module computing (1 + 2^-12)² − (1 + 2^-11), which
  *  is 2^-24 fused and 0 when the product is rounded first (a tie, to even). */
@@ -17,39 +18,7 @@ function relaxedMaddIsFused(): boolean {
     ...Array.from({ length: 4 }, () => [bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24]).flat(),
   ];
   const body = [0x00, ...v(0x3f800800), ...v(0x3f800800), ...v(0xbf801000), 0xfd, 0x85, 0x02, 0xfd, 0x1f, 0x00, 0x0b];
-  const bytes = new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    0x01,
-    0x05,
-    0x01,
-    0x60,
-    0x00,
-    0x01,
-    0x7d, // () → f32
-    0x03,
-    0x02,
-    0x01,
-    0x00,
-    0x07,
-    0x05,
-    0x01,
-    0x01,
-    0x66,
-    0x00,
-    0x00, // export "f"
-    0x0a,
-    body.length + 2,
-    0x01,
-    body.length,
-    ...body,
-  ]);
+  const bytes = oneFunctionModule(0x7d, body, "f"); // () → f32
   const f = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.f as () => number;
   return f() !== 0;
 }

@@ -105,44 +105,33 @@ function feeds(c: Case, input: Float32Array, names: [string, string, string]) {
   return f;
 }
 
-/** ORT's SoftmaxCrossEntropyLoss: the loss and log_prob. */
-async function ortSce(c: Case) {
+/** A one-node model of an ONNX loss operator (opset 13) over the case, run once by ORT on `input`: its
+ *  inputs are named `names` (scores, labels, and the class weights when the case has them). */
+async function runLoss(c: Case, opType: string, input: Float32Array, names: [string, string, string], outputs: Value[]) {
   const C = c.shape[1] as number;
   const inputs: Value[] = [
-    ["scores", FLOAT, c.shape],
-    ["labels", INT64, lossShapeLabels(c)],
+    [names[0], FLOAT, c.shape],
+    [names[1], INT64, lossShapeLabels(c)],
   ];
-  if (c.weight) inputs.push(["weights", FLOAT, [C]]);
-  const model = oneNodeModel({
-    opType: "SoftmaxCrossEntropyLoss",
-    opset: 13,
-    attributes: attributes(c),
-    inputs,
-    outputs: [
-      ["loss", FLOAT, lossShape(c)],
-      ["log_prob", FLOAT, c.shape],
-    ],
-  });
-  const out = await runOnce(model, feeds(c, c.x, ["scores", "labels", "weights"]));
+  if (c.weight) inputs.push([names[2], FLOAT, [C]]);
+  const model = oneNodeModel({ opType, opset: 13, attributes: attributes(c), inputs, outputs });
+  return runOnce(model, feeds(c, input, names));
+}
+
+/** ORT's SoftmaxCrossEntropyLoss: the loss and log_prob. */
+async function ortSce(c: Case) {
+  const outputs: Value[] = [
+    ["loss", FLOAT, lossShape(c)],
+    ["log_prob", FLOAT, c.shape],
+  ];
+  const out = await runLoss(c, "SoftmaxCrossEntropyLoss", c.x, ["scores", "labels", "weights"], outputs);
   return { loss: out.loss!, logProb: out.log_prob! };
 }
 
 /** ORT's NegativeLogLikelihoodLoss on the given log-probabilities. */
 async function ortNll(c: Case, logProbs: Float32Array) {
-  const C = c.shape[1] as number;
-  const inputs: Value[] = [
-    ["input", FLOAT, c.shape],
-    ["target", INT64, lossShapeLabels(c)],
-  ];
-  if (c.weight) inputs.push(["weight", FLOAT, [C]]);
-  const model = oneNodeModel({
-    opType: "NegativeLogLikelihoodLoss",
-    opset: 13,
-    attributes: attributes(c),
-    inputs,
-    outputs: [["loss", FLOAT, lossShape(c)]],
-  });
-  return (await runOnce(model, feeds(c, logProbs, ["input", "target", "weight"]))).loss!;
+  const out = await runLoss(c, "NegativeLogLikelihoodLoss", logProbs, ["input", "target", "weight"], [["loss", FLOAT, lossShape(c)]]);
+  return out.loss!;
 }
 
 function options(c: Case) {

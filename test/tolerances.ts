@@ -2,23 +2,16 @@
 // differential tests hold the kernels to. No import of the package, so the browser suite can
 // bundle it beside whichever copy of simdmax it tests.
 import type { Layout } from "../src/shape.js";
+import { mulberry32 } from "../examples/random.mjs";
 
 export const U = 2 ** -24; // float32 unit roundoff
 /** Absolute slack for results below the float32 underflow threshold 2^-126: the forward kernels give
  *  exactly 0 there (the reference keeps subnormals), and relative error means nothing. */
 export const TINY = 2 ** -126;
 
-/** mulberry32: a small seeded generator, so that every failure can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small seeded generator, so that every failure can be replayed from its seed (the
+ *  worked examples' own, examples/random.mjs: no imports, so the browser suite bundles it too). */
+export const rng = mulberry32;
 
 export interface DataSpec {
   seed: number;

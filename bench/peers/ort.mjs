@@ -19,25 +19,12 @@ export async function createPeer(x, shape, target) {
     BigInt64Array.from(target, (t) => BigInt(t)),
     [rows],
   );
+  /** A session of Softmax or LogSoftmax over the last axis: x in, y out, both of the data's shape. */
+  const overLastAxis = (opType) =>
+    session(oneNodeModel({ opType, opset: 13, attributes: { axis: -1 }, inputs: [["x", FLOAT, shape]], outputs: [["y", FLOAT, shape]] }));
   const [soft, logSoft, ce] = await Promise.all([
-    session(
-      oneNodeModel({
-        opType: "Softmax",
-        opset: 13,
-        attributes: { axis: -1 },
-        inputs: [["x", FLOAT, shape]],
-        outputs: [["y", FLOAT, shape]],
-      }),
-    ),
-    session(
-      oneNodeModel({
-        opType: "LogSoftmax",
-        opset: 13,
-        attributes: { axis: -1 },
-        inputs: [["x", FLOAT, shape]],
-        outputs: [["y", FLOAT, shape]],
-      }),
-    ),
+    overLastAxis("Softmax"),
+    overLastAxis("LogSoftmax"),
     session(
       oneNodeModel({
         opType: "SoftmaxCrossEntropyLoss",

@@ -95,22 +95,15 @@ export async function run(runs = 25): Promise<SuiteReport> {
 
       // Backward from the float32 forward output, against the reference on the same inputs.
       const dy = makeData(L, { seed: c.spec.seed + 1, magnitude: 1, offset: 0, special: 0, maskedRow: 0 });
-      const finite = (y: Float32Array) => y.every(Number.isFinite);
-      if (finite(ys)) {
-        const st = backwardStats(ys, dy, L);
-        const dxRef = ref.softmaxBackward(ys, dy, c.shape, opts);
-        check(
-          `${tag} softmaxBackward`,
-          mismatch(sm.softmaxBackward(ys, dy, c.shape, opts), dxRef, backwardTolerances.softmax(ys, dy, st, c.temperature)),
-        );
-      }
-      if (finite(yl)) {
-        const st = backwardStats(yl, dy, L);
-        const dxRef = ref.logSoftmaxBackward(yl, dy, c.shape, opts);
-        check(
-          `${tag} logSoftmaxBackward`,
-          mismatch(sm.logSoftmaxBackward(yl, dy, c.shape, opts), dxRef, backwardTolerances.logSoftmax(yl, dy, st, c.temperature)),
-        );
+      for (const [op, y] of [
+        ["softmax", ys],
+        ["logSoftmax", yl],
+      ] as const) {
+        if (!y.every(Number.isFinite)) continue;
+        const backward = `${op}Backward` as const;
+        const dxRef = ref[backward](y, dy, c.shape, opts);
+        const tol = backwardTolerances[op](y, dy, backwardStats(y, dy, L), c.temperature);
+        check(`${tag} ${backward}`, mismatch(sm[backward](y, dy, c.shape, opts), dxRef, tol));
       }
 
       // Cross-entropy on finite logits (|x| ≤ 10), index targets, per position, with the fused gradient.
