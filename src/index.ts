@@ -18,26 +18,45 @@ const NOT_READY: Features = Object.freeze({ ready: false, simd: false, relaxedSi
 export let features: Features = NOT_READY;
 
 let current: Context | undefined;
-let pending: { key: string; promise: Promise<Features> } | undefined;
+/** The init() call whose instance runs (0: none yet), and the number of calls so far. */
+let installed = 0;
+let calls = 0;
+let pending: { key: string | undefined; promise: Promise<Features> } | undefined;
+
+/** The options as a key, so that concurrent and repeated calls with the same options share one
+ *  promise; undefined for options that cannot be one (init() then rejects them, naming the option). */
+function keyOf(options: unknown): string | undefined {
+  try {
+    return JSON.stringify(options ?? {});
+  } catch {
+    return undefined;
+  }
+}
 
 /**
- * Loads and compiles the wasm (once; concurrent and repeated calls share the work) and makes the default
- * instance that the exported functions use: the relaxed-SIMD build where `WebAssembly.validate` accepts
- * it, else the SIMD build, else the scalar one; `init({ build: "simd" })` (or `{ simd: true }`) asks for
- * the SIMD build, `init({ simd: false })` forces the scalar build. Calling it again with different
- * options replaces the default instance; buffers from the old one stop working.
+ * Loads and compiles the wasm (once; concurrent and repeated calls with the same options share the work)
+ * and makes the default instance that the exported functions use: the relaxed-SIMD build where
+ * `WebAssembly.validate` accepts it, else the SIMD build, else the scalar one; `init({ build: "simd" })`
+ * (or `{ simd: true }`) asks for the SIMD build, `init({ simd: false })` forces the scalar build. Calling
+ * it again with different options replaces the default instance; buffers from the old one stop working.
+ * Calls that overlap take effect in the order they were made: the promise of each resolves with the
+ * features of the instance that runs from then on, or rejects when a later call finished first (it
+ * says so); a call that fails changes nothing. Bad options reject with a TypeError or RangeError.
  * @example
  * await init();
  * const y = softmax(new Float32Array([1, 2, 3]), [3]);
  */
 export function init(options?: InitOptions): Promise<Features> {
-  const key = JSON.stringify(options ?? {});
-  if (pending && pending.key === key) return pending.promise;
+  const key = keyOf(options);
+  if (key !== undefined && pending?.key === key) return pending.promise;
+  const call = ++calls;
   const promise = contextFor("init", options).then((ctx) => {
-    if (pending?.promise === promise) {
-      current = ctx;
-      features = ctx.features;
+    if (call < installed) {
+      throw new Error(`init: superseded: a later init() call finished first, so its ${features.build} build runs, not this one's`);
     }
+    installed = call;
+    current = ctx;
+    features = ctx.features;
     return ctx.features;
   });
   pending = { key, promise };
