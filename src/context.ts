@@ -13,10 +13,11 @@ export interface Context {
   readonly features: Features;
 }
 
-export function createContext(exports: KernelExports, build: Build, scratchBytes: number): Context {
+/** `fn` (init or createSimdmax) names the call in the error when the scratch window does not fit. */
+export function createContext(exports: KernelExports, build: Build, scratchBytes: number, fn: string): Context {
   const heap = new Heap(exports.memory, exports.heapBase());
   const window = new Window(heap, scratchBytes);
-  window.reserve(); // so that ordinary calls never grow the memory
+  window.reserve(fn); // so that ordinary calls never grow the memory
   return {
     exports,
     heap,
@@ -40,6 +41,14 @@ export function placeOf(ctx: Context, fn: string, name: string, v: unknown): Dat
   }
   if (isFloat32Array(v)) return arrayPlace(ctx, v);
   throw new TypeError(`${fn}: ${name} must be a Float32Array or a Float32Buffer from alloc(), got ${describe(v)}`);
+}
+
+/** A float32 view of a place's data: its own array, or the bytes it covers in wasm memory (a view
+ *  that is current now, and detached by the next growth). */
+export function viewOf(ctx: Context, p: DataPlace): Float32Array {
+  if (p.kind === "js") return p.array as Float32Array;
+  const at = p.ptr >>> 2;
+  return ctx.heap.f32.subarray(at, at + p.length);
 }
 
 export function lengthOf(p: DataPlace): number {

@@ -42,7 +42,7 @@ export async function contextFor(fn: string, options?: InitOptions): Promise<Con
     throw new RangeError(`${fn}: scratchBytes must be an integer in [64, 2^31], got ${describe(scratch)}`);
   }
   const build = chooseBuild(fn, o.build as Build | undefined, o.simd as boolean | undefined);
-  return createContext(await instantiateBuild(build), build, scratch);
+  return createContext(await instantiateBuild(build), build, scratch, fn);
 }
 
 /** The build asked for (checked against the engine), or the best the engine validates. */

@@ -82,7 +82,8 @@ export class Heap {
   }
 
   /** Allocates `bytes` (16-byte aligned), growing the memory if needed; RangeError if it cannot. */
-  alloc(bytes: number, what = "buffer"): number {
+  /** `what` names the function and what the bytes are for, for the error ("softmax: the scratch window …"). */
+  alloc(bytes: number, what: string): number {
     let size = Math.max(ALIGN, align(bytes));
     // Blocks a multiple of 4 KiB long would put consecutive buffers (an input and its output) at the
     // same offset modulo 4096, where the CPU confuses their loads and stores ("4K aliasing"): measured
@@ -138,14 +139,16 @@ export class Heap {
     const have = this.memory.buffer.byteLength / PAGE;
     if (have + pages > MAX_PAGES) {
       throw new RangeError(
-        `simdmax: ${what} needs ${size} bytes of wasm memory, more than the 4 GiB a wasm32 memory can hold ` +
+        `${what} needs ${size} bytes of wasm memory, more than the 4 GiB a wasm32 memory can hold ` +
           `(${this.liveBytes} bytes are in use)`,
       );
     }
     try {
       this.memory.grow(pages);
     } catch (e) {
-      throw new RangeError(`simdmax: could not grow wasm memory by ${pages * PAGE} bytes for ${what} (${(e as Error).message})`);
+      throw new RangeError(
+        `${what} needs ${size} bytes, and wasm memory could not grow by ${pages * PAGE} bytes (${(e as Error).message})`,
+      );
     }
     const start = this.end;
     this.end = this.memory.buffer.byteLength;
@@ -217,7 +220,7 @@ export function allocBuffer(heap: Heap, length: unknown): Float32Buffer {
     );
   }
   if (length > 2 ** 30) throw new RangeError(`alloc: length ${length} is more than the 2^30 float32 elements a wasm32 memory can hold`);
-  const buf = new Float32Buffer(heap, heap.alloc(4 * length, `alloc(${length})`), length);
+  const buf = new Float32Buffer(heap, heap.alloc(4 * length, `alloc: length ${length}`), length);
   buf.array.fill(0);
   return buf;
 }

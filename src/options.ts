@@ -2,16 +2,19 @@
 import { describe } from "./errors.js";
 import type { MaskedRows } from "./types.js";
 
-/** Returns the options as a record, after rejecting anything but a plain object and unknown names. */
+/** Returns the options as a record, after rejecting anything but a plain object, unknown names and
+ *  null values. The rule for every option of every function: leave it out (or pass undefined) for its
+ *  default; null is never taken as "not given" (a TypeError names the option). */
 export function checkOptions(fn: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw new TypeError(`${fn}: options must be an object, got ${describe(options)}`);
   }
-  for (const key of Object.keys(options)) {
+  for (const [key, value] of Object.entries(options)) {
     if (!allowed.includes(key)) {
       throw new TypeError(`${fn}: unknown option ${JSON.stringify(key)}; known options are ${allowed.join(", ")}`);
     }
+    if (value === null) throw new TypeError(`${fn}: ${key} is null; leave it out (or pass undefined) for its default`);
   }
   return options as Record<string, unknown>;
 }

@@ -84,7 +84,8 @@ function checkChoice<T extends string>(fn: string, name: string, v: unknown, cho
 
 /**
  * Checks the arguments of crossEntropy / nllLoss (and their backward): `logitsLength` is the length of
- * the logits (or log-probabilities); `target` an Int32Array of class indices or, where `probsAllowed`,
+ * the logits (or log-probabilities); `target` an Int32Array of class indices or, where `probsAllowed`
+ * names the array types that may hold them ("float32" for the kernels, "float32 or float64" for the reference),
  * a Float32Array of probabilities with the logits' shape.
  */
 export function checkCrossEntropyArgs(
@@ -95,7 +96,7 @@ export function checkCrossEntropyArgs(
   shape: unknown,
   options: unknown,
   allowed: readonly string[],
-  probsAllowed: boolean,
+  probsAllowed: false | "float32" | "float32 or float64",
 ): CrossEntropyArgs {
   const o = checkOptions(fn, options, allowed);
   const layout = layoutOf(fn, shape, o.axis ?? -1);
@@ -107,7 +108,10 @@ export function checkCrossEntropyArgs(
   if (isKind(target, "Int32Array")) {
     indices = target as Int32Array;
     checkLength(fn, "target", indices.length, layout, P, (shape) => `shape ${shape} without the class axis`);
-  } else if (probsAllowed && (isKind(target, "Float32Array") || isKind(target, "Float64Array"))) {
+  } else if (
+    probsAllowed &&
+    (isKind(target, "Float32Array") || (probsAllowed === "float32 or float64" && isKind(target, "Float64Array")))
+  ) {
     probs = target as Float32Array;
     checkLength(fn, "target", probs.length, layout, layout.size, (shape) => `probability targets of shape ${shape}`);
     if (ignoreIndex >= 0) {

@@ -37,6 +37,8 @@ export interface Job {
   readonly dim: number;
   readonly inner: number;
   readonly operands: readonly Operand[];
+  /** The function and its data for error messages: "softmax: x of shape [2, 3]". */
+  readonly label: string;
   /** Workspace bytes the kernel needs for a given inner size (8-byte aligned at the start of the window). */
   workspace(inner: number): number;
   /** Runs the kernel on [outer, dim, inner] data; ptrs[i] is operand i's byte offset. */
@@ -54,8 +56,8 @@ export class Window {
   ) {}
 
   /** Allocates the usual window now rather than at the first call. */
-  reserve(): void {
-    this.acquire(this.bytes);
+  reserve(fn: string): void {
+    this.acquire(this.bytes, `${fn}: scratchBytes ${this.bytes}`);
   }
 
   run(job: Job): void {
@@ -66,7 +68,7 @@ export class Window {
     if (ptrs.length === operands.length) {
       // Everything is in wasm memory already: one call, no window.
       const wsBytes = job.workspace(inner);
-      const ws = wsBytes ? this.heap.alloc(wsBytes, "the kernel workspace") : 0;
+      const ws = wsBytes ? this.heap.alloc(wsBytes, `${job.label}: the kernel workspace`) : 0;
       try {
         job.kernel(outer, dim, inner, ptrs, ws);
       } finally {
@@ -87,11 +89,11 @@ export class Window {
     }
   }
 
-  private acquire(bytes: number): number {
+  private acquire(bytes: number, label: string): number {
     if (!this.block || this.block.bytes < bytes) {
       this.releaseBlock();
       const size = Math.max(bytes, this.bytes);
-      this.block = { ptr: this.heap.alloc(size, "the scratch window"), bytes: size };
+      this.block = { ptr: this.heap.alloc(size, `${label}: the scratch window`), bytes: size };
     }
     return this.block.ptr;
   }
@@ -110,7 +112,7 @@ export class Window {
       offsets[s] = size;
       size += align16(per * perSliceElems(job, operands[s]!) * operands[s]!.bytes);
     }
-    const base = this.acquire(size);
+    const base = this.acquire(size, job.label);
     const ptrs = new Array<number>(operands.length);
     for (let o0 = 0; o0 < outer; o0 += per) {
       const c = Math.min(per, outer - o0);
@@ -155,7 +157,7 @@ export class Window {
       offsets[s] = size;
       size += align16(ic * (operands[s]!.full ? dim : 1) * operands[s]!.bytes);
     }
-    const base = this.acquire(size);
+    const base = this.acquire(size, job.label);
     const ownerOf = operands.map((op, i) => owners.find((s) => samePlace(operands[s]!.place, op.place)) ?? i);
     const ptrs = operands.map((_, i) => base + offsets[ownerOf[i]!]!);
     for (let o = 0; o < outer; o++) {

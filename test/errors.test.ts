@@ -334,6 +334,34 @@ cases.push(
     /nllLoss: target must be an Int32Array of class indices, got Float32Array\(6\)/,
   ],
   [
+    "float64 probability targets",
+    (sm) => sm.crossEntropy(lg(), new Float64Array(6) as never, [2, 3]),
+    TypeError,
+    /^crossEntropy: target must be an Int32Array of class indices or a Float32Array of class probabilities, got Float64Array\(6\)$/,
+  ],
+  // One rule for null in every option: never "not given", always a TypeError naming the option.
+  [
+    "axis: null",
+    (sm) => sm.softmax(x6(), [6], { axis: null } as never),
+    TypeError,
+    /^softmax: axis is null; leave it out \(or pass undefined\) for its default$/,
+  ],
+  ["temperature: null", (sm) => sm.logSumExp(x6(), [6], { temperature: null } as never), TypeError, /^logSumExp: temperature is null/],
+  ["out: null", (sm) => sm.softmaxBackward(x6(), x6(), [6], { out: null } as never), TypeError, /^softmaxBackward: out is null/],
+  [
+    "reduction: null",
+    (sm) => sm.crossEntropy(lg(), t2(), [2, 3], { reduction: null } as never),
+    TypeError,
+    /^crossEntropy: reduction is null/,
+  ],
+  ["weight: null", (sm) => sm.nllLoss(lg(), t2(), [2, 3], { weight: null } as never), TypeError, /^nllLoss: weight is null/],
+  [
+    "gradOutput: null",
+    (sm) => sm.crossEntropyBackward(lg(), t2(), [2, 3], { gradOutput: null } as never),
+    TypeError,
+    /^crossEntropyBackward: gradOutput is null/,
+  ],
+  [
     "logits that are not float32",
     (sm) => sm.crossEntropy(new Float64Array(6) as never, t2(), [2, 3]),
     TypeError,
@@ -362,6 +390,8 @@ const WRAPPER_ONLY: Record<string, string> = {
   "sampleWeight overlapping lse": "no crossEntropyWithGrad",
   "sampleWeight in wasm memory overlapping out there": "no out, no alloc",
   "logits that are not float32": "float64 data is the reference's own",
+  "float64 probability targets": "float64 data is the reference's own",
+  "out: null": "no out",
   "maskedRows on logSumExp": "the message lists the known options, which have out in the wrapper",
 };
 

@@ -1,6 +1,6 @@
 // The streaming window and the heap: chunking never changes a bit, memory stays bounded, growth
 // is survived, buffers behave.
-import { describe, it, expect } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import { createSimdmax, type Simdmax } from "../src/index.js";
 import { BUILDS, makeData, layoutOf } from "./helpers.js";
@@ -153,3 +153,29 @@ for (const build of BUILDS) {
     });
   });
 }
+
+describe("memory that cannot be had", () => {
+  it("a RangeError names the function and the argument, and the instance keeps working", async () => {
+    const M = await createSimdmax({ build: "simd" });
+    expect(() => M.alloc(2 ** 30)).toThrow(
+      /^alloc: length 1073741824 needs 4294967360 bytes of wasm memory, more than the 4 GiB a wasm32 memory can hold \(\d+ bytes are in use\)$/,
+    );
+    // An engine or host that refuses to grow the memory: a row larger than the scratch window needs more.
+    const grow = vi.spyOn(WebAssembly.Memory.prototype, "grow").mockImplementation(() => {
+      throw new RangeError("WebAssembly.Memory.grow(): Maximum memory size exceeded");
+    });
+    try {
+      const x = new Float32Array(1 << 20);
+      expect(() => M.softmax(x, [1, 1 << 20])).toThrow(
+        /^softmax: x of shape \[1, 1048576\]: the scratch window needs \d+ bytes, and wasm memory could not grow by \d+ bytes \(WebAssembly\.Memory\.grow\(\): Maximum memory size exceeded\)$/,
+      );
+      expect(() => M.crossEntropy(x, new Int32Array([0]), [1, 1 << 20], { weight: new Float32Array(1 << 20) })).toThrow(
+        /^crossEntropy: logits of shape \[1, 1048576\]: a copy of weight needs \d+ bytes, and wasm memory could not grow/,
+      );
+    } finally {
+      grow.mockRestore();
+    }
+    expect(Array.from(M.softmax(new Float32Array([0, 0]), [2]))).toEqual([0.5, 0.5]);
+    expect(M.crossEntropy(new Float32Array(1 << 20), new Int32Array([0]), [1, 1 << 20])).toBeCloseTo(Math.log(2 ** 20), 4);
+  });
+});

@@ -105,7 +105,7 @@ function runCase(M: Simdmax, c: Case, kinds: readonly Kind[]): string[][] {
     if (c.op === "crossEntropy" || c.op === "crossEntropyWithGrad") {
       // The class axis is the last; positions are the rows.
       const q = c.probs ? f32(n, () => random()) : Int32Array.from({ length: rows }, () => Math.floor(random() * cols));
-      const target = p.place(q, k(1), false);
+      const target = p.place(q, k(1), c.probs); // probabilities may be a Float32Buffer too
       const weight = c.weighted
         ? p.place(
             f32(cols, () => random() * 2),

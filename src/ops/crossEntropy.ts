@@ -1,7 +1,8 @@
 // crossEntropy, crossEntropyBackward, crossEntropyWithGrad and nllLoss: check every argument (targets.ts),
 // then stream the fused kernel over the logits (window.ts) and reduce the per-position losses here.
 import type { Context } from "../context.js";
-import { placeOf, lengthOf, outputOf, arrayPlace, extentOf, sharesBytes } from "../context.js";
+import { arrayPlace, extentOf, lengthOf, outputOf, placeOf, sharesBytes, viewOf } from "../context.js";
+import { Float32Buffer } from "../memory.js";
 import { checkCrossEntropyArgs, positions, upstreamShares, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs } from "../targets.js";
 import { describe } from "../errors.js";
 import { samePlace, type DataPlace, type Operand } from "../window.js";
@@ -25,6 +26,8 @@ const PROBABILITIES = 1,
   WEIGHTS = 2;
 
 interface Plan {
+  /** The function and its data, for errors: "crossEntropy: logits of shape [2, 3]". */
+  label: string;
   a: CrossEntropyArgs;
   logits: DataPlace;
   target: DataPlace;
@@ -40,13 +43,11 @@ function plan(
   extra: readonly string[],
 ): Plan {
   const place = placeOf(ctx, fn, "logits", logits);
-  const a = checkCrossEntropyArgs(fn, "logits", lengthOf(place), target, shape, options, [...CE_OPTIONS, ...extra], true);
-  const t = a.indices ?? (a.probs as Float32Array);
-  const targetPlace: DataPlace =
-    a.probs && !(a.probs instanceof Float32Array)
-      ? placeOf(ctx, fn, "target", t) // a Float64Array of probabilities: placeOf explains that float32 is needed
-      : arrayPlace(ctx, t);
-  return { a, logits: place, target: targetPlace };
+  // Probabilities may be a Float32Buffer: checked as the view of its bytes (placeOf refuses a freed one).
+  const t = target instanceof Float32Buffer ? viewOf(ctx, placeOf(ctx, fn, "target", target)) : target;
+  const a = checkCrossEntropyArgs(fn, "logits", lengthOf(place), t, shape, options, [...CE_OPTIONS, ...extra], "float32");
+  const label = `${fn}: logits of shape ${describe(a.layout.shape)}`;
+  return { label, a, logits: place, target: arrayPlace(ctx, a.indices ?? (a.probs as Float32Array)) };
 }
 
 /** The upstream gradient's share of each position (targets.ts), as the float32s the kernel reads. */
@@ -165,8 +166,9 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
     // The kernel reads the class weights by pointer throughout the call: a copy of them in wasm
     // memory, made after the allocation (which may grow the memory and so detach a weight array that
     // is a view of it: the copy then reads the same bytes by address), and freed on every way out.
-    if (a.weight) wPtr = copyIn(ctx, a.weight, "the class weights");
+    if (a.weight) wPtr = copyIn(ctx, a.weight, `${pl.label}: a copy of weight`);
     ctx.window.run({
+      label: pl.label,
       outer,
       dim,
       inner,
@@ -358,8 +360,7 @@ export function nllLoss(
   const place = placeOf(ctx, fn, "logProbs", logProbs);
   const a = checkCrossEntropyArgs(fn, "logProbs", lengthOf(place), target, shape, options, NLL_OPTIONS, false);
   const { dim, inner } = a.layout;
-  const data =
-    place.kind === "js" ? (place.array as Float32Array) : ctx.heap.f32.subarray(place.ptr >>> 2, (place.ptr >>> 2) + place.length);
+  const data = viewOf(ctx, place);
   const P = positions(a.layout),
     sw = a.sampleWeight;
   const losses: Losses = { total: new Total(), none: a.reduction === "none" ? new Float32Array(P) : undefined };

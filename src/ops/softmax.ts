@@ -4,6 +4,7 @@ import type { KernelExports } from "../abi.js";
 import type { Context } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
 import { checkSoftmaxArgs, LOGSUMEXP_OPTIONS, SOFTMAX_OPTIONS } from "../args.js";
+import { describe } from "../errors.js";
 import type { Layout } from "../shape.js";
 import { op } from "../op.js";
 import type { BackwardOptions, BinaryOp, Input, LogSumExpOptions, SoftmaxOptions, UnaryOp } from "../types.js";
@@ -15,6 +16,8 @@ const LSE = [...LOGSUMEXP_OPTIONS, "out"];
 const MASKED_ZERO = 1;
 
 interface Checked {
+  /** The function and its data, for errors: "softmax: x of shape [2, 3]". */
+  label: string;
   layout: Layout;
   invT: number;
   flags: number;
@@ -29,7 +32,8 @@ function check(ctx: Context, fn: string, data: [string, unknown][], shape: unkno
     return { data: { name, place }, length: lengthOf(place) };
   });
   const flags = allowed.includes("maskedRows") && a.maskedRows === "zero" ? MASKED_ZERO : 0;
-  return { layout: a.layout, invT: a.invT, flags, inputs: a.data, o: a.options };
+  const label = `${fn}: ${a.data.map((d) => d.name).join(" and ")} of shape ${describe(a.layout.shape)}`;
+  return { label, layout: a.layout, invT: a.invT, flags, inputs: a.data, o: a.options };
 }
 
 /** Streams a kernel of one or two full-size inputs and one output (full-size, or per position when
@@ -46,6 +50,7 @@ function run(
   const operands: Operand[] = c.inputs.map(({ place }) => ({ place, full: true, bytes: 4, read: true, write: false }));
   operands.push({ place: output, full: !reduced, bytes: 4, read: false, write: true, over: reduced ? undefined : 0 });
   ctx.window.run({
+    label: c.label,
     outer,
     dim,
     inner,

@@ -87,7 +87,7 @@ export function crossEntropy(
   shape: readonly number[],
   options?: CrossEntropyOptions,
 ): number | Float64Array {
-  const a = checkCrossEntropyArgs("crossEntropy", "logits", logits.length, target, shape, options, CE_OPTIONS, true);
+  const a = checkCrossEntropyArgs("crossEntropy", "logits", logits.length, target, shape, options, CE_OPTIONS, "float32 or float64");
   const losses = new Float64Array(positions(a.layout));
   forEachRow(a.layout, (idx, n) => (losses[n] = position(a, logits, n, idx).loss));
   return reduce(a, losses);
@@ -100,8 +100,17 @@ export function crossEntropyBackward(
   shape: readonly number[],
   options?: CrossEntropyOptions & { gradOutput?: number | ArrayLike<number> },
 ): Float64Array {
-  const { gradOutput, ...rest } = options ?? {};
-  const a = checkCrossEntropyArgs("crossEntropyBackward", "logits", logits.length, target, shape, rest, CE_OPTIONS, true);
+  const a = checkCrossEntropyArgs(
+    "crossEntropyBackward",
+    "logits",
+    logits.length,
+    target,
+    shape,
+    options,
+    [...CE_OPTIONS, "gradOutput"],
+    "float32 or float64",
+  );
+  const gradOutput = options?.gradOutput;
   const g = upstreamShares("crossEntropyBackward", a, gradOutput);
   const grad = new Float64Array(a.layout.size);
   forEachRow(a.layout, (idx, n) => {
