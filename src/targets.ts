@@ -141,7 +141,9 @@ export function checkCrossEntropyArgs(
   );
   if (o.temperature !== undefined) checkTemperature(fn, o.temperature);
   const temperature = (o.temperature as number | undefined) ?? 1;
-  const denominator = indices ? indexDenominator(fn, indices, C, ignoreIndex, weight) : P;
+  // Probability targets: the mean is over the positions, and NaN when there are no logits at all, as
+  // PyTorch's cross_entropy_loss_prob_target divides only when input.numel() > 0 (a 0 denominator here).
+  const denominator = indices ? indexDenominator(fn, indices, C, ignoreIndex, weight) : layout.size === 0 ? 0 : P;
   return {
     layout,
     indices,

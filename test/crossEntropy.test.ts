@@ -52,9 +52,12 @@ for (const impl of impls) {
         expect(g[0]).toBeLessThan(0); // the target class's gradient, not an ignored row's 0
       }
     });
-    it("no classes: probability targets give 0 (an empty sum), index targets must all be ignored", async () => {
+    it("no classes: probability targets give 0 per position (an empty sum) and a NaN mean; index targets must all be ignored", async () => {
       const m = await impl.get();
-      expect(m.crossEntropy(f32([]), f32([]), [3, 0])).toBe(0);
+      // PyTorch (aten/src/ATen/native/LossNLL.cpp, cross_entropy_loss_prob_target): the mean of
+      // probability targets is NaN when input.numel() == 0, whatever the number of positions.
+      expect(m.crossEntropy(f32([]), f32([]), [3, 0])).toBeNaN();
+      expect(m.crossEntropy(f32([]), f32([]), [3, 0], { reduction: "sum" })).toBe(0);
       expect(Array.from(m.crossEntropy(f32([]), f32([]), [3, 0], { reduction: "none" }) as ArrayLike<number>)).toEqual([0, 0, 0]);
       expect(m.crossEntropy(f32([]), i32([-100, -100]), [2, 0], { reduction: "sum" })).toBe(0);
     });
