@@ -82,7 +82,12 @@ export class Window {
     const wsBytes = align16(job.workspace(inner));
     const fit = Math.floor((this.bytes - wsBytes) / perSlice);
     try {
-      if (fit >= 1 || inner === 1) this.runSlices(job, slots, Math.max(1, Math.min(outer, fit)), wsBytes);
+      // One slice larger than the window: rows must be whole, and a slice of inner positions up to
+      // SLICE_LIMIT windows is copied whole too (contiguous copies: 16 MiB with the usual window);
+      // only larger ones go by column ranges, whose strided copies touch every cache line of the
+      // slice once per range.
+      if (fit >= 1 || inner === 1 || perSlice + wsBytes <= SLICE_LIMIT * this.bytes)
+        this.runSlices(job, slots, Math.max(1, Math.min(outer, fit)), wsBytes);
       else this.runColumns(job);
     } finally {
       if (this.block && this.block.bytes > this.bytes) this.releaseBlock(); // give back an enlarged window
@@ -179,18 +184,53 @@ export class Window {
     const { dim, inner } = job;
     const place = op.place;
     if (place.kind === "temp") return;
-    const array = place.kind === "js" ? place.array : this.heap.viewFor(op.bytes);
-    const at = place.kind === "js" ? 0 : place.ptr / op.bytes;
-    const win = this.heap.view(array),
-      s = slot / op.bytes;
     const rows = op.full ? dim : 1;
-    for (let d = 0; d < rows; d++) {
-      const from = at + (op.full ? (o * dim + d) * inner : o * inner) + i0;
-      if (into) win.set(array.subarray(from, from + c), s + d * c);
-      else array.set(win.subarray(s + d * c, s + d * c + c), from);
+    const base = op.full ? o * dim * inner : o * inner; // the slice's first element in the operand
+    if (c === inner) {
+      // Every position of the slice: its elements are contiguous, in the window's order too.
+      const array = place.kind === "js" ? place.array : this.heap.viewFor(op.bytes);
+      const from = (place.kind === "js" ? 0 : place.ptr / op.bytes) + base,
+        win = this.heap.view(array),
+        s = slot / op.bytes;
+      if (into) win.set(array.subarray(from, from + rows * c), s);
+      else array.set(win.subarray(s, s + rows * c), from);
+      return;
+    }
+    if (c >= SHORT_RUN) {
+      const array = place.kind === "js" ? place.array : this.heap.viewFor(op.bytes);
+      const at = place.kind === "js" ? 0 : place.ptr / op.bytes;
+      const win = this.heap.view(array),
+        s = slot / op.bytes;
+      for (let d = 0; d < rows; d++) {
+        const from = at + base + (op.full ? d * inner : 0) + i0;
+        if (into) win.set(array.subarray(from, from + c), s + d * c);
+        else array.set(win.subarray(s + d * c, s + d * c + c), from);
+      }
+      return;
+    }
+    // Runs of a few elements: a subarray and a set() per row cost more than the elements, so the
+    // 32-bit words are copied one by one (bit for bit, NaN payloads included) between int32 views.
+    const w = op.bytes / 4;
+    const mem = this.heap.viewFor(4);
+    const data = place.kind === "js" ? new Int32Array(place.array.buffer, place.array.byteOffset, place.array.length * w) : mem;
+    const at = place.kind === "js" ? 0 : place.ptr / 4;
+    const run = c * w,
+      stride = (op.full ? inner : 0) * w,
+      s = slot / 4;
+    let from = at + (base + i0) * w;
+    for (let d = 0, to = s; d < rows; d++, from += stride, to += run) {
+      if (into) for (let j = 0; j < run; j++) mem[to + j] = data[from + j]!;
+      else for (let j = 0; j < run; j++) data[from + j] = mem[to + j]!;
     }
   }
 }
+
+/** The largest outer slice of an inner > 1 layout that the window grows to hold whole for a call, in
+ *  windows (64 × 256 KiB = 16 MiB by default; a tiny test window keeps the column ranges tested). */
+const SLICE_LIMIT = 64;
+
+/** Column ranges shorter than this are copied word by word (copyColumns). */
+const SHORT_RUN = 16;
 
 interface Slots {
   /** Operands that own a slot in the window. */
