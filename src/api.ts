@@ -20,8 +20,10 @@ export type Ops = { [K in OpName]: (typeof OPS)[K] extends Op<infer F> ? F : nev
 export function bindOps(ctxOf: (name: OpName) => Context): Ops {
   const bound: Record<string, unknown> = {};
   for (const name of Object.keys(OPS) as OpName[]) {
-    const run = OPS[name].run as (ctx: Context, ...args: unknown[]) => unknown;
-    bound[name] = (...args: unknown[]) => run(ctxOf(name), ...args);
+    // Every public function takes at most four arguments: passing them as such spares a rest array
+    // per call (extra ones are undefined, as when left out).
+    const run = OPS[name].run as (ctx: Context, a0: unknown, a1: unknown, a2: unknown, a3: unknown) => unknown;
+    bound[name] = (a0: unknown, a1: unknown, a2: unknown, a3: unknown) => run(ctxOf(name), a0, a1, a2, a3);
   }
   return bound as Ops;
 }

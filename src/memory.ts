@@ -82,8 +82,9 @@ export class Heap {
   }
 
   /** Allocates `bytes` (16-byte aligned), growing the memory if needed; RangeError if it cannot. */
-  /** `what` names the function and what the bytes are for, for the error ("softmax: the scratch window …"). */
-  alloc(bytes: number, what: string): number {
+  /** `what` names the function and what the bytes are for, for the error ("softmax: the scratch window …"):
+   *  a function, so that the words are only put together when the error is thrown. */
+  alloc(bytes: number, what: () => string): number {
     let size = Math.max(ALIGN, align(bytes));
     // Blocks a multiple of 4 KiB long would put consecutive buffers (an input and its output) at the
     // same offset modulo 4096, where the CPU confuses their loads and stores ("4K aliasing"): measured
@@ -132,14 +133,14 @@ export class Heap {
     }
   }
 
-  private grow(size: number, what: string): void {
+  private grow(size: number, what: () => string): void {
     const last = this.free[this.free.length - 1];
     const tail = last && last.ptr + last.bytes === this.end ? last.bytes : 0;
     const pages = Math.ceil((size - tail) / PAGE);
     const have = this.memory.buffer.byteLength / PAGE;
     if (have + pages > MAX_PAGES) {
       throw new RangeError(
-        `${what} needs ${size} bytes of wasm memory, more than the 4 GiB a wasm32 memory can hold ` +
+        `${what()} needs ${size} bytes of wasm memory, more than the 4 GiB a wasm32 memory can hold ` +
           `(${this.liveBytes} bytes are in use)`,
       );
     }
@@ -147,7 +148,7 @@ export class Heap {
       this.memory.grow(pages);
     } catch (e) {
       throw new RangeError(
-        `${what} needs ${size} bytes, and wasm memory could not grow by ${pages * PAGE} bytes (${(e as Error).message})`,
+        `${what()} needs ${size} bytes, and wasm memory could not grow by ${pages * PAGE} bytes (${(e as Error).message})`,
       );
     }
     const start = this.end;
@@ -220,7 +221,11 @@ export function allocBuffer(heap: Heap, length: unknown): Float32Buffer {
     );
   }
   if (length > 2 ** 30) throw new RangeError(`alloc: length ${length} is more than the 2^30 float32 elements a wasm32 memory can hold`);
-  const buf = new Float32Buffer(heap, heap.alloc(4 * length, `alloc: length ${length}`), length);
+  const buf = new Float32Buffer(
+    heap,
+    heap.alloc(4 * length, () => `alloc: length ${length}`),
+    length,
+  );
   buf.array.fill(0);
   return buf;
 }

@@ -196,26 +196,26 @@ export function reductionFactor(a: Pick<CrossEntropyArgs, "reduction" | "denomin
   return a.reduction === "mean" ? 1 / a.denominator : 1;
 }
 
-/** The upstream gradient's share of each position, p ↦ gradOutput × the reduction's factor ×
- *  sampleWeight[p], after checking gradOutput: a finite number for "mean" and "sum" (default 1), one
- *  value per position for "none" (a Float32Array or Float64Array; default all 1). PyTorch: the
- *  gradient of a NaN mean over no positions is all 0. */
-export function upstreamShares(fn: string, a: CrossEntropyArgs, gradOutput: unknown): (p: number) => number {
+/** The upstream gradient, checked: a finite number for "mean" and "sum" (default 1), one value per
+ *  position for "none" (a Float32Array or Float64Array; default all 1). Position p's share of it is
+ *  (perPosition ? perPosition[p] : factor) × sampleWeight[p], with the reduction's factor in `factor`;
+ *  PyTorch: the gradient of a NaN mean over no positions is all 0. */
+export function checkGradOutput(
+  fn: string,
+  a: CrossEntropyArgs,
+  gradOutput: unknown,
+): { factor: number; perPosition: ArrayLike<number> | undefined } {
   const P = positions(a.layout);
-  const sw = a.sampleWeight;
   if (a.reduction === "none") {
     const array = isKind(gradOutput, "Float32Array") || isKind(gradOutput, "Float64Array");
     if (gradOutput !== undefined && !(array && (gradOutput as Float32Array).length === P)) {
       const err = array ? RangeError : TypeError;
       throw new err(`${fn}: with reduction "none", gradOutput must be a Float32Array of the ${P} positions, got ${describe(gradOutput)}`);
     }
-    const g = gradOutput as Float32Array | Float64Array | undefined;
-    return (p) => (g ? g[p]! : 1) * (sw ? sw[p]! : 1);
+    return { factor: 1, perPosition: gradOutput as Float32Array | Float64Array | undefined };
   }
   const g = gradOutput ?? 1;
   if (typeof g !== "number") throw new TypeError(`${fn}: with reduction "${a.reduction}", gradOutput must be a number, got ${describe(g)}`);
   if (!Number.isFinite(g)) throw new RangeError(`${fn}: gradOutput must be finite, got ${g}`);
-  if (a.reduction === "mean" && a.denominator === 0) return () => 0;
-  const f = g * reductionFactor(a);
-  return (p) => f * (sw ? sw[p]! : 1);
+  return { factor: a.reduction === "mean" && a.denominator === 0 ? 0 : g * reductionFactor(a), perPosition: undefined };
 }

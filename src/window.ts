@@ -38,7 +38,7 @@ export interface Job {
   readonly inner: number;
   readonly operands: readonly Operand[];
   /** The function and its data for error messages: "softmax: x of shape [2, 3]". */
-  readonly label: string;
+  readonly label: () => string;
   /** Workspace bytes the kernel needs for a given inner size (8-byte aligned at the start of the window). */
   workspace(inner: number): number;
   /** Runs the kernel on [outer, dim, inner] data; ptrs[i] is operand i's byte offset. */
@@ -57,7 +57,7 @@ export class Window {
 
   /** Allocates the usual window now rather than at the first call. */
   reserve(fn: string): void {
-    this.acquire(this.bytes, `${fn}: scratchBytes ${this.bytes}`);
+    this.acquire(this.bytes, () => `${fn}: scratchBytes ${this.bytes}`);
   }
 
   run(job: Job): void {
@@ -68,7 +68,7 @@ export class Window {
     if (ptrs.length === operands.length) {
       // Everything is in wasm memory already: one call, no window.
       const wsBytes = job.workspace(inner);
-      const ws = wsBytes ? this.heap.alloc(wsBytes, `${job.label}: the kernel workspace`) : 0;
+      const ws = wsBytes ? this.heap.alloc(wsBytes, () => `${job.label()}: the kernel workspace`) : 0;
       try {
         job.kernel(outer, dim, inner, ptrs, ws);
       } finally {
@@ -94,11 +94,11 @@ export class Window {
     }
   }
 
-  private acquire(bytes: number, label: string): number {
+  private acquire(bytes: number, label: () => string): number {
     if (!this.block || this.block.bytes < bytes) {
       this.releaseBlock();
       const size = Math.max(bytes, this.bytes);
-      this.block = { ptr: this.heap.alloc(size, `${label}: the scratch window`), bytes: size };
+      this.block = { ptr: this.heap.alloc(size, () => `${label()}: the scratch window`), bytes: size };
     }
     return this.block.ptr;
   }

@@ -3,7 +3,7 @@
 import type { Context } from "../context.js";
 import { arrayPlace, extentOf, lengthOf, outputOf, placeOf, sharesBytes, viewOf } from "../context.js";
 import { Float32Buffer } from "../memory.js";
-import { checkCrossEntropyArgs, positions, upstreamShares, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs } from "../targets.js";
+import { checkCrossEntropyArgs, positions, checkGradOutput, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs } from "../targets.js";
 import { describe } from "../errors.js";
 import { samePlace, type DataPlace, type Operand } from "../window.js";
 import { op } from "../op.js";
@@ -27,7 +27,7 @@ const PROBABILITIES = 1,
 
 interface Plan {
   /** The function and its data, for errors: "crossEntropy: logits of shape [2, 3]". */
-  label: string;
+  label: () => string;
   a: CrossEntropyArgs;
   logits: DataPlace;
   target: DataPlace;
@@ -46,15 +46,19 @@ function plan(
   // Probabilities may be a Float32Buffer: checked as the view of its bytes (placeOf refuses a freed one).
   const t = target instanceof Float32Buffer ? viewOf(ctx, placeOf(ctx, fn, "target", target)) : target;
   const a = checkCrossEntropyArgs(fn, "logits", lengthOf(place), t, shape, options, [...CE_OPTIONS, ...extra], "float32");
-  const label = `${fn}: logits of shape ${describe(a.layout.shape)}`;
+  const label = () => `${fn}: logits of shape ${describe(a.layout.shape)}`;
   return { label, a, logits: place, target: arrayPlace(ctx, a.indices ?? (a.probs as Float32Array)) };
 }
 
 /** The upstream gradient's share of each position (targets.ts), as the float32s the kernel reads. */
 function gradShares(fn: string, a: CrossEntropyArgs, gradOutput: unknown): Float32Array {
-  const share = upstreamShares(fn, a, gradOutput);
+  const { factor, perPosition: g } = checkGradOutput(fn, a, gradOutput);
   const shares = new Float32Array(positions(a.layout));
-  for (let p = 0; p < shares.length; p++) shares[p] = share(p);
+  const sw = a.sampleWeight;
+  if (g && sw) for (let p = 0; p < shares.length; p++) shares[p] = g[p]! * sw[p]!;
+  else if (g) for (let p = 0; p < shares.length; p++) shares[p] = g[p]!;
+  else if (sw) for (let p = 0; p < shares.length; p++) shares[p] = factor * sw[p]!;
+  else shares.fill(factor);
   return shares;
 }
 
@@ -166,7 +170,7 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
     // The kernel reads the class weights by pointer throughout the call: a copy of them in wasm
     // memory, made after the allocation (which may grow the memory and so detach a weight array that
     // is a view of it: the copy then reads the same bytes by address), and freed on every way out.
-    if (a.weight) wPtr = copyIn(ctx, a.weight, `${pl.label}: a copy of weight`);
+    if (a.weight) wPtr = copyIn(ctx, a.weight, () => `${pl.label()}: a copy of weight`);
     ctx.window.run({
       label: pl.label,
       outer,
@@ -209,7 +213,7 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
 
 /** A copy of `data` in a new block of wasm memory. When `data` is a view of that memory, its bytes are
  *  read by address after the allocation, which may have grown the memory and detached the view. */
-function copyIn(ctx: Context, data: Float32Array, what: string): number {
+function copyIn(ctx: Context, data: Float32Array, what: () => string): number {
   const place = arrayPlace(ctx, data),
     n = data.length; // both read before the allocation may detach `data`
   const ptr = ctx.heap.alloc(4 * n, what);

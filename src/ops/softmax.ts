@@ -17,7 +17,7 @@ const MASKED_ZERO = 1;
 
 interface Checked {
   /** The function and its data, for errors: "softmax: x of shape [2, 3]". */
-  label: string;
+  label: () => string;
   layout: Layout;
   invT: number;
   flags: number;
@@ -32,7 +32,7 @@ function check(ctx: Context, fn: string, data: [string, unknown][], shape: unkno
     return { data: { name, place }, length: lengthOf(place) };
   });
   const flags = allowed.includes("maskedRows") && a.maskedRows === "zero" ? MASKED_ZERO : 0;
-  const label = `${fn}: ${a.data.map((d) => d.name).join(" and ")} of shape ${describe(a.layout.shape)}`;
+  const label = () => `${fn}: ${a.data.map((d) => d.name).join(" and ")} of shape ${describe(a.layout.shape)}`;
   return { label, layout: a.layout, invT: a.invT, flags, inputs: a.data, o: a.options };
 }
 
@@ -81,9 +81,23 @@ function familyOp(
     ws: number,
   ) => void,
 ) {
-  return (ctx: Context, ...args: unknown[]): Input => {
-    const data = names.map((name, i): [string, unknown] => [name, args[i]]);
-    const c = check(ctx, fn, data, args[names.length], args[names.length + 1], allowed);
+  // Fixed parameters rather than a rest array: these run on every call, and small calls are a few µs.
+  const [first, second] = names as [string, string | undefined];
+  return (ctx: Context, a0: unknown, a1: unknown, a2?: unknown, a3?: unknown): Input => {
+    const c =
+      second === undefined
+        ? check(ctx, fn, [[first, a0]], a1, a2, allowed)
+        : check(
+            ctx,
+            fn,
+            [
+              [first, a0],
+              [second, a1],
+            ],
+            a2,
+            a3,
+            allowed,
+          );
     const size = reduced ? c.layout.outer * c.layout.inner : c.layout.size;
     const { place, result } = outputOf(ctx, fn, c.o.out, size, c.inputs, !reduced);
     run(ctx, c, place, reduced, (outer, dim, inner, inputs, out, ws) => call(ctx.exports, c, outer, dim, inner, inputs, out, ws));

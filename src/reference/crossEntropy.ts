@@ -9,7 +9,7 @@
 // The gradient with respect to x: g_n·(A·p_c − α_c + 2·zLoss·lse·p_c)·s'(x_c)/T, A = Σ_c α_c, with g_n
 // the upstream gradient's share of position n (its reduction factor times sampleWeight_n).
 import { forEachRow } from "../shape.js";
-import { CE_OPTIONS, type CrossEntropyArgs, checkCrossEntropyArgs, NLL_OPTIONS, positions, upstreamShares } from "../targets.js";
+import { CE_OPTIONS, type CrossEntropyArgs, checkCrossEntropyArgs, NLL_OPTIONS, positions, checkGradOutput } from "../targets.js";
 import type { CrossEntropyOptions, NllOptions } from "../types.js";
 
 export type { CrossEntropyOptions };
@@ -111,7 +111,8 @@ export function crossEntropyBackward(
     "float32 or float64",
   );
   const gradOutput = options?.gradOutput;
-  const g = upstreamShares("crossEntropyBackward", a, gradOutput);
+  const { factor, perPosition } = checkGradOutput("crossEntropyBackward", a, gradOutput);
+  const g = (n: number) => (perPosition ? (perPosition[n] as number) : factor) * (a.sampleWeight ? (a.sampleWeight[n] as number) : 1);
   const grad = new Float64Array(a.layout.size);
   forEachRow(a.layout, (idx, n) => {
     const pos = position(a, logits, n, idx);
