@@ -1,30 +1,44 @@
 // Plain-JS baselines over [rows, n] float32 data, written the way a careful JS programmer would:
 // typed arrays, one pass per step, Math.exp, no allocation; and, at the end, naive ones as usually written.
 
-/** Softmax of each row of x into y: max pass, exp-and-sum pass, scale pass. */
-export function softmaxRows(x, y, rows, n) {
-  for (let r = 0, o = 0; r < rows; r++, o += n) {
-    let m = -Infinity;
-    for (let j = o; j < o + n; j++) if (x[j] > m) m = x[j];
-    let s = 0;
+/** The largest of x[o], …, x[o + n − 1]. */
+function rowMax(x, o, n) {
+  let m = -Infinity;
+  for (let j = o; j < o + n; j++) if (x[j] > m) m = x[j];
+  return m;
+}
+
+/** Σ exp(x[j] − m) over the row at o, each exp also written to y[j] when y is given. */
+function rowExpSum(x, y, o, n, m) {
+  let s = 0;
+  if (y) {
     for (let j = o; j < o + n; j++) {
       const e = Math.exp(x[j] - m);
       y[j] = e;
       s += e;
     }
-    const inv = 1 / s;
-    for (let j = o; j < o + n; j++) y[j] *= inv;
+  } else for (let j = o; j < o + n; j++) s += Math.exp(x[j] - m);
+  return s;
+}
+
+/** y[j] *= f over the row at o. */
+function rowScale(y, o, n, f) {
+  for (let j = o; j < o + n; j++) y[j] *= f;
+}
+
+/** Softmax of each row of x into y: max pass, exp-and-sum pass, scale pass. */
+export function softmaxRows(x, y, rows, n) {
+  for (let r = 0, o = 0; r < rows; r++, o += n) {
+    const m = rowMax(x, o, n);
+    rowScale(y, o, n, 1 / rowExpSum(x, y, o, n, m));
   }
 }
 
 /** Log-softmax of each row of x into y. */
 export function logSoftmaxRows(x, y, rows, n) {
   for (let r = 0, o = 0; r < rows; r++, o += n) {
-    let m = -Infinity;
-    for (let j = o; j < o + n; j++) if (x[j] > m) m = x[j];
-    let s = 0;
-    for (let j = o; j < o + n; j++) s += Math.exp(x[j] - m);
-    const c = m + Math.log(s);
+    const m = rowMax(x, o, n);
+    const c = m + Math.log(rowExpSum(x, undefined, o, n, m));
     for (let j = o; j < o + n; j++) y[j] = x[j] - c;
   }
 }
@@ -32,11 +46,8 @@ export function logSoftmaxRows(x, y, rows, n) {
 /** logsumexp of each row of x into out[rows]. */
 export function logSumExpRows(x, out, rows, n) {
   for (let r = 0, o = 0; r < rows; r++, o += n) {
-    let m = -Infinity;
-    for (let j = o; j < o + n; j++) if (x[j] > m) m = x[j];
-    let s = 0;
-    for (let j = o; j < o + n; j++) s += Math.exp(x[j] - m);
-    out[r] = m + Math.log(s);
+    const m = rowMax(x, o, n);
+    out[r] = m + Math.log(rowExpSum(x, undefined, o, n, m));
   }
 }
 
@@ -53,11 +64,8 @@ export function softmaxBackwardRows(y, dy, dx, rows, n) {
 export function crossEntropyRows(x, target, rows, n) {
   let total = 0;
   for (let r = 0, o = 0; r < rows; r++, o += n) {
-    let m = -Infinity;
-    for (let j = o; j < o + n; j++) if (x[j] > m) m = x[j];
-    let s = 0;
-    for (let j = o; j < o + n; j++) s += Math.exp(x[j] - m);
-    total += Math.log(s) + m - x[o + target[r]];
+    const m = rowMax(x, o, n);
+    total += Math.log(rowExpSum(x, undefined, o, n, m)) + m - x[o + target[r]];
   }
   return total / rows;
 }
@@ -68,17 +76,10 @@ export function crossEntropyWithGradRows(x, target, grad, rows, n) {
   let total = 0;
   const g = 1 / rows;
   for (let r = 0, o = 0; r < rows; r++, o += n) {
-    let m = -Infinity;
-    for (let j = o; j < o + n; j++) if (x[j] > m) m = x[j];
-    let s = 0;
-    for (let j = o; j < o + n; j++) {
-      const e = Math.exp(x[j] - m);
-      grad[j] = e;
-      s += e;
-    }
+    const m = rowMax(x, o, n);
+    const s = rowExpSum(x, grad, o, n, m);
     total += Math.log(s) + m - x[o + target[r]];
-    const inv = g / s;
-    for (let j = o; j < o + n; j++) grad[j] *= inv;
+    rowScale(grad, o, n, g / s);
     grad[o + target[r]] -= g;
   }
   return total / rows;
