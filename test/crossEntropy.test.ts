@@ -6,7 +6,7 @@ import * as ref from "../src/reference.js";
 import type { Simdmax } from "../src/index.js";
 import { BUILDS, instances, makeData, layoutOf, rng, U, TINY } from "./helpers.js";
 import { checkCrossEntropyArgs, CE_OPTIONS, checkGradOutput } from "../src/targets.js";
-import { position } from "../src/reference/crossEntropy.js";
+import { position } from "../src/reference/position.js";
 import { forEachRow } from "../src/shape.js";
 
 const f32 = (a: number[]) => new Float32Array(a);
