@@ -23,8 +23,9 @@ let installed = 0;
 let calls = 0;
 let pending: { key: string | undefined; promise: Promise<Features> } | undefined;
 
-/** The options as a key, so that concurrent and repeated calls with the same options share one
- *  promise; undefined for options that cannot be one (init() then rejects them, naming the option). */
+/** The options as a key, so that a call with the same options as the call before it (concurrent or
+ *  later) shares that call's promise; undefined for options that cannot be one (init() then rejects
+ *  them, naming the option). */
 function keyOf(options: unknown): string | undefined {
   try {
     return JSON.stringify(options ?? {});
@@ -34,11 +35,12 @@ function keyOf(options: unknown): string | undefined {
 }
 
 /**
- * Loads and compiles the wasm (once; concurrent and repeated calls with the same options share the work)
- * and makes the default instance that the exported functions use: the relaxed-SIMD build where
- * `WebAssembly.validate` accepts it, else the SIMD build, else the scalar one; `init({ build: "simd" })`
- * (or `{ simd: true }`) asks for the SIMD build, `init({ simd: false })` forces the scalar build. Calling
- * it again with different options replaces the default instance; buffers from the old one stop working.
+ * Loads and compiles the wasm (once; a call with the same options as the call before it, concurrent or
+ * later, gets that call's promise) and makes the default instance that the exported functions use:
+ * the relaxed-SIMD build where `WebAssembly.validate` accepts it, else the SIMD build, else the scalar
+ * one; `init({ build: "simd" })` (or `{ simd: true }`) asks for the SIMD build, `init({ simd: false })`
+ * forces the scalar build. Calling it again with different options replaces the default instance;
+ * buffers from the old one stop working.
  * Calls that overlap take effect in the order they were made: the promise of each resolves with the
  * features of the instance that runs from then on, or rejects when a later call finished first (it
  * says so); a call that fails changes nothing. Bad options reject with a TypeError or RangeError.
@@ -94,7 +96,8 @@ export const logSoftmax = defaults.logSoftmax;
 /**
  * log Σ exp(x / T) along `axis`; the result has `shape` without the axis. Same as
  * `torch.logsumexp(x / T, dim=axis)`: +Infinity in a row gives +Infinity, an empty or all −Infinity row −Infinity.
- * @throws TypeError / RangeError as `softmax`; `out` must have size / shape[axis] elements and not overlap x.
+ * @throws TypeError / RangeError as `softmax`; `out` must have one element per position (the product of
+ *   the other dimensions) and not overlap x.
  * @example
  * logSumExp(x, [4, 3, 7], { axis: 1 }); // shape [4, 7]
  */
@@ -124,7 +127,7 @@ export const logSoftmaxBackward = defaults.logSoftmaxBackward;
  * class indices (an Int32Array with the logits' shape less the class axis) or class probabilities (a
  * Float32Array of the logits' shape), with PyTorch's `cross_entropy` options and rules: `weight`,
  * `ignoreIndex` (−100), `labelSmoothing`, `reduction` ("mean" | "sum" | "none"); and `temperature`,
- * `sampleWeight`, `zLoss`, `allIgnored`. A number, or a Float32Array per position for "none".
+ * `sampleWeight`, `zLoss`, `allIgnored`, `logitSoftcap`. A number, or a Float32Array per position for "none".
  * @throws TypeError / RangeError for a target index outside [0, C) that is not ignoreIndex (naming the
  *   position), targets of the wrong type or length, bad weights, labelSmoothing outside [0, 1], …
  * @example
@@ -141,9 +144,12 @@ export const crossEntropy = defaults.crossEntropy;
 export const crossEntropyBackward = defaults.crossEntropyBackward;
 
 /**
- * Loss and gradient in one call that reads the logits twice (three times when the class axis is not the
- * last); with `out: logits` the gradient overwrites
- * them (no second buffer). `lse: true` also returns logsumexp(logits / T) per position.
+ * Loss and gradient in one call. Over rows (the class axis last) it makes one pass over the logits for
+ * the loss, storing the exps in the gradient's place, and a second pass over those stored exps; rows of
+ * at most 31 classes (SIMD builds) are read once; with the class axis not last, two passes over the
+ * logits give the loss and a third the gradient. With `out: logits` the gradient overwrites them (no
+ * second buffer). `lse: true` also returns logsumexp(z) per position, z = logits / T (with
+ * `logitSoftcap`, the softcapped logits / T).
  * @example
  * const { loss, grad } = crossEntropyWithGrad(logits, target, [N, C], { out: logits });
  */

@@ -64,8 +64,8 @@ export class Heap {
 
   private retake(): void {
     // Growth detaches the old buffer, and a view of a detached buffer has length 0 (this one covers
-    // at least a page otherwise): a cheaper test than comparing with memory.buffer, a call into the
-    // engine that took 34 ns, several times per call.
+    // at least a page otherwise): a cheaper test than comparing with memory.buffer, which is a call
+    // into the engine, made several times per call.
     if (this.f32View.length !== 0) return;
     const buffer = this.memory.buffer;
     this.current = buffer;
@@ -81,14 +81,14 @@ export class Heap {
     return n;
   }
 
-  /** Allocates `bytes` (16-byte aligned), growing the memory if needed; RangeError if it cannot. */
-  /** `what` names the function and what the bytes are for, for the error ("softmax: the scratch window …"):
+  /** Allocates `bytes` (16-byte aligned), growing the memory if needed; RangeError if it cannot.
+   *  `what` names the function and what the bytes are for, for the error ("softmax: the scratch window …"):
    *  a function, so that the words are only put together when the error is thrown. */
   alloc(bytes: number, what: () => string): number {
     let size = Math.max(ALIGN, align(bytes));
     // Blocks a multiple of 4 KiB long would put consecutive buffers (an input and its output) at the
-    // same offset modulo 4096, where the CPU confuses their loads and stores ("4K aliasing"): measured
-    // 1.5× slower for 4096×12 softmax. A 64-byte skew avoids it.
+    // same offset modulo 4096, where the CPU confuses their loads and stores ("4K aliasing"), which
+    // slows the kernels down. A 64-byte skew avoids it.
     if (size % 4096 < 64) size += 64;
     let i = this.free.findIndex((b) => b.bytes >= size);
     if (i < 0) {

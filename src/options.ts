@@ -21,7 +21,7 @@ export function checkOptions(fn: string, options: unknown, allowed: readonly str
 
 /** 1/temperature (the kernels take it as a float64 and round it to float32 in their exp loops), from a
  *  temperature that must be finite and > 0, with a reciprocal that is a finite, non-zero float32
- *  (about 3e-39 < T < 7e45). Default 1. */
+ *  (about 2.9e-39 to 1.4e45). Default 1. */
 export function checkTemperature(fn: string, t: unknown): number {
   if (t === undefined) return 1;
   if (typeof t !== "number") throw new TypeError(`${fn}: temperature must be a number, got ${describe(t)}`);

@@ -163,8 +163,7 @@ export function checkCrossEntropyArgs(
 
 /** The mean's denominator for index targets, Σ of the class weights (or 1s) of the non-ignored
  *  targets, after checking that each is a class or the ignoreIndex: a small function of its own with
- *  one loop per case, which V8 compiles better than the loop inside checkCrossEntropyArgs (the whole
- *  check of 4096 targets: 9.0 → 6.2 µs). */
+ *  one loop per case, which V8 compiles better than a loop inside checkCrossEntropyArgs. */
 function indexDenominator(fn: string, indices: Int32Array, C: number, ignoreIndex: number, weight: Float32Array | undefined): number {
   let d = 0,
     p = 0;

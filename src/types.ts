@@ -46,18 +46,21 @@ export interface InitOptions {
    *  `WebAssembly.validate` accepts. Results of the relaxed build depend on the hardware (fused or
    *  not) within the same tolerances; "simd" gives the same bits on every engine. */
   build?: Build;
-  /** Shorthand kept from before the relaxed build: true is `build: "simd"` (an Error if this engine
-   *  lacks wasm SIMD), false is `build: "scalar"`. Give `build` or `simd`, not both. */
+  /** Shorthand: `simd: true` is `build: "simd"` (an Error if this engine lacks wasm SIMD), `simd: false`
+   *  is `build: "scalar"`. Give `build` or `simd`, not both. */
   simd?: boolean;
-  /** Usual size in bytes of the scratch window through which Float32Array data is streamed
-   *  (default 256 KiB, at least 64). A call whose smallest unit, one row, is larger enlarges it for that call. */
+  /** Usual size in bytes of the scratch window through which Float32Array data is streamed: an
+   *  integer in [64, 2^31], default 256 KiB. A call enlarges it for that call when its smallest unit,
+   *  one row, is larger, and when an outer slice of an inner axis (`axis` not last) is larger but at
+   *  most 64 windows (such a slice is copied whole; a larger one goes in ranges of its positions). */
   scratchBytes?: number;
 }
 
 export interface SoftmaxOptions {
   /** The axis to normalize over; negative counts from the end. Default −1 (the last). */
   axis?: number;
-  /** Acts on x / temperature. Must be finite and > 0. Default 1. */
+  /** Acts on x / temperature. Must be finite and > 0, with a reciprocal that is a finite, non-zero
+   *  float32 (about 2.9e-39 to 1.4e45). Default 1. */
   temperature?: number;
   /** What a row that is entirely −Infinity gives: "nan" (as PyTorch, the default) or "zero". */
   maskedRows?: MaskedRows;
@@ -70,7 +73,8 @@ export interface LogSumExpOptions {
   axis?: number;
   /** Computes logsumexp(x / temperature). Default 1. */
   temperature?: number;
-  /** Where to write the result: the shape without the axis, so length size / shape[axis]. */
+  /** Where to write the result: the shape without the axis, so one element per position (the product
+   *  of the other dimensions). It must not overlap x. */
   out?: Output;
 }
 
@@ -99,13 +103,15 @@ export interface CrossEntropyOptions {
   labelSmoothing?: number;
   /** The loss of softmax(logits / T). Default 1. */
   temperature?: number;
-  /** One weight per position (the target's shape), multiplying its loss and gradient. */
+  /** One weight per position (the logits' shape without the class axis), multiplying its loss and
+   *  gradient; finite and ≥ 0. */
   sampleWeight?: Float32Array;
   /** A mean whose denominator is 0 (every target ignored): "nan" (PyTorch, default) or "zero". */
   allIgnored?: AllIgnored;
   /** z: adds z·logsumexp² to each position's loss (PaLM's z-loss). Default 0. */
   zLoss?: number;
-  /** c: the logits become c·tanh(logits / c) before the softmax (Gemma 2). Default none. */
+  /** c: the logits become c·tanh(logits / c) before the softmax (Gemma 2); c and 1/c must be finite
+   *  float32s (about 2.9e-39 to 3.4e38). Default none. */
   logitSoftcap?: number;
 }
 
@@ -120,7 +126,8 @@ export interface CrossEntropyBackwardOptions extends CrossEntropyOptions {
 
 /** Options of crossEntropyWithGrad: those of the backward, and the per-position logsumexp if wanted. */
 export interface CrossEntropyWithGradOptions extends CrossEntropyBackwardOptions {
-  /** true: also return logsumexp(logits / T) per position; or a Float32Array of the positions to fill. */
+  /** true: also return logsumexp(z) per position, z = logits / T (with logitSoftcap, the softcapped
+   *  logits / T); or a Float32Array of the positions to fill. */
   lse?: boolean | Float32Array;
 }
 
@@ -132,7 +139,8 @@ export interface CrossEntropyResult<L, G> {
   loss: L;
   /** The gradient with respect to the logits. */
   grad: G;
-  /** logsumexp(logits / T) per position, when asked for with `lse`. */
+  /** logsumexp(z) per position, z = logits / T (with logitSoftcap, the softcapped logits / T), when
+   *  asked for with `lse`. */
   lse: Float32Array | undefined;
 }
 

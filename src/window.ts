@@ -146,8 +146,9 @@ export class Window {
     }
   }
 
-  /** One outer slice at a time, in ranges of at least 3 inner positions (inner == 1 would switch the
-   *  kernel to its row layout, so no range is left with a single position). Every operand is copied. */
+  /** One outer slice at a time, in ranges of at least 2 inner positions (inner == 1 would switch the
+   *  kernel to its row layout, so a range that would leave exactly one position after it stops one
+   *  short). Every operand is copied. */
   private runColumns(job: Job): void {
     const { outer, dim, inner, operands } = job;
     const owners = distinctOwners(operands);

@@ -12,6 +12,7 @@ import {
   VARIANTS,
   EXPORT_NAMES,
   ROOT,
+  wasmBytes,
   wasmModule,
   instantiate,
   variantOf,
@@ -81,6 +82,66 @@ function declared(name: KernelName): string {
   return `(${s.params.map(([, t]) => t).join(", ")}) → ${s.result ?? "()"}`;
 }
 
+/** A build's text format, as asc wrote it beside the binary (build/*.wat). */
+function watOf(v: (typeof VARIANTS)[number]): string {
+  return readFileSync(`${ROOT}build/${v.file.replace(/\.wasm$/, ".wat")}`, "utf8");
+}
+
+/** The DataCount section's id (bulk memory, wasm 2.0). */
+const DATA_COUNT = 12;
+
+/** The ids of a module's sections, in order. */
+function sectionIds(bytes: Uint8Array): number[] {
+  const ids: number[] = [];
+  let at = 8; // past the magic number and the version
+  const leb = () => {
+    let n = 0,
+      shift = 0,
+      b: number;
+    do {
+      b = bytes[at++]!;
+      n += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return n;
+  };
+  while (at < bytes.length) {
+    ids.push(bytes[at++]!);
+    const size = leb(); // read before adding: leb() moves `at` past the size's own bytes
+    at += size;
+  }
+  return ids;
+}
+
+/** A cycle in the text format's call graph ("$a → $b → $a"), or null: direct calls only. */
+function callCycle(text: string): string | null {
+  const calls = new Map<string, string[]>();
+  for (const body of text.split(/^ \(func /m).slice(1)) {
+    const name = /^\$[^\s()]+/.exec(body)?.[0];
+    if (name)
+      calls.set(
+        name,
+        [...body.matchAll(/\bcall (\$[^\s()]+)/g)].map((m) => m[1]!),
+      );
+  }
+  const done = new Set<string>();
+  const visit = (f: string, path: string[]): string | null => {
+    if (path.includes(f)) return [...path.slice(path.indexOf(f)), f].join(" → ");
+    if (done.has(f)) return null;
+    for (const g of calls.get(f) ?? []) {
+      const found = visit(g, [...path, f]);
+      if (found) return found;
+    }
+    done.add(f);
+    return null;
+  };
+  for (const f of calls.keys()) {
+    const found = visit(f, []);
+    if (found) return found;
+  }
+  return null;
+}
+
 describe("the modules", () => {
   it("the own-memory builds import nothing; the imported-memory builds import exactly env.memory", () => {
     for (const v of VARIANTS) {
@@ -120,6 +181,61 @@ describe("the modules", () => {
       expect([...relaxed].sort(), `${v.name}'s relaxed-SIMD instructions`).toEqual(
         v.isa === "relaxed" ? ["f32x4.relaxed_madd", "i32x4.relaxed_laneselect"] : [],
       );
+    }
+  });
+
+  it("the scalar builds carry a DataCount section but use no wasm 2.0 instruction", () => {
+    for (const v of VARIANTS.filter((u) => u.isa === "scalar")) {
+      expect(sectionIds(wasmBytes(v)), `${v.name}'s sections`).toContain(DATA_COUNT);
+      const text = watOf(v);
+      // Bulk memory, reference types and tables, non-trapping conversions, sign extension, typed
+      // select, multi-value results, SIMD: what wasm 2.0 added to 1.0's instructions.
+      const wasm2 = [
+        /\bmemory\.(?:copy|fill|init)\b|\bdata\.drop\b/g, // bulk memory
+        /\btable\.\w+|\belem\.drop\b|\bref\.\w+/g, // reference types
+        /\b[if]\d\d\.trunc_sat_\w+/g, // non-trapping float-to-int
+        /\bi(?:32|64)\.extend(?:8|16)_s\b|\bi64\.extend32_s\b/g, // sign extension
+        /\bselect \(result|\(result \S+ [^)]+\)|^\s*(?:block|loop|if)\b[^\n]*\(param/gm, // typed select, multi-value
+        /\bv128\b|\b[if]\d+x\d+\.\w+/g, // SIMD
+      ].flatMap((re) => text.match(re) ?? []);
+      expect(wasm2, `${v.name}'s wasm 2.0 instructions`).toEqual([]);
+    }
+  });
+
+  it("the own-memory builds start with 1 page and no maximum; the imported-memory builds ask for at least 1 page, no maximum", () => {
+    for (const v of VARIANTS) {
+      const memories = watOf(v).match(/^\s*(?:\(import "env" "memory" )?\(memory \$\w+[^)\n]*\)\)?$/gm) ?? [];
+      expect(
+        memories.map((m) => m.trim().replace(/\$\w+/, "$m")),
+        v.name,
+      ).toEqual([v.importsMemory ? '(import "env" "memory" (memory $m 1))' : "(memory $m 1)"]);
+      if (!v.importsMemory) expect(instantiate(v, 0).memory.buffer.byteLength, v.name).toBe(65536);
+    }
+  });
+
+  it("no allocator, globals, start function or table; never memory.grow or memory.size", () => {
+    for (const v of VARIANTS) {
+      const text = watOf(v);
+      expect(text.match(/\$~lib\/rt\/[^\s()]*/g), `${v.name}: the AssemblyScript runtime's functions`).toBeNull();
+      expect(text.match(/^\s*\((?:global|start|table|elem)\b[^\n]*/gm), `${v.name}: globals, start, tables`).toBeNull();
+      expect(text.match(/\bmemory\.(?:grow|size)\b/g), v.name).toBeNull();
+    }
+  });
+
+  it("nothing traps but a memory access: no division by a variable, no trapping float-to-int conversion, no unreachable, no recursion", () => {
+    for (const v of VARIANTS) {
+      const text = watOf(v);
+      const lines = text.split("\n").map((l) => l.trim());
+      lines.forEach((l, i) => {
+        if (!/^i(?:32|64)\.(?:div|rem)_[su]\b/.test(l)) return;
+        // The flat text pushes the divisor last: a constant other than 0 (and −1, which overflows div_s).
+        const divisor = /^i(?:32|64)\.const (-?\d+)$/.exec(lines[i - 1] ?? "");
+        expect(divisor && ![0, -1].includes(Number(divisor[1])), `${v.name} line ${i + 1}: ${lines[i - 1]} ${l}`).toBe(true);
+      });
+      expect(text.match(/\bi(?:32|64)\.trunc_f(?:32|64)_[su]\b/g), `${v.name}: trapping conversions`).toBeNull();
+      expect(text.match(/\bunreachable\b/g), v.name).toBeNull();
+      expect(text.match(/\bcall_indirect\b/g), v.name).toBeNull();
+      expect(callCycle(text), `${v.name}: a function that reaches itself`).toBeNull();
     }
   });
 
@@ -174,7 +290,7 @@ describe("the imported memory", () => {
     }
   });
 
-  it("instantiation writes only below heapBase(): the host's bytes from heapBase() up are kept", () => {
+  it("instantiation writes only [1024, heapBase()): the host's bytes below 1024 and from heapBase() up are kept", () => {
     for (const v of imported) {
       const memory = new WebAssembly.Memory({ initial: 2 });
       new Uint8Array(memory.buffer).fill(0xee);
@@ -183,6 +299,10 @@ describe("the imported memory", () => {
       expect(
         new Uint8Array(memory.buffer, base).every((b) => b === 0xee),
         v.name,
+      ).toBe(true);
+      expect(
+        new Uint8Array(memory.buffer, 0, 1024).every((b) => b === 0xee),
+        `${v.name}: [0, 1024)`,
       ).toBe(true);
       expect(
         new Uint8Array(memory.buffer, 0, base).some((b) => b !== 0xee),
@@ -662,8 +782,8 @@ for (const v of VARIANTS) {
     });
 
     // An ignored position's target is the ignoreIndex, which may be any integer: the kernel must not
-    // read the logits at it (it once did, with lse ≠ 0: 400 bytes before the row for −100, past the end
-    // of memory, a trap, for 2^28).
+    // read the logits at it (for −100 that is 400 bytes before the row; for 2^28, past the end of
+    // memory, a trap), with lse ≠ 0 as with lse = 0.
     it("crossEntropy never reads the logits at an ignored position's ignoreIndex (2^28 here), lse or not", () => {
       const a = arena();
       const C = 20,
@@ -675,7 +795,7 @@ for (const v of VARIANTS) {
         ws = a.alloc(abi.crossEntropyWorkspaceBytes(C, 1));
       abi.crossEntropy(2, C, 1, x, t, 0, big, 0, C, 0, 1, 0, loss, 0, 0, 0, ws); // lse = 0: fine
       expect(getF64(mem, loss, 2)[0]).toBe(0);
-      abi.crossEntropy(2, C, 1, x, t, 0, big, 0, C, 0, 1, 0, loss, lse, 0, 0, ws); // lse ≠ 0: was a RuntimeError
+      abi.crossEntropy(2, C, 1, x, t, 0, big, 0, C, 0, 1, 0, loss, lse, 0, 0, ws); // lse ≠ 0: no RuntimeError either
       expect(getF64(mem, loss, 2)[0]).toBe(0);
     });
   });

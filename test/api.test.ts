@@ -33,7 +33,8 @@ describe("init and features", () => {
     const f = await a;
     expect(f).toBe(m.features);
     // This engine validates the relaxed build (Node 20 through vitest.config.ts's flag), so init() takes it.
-    expect(m.features).toMatchObject({ ready: true, simd: true, build: "relaxed", relaxedSimd: true });
+    // scratchBytes: the README's 256 KiB default window.
+    expect(m.features).toMatchObject({ ready: true, simd: true, build: "relaxed", relaxedSimd: true, scratchBytes: 262144 });
     expect(m.init()).toBe(a);
     expect(Array.from(m.softmax(new Float32Array([0, 0]), [2]))).toEqual([0.5, 0.5]);
   });
@@ -52,7 +53,7 @@ describe("init and features", () => {
     const m = await fresh();
     await m.init({ build: "simd" });
     expect(m.features).toMatchObject({ simd: true, relaxedSimd: false, build: "simd" });
-    await m.init({ simd: true }); // as before the relaxed build: the SIMD build, not the best one
+    await m.init({ simd: true }); // the SIMD build, not the best one
     expect(m.features).toMatchObject({ simd: true, relaxedSimd: false, build: "simd" });
     await m.init({ build: "relaxed" });
     expect(m.features).toMatchObject({ simd: true, relaxedSimd: true, build: "relaxed" });

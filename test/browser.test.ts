@@ -10,7 +10,7 @@ import { build as viteBuild } from "vite";
 import type { Browser } from "playwright-core";
 import { installPacked, ROOT, type Installed } from "./package/install.js";
 import { launchChromium, serveStatic, type StaticServer } from "./browser/chromium.js";
-import type { SuiteReport } from "./browser/suite.js";
+import { RUNS, type SuiteReport } from "./browser/suite.js";
 
 /** Runs the suite when loaded and leaves its report (or error) on window.__report. */
 const RUNNER = `run().then((r) => { window.__report = r; }, (e) => { window.__report = { error: String(e && e.stack || e) }; });`;
@@ -113,7 +113,13 @@ describe("in Chromium", () => {
       const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
       expect(failed).toEqual([]);
       // Seeds and five checks per case (three forward, CE loss and grad, backward where finite) for each build.
-      expect(r.checks.length).toBeGreaterThan(3 * (3 + 25 * 5));
+      expect(r.checks.length).toBeGreaterThan(3 * (3 + RUNS * 5));
     });
   }
+});
+
+describe("docs/browsers.md", () => {
+  it("gives the suite's number of random cases per build", () => {
+    expect(readFileSync(join(ROOT, "docs/browsers.md"), "utf8")).toContain(`reduced: ${RUNS} random cases per build`);
+  });
 });

@@ -2,6 +2,7 @@
 // axes, magnitudes, temperatures and special values, with Float32Array, alloc() and buffer-view
 // inputs, in place and not, through the usual and a tiny scratch window.
 import { describe, it, expect } from "vitest";
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import * as ref from "../src/reference.js";
 import type { Simdmax } from "../src/index.js";
@@ -85,7 +86,15 @@ const spec = (c: Case): DataSpec => ({
   special: c.special,
   maskedRow: c.maskedRow,
 });
+/** Random cases per kernel and build (README's "Tolerances in the tests" gives the number). */
 const RUNS = 100;
+
+describe("README", () => {
+  it("gives the number of random cases per build", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    expect(readme.replace(/\s+/g, " ")).toContain(`Each kernel meets its bound on ${RUNS} random cases per build (\`RUNS\``);
+  });
+});
 
 for (const build of BUILDS) {
   describe(`${build} build`, () => {

@@ -64,6 +64,18 @@ const cases: Case[] = [
   ["NaN temperature", (sm) => sm.softmax(x6(), [2, 3], { temperature: NaN }), RangeError, /temperature .* got NaN/],
   ["a temperature whose reciprocal overflows float32", (sm) => sm.softmax(x6(), [2, 3], { temperature: 1e-40 }), RangeError, /temperature/],
   [
+    "a temperature just below the smallest (about 2.9e-39)",
+    (sm) => sm.softmax(x6(), [2, 3], { temperature: 2.9e-39 }),
+    RangeError,
+    /reciprocal is a finite, non-zero float32, got 2.9e-39/,
+  ],
+  [
+    "a temperature just past the largest (about 1.4e45), whose reciprocal rounds to float32 0",
+    (sm) => sm.logSumExp(x6(), [2, 3], { temperature: 1.43e45 }),
+    RangeError,
+    /reciprocal is a finite, non-zero float32, got 1.43e\+45/,
+  ],
+  [
     "a string temperature",
     (sm) => sm.softmax(x6(), [2, 3], { temperature: "2" as unknown as number }),
     TypeError,
@@ -435,6 +447,15 @@ describe("bad input", () => {
       expect(Array.from(sm.softmax(new Float32Array([0, 0]), [2]))).toEqual([0.5, 0.5]);
     });
   }
+
+  it("the temperature's range is about 2.9e-39 to 1.4e45 (options.ts, README): its ends are accepted", async () => {
+    const { normal: sm } = await instances("simd");
+    for (const temperature of [2.95e-39, 1e-38, 1e45, 1.4e45, 1.427e45]) {
+      expect(() => sm.softmax(x6(), [2, 3], { temperature }), `T = ${temperature}`).not.toThrow();
+      expect(() => ref.logSumExp(x6(), [2, 3], { temperature }), `reference, T = ${temperature}`).not.toThrow();
+    }
+    expect(Array.from(sm.softmax(x6(), [2, 3], { temperature: 1.4e45 }), (v) => v.toFixed(6))).toEqual(new Array(6).fill("0.333333"));
+  });
 
   it("nothing is written when a call fails: inputs and out stay as they were", async () => {
     const { normal: sm, tiny } = await instances("simd");

@@ -1,8 +1,8 @@
 // The float32 vector log of the short-row cross-entropy and log-softmax (assembly/log.ts), through the
 // raw module's logPass probe, in the SIMD build and the relaxed one (whose multiply-adds may be fused):
-// within 1 ULP of log on every float32 in [1, 32) (the row sums it is taken of: the
-// max contributes 1, at most 31 classes add at most 1 each) and on a sample of all normal floats,
-// and its special values.
+// within 0.85 ULP of log on every float32 in [1, 32) (the row sums it is taken of: the max contributes
+// 1, at most 31 classes add at most 1 each; README "Accuracy" gives the bound), within 1 ULP on a
+// sample of all normal floats, and its special values.
 import { describe, it, expect } from "vitest";
 import type { KernelExports } from "../src/abi.js";
 import { wasmBytes } from "../src/runtime.js";
@@ -59,10 +59,11 @@ function worst(log: (xs: Float32Array) => Float32Array, lo: number, hi: number, 
 }
 
 describe.each(["relaxed", "simd"] as const)("log (float32, four lanes), %s build", (build) => {
-  it("is within 1 ULP of log on every float32 in [1, 32) and on a sample of all normal floats", async () => {
+  it("is within 0.85 ULP of log on every float32 in [1, 32), and within 1 ULP on a sample of all normal floats", async () => {
     const log = await raw(build);
     const dense = worst(log, 1, 32, 1); // 2^26 inputs
     expect(dense.max, `worst at ${dense.at}`).toBeLessThanOrEqual(1);
+    expect(dense.max, `worst at ${dense.at}`).toBeLessThanOrEqual(0.85);
     expect(dense.max).toBeGreaterThan(0.5); // not correctly rounded: the check can see errors
     const wide = worst(log, 2 ** -126, 3.4e38, 1009);
     expect(wide.max, `worst at ${wide.at}`).toBeLessThanOrEqual(1);

@@ -1,6 +1,7 @@
 // The streaming window and the heap: chunking never changes a bit, memory stays bounded, growth
 // is survived, buffers behave.
 import { describe, expect, it, vi } from "vitest";
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { createSimdmax, type Simdmax } from "../src/index.js";
 import { BUILDS, makeData, layoutOf } from "./helpers.js";
@@ -9,6 +10,16 @@ import { BUILDS, makeData, layoutOf } from "./helpers.js";
  *  engine and the instruction (scalar and vector lanes may differ), so only "is NaN" is a result. */
 const bits = (a: Float32Array) =>
   Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (b, i) => (Number.isNaN(a[i]) ? 0x7fc00000 : b));
+
+/** Calls of mixed sizes over which memory must stay bounded (README's "Memory" section gives the number). */
+const CALLS = 10_000;
+
+describe("README", () => {
+  it("gives the number of calls over which memory stays bounded", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    expect(readme.replace(/\s+/g, " ")).toContain(`tested over ${CALLS.toLocaleString("en-US")} calls of mixed sizes`);
+  });
+});
 
 for (const build of BUILDS) {
   describe(`${build} build`, () => {
@@ -58,7 +69,7 @@ for (const build of BUILDS) {
       );
     });
 
-    it("memory stays bounded over 10,000 calls of mixed sizes", async () => {
+    it(`memory stays bounded over ${CALLS.toLocaleString("en-US")} calls of mixed sizes`, async () => {
       const sm = await createSimdmax({ build });
       const sizes = [
         [1, 10],
@@ -93,9 +104,9 @@ for (const build of BUILDS) {
       };
       for (let i = 0; i < 60; i++) call(i); // every size and op once: the high-water mark
       const after = sm.memory.buffer.byteLength;
-      for (let i = 0; i < 10_000; i++) call(i);
+      for (let i = 0; i < CALLS; i++) call(i);
       expect(sm.memory.buffer.byteLength).toBe(after);
-      expect(after).toBeLessThan(16 << 20); // a 300k-element row needs ~1.2 MB; nothing near 10,000 of them
+      expect(after).toBeLessThan(16 << 20); // a 300k-element row needs ~1.2 MB; nothing grows with the number of calls
     });
 
     it("survives memory growth: buffers keep their data, views are re-taken", async () => {

@@ -105,7 +105,7 @@ export function mismatch(got: ArrayLike<number>, ref: ArrayLike<number>, tol: (j
 
 /** Tolerances, in units of U, with where each term comes from (see README "Accuracy"):
  *  - 64: the sum of exps (float32 blocks of 32 per lane, ≤ 32 roundings, then float64), the exp's own
- *    1.22 ULP, the reciprocal or log, and the final product or difference;
+ *    error (≤ 1 ULP), the reciprocal or log, and the final product or difference;
  *  - 4|z_j|: rounding z = (x − max)·(1/T) in float32 (the subtraction, 1/T, the product) moves exp(z) by |z|·U each;
  *  - 4W: every element's argument error reaches the row's sum, weighted by its probability. */
 export const tolerances = {
@@ -156,7 +156,7 @@ export const backwardTolerances = {
   softmax: (y: ArrayLike<number>, dy: ArrayLike<number>, st: ReturnType<typeof backwardStats>, t: number) => (j: number) =>
     (U / t) * Math.abs(y[j] as number) * (4 * Math.abs(dy[j] as number) + 4 * Math.abs(st.g[j] as number) + 64 * (st.g1[j] as number)) +
     TINY,
-  /** dx = (dy − exp(y)·G)·k: the exp's 1.22 ULP and 4 roundings, and the sum's error (≤ 64U·Σ|dy|) through exp(y). */
+  /** dx = (dy − exp(y)·G)·k: the exp's error (≤ 1 ULP) and 4 roundings, and the sum's error (≤ 64U·Σ|dy|) through exp(y). */
   logSoftmax: (y: ArrayLike<number>, dy: ArrayLike<number>, st: ReturnType<typeof backwardStats>, t: number) => (j: number) =>
     (U / t) * (4 * Math.abs(dy[j] as number) + Math.exp(y[j] as number) * (8 * Math.abs(st.G[j] as number) + 64 * (st.s1[j] as number))) +
     TINY,

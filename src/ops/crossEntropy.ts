@@ -63,8 +63,8 @@ function gradShares(fn: string, a: CrossEntropyArgs, gradOutput: unknown): Float
 }
 
 /** A float64 sum of per-position losses in position order, kept as four partial sums (positions mod
- *  4) so that its additions do not wait on one another (one chain took 1.4 ns a position); it has the
- *  same bits however the positions are split into chunks. */
+ *  4) so that its additions do not wait on one another, as one chain's would; it has the same bits
+ *  however the positions are split into chunks. */
 class Total {
   private s0 = 0;
   private s1 = 0;
@@ -233,8 +233,8 @@ function kernelIgnoreIndex(a: CrossEntropyArgs): number {
 
 /** One chunk's n float64 losses at byte `loss` of wasm memory, in position order: times the float32
  *  sampleWeight at byte `swAt` when there is one, added to the total, or stored as float32 at byte
- *  `none`. Loops over the memory's views: no array is made per call (Float32Array.from with a map took
- *  57 ns a position). */
+ *  `none`. Loops over the memory's views: no array is made per call (Float32Array.from with a map
+ *  calls a function per position). */
 function collect(ctx: Context, into: Losses, n: number, loss: number, sw: Float32Array | undefined, swAt: number, none: number): void {
   const l = ctx.heap.viewFor(8) as Float64Array,
     at = loss / 8;

@@ -81,7 +81,8 @@ function familyOp(
     ws: number,
   ) => void,
 ) {
-  // Fixed parameters rather than a rest array: these run on every call, and small calls are a few µs.
+  // Fixed parameters rather than a rest array: these run on every call, and a small call's time is
+  // mostly such per-call work.
   const [first, second] = names as [string, string | undefined];
   return (ctx: Context, a0: unknown, a1: unknown, a2?: unknown, a3?: unknown): Input => {
     const c =

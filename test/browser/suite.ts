@@ -55,7 +55,10 @@ function* cases(runs: number, seed: number) {
   }
 }
 
-export async function run(runs = 25): Promise<SuiteReport> {
+/** Random cases per build (docs/browsers.md gives the number). */
+export const RUNS = 25;
+
+export async function run(runs = RUNS): Promise<SuiteReport> {
   const checks: Check[] = [];
   const check = (name: string, fail: string | null) => checks.push({ name, ok: fail === null, detail: fail ?? "" });
   const near = (got: ArrayLike<number>, want: readonly number[], rel: number) => mismatch(got, want, (j) => rel * Math.abs(want[j]!));
