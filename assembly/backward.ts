@@ -12,12 +12,7 @@ import { colDot, colSum, colOrBits, colSoftmaxGrad, colLogSoftmaxGrad } from "./
 import { rowOf, scatter, storeBlock, transposed } from "./lanes";
 import { madd } from "./relaxed";
 import { expv } from "./exp";
-import { SHORT_ROW } from "./softmax";
-
-/** softmax's backward has no exp to amortize the transposes: its lanes win at 10 elements (0.80× the
- *  time), break even at 16 and lose from 24 (1.3×), so it stops at 15; log-softmax's runs to SHORT_ROW. */
-// @ts-ignore: decorator
-@inline const SHORT_ROW_SOFTMAX_BACKWARD: i32 = 15;
+import { SHORT_ROW, SHORT_ROW_SOFTMAX_BACKWARD } from "./abi";
 
 /** Zeroes the float64 sums at ws[0, 8·inner). */
 function clearSums(ws: usize, inner: i32): void {

@@ -21,15 +21,7 @@ import {
   EXP_ONE,
   EXP_UNDERFLOW,
 } from "./exp";
-
-// @ts-ignore: decorator
-@inline function at(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 2);
-}
-// @ts-ignore: decorator
-@inline function at8(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 3);
-}
+import { at, at8 } from "./ptr";
 
 /** sum[i..i+4) (two f64x2 at `s`) += the four lanes of v, each widened to float64. */
 // @ts-ignore: decorator

@@ -4,7 +4,7 @@
 //   loss_n = A·log s − k·Σ_c α_c·(x_c − m) + zLoss·lse²,   A = Σ_c α_c, s = Σ_c exp((x_c − m)·k), lse = m·k + log s
 //   grad_c = g_n·k·((A + 2·zLoss·lse)·p_c − α_c)
 // index target t: α_c = (1−ε)·w_t·[c = t] + (ε/C)·w_c; probabilities q: α_c = w_c·((1−ε)·q_c + ε/C).
-// Rows (inner == 1) are read once: blocks of BLOCK logits, each max-reduced and then exp-summed while
+// Rows (inner == 1) are read once: blocks of CE_BLOCK logits, each max-reduced and then exp-summed while
 // still in L1, the running sum rescaled in float64 when the max grows (online softmax). With a
 // gradient, the block's exps are stored in the gradient's place as they are made, with the shift each
 // block used; the gradient pass then scales them by P·exp((shift − max)·k) per block instead of
@@ -28,6 +28,8 @@ import { isFinite32, shiftOf } from "./rules";
 import { rowOf, gather, scatter, storeBlock, lanes4, maxTransposed, half, quad } from "./lanes";
 import { madd } from "./relaxed";
 import { logv } from "./log";
+import { SHORT_ROW, CE_BLOCK, CE_PROBABILITIES, CE_WEIGHTS } from "./abi";
+import { at, at8 } from "./ptr";
 import {
   expNegv,
   EXP_TABLE,
@@ -43,36 +45,6 @@ import {
   EXP_ONE,
   EXP_UNDERFLOW,
 } from "./exp";
-
-/** Rows of at most this many classes are done four at a time, one row per lane (shortRowsKernel):
- *  measured 0.50-0.68× the rows kernel's time forward, 0.57-0.75× fused, at 16-31 classes. */
-// @ts-ignore: decorator
-@inline const SHORT_ROW: i32 = 31;
-
-// @ts-ignore: decorator
-@inline const BLOCK: i32 = 1024; // 4 KiB of logits: the max pass and the exp pass both find them in L1
-
-/** Flags: the target is float32 probabilities shaped like x (else int32 class indices, one per position). */
-// @ts-ignore: decorator
-@inline export const CE_PROBABILITIES: i32 = 1;
-/** Flags: `w` holds one float32 weight per class. */
-// @ts-ignore: decorator
-@inline export const CE_WEIGHTS: i32 = 2;
-
-/** Workspace bytes: inner > 1, 48 per position; short rows, 16·(dim + 9); rows, one float32 shift per block. */
-export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
-  if (inner > 1) return inner * 48;
-  return ASC_FEATURE_SIMD && dim <= SHORT_ROW ? (dim + 9) << 4 : ((dim + BLOCK - 1) / BLOCK) << 2;
-}
-
-// @ts-ignore: decorator
-@inline function at(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 2);
-}
-// @ts-ignore: decorator
-@inline function at8(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 3);
-}
 
 /** The finished loss of one position from its statistics (L = log s, lse = m·k + L); NaN when the max
  *  is not finite. */
@@ -166,8 +138,8 @@ function rowsKernel(
       QX: f64 = 0,
       Q: f64 = 0;
     let nanSeen = false; // only tracked once the max is +Infinity: logsumexp is then NaN or +Infinity
-    for (let b = 0, j = 0; b < C; b += BLOCK, j++) {
-      const n = min(BLOCK, C - b);
+    for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
+      const n = min(CE_BLOCK, C - b);
       const xb = xr + ((<usize>b) << 2);
       const bm = rowMax(xb, n);
       if (bm > m) {
@@ -228,8 +200,8 @@ function rowsKernel(
     const P = (g * k * (A + 2 * zLoss * l)) / s;
     const Q1 = <f32>(g * k * (1 - eps)),
       Q2 = <f32>(g * k * eC);
-    for (let b = 0, j = 0; b < C; b += BLOCK, j++) {
-      const n = min(BLOCK, C - b);
+    for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
+      const n = min(CE_BLOCK, C - b);
       const d = <f64>load<f32>(at(shifts, j)) - <f64>m;
       const F = <f32>(d == 0 ? P : P * Math.exp(d * k));
       const gb = gr + ((<usize>b) << 2),

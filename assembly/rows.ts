@@ -5,7 +5,7 @@
 // computed again from the same inputs, to the same bits, and stored again unchanged; sums mask them
 // out. (Loading it after the loops' stores would also stall store-to-load forwarding on every row.)
 // Rows shorter than 4 take the scalar loop, which is all the scalar build compiles. Sums are deterministic for a given
-// build: float32 partial sums over blocks of BLOCK elements, added into a float64 total (plain float32
+// build: float32 partial sums over blocks of SUM_BLOCK elements (abi.ts), added into a float64 total (plain float32
 // sums drift by ~4e-4 relative over 1M elements; these stay near 1e-7); the scalar build sums in float64.
 import {
   expv,
@@ -26,17 +26,11 @@ import {
   EXP_UNDERFLOW,
 } from "./exp";
 import { madd } from "./relaxed";
-
-// @ts-ignore: decorator
-@inline const BLOCK: i32 = 256; // a multiple of 8: 32 float32 additions per accumulator lane, then float64
+import { SUM_BLOCK } from "./abi";
+import { at } from "./ptr";
 
 /** For r = 1, 2, 3 at byte offset 16·r: all-ones in the last r lanes, the new ones of a row's last vector. */
 const TAIL_MASKS: usize = memory.data<i32>([0, 0, 0, 0, 0, 0, 0, -1, 0, 0, -1, -1, 0, -1, -1, -1], 16);
-
-// @ts-ignore: decorator
-@inline function at(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 2);
-}
 
 // @ts-ignore: decorator
 @inline function tailMask(n: i32): v128 {
@@ -109,7 +103,7 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
       const xTail = v128.load(at(x, n - 4));
       let i = 0;
       while (i < nv) {
-        const end = min(i + BLOCK, nv);
+        const end = min(i + SUM_BLOCK, nv);
         let a0 = f32x4.splat(0),
           a1 = a0;
         for (; i + 8 <= end; i += 8) {
@@ -215,7 +209,7 @@ function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32, p1: f
       const nv = n & ~3;
       let i = 0;
       while (i < nv) {
-        const end = min(i + BLOCK, nv);
+        const end = min(i + SUM_BLOCK, nv);
         let a0 = f32x4.splat(0),
           a1 = a0;
         for (; i + 8 <= end; i += 8) {

@@ -11,6 +11,7 @@ import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./colu
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
 import { rowOf, scatter, storeBlock, maxTransposed, half, quad } from "./lanes";
 import { logv } from "./log";
+import { SHORT_ROW } from "./abi";
 import {
   expNegv,
   EXP_TABLE,
@@ -26,14 +27,6 @@ import {
   EXP_ONE,
   EXP_UNDERFLOW,
 } from "./exp";
-
-/** Rows up to this long are done four at a time, one row per lane (shortRowsSoftmax and the other
- *  short-row kernels). Measured against the row kernels (bench/RESULTS.md): 2-4× faster for 2-8
- *  elements; with whole-row block stores and the Estrin log, 0.68-0.90× the time at 16-31 elements for
- *  softmax, logSoftmax and logSumExp. Their float32 sums of at most 31 exps stay within the same error
- *  bound as the row kernels' 32-term block sums. */
-// @ts-ignore: decorator
-@inline export const SHORT_ROW: i32 = 31;
 
 // @ts-ignore: decorator
 @inline function sumsAt(ws: usize): usize {
