@@ -7,12 +7,13 @@
 // Short rows go four at a time, one row per lane, as the forward ones do
 // (softmax.ts): y and dy transposed into the workspace (16 bytes per element each), the sum per lane,
 // then the output written back four elements of each row at a time.
-import { rowDot, rowSum, rowAllZeroBits, rowSoftmaxGrad, rowLogSoftmaxGrad, rowFill } from "./rows";
-import { colDot, colSum, colOrBits, colSoftmaxGrad, colLogSoftmaxGrad } from "./columns";
+import { rowDot, rowSum, rowAllZeroBits, rowFill } from "./rows";
+import { colDot, colSum, colOrBits } from "./columns";
 import { rowOf, scatter, storeBlock, transposed } from "./lanes";
 import { madd } from "./relaxed";
-import { expv } from "./exp";
+import { expv, exps } from "./exp";
 import { SHORT_ROW, SHORT_ROW_SOFTMAX_BACKWARD } from "./abi";
+import { at } from "./ptr";
 
 /** Zeroes the float64 sums at ws[0, 8·inner). */
 function clearSums(ws: usize, inner: i32): void {
@@ -227,4 +228,76 @@ function shortRowsLogSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, 
 @inline function logSoftmaxGradLanes(Y: usize, D: usize, d: i32, g: v128, vk: v128, masked: v128): v128 {
   const o = (<usize>d) << 4;
   return v128.andnot(f32x4.mul(f32x4.sub(v128.load(D + o), f32x4.mul(expv(v128.load(Y + o)), g)), vk), masked);
+}
+
+// The output passes of both kernels: along one contiguous row (inner == 1; the SIMD build ends a row
+// with an overlapping last vector, as rows.ts does), and across a row of inner positions (inner > 1; a
+// vector loop, then the same arithmetic per position, as columns.ts does).
+
+/** dx_i = (dy_i − g)·y_i·k: softmax's backward output pass (dx may be y or dy). */
+function rowSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      const vg = f32x4.splat(g),
+        vk = f32x4.splat(k);
+      const yTail = v128.load(at(y, n - 4)),
+        dyTail = v128.load(at(dy, n - 4));
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), vg), v128.load(at(y, i)));
+        v128.store(at(dx, i), f32x4.mul(v, vk));
+      }
+      if (n & 3) v128.store(at(dx, n - 4), f32x4.mul(f32x4.mul(f32x4.sub(dyTail, vg), yTail), vk));
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - g) * load<f32>(at(y, i)) * k);
+}
+
+/** dx_i = (dy_i − exp(y_i)·g)·k: log-softmax's backward output pass (dx may be y or dy). */
+function rowLogSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      const vg = f32x4.splat(g),
+        vk = f32x4.splat(k);
+      const yTail = v128.load(at(y, n - 4)),
+        dyTail = v128.load(at(dy, n - 4));
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), vg));
+        v128.store(at(dx, i), f32x4.mul(v, vk));
+      }
+      if (n & 3) v128.store(at(dx, n - 4), f32x4.mul(f32x4.sub(dyTail, f32x4.mul(expv(yTail), vg)), vk));
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * g) * k);
+}
+
+/** dx_i = (dy_i − g_i)·y_i·k (dx may be y or dy). */
+function colSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k);
+    for (; i + 4 <= n; i += 4) {
+      const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), v128.load(at(g, i))), v128.load(at(y, i)));
+      v128.store(at(dx, i), f32x4.mul(v, vk));
+    }
+  }
+  for (; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - load<f32>(at(g, i))) * load<f32>(at(y, i)) * k);
+}
+
+/** dx_i = (dy_i − exp(y_i)·g_i)·k (dx may be y or dy). */
+function colLogSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k);
+    for (; i + 4 <= n; i += 4) {
+      const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), v128.load(at(g, i))));
+      v128.store(at(dx, i), f32x4.mul(v, vk));
+    }
+  }
+  for (; i < n; i++) {
+    store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * load<f32>(at(g, i))) * k);
+  }
 }

@@ -10,20 +10,8 @@
 // block used; the gradient pass then scales them by P·exp((shift − max)·k) per block instead of
 // computing exp again. inner > 1: three passes across positions.
 // Sums with x − m keep the loss's cancellation (A·log s against Σ α·(x − m)) small for large logits.
-import {
-  rowMax,
-  rowExpSum,
-  rowHasNaN,
-  rowSum,
-  rowDot,
-  rowSumShift,
-  rowDotShift,
-  rowAffineShift,
-  rowAffine3Shift,
-  rowCrossEntropyGradFromExp,
-  rowFill,
-} from "./rows";
-import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, colHasNaN } from "./columns";
+import { rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowAffineShift, rowAffine3Shift, rowFill } from "./rows";
+import { colMax, colExpSum, colHasNaN, addWide } from "./columns";
 import { isFinite32, shiftOf } from "./rules";
 import { rowOf, gather, scatter, storeBlock, lanes4, maxTransposed, half, quad } from "./lanes";
 import { madd } from "./relaxed";
@@ -32,6 +20,7 @@ import { SHORT_ROW, CE_BLOCK, CE_PROBABILITIES, CE_WEIGHTS } from "./abi";
 import { at, at8 } from "./ptr";
 import {
   expNegv,
+  expNegs,
   EXP_TABLE,
   EXP_LOG2E,
   EXP_MAGIC,
@@ -589,5 +578,119 @@ function shortRowsKernel(
       const g = <f64>load<f32>(at(gscale, o));
       store<f32>(at(gr, t), load<f32>(at(gr, t)) - <f32>(g * k * (1 - eps) * wt));
     }
+  }
+}
+
+// Cross-entropy's own passes: along one contiguous row (inner == 1; the SIMD build ends a row with an
+// overlapping last vector, as rows.ts does), and across a row of inner positions (inner > 1; a vector
+// loop, then the same arithmetic per position, as columns.ts does).
+
+/** Cross-entropy's gradient from exps stored in g: g_i = g_i·F − w_i·(Q1·q_i + Q2), in place, with
+ *  w_i = 1 without weights (`hasW`) and q_i = 0 without probability targets (`hasQ`). */
+// @ts-ignore: decorator
+@inline
+function rowCrossEntropyGradFromExp(q: usize, w: usize, g: usize, n: i32, F: f32, Q1: f32, Q2: f32, hasQ: bool, hasW: bool): void {
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      const vF = f32x4.splat(F),
+        vQ1 = f32x4.splat(Q1),
+        vQ2 = f32x4.splat(Q2);
+      const gTail = v128.load(at(g, n - 4));
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        let t = hasQ ? madd(vQ1, v128.load(at(q, i)), vQ2) : vQ2;
+        if (hasW) t = f32x4.mul(t, v128.load(at(w, i)));
+        v128.store(at(g, i), f32x4.sub(f32x4.mul(v128.load(at(g, i)), vF), t));
+      }
+      if (n & 3) {
+        const p = n - 4;
+        let t = hasQ ? madd(vQ1, v128.load(at(q, p)), vQ2) : vQ2;
+        if (hasW) t = f32x4.mul(t, v128.load(at(w, p)));
+        v128.store(at(g, p), f32x4.sub(f32x4.mul(gTail, vF), t));
+      }
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    let t = hasQ ? Q1 * load<f32>(at(q, i)) + Q2 : Q2;
+    if (hasW) t *= load<f32>(at(w, i));
+    store<f32>(at(g, i), load<f32>(at(g, i)) * F - t);
+  }
+}
+
+/** acc_i += a·(x_i − m_i): a class weight times the shifted logits of one class row. */
+function colAxpyShift(acc: usize, x: usize, m: usize, n: i32, a: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(a);
+    for (; i + 4 <= n; i += 4) addWide(at8(acc, i), f32x4.mul(va, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
+  }
+  for (; i < n; i++) store<f64>(at8(acc, i), load<f64>(at8(acc, i)) + <f64>(a * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
+}
+
+/** Probability targets against one class row: accQX_i += a·(p1·q_i + p0)·(x_i − m_i), accQ_i += a·q_i. */
+function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: usize, n: i32, a: f32, p1: f32, p0: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(a),
+      v1 = f32x4.splat(p1),
+      v0 = f32x4.splat(p0);
+    for (; i + 4 <= n; i += 4) {
+      const q4 = v128.load(at(q, i));
+      const coef = f32x4.mul(va, f32x4.add(f32x4.mul(v1, q4), v0));
+      addWide(at8(accQX, i), f32x4.mul(coef, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
+      addWide(at8(accQ, i), f32x4.mul(va, q4));
+    }
+  }
+  for (; i < n; i++) {
+    const q1 = load<f32>(at(q, i));
+    const coef = a * (p1 * q1 + p0);
+    store<f64>(at8(accQX, i), load<f64>(at8(accQX, i)) + <f64>(coef * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
+    store<f64>(at8(accQ, i), load<f64>(at8(accQ, i)) + <f64>(a * q1));
+  }
+}
+
+/** Cross-entropy's gradient over one class row: g_i = e_i·P_i − w·(Q1_i·q_i + Q2_i), e_i = exp((x_i − m_i)·k);
+ *  q_i = 0 without probability targets (`hasQ`). g may be x. */
+function colCrossEntropyGrad(
+  x: usize,
+  q: usize,
+  g: usize,
+  m: usize,
+  P: usize,
+  Q1: usize,
+  Q2: usize,
+  n: i32,
+  k: f32,
+  w: f32,
+  hasQ: bool,
+): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k),
+      vw = f32x4.splat(w);
+    const T = EXP_TABLE;
+    const log2e = v128.load32_splat(T, EXP_LOG2E),
+      magic = v128.load32_splat(T, EXP_MAGIC);
+    const hi = v128.load32_splat(T, EXP_NLN2HI),
+      lo = v128.load32_splat(T, EXP_NLN2LO);
+    const c6 = v128.load32_splat(T, EXP_C6),
+      c5 = v128.load32_splat(T, EXP_C5),
+      c4 = v128.load32_splat(T, EXP_C4);
+    const c3 = v128.load32_splat(T, EXP_C3),
+      c2 = v128.load32_splat(T, EXP_C2),
+      one = v128.load32_splat(T, EXP_ONE);
+    const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+    for (; i + 4 <= n; i += 4) {
+      const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i))), vk);
+      const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+      const t = hasQ ? f32x4.add(f32x4.mul(v128.load(at(Q1, i)), v128.load(at(q, i))), v128.load(at(Q2, i))) : v128.load(at(Q2, i));
+      v128.store(at(g, i), f32x4.sub(f32x4.mul(e, v128.load(at(P, i))), f32x4.mul(vw, t)));
+    }
+  }
+  for (; i < n; i++) {
+    const e = expNegs((load<f32>(at(x, i)) - load<f32>(at(m, i))) * k);
+    const t = hasQ ? load<f32>(at(Q1, i)) * load<f32>(at(q, i)) + load<f32>(at(Q2, i)) : load<f32>(at(Q2, i));
+    store<f32>(at(g, i), e * load<f32>(at(P, i)) - w * t);
   }
 }

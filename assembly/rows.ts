@@ -8,8 +8,6 @@
 // build: float32 partial sums over blocks of SUM_BLOCK elements (abi.ts), added into a float64 total (plain float32
 // sums drift by ~4e-4 relative over 1M elements; these stay near 1e-7); the scalar build sums in float64.
 import {
-  expv,
-  exps,
   expNegv,
   expNegs,
   EXP_TABLE,
@@ -377,77 +375,4 @@ export function rowFill(y: usize, n: i32, v: f32): void {
     }
   }
   for (let i = 0; i < n; i++) store<f32>(at(y, i), v);
-}
-
-/** dx_i = (dy_i − g)·y_i·k: softmax's backward output pass (dx may be y or dy). */
-export function rowSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
-  if (ASC_FEATURE_SIMD) {
-    if (n >= 4) {
-      const vg = f32x4.splat(g),
-        vk = f32x4.splat(k);
-      const yTail = v128.load(at(y, n - 4)),
-        dyTail = v128.load(at(dy, n - 4));
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), vg), v128.load(at(y, i)));
-        v128.store(at(dx, i), f32x4.mul(v, vk));
-      }
-      if (n & 3) v128.store(at(dx, n - 4), f32x4.mul(f32x4.mul(f32x4.sub(dyTail, vg), yTail), vk));
-      return;
-    }
-  }
-  for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - g) * load<f32>(at(y, i)) * k);
-}
-
-/** dx_i = (dy_i − exp(y_i)·g)·k: log-softmax's backward output pass (dx may be y or dy). */
-export function rowLogSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
-  if (ASC_FEATURE_SIMD) {
-    if (n >= 4) {
-      const vg = f32x4.splat(g),
-        vk = f32x4.splat(k);
-      const yTail = v128.load(at(y, n - 4)),
-        dyTail = v128.load(at(dy, n - 4));
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), vg));
-        v128.store(at(dx, i), f32x4.mul(v, vk));
-      }
-      if (n & 3) v128.store(at(dx, n - 4), f32x4.mul(f32x4.sub(dyTail, f32x4.mul(expv(yTail), vg)), vk));
-      return;
-    }
-  }
-  for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * g) * k);
-}
-
-/** Cross-entropy's gradient from exps stored in g: g_i = g_i·F − w_i·(Q1·q_i + Q2), in place, with
- *  w_i = 1 without weights (`hasW`) and q_i = 0 without probability targets (`hasQ`). */
-// @ts-ignore: decorator
-@inline
-export function rowCrossEntropyGradFromExp(q: usize, w: usize, g: usize, n: i32, F: f32, Q1: f32, Q2: f32, hasQ: bool, hasW: bool): void {
-  if (ASC_FEATURE_SIMD) {
-    if (n >= 4) {
-      const vF = f32x4.splat(F),
-        vQ1 = f32x4.splat(Q1),
-        vQ2 = f32x4.splat(Q2);
-      const gTail = v128.load(at(g, n - 4));
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        let t = hasQ ? madd(vQ1, v128.load(at(q, i)), vQ2) : vQ2;
-        if (hasW) t = f32x4.mul(t, v128.load(at(w, i)));
-        v128.store(at(g, i), f32x4.sub(f32x4.mul(v128.load(at(g, i)), vF), t));
-      }
-      if (n & 3) {
-        const p = n - 4;
-        let t = hasQ ? madd(vQ1, v128.load(at(q, p)), vQ2) : vQ2;
-        if (hasW) t = f32x4.mul(t, v128.load(at(w, p)));
-        v128.store(at(g, p), f32x4.sub(f32x4.mul(gTail, vF), t));
-      }
-      return;
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    let t = hasQ ? Q1 * load<f32>(at(q, i)) + Q2 : Q2;
-    if (hasW) t *= load<f32>(at(w, i));
-    store<f32>(at(g, i), load<f32>(at(g, i)) * F - t);
-  }
 }
