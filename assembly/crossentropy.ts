@@ -35,12 +35,155 @@ import {
   EXP_UNDERFLOW,
 } from "./exp";
 
-/** The finished loss of one position from its statistics (L = log s, lse = m·k + L); NaN when the max
- *  is not finite. */
+// The per-position finish, written once: from a position's max m, sum s, log s (L), logsumexp l and
+// the target's A = Σ α and SAX = Σ α·(x − m), its loss and the gradient's factors P, Q1, Q2 (the
+// gradient being g·(e·P − w·(Q1·q + Q2)) before the index target's fix-up, targetFixUp). Each formula is
+// generic over T: f64 for one position (rows, columns, the short rows' probability branch), v128 holding
+// f64x2 for two lanes (the short rows' index branch); the arithmetic helpers pick their instruction at
+// compile time, so every path runs the same float64 operations in the same order.
+
 // @ts-ignore: decorator
-@inline function lossOf(m: f32, L: f64, lse: f64, A: f64, SAX: f64, k: f64, zLoss: f64): f64 {
-  if (!isFinite32(m)) return NaN;
-  return A * L - k * SAX + zLoss * lse * lse;
+@inline function add<T>(a: T, b: T): T {
+  if (isVector<T>()) {
+    return f64x2.add(a, b);
+  } else {
+    return a + b;
+  }
+}
+// @ts-ignore: decorator
+@inline function sub<T>(a: T, b: T): T {
+  if (isVector<T>()) {
+    return f64x2.sub(a, b);
+  } else {
+    return a - b;
+  }
+}
+// @ts-ignore: decorator
+@inline function mul<T>(a: T, b: T): T {
+  if (isVector<T>()) {
+    return f64x2.mul(a, b);
+  } else {
+    return a * b;
+  }
+}
+// @ts-ignore: decorator
+@inline function div<T>(a: T, b: T): T {
+  if (isVector<T>()) {
+    return f64x2.div(a, b);
+  } else {
+    return a / b;
+  }
+}
+// @ts-ignore: decorator
+@inline function zero<T>(): T {
+  if (isVector<T>()) {
+    return f64x2.splat(0);
+  } else {
+    return <T>0;
+  }
+}
+
+/** logsumexp for a max that is finite or −Infinity: shift·k + log s, shift = shiftOf(m). */
+// @ts-ignore: decorator
+@inline function lseOf<T>(shift: T, K: T, L: T): T {
+  return add<T>(mul<T>(shift, K), L);
+}
+
+/** A = Σ α = (1−ε)·b + ε/C·W, b = w_t for an index target, Σ w·q for probabilities (P1 = 1 − ε,
+ *  ECW = ε/C·W). */
+// @ts-ignore: decorator
+@inline function alphaSum<T>(P1: T, b: T, ECW: T): T {
+  return add<T>(mul<T>(P1, b), ECW);
+}
+
+/** SAX = Σ α·(x − m) for an index target t: (1−ε)·w_t·(x_t − m) + ε/C·WX, WX = Σ w·(x − m)
+ *  (EC = ε/C; without smoothing WX is not summed and the term is + 0). */
+// @ts-ignore: decorator
+@inline function indexSAX<T>(P1: T, wt: T, xt: T, m: T, EC: T, WX: T, smooth: bool): T {
+  return add<T>(mul<T>(mul<T>(P1, wt), sub<T>(xt, m)), smooth ? mul<T>(EC, WX) : zero<T>());
+}
+
+/** The loss where the max is finite: A·log s − k·SAX + zLoss·l² (NaN where it is not: the callers). */
+// @ts-ignore: decorator
+@inline function lossOf<T>(A: T, L: T, K: T, SAX: T, ZL: T, l: T): T {
+  return add<T>(sub<T>(mul<T>(A, L), mul<T>(K, SAX)), mul<T>(mul<T>(ZL, l), l));
+}
+
+/** P = g·k·(A + 2·zLoss·l)/s, the factor of the exps (gk = g·k, ZL2 = 2·zLoss); Q1 = gk·(1 − ε) and
+ *  Q2 = gk·ε/C are single products. */
+// @ts-ignore: decorator
+@inline function gradP<T>(gk: T, A: T, ZL2: T, l: T, s: T): T {
+  return div<T>(mul<T>(gk, add<T>(A, mul<T>(ZL2, l))), s);
+}
+
+/** Stores one position's loss at lossAt (NaN where the max is not finite) and, with a gradient, its
+ *  factors as float32: P (NaN where the max is not finite), Q1, Q2; gk = g·k. The columns kernel and
+ *  the short rows' probability branch; the rows kernel keeps P in float64 (it scales P per block). */
+// @ts-ignore: decorator
+@inline function finishPosition(
+  lossAt: usize,
+  m: f32,
+  s: f64,
+  L: f64,
+  l: f64,
+  A: f64,
+  SAX: f64,
+  k: f64,
+  zLoss: f64,
+  P1: f64,
+  eC: f64,
+  grad: bool,
+  gscaleAt: usize,
+  Pat: usize,
+  Q1at: usize,
+  Q2at: usize,
+): void {
+  store<f64>(lossAt, isFinite32(m) ? lossOf<f64>(A, L, k, SAX, zLoss, l) : NaN);
+  if (!grad) return;
+  const gk = <f64>load<f32>(gscaleAt) * k;
+  store<f32>(Pat, isFinite32(m) ? <f32>gradP<f64>(gk, A, 2 * zLoss, l, s) : NaN);
+  store<f32>(Q1at, <f32>(gk * P1));
+  store<f32>(Q2at, <f32>(gk * eC));
+}
+
+/** The index target's own term of −α, left out of the gradient passes: grad[t] −= g·k·(1−ε)·w_t, at
+ *  gt = &grad[t] (gk = g·k). */
+// @ts-ignore: decorator
+@inline function targetFixUp(gt: usize, gk: f64, P1: f64, wt: f64): void {
+  store<f32>(gt, load<f32>(gt) - <f32>(gk * P1 * wt));
+}
+
+/** After the gradient pass, the gradient of index-target position p (C elements `stride` bytes apart
+ *  from gr; `contiguous`: stride is 4): all 0 where the position is ignored (exactly 0, NaN logits or
+ *  not), else targetFixUp at its target. */
+// @ts-ignore: decorator
+@inline function fixUpIndexTarget(
+  gr: usize,
+  stride: usize,
+  contiguous: bool,
+  C: i32,
+  p: i32,
+  target: usize,
+  ignoreIndex: i32,
+  w: usize,
+  hasW: bool,
+  gscale: usize,
+  k: f64,
+  P1: f64,
+): void {
+  const t = load<i32>(at(target, p));
+  if (t == ignoreIndex) {
+    if (contiguous) rowFill(gr, C, 0);
+    else for (let c = 0; c < C; c++) store<f32>(gr + <usize>c * stride, 0);
+    return;
+  }
+  targetFixUp(gr + <usize>t * stride, <f64>load<f32>(at(gscale, p)) * k, P1, weightOf(w, t, hasW));
+}
+
+/** w_t as float64, 1 without weights. */
+// @ts-ignore: decorator
+@inline function weightOf(w: usize, t: i32, hasW: bool): f64 {
+  return hasW ? <f64>load<f32>(at(w, t)) : 1;
 }
 
 export function crossEntropyKernel(
@@ -101,8 +244,10 @@ function rowsKernel(
     smooth = eps != 0;
   const k32 = <f32>k,
     rowBytes = (<usize>C) << 2;
-  const p1 = <f32>(1 - eps),
-    p0 = <f32>(eps / <f64>C); // probability targets' coefficients: (1−ε)·q + ε/C
+  const P1 = 1 - eps,
+    eC = eps / <f64>C;
+  const p1 = <f32>P1,
+    p0 = <f32>eC; // probability targets' coefficients: (1−ε)·q + ε/C
   for (let o = 0; o < outer; o++) {
     const xr = x + <usize>o * rowBytes,
       qr = target + <usize>o * rowBytes;
@@ -139,7 +284,7 @@ function rowsKernel(
           const d = <f64>nsh - <f64>sh;
           if (s != 0) s *= Math.exp(-d * k);
           if (Wn != 0) WX -= d * Wn;
-          if (Wn != 0 || Q != 0) QX -= d * ((1 - eps) * Q + (eps / <f64>C) * Wn); // Σ α over the blocks so far
+          if (Wn != 0 || Q != 0) QX -= d * alphaSum<f64>(P1, Q, eC * Wn); // Σ α over the blocks so far
           sh = nsh;
         }
       }
@@ -160,7 +305,7 @@ function rowsKernel(
       } else s += rowExpSum(xb, xb, n, sh, k32, false);
     }
     const L = Math.log(s);
-    const l = m == Infinity ? (nanSeen ? NaN : Infinity) : <f64>shiftOf(m) * k + L; // logsumexp's rules (rules.ts)
+    const l = m == Infinity ? (nanSeen ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(m), k, L); // logsumexp's rules (rules.ts)
     if (lse) store<f32>(at(lse, o), <f32>l);
     if (ignored) {
       store<f64>(at8(loss, o), 0);
@@ -168,27 +313,20 @@ function rowsKernel(
       continue;
     }
     // The target as A = Σ α and SAX = Σ α·(x − m).
-    let A: f64, SAX: f64;
-    const eC = eps / <f64>C;
-    if (hasQ) {
-      A = (1 - eps) * Q + eC * W;
-      SAX = QX;
-    } else {
-      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-      A = (1 - eps) * wt + eC * W;
-      SAX = (1 - eps) * wt * (<f64>xt - <f64>m) + (smooth ? eC * WX : 0);
-    }
-    store<f64>(at8(loss, o), lossOf(m, L, l, A, SAX, k, zLoss));
+    const wt = hasQ ? 0 : weightOf(w, t, hasW);
+    const A = alphaSum<f64>(P1, hasQ ? Q : wt, eC * W);
+    const SAX = hasQ ? QX : indexSAX<f64>(P1, wt, <f64>xt, <f64>m, eC, WX, smooth);
+    store<f64>(at8(loss, o), isFinite32(m) ? lossOf<f64>(A, L, k, SAX, zLoss, l) : NaN);
     if (!grad) continue;
-    const g = <f64>load<f32>(at(gscale, o));
+    const gk = <f64>load<f32>(at(gscale, o)) * k;
     if (!isFinite32(m)) {
       rowFill(gr, C, NaN);
       continue;
     }
     // Pass 2 over the stored exps: block j's were made against shift sh_j, so they scale by P·exp((sh_j − m)·k).
-    const P = (g * k * (A + 2 * zLoss * l)) / s;
-    const Q1 = <f32>(g * k * (1 - eps)),
-      Q2 = <f32>(g * k * eC);
+    const P = gradP<f64>(gk, A, 2 * zLoss, l, s);
+    const Q1 = <f32>(gk * P1),
+      Q2 = <f32>(gk * eC);
     for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
       const n = min(CE_BLOCK, C - b);
       const d = <f64>load<f32>(at(shifts, j)) - <f64>m;
@@ -199,10 +337,7 @@ function rowsKernel(
       if (hasQ) rowCrossEntropyGradFromExp(qb, wb, gb, n, F, Q1, Q2, true, hasW);
       else rowCrossEntropyGradFromExp(qb, wb, gb, n, F, 0, Q2, false, hasW && smooth);
     }
-    if (!hasQ) {
-      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-      store<f32>(at(gr, t), load<f32>(at(gr, t)) - <f32>(g * k * (1 - eps) * wt));
-    }
+    if (!hasQ) targetFixUp(at(gr, t), gk, P1, wt);
   }
 }
 
@@ -230,8 +365,9 @@ function columnsKernel(
     hasW = (flags & CE_WEIGHTS) != 0,
     smooth = eps != 0;
   const k32 = <f32>k,
+    P1 = 1 - eps,
     eC = eps / <f64>C;
-  const p1 = <f32>(1 - eps),
+  const p1 = <f32>P1,
     p0 = <f32>eC;
   const stride = (<usize>inner) << 2,
     slice = <usize>C * stride;
@@ -269,7 +405,7 @@ function columnsKernel(
       const m = load<f32>(at(M, i)),
         s = load<f64>(at8(S, i));
       const L = Math.log(s);
-      const l = m == Infinity ? (colHasNaN(xs + ((<usize>i) << 2), C, inner) ? NaN : Infinity) : <f64>shiftOf(m) * k + L;
+      const l = m == Infinity ? (colHasNaN(xs + ((<usize>i) << 2), C, inner) ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(m), k, L);
       if (lse) store<f32>(at(lse, p), <f32>l);
       const t = hasQ ? -1 : load<i32>(at(target, p));
       if (!hasQ && t == ignoreIndex) {
@@ -279,23 +415,13 @@ function columnsKernel(
         store<f32>(at(Q2s, i), 0);
         continue;
       }
-      const WX = load<f64>(at8(WXs, i));
-      let A: f64, SAX: f64;
-      if (hasQ) {
-        A = (1 - eps) * load<f64>(at8(Qs, i)) + eC * W;
-        SAX = load<f64>(at8(QXs, i));
-      } else {
-        const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-        const xt = load<f32>(xs + <usize>t * stride + ((<usize>i) << 2));
-        A = (1 - eps) * wt + eC * W;
-        SAX = (1 - eps) * wt * (<f64>xt - <f64>m) + (smooth ? eC * WX : 0);
-      }
-      store<f64>(at8(loss, p), lossOf(m, L, l, A, SAX, k, zLoss));
-      if (!grad) continue;
-      const g = <f64>load<f32>(at(gscale, p));
-      store<f32>(at(Ps, i), isFinite32(m) ? <f32>((g * k * (A + 2 * zLoss * l)) / s) : NaN);
-      store<f32>(at(Q1s, i), <f32>(g * k * (1 - eps)));
-      store<f32>(at(Q2s, i), <f32>(g * k * eC));
+      // The target as A = Σ α and SAX = Σ α·(x − m).
+      const wt = hasQ ? 0 : weightOf(w, t, hasW);
+      const A = alphaSum<f64>(P1, hasQ ? load<f64>(at8(Qs, i)) : wt, eC * W);
+      const SAX = hasQ
+        ? load<f64>(at8(QXs, i))
+        : indexSAX<f64>(P1, wt, <f64>load<f32>(xs + <usize>t * stride + ((<usize>i) << 2)), <f64>m, eC, load<f64>(at8(WXs, i)), smooth);
+      finishPosition(at8(loss, p), m, s, L, l, A, SAX, k, zLoss, P1, eC, grad != 0, at(gscale, p), at(Ps, i), at(Q1s, i), at(Q2s, i));
     }
     if (!grad) continue;
     for (let c = 0; c < C; c++) {
@@ -304,17 +430,7 @@ function columnsKernel(
     }
     if (hasQ) continue;
     for (let i = 0; i < inner; i++) {
-      const p = o * inner + i;
-      const t = load<i32>(at(target, p));
-      const gi = gs + ((<usize>i) << 2);
-      if (t == ignoreIndex) {
-        for (let c = 0; c < C; c++) store<f32>(gi + <usize>c * stride, 0); // exactly 0, NaN logits or not
-        continue;
-      }
-      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-      const g = <f64>load<f32>(at(gscale, p));
-      const gt = gi + <usize>t * stride;
-      store<f32>(gt, load<f32>(gt) - <f32>(g * k * (1 - eps) * wt));
+      fixUpIndexTarget(gs + ((<usize>i) << 2), stride, false, C, o * inner + i, target, ignoreIndex, w, hasW, gscale, k, P1);
     }
   }
 }
@@ -369,6 +485,7 @@ function shortRowsKernel(
     smooth = eps != 0;
   const k32 = <f32>k,
     rowBytes = (<usize>C) << 2,
+    P1 = 1 - eps,
     eC = eps / <f64>C;
   const T = EXP_TABLE;
   const log2e = v128.load32_splat(T, EXP_LOG2E),
@@ -384,7 +501,7 @@ function shortRowsKernel(
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
   const vk = f32x4.splat(k32),
     zero = f32x4.splat(0);
-  const vp1 = f32x4.splat(<f32>(1 - eps)),
+  const vp1 = f32x4.splat(<f32>P1),
     vp0 = f32x4.splat(<f32>eC);
   const M = ws + ((<usize>C) << 4),
     S = M + 16,
@@ -436,7 +553,7 @@ function shortRowsKernel(
     if (hasQ) {
       v128.store(Lv, Lf);
       for (let j = 0; j < 4; j++) {
-        // Per lane, as rowsKernel does per row (one block).
+        // Per lane, by the finish the columns kernel uses per position.
         const o = r + j;
         store<f32>(Pv + ((<usize>j) << 2), 0);
         store<f32>(Q1v + ((<usize>j) << 2), 0);
@@ -445,21 +562,17 @@ function shortRowsKernel(
         const mj = load<f32>(M + ((<usize>j) << 2)),
           sj = <f64>load<f32>(S + ((<usize>j) << 2));
         const L = <f64>load<f32>(Lv + ((<usize>j) << 2));
-        const l = mj == Infinity ? (rowHasNaN(x + <usize>o * rowBytes, C) ? NaN : Infinity) : <f64>shiftOf(mj) * k + L;
+        const l = mj == Infinity ? (rowHasNaN(x + <usize>o * rowBytes, C) ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(mj), k, L);
         if (lse) store<f32>(at(lse, o), <f32>l);
-        const A = (1 - eps) * <f64>load<f32>(Qv + ((<usize>j) << 2)) + eC * W;
+        const A = alphaSum<f64>(P1, <f64>load<f32>(Qv + ((<usize>j) << 2)), eC * W);
         const SAX = <f64>load<f32>(QXv + ((<usize>j) << 2));
-        store<f64>(at8(loss, o), lossOf(mj, L, l, A, SAX, k, zLoss));
-        if (!grad) continue;
-        const g = <f64>load<f32>(at(gscale, o));
-        store<f32>(Pv + ((<usize>j) << 2), isFinite32(mj) ? <f32>((g * k * (A + 2 * zLoss * l)) / sj) : NaN);
-        store<f32>(Q1v + ((<usize>j) << 2), <f32>(g * k * (1 - eps)));
-        store<f32>(Q2v + ((<usize>j) << 2), <f32>(g * k * eC));
+        const jb = (<usize>j) << 2;
+        finishPosition(at8(loss, o), mj, sj, L, l, A, SAX, k, zLoss, P1, eC, grad != 0, at(gscale, o), Pv + jb, Q1v + jb, Q2v + jb);
       }
     } else {
-      // Index targets: the four lanes at once, as float64 pairs, with the very operations of the rows
-      // kernel in its order (lossOf). An ignored lane reads class 0, never at its ignoreIndex, and gets
-      // loss 0 and gradient factors 0; a lane whose max is not finite, loss NaN.
+      // Index targets: the four lanes at once, as float64 pairs, by the finish's formulas over f64x2 (the
+      // rows kernel's operations in its order). An ignored lane reads class 0, never at its ignoreIndex,
+      // and gets loss 0 and gradient factors 0; a lane whose max is not finite, loss NaN.
       const tv = lanes4(
         rowOf(target, 4, r, 0, outer),
         rowOf(target, 4, r, 1, outer),
@@ -479,25 +592,17 @@ function shortRowsKernel(
         : zero;
       const finite = f32x4.eq(f32x4.sub(m, m), zero);
       const K = f64x2.splat(k),
-        P1 = f64x2.splat(1 - eps),
+        P1v = f64x2.splat(P1),
         ECW = f64x2.splat(eC * W),
         EC = f64x2.splat(eC);
       const ZL = f64x2.splat(zLoss),
         ZL2 = f64x2.splat(2 * zLoss),
         NAN = f64x2.splat(NaN);
       // lo: lanes 0 and 1, hi: lanes 2 and 3.
-      const lLo = f64x2.add(f64x2.mul(half(shift, false), K), half(Lf, false));
-      const lHi = f64x2.add(f64x2.mul(half(shift, true), K), half(Lf, true));
-      const ALo = f64x2.add(f64x2.mul(P1, half(wt, false)), ECW),
-        AHi = f64x2.add(f64x2.mul(P1, half(wt, true)), ECW);
-      const SAXLo = f64x2.add(
-        f64x2.mul(f64x2.mul(P1, half(wt, false)), f64x2.sub(half(xt, false), half(m, false))),
-        smooth ? f64x2.mul(EC, half(WX, false)) : f64x2.splat(0),
-      );
-      const SAXHi = f64x2.add(
-        f64x2.mul(f64x2.mul(P1, half(wt, true)), f64x2.sub(half(xt, true), half(m, true))),
-        smooth ? f64x2.mul(EC, half(WX, true)) : f64x2.splat(0),
-      );
+      const lLo = lseOf<v128>(half(shift, false), K, half(Lf, false)),
+        lHi = lseOf<v128>(half(shift, true), K, half(Lf, true));
+      const ALo = alphaSum<v128>(P1v, half(wt, false), ECW),
+        AHi = alphaSum<v128>(P1v, half(wt, true), ECW);
       let lossLo: v128, lossHi: v128;
       if (!smooth && !hasW && zLoss == 0) {
         // Plain targets (A = 1, SAX = x_t − m): log s − k·(x_t − m), the general formula's very bits
@@ -505,8 +610,10 @@ function shortRowsKernel(
         lossLo = f64x2.sub(half(Lf, false), f64x2.mul(K, f64x2.sub(half(xt, false), half(m, false))));
         lossHi = f64x2.sub(half(Lf, true), f64x2.mul(K, f64x2.sub(half(xt, true), half(m, true))));
       } else {
-        lossLo = f64x2.add(f64x2.sub(f64x2.mul(ALo, half(Lf, false)), f64x2.mul(K, SAXLo)), f64x2.mul(f64x2.mul(ZL, lLo), lLo));
-        lossHi = f64x2.add(f64x2.sub(f64x2.mul(AHi, half(Lf, true)), f64x2.mul(K, SAXHi)), f64x2.mul(f64x2.mul(ZL, lHi), lHi));
+        const SAXLo = indexSAX<v128>(P1v, half(wt, false), half(xt, false), half(m, false), EC, half(WX, false), smooth);
+        const SAXHi = indexSAX<v128>(P1v, half(wt, true), half(xt, true), half(m, true), EC, half(WX, true), smooth);
+        lossLo = lossOf<v128>(ALo, half(Lf, false), K, SAXLo, ZL, lLo);
+        lossHi = lossOf<v128>(AHi, half(Lf, true), K, SAXHi, ZL, lHi);
       }
       lossLo = v128.andnot(v128.bitselect(lossLo, NAN, i64x2.extend_low_i32x4_s(finite)), i64x2.extend_low_i32x4_s(ign));
       lossHi = v128.andnot(v128.bitselect(lossHi, NAN, i64x2.extend_high_i32x4_s(finite)), i64x2.extend_high_i32x4_s(ign));
@@ -529,11 +636,11 @@ function shortRowsKernel(
       if (grad) {
         const gkLo = f64x2.mul(half(gv, false), K),
           gkHi = f64x2.mul(half(gv, true), K);
-        const PLo = f64x2.div(f64x2.mul(gkLo, f64x2.add(ALo, f64x2.mul(ZL2, lLo))), half(s, false));
-        const PHi = f64x2.div(f64x2.mul(gkHi, f64x2.add(AHi, f64x2.mul(ZL2, lHi))), half(s, true));
+        const PLo = gradP<v128>(gkLo, ALo, ZL2, lLo, half(s, false)),
+          PHi = gradP<v128>(gkHi, AHi, ZL2, lHi, half(s, true));
         v128.store(Pv, v128.andnot(v128.bitselect(quad(PLo, PHi), f32x4.splat(NaN), finite), ign));
-        v128.store(Q1v, v128.andnot(quad(f64x2.mul(gkLo, P1), f64x2.mul(gkHi, P1)), ign));
-        v128.store(Q2v, v128.andnot(quad(f64x2.mul(gkLo, EC), f64x2.mul(gkHi, EC)), ign));
+        v128.store(Q1v, v128.andnot(quad(mul<v128>(gkLo, P1v), mul<v128>(gkHi, P1v)), ign));
+        v128.store(Q2v, v128.andnot(quad(mul<v128>(gkLo, EC), mul<v128>(gkHi, EC)), ign));
       }
     }
     if (!grad) continue;
@@ -567,16 +674,7 @@ function shortRowsKernel(
     }
     if (hasQ) continue;
     for (let j = 0; j < n; j++) {
-      const o = r + j;
-      const t = load<i32>(at(target, o));
-      const gr = grad + <usize>o * rowBytes;
-      if (t == ignoreIndex) {
-        rowFill(gr, C, 0); // exactly 0, NaN logits or not
-        continue;
-      }
-      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-      const g = <f64>load<f32>(at(gscale, o));
-      store<f32>(at(gr, t), load<f32>(at(gr, t)) - <f32>(g * k * (1 - eps) * wt));
+      fixUpIndexTarget(grad + <usize>(r + j) * rowBytes, 4, true, C, r + j, target, ignoreIndex, w, hasW, gscale, k, P1);
     }
   }
 }
