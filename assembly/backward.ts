@@ -9,7 +9,7 @@
 // then the output written back four elements of each row at a time.
 import { rowDot, rowSum, rowAllZeroBits, rowFill } from "./rows";
 import { colDot, colSum, colOrBits } from "./columns";
-import { rowOf, scatter, storeBlock, transposed } from "./lanes";
+import { scatter, storeBlock, transposedRows } from "./lanes";
 import { madd } from "./relaxed";
 import { expv, exps } from "./exp";
 import { SHORT_ROW, SHORT_ROW_SOFTMAX_BACKWARD } from "./abi";
@@ -117,22 +117,8 @@ function shortRowsSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, dx:
   const vk = f32x4.splat(k);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    transposed(
-      rowOf(y, rowBytes, r, 0, outer),
-      rowOf(y, rowBytes, r, 1, outer),
-      rowOf(y, rowBytes, r, 2, outer),
-      rowOf(y, rowBytes, r, 3, outer),
-      dim,
-      Y,
-    );
-    transposed(
-      rowOf(dy, rowBytes, r, 0, outer),
-      rowOf(dy, rowBytes, r, 1, outer),
-      rowOf(dy, rowBytes, r, 2, outer),
-      rowOf(dy, rowBytes, r, 3, outer),
-      dim,
-      D,
-    );
+    transposedRows(y, rowBytes, r, outer, dim, Y);
+    transposedRows(dy, rowBytes, r, outer, dim, D);
     let g = f32x4.splat(0);
     for (let d = 0; d < dim; d++) g = madd(v128.load(Y + ((<usize>d) << 4)), v128.load(D + ((<usize>d) << 4)), g);
     const q0 = dx + <usize>r * rowBytes,
@@ -176,22 +162,8 @@ function shortRowsLogSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, 
     zero = f32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    transposed(
-      rowOf(y, rowBytes, r, 0, outer),
-      rowOf(y, rowBytes, r, 1, outer),
-      rowOf(y, rowBytes, r, 2, outer),
-      rowOf(y, rowBytes, r, 3, outer),
-      dim,
-      Y,
-    );
-    transposed(
-      rowOf(dy, rowBytes, r, 0, outer),
-      rowOf(dy, rowBytes, r, 1, outer),
-      rowOf(dy, rowBytes, r, 2, outer),
-      rowOf(dy, rowBytes, r, 3, outer),
-      dim,
-      D,
-    );
+    transposedRows(y, rowBytes, r, outer, dim, Y);
+    transposedRows(dy, rowBytes, r, outer, dim, D);
     let g = zero,
       bits = zero;
     for (let d = 0; d < dim; d++) {

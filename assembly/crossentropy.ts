@@ -13,7 +13,7 @@
 import { rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowAffineShift, rowAffine3Shift, rowFill } from "./rows";
 import { colMax, colExpSum, colHasNaN, addWide } from "./columns";
 import { isFinite32, shiftOf } from "./rules";
-import { rowOf, gather, scatter, storeBlock, lanes4, maxTransposed, half, quad } from "./lanes";
+import { rowOf, gather, scatter, storeBlock, lanes4, laneElements, maxTransposed, half, quad } from "./lanes";
 import { madd } from "./relaxed";
 import { logv } from "./log";
 import { SHORT_ROW, CE_BLOCK, CE_PROBABILITIES, CE_WEIGHTS } from "./abi";
@@ -573,12 +573,7 @@ function shortRowsKernel(
       // Index targets: the four lanes at once, as float64 pairs, by the finish's formulas over f64x2 (the
       // rows kernel's operations in its order). An ignored lane reads class 0, never at its ignoreIndex,
       // and gets loss 0 and gradient factors 0; a lane whose max is not finite, loss NaN.
-      const tv = lanes4(
-        rowOf(target, 4, r, 0, outer),
-        rowOf(target, 4, r, 1, outer),
-        rowOf(target, 4, r, 2, outer),
-        rowOf(target, 4, r, 3, outer),
-      );
+      const tv = laneElements(target, r, outer);
       const ign = i32x4.eq(tv, i32x4.splat(ignoreIndex));
       const tc = v128.andnot(tv, ign);
       const c0 = (<usize>i32x4.extract_lane(tc, 0)) << 2,
@@ -587,9 +582,7 @@ function shortRowsKernel(
         c3 = (<usize>i32x4.extract_lane(tc, 3)) << 2;
       const xt = lanes4(p0 + c0, p1 + c1, p2 + c2, p3 + c3);
       const wt = hasW ? lanes4(w + c0, w + c1, w + c2, w + c3) : one;
-      const gv = grad
-        ? lanes4(rowOf(gscale, 4, r, 0, outer), rowOf(gscale, 4, r, 1, outer), rowOf(gscale, 4, r, 2, outer), rowOf(gscale, 4, r, 3, outer))
-        : zero;
+      const gv = grad ? laneElements(gscale, r, outer) : zero;
       const finite = f32x4.eq(f32x4.sub(m, m), zero);
       const K = f64x2.splat(k),
         P1v = f64x2.splat(P1),

@@ -177,10 +177,10 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
 // for softmax), then the max and the sum of each lane (workspaceBytes gives 32·(dim + 1), for the
 // backward passes, which transpose y and dy).
 
-/** Per lane: the max m and s = Σ exp((x − shift(m))·k) into ws[dim], ws[dim + 1]; the four rows
- *  transposed into ws[d], overwritten by their exps where storeExps. */
+/** Per lane, for rows r…r + 3 of x: the max m and s = Σ exp((x − shift(m))·k) into ws[dim], ws[dim + 1];
+ *  the four rows transposed into ws[d], overwritten by their exps where storeExps. */
 // @ts-ignore: decorator
-@inline function lanesExpSum(p0: usize, p1: usize, p2: usize, p3: usize, dim: i32, k: f32, ws: usize, storeExps: bool): void {
+@inline function lanesExpSum(x: usize, rowBytes: usize, r: i32, outer: i32, dim: i32, k: f32, ws: usize, storeExps: bool): void {
   const T = EXP_TABLE;
   const log2e = v128.load32_splat(T, EXP_LOG2E),
     magic = v128.load32_splat(T, EXP_MAGIC);
@@ -195,7 +195,14 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
   const vk = f32x4.splat(k),
     zero = f32x4.splat(0);
-  const m = maxTransposed(p0, p1, p2, p3, dim, ws);
+  const m = maxTransposed(
+    rowOf(x, rowBytes, r, 0, outer),
+    rowOf(x, rowBytes, r, 1, outer),
+    rowOf(x, rowBytes, r, 2, outer),
+    rowOf(x, rowBytes, r, 3, outer),
+    dim,
+    ws,
+  );
   const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
   let s = zero;
   for (let d = 0; d < dim; d++) {
@@ -218,16 +225,7 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
   const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(
-      rowOf(x, rowBytes, r, 0, outer),
-      rowOf(x, rowBytes, r, 1, outer),
-      rowOf(x, rowBytes, r, 2, outer),
-      rowOf(x, rowBytes, r, 3, outer),
-      dim,
-      k,
-      ws,
-      true,
-    );
+    lanesExpSum(x, rowBytes, r, outer, dim, k, ws, true);
     const m = v128.load(ws + ((<usize>dim) << 4)),
       s = v128.load(ws + ((<usize>dim) << 4), 16);
     // softmaxFactor per lane: 1/s where the max is finite; 0 for a masked (all −Infinity, NaN-free) row
@@ -273,16 +271,7 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
   const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(
-      rowOf(x, rowBytes, r, 0, outer),
-      rowOf(x, rowBytes, r, 1, outer),
-      rowOf(x, rowBytes, r, 2, outer),
-      rowOf(x, rowBytes, r, 3, outer),
-      dim,
-      k,
-      ws,
-      false,
-    );
+    lanesExpSum(x, rowBytes, r, outer, dim, k, ws, false);
     const mv = v128.load(ws + ((<usize>dim) << 4)),
       sv = v128.load(ws + ((<usize>dim) << 4), 16);
     // Per lane, as the row kernel: offset = log s where the max is finite (else NaN), shift, masked.
@@ -339,16 +328,7 @@ function shortRowsLogSumExp(outer: i32, dim: i32, x: usize, out: usize, k: f32, 
     inf = f32x4.splat(Infinity);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(
-      rowOf(x, rowBytes, r, 0, outer),
-      rowOf(x, rowBytes, r, 1, outer),
-      rowOf(x, rowBytes, r, 2, outer),
-      rowOf(x, rowBytes, r, 3, outer),
-      dim,
-      k,
-      ws,
-      false,
-    );
+    lanesExpSum(x, rowBytes, r, outer, dim, k, ws, false);
     const m = v128.load(ws + ((<usize>dim) << 4)),
       s = v128.load(ws + ((<usize>dim) << 4), 16);
     const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // shiftOf: m where finite, else 0
