@@ -60,7 +60,7 @@ export function rowMax(x: usize, n: i32): f32 {
       if (n & 3) m1 = f32x4.pmax(m1, v128.load(at(x, n - 4))); // overlapping lanes: the max is idempotent
       m0 = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
       // Across lanes with shuffles, not scalar comparisons: V8 compiles a float select to a branch,
-      // and on rows of varied data those mispredicted (measured: 4096×10 softmax 153 → 103 µs).
+      // and on rows of varied data those mispredict (bench/RESULTS.md).
       m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 2, 3, 0, 1));
       m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 1, 0, 3, 2));
       return f32x4.extract_lane(m0, 0);
@@ -194,7 +194,7 @@ export function rowAffine3Shift(x: usize, b: usize, c: usize, n: i32, m: f32, p1
 
 /** Σ of a term (SUM, DOT, …) in float32 blocks added in float64. The products go into the
  *  accumulators with `madd`: fused in the relaxed build on FMA hardware (one rounding per element
- *  instead of two), the same product-then-sum as before in the SIMD build. */
+ *  instead of two), a product and then a sum in the SIMD build. */
 // @ts-ignore: decorator
 @inline
 function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32, p1: f32 = 0, p0: f32 = 0): f64 {
