@@ -114,35 +114,15 @@ function shortRowsSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, dx:
   const rowBytes = (<usize>dim) << 2;
   const Y = ws,
     D = ws + ((<usize>dim) << 4);
-  const vk = f32x4.splat(k);
+  const vk = f32x4.splat(k),
+    zero = f32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
     transposedRows(y, rowBytes, r, outer, dim, Y);
     transposedRows(dy, rowBytes, r, outer, dim, D);
-    let g = f32x4.splat(0);
+    let g = zero;
     for (let d = 0; d < dim; d++) g = madd(v128.load(Y + ((<usize>d) << 4)), v128.load(D + ((<usize>d) << 4)), g);
-    const q0 = dx + <usize>r * rowBytes,
-      q1 = q0 + rowBytes,
-      q2 = q1 + rowBytes,
-      q3 = q2 + rowBytes;
-    if (n == 4 && dim >= 4) {
-      for (let b = 0; b < dim; b += 4) {
-        const c = min(b, dim - 4);
-        storeBlock(
-          q0,
-          q1,
-          q2,
-          q3,
-          c,
-          softmaxGradLanes(Y, D, c, g, vk),
-          softmaxGradLanes(Y, D, c + 1, g, vk),
-          softmaxGradLanes(Y, D, c + 2, g, vk),
-          softmaxGradLanes(Y, D, c + 3, g, vk),
-        );
-      }
-    } else {
-      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, softmaxGradLanes(Y, D, d, g, vk), n);
-    }
+    storeGrads(false, dx, rowBytes, r, n, dim, Y, D, g, vk, zero);
   }
 }
 
@@ -171,28 +151,7 @@ function shortRowsLogSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, 
       bits = v128.or(bits, v128.load(Y + ((<usize>d) << 4)));
     }
     const masked = maskedZero ? i32x4.eq(bits, zero) : zero; // lanes whose output is all zero
-    const q0 = dx + <usize>r * rowBytes,
-      q1 = q0 + rowBytes,
-      q2 = q1 + rowBytes,
-      q3 = q2 + rowBytes;
-    if (n == 4 && dim >= 4) {
-      for (let b = 0; b < dim; b += 4) {
-        const c = min(b, dim - 4);
-        storeBlock(
-          q0,
-          q1,
-          q2,
-          q3,
-          c,
-          logSoftmaxGradLanes(Y, D, c, g, vk, masked),
-          logSoftmaxGradLanes(Y, D, c + 1, g, vk, masked),
-          logSoftmaxGradLanes(Y, D, c + 2, g, vk, masked),
-          logSoftmaxGradLanes(Y, D, c + 3, g, vk, masked),
-        );
-      }
-    } else {
-      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, logSoftmaxGradLanes(Y, D, d, g, vk, masked), n);
-    }
+    storeGrads(true, dx, rowBytes, r, n, dim, Y, D, g, vk, masked);
   }
 }
 
@@ -272,4 +231,51 @@ function colLogSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: 
   for (; i < n; i++) {
     store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * load<f32>(at(g, i))) * k);
   }
+}
+
+/** dx of rows r…r + n − 1 (rowBytes apart) from y and dy stored transposed at Y and D: element d of
+ *  the four rows is logSoftmaxGradLanes (`log`) or softmaxGradLanes. Four rows of at least four
+ *  elements go four elements of each at a time (storeBlock; the last block may overlap the one before),
+ *  others lane by lane (scatter). */
+// @ts-ignore: decorator
+@inline function storeGrads(
+  log: bool,
+  dx: usize,
+  rowBytes: usize,
+  r: i32,
+  n: i32,
+  dim: i32,
+  Y: usize,
+  D: usize,
+  g: v128,
+  vk: v128,
+  masked: v128,
+): void {
+  const q0 = dx + <usize>r * rowBytes,
+    q1 = q0 + rowBytes,
+    q2 = q1 + rowBytes,
+    q3 = q2 + rowBytes;
+  if (n == 4 && dim >= 4) {
+    for (let b = 0; b < dim; b += 4) {
+      const c = min(b, dim - 4);
+      storeBlock(
+        q0,
+        q1,
+        q2,
+        q3,
+        c,
+        gradLanes(log, Y, D, c, g, vk, masked),
+        gradLanes(log, Y, D, c + 1, g, vk, masked),
+        gradLanes(log, Y, D, c + 2, g, vk, masked),
+        gradLanes(log, Y, D, c + 3, g, vk, masked),
+      );
+    }
+  } else {
+    for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, gradLanes(log, Y, D, d, g, vk, masked), n);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function gradLanes(log: bool, Y: usize, D: usize, d: i32, g: v128, vk: v128, masked: v128): v128 {
+  return log ? logSoftmaxGradLanes(Y, D, d, g, vk, masked) : softmaxGradLanes(Y, D, d, g, vk);
 }

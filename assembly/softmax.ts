@@ -233,30 +233,7 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
     const finite = f32x4.eq(f32x4.sub(m, m), zero);
     const isMasked = v128.and(v128.and(f32x4.eq(m, ninf), f32x4.eq(s, zero)), masked);
     const f = v128.bitselect(f32x4.div(one, s), v128.andnot(nan, isMasked), finite);
-    const q0 = y + <usize>r * rowBytes,
-      q1 = q0 + rowBytes,
-      q2 = q1 + rowBytes,
-      q3 = q2 + rowBytes;
-    if (n == 4 && dim >= 4) {
-      // Whole rows: four elements of each at a time (the last block may overlap the one before).
-      for (let b = 0; b < dim; b += 4) {
-        const c = min(b, dim - 4),
-          e = ws + ((<usize>c) << 4);
-        storeBlock(
-          q0,
-          q1,
-          q2,
-          q3,
-          c,
-          f32x4.mul(v128.load(e), f),
-          f32x4.mul(v128.load(e, 16), f),
-          f32x4.mul(v128.load(e, 32), f),
-          f32x4.mul(v128.load(e, 48), f),
-        );
-      }
-    } else {
-      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, f32x4.mul(v128.load(ws + ((<usize>d) << 4)), f), n);
-    }
+    storeOutputs(false, y, rowBytes, r, n, dim, ws, f, zero, zero, zero, zero, zero, zero);
   }
 }
 
@@ -283,31 +260,62 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
     const cLo = half(offset, false),
       cHi = half(offset, true);
     const keep = v128.not(v128.and(v128.and(f32x4.eq(mv, ninf), f32x4.eq(sv, zero)), masked));
-    const q0 = y + <usize>r * rowBytes,
-      q1 = q0 + rowBytes,
-      q2 = q1 + rowBytes,
-      q3 = q2 + rowBytes;
-    if (n == 4 && dim >= 4) {
-      for (let b = 0; b < dim; b += 4) {
-        const c = min(b, dim - 4),
-          e = ws + ((<usize>c) << 4);
-        storeBlock(
-          q0,
-          q1,
-          q2,
-          q3,
-          c,
-          logSoftmaxLanes(v128.load(e), shLo, shHi, vk, cLo, cHi, keep),
-          logSoftmaxLanes(v128.load(e, 16), shLo, shHi, vk, cLo, cHi, keep),
-          logSoftmaxLanes(v128.load(e, 32), shLo, shHi, vk, cLo, cHi, keep),
-          logSoftmaxLanes(v128.load(e, 48), shLo, shHi, vk, cLo, cHi, keep),
-        );
-      }
-    } else {
-      for (let d = 0; d < dim; d++)
-        scatter(q0, q1, q2, q3, d, logSoftmaxLanes(v128.load(ws + ((<usize>d) << 4)), shLo, shHi, vk, cLo, cHi, keep), n);
+    storeOutputs(true, y, rowBytes, r, n, dim, ws, zero, shLo, shHi, vk, cLo, cHi, keep);
+  }
+}
+
+/** The output of rows r…r + n − 1 (rowBytes apart, from y) from the exps or the rows stored transposed
+ *  at ws: element d of the four rows is logSoftmaxLanes of it (`log`), or the exp times the softmax
+ *  factor f. Four rows of at least four elements go four elements of each at a time (storeBlock; the
+ *  last block may overlap the one before), others lane by lane (scatter). */
+// @ts-ignore: decorator
+@inline function storeOutputs(
+  log: bool,
+  y: usize,
+  rowBytes: usize,
+  r: i32,
+  n: i32,
+  dim: i32,
+  ws: usize,
+  f: v128,
+  shLo: v128,
+  shHi: v128,
+  vk: v128,
+  cLo: v128,
+  cHi: v128,
+  keep: v128,
+): void {
+  const q0 = y + <usize>r * rowBytes,
+    q1 = q0 + rowBytes,
+    q2 = q1 + rowBytes,
+    q3 = q2 + rowBytes;
+  if (n == 4 && dim >= 4) {
+    for (let b = 0; b < dim; b += 4) {
+      const c = min(b, dim - 4),
+        e = ws + ((<usize>c) << 4);
+      storeBlock(
+        q0,
+        q1,
+        q2,
+        q3,
+        c,
+        outputLanes(log, v128.load(e), f, shLo, shHi, vk, cLo, cHi, keep),
+        outputLanes(log, v128.load(e, 16), f, shLo, shHi, vk, cLo, cHi, keep),
+        outputLanes(log, v128.load(e, 32), f, shLo, shHi, vk, cLo, cHi, keep),
+        outputLanes(log, v128.load(e, 48), f, shLo, shHi, vk, cLo, cHi, keep),
+      );
+    }
+  } else {
+    for (let d = 0; d < dim; d++) {
+      scatter(q0, q1, q2, q3, d, outputLanes(log, v128.load(ws + ((<usize>d) << 4)), f, shLo, shHi, vk, cLo, cHi, keep), n);
     }
   }
+}
+
+/** Element vector v (an exp, or the row elements for log-softmax) made an output. */
+// @ts-ignore: decorator
+@inline function outputLanes(log: bool, v: v128, f: v128, shLo: v128, shHi: v128, vk: v128, cLo: v128, cHi: v128, keep: v128): v128 {
+  return log ? logSoftmaxLanes(v, shLo, shHi, vk, cLo, cHi, keep) : f32x4.mul(v, f);
 }
 
 /** (v − shift)·k − offset for four lanes in float64 pairs, rounded once; 0 where `keep` is off. */
