@@ -110,7 +110,20 @@
   }
 }
 
-/** Rows r…r + 3 of group r (rowBytes apart from base) stored transposed at dst, as `transposed`. */
+/** maxTransposed of group r: rows r…r + 3 (rowBytes apart from base; spare lanes repeat the last row). */
+// @ts-ignore: decorator
+@inline export function maxTransposedRows(base: usize, rowBytes: usize, r: i32, outer: i32, dim: i32, dst: usize): v128 {
+  return maxTransposed(
+    rowOf(base, rowBytes, r, 0, outer),
+    rowOf(base, rowBytes, r, 1, outer),
+    rowOf(base, rowBytes, r, 2, outer),
+    rowOf(base, rowBytes, r, 3, outer),
+    dim,
+    dst,
+  );
+}
+
+/** transposed of group r: rows r…r + 3 (rowBytes apart from base; spare lanes repeat the last row). */
 // @ts-ignore: decorator
 @inline export function transposedRows(base: usize, rowBytes: usize, r: i32, outer: i32, dim: i32, dst: usize): void {
   transposed(

@@ -9,7 +9,7 @@
 import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
 import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
-import { rowOf, scatter, storeBlock, maxTransposed, half, quad } from "./lanes";
+import { scatter, storeBlock, maxTransposedRows, half, quad } from "./lanes";
 import { logv } from "./log";
 import { SHORT_ROW } from "./abi";
 import {
@@ -195,14 +195,7 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
   const vk = f32x4.splat(k),
     zero = f32x4.splat(0);
-  const m = maxTransposed(
-    rowOf(x, rowBytes, r, 0, outer),
-    rowOf(x, rowBytes, r, 1, outer),
-    rowOf(x, rowBytes, r, 2, outer),
-    rowOf(x, rowBytes, r, 3, outer),
-    dim,
-    ws,
-  );
+  const m = maxTransposedRows(x, rowBytes, r, outer, dim, ws);
   const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
   let s = zero;
   for (let d = 0; d < dim; d++) {
