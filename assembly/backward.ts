@@ -7,17 +7,13 @@
 // Short rows go four at a time, one row per lane, as the forward ones do
 // (softmax.ts): y and dy transposed into the workspace (16 bytes per element each), the sum per lane,
 // then the output written back four elements of each row at a time.
-import { rowDot, rowSum, rowAllZeroBits, rowSoftmaxGrad, rowLogSoftmaxGrad, rowFill } from "./rows";
-import { colDot, colSum, colOrBits, colSoftmaxGrad, colLogSoftmaxGrad } from "./columns";
-import { rowOf, scatter, storeBlock, transposed } from "./lanes";
+import { rowDot, rowSum, rowAllZeroBits, rowFill } from "./rows";
+import { colDot, colSum, colOrBits } from "./columns";
+import { scatter, storeBlock, transposedRows } from "./lanes";
 import { madd } from "./relaxed";
-import { expv } from "./exp";
-import { SHORT_ROW } from "./softmax";
-
-/** softmax's backward has no exp to amortize the transposes: its lanes win at 10 elements (0.80× the
- *  time), break even at 16 and lose from 24 (1.3×), so it stops at 15; log-softmax's runs to SHORT_ROW. */
-// @ts-ignore: decorator
-@inline const SHORT_ROW_SOFTMAX_BACKWARD: i32 = 15;
+import { expv, exps } from "./exp";
+import { SHORT_ROW, SHORT_ROW_SOFTMAX_BACKWARD } from "./abi";
+import { at } from "./ptr";
 
 /** Zeroes the float64 sums at ws[0, 8·inner). */
 function clearSums(ws: usize, inner: i32): void {
@@ -118,49 +114,15 @@ function shortRowsSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, dx:
   const rowBytes = (<usize>dim) << 2;
   const Y = ws,
     D = ws + ((<usize>dim) << 4);
-  const vk = f32x4.splat(k);
+  const vk = f32x4.splat(k),
+    zero = f32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    transposed(
-      rowOf(y, rowBytes, r, 0, outer),
-      rowOf(y, rowBytes, r, 1, outer),
-      rowOf(y, rowBytes, r, 2, outer),
-      rowOf(y, rowBytes, r, 3, outer),
-      dim,
-      Y,
-    );
-    transposed(
-      rowOf(dy, rowBytes, r, 0, outer),
-      rowOf(dy, rowBytes, r, 1, outer),
-      rowOf(dy, rowBytes, r, 2, outer),
-      rowOf(dy, rowBytes, r, 3, outer),
-      dim,
-      D,
-    );
-    let g = f32x4.splat(0);
+    transposedRows(y, rowBytes, r, outer, dim, Y);
+    transposedRows(dy, rowBytes, r, outer, dim, D);
+    let g = zero;
     for (let d = 0; d < dim; d++) g = madd(v128.load(Y + ((<usize>d) << 4)), v128.load(D + ((<usize>d) << 4)), g);
-    const q0 = dx + <usize>r * rowBytes,
-      q1 = q0 + rowBytes,
-      q2 = q1 + rowBytes,
-      q3 = q2 + rowBytes;
-    if (n == 4 && dim >= 4) {
-      for (let b = 0; b < dim; b += 4) {
-        const c = min(b, dim - 4);
-        storeBlock(
-          q0,
-          q1,
-          q2,
-          q3,
-          c,
-          softmaxGradLanes(Y, D, c, g, vk),
-          softmaxGradLanes(Y, D, c + 1, g, vk),
-          softmaxGradLanes(Y, D, c + 2, g, vk),
-          softmaxGradLanes(Y, D, c + 3, g, vk),
-        );
-      }
-    } else {
-      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, softmaxGradLanes(Y, D, d, g, vk), n);
-    }
+    storeGrads(false, dx, rowBytes, r, n, dim, Y, D, g, vk, zero);
   }
 }
 
@@ -180,22 +142,8 @@ function shortRowsLogSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, 
     zero = f32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    transposed(
-      rowOf(y, rowBytes, r, 0, outer),
-      rowOf(y, rowBytes, r, 1, outer),
-      rowOf(y, rowBytes, r, 2, outer),
-      rowOf(y, rowBytes, r, 3, outer),
-      dim,
-      Y,
-    );
-    transposed(
-      rowOf(dy, rowBytes, r, 0, outer),
-      rowOf(dy, rowBytes, r, 1, outer),
-      rowOf(dy, rowBytes, r, 2, outer),
-      rowOf(dy, rowBytes, r, 3, outer),
-      dim,
-      D,
-    );
+    transposedRows(y, rowBytes, r, outer, dim, Y);
+    transposedRows(dy, rowBytes, r, outer, dim, D);
     let g = zero,
       bits = zero;
     for (let d = 0; d < dim; d++) {
@@ -203,28 +151,7 @@ function shortRowsLogSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, 
       bits = v128.or(bits, v128.load(Y + ((<usize>d) << 4)));
     }
     const masked = maskedZero ? i32x4.eq(bits, zero) : zero; // lanes whose output is all zero
-    const q0 = dx + <usize>r * rowBytes,
-      q1 = q0 + rowBytes,
-      q2 = q1 + rowBytes,
-      q3 = q2 + rowBytes;
-    if (n == 4 && dim >= 4) {
-      for (let b = 0; b < dim; b += 4) {
-        const c = min(b, dim - 4);
-        storeBlock(
-          q0,
-          q1,
-          q2,
-          q3,
-          c,
-          logSoftmaxGradLanes(Y, D, c, g, vk, masked),
-          logSoftmaxGradLanes(Y, D, c + 1, g, vk, masked),
-          logSoftmaxGradLanes(Y, D, c + 2, g, vk, masked),
-          logSoftmaxGradLanes(Y, D, c + 3, g, vk, masked),
-        );
-      }
-    } else {
-      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, logSoftmaxGradLanes(Y, D, d, g, vk, masked), n);
-    }
+    storeGrads(true, dx, rowBytes, r, n, dim, Y, D, g, vk, masked);
   }
 }
 
@@ -232,4 +159,123 @@ function shortRowsLogSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, 
 @inline function logSoftmaxGradLanes(Y: usize, D: usize, d: i32, g: v128, vk: v128, masked: v128): v128 {
   const o = (<usize>d) << 4;
   return v128.andnot(f32x4.mul(f32x4.sub(v128.load(D + o), f32x4.mul(expv(v128.load(Y + o)), g)), vk), masked);
+}
+
+// The output passes of both kernels: along one contiguous row (inner == 1; the SIMD build ends a row
+// with an overlapping last vector, as rows.ts does), and across a row of inner positions (inner > 1; a
+// vector loop, then the same arithmetic per position, as columns.ts does).
+
+/** dx_i = (dy_i − g)·y_i·k: softmax's backward output pass (dx may be y or dy). */
+function rowSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      const vg = f32x4.splat(g),
+        vk = f32x4.splat(k);
+      const yTail = v128.load(at(y, n - 4)),
+        dyTail = v128.load(at(dy, n - 4));
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), vg), v128.load(at(y, i)));
+        v128.store(at(dx, i), f32x4.mul(v, vk));
+      }
+      if (n & 3) v128.store(at(dx, n - 4), f32x4.mul(f32x4.mul(f32x4.sub(dyTail, vg), yTail), vk));
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - g) * load<f32>(at(y, i)) * k);
+}
+
+/** dx_i = (dy_i − exp(y_i)·g)·k: log-softmax's backward output pass (dx may be y or dy). */
+function rowLogSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      const vg = f32x4.splat(g),
+        vk = f32x4.splat(k);
+      const yTail = v128.load(at(y, n - 4)),
+        dyTail = v128.load(at(dy, n - 4));
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), vg));
+        v128.store(at(dx, i), f32x4.mul(v, vk));
+      }
+      if (n & 3) v128.store(at(dx, n - 4), f32x4.mul(f32x4.sub(dyTail, f32x4.mul(expv(yTail), vg)), vk));
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * g) * k);
+}
+
+/** dx_i = (dy_i − g_i)·y_i·k (dx may be y or dy). */
+function colSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k);
+    for (; i + 4 <= n; i += 4) {
+      const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), v128.load(at(g, i))), v128.load(at(y, i)));
+      v128.store(at(dx, i), f32x4.mul(v, vk));
+    }
+  }
+  for (; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - load<f32>(at(g, i))) * load<f32>(at(y, i)) * k);
+}
+
+/** dx_i = (dy_i − exp(y_i)·g_i)·k (dx may be y or dy). */
+function colLogSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k);
+    for (; i + 4 <= n; i += 4) {
+      const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), v128.load(at(g, i))));
+      v128.store(at(dx, i), f32x4.mul(v, vk));
+    }
+  }
+  for (; i < n; i++) {
+    store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * load<f32>(at(g, i))) * k);
+  }
+}
+
+/** dx of rows r…r + n − 1 (rowBytes apart) from y and dy stored transposed at Y and D: element d of
+ *  the four rows is logSoftmaxGradLanes (`log`) or softmaxGradLanes. Four rows of at least four
+ *  elements go four elements of each at a time (storeBlock; the last block may overlap the one before),
+ *  others lane by lane (scatter). */
+// @ts-ignore: decorator
+@inline function storeGrads(
+  log: bool,
+  dx: usize,
+  rowBytes: usize,
+  r: i32,
+  n: i32,
+  dim: i32,
+  Y: usize,
+  D: usize,
+  g: v128,
+  vk: v128,
+  masked: v128,
+): void {
+  const q0 = dx + <usize>r * rowBytes,
+    q1 = q0 + rowBytes,
+    q2 = q1 + rowBytes,
+    q3 = q2 + rowBytes;
+  if (n == 4 && dim >= 4) {
+    for (let b = 0; b < dim; b += 4) {
+      const c = min(b, dim - 4);
+      storeBlock(
+        q0,
+        q1,
+        q2,
+        q3,
+        c,
+        gradLanes(log, Y, D, c, g, vk, masked),
+        gradLanes(log, Y, D, c + 1, g, vk, masked),
+        gradLanes(log, Y, D, c + 2, g, vk, masked),
+        gradLanes(log, Y, D, c + 3, g, vk, masked),
+      );
+    }
+  } else {
+    for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, gradLanes(log, Y, D, d, g, vk, masked), n);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function gradLanes(log: bool, Y: usize, D: usize, d: i32, g: v128, vk: v128, masked: v128): v128 {
+  return log ? logSoftmaxGradLanes(Y, D, d, g, vk, masked) : softmaxGradLanes(Y, D, d, g, vk);
 }

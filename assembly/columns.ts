@@ -4,8 +4,6 @@
 // each position's arithmetic is the same float32/float64 sequence in either loop, so a position gives
 // the same bits whether it falls in a vector or in the tail.
 import {
-  expv,
-  exps,
   expNegv,
   expNegs,
   EXP_TABLE,
@@ -21,19 +19,11 @@ import {
   EXP_ONE,
   EXP_UNDERFLOW,
 } from "./exp";
-
-// @ts-ignore: decorator
-@inline function at(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 2);
-}
-// @ts-ignore: decorator
-@inline function at8(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 3);
-}
+import { at, at8 } from "./ptr";
 
 /** sum[i..i+4) (two f64x2 at `s`) += the four lanes of v, each widened to float64. */
 // @ts-ignore: decorator
-@inline function addWide(s: usize, v: v128): void {
+@inline export function addWide(s: usize, v: v128): void {
   v128.store(s, f64x2.add(v128.load(s), f64x2.promote_low_f32x4(v)));
   v128.store(s, f64x2.add(v128.load(s, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))), 16);
 }
@@ -144,111 +134,6 @@ export function colShiftScaleSub(x: usize, y: usize, shift: usize, c: usize, n: 
   for (; i < n; i++) {
     const z = (<f64>load<f32>(at(x, i)) - <f64>load<f32>(at(shift, i))) * k;
     store<f32>(at(y, i), <f32>(z - load<f64>(at8(c, i))));
-  }
-}
-
-/** dx_i = (dy_i − g_i)·y_i·k (dx may be y or dy). */
-export function colSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: f32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vk = f32x4.splat(k);
-    for (; i + 4 <= n; i += 4) {
-      const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), v128.load(at(g, i))), v128.load(at(y, i)));
-      v128.store(at(dx, i), f32x4.mul(v, vk));
-    }
-  }
-  for (; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - load<f32>(at(g, i))) * load<f32>(at(y, i)) * k);
-}
-
-/** dx_i = (dy_i − exp(y_i)·g_i)·k (dx may be y or dy). */
-export function colLogSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: f32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vk = f32x4.splat(k);
-    for (; i + 4 <= n; i += 4) {
-      const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), v128.load(at(g, i))));
-      v128.store(at(dx, i), f32x4.mul(v, vk));
-    }
-  }
-  for (; i < n; i++) {
-    store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * load<f32>(at(g, i))) * k);
-  }
-}
-
-/** acc_i += a·(x_i − m_i): a class weight times the shifted logits of one class row. */
-export function colAxpyShift(acc: usize, x: usize, m: usize, n: i32, a: f32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const va = f32x4.splat(a);
-    for (; i + 4 <= n; i += 4) addWide(at8(acc, i), f32x4.mul(va, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
-  }
-  for (; i < n; i++) store<f64>(at8(acc, i), load<f64>(at8(acc, i)) + <f64>(a * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
-}
-
-/** Probability targets against one class row: accQX_i += a·(p1·q_i + p0)·(x_i − m_i), accQ_i += a·q_i. */
-export function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: usize, n: i32, a: f32, p1: f32, p0: f32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const va = f32x4.splat(a),
-      v1 = f32x4.splat(p1),
-      v0 = f32x4.splat(p0);
-    for (; i + 4 <= n; i += 4) {
-      const q4 = v128.load(at(q, i));
-      const coef = f32x4.mul(va, f32x4.add(f32x4.mul(v1, q4), v0));
-      addWide(at8(accQX, i), f32x4.mul(coef, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
-      addWide(at8(accQ, i), f32x4.mul(va, q4));
-    }
-  }
-  for (; i < n; i++) {
-    const q1 = load<f32>(at(q, i));
-    const coef = a * (p1 * q1 + p0);
-    store<f64>(at8(accQX, i), load<f64>(at8(accQX, i)) + <f64>(coef * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
-    store<f64>(at8(accQ, i), load<f64>(at8(accQ, i)) + <f64>(a * q1));
-  }
-}
-
-/** Cross-entropy's gradient over one class row: g_i = e_i·P_i − w·(Q1_i·q_i + Q2_i), e_i = exp((x_i − m_i)·k);
- *  q_i = 0 without probability targets (`hasQ`). g may be x. */
-export function colCrossEntropyGrad(
-  x: usize,
-  q: usize,
-  g: usize,
-  m: usize,
-  P: usize,
-  Q1: usize,
-  Q2: usize,
-  n: i32,
-  k: f32,
-  w: f32,
-  hasQ: bool,
-): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vk = f32x4.splat(k),
-      vw = f32x4.splat(w);
-    const T = EXP_TABLE;
-    const log2e = v128.load32_splat(T, EXP_LOG2E),
-      magic = v128.load32_splat(T, EXP_MAGIC);
-    const hi = v128.load32_splat(T, EXP_NLN2HI),
-      lo = v128.load32_splat(T, EXP_NLN2LO);
-    const c6 = v128.load32_splat(T, EXP_C6),
-      c5 = v128.load32_splat(T, EXP_C5),
-      c4 = v128.load32_splat(T, EXP_C4);
-    const c3 = v128.load32_splat(T, EXP_C3),
-      c2 = v128.load32_splat(T, EXP_C2),
-      one = v128.load32_splat(T, EXP_ONE);
-    const uf = v128.load32_splat(T, EXP_UNDERFLOW);
-    for (; i + 4 <= n; i += 4) {
-      const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i))), vk);
-      const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-      const t = hasQ ? f32x4.add(f32x4.mul(v128.load(at(Q1, i)), v128.load(at(q, i))), v128.load(at(Q2, i))) : v128.load(at(Q2, i));
-      v128.store(at(g, i), f32x4.sub(f32x4.mul(e, v128.load(at(P, i))), f32x4.mul(vw, t)));
-    }
-  }
-  for (; i < n; i++) {
-    const e = expNegs((load<f32>(at(x, i)) - load<f32>(at(m, i))) * k);
-    const t = hasQ ? load<f32>(at(Q1, i)) * load<f32>(at(q, i)) + load<f32>(at(Q2, i)) : load<f32>(at(Q2, i));
-    store<f32>(at(g, i), e * load<f32>(at(P, i)) - w * t);
   }
 }
 

@@ -4,32 +4,23 @@
 //   loss_n = A·log s − k·Σ_c α_c·(x_c − m) + zLoss·lse²,   A = Σ_c α_c, s = Σ_c exp((x_c − m)·k), lse = m·k + log s
 //   grad_c = g_n·k·((A + 2·zLoss·lse)·p_c − α_c)
 // index target t: α_c = (1−ε)·w_t·[c = t] + (ε/C)·w_c; probabilities q: α_c = w_c·((1−ε)·q_c + ε/C).
-// Rows (inner == 1) are read once: blocks of BLOCK logits, each max-reduced and then exp-summed while
+// Rows (inner == 1) are read once: blocks of CE_BLOCK logits, each max-reduced and then exp-summed while
 // still in L1, the running sum rescaled in float64 when the max grows (online softmax). With a
 // gradient, the block's exps are stored in the gradient's place as they are made, with the shift each
 // block used; the gradient pass then scales them by P·exp((shift − max)·k) per block instead of
 // computing exp again. inner > 1: three passes across positions.
 // Sums with x − m keep the loss's cancellation (A·log s against Σ α·(x − m)) small for large logits.
-import {
-  rowMax,
-  rowExpSum,
-  rowHasNaN,
-  rowSum,
-  rowDot,
-  rowSumShift,
-  rowDotShift,
-  rowAffineShift,
-  rowAffine3Shift,
-  rowCrossEntropyGradFromExp,
-  rowFill,
-} from "./rows";
-import { colMax, colExpSum, colAxpyShift, colProbShift, colCrossEntropyGrad, colHasNaN } from "./columns";
+import { rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowAffineShift, rowAffine3Shift, rowFill } from "./rows";
+import { colMax, colExpSum, colHasNaN, addWide } from "./columns";
 import { isFinite32, shiftOf } from "./rules";
-import { rowOf, gather, scatter, storeBlock, lanes4, maxTransposed, half, quad } from "./lanes";
+import { rowOf, gather, scatter, storeBlock, lanes4, laneElements, maxTransposed, half, quad } from "./lanes";
 import { madd } from "./relaxed";
 import { logv } from "./log";
+import { SHORT_ROW, CE_BLOCK, CE_PROBABILITIES, CE_WEIGHTS } from "./abi";
+import { at, at8 } from "./ptr";
 import {
   expNegv,
+  expNegs,
   EXP_TABLE,
   EXP_LOG2E,
   EXP_MAGIC,
@@ -44,42 +35,155 @@ import {
   EXP_UNDERFLOW,
 } from "./exp";
 
-/** Rows of at most this many classes are done four at a time, one row per lane (shortRowsKernel):
- *  measured 0.50-0.68× the rows kernel's time forward, 0.57-0.75× fused, at 16-31 classes. */
-// @ts-ignore: decorator
-@inline const SHORT_ROW: i32 = 31;
+// The per-position finish, written once: from a position's max m, sum s, log s (L), logsumexp l and
+// the target's A = Σ α and SAX = Σ α·(x − m), its loss and the gradient's factors P, Q1, Q2 (the
+// gradient being g·(e·P − w·(Q1·q + Q2)) before the index target's fix-up, targetFixUp). Each formula is
+// generic over T: f64 for one position (rows, columns, the short rows' probability branch), v128 holding
+// f64x2 for two lanes (the short rows' index branch); the arithmetic helpers pick their instruction at
+// compile time, so every path runs the same float64 operations in the same order.
 
 // @ts-ignore: decorator
-@inline const BLOCK: i32 = 1024; // 4 KiB of logits: the max pass and the exp pass both find them in L1
-
-/** Flags: the target is float32 probabilities shaped like x (else int32 class indices, one per position). */
-// @ts-ignore: decorator
-@inline export const CE_PROBABILITIES: i32 = 1;
-/** Flags: `w` holds one float32 weight per class. */
-// @ts-ignore: decorator
-@inline export const CE_WEIGHTS: i32 = 2;
-
-/** Workspace bytes: inner > 1, 48 per position; short rows, 16·(dim + 9); rows, one float32 shift per block. */
-export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
-  if (inner > 1) return inner * 48;
-  return ASC_FEATURE_SIMD && dim <= SHORT_ROW ? (dim + 9) << 4 : ((dim + BLOCK - 1) / BLOCK) << 2;
-}
-
-// @ts-ignore: decorator
-@inline function at(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 2);
+@inline function add<T>(a: T, b: T): T {
+  if (isVector<T>()) {
+    return f64x2.add(a, b);
+  } else {
+    return a + b;
+  }
 }
 // @ts-ignore: decorator
-@inline function at8(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 3);
+@inline function sub<T>(a: T, b: T): T {
+  if (isVector<T>()) {
+    return f64x2.sub(a, b);
+  } else {
+    return a - b;
+  }
+}
+// @ts-ignore: decorator
+@inline function mul<T>(a: T, b: T): T {
+  if (isVector<T>()) {
+    return f64x2.mul(a, b);
+  } else {
+    return a * b;
+  }
+}
+// @ts-ignore: decorator
+@inline function div<T>(a: T, b: T): T {
+  if (isVector<T>()) {
+    return f64x2.div(a, b);
+  } else {
+    return a / b;
+  }
+}
+// @ts-ignore: decorator
+@inline function zero<T>(): T {
+  if (isVector<T>()) {
+    return f64x2.splat(0);
+  } else {
+    return <T>0;
+  }
 }
 
-/** The finished loss of one position from its statistics (L = log s, lse = m·k + L); NaN when the max
- *  is not finite. */
+/** logsumexp for a max that is finite or −Infinity: shift·k + log s, shift = shiftOf(m). */
 // @ts-ignore: decorator
-@inline function lossOf(m: f32, L: f64, lse: f64, A: f64, SAX: f64, k: f64, zLoss: f64): f64 {
-  if (!isFinite32(m)) return NaN;
-  return A * L - k * SAX + zLoss * lse * lse;
+@inline function lseOf<T>(shift: T, K: T, L: T): T {
+  return add<T>(mul<T>(shift, K), L);
+}
+
+/** A = Σ α = (1−ε)·b + ε/C·W, b = w_t for an index target, Σ w·q for probabilities (P1 = 1 − ε,
+ *  ECW = ε/C·W). */
+// @ts-ignore: decorator
+@inline function alphaSum<T>(P1: T, b: T, ECW: T): T {
+  return add<T>(mul<T>(P1, b), ECW);
+}
+
+/** SAX = Σ α·(x − m) for an index target t: (1−ε)·w_t·(x_t − m) + ε/C·WX, WX = Σ w·(x − m)
+ *  (EC = ε/C; without smoothing WX is not summed and the term is + 0). */
+// @ts-ignore: decorator
+@inline function indexSAX<T>(P1: T, wt: T, xt: T, m: T, EC: T, WX: T, smooth: bool): T {
+  return add<T>(mul<T>(mul<T>(P1, wt), sub<T>(xt, m)), smooth ? mul<T>(EC, WX) : zero<T>());
+}
+
+/** The loss where the max is finite: A·log s − k·SAX + zLoss·l² (NaN where it is not: the callers). */
+// @ts-ignore: decorator
+@inline function lossOf<T>(A: T, L: T, K: T, SAX: T, ZL: T, l: T): T {
+  return add<T>(sub<T>(mul<T>(A, L), mul<T>(K, SAX)), mul<T>(mul<T>(ZL, l), l));
+}
+
+/** P = g·k·(A + 2·zLoss·l)/s, the factor of the exps (gk = g·k, ZL2 = 2·zLoss); Q1 = gk·(1 − ε) and
+ *  Q2 = gk·ε/C are single products. */
+// @ts-ignore: decorator
+@inline function gradP<T>(gk: T, A: T, ZL2: T, l: T, s: T): T {
+  return div<T>(mul<T>(gk, add<T>(A, mul<T>(ZL2, l))), s);
+}
+
+/** Stores one position's loss at lossAt (NaN where the max is not finite) and, with a gradient, its
+ *  factors as float32: P (NaN where the max is not finite), Q1, Q2; gk = g·k. The columns kernel and
+ *  the short rows' probability branch; the rows kernel keeps P in float64 (it scales P per block). */
+// @ts-ignore: decorator
+@inline function finishPosition(
+  lossAt: usize,
+  m: f32,
+  s: f64,
+  L: f64,
+  l: f64,
+  A: f64,
+  SAX: f64,
+  k: f64,
+  zLoss: f64,
+  P1: f64,
+  eC: f64,
+  grad: bool,
+  gscaleAt: usize,
+  Pat: usize,
+  Q1at: usize,
+  Q2at: usize,
+): void {
+  store<f64>(lossAt, isFinite32(m) ? lossOf<f64>(A, L, k, SAX, zLoss, l) : NaN);
+  if (!grad) return;
+  const gk = <f64>load<f32>(gscaleAt) * k;
+  store<f32>(Pat, isFinite32(m) ? <f32>gradP<f64>(gk, A, 2 * zLoss, l, s) : NaN);
+  store<f32>(Q1at, <f32>(gk * P1));
+  store<f32>(Q2at, <f32>(gk * eC));
+}
+
+/** The index target's own term of −α, left out of the gradient passes: grad[t] −= g·k·(1−ε)·w_t, at
+ *  gt = &grad[t] (gk = g·k). */
+// @ts-ignore: decorator
+@inline function targetFixUp(gt: usize, gk: f64, P1: f64, wt: f64): void {
+  store<f32>(gt, load<f32>(gt) - <f32>(gk * P1 * wt));
+}
+
+/** After the gradient pass, the gradient of index-target position p (C elements `stride` bytes apart
+ *  from gr; `contiguous`: stride is 4): all 0 where the position is ignored (exactly 0, NaN logits or
+ *  not), else targetFixUp at its target. */
+// @ts-ignore: decorator
+@inline function fixUpIndexTarget(
+  gr: usize,
+  stride: usize,
+  contiguous: bool,
+  C: i32,
+  p: i32,
+  target: usize,
+  ignoreIndex: i32,
+  w: usize,
+  hasW: bool,
+  gscale: usize,
+  k: f64,
+  P1: f64,
+): void {
+  const t = load<i32>(at(target, p));
+  if (t == ignoreIndex) {
+    if (contiguous) rowFill(gr, C, 0);
+    else for (let c = 0; c < C; c++) store<f32>(gr + <usize>c * stride, 0);
+    return;
+  }
+  targetFixUp(gr + <usize>t * stride, <f64>load<f32>(at(gscale, p)) * k, P1, weightOf(w, t, hasW));
+}
+
+/** w_t as float64, 1 without weights. */
+// @ts-ignore: decorator
+@inline function weightOf(w: usize, t: i32, hasW: bool): f64 {
+  return hasW ? <f64>load<f32>(at(w, t)) : 1;
 }
 
 export function crossEntropyKernel(
@@ -140,8 +244,10 @@ function rowsKernel(
     smooth = eps != 0;
   const k32 = <f32>k,
     rowBytes = (<usize>C) << 2;
-  const p1 = <f32>(1 - eps),
-    p0 = <f32>(eps / <f64>C); // probability targets' coefficients: (1−ε)·q + ε/C
+  const P1 = 1 - eps,
+    eC = eps / <f64>C;
+  const p1 = <f32>P1,
+    p0 = <f32>eC; // probability targets' coefficients: (1−ε)·q + ε/C
   for (let o = 0; o < outer; o++) {
     const xr = x + <usize>o * rowBytes,
       qr = target + <usize>o * rowBytes;
@@ -166,8 +272,8 @@ function rowsKernel(
       QX: f64 = 0,
       Q: f64 = 0;
     let nanSeen = false; // only tracked once the max is +Infinity: logsumexp is then NaN or +Infinity
-    for (let b = 0, j = 0; b < C; b += BLOCK, j++) {
-      const n = min(BLOCK, C - b);
+    for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
+      const n = min(CE_BLOCK, C - b);
       const xb = xr + ((<usize>b) << 2);
       const bm = rowMax(xb, n);
       if (bm > m) {
@@ -178,7 +284,7 @@ function rowsKernel(
           const d = <f64>nsh - <f64>sh;
           if (s != 0) s *= Math.exp(-d * k);
           if (Wn != 0) WX -= d * Wn;
-          if (Wn != 0 || Q != 0) QX -= d * ((1 - eps) * Q + (eps / <f64>C) * Wn); // Σ α over the blocks so far
+          if (Wn != 0 || Q != 0) QX -= d * alphaSum<f64>(P1, Q, eC * Wn); // Σ α over the blocks so far
           sh = nsh;
         }
       }
@@ -199,7 +305,7 @@ function rowsKernel(
       } else s += rowExpSum(xb, xb, n, sh, k32, false);
     }
     const L = Math.log(s);
-    const l = m == Infinity ? (nanSeen ? NaN : Infinity) : <f64>shiftOf(m) * k + L; // logsumexp's rules (rules.ts)
+    const l = m == Infinity ? (nanSeen ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(m), k, L); // logsumexp's rules (rules.ts)
     if (lse) store<f32>(at(lse, o), <f32>l);
     if (ignored) {
       store<f64>(at8(loss, o), 0);
@@ -207,29 +313,22 @@ function rowsKernel(
       continue;
     }
     // The target as A = Σ α and SAX = Σ α·(x − m).
-    let A: f64, SAX: f64;
-    const eC = eps / <f64>C;
-    if (hasQ) {
-      A = (1 - eps) * Q + eC * W;
-      SAX = QX;
-    } else {
-      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-      A = (1 - eps) * wt + eC * W;
-      SAX = (1 - eps) * wt * (<f64>xt - <f64>m) + (smooth ? eC * WX : 0);
-    }
-    store<f64>(at8(loss, o), lossOf(m, L, l, A, SAX, k, zLoss));
+    const wt = hasQ ? 0 : weightOf(w, t, hasW);
+    const A = alphaSum<f64>(P1, hasQ ? Q : wt, eC * W);
+    const SAX = hasQ ? QX : indexSAX<f64>(P1, wt, <f64>xt, <f64>m, eC, WX, smooth);
+    store<f64>(at8(loss, o), isFinite32(m) ? lossOf<f64>(A, L, k, SAX, zLoss, l) : NaN);
     if (!grad) continue;
-    const g = <f64>load<f32>(at(gscale, o));
+    const gk = <f64>load<f32>(at(gscale, o)) * k;
     if (!isFinite32(m)) {
       rowFill(gr, C, NaN);
       continue;
     }
     // Pass 2 over the stored exps: block j's were made against shift sh_j, so they scale by P·exp((sh_j − m)·k).
-    const P = (g * k * (A + 2 * zLoss * l)) / s;
-    const Q1 = <f32>(g * k * (1 - eps)),
-      Q2 = <f32>(g * k * eC);
-    for (let b = 0, j = 0; b < C; b += BLOCK, j++) {
-      const n = min(BLOCK, C - b);
+    const P = gradP<f64>(gk, A, 2 * zLoss, l, s);
+    const Q1 = <f32>(gk * P1),
+      Q2 = <f32>(gk * eC);
+    for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
+      const n = min(CE_BLOCK, C - b);
       const d = <f64>load<f32>(at(shifts, j)) - <f64>m;
       const F = <f32>(d == 0 ? P : P * Math.exp(d * k));
       const gb = gr + ((<usize>b) << 2),
@@ -238,10 +337,7 @@ function rowsKernel(
       if (hasQ) rowCrossEntropyGradFromExp(qb, wb, gb, n, F, Q1, Q2, true, hasW);
       else rowCrossEntropyGradFromExp(qb, wb, gb, n, F, 0, Q2, false, hasW && smooth);
     }
-    if (!hasQ) {
-      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-      store<f32>(at(gr, t), load<f32>(at(gr, t)) - <f32>(g * k * (1 - eps) * wt));
-    }
+    if (!hasQ) targetFixUp(at(gr, t), gk, P1, wt);
   }
 }
 
@@ -269,8 +365,9 @@ function columnsKernel(
     hasW = (flags & CE_WEIGHTS) != 0,
     smooth = eps != 0;
   const k32 = <f32>k,
+    P1 = 1 - eps,
     eC = eps / <f64>C;
-  const p1 = <f32>(1 - eps),
+  const p1 = <f32>P1,
     p0 = <f32>eC;
   const stride = (<usize>inner) << 2,
     slice = <usize>C * stride;
@@ -308,7 +405,7 @@ function columnsKernel(
       const m = load<f32>(at(M, i)),
         s = load<f64>(at8(S, i));
       const L = Math.log(s);
-      const l = m == Infinity ? (colHasNaN(xs + ((<usize>i) << 2), C, inner) ? NaN : Infinity) : <f64>shiftOf(m) * k + L;
+      const l = m == Infinity ? (colHasNaN(xs + ((<usize>i) << 2), C, inner) ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(m), k, L);
       if (lse) store<f32>(at(lse, p), <f32>l);
       const t = hasQ ? -1 : load<i32>(at(target, p));
       if (!hasQ && t == ignoreIndex) {
@@ -318,23 +415,13 @@ function columnsKernel(
         store<f32>(at(Q2s, i), 0);
         continue;
       }
-      const WX = load<f64>(at8(WXs, i));
-      let A: f64, SAX: f64;
-      if (hasQ) {
-        A = (1 - eps) * load<f64>(at8(Qs, i)) + eC * W;
-        SAX = load<f64>(at8(QXs, i));
-      } else {
-        const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-        const xt = load<f32>(xs + <usize>t * stride + ((<usize>i) << 2));
-        A = (1 - eps) * wt + eC * W;
-        SAX = (1 - eps) * wt * (<f64>xt - <f64>m) + (smooth ? eC * WX : 0);
-      }
-      store<f64>(at8(loss, p), lossOf(m, L, l, A, SAX, k, zLoss));
-      if (!grad) continue;
-      const g = <f64>load<f32>(at(gscale, p));
-      store<f32>(at(Ps, i), isFinite32(m) ? <f32>((g * k * (A + 2 * zLoss * l)) / s) : NaN);
-      store<f32>(at(Q1s, i), <f32>(g * k * (1 - eps)));
-      store<f32>(at(Q2s, i), <f32>(g * k * eC));
+      // The target as A = Σ α and SAX = Σ α·(x − m).
+      const wt = hasQ ? 0 : weightOf(w, t, hasW);
+      const A = alphaSum<f64>(P1, hasQ ? load<f64>(at8(Qs, i)) : wt, eC * W);
+      const SAX = hasQ
+        ? load<f64>(at8(QXs, i))
+        : indexSAX<f64>(P1, wt, <f64>load<f32>(xs + <usize>t * stride + ((<usize>i) << 2)), <f64>m, eC, load<f64>(at8(WXs, i)), smooth);
+      finishPosition(at8(loss, p), m, s, L, l, A, SAX, k, zLoss, P1, eC, grad != 0, at(gscale, p), at(Ps, i), at(Q1s, i), at(Q2s, i));
     }
     if (!grad) continue;
     for (let c = 0; c < C; c++) {
@@ -343,17 +430,7 @@ function columnsKernel(
     }
     if (hasQ) continue;
     for (let i = 0; i < inner; i++) {
-      const p = o * inner + i;
-      const t = load<i32>(at(target, p));
-      const gi = gs + ((<usize>i) << 2);
-      if (t == ignoreIndex) {
-        for (let c = 0; c < C; c++) store<f32>(gi + <usize>c * stride, 0); // exactly 0, NaN logits or not
-        continue;
-      }
-      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-      const g = <f64>load<f32>(at(gscale, p));
-      const gt = gi + <usize>t * stride;
-      store<f32>(gt, load<f32>(gt) - <f32>(g * k * (1 - eps) * wt));
+      fixUpIndexTarget(gs + ((<usize>i) << 2), stride, false, C, o * inner + i, target, ignoreIndex, w, hasW, gscale, k, P1);
     }
   }
 }
@@ -408,6 +485,7 @@ function shortRowsKernel(
     smooth = eps != 0;
   const k32 = <f32>k,
     rowBytes = (<usize>C) << 2,
+    P1 = 1 - eps,
     eC = eps / <f64>C;
   const T = EXP_TABLE;
   const log2e = v128.load32_splat(T, EXP_LOG2E),
@@ -423,7 +501,7 @@ function shortRowsKernel(
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
   const vk = f32x4.splat(k32),
     zero = f32x4.splat(0);
-  const vp1 = f32x4.splat(<f32>(1 - eps)),
+  const vp1 = f32x4.splat(<f32>P1),
     vp0 = f32x4.splat(<f32>eC);
   const M = ws + ((<usize>C) << 4),
     S = M + 16,
@@ -475,7 +553,7 @@ function shortRowsKernel(
     if (hasQ) {
       v128.store(Lv, Lf);
       for (let j = 0; j < 4; j++) {
-        // Per lane, as rowsKernel does per row (one block).
+        // Per lane, by the finish the columns kernel uses per position.
         const o = r + j;
         store<f32>(Pv + ((<usize>j) << 2), 0);
         store<f32>(Q1v + ((<usize>j) << 2), 0);
@@ -484,27 +562,18 @@ function shortRowsKernel(
         const mj = load<f32>(M + ((<usize>j) << 2)),
           sj = <f64>load<f32>(S + ((<usize>j) << 2));
         const L = <f64>load<f32>(Lv + ((<usize>j) << 2));
-        const l = mj == Infinity ? (rowHasNaN(x + <usize>o * rowBytes, C) ? NaN : Infinity) : <f64>shiftOf(mj) * k + L;
+        const l = mj == Infinity ? (rowHasNaN(x + <usize>o * rowBytes, C) ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(mj), k, L);
         if (lse) store<f32>(at(lse, o), <f32>l);
-        const A = (1 - eps) * <f64>load<f32>(Qv + ((<usize>j) << 2)) + eC * W;
+        const A = alphaSum<f64>(P1, <f64>load<f32>(Qv + ((<usize>j) << 2)), eC * W);
         const SAX = <f64>load<f32>(QXv + ((<usize>j) << 2));
-        store<f64>(at8(loss, o), lossOf(mj, L, l, A, SAX, k, zLoss));
-        if (!grad) continue;
-        const g = <f64>load<f32>(at(gscale, o));
-        store<f32>(Pv + ((<usize>j) << 2), isFinite32(mj) ? <f32>((g * k * (A + 2 * zLoss * l)) / sj) : NaN);
-        store<f32>(Q1v + ((<usize>j) << 2), <f32>(g * k * (1 - eps)));
-        store<f32>(Q2v + ((<usize>j) << 2), <f32>(g * k * eC));
+        const jb = (<usize>j) << 2;
+        finishPosition(at8(loss, o), mj, sj, L, l, A, SAX, k, zLoss, P1, eC, grad != 0, at(gscale, o), Pv + jb, Q1v + jb, Q2v + jb);
       }
     } else {
-      // Index targets: the four lanes at once, as float64 pairs, with the very operations of the rows
-      // kernel in its order (lossOf). An ignored lane reads class 0, never at its ignoreIndex, and gets
-      // loss 0 and gradient factors 0; a lane whose max is not finite, loss NaN.
-      const tv = lanes4(
-        rowOf(target, 4, r, 0, outer),
-        rowOf(target, 4, r, 1, outer),
-        rowOf(target, 4, r, 2, outer),
-        rowOf(target, 4, r, 3, outer),
-      );
+      // Index targets: the four lanes at once, as float64 pairs, by the finish's formulas over f64x2 (the
+      // rows kernel's operations in its order). An ignored lane reads class 0, never at its ignoreIndex,
+      // and gets loss 0 and gradient factors 0; a lane whose max is not finite, loss NaN.
+      const tv = laneElements(target, r, outer);
       const ign = i32x4.eq(tv, i32x4.splat(ignoreIndex));
       const tc = v128.andnot(tv, ign);
       const c0 = (<usize>i32x4.extract_lane(tc, 0)) << 2,
@@ -513,30 +582,20 @@ function shortRowsKernel(
         c3 = (<usize>i32x4.extract_lane(tc, 3)) << 2;
       const xt = lanes4(p0 + c0, p1 + c1, p2 + c2, p3 + c3);
       const wt = hasW ? lanes4(w + c0, w + c1, w + c2, w + c3) : one;
-      const gv = grad
-        ? lanes4(rowOf(gscale, 4, r, 0, outer), rowOf(gscale, 4, r, 1, outer), rowOf(gscale, 4, r, 2, outer), rowOf(gscale, 4, r, 3, outer))
-        : zero;
+      const gv = grad ? laneElements(gscale, r, outer) : zero;
       const finite = f32x4.eq(f32x4.sub(m, m), zero);
       const K = f64x2.splat(k),
-        P1 = f64x2.splat(1 - eps),
+        P1v = f64x2.splat(P1),
         ECW = f64x2.splat(eC * W),
         EC = f64x2.splat(eC);
       const ZL = f64x2.splat(zLoss),
         ZL2 = f64x2.splat(2 * zLoss),
         NAN = f64x2.splat(NaN);
       // lo: lanes 0 and 1, hi: lanes 2 and 3.
-      const lLo = f64x2.add(f64x2.mul(half(shift, false), K), half(Lf, false));
-      const lHi = f64x2.add(f64x2.mul(half(shift, true), K), half(Lf, true));
-      const ALo = f64x2.add(f64x2.mul(P1, half(wt, false)), ECW),
-        AHi = f64x2.add(f64x2.mul(P1, half(wt, true)), ECW);
-      const SAXLo = f64x2.add(
-        f64x2.mul(f64x2.mul(P1, half(wt, false)), f64x2.sub(half(xt, false), half(m, false))),
-        smooth ? f64x2.mul(EC, half(WX, false)) : f64x2.splat(0),
-      );
-      const SAXHi = f64x2.add(
-        f64x2.mul(f64x2.mul(P1, half(wt, true)), f64x2.sub(half(xt, true), half(m, true))),
-        smooth ? f64x2.mul(EC, half(WX, true)) : f64x2.splat(0),
-      );
+      const lLo = lseOf<v128>(half(shift, false), K, half(Lf, false)),
+        lHi = lseOf<v128>(half(shift, true), K, half(Lf, true));
+      const ALo = alphaSum<v128>(P1v, half(wt, false), ECW),
+        AHi = alphaSum<v128>(P1v, half(wt, true), ECW);
       let lossLo: v128, lossHi: v128;
       if (!smooth && !hasW && zLoss == 0) {
         // Plain targets (A = 1, SAX = x_t − m): log s − k·(x_t − m), the general formula's very bits
@@ -544,8 +603,10 @@ function shortRowsKernel(
         lossLo = f64x2.sub(half(Lf, false), f64x2.mul(K, f64x2.sub(half(xt, false), half(m, false))));
         lossHi = f64x2.sub(half(Lf, true), f64x2.mul(K, f64x2.sub(half(xt, true), half(m, true))));
       } else {
-        lossLo = f64x2.add(f64x2.sub(f64x2.mul(ALo, half(Lf, false)), f64x2.mul(K, SAXLo)), f64x2.mul(f64x2.mul(ZL, lLo), lLo));
-        lossHi = f64x2.add(f64x2.sub(f64x2.mul(AHi, half(Lf, true)), f64x2.mul(K, SAXHi)), f64x2.mul(f64x2.mul(ZL, lHi), lHi));
+        const SAXLo = indexSAX<v128>(P1v, half(wt, false), half(xt, false), half(m, false), EC, half(WX, false), smooth);
+        const SAXHi = indexSAX<v128>(P1v, half(wt, true), half(xt, true), half(m, true), EC, half(WX, true), smooth);
+        lossLo = lossOf<v128>(ALo, half(Lf, false), K, SAXLo, ZL, lLo);
+        lossHi = lossOf<v128>(AHi, half(Lf, true), K, SAXHi, ZL, lHi);
       }
       lossLo = v128.andnot(v128.bitselect(lossLo, NAN, i64x2.extend_low_i32x4_s(finite)), i64x2.extend_low_i32x4_s(ign));
       lossHi = v128.andnot(v128.bitselect(lossHi, NAN, i64x2.extend_high_i32x4_s(finite)), i64x2.extend_high_i32x4_s(ign));
@@ -568,11 +629,11 @@ function shortRowsKernel(
       if (grad) {
         const gkLo = f64x2.mul(half(gv, false), K),
           gkHi = f64x2.mul(half(gv, true), K);
-        const PLo = f64x2.div(f64x2.mul(gkLo, f64x2.add(ALo, f64x2.mul(ZL2, lLo))), half(s, false));
-        const PHi = f64x2.div(f64x2.mul(gkHi, f64x2.add(AHi, f64x2.mul(ZL2, lHi))), half(s, true));
+        const PLo = gradP<v128>(gkLo, ALo, ZL2, lLo, half(s, false)),
+          PHi = gradP<v128>(gkHi, AHi, ZL2, lHi, half(s, true));
         v128.store(Pv, v128.andnot(v128.bitselect(quad(PLo, PHi), f32x4.splat(NaN), finite), ign));
-        v128.store(Q1v, v128.andnot(quad(f64x2.mul(gkLo, P1), f64x2.mul(gkHi, P1)), ign));
-        v128.store(Q2v, v128.andnot(quad(f64x2.mul(gkLo, EC), f64x2.mul(gkHi, EC)), ign));
+        v128.store(Q1v, v128.andnot(quad(mul<v128>(gkLo, P1v), mul<v128>(gkHi, P1v)), ign));
+        v128.store(Q2v, v128.andnot(quad(mul<v128>(gkLo, EC), mul<v128>(gkHi, EC)), ign));
       }
     }
     if (!grad) continue;
@@ -606,16 +667,121 @@ function shortRowsKernel(
     }
     if (hasQ) continue;
     for (let j = 0; j < n; j++) {
-      const o = r + j;
-      const t = load<i32>(at(target, o));
-      const gr = grad + <usize>o * rowBytes;
-      if (t == ignoreIndex) {
-        rowFill(gr, C, 0); // exactly 0, NaN logits or not
-        continue;
-      }
-      const wt: f64 = hasW ? <f64>load<f32>(at(w, t)) : 1;
-      const g = <f64>load<f32>(at(gscale, o));
-      store<f32>(at(gr, t), load<f32>(at(gr, t)) - <f32>(g * k * (1 - eps) * wt));
+      fixUpIndexTarget(grad + <usize>(r + j) * rowBytes, 4, true, C, r + j, target, ignoreIndex, w, hasW, gscale, k, P1);
     }
+  }
+}
+
+// Cross-entropy's own passes: along one contiguous row (inner == 1; the SIMD build ends a row with an
+// overlapping last vector, as rows.ts does), and across a row of inner positions (inner > 1; a vector
+// loop, then the same arithmetic per position, as columns.ts does).
+
+/** Cross-entropy's gradient from exps stored in g: g_i = g_i·F − w_i·(Q1·q_i + Q2), in place, with
+ *  w_i = 1 without weights (`hasW`) and q_i = 0 without probability targets (`hasQ`). */
+// @ts-ignore: decorator
+@inline
+function rowCrossEntropyGradFromExp(q: usize, w: usize, g: usize, n: i32, F: f32, Q1: f32, Q2: f32, hasQ: bool, hasW: bool): void {
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      const vF = f32x4.splat(F),
+        vQ1 = f32x4.splat(Q1),
+        vQ2 = f32x4.splat(Q2);
+      const gTail = v128.load(at(g, n - 4));
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        let t = hasQ ? madd(vQ1, v128.load(at(q, i)), vQ2) : vQ2;
+        if (hasW) t = f32x4.mul(t, v128.load(at(w, i)));
+        v128.store(at(g, i), f32x4.sub(f32x4.mul(v128.load(at(g, i)), vF), t));
+      }
+      if (n & 3) {
+        const p = n - 4;
+        let t = hasQ ? madd(vQ1, v128.load(at(q, p)), vQ2) : vQ2;
+        if (hasW) t = f32x4.mul(t, v128.load(at(w, p)));
+        v128.store(at(g, p), f32x4.sub(f32x4.mul(gTail, vF), t));
+      }
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    let t = hasQ ? Q1 * load<f32>(at(q, i)) + Q2 : Q2;
+    if (hasW) t *= load<f32>(at(w, i));
+    store<f32>(at(g, i), load<f32>(at(g, i)) * F - t);
+  }
+}
+
+/** acc_i += a·(x_i − m_i): a class weight times the shifted logits of one class row. */
+function colAxpyShift(acc: usize, x: usize, m: usize, n: i32, a: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(a);
+    for (; i + 4 <= n; i += 4) addWide(at8(acc, i), f32x4.mul(va, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
+  }
+  for (; i < n; i++) store<f64>(at8(acc, i), load<f64>(at8(acc, i)) + <f64>(a * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
+}
+
+/** Probability targets against one class row: accQX_i += a·(p1·q_i + p0)·(x_i − m_i), accQ_i += a·q_i. */
+function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: usize, n: i32, a: f32, p1: f32, p0: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(a),
+      v1 = f32x4.splat(p1),
+      v0 = f32x4.splat(p0);
+    for (; i + 4 <= n; i += 4) {
+      const q4 = v128.load(at(q, i));
+      const coef = f32x4.mul(va, f32x4.add(f32x4.mul(v1, q4), v0));
+      addWide(at8(accQX, i), f32x4.mul(coef, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
+      addWide(at8(accQ, i), f32x4.mul(va, q4));
+    }
+  }
+  for (; i < n; i++) {
+    const q1 = load<f32>(at(q, i));
+    const coef = a * (p1 * q1 + p0);
+    store<f64>(at8(accQX, i), load<f64>(at8(accQX, i)) + <f64>(coef * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
+    store<f64>(at8(accQ, i), load<f64>(at8(accQ, i)) + <f64>(a * q1));
+  }
+}
+
+/** Cross-entropy's gradient over one class row: g_i = e_i·P_i − w·(Q1_i·q_i + Q2_i), e_i = exp((x_i − m_i)·k);
+ *  q_i = 0 without probability targets (`hasQ`). g may be x. */
+function colCrossEntropyGrad(
+  x: usize,
+  q: usize,
+  g: usize,
+  m: usize,
+  P: usize,
+  Q1: usize,
+  Q2: usize,
+  n: i32,
+  k: f32,
+  w: f32,
+  hasQ: bool,
+): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(k),
+      vw = f32x4.splat(w);
+    const T = EXP_TABLE;
+    const log2e = v128.load32_splat(T, EXP_LOG2E),
+      magic = v128.load32_splat(T, EXP_MAGIC);
+    const hi = v128.load32_splat(T, EXP_NLN2HI),
+      lo = v128.load32_splat(T, EXP_NLN2LO);
+    const c6 = v128.load32_splat(T, EXP_C6),
+      c5 = v128.load32_splat(T, EXP_C5),
+      c4 = v128.load32_splat(T, EXP_C4);
+    const c3 = v128.load32_splat(T, EXP_C3),
+      c2 = v128.load32_splat(T, EXP_C2),
+      one = v128.load32_splat(T, EXP_ONE);
+    const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+    for (; i + 4 <= n; i += 4) {
+      const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i))), vk);
+      const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+      const t = hasQ ? f32x4.add(f32x4.mul(v128.load(at(Q1, i)), v128.load(at(q, i))), v128.load(at(Q2, i))) : v128.load(at(Q2, i));
+      v128.store(at(g, i), f32x4.sub(f32x4.mul(e, v128.load(at(P, i))), f32x4.mul(vw, t)));
+    }
+  }
+  for (; i < n; i++) {
+    const e = expNegs((load<f32>(at(x, i)) - load<f32>(at(m, i))) * k);
+    const t = hasQ ? load<f32>(at(Q1, i)) * load<f32>(at(q, i)) + load<f32>(at(Q2, i)) : load<f32>(at(Q2, i));
+    store<f32>(at(g, i), e * load<f32>(at(P, i)) - w * t);
   }
 }

@@ -4,7 +4,8 @@
 // starts (the wrapper's chunking relies on it). Two pairs:
 //  - expv / exps: the whole float32 range, subnormal results included (the backward passes);
 //  - expNegv / expNegs: for x − max ≤ 0 in the forward hot loops: one scaling step, and exact 0 below
-//    the float32 underflow threshold 2^-126 instead of a subnormal; 35% faster (bench/RESULTS.md).
+//    the float32 underflow threshold 2^-126 instead of a subnormal; fewer operations, and faster
+//    (bench/RESULTS.md).
 //
 // Method of expv ("rr2_p6", two-step scaling):
 //   x  := clamp(x, -105, 89)        NaN passes through; beyond the clamp the result is 0 or +Inf anyway
@@ -72,7 +73,8 @@ export const EXP_TABLE: usize = memory.data<f32>(
  *  0, where `expv` would give a subnormal (an absolute difference below 1.2e-38). Above the threshold
  *  it equals `expv` to the bit, and each lane equals `expNegs` of it. Arguments > 88 are outside its
  *  contract. The constants come in as arguments: a kernel splats them into locals once, before its
- *  loop (`v128.load32_splat(EXP_TABLE, EXP_*)`), which measured 11% faster than loading them here. */
+ *  loop (`v128.load32_splat(EXP_TABLE, EXP_*)`): loaded here, inside the loop, they would be loaded
+ *  again on every iteration, which is slower (V8 does not hoist them past the loop's stores). */
 // @ts-ignore: decorator
 @inline
 export function expNegv(

@@ -3,30 +3,21 @@
 // dim. Pointers are byte offsets into this module's memory; any alignment gives the same bits, natural
 // alignment (4 bytes for float32, 8 for float64 and the workspace) is only faster. `invT` is 1/temperature, as a float64. A kernel reads and writes only the ranges
 // it is given: outputs may be exactly the inputs (in place), never partly overlap them.
-// Bit 0 of `flags`: fully masked (all −Infinity) rows give 0 instead of NaN.
-import { softmaxKernel, logSoftmaxKernel, logSumExpKernel, SHORT_ROW } from "./softmax";
+// Bit 0 of `flags` (MASKED_ZERO, abi.ts): fully masked (all −Infinity) rows give 0 instead of NaN.
+// The workspace functions, flag bits and path thresholds live in abi.ts.
+import { MASKED_ZERO } from "./abi";
+import { softmaxKernel, logSoftmaxKernel, logSumExpKernel } from "./softmax";
 import { softmaxBackwardKernel, logSoftmaxBackwardKernel } from "./backward";
 import { crossEntropyKernel } from "./crossentropy";
-export { crossEntropyWorkspaceBytes } from "./crossentropy";
+export { workspaceBytes, crossEntropyWorkspaceBytes } from "./abi";
 export { softcapForward, softcapBackward } from "./softcap";
 import { expv, exps } from "./exp";
 import { logv } from "./log";
 import { rowMax, rowScale, rowExpSum } from "./rows";
 
-// @ts-ignore: decorator
-@inline const MASKED_ZERO: i32 = 1;
-
 /** First byte past this module's static data: hosts may use memory from here on. */
 export function heapBase(): usize {
   return __heap_base;
-}
-
-/** Bytes of workspace the softmax-family kernels need: 16 per inner position when inner > 1; for
- *  rows (inner == 1) of at most 31 elements, 32·(dim + 1) (the backward passes transpose y and dy);
- *  else 0. */
-export function workspaceBytes(dim: i32, inner: i32): i32 {
-  if (inner > 1) return inner << 4;
-  return dim <= SHORT_ROW ? (dim + 1) << 5 : 0;
 }
 
 /** y = softmax(x·invT) over dim. */

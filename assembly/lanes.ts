@@ -9,6 +9,12 @@
   return base + rowBytes * <usize>min(r + j, outer - 1);
 }
 
+/** Elements r…r + 3 of a 32-bit array, one per lane (spare lanes repeat element outer − 1). */
+// @ts-ignore: decorator
+@inline export function laneElements(base: usize, r: i32, outer: i32): v128 {
+  return lanes4(rowOf(base, 4, r, 0, outer), rowOf(base, 4, r, 1, outer), rowOf(base, 4, r, 2, outer), rowOf(base, 4, r, 3, outer));
+}
+
 /** One 32-bit element from each of four addresses, one per lane. */
 // @ts-ignore: decorator
 @inline export function lanes4(a0: usize, a1: usize, a2: usize, a3: usize): v128 {
@@ -102,6 +108,32 @@
   } else {
     for (let d = 0; d < dim; d++) v128.store(dst + ((<usize>d) << 4), gather(p0, p1, p2, p3, d));
   }
+}
+
+/** maxTransposed of group r: rows r…r + 3 (rowBytes apart from base; spare lanes repeat the last row). */
+// @ts-ignore: decorator
+@inline export function maxTransposedRows(base: usize, rowBytes: usize, r: i32, outer: i32, dim: i32, dst: usize): v128 {
+  return maxTransposed(
+    rowOf(base, rowBytes, r, 0, outer),
+    rowOf(base, rowBytes, r, 1, outer),
+    rowOf(base, rowBytes, r, 2, outer),
+    rowOf(base, rowBytes, r, 3, outer),
+    dim,
+    dst,
+  );
+}
+
+/** transposed of group r: rows r…r + 3 (rowBytes apart from base; spare lanes repeat the last row). */
+// @ts-ignore: decorator
+@inline export function transposedRows(base: usize, rowBytes: usize, r: i32, outer: i32, dim: i32, dst: usize): void {
+  transposed(
+    rowOf(base, rowBytes, r, 0, outer),
+    rowOf(base, rowBytes, r, 1, outer),
+    rowOf(base, rowBytes, r, 2, outer),
+    rowOf(base, rowBytes, r, 3, outer),
+    dim,
+    dst,
+  );
 }
 
 /** Lanes 0 and 1 (hi false) or 2 and 3 (hi true) of a float32x4, as a float64x2. */

@@ -1,6 +1,6 @@
 // Natural log of four float32 lanes, for the short-row paths (cross-entropy, log-softmax), which need
 // one log per row: four rows' sums at once instead of four float64 Math.log calls (a software log in
-// wasm, 15% of cross-entropy's time at 4096×10 before this).
+// wasm, a large share of a short-row kernel's time: bench/RESULTS.md).
 //
 // Method (the classic float32 one, as in Cephes' logf):
 //   x  = 2^e · f with f in [√½, √2)          exponent and mantissa split with integer ops
@@ -63,8 +63,8 @@ export function logv(x: v128): v128 {
   const r = f32x4.sub(f, k(12));
   const ef = f32x4.convert_i32x4_s(e);
   // P(r) = a0 + a1·r + … + a8·r⁸ by Estrin's scheme: four dependent steps after r instead of
-  // Horner's nine. Its one log per four rows sits on the short-row kernels' critical path, where
-  // Horner's chain of multiply-adds measured a quarter of cross-entropy's time at 4096×10.
+  // Horner's nine. Its one log per four rows sits on the short-row kernels' critical path, where a
+  // long chain of dependent multiply-adds shows in the kernels' time (bench/RESULTS.md).
   const r2 = f32x4.mul(r, r),
     r3 = f32x4.mul(r2, r),
     r4 = f32x4.mul(r2, r2);

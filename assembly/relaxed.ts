@@ -1,6 +1,7 @@
 // The relaxed-SIMD operations the kernels use, each with the plain twin that the SIMD build compiles
 // instead: one source, three builds (asconfig.json), the choice made by the compile-time constant
-// ASC_FEATURE_RELAXED_SIMD, so the SIMD build computes, to the bit, what it did before this file.
+// ASC_FEATURE_RELAXED_SIMD: the SIMD and scalar builds compute every a·b + c as a product, rounded, and
+// a sum, as plain wasm does.
 //
 // relaxed_madd(a, b, c) is a·b + c either fused (one rounding: x86 with FMA3, arm64) or as a product
 // and a sum (x86 without FMA): the engine chooses, once, for every call. Either way each result is
@@ -12,7 +13,7 @@
 // Not used, on purpose:
 //  - relaxed_min / relaxed_max: the kernels use pmin / pmax, which V8 already lowers to one
 //    minps / maxps on x64, so relaxed gains nothing there (on arm64, one instruction in the max pass,
-//    which is 4% of softmax's time). And their NaN behaviour matters: a relaxed max may return either
+//    which is a small part of softmax's time). And their NaN behaviour matters: a relaxed max may return either
 //    operand, or NaN, when one is NaN, differently on different engines. In exp's clamp that could
 //    turn a NaN argument into −105 and its exp into 0 (the backward passes must give NaN). In the
 //    row max it would be harmless (every element's exp still reaches the sum, so a NaN in the row

@@ -5,11 +5,9 @@
 // computed again from the same inputs, to the same bits, and stored again unchanged; sums mask them
 // out. (Loading it after the loops' stores would also stall store-to-load forwarding on every row.)
 // Rows shorter than 4 take the scalar loop, which is all the scalar build compiles. Sums are deterministic for a given
-// build: float32 partial sums over blocks of BLOCK elements, added into a float64 total (plain float32
+// build: float32 partial sums over blocks of SUM_BLOCK elements (abi.ts), added into a float64 total (plain float32
 // sums drift by ~4e-4 relative over 1M elements; these stay near 1e-7); the scalar build sums in float64.
 import {
-  expv,
-  exps,
   expNegv,
   expNegs,
   EXP_TABLE,
@@ -26,17 +24,11 @@ import {
   EXP_UNDERFLOW,
 } from "./exp";
 import { madd } from "./relaxed";
-
-// @ts-ignore: decorator
-@inline const BLOCK: i32 = 256; // a multiple of 8: 32 float32 additions per accumulator lane, then float64
+import { SUM_BLOCK } from "./abi";
+import { at } from "./ptr";
 
 /** For r = 1, 2, 3 at byte offset 16·r: all-ones in the last r lanes, the new ones of a row's last vector. */
 const TAIL_MASKS: usize = memory.data<i32>([0, 0, 0, 0, 0, 0, 0, -1, 0, 0, -1, -1, 0, -1, -1, -1], 16);
-
-// @ts-ignore: decorator
-@inline function at(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 2);
-}
 
 // @ts-ignore: decorator
 @inline function tailMask(n: i32): v128 {
@@ -68,7 +60,7 @@ export function rowMax(x: usize, n: i32): f32 {
       if (n & 3) m1 = f32x4.pmax(m1, v128.load(at(x, n - 4))); // overlapping lanes: the max is idempotent
       m0 = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
       // Across lanes with shuffles, not scalar comparisons: V8 compiles a float select to a branch,
-      // and on rows of varied data those mispredicted (measured: 4096×10 softmax 153 → 103 µs).
+      // and on rows of varied data those mispredict (bench/RESULTS.md).
       m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 2, 3, 0, 1));
       m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 1, 0, 3, 2));
       return f32x4.extract_lane(m0, 0);
@@ -109,7 +101,7 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
       const xTail = v128.load(at(x, n - 4));
       let i = 0;
       while (i < nv) {
-        const end = min(i + BLOCK, nv);
+        const end = min(i + SUM_BLOCK, nv);
         let a0 = f32x4.splat(0),
           a1 = a0;
         for (; i + 8 <= end; i += 8) {
@@ -202,7 +194,7 @@ export function rowAffine3Shift(x: usize, b: usize, c: usize, n: i32, m: f32, p1
 
 /** Σ of a term (SUM, DOT, …) in float32 blocks added in float64. The products go into the
  *  accumulators with `madd`: fused in the relaxed build on FMA hardware (one rounding per element
- *  instead of two), the same product-then-sum as before in the SIMD build. */
+ *  instead of two), a product and then a sum in the SIMD build. */
 // @ts-ignore: decorator
 @inline
 function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32, p1: f32 = 0, p0: f32 = 0): f64 {
@@ -215,7 +207,7 @@ function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32, p1: f
       const nv = n & ~3;
       let i = 0;
       while (i < nv) {
-        const end = min(i + BLOCK, nv);
+        const end = min(i + SUM_BLOCK, nv);
         let a0 = f32x4.splat(0),
           a1 = a0;
         for (; i + 8 <= end; i += 8) {
@@ -383,77 +375,4 @@ export function rowFill(y: usize, n: i32, v: f32): void {
     }
   }
   for (let i = 0; i < n; i++) store<f32>(at(y, i), v);
-}
-
-/** dx_i = (dy_i − g)·y_i·k: softmax's backward output pass (dx may be y or dy). */
-export function rowSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
-  if (ASC_FEATURE_SIMD) {
-    if (n >= 4) {
-      const vg = f32x4.splat(g),
-        vk = f32x4.splat(k);
-      const yTail = v128.load(at(y, n - 4)),
-        dyTail = v128.load(at(dy, n - 4));
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        const v = f32x4.mul(f32x4.sub(v128.load(at(dy, i)), vg), v128.load(at(y, i)));
-        v128.store(at(dx, i), f32x4.mul(v, vk));
-      }
-      if (n & 3) v128.store(at(dx, n - 4), f32x4.mul(f32x4.mul(f32x4.sub(dyTail, vg), yTail), vk));
-      return;
-    }
-  }
-  for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - g) * load<f32>(at(y, i)) * k);
-}
-
-/** dx_i = (dy_i − exp(y_i)·g)·k: log-softmax's backward output pass (dx may be y or dy). */
-export function rowLogSoftmaxGrad(y: usize, dy: usize, dx: usize, n: i32, g: f32, k: f32): void {
-  if (ASC_FEATURE_SIMD) {
-    if (n >= 4) {
-      const vg = f32x4.splat(g),
-        vk = f32x4.splat(k);
-      const yTail = v128.load(at(y, n - 4)),
-        dyTail = v128.load(at(dy, n - 4));
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        const v = f32x4.sub(v128.load(at(dy, i)), f32x4.mul(expv(v128.load(at(y, i))), vg));
-        v128.store(at(dx, i), f32x4.mul(v, vk));
-      }
-      if (n & 3) v128.store(at(dx, n - 4), f32x4.mul(f32x4.sub(dyTail, f32x4.mul(expv(yTail), vg)), vk));
-      return;
-    }
-  }
-  for (let i = 0; i < n; i++) store<f32>(at(dx, i), (load<f32>(at(dy, i)) - exps(load<f32>(at(y, i))) * g) * k);
-}
-
-/** Cross-entropy's gradient from exps stored in g: g_i = g_i·F − w_i·(Q1·q_i + Q2), in place, with
- *  w_i = 1 without weights (`hasW`) and q_i = 0 without probability targets (`hasQ`). */
-// @ts-ignore: decorator
-@inline
-export function rowCrossEntropyGradFromExp(q: usize, w: usize, g: usize, n: i32, F: f32, Q1: f32, Q2: f32, hasQ: bool, hasW: bool): void {
-  if (ASC_FEATURE_SIMD) {
-    if (n >= 4) {
-      const vF = f32x4.splat(F),
-        vQ1 = f32x4.splat(Q1),
-        vQ2 = f32x4.splat(Q2);
-      const gTail = v128.load(at(g, n - 4));
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        let t = hasQ ? madd(vQ1, v128.load(at(q, i)), vQ2) : vQ2;
-        if (hasW) t = f32x4.mul(t, v128.load(at(w, i)));
-        v128.store(at(g, i), f32x4.sub(f32x4.mul(v128.load(at(g, i)), vF), t));
-      }
-      if (n & 3) {
-        const p = n - 4;
-        let t = hasQ ? madd(vQ1, v128.load(at(q, p)), vQ2) : vQ2;
-        if (hasW) t = f32x4.mul(t, v128.load(at(w, p)));
-        v128.store(at(g, p), f32x4.sub(f32x4.mul(gTail, vF), t));
-      }
-      return;
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    let t = hasQ ? Q1 * load<f32>(at(q, i)) + Q2 : Q2;
-    if (hasW) t *= load<f32>(at(w, i));
-    store<f32>(at(g, i), load<f32>(at(g, i)) * F - t);
-  }
 }

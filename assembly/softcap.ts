@@ -4,14 +4,10 @@
 // 1 from |u| = 10 on. Vector lanes and the scalar loop compute the same float32 operations, so a
 // value does not depend on where a chunk boundary puts it.
 import { expm1v, expm1s } from "./exp";
+import { at } from "./ptr";
 
 // @ts-ignore: decorator
 @inline const LIMIT: f32 = 20.0; // 2|u| beyond which tanh(u) rounds to ±1 in float32
-
-// @ts-ignore: decorator
-@inline function at(p: usize, i: i32): usize {
-  return p + ((<usize>i) << 2);
-}
 
 /** z_i = c·tanh(x_i / c) (z may be x). */
 export function softcapForward(n: i32, x: usize, z: usize, c: f32): void {

@@ -9,8 +9,9 @@
 import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
 import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
-import { rowOf, scatter, storeBlock, maxTransposed, half, quad } from "./lanes";
+import { scatter, storeBlock, maxTransposedRows, half, quad } from "./lanes";
 import { logv } from "./log";
+import { SHORT_ROW } from "./abi";
 import {
   expNegv,
   EXP_TABLE,
@@ -26,14 +27,6 @@ import {
   EXP_ONE,
   EXP_UNDERFLOW,
 } from "./exp";
-
-/** Rows up to this long are done four at a time, one row per lane (shortRowsSoftmax and the other
- *  short-row kernels). Measured against the row kernels (bench/RESULTS.md): 2-4× faster for 2-8
- *  elements; with whole-row block stores and the Estrin log, 0.68-0.90× the time at 16-31 elements for
- *  softmax, logSoftmax and logSumExp. Their float32 sums of at most 31 exps stay within the same error
- *  bound as the row kernels' 32-term block sums. */
-// @ts-ignore: decorator
-@inline export const SHORT_ROW: i32 = 31;
 
 // @ts-ignore: decorator
 @inline function sumsAt(ws: usize): usize {
@@ -184,10 +177,10 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
 // for softmax), then the max and the sum of each lane (workspaceBytes gives 32·(dim + 1), for the
 // backward passes, which transpose y and dy).
 
-/** Per lane: the max m and s = Σ exp((x − shift(m))·k) into ws[dim], ws[dim + 1]; the four rows
- *  transposed into ws[d], overwritten by their exps where storeExps. */
+/** Per lane, for rows r…r + 3 of x: the max m and s = Σ exp((x − shift(m))·k) into ws[dim], ws[dim + 1];
+ *  the four rows transposed into ws[d], overwritten by their exps where storeExps. */
 // @ts-ignore: decorator
-@inline function lanesExpSum(p0: usize, p1: usize, p2: usize, p3: usize, dim: i32, k: f32, ws: usize, storeExps: bool): void {
+@inline function lanesExpSum(x: usize, rowBytes: usize, r: i32, outer: i32, dim: i32, k: f32, ws: usize, storeExps: bool): void {
   const T = EXP_TABLE;
   const log2e = v128.load32_splat(T, EXP_LOG2E),
     magic = v128.load32_splat(T, EXP_MAGIC);
@@ -202,7 +195,7 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
   const vk = f32x4.splat(k),
     zero = f32x4.splat(0);
-  const m = maxTransposed(p0, p1, p2, p3, dim, ws);
+  const m = maxTransposedRows(x, rowBytes, r, outer, dim, ws);
   const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
   let s = zero;
   for (let d = 0; d < dim; d++) {
@@ -225,16 +218,7 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
   const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(
-      rowOf(x, rowBytes, r, 0, outer),
-      rowOf(x, rowBytes, r, 1, outer),
-      rowOf(x, rowBytes, r, 2, outer),
-      rowOf(x, rowBytes, r, 3, outer),
-      dim,
-      k,
-      ws,
-      true,
-    );
+    lanesExpSum(x, rowBytes, r, outer, dim, k, ws, true);
     const m = v128.load(ws + ((<usize>dim) << 4)),
       s = v128.load(ws + ((<usize>dim) << 4), 16);
     // softmaxFactor per lane: 1/s where the max is finite; 0 for a masked (all −Infinity, NaN-free) row
@@ -242,30 +226,7 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
     const finite = f32x4.eq(f32x4.sub(m, m), zero);
     const isMasked = v128.and(v128.and(f32x4.eq(m, ninf), f32x4.eq(s, zero)), masked);
     const f = v128.bitselect(f32x4.div(one, s), v128.andnot(nan, isMasked), finite);
-    const q0 = y + <usize>r * rowBytes,
-      q1 = q0 + rowBytes,
-      q2 = q1 + rowBytes,
-      q3 = q2 + rowBytes;
-    if (n == 4 && dim >= 4) {
-      // Whole rows: four elements of each at a time (the last block may overlap the one before).
-      for (let b = 0; b < dim; b += 4) {
-        const c = min(b, dim - 4),
-          e = ws + ((<usize>c) << 4);
-        storeBlock(
-          q0,
-          q1,
-          q2,
-          q3,
-          c,
-          f32x4.mul(v128.load(e), f),
-          f32x4.mul(v128.load(e, 16), f),
-          f32x4.mul(v128.load(e, 32), f),
-          f32x4.mul(v128.load(e, 48), f),
-        );
-      }
-    } else {
-      for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, f32x4.mul(v128.load(ws + ((<usize>d) << 4)), f), n);
-    }
+    storeOutputs(false, y, rowBytes, r, n, dim, ws, f, zero, zero, zero, zero, zero, zero);
   }
 }
 
@@ -280,16 +241,7 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
   const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(
-      rowOf(x, rowBytes, r, 0, outer),
-      rowOf(x, rowBytes, r, 1, outer),
-      rowOf(x, rowBytes, r, 2, outer),
-      rowOf(x, rowBytes, r, 3, outer),
-      dim,
-      k,
-      ws,
-      false,
-    );
+    lanesExpSum(x, rowBytes, r, outer, dim, k, ws, false);
     const mv = v128.load(ws + ((<usize>dim) << 4)),
       sv = v128.load(ws + ((<usize>dim) << 4), 16);
     // Per lane, as the row kernel: offset = log s where the max is finite (else NaN), shift, masked.
@@ -301,31 +253,62 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
     const cLo = half(offset, false),
       cHi = half(offset, true);
     const keep = v128.not(v128.and(v128.and(f32x4.eq(mv, ninf), f32x4.eq(sv, zero)), masked));
-    const q0 = y + <usize>r * rowBytes,
-      q1 = q0 + rowBytes,
-      q2 = q1 + rowBytes,
-      q3 = q2 + rowBytes;
-    if (n == 4 && dim >= 4) {
-      for (let b = 0; b < dim; b += 4) {
-        const c = min(b, dim - 4),
-          e = ws + ((<usize>c) << 4);
-        storeBlock(
-          q0,
-          q1,
-          q2,
-          q3,
-          c,
-          logSoftmaxLanes(v128.load(e), shLo, shHi, vk, cLo, cHi, keep),
-          logSoftmaxLanes(v128.load(e, 16), shLo, shHi, vk, cLo, cHi, keep),
-          logSoftmaxLanes(v128.load(e, 32), shLo, shHi, vk, cLo, cHi, keep),
-          logSoftmaxLanes(v128.load(e, 48), shLo, shHi, vk, cLo, cHi, keep),
-        );
-      }
-    } else {
-      for (let d = 0; d < dim; d++)
-        scatter(q0, q1, q2, q3, d, logSoftmaxLanes(v128.load(ws + ((<usize>d) << 4)), shLo, shHi, vk, cLo, cHi, keep), n);
+    storeOutputs(true, y, rowBytes, r, n, dim, ws, zero, shLo, shHi, vk, cLo, cHi, keep);
+  }
+}
+
+/** The output of rows r…r + n − 1 (rowBytes apart, from y) from the exps or the rows stored transposed
+ *  at ws: element d of the four rows is logSoftmaxLanes of it (`log`), or the exp times the softmax
+ *  factor f. Four rows of at least four elements go four elements of each at a time (storeBlock; the
+ *  last block may overlap the one before), others lane by lane (scatter). */
+// @ts-ignore: decorator
+@inline function storeOutputs(
+  log: bool,
+  y: usize,
+  rowBytes: usize,
+  r: i32,
+  n: i32,
+  dim: i32,
+  ws: usize,
+  f: v128,
+  shLo: v128,
+  shHi: v128,
+  vk: v128,
+  cLo: v128,
+  cHi: v128,
+  keep: v128,
+): void {
+  const q0 = y + <usize>r * rowBytes,
+    q1 = q0 + rowBytes,
+    q2 = q1 + rowBytes,
+    q3 = q2 + rowBytes;
+  if (n == 4 && dim >= 4) {
+    for (let b = 0; b < dim; b += 4) {
+      const c = min(b, dim - 4),
+        e = ws + ((<usize>c) << 4);
+      storeBlock(
+        q0,
+        q1,
+        q2,
+        q3,
+        c,
+        outputLanes(log, v128.load(e), f, shLo, shHi, vk, cLo, cHi, keep),
+        outputLanes(log, v128.load(e, 16), f, shLo, shHi, vk, cLo, cHi, keep),
+        outputLanes(log, v128.load(e, 32), f, shLo, shHi, vk, cLo, cHi, keep),
+        outputLanes(log, v128.load(e, 48), f, shLo, shHi, vk, cLo, cHi, keep),
+      );
+    }
+  } else {
+    for (let d = 0; d < dim; d++) {
+      scatter(q0, q1, q2, q3, d, outputLanes(log, v128.load(ws + ((<usize>d) << 4)), f, shLo, shHi, vk, cLo, cHi, keep), n);
     }
   }
+}
+
+/** Element vector v (an exp, or the row elements for log-softmax) made an output. */
+// @ts-ignore: decorator
+@inline function outputLanes(log: bool, v: v128, f: v128, shLo: v128, shHi: v128, vk: v128, cLo: v128, cHi: v128, keep: v128): v128 {
+  return log ? logSoftmaxLanes(v, shLo, shHi, vk, cLo, cHi, keep) : f32x4.mul(v, f);
 }
 
 /** (v − shift)·k − offset for four lanes in float64 pairs, rounded once; 0 where `keep` is off. */
@@ -346,16 +329,7 @@ function shortRowsLogSumExp(outer: i32, dim: i32, x: usize, out: usize, k: f32, 
     inf = f32x4.splat(Infinity);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(
-      rowOf(x, rowBytes, r, 0, outer),
-      rowOf(x, rowBytes, r, 1, outer),
-      rowOf(x, rowBytes, r, 2, outer),
-      rowOf(x, rowBytes, r, 3, outer),
-      dim,
-      k,
-      ws,
-      false,
-    );
+    lanesExpSum(x, rowBytes, r, outer, dim, k, ws, false);
     const m = v128.load(ws + ((<usize>dim) << 4)),
       s = v128.load(ws + ((<usize>dim) << 4), 16);
     const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // shiftOf: m where finite, else 0

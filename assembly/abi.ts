@@ -1,0 +1,62 @@
+// The numbers the kernels and their hosts agree on: flag bits, the sizes that decide which path a
+// call takes, and the workspace each path needs. assembly/index.ts exports the two workspace
+// functions under these names (docs/ABI.md); the kernels import the rest from here.
+//
+// The two workspace functions differ on purpose in how they treat the build:
+//  - workspaceBytes is the same in every build: the scalar build, which has no short-row lanes path,
+//    is still given the short rows' 32·(dim + 1) bytes (unused there; docs/ABI.md states the values);
+//  - crossEntropyWorkspaceBytes depends on the build: only the SIMD builds (ASC_FEATURE_SIMD) have
+//    the short-row lanes path and its 16·(dim + 9) bytes; the scalar build does those rows with the
+//    rows kernel, which needs 4 bytes per block.
+
+/** Flags bit of softmax, logSoftmax and logSoftmaxBackward: fully masked (all −Infinity) positions
+ *  give 0 instead of NaN. */
+// @ts-ignore: decorator
+@inline export const MASKED_ZERO: i32 = 1;
+
+/** Flags bit of crossEntropy: the target is float32 probabilities shaped like x (else int32 class
+ *  indices, one per position). */
+// @ts-ignore: decorator
+@inline export const CE_PROBABILITIES: i32 = 1;
+
+/** Flags bit of crossEntropy: `w` holds one float32 weight per class. */
+// @ts-ignore: decorator
+@inline export const CE_WEIGHTS: i32 = 2;
+
+/** Rows (inner == 1) up to this long are done four at a time, one row per lane, in the SIMD builds:
+ *  the forward softmax family, log-softmax's backward and cross-entropy. Up to here the lanes kernels
+ *  measured faster than the row kernels (bench/RESULTS.md); their float32 sums of at most 31 exps stay
+ *  within the error bound of the row kernels' 32-term block sums. */
+// @ts-ignore: decorator
+@inline export const SHORT_ROW: i32 = 31;
+
+/** softmax's backward has no exp to amortize the transposes over, so its lanes kernel wins only on
+ *  shorter rows (bench/RESULTS.md). */
+// @ts-ignore: decorator
+@inline export const SHORT_ROW_SOFTMAX_BACKWARD: i32 = 15;
+
+/** Elements per float32 block of the row sums (rows.ts), added into a float64 total: a multiple of 8,
+ *  so 32 float32 additions per accumulator lane. It decides the bits of every row sum. */
+// @ts-ignore: decorator
+@inline export const SUM_BLOCK: i32 = 256;
+
+/** Logits per block of cross-entropy's online row pass: 4 KiB, so the max pass and the exp pass both
+ *  find them in L1. The workspace holds one float32 shift per block. */
+// @ts-ignore: decorator
+@inline export const CE_BLOCK: i32 = 1024;
+
+/** Bytes of workspace the softmax-family kernels need: 16 per inner position when inner > 1; for
+ *  rows (inner == 1) of at most SHORT_ROW elements, 32·(dim + 1) (the backward passes transpose y and
+ *  dy); else 0. The same in every build (see the head of this file). */
+export function workspaceBytes(dim: i32, inner: i32): i32 {
+  if (inner > 1) return inner << 4;
+  return dim <= SHORT_ROW ? (dim + 1) << 5 : 0;
+}
+
+/** Bytes of workspace crossEntropy needs, dim being the number of classes: inner > 1, 48 per position;
+ *  short rows in the SIMD builds, 16·(dim + 9); other rows, one float32 shift per CE_BLOCK classes.
+ *  Depends on the build (see the head of this file). */
+export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
+  if (inner > 1) return inner * 48;
+  return ASC_FEATURE_SIMD && dim <= SHORT_ROW ? (dim + 9) << 4 : ((dim + CE_BLOCK - 1) / CE_BLOCK) << 2;
+}
