@@ -5,6 +5,8 @@ import { instances } from "./helpers.js";
 import * as ref from "../src/reference.js";
 
 const x6 = () => new Float32Array([1, 2, 3, 4, 5, 6]);
+/** f(v): a case's call on a value it makes first (a buffer whose parts it passes twice, say). */
+const using = <V, R>(v: V, f: (v: V) => R): R => f(v);
 
 type Case = [name: string, call: (sm: Awaited<ReturnType<typeof instances>>["normal"]) => unknown, type: ErrorConstructor, message: RegExp];
 
@@ -95,19 +97,13 @@ const cases: Case[] = [
   ],
   [
     "out partly overlapping x",
-    (sm) => {
-      const b = new Float32Array(8);
-      return sm.softmax(b.subarray(0, 6), [2, 3], { out: b.subarray(2, 8) });
-    },
+    (sm) => using(new Float32Array(8), (b) => sm.softmax(b.subarray(0, 6), [2, 3], { out: b.subarray(2, 8) })),
     RangeError,
     /softmax: out overlaps x without being exactly x/,
   ],
   [
     "logSumExp out inside x",
-    (sm) => {
-      const b = new Float32Array(6);
-      return sm.logSumExp(b, [2, 3], { out: b.subarray(0, 2) });
-    },
+    (sm) => using(new Float32Array(6), (b) => sm.logSumExp(b, [2, 3], { out: b.subarray(0, 2) })),
     RangeError,
     /logSumExp: out overlaps x/,
   ],
@@ -251,10 +247,7 @@ cases.push(
   ],
   [
     "out overlapping the logits",
-    (sm) => {
-      const b = new Float32Array(8);
-      return sm.crossEntropyWithGrad(b.subarray(0, 6), t2(), [2, 3], { out: b.subarray(2, 8) });
-    },
+    (sm) => using(new Float32Array(8), (b) => sm.crossEntropyWithGrad(b.subarray(0, 6), t2(), [2, 3], { out: b.subarray(2, 8) })),
     RangeError,
     /out overlaps logits without being exactly logits/,
   ],
@@ -266,10 +259,7 @@ cases.push(
   ],
   [
     "out that is the probability targets",
-    (sm) => {
-      const q = new Float32Array(6);
-      return sm.crossEntropyWithGrad(lg(), q, [2, 3], { out: q });
-    },
+    (sm) => using(new Float32Array(6), (q) => sm.crossEntropyWithGrad(lg(), q, [2, 3], { out: q })),
     RangeError,
     /out cannot be the target/,
   ],
@@ -281,10 +271,7 @@ cases.push(
   ],
   [
     "lse inside the logits",
-    (sm) => {
-      const x = lg();
-      return sm.crossEntropyWithGrad(x, t2(), [2, 3], { lse: x.subarray(0, 2) });
-    },
+    (sm) => using(lg(), (x) => sm.crossEntropyWithGrad(x, t2(), [2, 3], { lse: x.subarray(0, 2) })),
     RangeError,
     /lse overlaps logits/,
   ],
@@ -308,28 +295,28 @@ cases.push(
   ],
   [
     "sampleWeight overlapping out",
-    (sm) => {
-      const b = new Float32Array(8);
-      return sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { out: b.subarray(0, 6), sampleWeight: b.subarray(5, 7) });
-    },
+    (sm) =>
+      using(new Float32Array(8), (b) =>
+        sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { out: b.subarray(0, 6), sampleWeight: b.subarray(5, 7) }),
+      ),
     RangeError,
     /crossEntropyWithGrad: sampleWeight overlaps out/,
   ],
   [
     "sampleWeight overlapping lse",
-    (sm) => {
-      const b = new Float32Array(3);
-      return sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { lse: b.subarray(0, 2), sampleWeight: b.subarray(1, 3) });
-    },
+    (sm) =>
+      using(new Float32Array(3), (b) =>
+        sm.crossEntropyWithGrad(lg(), t2(), [2, 3], { lse: b.subarray(0, 2), sampleWeight: b.subarray(1, 3) }),
+      ),
     RangeError,
     /sampleWeight overlaps lse/,
   ],
   [
     "sampleWeight in wasm memory overlapping out there",
-    (sm) => {
-      const b = sm.alloc(8);
-      return sm.crossEntropyBackward(lg(), t2(), [2, 3], { out: b.array.subarray(0, 6), sampleWeight: b.array.subarray(4, 6) });
-    },
+    (sm) =>
+      using(sm.alloc(8), (b) =>
+        sm.crossEntropyBackward(lg(), t2(), [2, 3], { out: b.array.subarray(0, 6), sampleWeight: b.array.subarray(4, 6) }),
+      ),
     RangeError,
     /crossEntropyBackward: sampleWeight overlaps out/,
   ],

@@ -31,6 +31,15 @@ const OPTIONS: { options: unknown; build?: (relaxed: boolean) => string | undefi
   { options: { threads: 2 }, error: [TypeError, /^init: unknown option "threads"/] },
 ];
 
+/** Starts an asynchronous call, which may reject but must never throw. */
+function started<T>(start: () => Promise<T>): Promise<T> {
+  let p: Promise<T> | undefined;
+  expect(() => {
+    p = start();
+  }).not.toThrow();
+  return p as Promise<T>;
+}
+
 const action = fc.oneof(
   fc.record({ kind: fc.constant("init" as const), option: fc.nat(OPTIONS.length - 1) }),
   fc.record({ kind: fc.constant("create" as const), option: fc.nat(OPTIONS.length - 1) }),
@@ -72,12 +81,8 @@ describe("init() under concurrency", () => {
           if (a.kind === "create") {
             // An independent instance: whatever it does, the default instance is left as it is.
             const before = m.features;
-            let p: Promise<unknown> | undefined;
-            expect(() => {
-              p = m.createSimdmax(o.options as InitOptions);
-            }).not.toThrow();
             settled.push(
-              p!.then(
+              started(() => m.createSimdmax(o.options as InitOptions)).then(
                 () => undefined,
                 () => undefined,
               ),
@@ -85,12 +90,8 @@ describe("init() under concurrency", () => {
             expect(m.features).toBe(before);
             continue;
           }
-          let p: Promise<Features> | undefined;
-          expect(() => {
-            p = m.init(o.options as InitOptions);
-          }).not.toThrow();
           settled.push(
-            p!.then(
+            started(() => m.init(o.options as InitOptions)).then(
               (f) => {
                 // Resolved: this call's instance runs now, with the build its options ask for.
                 expect(o.build?.(relaxed), `init(${String(JSON.stringify(o.options))}) resolved`).toBe(f.build);
