@@ -313,9 +313,17 @@ function rowsKernel(
       continue;
     }
     // The target as A = Σ α and SAX = Σ α·(x − m).
-    const wt = hasQ ? 0 : weightOf(w, t, hasW);
-    const A = alphaSum<f64>(P1, hasQ ? Q : wt, eC * W);
-    const SAX = hasQ ? QX : indexSAX<f64>(P1, wt, <f64>xt, <f64>m, eC, WX, smooth);
+    let A: f64,
+      SAX: f64,
+      wt: f64 = 0;
+    if (hasQ) {
+      A = alphaSum<f64>(P1, Q, eC * W);
+      SAX = QX;
+    } else {
+      wt = weightOf(w, t, hasW);
+      A = alphaSum<f64>(P1, wt, eC * W);
+      SAX = indexSAX<f64>(P1, wt, <f64>xt, <f64>m, eC, WX, smooth);
+    }
     store<f64>(at8(loss, o), isFinite32(m) ? lossOf<f64>(A, L, k, SAX, zLoss, l) : NaN);
     if (!grad) continue;
     const gk = <f64>load<f32>(at(gscale, o)) * k;
@@ -416,11 +424,16 @@ function columnsKernel(
         continue;
       }
       // The target as A = Σ α and SAX = Σ α·(x − m).
-      const wt = hasQ ? 0 : weightOf(w, t, hasW);
-      const A = alphaSum<f64>(P1, hasQ ? load<f64>(at8(Qs, i)) : wt, eC * W);
-      const SAX = hasQ
-        ? load<f64>(at8(QXs, i))
-        : indexSAX<f64>(P1, wt, <f64>load<f32>(xs + <usize>t * stride + ((<usize>i) << 2)), <f64>m, eC, load<f64>(at8(WXs, i)), smooth);
+      let A: f64, SAX: f64;
+      if (hasQ) {
+        A = alphaSum<f64>(P1, load<f64>(at8(Qs, i)), eC * W);
+        SAX = load<f64>(at8(QXs, i));
+      } else {
+        const wt = weightOf(w, t, hasW);
+        const xt = load<f32>(xs + <usize>t * stride + ((<usize>i) << 2));
+        A = alphaSum<f64>(P1, wt, eC * W);
+        SAX = indexSAX<f64>(P1, wt, <f64>xt, <f64>m, eC, load<f64>(at8(WXs, i)), smooth);
+      }
       finishPosition(at8(loss, p), m, s, L, l, A, SAX, k, zLoss, P1, eC, grad != 0, at(gscale, p), at(Ps, i), at(Q1s, i), at(Q2s, i));
     }
     if (!grad) continue;
