@@ -155,14 +155,15 @@ const ratioText = (v) => `${v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.
 /**
  * Prints one table and records its rows. ratios: more "× name" columns, [label, candidate, json key]:
  * how many times faster each row is than that candidate ("n/a" and null where it was not measured).
+ * baseLabel heads the column of times faster than baselineName (recorded as timesPlainJs).
  */
-function report(op, shape, rows, baselineName, floorName, ratios = []) {
+function report(op, shape, rows, baselineName, floorName, ratios = [], baseLabel = "× plain JS") {
   const n = shape[0] * shape[1];
   const base = rows.find((r) => r.name === baselineName);
   const floor = floorName && rows.find((r) => r.name === floorName);
   log(`\n${op} ${shape.join("×")} (${n.toLocaleString("en")} elements)`);
   log(
-    "  candidate                  median/call   Gelem/s   × plain JS" +
+    `  candidate                  median/call   Gelem/s   ${baseLabel.padStart(10)}` +
       (floor ? "   ÷ exp pass" : "") +
       ratios.map(([label]) => `   ${label.padStart(9)}`).join("") +
       "   spread",
@@ -536,6 +537,46 @@ for (const shape of SHAPES) {
   await ort?.release();
 }
 
+// Issue 12: softmax along axis 0 of [rows, cols] from Float32Arrays, against the same data laid out as
+// rows ([cols, rows] along the last axis), both with out given; and the axis-0 kernel alone from alloc.
+const AXIS0 = [
+  [1 << 20, 3],
+  [1 << 16, 10],
+  [4096, 256],
+];
+for (const [rows, cols] of AXIS0) {
+  const n = rows * cols;
+  const x = logits(n, 17),
+    y = new Float32Array(n);
+  const buf = best.alloc(n);
+  buf.array.set(x);
+  const t = new Float32Array(n);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c];
+  check("axis 0 against rows", best.softmax(x, [rows, cols], { axis: 0 }), transposeBack(best.softmax(t, [cols, rows]), cols, rows), 1e-5);
+  const rowsOut = new Float32Array(n);
+  report(
+    "softmax along axis 0",
+    [rows, cols],
+    await measure([
+      { name: "as rows, Float32Array", fn: () => best.softmax(t, [cols, rows], { out: rowsOut }) },
+      { name: "axis 0, Float32Array", fn: () => best.softmax(x, [rows, cols], { axis: 0, out: y }) },
+      { name: "axis 0, alloc", fn: () => best.softmax(buf, [rows, cols], { axis: 0, out: buf }) },
+    ]),
+    "as rows, Float32Array",
+    undefined,
+    [],
+    "× as rows",
+  );
+  buf.free();
+}
+
+/** a [rows, cols] row-major array transposed to [cols, rows]. */
+function transposeBack(a, rows, cols) {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}
+
 const get = (op, shape, cand) => results.find((r) => r.op === op && r.shape.join() === shape.join() && r.candidate === cand);
 const targets = [
   ...[
@@ -638,7 +679,16 @@ if (tfInfo) {
     }
   }
 }
-log("\ntargets (issues 3, 4 and 5):");
+for (const s of AXIS0) {
+  const r = get("softmax along axis 0", s, "axis 0, Float32Array");
+  // timesPlainJs is "as rows" time / this row's: its inverse is how many times the rows' time it takes.
+  targets.push({
+    target: `softmax ${s.join("×")} along axis 0 from Float32Arrays ≤ 2× the same data as rows (issue 12)`,
+    value: `${(1 / r.timesPlainJs).toFixed(2)}×`,
+    met: 1 / r.timesPlainJs <= 2,
+  });
+}
+log("\ntargets (issues 3, 4, 5 and 12):");
 for (const t of targets) log(`  ${t.met ? "met    " : "NOT MET"}  ${t.target}: ${t.value}`);
 if ((tfInfo || ortInfo) && !QUICK) {
   const title = `simdmax vs ${[tfInfo, ortInfo]
