@@ -1,9 +1,10 @@
 // Backward kernels over [outer, dim, inner] (see softmax.ts for the layout and workspace):
 //   softmax:     dx = y ⊙ (dy − Σ y⊙dy) · k
 //   log-softmax: dx = (dy − exp(y) · Σ dy) · k
-// with k = 1/temperature; dx may be y or dy. Under the masked-rows-zero flag a log-softmax row that is
-// all +0 (what a fully masked row's output is; a real log-softmax row of dim ≥ 2 never is) gets dx = 0.
-// The softmax backward needs no flag: a masked row's y is 0, so its dx is 0 already.
+// with k = 1/temperature; dx may be y or dy. Under the masked-rows-zero flag a row whose y is all +0
+// (what a fully masked row's output is, for both; a real softmax row sums to 1 and a real log-softmax
+// row of dim ≥ 2 is never all 0) gets dx = 0 exactly, whatever dy holds: without the flag, softmax's
+// y·(dy − g) is 0·NaN = NaN where dy holds NaN or ±Infinity.
 // Short rows go four at a time, one row per lane, as the forward ones do
 // (softmax.ts): y and dy transposed into the workspace (16 bytes per element each), the sum per lane,
 // then the output written back four elements of each row at a time.
@@ -27,31 +28,56 @@ function sumsToAux(ws: usize, inner: i32): usize {
   return aux;
 }
 
-export function softmaxBackwardKernel(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, k64: f64, ws: usize): void {
+export function softmaxBackwardKernel(
+  outer: i32,
+  dim: i32,
+  inner: i32,
+  y: usize,
+  dy: usize,
+  dx: usize,
+  k64: f64,
+  maskedZero: bool,
+  ws: usize,
+): void {
   const k = <f32>k64;
   const slice = (<usize>dim * <usize>inner) << 2;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW_SOFTMAX_BACKWARD) {
-    shortRowsSoftmaxBackward(outer, dim, y, dy, dx, k, ws);
+    // Two instantiations: without the flag the lanes pay nothing for it.
+    if (maskedZero) shortRowsSoftmaxBackwardMasked(outer, dim, y, dy, dx, k, ws);
+    else shortRowsSoftmaxBackwardPlain(outer, dim, y, dy, dx, k, ws);
     return;
   }
   if (inner == 1) {
-    for (let o = 0; o < outer; o++) {
-      const off = <usize>o * slice;
-      const g = <f32>rowDot(y + off, dy + off, dim);
-      rowSoftmaxGrad(y + off, dy + off, dx + off, dim, g, k);
-    }
+    if (maskedZero) rowsSoftmaxBackwardMasked(outer, dim, y, dy, dx, k);
+    else rowsSoftmaxBackwardPlain(outer, dim, y, dy, dx, k);
     return;
   }
   const stride = (<usize>inner) << 2;
+  const bits = ws + ((<usize>inner) << 3); // int32 per position, in the shift slot
   for (let o = 0; o < outer; o++) {
     const off = <usize>o * slice;
     clearSums(ws, inner);
-    for (let d = 0; d < dim; d++) colDot(ws, y + off + <usize>d * stride, dy + off + <usize>d * stride, inner);
+    if (maskedZero) for (let i = 0; i < inner; i++) store<i32>(bits + ((<usize>i) << 2), 0);
+    for (let d = 0; d < dim; d++) {
+      const p = off + <usize>d * stride;
+      colDot(ws, y + p, dy + p, inner);
+      if (maskedZero) colOrBits(bits, y + p, inner);
+    }
     const g = sumsToAux(ws, inner);
     for (let d = 0; d < dim; d++) {
       const p = off + <usize>d * stride;
       colSoftmaxGrad(y + p, dy + p, dx + p, g, inner, k);
     }
+    if (maskedZero) zeroMaskedPositions(dx + off, bits, dim, inner);
+  }
+}
+
+/** dx = 0 at every position whose bits (the OR of its y's bit patterns) are 0: its y was all +0. */
+function zeroMaskedPositions(dx: usize, bits: usize, dim: i32, inner: i32): void {
+  const stride = (<usize>inner) << 2;
+  for (let i = 0; i < inner; i++) {
+    if (load<i32>(bits + ((<usize>i) << 2)) != 0) continue;
+    for (let d = 0; d < dim; d++) store<f32>(dx + <usize>d * stride + ((<usize>i) << 2), 0);
   }
 }
 
@@ -100,17 +126,51 @@ export function logSoftmaxBackwardKernel(
       const p = off + <usize>d * stride;
       colLogSoftmaxGrad(y + p, dy + p, dx + p, g, inner, k);
     }
-    if (maskedZero) {
-      for (let i = 0; i < inner; i++) {
-        if (load<i32>(bits + ((<usize>i) << 2)) != 0) continue;
-        for (let d = 0; d < dim; d++) store<f32>(dx + off + <usize>d * stride + ((<usize>i) << 2), 0);
-      }
-    }
+    if (maskedZero) zeroMaskedPositions(dx + off, bits, dim, inner);
   }
 }
 
-/** softmax backward over short rows: per lane g = Σ y·dy, then dx = (dy − g)·y·k as rowSoftmaxGrad. */
-function shortRowsSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, dx: usize, k: f32, ws: usize): void {
+/** softmax backward over rows (inner == 1): g = Σ y·dy per row, then rowSoftmaxGrad; with `maskedZero`
+ *  (a compile-time constant at each call) a row whose y is all +0 gets 0. */
+// @ts-ignore: decorator
+@inline function rowsSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, dx: usize, k: f32, maskedZero: bool): void {
+  const rowBytes = (<usize>dim) << 2;
+  for (let o = 0; o < outer; o++) {
+    const off = <usize>o * rowBytes;
+    if (maskedZero && rowAllZeroBits(y + off, dim)) {
+      rowFill(dx + off, dim, 0);
+      continue;
+    }
+    const g = <f32>rowDot(y + off, dy + off, dim);
+    rowSoftmaxGrad(y + off, dy + off, dx + off, dim, g, k);
+  }
+}
+function rowsSoftmaxBackwardPlain(outer: i32, dim: i32, y: usize, dy: usize, dx: usize, k: f32): void {
+  rowsSoftmaxBackward(outer, dim, y, dy, dx, k, false);
+}
+function rowsSoftmaxBackwardMasked(outer: i32, dim: i32, y: usize, dy: usize, dx: usize, k: f32): void {
+  rowsSoftmaxBackward(outer, dim, y, dy, dx, k, true);
+}
+function shortRowsSoftmaxBackwardPlain(outer: i32, dim: i32, y: usize, dy: usize, dx: usize, k: f32, ws: usize): void {
+  shortRowsSoftmaxBackward(outer, dim, y, dy, dx, k, false, ws);
+}
+function shortRowsSoftmaxBackwardMasked(outer: i32, dim: i32, y: usize, dy: usize, dx: usize, k: f32, ws: usize): void {
+  shortRowsSoftmaxBackward(outer, dim, y, dy, dx, k, true, ws);
+}
+
+/** softmax backward over short rows: per lane g = Σ y·dy, then dx = (dy − g)·y·k as rowSoftmaxGrad;
+ *  with `maskedZero` (a compile-time constant at each call) a lane whose y is all +0 bits gets 0. */
+// @ts-ignore: decorator
+@inline function shortRowsSoftmaxBackward(
+  outer: i32,
+  dim: i32,
+  y: usize,
+  dy: usize,
+  dx: usize,
+  k: f32,
+  maskedZero: bool,
+  ws: usize,
+): void {
   const rowBytes = (<usize>dim) << 2;
   const Y = ws,
     D = ws + ((<usize>dim) << 4);
@@ -120,9 +180,14 @@ function shortRowsSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, dx:
     const n = min(4, outer - r);
     transposedRows(y, rowBytes, r, outer, dim, Y);
     transposedRows(dy, rowBytes, r, outer, dim, D);
-    let g = zero;
-    for (let d = 0; d < dim; d++) g = madd(v128.load(Y + ((<usize>d) << 4)), v128.load(D + ((<usize>d) << 4)), g);
-    storeGrads(false, dx, rowBytes, r, n, dim, Y, D, g, vk, zero);
+    let g = zero,
+      bits = zero;
+    for (let d = 0; d < dim; d++) {
+      g = madd(v128.load(Y + ((<usize>d) << 4)), v128.load(D + ((<usize>d) << 4)), g);
+      if (maskedZero) bits = v128.or(bits, v128.load(Y + ((<usize>d) << 4)));
+    }
+    const masked = maskedZero ? i32x4.eq(bits, zero) : zero; // lanes whose y is all zero
+    storeGrads(false, maskedZero, dx, rowBytes, r, n, dim, Y, D, g, vk, masked);
   }
 }
 
@@ -151,7 +216,7 @@ function shortRowsLogSoftmaxBackward(outer: i32, dim: i32, y: usize, dy: usize, 
       bits = v128.or(bits, v128.load(Y + ((<usize>d) << 4)));
     }
     const masked = maskedZero ? i32x4.eq(bits, zero) : zero; // lanes whose output is all zero
-    storeGrads(true, dx, rowBytes, r, n, dim, Y, D, g, vk, masked);
+    storeGrads(true, true, dx, rowBytes, r, n, dim, Y, D, g, vk, masked);
   }
 }
 
@@ -234,12 +299,14 @@ function colLogSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: 
 }
 
 /** dx of rows r…r + n − 1 (rowBytes apart) from y and dy stored transposed at Y and D: element d of
- *  the four rows is logSoftmaxGradLanes (`log`) or softmaxGradLanes. Four rows of at least four
+ *  the four rows is logSoftmaxGradLanes (`log`) or softmaxGradLanes, 0 in the `masked` lanes (log-softmax
+ *  always; softmax where `mask`, both compile-time constants at each call). Four rows of at least four
  *  elements go four elements of each at a time (storeBlock; the last block may overlap the one before),
  *  others lane by lane (scatter). */
 // @ts-ignore: decorator
 @inline function storeGrads(
   log: bool,
+  mask: bool,
   dx: usize,
   rowBytes: usize,
   r: i32,
@@ -264,18 +331,19 @@ function colLogSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: 
         q2,
         q3,
         c,
-        gradLanes(log, Y, D, c, g, vk, masked),
-        gradLanes(log, Y, D, c + 1, g, vk, masked),
-        gradLanes(log, Y, D, c + 2, g, vk, masked),
-        gradLanes(log, Y, D, c + 3, g, vk, masked),
+        gradLanes(log, mask, Y, D, c, g, vk, masked),
+        gradLanes(log, mask, Y, D, c + 1, g, vk, masked),
+        gradLanes(log, mask, Y, D, c + 2, g, vk, masked),
+        gradLanes(log, mask, Y, D, c + 3, g, vk, masked),
       );
     }
   } else {
-    for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, gradLanes(log, Y, D, d, g, vk, masked), n);
+    for (let d = 0; d < dim; d++) scatter(q0, q1, q2, q3, d, gradLanes(log, mask, Y, D, d, g, vk, masked), n);
   }
 }
 
 // @ts-ignore: decorator
-@inline function gradLanes(log: bool, Y: usize, D: usize, d: i32, g: v128, vk: v128, masked: v128): v128 {
-  return log ? logSoftmaxGradLanes(Y, D, d, g, vk, masked) : softmaxGradLanes(Y, D, d, g, vk);
+@inline function gradLanes(log: bool, mask: bool, Y: usize, D: usize, d: i32, g: v128, vk: v128, masked: v128): v128 {
+  if (log) return logSoftmaxGradLanes(Y, D, d, g, vk, masked);
+  return mask ? v128.andnot(softmaxGradLanes(Y, D, d, g, vk), masked) : softmaxGradLanes(Y, D, d, g, vk);
 }

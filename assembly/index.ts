@@ -35,9 +35,10 @@ export function logSumExp(outer: i32, dim: i32, inner: i32, x: usize, out: usize
   logSumExpKernel(outer, dim, inner, x, out, invT, ws);
 }
 
-/** dx = y ⊙ (dy − Σ y⊙dy) · invT, y the softmax output. */
-export function softmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f64, ws: usize): void {
-  softmaxBackwardKernel(outer, dim, inner, y, dy, dx, invT, ws);
+/** dx = y ⊙ (dy − Σ y⊙dy) · invT, y the softmax output; with flags bit 0 a position whose y is all +0
+ *  (a fully masked row's output) gets dx = 0 whatever dy holds. */
+export function softmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f64, flags: i32, ws: usize): void {
+  softmaxBackwardKernel(outer, dim, inner, y, dy, dx, invT, (flags & MASKED_ZERO) != 0, ws);
 }
 
 /** dx = (dy − exp(y) · Σ dy) · invT, y the log-softmax output. */

@@ -65,7 +65,11 @@ const kernels = builds.map((e) => {
     softmax: () => e.softmax(R, C, 1, at.x, at.y, 1, 0, at.ws),
     logSoftmax: () => e.logSoftmax(R, C, 1, at.x, at.y, 1, 0, at.ws),
     logSumExp: () => e.logSumExp(R, C, 1, at.x, at.loss, 1, at.ws),
-    softmaxBackward: () => e.softmaxBackward(R, C, 1, at.x, at.dy, at.y, 1, at.ws),
+    // Builds before softmaxBackward took flags have one parameter fewer (its arity tells).
+    softmaxBackward:
+      e.softmaxBackward.length === 9
+        ? () => e.softmaxBackward(R, C, 1, at.x, at.dy, at.y, 1, 0, at.ws)
+        : () => e.softmaxBackward(R, C, 1, at.x, at.dy, at.y, 1, at.ws),
     logSoftmaxBackward: () => e.logSoftmaxBackward(R, C, 1, at.x, at.dy, at.y, 1, 0, at.ws),
     "crossEntropy forward": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0, 1, 0, at.loss, 0, 0, 0, at.ws),
     "crossEntropy fused": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0, 1, 0, at.loss, 0, at.y, at.shares, at.ws),

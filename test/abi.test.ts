@@ -341,7 +341,7 @@ describe("the imported memory", () => {
     a!.softmax(1, 3, 1, x, y, 1, 0, ws);
     b!.logSoftmax(1, 3, 1, x, z, 1, 0, ws); // b reads the x the host wrote and a read
     c!.logSumExp(1, 3, 1, x, l, 1, ws); // and so does c
-    b!.softmaxBackward(1, 3, 1, y, y, x, 1, ws); // and a's output
+    b!.softmaxBackward(1, 3, 1, y, y, x, 1, 0, ws); // and a's output
     expectDigits(getF32(memory, y, 3), [0.09003057, 0.24472847, 0.66524096], 8);
     expectDigits(getF32(memory, z, 3), [-2.40760596, -1.40760596, -0.40760596], 6);
     expectDigits(getF32(memory, l, 1), [3.40760596], 6);
@@ -499,7 +499,7 @@ for (const v of VARIANTS) {
             dy1 = a.f32(dyv),
             dx1 = a.alloc(4 * n);
           const out = into === "dx" ? dx1 : into === "y" ? y1 : dy1;
-          abi.softmaxBackward(outer, dim, inner, y1, dy1, out, invT, ws);
+          abi.softmaxBackward(outer, dim, inner, y1, dy1, out, invT, 0, ws);
           expectClose(getF32(mem, out, n), want(sm, false), `softmaxBackward [${outer},${dim},${inner}] into ${into}`);
           const y2 = a.f32(lsm),
             dy2 = a.f32(dyv),

@@ -145,6 +145,41 @@ for (const build of BUILDS) {
       });
     }
 
+    it('maskedRows "zero": a masked row\'s gradient is exactly 0 whatever dy holds (NaN, ±Infinity), in every layout', async () => {
+      // The audit's case: softmaxBackward(y = [0, 0, 0], dy = [NaN, 1, Infinity], maskedRows "zero") gave NaN.
+      const { normal: sm, tiny } = await instances(build);
+      const dyOf = (n: number) => f32(Array.from({ length: n }, (_, i) => [N, 1, I, -I, 2][i % 5]!));
+      // Rows of 3 (short rows), 15 and 16 (around the softmax backward's lanes threshold), 40 (rows);
+      // inner > 1 (axis 0); and a tiny window (chunks of positions).
+      for (const [shape, axis] of [
+        [[1, 3], -1],
+        [[4, 15], -1],
+        [[5, 16], -1],
+        [[2, 40], -1],
+        [[3, 5], 0],
+        [[7, 6], 0],
+      ] as [number[], number][]) {
+        const n = shape[0]! * shape[1]!;
+        const y = new Float32Array(n); // all +0: every row (or position) masked
+        for (const M of [sm, tiny]) {
+          for (const op of ["softmaxBackward", "logSoftmaxBackward"] as const) {
+            const dx = M[op](y, dyOf(n), shape, { axis, maskedRows: "zero" });
+            expect(
+              Array.from(dx).every((v) => Object.is(v, 0)),
+              `${op} ${JSON.stringify(shape)} axis ${axis}: ${Array.from(dx)}`,
+            ).toBe(true);
+            const r = ref[op](y, dyOf(n), shape, { axis, maskedRows: "zero" });
+            expect(
+              Array.from(r).every((v) => v === 0),
+              `reference ${op}`,
+            ).toBe(true);
+          }
+        }
+      }
+      // Without the flag the softmax backward is y·(dy − g): 0·NaN is NaN, as in PyTorch.
+      expect(Array.from(sm.softmaxBackward(f32([0, 0, 0]), f32([N, 1, I]), [3]))).toEqual([N, N, N]);
+    });
+
     it("zero-size dimensions: empty results, and logSumExp over an empty axis is −Infinity", async () => {
       const { normal: sm } = await instances(build);
       expect(sm.softmax(f32([]), [0]).length).toBe(0);

@@ -107,7 +107,7 @@ function familyOp(
 }
 
 /** This module's entries of the op table (api.ts). The backward passes take the forward options;
- *  softmax's needs no maskedRows flag (a masked row's y is 0, so its dx is 0 already). */
+ *  with maskedRows "zero" a row whose y is all +0 (a masked row's output) gets dx = 0, dy whatever it is. */
 export const SOFTMAX_OPS = {
   softmax: op<UnaryOp<SoftmaxOptions>>(
     familyOp("softmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) => e.softmax(o, d, i, x!, y, c.invT, c.flags, ws)),
@@ -120,7 +120,7 @@ export const SOFTMAX_OPS = {
   ),
   softmaxBackward: op<BinaryOp<BackwardOptions>>(
     familyOp("softmaxBackward", ["y", "dy"], false, FORWARD, (e, c, o, d, i, [y, dy], dx, ws) =>
-      e.softmaxBackward(o, d, i, y!, dy!, dx, c.invT, ws),
+      e.softmaxBackward(o, d, i, y!, dy!, dx, c.invT, c.flags, ws),
     ),
   ),
   logSoftmaxBackward: op<BinaryOp<BackwardOptions>>(

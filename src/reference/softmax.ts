@@ -108,9 +108,11 @@ function backward(
   return dx;
 }
 
-/** dx = y ⊙ (dy − Σ y⊙dy) / T, with y the softmax output. */
+/** dx = y ⊙ (dy − Σ y⊙dy) / T, with y the softmax output; with maskedRows "zero", a row of y that is
+ *  all +0 (a masked row's output) gets dx = 0, whatever dy holds. */
 export function softmaxBackward(y: Data, dy: Data, shape: Shape, options?: ReferenceOptions): Float64Array {
-  return backward("softmaxBackward", y, dy, shape, options, (idx, dx, t) => {
+  return backward("softmaxBackward", y, dy, shape, options, (idx, dx, t, maskedRows) => {
+    if (maskedRows === "zero" && idx.every((j) => Object.is(y[j], 0))) return; // dx stays 0
     let g = 0;
     for (const j of idx) g += (y[j] as number) * (dy[j] as number);
     for (const j of idx) dx[j] = ((y[j] as number) * ((dy[j] as number) - g)) / t;

@@ -19,7 +19,7 @@
   ;; (outer, dim, inner, x, out, invT, ws)
   (import "simdmax" "logSumExp" (func $logSumExp (param i32 i32 i32 i32 i32 f64 i32)))
   ;; (outer, dim, inner, y, dy, dx, invT, ws)
-  (import "simdmax" "softmaxBackward" (func $softmaxBackward (param i32 i32 i32 i32 i32 i32 f64 i32)))
+  (import "simdmax" "softmaxBackward" (func $softmaxBackward (param i32 i32 i32 i32 i32 i32 f64 i32 i32)))
   ;; (outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, invT, zLoss, loss, lse, grad, gscale, ws)
   (import "simdmax" "crossEntropy"
     (func $crossEntropy (param i32 i32 i32 i32 i32 i32 i32 i32 f64 f64 f64 f64 i32 i32 i32 i32 i32)))
@@ -93,7 +93,7 @@
     (local.set $b (call $base))
     (call $put3 (local.get $b) (f32.const 1) (f32.const 0) (f32.const 0)) ;; dy at base + 0
     (call $softmaxBackward (i32.const 1) (i32.const 3) (i32.const 1) (i32.add (local.get $b) (i32.const 64)) (local.get $b)
-      (i32.add (local.get $b) (i32.const 208)) (f64.const 1) (i32.add (local.get $b) (i32.const 256)))
+      (i32.add (local.get $b) (i32.const 208)) (f64.const 1) (i32.const 0) (i32.add (local.get $b) (i32.const 256)))
     (f32.load offset=208 (local.get $b))
     (f32.load offset=212 (local.get $b))
     (f32.load offset=216 (local.get $b)))

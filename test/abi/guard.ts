@@ -295,7 +295,7 @@ export function softmaxFamilyCases(ws: (dim: number, inner: number) => number): 
             regions,
             call: (abi, p) =>
               op === "softmaxBackward"
-                ? abi.softmaxBackward(outer, dim, inner, p.y!, p.dy!, p[into]!, invT, p.ws!)
+                ? abi.softmaxBackward(outer, dim, inner, p.y!, p.dy!, p[into]!, invT, flags, p.ws!)
                 : abi.logSoftmaxBackward(outer, dim, inner, p.y!, p.dy!, p[into]!, invT, flags, p.ws!),
           });
         }
