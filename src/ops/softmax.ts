@@ -36,34 +36,10 @@ function check(ctx: Context, fn: string, data: [string, unknown][], shape: unkno
   return { label, layout: a.layout, invT: a.invT, flags, inputs: a.data, o: a.options };
 }
 
-/** Streams a kernel of one or two full-size inputs and one output (full-size, or per position when
- *  `reduced`) that it may write over its first input. */
-function run(
-  ctx: Context,
-  c: Checked,
-  output: DataPlace,
-  reduced: boolean,
-  kernel: (outer: number, dim: number, inner: number, inputs: readonly number[], output: number, ws: number) => void,
-): void {
-  const { outer, dim, inner } = c.layout;
-  const n = c.inputs.length; // the output's index
-  const operands: Operand[] = c.inputs.map(({ place }) => ({ place, full: true, bytes: 4, read: true, write: false }));
-  operands.push({ place: output, full: !reduced, bytes: 4, read: false, write: true, over: reduced ? undefined : 0 });
-  ctx.window.run({
-    label: c.label,
-    outer,
-    dim,
-    inner,
-    operands,
-    workspace: (i) => ctx.exports.workspaceBytes(dim, i),
-    kernel: (o, d, i, ptrs, ws) => kernel(o, d, i, ptrs, ptrs[n]!, ws), // inputs first: ptrs[0], ptrs[1]
-  });
-}
-
 /**
  * An op of this family: `names` its data arguments (then come the shape and the options), `reduced`
  * whether its result has one value per position (else one per element, and it may be written over the
- * first input), and `call` the kernel on one chunk.
+ * first input), and `call` the kernel on one chunk; the window (window.ts) streams the data through it.
  */
 function familyOp(
   fn: string,
@@ -99,9 +75,21 @@ function familyOp(
             a3,
             allowed,
           );
-    const size = reduced ? c.layout.outer * c.layout.inner : c.layout.size;
-    const { place, result } = outputOf(ctx, fn, c.o.out, size, c.inputs, !reduced);
-    run(ctx, c, place, reduced, (outer, dim, inner, inputs, out, ws) => call(ctx.exports, c, outer, dim, inner, inputs, out, ws));
+    const { outer, dim, inner, size } = c.layout;
+    const { place, result } = outputOf(ctx, fn, c.o.out, reduced ? outer * inner : size, c.inputs, !reduced);
+    // The inputs (one or two, full-size), then the output, which may be written over the first input.
+    const operands: Operand[] = c.inputs.map(({ place }) => ({ place, full: true, bytes: 4, read: true, write: false }));
+    operands.push({ place, full: !reduced, bytes: 4, read: false, write: true, over: reduced ? undefined : 0 });
+    const n = c.inputs.length; // the output's index
+    ctx.window.run({
+      label: c.label,
+      outer,
+      dim,
+      inner,
+      operands,
+      workspace: (i) => ctx.exports.workspaceBytes(dim, i),
+      kernel: (o, d, i, ptrs, ws) => call(ctx.exports, c, o, d, i, ptrs, ptrs[n]!, ws),
+    });
     return result;
   };
 }
