@@ -495,18 +495,17 @@ for (const v of VARIANTS) {
         };
         const ws = a.alloc(abi.workspaceBytes(dim, inner));
         for (const into of ["dx", "y", "dy"] as const) {
-          const y1 = a.f32(sm),
-            dy1 = a.f32(dyv),
-            dx1 = a.alloc(4 * n);
-          const out = into === "dx" ? dx1 : into === "y" ? y1 : dy1;
-          abi.softmaxBackward(outer, dim, inner, y1, dy1, out, invT, 0, ws);
-          expectClose(getF32(mem, out, n), want(sm, false), `softmaxBackward [${outer},${dim},${inner}] into ${into}`);
-          const y2 = a.f32(lsm),
-            dy2 = a.f32(dyv),
-            dx2 = a.alloc(4 * n);
-          const out2 = into === "dx" ? dx2 : into === "y" ? y2 : dy2;
-          abi.logSoftmaxBackward(outer, dim, inner, y2, dy2, out2, invT, 0, ws);
-          expectClose(getF32(mem, out2, n), want(lsm, true), `logSoftmaxBackward [${outer},${dim},${inner}] into ${into}`);
+          for (const [op, y, log] of [
+            ["softmaxBackward", sm, false],
+            ["logSoftmaxBackward", lsm, true],
+          ] as const) {
+            const y1 = a.f32(y),
+              dy1 = a.f32(dyv),
+              dx1 = a.alloc(4 * n);
+            const out = into === "dx" ? dx1 : into === "y" ? y1 : dy1;
+            abi[op](outer, dim, inner, y1, dy1, out, invT, 0, ws);
+            expectClose(getF32(mem, out, n), want(y, log), `${op} [${outer},${dim},${inner}] into ${into}`);
+          }
         }
       }
     });
