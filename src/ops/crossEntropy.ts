@@ -1,5 +1,6 @@
 // crossEntropy, crossEntropyBackward, crossEntropyWithGrad and nllLoss: check every argument (targets.ts),
 // then stream the fused kernel over the logits (window.ts) and reduce the per-position losses here.
+import { FLAGS } from "../abi.js";
 import type { Context } from "../context.js";
 import { arrayPlace, extentOf, lengthOf, outputOf, placeOf, sharesBytes, viewOf } from "../context.js";
 import { Float32Buffer } from "../memory.js";
@@ -21,9 +22,6 @@ import type {
   Output,
   Target,
 } from "../types.js";
-
-const PROBABILITIES = 1,
-  WEIGHTS = 2;
 
 interface Plan {
   /** The function and its data, for errors: "crossEntropy: logits of shape [2, 3]". */
@@ -159,7 +157,7 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
     ? operands.push({ place: { kind: "js", array: result.none, fresh: true }, full: false, bytes: 4, read: false, write: true }) - 1
     : -1;
   const cap = a.softcap;
-  const flags = (a.probs ? PROBABILITIES : 0) | (a.weight ? WEIGHTS : 0);
+  const flags = (a.probs ? FLAGS.CE_PROBABILITIES : 0) | (a.weight ? FLAGS.CE_WEIGHTS : 0);
   let W = dim;
   let wPtr = 0;
   if (a.weight) {

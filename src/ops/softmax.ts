@@ -1,6 +1,6 @@
 // softmax, logSoftmax, logSumExp and their backward passes: check the arguments, then stream the
 // kernel over the data (window.ts). Nothing is written before every check has passed.
-import type { KernelExports } from "../abi.js";
+import { FLAGS, type KernelExports } from "../abi.js";
 import type { Context } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
 import { checkSoftmaxArgs, LOGSUMEXP_OPTIONS, SOFTMAX_OPTIONS } from "../args.js";
@@ -12,8 +12,6 @@ import type { DataPlace, Operand } from "../window.js";
 
 const FORWARD = [...SOFTMAX_OPTIONS, "out"];
 const LSE = [...LOGSUMEXP_OPTIONS, "out"];
-
-const MASKED_ZERO = 1;
 
 interface Checked {
   /** The function and its data, for errors: "softmax: x of shape [2, 3]". */
@@ -31,7 +29,7 @@ function check(ctx: Context, fn: string, data: [string, unknown][], shape: unkno
     const place = placeOf(ctx, fn, name, v);
     return { data: { name, place }, length: lengthOf(place) };
   });
-  const flags = allowed.includes("maskedRows") && a.maskedRows === "zero" ? MASKED_ZERO : 0;
+  const flags = allowed.includes("maskedRows") && a.maskedRows === "zero" ? FLAGS.MASKED_ZERO : 0;
   const label = () => `${fn}: ${a.data.map((d) => d.name).join(" and ")} of shape ${describe(a.layout.shape)}`;
   return { label, layout: a.layout, invT: a.invT, flags, inputs: a.data, o: a.options };
 }
