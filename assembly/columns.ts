@@ -20,6 +20,7 @@ import {
   EXP_UNDERFLOW,
 } from "./exp";
 import { at, at8 } from "./ptr";
+import { scaledv, scaleds } from "./rules";
 
 /** sum[i..i+4) (two f64x2 at `s`) += the four lanes of v, each widened to float64. */
 // @ts-ignore: decorator
@@ -41,14 +42,15 @@ export function colMax(m: usize, x: usize, n: i32): void {
   }
 }
 
-/** sum_i += exp((x_i − shift_i)·k), also writing the exp to y when `write` (y may be x); shift_i is
- *  position i's max, so every argument is ≤ 0 (expNegv). */
+/** sum_i += exp(x_i / t − shift_i), also writing the exp to y when `write` (y may be x); shift_i is
+ *  the max of position i's x / t, so every argument is ≤ 0 (expNegv). */
 // @ts-ignore: decorator
 @inline
-export function colExpSum(sum: usize, shift: usize, x: usize, y: usize, n: i32, k: f32, write: bool): void {
+export function colExpSum(sum: usize, shift: usize, x: usize, y: usize, n: i32, t: f32, write: bool): void {
   let i = 0;
+  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
-    const vk = f32x4.splat(k);
+    const vt = f32x4.splat(t);
     const T = EXP_TABLE;
     const log2e = v128.load32_splat(T, EXP_LOG2E),
       magic = v128.load32_splat(T, EXP_MAGIC);
@@ -62,14 +64,14 @@ export function colExpSum(sum: usize, shift: usize, x: usize, y: usize, n: i32, 
       one = v128.load32_splat(T, EXP_ONE);
     const uf = v128.load32_splat(T, EXP_UNDERFLOW);
     for (; i + 4 <= n; i += 4) {
-      const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(shift, i))), vk);
+      const z = f32x4.sub(scaledv(v128.load(at(x, i)), vt, scaled), v128.load(at(shift, i)));
       const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
       if (write) v128.store(at(y, i), e);
       addWide(at8(sum, i), e);
     }
   }
   for (; i < n; i++) {
-    const e = expNegs((load<f32>(at(x, i)) - load<f32>(at(shift, i))) * k);
+    const e = expNegs(scaleds(load<f32>(at(x, i)), t, scaled) - load<f32>(at(shift, i)));
     if (write) store<f32>(at(y, i), e);
     store<f64>(at8(sum, i), load<f64>(at8(sum, i)) + <f64>e);
   }
@@ -113,26 +115,28 @@ export function colScale(x: usize, y: usize, s: usize, n: i32): void {
   for (; i < n; i++) store<f32>(at(y, i), load<f32>(at(x, i)) * load<f32>(at(s, i)));
 }
 
-/** y_i = float32((x_i − shift_i)·k − c_i), in float64 and rounded once (y may be x); c holds float64s. */
-export function colShiftScaleSub(x: usize, y: usize, shift: usize, c: usize, n: i32, k: f64): void {
+/** y_i = float32((z_i − shift_i) − c_i) with z = x / t, in float64 and rounded once (y may be x); c
+ *  holds float64s. */
+export function colScaledShiftSub(x: usize, y: usize, shift: usize, c: usize, n: i32, t: f32): void {
   let i = 0;
+  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
-    const vk = f64x2.splat(k);
+    const vt = f32x4.splat(t);
     for (; i + 4 <= n; i += 4) {
-      const v = v128.load(at(x, i)),
+      const v = scaledv(v128.load(at(x, i)), vt, scaled),
         sh = v128.load(at(shift, i));
       const lo = f64x2.sub(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(sh));
       const hi = f64x2.sub(
         f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)),
         f64x2.promote_low_f32x4(v128.shuffle<f32>(sh, sh, 2, 3, 2, 3)),
       );
-      const a = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.mul(lo, vk), v128.load(at8(c, i))));
-      const b = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.mul(hi, vk), v128.load(at8(c, i), 16)));
+      const a = f32x4.demote_f64x2_zero(f64x2.sub(lo, v128.load(at8(c, i))));
+      const b = f32x4.demote_f64x2_zero(f64x2.sub(hi, v128.load(at8(c, i), 16)));
       v128.store(at(y, i), v128.shuffle<f32>(a, b, 0, 1, 4, 5));
     }
   }
   for (; i < n; i++) {
-    const z = (<f64>load<f32>(at(x, i)) - <f64>load<f32>(at(shift, i))) * k;
+    const z = <f64>scaleds(load<f32>(at(x, i)), t, scaled) - <f64>load<f32>(at(shift, i));
     store<f32>(at(y, i), <f32>(z - load<f64>(at8(c, i))));
   }
 }

@@ -1,18 +1,24 @@
 // Cross-entropy forward, and optionally its gradient, in one call over logits viewed as [outer, C, inner]
-// (classes along C). Per position n, with z = x·k (k = 1/T), log p = z − logsumexp(z) and the target as
-// coefficients α (see src/reference/crossEntropy.ts):
-//   loss_n = A·log s − k·Σ_c α_c·(x_c − m) + zLoss·lse²,   A = Σ_c α_c, s = Σ_c exp((x_c − m)·k), lse = m·k + log s
-//   grad_c = g_n·k·((A + 2·zLoss·lse)·p_c − α_c)
+// (classes along C). Per position n, with z = x / T (the float32 division first, rules.ts), m = max z,
+// log p = z − logsumexp(z) and the target as coefficients α (see src/reference/crossEntropy.ts):
+//   loss_n = A·log s − Σ_c α_c·(z_c − m) + zLoss·lse²,   A = Σ_c α_c, s = Σ_c exp(z_c − m), lse = m + log s
+//   grad_c = g_n·k·((A + 2·zLoss·lse)·p_c − α_c),          k = 1/T
 // index target t: α_c = (1−ε)·w_t·[c = t] + (ε/C)·w_c; probabilities q: α_c = w_c·((1−ε)·q_c + ε/C).
+// The gradient passes compute (e_c·P − α'_c)·G per element, P = (A + 2·zLoss·lse)/s and G = g_n·k as
+// separate float32 factors: P·G, or G·α, may leave float32's range where the gradient does not (a
+// z-loss gradient at T = 1e-3: p_c = 0 must give −α_c·G, not 0·Infinity). A P beyond 2^100 (z-loss on
+// logits near float32's limit) is carried as P·2^-64 with G·2^64 (and α' scaled alike), exact powers
+// of two.
 // Rows (inner == 1) are read once: blocks of CE_BLOCK logits, each max-reduced and then exp-summed while
 // still in L1, the running sum rescaled in float64 when the max grows (online softmax). With a
 // gradient, the block's exps are stored in the gradient's place as they are made, with the shift each
 // block used; the gradient pass then scales them by P·exp((shift − max)·k) per block instead of
 // computing exp again. inner > 1: three passes across positions.
-// Sums with x − m keep the loss's cancellation (A·log s against Σ α·(x − m)) small for large logits.
+// Sums with z − m keep the loss's cancellation (A·log s against Σ α·(z − m)) small for large logits;
+// their float32 blocks are summed again in float64 where they overflow (rows.ts blockSum).
 import { rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowAffineShift, rowAffine3Shift, rowFill } from "./rows";
 import { colMax, colExpSum, colHasNaN, addWide } from "./columns";
-import { isFinite32, shiftOf } from "./rules";
+import { isFinite32, shiftOf, scaledv, scaleds } from "./rules";
 import { rowOf, gather, scatter, storeBlock, lanes4, laneElements, maxTransposed, half, quad } from "./lanes";
 import { madd } from "./relaxed";
 import { logv } from "./log";
@@ -83,10 +89,10 @@ import {
   }
 }
 
-/** logsumexp for a max that is finite or −Infinity: shift·k + log s, shift = shiftOf(m). */
+/** logsumexp for a max that is finite or −Infinity: shift + log s, shift = shiftOf(m). */
 // @ts-ignore: decorator
-@inline function lseOf<T>(shift: T, K: T, L: T): T {
-  return add<T>(mul<T>(shift, K), L);
+@inline function lseOf<T>(shift: T, L: T): T {
+  return add<T>(shift, L);
 }
 
 /** A = Σ α = (1−ε)·b + ε/C·W, b = w_t for an index target, Σ w·q for probabilities (P1 = 1 − ε,
@@ -96,29 +102,44 @@ import {
   return add<T>(mul<T>(P1, b), ECW);
 }
 
-/** SAX = Σ α·(x − m) for an index target t: (1−ε)·w_t·(x_t − m) + ε/C·WX, WX = Σ w·(x − m)
+/** SAX = Σ α·(z − m) for an index target t: (1−ε)·w_t·(z_t − m) + ε/C·WX, WX = Σ w·(z − m)
  *  (EC = ε/C; without smoothing WX is not summed and the term is + 0). */
 // @ts-ignore: decorator
-@inline function indexSAX<T>(P1: T, wt: T, xt: T, m: T, EC: T, WX: T, smooth: bool): T {
-  return add<T>(mul<T>(mul<T>(P1, wt), sub<T>(xt, m)), smooth ? mul<T>(EC, WX) : zero<T>());
+@inline function indexSAX<T>(P1: T, wt: T, zt: T, m: T, EC: T, WX: T, smooth: bool): T {
+  return add<T>(mul<T>(mul<T>(P1, wt), sub<T>(zt, m)), smooth ? mul<T>(EC, WX) : zero<T>());
 }
 
-/** The loss where the max is finite: A·log s − k·SAX + zLoss·l² (NaN where it is not: the callers). */
+/** The loss where the max is finite: A·log s − SAX + zLoss·l² (NaN where it is not: the callers). */
 // @ts-ignore: decorator
-@inline function lossOf<T>(A: T, L: T, K: T, SAX: T, ZL: T, l: T): T {
-  return add<T>(sub<T>(mul<T>(A, L), mul<T>(K, SAX)), mul<T>(mul<T>(ZL, l), l));
+@inline function lossOf<T>(A: T, L: T, SAX: T, ZL: T, l: T): T {
+  return add<T>(sub<T>(mul<T>(A, L), SAX), mul<T>(mul<T>(ZL, l), l));
 }
 
-/** P = g·k·(A + 2·zLoss·l)/s, the factor of the exps (gk = g·k, ZL2 = 2·zLoss); Q1 = gk·(1 − ε) and
- *  Q2 = gk·ε/C are single products. */
+/** P = (A + 2·zLoss·l)/s, the factor of the exps before G (ZL2 = 2·zLoss). */
 // @ts-ignore: decorator
-@inline function gradP<T>(gk: T, A: T, ZL2: T, l: T, s: T): T {
-  return div<T>(mul<T>(gk, add<T>(A, mul<T>(ZL2, l))), s);
+@inline function gradP<T>(A: T, ZL2: T, l: T, s: T): T {
+  return div<T>(add<T>(A, mul<T>(ZL2, l)), s);
+}
+
+// @ts-ignore: decorator
+@inline const P_LIMIT: f64 = 1.2676506002282294e30; // 2^100: a larger P is carried scaled by P_SCALE
+// @ts-ignore: decorator
+@inline const P_SCALE: f64 = 5.421010862427522e-20; // 2^-64
+
+/** The scale S of a position's gradient factors: 1, or 2^-64 for a P past 2^100 (P·S, α'·S, G/S). */
+// @ts-ignore: decorator
+@inline function gradScale<T>(P: T): T {
+  if (isVector<T>()) {
+    return v128.bitselect(f64x2.splat(P_SCALE), f64x2.splat(1), f64x2.gt(f64x2.abs(P), f64x2.splat(P_LIMIT)));
+  } else {
+    return <T>(Math.abs(<f64>P) > P_LIMIT ? P_SCALE : 1);
+  }
 }
 
 /** Stores one position's loss at lossAt (NaN where the max is not finite) and, with a gradient, its
- *  factors as float32: P (NaN where the max is not finite), Q1, Q2; gk = g·k. The columns kernel and
- *  the short rows' probability branch; the rows kernel keeps P in float64 (it scales P per block). */
+ *  factors as float32: P (NaN where the max is not finite), Q1 = (1 − ε), Q2 = ε/C, G = g·k, the first
+ *  three times gradScale(P) and G divided by it. The columns kernel and the short rows' probability
+ *  branch; the rows kernel keeps P in float64 (it scales P per block). */
 // @ts-ignore: decorator
 @inline function finishPosition(
   lossAt: usize,
@@ -137,13 +158,16 @@ import {
   Pat: usize,
   Q1at: usize,
   Q2at: usize,
+  Gat: usize,
 ): void {
-  store<f64>(lossAt, isFinite32(m) ? lossOf<f64>(A, L, k, SAX, zLoss, l) : NaN);
+  store<f64>(lossAt, isFinite32(m) ? lossOf<f64>(A, L, SAX, zLoss, l) : NaN);
   if (!grad) return;
-  const gk = <f64>load<f32>(gscaleAt) * k;
-  store<f32>(Pat, isFinite32(m) ? <f32>gradP<f64>(gk, A, 2 * zLoss, l, s) : NaN);
-  store<f32>(Q1at, <f32>(gk * P1));
-  store<f32>(Q2at, <f32>(gk * eC));
+  const P = gradP<f64>(A, 2 * zLoss, l, s);
+  const S = gradScale<f64>(P);
+  store<f32>(Pat, isFinite32(m) ? <f32>(P * S) : NaN);
+  store<f32>(Q1at, <f32>(P1 * S));
+  store<f32>(Q2at, <f32>(eC * S));
+  store<f32>(Gat, <f32>((<f64>load<f32>(gscaleAt) * k) / S));
 }
 
 /** The index target's own term of −α, left out of the gradient passes: grad[t] −= g·k·(1−ε)·w_t, at
@@ -197,7 +221,7 @@ export function crossEntropyKernel(
   w: usize,
   W: f64,
   eps: f64,
-  k: f64,
+  temp: f32,
   zLoss: f64,
   loss: usize,
   lse: usize,
@@ -216,9 +240,9 @@ export function crossEntropyKernel(
     return;
   }
   if (ASC_FEATURE_SIMD && inner == 1 && C <= SHORT_ROW)
-    shortRowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
-  else if (inner == 1) rowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
-  else columnsKernel(outer, C, inner, x, target, flags, ignoreIndex, w, W, eps, k, zLoss, loss, lse, grad, gscale, ws);
+    shortRowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws);
+  else if (inner == 1) rowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws);
+  else columnsKernel(outer, C, inner, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws);
 }
 
 function rowsKernel(
@@ -231,7 +255,7 @@ function rowsKernel(
   w: usize,
   W: f64,
   eps: f64,
-  k: f64,
+  temp: f32,
   zLoss: f64,
   loss: usize,
   lse: usize,
@@ -242,7 +266,8 @@ function rowsKernel(
   const hasQ = (flags & CE_PROBABILITIES) != 0,
     hasW = (flags & CE_WEIGHTS) != 0,
     smooth = eps != 0;
-  const k32 = <f32>k,
+  const k = 1 / <f64>temp,
+    scaled = temp != 1,
     rowBytes = (<usize>C) << 2;
   const P1 = 1 - eps,
     eC = eps / <f64>C;
@@ -259,11 +284,11 @@ function rowsKernel(
       if (grad) rowFill(gr, C, 0);
       continue;
     }
-    // Pass 1, online: the max m, the sum s = Σ exp((x − sh)·k) and the target sums, all relative to
+    // Pass 1, online: the max m of z, the sum s = Σ exp(z − sh) and the target sums, all relative to
     // sh = m where m is finite (else 0), rescaled whenever a block raises the max. The target's logit
     // is read first: with the gradient written over the logits, its block is overwritten by exps. An
     // ignored position's index may lie anywhere (it is the ignoreIndex, not a class): never read there.
-    const xt: f32 = hasQ || ignored ? 0 : load<f32>(at(xr, t));
+    const zt: f32 = hasQ || ignored ? 0 : scaleds(load<f32>(at(xr, t)), temp, scaled);
     let m: f32 = -Infinity,
       sh: f32 = 0;
     let s: f64 = 0,
@@ -275,14 +300,14 @@ function rowsKernel(
     for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
       const n = min(CE_BLOCK, C - b);
       const xb = xr + ((<usize>b) << 2);
-      const bm = rowMax(xb, n);
+      const bm = rowMax(xb, n) / temp;
       if (bm > m) {
         if (bm == Infinity) nanSeen = isNaN(s); // a NaN in the blocks so far made their sum NaN
         m = bm;
         const nsh = shiftOf(m);
         if (nsh != sh) {
           const d = <f64>nsh - <f64>sh;
-          if (s != 0) s *= Math.exp(-d * k);
+          if (s != 0) s *= Math.exp(-d);
           if (Wn != 0) WX -= d * Wn;
           if (Wn != 0 || Q != 0) QX -= d * alphaSum<f64>(P1, Q, eC * Wn); // Σ α over the blocks so far
           sh = nsh;
@@ -291,28 +316,28 @@ function rowsKernel(
       if (hasQ) {
         // Σ w·((1−ε)q + ε/C)·(x − sh) as one sum, as PyTorch forms the smoothed target before multiplying.
         const qb = qr + ((<usize>b) << 2);
-        QX += hasW ? rowAffine3Shift(xb, qb, w + ((<usize>b) << 2), n, sh, p1, p0) : rowAffineShift(xb, qb, n, sh, p1, p0);
+        QX += hasW ? rowAffine3Shift(xb, qb, w + ((<usize>b) << 2), n, sh, temp, p1, p0) : rowAffineShift(xb, qb, n, sh, temp, p1, p0);
         Q += hasW ? rowDot(qb, w + ((<usize>b) << 2), n) : rowSum(qb, n);
         Wn += hasW ? rowSum(w + ((<usize>b) << 2), n) : <f64>n;
       } else if (smooth) {
-        WX += hasW ? rowDotShift(xb, w + ((<usize>b) << 2), n, sh) : rowSumShift(xb, n, sh);
+        WX += hasW ? rowDotShift(xb, w + ((<usize>b) << 2), n, sh, temp) : rowSumShift(xb, n, sh, temp);
         Wn += hasW ? rowSum(w + ((<usize>b) << 2), n) : <f64>n;
       }
       if (m == Infinity && !nanSeen) nanSeen = rowHasNaN(xb, n); // before the exps may overwrite the block
       if (grad) {
-        s += rowExpSum(xb, gr + ((<usize>b) << 2), n, sh, k32, true);
+        s += rowExpSum(xb, gr + ((<usize>b) << 2), n, sh, temp, true);
         store<f32>(at(shifts, j), sh);
-      } else s += rowExpSum(xb, xb, n, sh, k32, false);
+      } else s += rowExpSum(xb, xb, n, sh, temp, false);
     }
     const L = Math.log(s);
-    const l = m == Infinity ? (nanSeen ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(m), k, L); // logsumexp's rules (rules.ts)
+    const l = m == Infinity ? (nanSeen ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(m), L); // logsumexp's rules (rules.ts)
     if (lse) store<f32>(at(lse, o), <f32>l);
     if (ignored) {
       store<f64>(at8(loss, o), 0);
       if (grad) rowFill(gr, C, 0);
       continue;
     }
-    // The target as A = Σ α and SAX = Σ α·(x − m).
+    // The target as A = Σ α and SAX = Σ α·(z − m).
     let A: f64,
       SAX: f64,
       wt: f64 = 0;
@@ -322,34 +347,38 @@ function rowsKernel(
     } else {
       wt = weightOf(w, t, hasW);
       A = alphaSum<f64>(P1, wt, eC * W);
-      SAX = indexSAX<f64>(P1, wt, <f64>xt, <f64>m, eC, WX, smooth);
+      SAX = indexSAX<f64>(P1, wt, <f64>zt, <f64>m, eC, WX, smooth);
     }
-    store<f64>(at8(loss, o), isFinite32(m) ? lossOf<f64>(A, L, k, SAX, zLoss, l) : NaN);
+    store<f64>(at8(loss, o), isFinite32(m) ? lossOf<f64>(A, L, SAX, zLoss, l) : NaN);
     if (!grad) continue;
     const gk = <f64>load<f32>(at(gscale, o)) * k;
     if (!isFinite32(m)) {
       rowFill(gr, C, NaN);
       continue;
     }
-    // Pass 2 over the stored exps: block j's were made against shift sh_j, so they scale by P·exp((sh_j − m)·k).
-    const P = gradP<f64>(gk, A, 2 * zLoss, l, s);
-    const Q1 = <f32>(gk * P1),
-      Q2 = <f32>(gk * eC);
+    // Pass 2 over the stored exps: block j's were made against shift sh_j, so they scale by P·exp(sh_j − m).
+    const P = gradP<f64>(A, 2 * zLoss, l, s);
+    const S = gradScale<f64>(P);
+    const PS = P * S,
+      Q1 = <f32>(P1 * S),
+      Q2 = <f32>(eC * S),
+      G = <f32>(gk / S);
     for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
       const n = min(CE_BLOCK, C - b);
       const d = <f64>load<f32>(at(shifts, j)) - <f64>m;
-      const F = <f32>(d == 0 ? P : P * Math.exp(d * k));
+      const F = <f32>(d == 0 ? PS : PS * Math.exp(d));
       const gb = gr + ((<usize>b) << 2),
         qb = qr + ((<usize>b) << 2),
         wb = w + ((<usize>b) << 2);
-      if (hasQ) rowCrossEntropyGradFromExp(qb, wb, gb, n, F, Q1, Q2, true, hasW);
-      else rowCrossEntropyGradFromExp(qb, wb, gb, n, F, 0, Q2, false, hasW && smooth);
+      if (hasQ) rowCrossEntropyGradFromExp(qb, wb, gb, n, F, Q1, Q2, G, true, hasW);
+      else rowCrossEntropyGradFromExp(qb, wb, gb, n, F, 0, Q2, G, false, hasW && smooth);
     }
     if (!hasQ) targetFixUp(at(gr, t), gk, P1, wt);
   }
 }
 
-// Workspace of the inner > 1 layout, per position: float64 s, WX, QX, Q; then float32 m, P, Q1, Q2.
+// Workspace of the inner > 1 layout, per position: float64 s, WX, QX, Q; then float32 m, P, Q1, Q2
+// (G in the spent WX slot).
 function columnsKernel(
   outer: i32,
   C: i32,
@@ -361,7 +390,7 @@ function columnsKernel(
   w: usize,
   W: f64,
   eps: f64,
-  k: f64,
+  temp: f32,
   zLoss: f64,
   loss: usize,
   lse: usize,
@@ -372,7 +401,8 @@ function columnsKernel(
   const hasQ = (flags & CE_PROBABILITIES) != 0,
     hasW = (flags & CE_WEIGHTS) != 0,
     smooth = eps != 0;
-  const k32 = <f32>k,
+  const k = 1 / <f64>temp,
+    scaled = temp != 1,
     P1 = 1 - eps,
     eC = eps / <f64>C;
   const p1 = <f32>P1,
@@ -386,7 +416,8 @@ function columnsKernel(
   const M = ws + ((<usize>inner) << 5),
     Ps = ws + <usize>inner * 36,
     Q1s = ws + <usize>inner * 40,
-    Q2s = ws + <usize>inner * 44;
+    Q2s = ws + <usize>inner * 44,
+    Gs = WXs; // float32s over the float64 WX sums: G_i's bytes are WX_(i/2)'s, read before
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice,
       qs = target + <usize>o * slice,
@@ -399,21 +430,25 @@ function columnsKernel(
       store<f64>(at8(Qs, i), 0);
     }
     for (let c = 0; c < C; c++) colMax(M, xs + <usize>c * stride, inner);
-    // The shift, m where finite (else 0), in the P slot until P is known.
-    for (let i = 0; i < inner; i++) store<f32>(at(Ps, i), shiftOf(load<f32>(at(M, i))));
+    // The max of z, and the shift, m where finite (else 0), in the P slot until P is known.
+    for (let i = 0; i < inner; i++) {
+      const m = load<f32>(at(M, i)) / temp;
+      store<f32>(at(M, i), m);
+      store<f32>(at(Ps, i), shiftOf(m));
+    }
     for (let c = 0; c < C; c++) {
       const xc = xs + <usize>c * stride;
-      colExpSum(S, Ps, xc, xc, inner, k32, false);
+      colExpSum(S, Ps, xc, xc, inner, temp, false);
       const wc: f32 = hasW ? load<f32>(at(w, c)) : 1;
-      if (hasQ) colProbShift(QXs, Qs, xc, qs + <usize>c * stride, Ps, inner, wc, p1, p0);
-      else if (smooth) colAxpyShift(WXs, xc, Ps, inner, wc);
+      if (hasQ) colProbShift(QXs, Qs, xc, qs + <usize>c * stride, Ps, inner, wc, p1, p0, temp);
+      else if (smooth) colAxpyShift(WXs, xc, Ps, inner, wc, temp);
     }
     for (let i = 0; i < inner; i++) {
       const p = o * inner + i;
       const m = load<f32>(at(M, i)),
         s = load<f64>(at8(S, i));
       const L = Math.log(s);
-      const l = m == Infinity ? (colHasNaN(xs + ((<usize>i) << 2), C, inner) ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(m), k, L);
+      const l = m == Infinity ? (colHasNaN(xs + ((<usize>i) << 2), C, inner) ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(m), L);
       if (lse) store<f32>(at(lse, p), <f32>l);
       const t = hasQ ? -1 : load<i32>(at(target, p));
       if (!hasQ && t == ignoreIndex) {
@@ -421,25 +456,62 @@ function columnsKernel(
         store<f32>(at(Ps, i), 0);
         store<f32>(at(Q1s, i), 0);
         store<f32>(at(Q2s, i), 0);
+        store<f32>(at(Gs, i), 0);
         continue;
       }
-      // The target as A = Σ α and SAX = Σ α·(x − m).
+      // The target as A = Σ α and SAX = Σ α·(z − m); a float32 term that overflowed, summed again.
       let A: f64, SAX: f64;
+      const xi = xs + ((<usize>i) << 2),
+        qi = qs + ((<usize>i) << 2);
       if (hasQ) {
         A = alphaSum<f64>(P1, load<f64>(at8(Qs, i)), eC * W);
         SAX = load<f64>(at8(QXs, i));
+        if (SAX - SAX != 0) SAX = targetSum64(xi, qi, w, C, stride, m, temp, true, hasW, p1, p0);
       } else {
         const wt = weightOf(w, t, hasW);
-        const xt = load<f32>(xs + <usize>t * stride + ((<usize>i) << 2));
+        const zt = scaleds(load<f32>(xi + <usize>t * stride), temp, scaled);
+        let WX = load<f64>(at8(WXs, i));
+        if (smooth && WX - WX != 0) WX = targetSum64(xi, qi, w, C, stride, m, temp, false, hasW, p1, p0);
         A = alphaSum<f64>(P1, wt, eC * W);
-        SAX = indexSAX<f64>(P1, wt, <f64>xt, <f64>m, eC, load<f64>(at8(WXs, i)), smooth);
+        SAX = indexSAX<f64>(P1, wt, <f64>zt, <f64>m, eC, WX, smooth);
       }
-      finishPosition(at8(loss, p), m, s, L, l, A, SAX, k, zLoss, P1, eC, grad != 0, at(gscale, p), at(Ps, i), at(Q1s, i), at(Q2s, i));
+      finishPosition(
+        at8(loss, p),
+        m,
+        s,
+        L,
+        l,
+        A,
+        SAX,
+        k,
+        zLoss,
+        P1,
+        eC,
+        grad != 0,
+        at(gscale, p),
+        at(Ps, i),
+        at(Q1s, i),
+        at(Q2s, i),
+        at(Gs, i),
+      );
     }
     if (!grad) continue;
     for (let c = 0; c < C; c++) {
       const wc: f32 = hasW ? load<f32>(at(w, c)) : 1;
-      colCrossEntropyGrad(xs + <usize>c * stride, qs + <usize>c * stride, gs + <usize>c * stride, M, Ps, Q1s, Q2s, inner, k32, wc, hasQ);
+      colCrossEntropyGrad(
+        xs + <usize>c * stride,
+        qs + <usize>c * stride,
+        gs + <usize>c * stride,
+        M,
+        Ps,
+        Q1s,
+        Q2s,
+        Gs,
+        inner,
+        temp,
+        wc,
+        hasQ,
+      );
     }
     if (hasQ) continue;
     for (let i = 0; i < inner; i++) {
@@ -449,7 +521,7 @@ function columnsKernel(
 }
 
 /** The gradient at element d of four rows (one per lane) from their exps stored transposed at ws:
- *  e·P − w_d·(Q1·q_d + Q2), with q_d gathered from probability targets' rows t0…t3. */
+ *  (e·P − w_d·(Q1·q_d + Q2))·G, with q_d gathered from probability targets' rows t0…t3. */
 // @ts-ignore: decorator
 @inline function gradLanes(
   ws: usize,
@@ -457,6 +529,7 @@ function columnsKernel(
   P: v128,
   Q1: v128,
   Q2: v128,
+  G: v128,
   t0: usize,
   t1: usize,
   t2: usize,
@@ -467,14 +540,14 @@ function columnsKernel(
 ): v128 {
   let tv = hasQ ? madd(Q1, gather(t0, t1, t2, t3, d), Q2) : Q2;
   if (weighted) tv = f32x4.mul(tv, v128.load32_splat(w + ((<usize>d) << 2)));
-  return f32x4.sub(f32x4.mul(v128.load(ws + ((<usize>d) << 4)), P), tv);
+  return f32x4.mul(f32x4.sub(f32x4.mul(v128.load(ws + ((<usize>d) << 4)), P), tv), G);
 }
 
 // Rows of at most SHORT_ROW classes, four at a time with one row per lane (lanes.ts): the max, the
 // exps, the sums and the gradient run once per four rows; the loss, logsumexp and gradient factors per
 // lane are the rows kernel's, with one block, but for the log of the sum, taken of the four lanes at
 // once in float32 (log.ts). Workspace: the exps (16 bytes per class), then per lane m, s, WX, QX, Q, P,
-// Q1, Q2, log s (float32x4 each).
+// Q1, Q2, log s (float32x4 each); G over the spent WX.
 function shortRowsKernel(
   outer: i32,
   C: i32,
@@ -485,7 +558,7 @@ function shortRowsKernel(
   w: usize,
   W: f64,
   eps: f64,
-  k: f64,
+  temp: f32,
   zLoss: f64,
   loss: usize,
   lse: usize,
@@ -496,7 +569,8 @@ function shortRowsKernel(
   const hasQ = (flags & CE_PROBABILITIES) != 0,
     hasW = (flags & CE_WEIGHTS) != 0,
     smooth = eps != 0;
-  const k32 = <f32>k,
+  const k = 1 / <f64>temp,
+    scaled = temp != 1,
     rowBytes = (<usize>C) << 2,
     P1 = 1 - eps,
     eC = eps / <f64>C;
@@ -512,7 +586,7 @@ function shortRowsKernel(
     c2 = v128.load32_splat(T, EXP_C2),
     one = v128.load32_splat(T, EXP_ONE);
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
-  const vk = f32x4.splat(k32),
+  const vt = f32x4.splat(temp),
     zero = f32x4.splat(0);
   const vp1 = f32x4.splat(<f32>P1),
     vp0 = f32x4.splat(<f32>eC);
@@ -524,7 +598,8 @@ function shortRowsKernel(
     Pv = M + 80,
     Q1v = M + 96,
     Q2v = M + 112,
-    Lv = M + 128;
+    Lv = M + 128,
+    Gv = WXv;
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
     const p0 = rowOf(x, rowBytes, r, 0, outer),
@@ -535,17 +610,17 @@ function shortRowsKernel(
       t1 = rowOf(target, rowBytes, r, 1, outer);
     const t2 = rowOf(target, rowBytes, r, 2, outer),
       t3 = rowOf(target, rowBytes, r, 3, outer);
-    // The four rows' max, their elements stored transposed in the workspace on the way (element d of
-    // the four rows at ws + 16·d), where the exp pass reads them and then leaves the exps.
-    const m = maxTransposed(p0, p1, p2, p3, C, ws);
+    // The four rows' max (of z), their elements stored transposed in the workspace on the way (element
+    // d of the four rows at ws + 16·d), where the exp pass reads them and then leaves the exps.
+    const m = scaledv(maxTransposed(p0, p1, p2, p3, C, ws), vt, scaled);
     const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
     let s = zero,
       WX = zero,
       QX = zero,
       Q = zero;
     for (let d = 0; d < C; d++) {
-      const dv = f32x4.sub(v128.load(ws + ((<usize>d) << 4)), shift);
-      const e = expNegv(f32x4.mul(dv, vk), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+      const dv = f32x4.sub(scaledv(v128.load(ws + ((<usize>d) << 4)), vt, scaled), shift);
+      const e = expNegv(dv, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
       if (grad) v128.store(ws + ((<usize>d) << 4), e); // the gradient pass scales them
       s = f32x4.add(s, e);
       const wd = hasW ? v128.load32_splat(w + ((<usize>d) << 2)) : one;
@@ -571,16 +646,37 @@ function shortRowsKernel(
         store<f32>(Pv + ((<usize>j) << 2), 0);
         store<f32>(Q1v + ((<usize>j) << 2), 0);
         store<f32>(Q2v + ((<usize>j) << 2), 0);
+        store<f32>(Gv + ((<usize>j) << 2), 0);
         if (j >= n) continue;
         const mj = load<f32>(M + ((<usize>j) << 2)),
           sj = <f64>load<f32>(S + ((<usize>j) << 2));
         const L = <f64>load<f32>(Lv + ((<usize>j) << 2));
-        const l = mj == Infinity ? (rowHasNaN(x + <usize>o * rowBytes, C) ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(mj), k, L);
+        const l = mj == Infinity ? (rowHasNaN(x + <usize>o * rowBytes, C) ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(mj), L);
         if (lse) store<f32>(at(lse, o), <f32>l);
         const A = alphaSum<f64>(P1, <f64>load<f32>(Qv + ((<usize>j) << 2)), eC * W);
-        const SAX = <f64>load<f32>(QXv + ((<usize>j) << 2));
+        let SAX = <f64>load<f32>(QXv + ((<usize>j) << 2));
+        if (SAX - SAX != 0)
+          SAX = targetSum64(x + <usize>o * rowBytes, target + <usize>o * rowBytes, w, C, 4, mj, temp, true, hasW, <f32>P1, <f32>eC);
         const jb = (<usize>j) << 2;
-        finishPosition(at8(loss, o), mj, sj, L, l, A, SAX, k, zLoss, P1, eC, grad != 0, at(gscale, o), Pv + jb, Q1v + jb, Q2v + jb);
+        finishPosition(
+          at8(loss, o),
+          mj,
+          sj,
+          L,
+          l,
+          A,
+          SAX,
+          k,
+          zLoss,
+          P1,
+          eC,
+          grad != 0,
+          at(gscale, o),
+          Pv + jb,
+          Q1v + jb,
+          Q2v + jb,
+          Gv + jb,
+        );
       }
     } else {
       // Index targets: the four lanes at once, as float64 pairs, by the finish's formulas over f64x2 (the
@@ -593,7 +689,7 @@ function shortRowsKernel(
         c1 = (<usize>i32x4.extract_lane(tc, 1)) << 2;
       const c2 = (<usize>i32x4.extract_lane(tc, 2)) << 2,
         c3 = (<usize>i32x4.extract_lane(tc, 3)) << 2;
-      const xt = lanes4(p0 + c0, p1 + c1, p2 + c2, p3 + c3);
+      const zt = scaledv(lanes4(p0 + c0, p1 + c1, p2 + c2, p3 + c3), vt, scaled);
       const wt = hasW ? lanes4(w + c0, w + c1, w + c2, w + c3) : one;
       const gv = grad ? laneElements(gscale, r, outer) : zero;
       const finite = f32x4.eq(f32x4.sub(m, m), zero);
@@ -605,21 +701,37 @@ function shortRowsKernel(
         ZL2 = f64x2.splat(2 * zLoss),
         NAN = f64x2.splat(NaN);
       // lo: lanes 0 and 1, hi: lanes 2 and 3.
-      const lLo = lseOf<v128>(half(shift, false), K, half(Lf, false)),
-        lHi = lseOf<v128>(half(shift, true), K, half(Lf, true));
+      const lLo = lseOf<v128>(half(shift, false), half(Lf, false)),
+        lHi = lseOf<v128>(half(shift, true), half(Lf, true));
       const ALo = alphaSum<v128>(P1v, half(wt, false), ECW),
         AHi = alphaSum<v128>(P1v, half(wt, true), ECW);
       let lossLo: v128, lossHi: v128;
       if (!smooth && !hasW && zLoss == 0) {
-        // Plain targets (A = 1, SAX = x_t − m): log s − k·(x_t − m), the general formula's very bits
+        // Plain targets (A = 1, SAX = z_t − m): log s − (z_t − m), the general formula's very bits
         // wherever the max is finite (1·L, + 0, + 0·l·l change nothing there) in fewer operations.
-        lossLo = f64x2.sub(half(Lf, false), f64x2.mul(K, f64x2.sub(half(xt, false), half(m, false))));
-        lossHi = f64x2.sub(half(Lf, true), f64x2.mul(K, f64x2.sub(half(xt, true), half(m, true))));
+        lossLo = f64x2.sub(half(Lf, false), f64x2.sub(half(zt, false), half(m, false)));
+        lossHi = f64x2.sub(half(Lf, true), f64x2.sub(half(zt, true), half(m, true)));
       } else {
-        const SAXLo = indexSAX<v128>(P1v, half(wt, false), half(xt, false), half(m, false), EC, half(WX, false), smooth);
-        const SAXHi = indexSAX<v128>(P1v, half(wt, true), half(xt, true), half(m, true), EC, half(WX, true), smooth);
-        lossLo = lossOf<v128>(ALo, half(Lf, false), K, SAXLo, ZL, lLo);
-        lossHi = lossOf<v128>(AHi, half(Lf, true), K, SAXHi, ZL, lHi);
+        let wxLo = half(WX, false),
+          wxHi = half(WX, true);
+        if (smooth && !i32x4.all_true(f32x4.eq(f32x4.sub(WX, WX), zero))) {
+          // A lane whose float32 sum overflowed: summed again in float64 (as float64 pairs over the
+          // spent WX and QX slots).
+          v128.store(WXv, wxLo);
+          v128.store(WXv, wxHi, 16);
+          for (let j = 0; j < n; j++) {
+            const a = WXv + ((<usize>j) << 3);
+            if (load<f64>(a) - load<f64>(a) == 0) continue;
+            const xr = x + <usize>(r + j) * rowBytes;
+            store<f64>(a, targetSum64(xr, 0, w, C, 4, load<f32>(M + ((<usize>j) << 2)), temp, false, hasW, 0, 0));
+          }
+          wxLo = v128.load(WXv);
+          wxHi = v128.load(WXv, 16);
+        }
+        const SAXLo = indexSAX<v128>(P1v, half(wt, false), half(zt, false), half(m, false), EC, wxLo, smooth);
+        const SAXHi = indexSAX<v128>(P1v, half(wt, true), half(zt, true), half(m, true), EC, wxHi, smooth);
+        lossLo = lossOf<v128>(ALo, half(Lf, false), SAXLo, ZL, lLo);
+        lossHi = lossOf<v128>(AHi, half(Lf, true), SAXHi, ZL, lHi);
       }
       lossLo = v128.andnot(v128.bitselect(lossLo, NAN, i64x2.extend_low_i32x4_s(finite)), i64x2.extend_low_i32x4_s(ign));
       lossHi = v128.andnot(v128.bitselect(lossHi, NAN, i64x2.extend_high_i32x4_s(finite)), i64x2.extend_high_i32x4_s(ign));
@@ -642,18 +754,22 @@ function shortRowsKernel(
       if (grad) {
         const gkLo = f64x2.mul(half(gv, false), K),
           gkHi = f64x2.mul(half(gv, true), K);
-        const PLo = gradP<v128>(gkLo, ALo, ZL2, lLo, half(s, false)),
-          PHi = gradP<v128>(gkHi, AHi, ZL2, lHi, half(s, true));
-        v128.store(Pv, v128.andnot(v128.bitselect(quad(PLo, PHi), f32x4.splat(NaN), finite), ign));
-        v128.store(Q1v, v128.andnot(quad(mul<v128>(gkLo, P1v), mul<v128>(gkHi, P1v)), ign));
-        v128.store(Q2v, v128.andnot(quad(mul<v128>(gkLo, EC), mul<v128>(gkHi, EC)), ign));
+        const PLo = gradP<v128>(ALo, ZL2, lLo, half(s, false)),
+          PHi = gradP<v128>(AHi, ZL2, lHi, half(s, true));
+        const SLo = gradScale<v128>(PLo),
+          SHi = gradScale<v128>(PHi);
+        v128.store(Pv, v128.andnot(v128.bitselect(quad(mul<v128>(PLo, SLo), mul<v128>(PHi, SHi)), f32x4.splat(NaN), finite), ign));
+        v128.store(Q1v, v128.andnot(quad(mul<v128>(P1v, SLo), mul<v128>(P1v, SHi)), ign));
+        v128.store(Q2v, v128.andnot(quad(mul<v128>(EC, SLo), mul<v128>(EC, SHi)), ign));
+        v128.store(Gv, v128.andnot(quad(div<v128>(gkLo, SLo), div<v128>(gkHi, SHi)), ign));
       }
     }
     if (!grad) continue;
-    // The gradient, element d of the four rows: e·P − w·(Q1·q + Q2); index targets fixed up after.
+    // The gradient, element d of the four rows: (e·P − w·(Q1·q + Q2))·G; index targets fixed up after.
     const P = v128.load(Pv),
       Q1 = v128.load(Q1v),
-      Q2 = v128.load(Q2v);
+      Q2 = v128.load(Q2v),
+      G = v128.load(Gv);
     const g0 = grad + <usize>r * rowBytes,
       g1 = g0 + rowBytes,
       g2 = g1 + rowBytes,
@@ -668,15 +784,15 @@ function shortRowsKernel(
           g2,
           g3,
           c,
-          gradLanes(ws, c, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
-          gradLanes(ws, c + 1, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
-          gradLanes(ws, c + 2, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
-          gradLanes(ws, c + 3, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
+          gradLanes(ws, c, P, Q1, Q2, G, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
+          gradLanes(ws, c + 1, P, Q1, Q2, G, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
+          gradLanes(ws, c + 2, P, Q1, Q2, G, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
+          gradLanes(ws, c + 3, P, Q1, Q2, G, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)),
         );
       }
     } else {
       for (let d = 0; d < C; d++)
-        scatter(g0, g1, g2, g3, d, gradLanes(ws, d, P, Q1, Q2, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)), n);
+        scatter(g0, g1, g2, g3, d, gradLanes(ws, d, P, Q1, Q2, G, t0, t1, t2, t3, w, hasQ, hasW && (hasQ || smooth)), n);
     }
     if (hasQ) continue;
     for (let j = 0; j < n; j++) {
@@ -689,28 +805,29 @@ function shortRowsKernel(
 // overlapping last vector, as rows.ts does), and across a row of inner positions (inner > 1; a vector
 // loop, then the same arithmetic per position, as columns.ts does).
 
-/** Cross-entropy's gradient from exps stored in g: g_i = g_i·F − w_i·(Q1·q_i + Q2), in place, with
+/** Cross-entropy's gradient from exps stored in g: g_i = (g_i·F − w_i·(Q1·q_i + Q2))·G, in place, with
  *  w_i = 1 without weights (`hasW`) and q_i = 0 without probability targets (`hasQ`). */
 // @ts-ignore: decorator
 @inline
-function rowCrossEntropyGradFromExp(q: usize, w: usize, g: usize, n: i32, F: f32, Q1: f32, Q2: f32, hasQ: bool, hasW: bool): void {
+function rowCrossEntropyGradFromExp(q: usize, w: usize, g: usize, n: i32, F: f32, Q1: f32, Q2: f32, G: f32, hasQ: bool, hasW: bool): void {
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
       const vF = f32x4.splat(F),
         vQ1 = f32x4.splat(Q1),
-        vQ2 = f32x4.splat(Q2);
+        vQ2 = f32x4.splat(Q2),
+        vG = f32x4.splat(G);
       const gTail = v128.load(at(g, n - 4));
       let i = 0;
       for (; i + 4 <= n; i += 4) {
         let t = hasQ ? madd(vQ1, v128.load(at(q, i)), vQ2) : vQ2;
         if (hasW) t = f32x4.mul(t, v128.load(at(w, i)));
-        v128.store(at(g, i), f32x4.sub(f32x4.mul(v128.load(at(g, i)), vF), t));
+        v128.store(at(g, i), f32x4.mul(f32x4.sub(f32x4.mul(v128.load(at(g, i)), vF), t), vG));
       }
       if (n & 3) {
         const p = n - 4;
         let t = hasQ ? madd(vQ1, v128.load(at(q, p)), vQ2) : vQ2;
         if (hasW) t = f32x4.mul(t, v128.load(at(w, p)));
-        v128.store(at(g, p), f32x4.sub(f32x4.mul(gTail, vF), t));
+        v128.store(at(g, p), f32x4.mul(f32x4.sub(f32x4.mul(gTail, vF), t), vG));
       }
       return;
     }
@@ -718,44 +835,76 @@ function rowCrossEntropyGradFromExp(q: usize, w: usize, g: usize, n: i32, F: f32
   for (let i = 0; i < n; i++) {
     let t = hasQ ? Q1 * load<f32>(at(q, i)) + Q2 : Q2;
     if (hasW) t *= load<f32>(at(w, i));
-    store<f32>(at(g, i), load<f32>(at(g, i)) * F - t);
+    store<f32>(at(g, i), (load<f32>(at(g, i)) * F - t) * G);
   }
 }
 
-/** acc_i += a·(x_i − m_i): a class weight times the shifted logits of one class row. */
-function colAxpyShift(acc: usize, x: usize, m: usize, n: i32, a: f32): void {
+/** One position's target sum in float64, Σ_c α'_c·(z_c − m) over its C classes (x and q `stride` bytes
+ *  apart, z = x / temp in float32, α' = w_c·(p1·q_c + p0) for probabilities, else w_c; w_c = 1 without
+ *  weights): the rare path of a float32 sum that left float32's range where this one does not. */
+function targetSum64(
+  x: usize,
+  q: usize,
+  w: usize,
+  C: i32,
+  stride: usize,
+  m: f32,
+  temp: f32,
+  hasQ: bool,
+  hasW: bool,
+  p1: f32,
+  p0: f32,
+): f64 {
+  let total: f64 = 0;
+  for (let c = 0; c < C; c++) {
+    const d = <f64>(load<f32>(x + <usize>c * stride) / temp) - <f64>m;
+    let a: f64 = hasW ? <f64>load<f32>(at(w, c)) : 1;
+    if (hasQ) a *= <f64>p1 * <f64>load<f32>(q + <usize>c * stride) + <f64>p0;
+    total += a * d;
+  }
+  return total;
+}
+
+/** acc_i += a·(x_i / t − m_i): a class weight times the shifted logits of one class row. */
+function colAxpyShift(acc: usize, x: usize, m: usize, n: i32, a: f32, t: f32): void {
   let i = 0;
+  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
-    const va = f32x4.splat(a);
-    for (; i + 4 <= n; i += 4) addWide(at8(acc, i), f32x4.mul(va, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
+    const va = f32x4.splat(a),
+      vt = f32x4.splat(t);
+    for (; i + 4 <= n; i += 4)
+      addWide(at8(acc, i), f32x4.mul(va, f32x4.sub(scaledv(v128.load(at(x, i)), vt, scaled), v128.load(at(m, i)))));
   }
-  for (; i < n; i++) store<f64>(at8(acc, i), load<f64>(at8(acc, i)) + <f64>(a * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
+  for (; i < n; i++)
+    store<f64>(at8(acc, i), load<f64>(at8(acc, i)) + <f64>(a * (scaleds(load<f32>(at(x, i)), t, scaled) - load<f32>(at(m, i)))));
 }
 
-/** Probability targets against one class row: accQX_i += a·(p1·q_i + p0)·(x_i − m_i), accQ_i += a·q_i. */
-function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: usize, n: i32, a: f32, p1: f32, p0: f32): void {
+/** Probability targets against one class row: accQX_i += a·(p1·q_i + p0)·(x_i / t − m_i), accQ_i += a·q_i. */
+function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: usize, n: i32, a: f32, p1: f32, p0: f32, t: f32): void {
   let i = 0;
+  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
     const va = f32x4.splat(a),
       v1 = f32x4.splat(p1),
-      v0 = f32x4.splat(p0);
+      v0 = f32x4.splat(p0),
+      vt = f32x4.splat(t);
     for (; i + 4 <= n; i += 4) {
       const q4 = v128.load(at(q, i));
       const coef = f32x4.mul(va, f32x4.add(f32x4.mul(v1, q4), v0));
-      addWide(at8(accQX, i), f32x4.mul(coef, f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i)))));
+      addWide(at8(accQX, i), f32x4.mul(coef, f32x4.sub(scaledv(v128.load(at(x, i)), vt, scaled), v128.load(at(m, i)))));
       addWide(at8(accQ, i), f32x4.mul(va, q4));
     }
   }
   for (; i < n; i++) {
     const q1 = load<f32>(at(q, i));
     const coef = a * (p1 * q1 + p0);
-    store<f64>(at8(accQX, i), load<f64>(at8(accQX, i)) + <f64>(coef * (load<f32>(at(x, i)) - load<f32>(at(m, i)))));
+    store<f64>(at8(accQX, i), load<f64>(at8(accQX, i)) + <f64>(coef * (scaleds(load<f32>(at(x, i)), t, scaled) - load<f32>(at(m, i)))));
     store<f64>(at8(accQ, i), load<f64>(at8(accQ, i)) + <f64>(a * q1));
   }
 }
 
-/** Cross-entropy's gradient over one class row: g_i = e_i·P_i − w·(Q1_i·q_i + Q2_i), e_i = exp((x_i − m_i)·k);
- *  q_i = 0 without probability targets (`hasQ`). g may be x. */
+/** Cross-entropy's gradient over one class row: g_i = (e_i·P_i − w·(Q1_i·q_i + Q2_i))·G_i, e_i =
+ *  exp(x_i / t − m_i); q_i = 0 without probability targets (`hasQ`). g may be x. */
 function colCrossEntropyGrad(
   x: usize,
   q: usize,
@@ -764,14 +913,16 @@ function colCrossEntropyGrad(
   P: usize,
   Q1: usize,
   Q2: usize,
+  G: usize,
   n: i32,
-  k: f32,
+  t: f32,
   w: f32,
   hasQ: bool,
 ): void {
   let i = 0;
+  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
-    const vk = f32x4.splat(k),
+    const vt = f32x4.splat(t),
       vw = f32x4.splat(w);
     const T = EXP_TABLE;
     const log2e = v128.load32_splat(T, EXP_LOG2E),
@@ -786,15 +937,15 @@ function colCrossEntropyGrad(
       one = v128.load32_splat(T, EXP_ONE);
     const uf = v128.load32_splat(T, EXP_UNDERFLOW);
     for (; i + 4 <= n; i += 4) {
-      const z = f32x4.mul(f32x4.sub(v128.load(at(x, i)), v128.load(at(m, i))), vk);
+      const z = f32x4.sub(scaledv(v128.load(at(x, i)), vt, scaled), v128.load(at(m, i)));
       const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-      const t = hasQ ? f32x4.add(f32x4.mul(v128.load(at(Q1, i)), v128.load(at(q, i))), v128.load(at(Q2, i))) : v128.load(at(Q2, i));
-      v128.store(at(g, i), f32x4.sub(f32x4.mul(e, v128.load(at(P, i))), f32x4.mul(vw, t)));
+      const a = hasQ ? f32x4.add(f32x4.mul(v128.load(at(Q1, i)), v128.load(at(q, i))), v128.load(at(Q2, i))) : v128.load(at(Q2, i));
+      v128.store(at(g, i), f32x4.mul(f32x4.sub(f32x4.mul(e, v128.load(at(P, i))), f32x4.mul(vw, a)), v128.load(at(G, i))));
     }
   }
   for (; i < n; i++) {
-    const e = expNegs((load<f32>(at(x, i)) - load<f32>(at(m, i))) * k);
-    const t = hasQ ? load<f32>(at(Q1, i)) * load<f32>(at(q, i)) + load<f32>(at(Q2, i)) : load<f32>(at(Q2, i));
-    store<f32>(at(g, i), e * load<f32>(at(P, i)) - w * t);
+    const e = expNegs(scaleds(load<f32>(at(x, i)), t, scaled) - load<f32>(at(m, i)));
+    const a = hasQ ? load<f32>(at(Q1, i)) * load<f32>(at(q, i)) + load<f32>(at(Q2, i)) : load<f32>(at(Q2, i));
+    store<f32>(at(g, i), (e * load<f32>(at(P, i)) - w * a) * load<f32>(at(G, i)));
   }
 }

@@ -1,8 +1,10 @@
 // The exported ABI of simdmax's wasm modules (documented for hosts in docs/ABI.md).
 // Every kernel views its float32 tensor as [outer, dim, inner] in row-major order and reduces over
 // dim. Pointers are byte offsets into this module's memory; any alignment gives the same bits, natural
-// alignment (4 bytes for float32, 8 for float64 and the workspace) is only faster. `invT` is 1/temperature, as a float64. A kernel reads and writes only the ranges
-// it is given: outputs may be exactly the inputs (in place), never partly overlap them.
+// alignment (4 bytes for float32, 8 for float64 and the workspace) is only faster. `temperature` is a
+// float64 that the kernels round to float32 T: the forward kernels compute on z = x / T, divided in
+// float32 as PyTorch does (rules.ts); the backward ones multiply by 1/T. A kernel reads and writes only
+// the ranges it is given: outputs may be exactly the inputs (in place), never partly overlap them.
 // Bit 0 of `flags` (MASKED_ZERO, abi.ts): fully masked (all −Infinity) rows give 0 instead of NaN.
 // The workspace functions, flag bits and path thresholds live in abi.ts.
 import { MASKED_ZERO } from "./abi";
@@ -20,28 +22,44 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-/** y = softmax(x·invT) over dim. */
-export function softmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, invT: f64, flags: i32, ws: usize): void {
-  softmaxKernel(outer, dim, inner, x, y, invT, (flags & MASKED_ZERO) != 0, ws);
+/** y = softmax(x / temperature) over dim. */
+export function softmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, temperature: f64, flags: i32, ws: usize): void {
+  softmaxKernel(outer, dim, inner, x, y, <f32>temperature, (flags & MASKED_ZERO) != 0, ws);
 }
 
-/** y = logSoftmax(x·invT) over dim. */
-export function logSoftmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, invT: f64, flags: i32, ws: usize): void {
-  logSoftmaxKernel(outer, dim, inner, x, y, invT, (flags & MASKED_ZERO) != 0, ws);
+/** y = logSoftmax(x / temperature) over dim. */
+export function logSoftmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, temperature: f64, flags: i32, ws: usize): void {
+  logSoftmaxKernel(outer, dim, inner, x, y, <f32>temperature, (flags & MASKED_ZERO) != 0, ws);
 }
 
-/** out[outer, inner] = logsumexp(x·invT) over dim. */
-export function logSumExp(outer: i32, dim: i32, inner: i32, x: usize, out: usize, invT: f64, ws: usize): void {
-  logSumExpKernel(outer, dim, inner, x, out, invT, ws);
+/** out[outer, inner] = logsumexp(x / temperature) over dim. */
+export function logSumExp(outer: i32, dim: i32, inner: i32, x: usize, out: usize, temperature: f64, ws: usize): void {
+  logSumExpKernel(outer, dim, inner, x, out, <f32>temperature, ws);
 }
 
-/** dx = y ⊙ (dy − Σ y⊙dy) · invT, y the softmax output; with flags bit 0 a position whose y is all +0
- *  (a fully masked row's output) gets dx = 0 whatever dy holds. */
-export function softmaxBackward(outer: i32, dim: i32, inner: i32, y: usize, dy: usize, dx: usize, invT: f64, flags: i32, ws: usize): void {
-  softmaxBackwardKernel(outer, dim, inner, y, dy, dx, invT, (flags & MASKED_ZERO) != 0, ws);
+/** 1/T for the backward passes, T the temperature rounded to float32 as the forward kernels use it. */
+// @ts-ignore: decorator
+@inline function reciprocal(temperature: f64): f64 {
+  return 1 / <f64>(<f32>temperature);
 }
 
-/** dx = (dy − exp(y) · Σ dy) · invT, y the log-softmax output. */
+/** dx = y ⊙ (dy − Σ y⊙dy) / temperature, y the softmax output; with flags bit 0 a position whose y is
+ *  all +0 (a fully masked row's output) gets dx = 0 whatever dy holds. */
+export function softmaxBackward(
+  outer: i32,
+  dim: i32,
+  inner: i32,
+  y: usize,
+  dy: usize,
+  dx: usize,
+  temperature: f64,
+  flags: i32,
+  ws: usize,
+): void {
+  softmaxBackwardKernel(outer, dim, inner, y, dy, dx, reciprocal(temperature), (flags & MASKED_ZERO) != 0, ws);
+}
+
+/** dx = (dy − exp(y) · Σ dy) / temperature, y the log-softmax output. */
 export function logSoftmaxBackward(
   outer: i32,
   dim: i32,
@@ -49,14 +67,14 @@ export function logSoftmaxBackward(
   y: usize,
   dy: usize,
   dx: usize,
-  invT: f64,
+  temperature: f64,
   flags: i32,
   ws: usize,
 ): void {
-  logSoftmaxBackwardKernel(outer, dim, inner, y, dy, dx, invT, (flags & MASKED_ZERO) != 0, ws);
+  logSoftmaxBackwardKernel(outer, dim, inner, y, dy, dx, reciprocal(temperature), (flags & MASKED_ZERO) != 0, ws);
 }
 
-/** Cross-entropy of softmax(x·invT) over classes along dim, per position (outer·inner of them):
+/** Cross-entropy of softmax(x / temperature) over classes along dim, per position (outer·inner of them):
  *  loss[p] (float64) always; lse[p] (float32) unless lse = 0; the gradient with respect to x into
  *  grad (may be x) unless grad = 0, scaled per position by gscale[p] (float32). target: int32 class
  *  indices per position, or with flags bit 0 float32 probabilities shaped like x; flags bit 1: w holds
@@ -73,7 +91,7 @@ export function crossEntropy(
   w: usize,
   W: f64,
   eps: f64,
-  invT: f64,
+  temperature: f64,
   zLoss: f64,
   loss: usize,
   lse: usize,
@@ -81,7 +99,7 @@ export function crossEntropy(
   gscale: usize,
   ws: usize,
 ): void {
-  crossEntropyKernel(outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, invT, zLoss, loss, lse, grad, gscale, ws);
+  crossEntropyKernel(outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, <f32>temperature, zLoss, loss, lse, grad, gscale, ws);
 }
 
 // Probes: single passes over n contiguous elements, for benchmarks (the hardware floor) and for

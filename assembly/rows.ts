@@ -26,6 +26,7 @@ import {
 import { madd } from "./relaxed";
 import { SUM_BLOCK } from "./abi";
 import { at } from "./ptr";
+import { scaledv, scaleds } from "./rules";
 
 /** For r = 1, 2, 3 at byte offset 16·r: all-ones in the last r lanes, the new ones of a row's last vector. */
 const TAIL_MASKS: usize = memory.data<i32>([0, 0, 0, 0, 0, 0, 0, -1, 0, 0, -1, -1, 0, -1, -1, -1], 16);
@@ -74,17 +75,17 @@ export function rowMax(x: usize, n: i32): f32 {
   return m;
 }
 
-/** Σ exp((x_i − shift)·k), also writing each exp to y when `write` (y may be x). For shift = the row's
- *  max (every argument ≤ 0); the exps below 2^-126 are 0 (expNegv). */
+/** Σ exp(x_i / t − shift), also writing each exp to y when `write` (y may be x). For shift = the max
+ *  of x / t (every argument ≤ 0); the exps below 2^-126 are 0 (expNegv). */
 // @ts-ignore: decorator
 @inline
-export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write: bool): f64 {
+export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, t: f32, write: bool): f64 {
   let total: f64 = 0;
+  const scaled = t != 1; // t = 1: no division (x / 1 is x)
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
       const vs = f32x4.splat(shift),
-        vk = f32x4.splat(k),
-        scaled = k != 1; // k = 1: skip a product (no change to a bit)
+        vt = f32x4.splat(t);
       const T = EXP_TABLE;
       const log2e = v128.load32_splat(T, EXP_LOG2E),
         magic = v128.load32_splat(T, EXP_MAGIC);
@@ -105,12 +106,8 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
         let a0 = f32x4.splat(0),
           a1 = a0;
         for (; i + 8 <= end; i += 8) {
-          let z0 = f32x4.sub(v128.load(at(x, i)), vs);
-          let z1 = f32x4.sub(v128.load(at(x, i), 16), vs);
-          if (scaled) {
-            z0 = f32x4.mul(z0, vk);
-            z1 = f32x4.mul(z1, vk);
-          }
+          const z0 = f32x4.sub(scaledv(v128.load(at(x, i)), vt, scaled), vs);
+          const z1 = f32x4.sub(scaledv(v128.load(at(x, i), 16), vt, scaled), vs);
           const e0 = expNegv(z0, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
           const e1 = expNegv(z1, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
           if (write) {
@@ -121,8 +118,7 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
           a1 = f32x4.add(a1, e1);
         }
         if (i < end) {
-          let z0 = f32x4.sub(v128.load(at(x, i)), vs);
-          if (scaled) z0 = f32x4.mul(z0, vk);
+          const z0 = f32x4.sub(scaledv(v128.load(at(x, i)), vt, scaled), vs);
           const e0 = expNegv(z0, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
           if (write) v128.store(at(y, i), e0);
           a0 = f32x4.add(a0, e0);
@@ -131,8 +127,7 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
         total += hsum(f32x4.add(a0, a1));
       }
       if (n & 3) {
-        let z = f32x4.sub(xTail, vs);
-        if (scaled) z = f32x4.mul(z, vk);
+        const z = f32x4.sub(scaledv(xTail, vt, scaled), vs);
         const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
         if (write) v128.store(at(y, n - 4), e);
         total += hsum(v128.and(e, tailMask(n)));
@@ -141,7 +136,7 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
     }
   }
   for (let i = 0; i < n; i++) {
-    const e = expNegs((load<f32>(at(x, i)) - shift) * k);
+    const e = expNegs(scaleds(load<f32>(at(x, i)), t, scaled) - shift);
     if (write) store<f32>(at(y, i), e);
     total += <f64>e;
   }
@@ -150,58 +145,62 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, k: f32, write:
 
 /** Σ a_i·b_i. */
 export function rowDot(a: usize, b: usize, n: i32): f64 {
-  return blockSum(a, b, b, n, 0, DOT);
+  return blockSum(a, b, b, n, 0, 1, DOT);
 }
 
 /** Σ a_i. */
 export function rowSum(a: usize, n: i32): f64 {
-  return blockSum(a, a, a, n, 0, SUM);
+  return blockSum(a, a, a, n, 0, 1, SUM);
 }
 
-/** Σ (x_i − m). */
-export function rowSumShift(x: usize, n: i32, m: f32): f64 {
-  return blockSum(x, x, x, n, m, SUM_SHIFT);
+/** Σ (x_i / t − m). */
+export function rowSumShift(x: usize, n: i32, m: f32, t: f32): f64 {
+  return blockSum(x, x, x, n, m, t, SUM_SHIFT);
 }
 
-/** Σ b_i·(x_i − m). */
-export function rowDotShift(x: usize, b: usize, n: i32, m: f32): f64 {
-  return blockSum(x, b, b, n, m, DOT_SHIFT);
+/** Σ b_i·(x_i / t − m). */
+export function rowDotShift(x: usize, b: usize, n: i32, m: f32, t: f32): f64 {
+  return blockSum(x, b, b, n, m, t, DOT_SHIFT);
 }
 
-/** Σ (p1·b_i + p0)·(x_i − m). */
-export function rowAffineShift(x: usize, b: usize, n: i32, m: f32, p1: f32, p0: f32): f64 {
-  return blockSum(x, b, b, n, m, AFFINE_SHIFT, p1, p0);
+/** Σ (p1·b_i + p0)·(x_i / t − m). */
+export function rowAffineShift(x: usize, b: usize, n: i32, m: f32, t: f32, p1: f32, p0: f32): f64 {
+  return blockSum(x, b, b, n, m, t, AFFINE_SHIFT, p1, p0);
 }
 
-/** Σ c_i·(p1·b_i + p0)·(x_i − m). */
-export function rowAffine3Shift(x: usize, b: usize, c: usize, n: i32, m: f32, p1: f32, p0: f32): f64 {
-  return blockSum(x, b, c, n, m, AFFINE3_SHIFT, p1, p0);
+/** Σ c_i·(p1·b_i + p0)·(x_i / t − m). */
+export function rowAffine3Shift(x: usize, b: usize, c: usize, n: i32, m: f32, t: f32, p1: f32, p0: f32): f64 {
+  return blockSum(x, b, c, n, m, t, AFFINE3_SHIFT, p1, p0);
 }
 
-// What blockSum adds up, element by element.
+// What blockSum adds up, element by element (z = a / t).
 // @ts-ignore: decorator
 @inline const SUM: i32 = 0; // a
 // @ts-ignore: decorator
 @inline const DOT: i32 = 1; // a·b
 // @ts-ignore: decorator
-@inline const SUM_SHIFT: i32 = 2; // a − m
+@inline const SUM_SHIFT: i32 = 2; // z − m
 // @ts-ignore: decorator
-@inline const DOT_SHIFT: i32 = 3; // b·(a − m)
+@inline const DOT_SHIFT: i32 = 3; // b·(z − m)
 // @ts-ignore: decorator
-@inline const AFFINE_SHIFT: i32 = 4; // (p1·b + p0)·(a − m)
+@inline const AFFINE_SHIFT: i32 = 4; // (p1·b + p0)·(z − m)
 // @ts-ignore: decorator
-@inline const AFFINE3_SHIFT: i32 = 5; // c·(p1·b + p0)·(a − m)
+@inline const AFFINE3_SHIFT: i32 = 5; // c·(p1·b + p0)·(z − m)
 
 /** Σ of a term (SUM, DOT, …) in float32 blocks added in float64. The products go into the
  *  accumulators with `madd`: fused in the relaxed build on FMA hardware (one rounding per element
- *  instead of two), a product and then a sum in the SIMD build. */
+ *  instead of two), a product and then a sum in the SIMD build. A total that is not finite is summed
+ *  again in float64 from the same terms: a float32 term or block may have overflowed where the float64
+ *  sum stays finite (logits near ±3.4e38); a NaN or an infinite input gives the same result again. */
 // @ts-ignore: decorator
 @inline
-function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32, p1: f32 = 0, p0: f32 = 0): f64 {
+function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, t: f32, kind: i32, p1: f32 = 0, p0: f32 = 0): f64 {
   let total: f64 = 0;
+  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
       const vm = f32x4.splat(m),
+        vt = f32x4.splat(t),
         v1 = f32x4.splat(p1),
         v0 = f32x4.splat(p0);
       const nv = n & ~3;
@@ -211,30 +210,42 @@ function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32, p1: f
         let a0 = f32x4.splat(0),
           a1 = a0;
         for (; i + 8 <= end; i += 8) {
-          a0 = addTerm(a0, a, b, c, i, vm, kind, v1, v0);
-          a1 = addTerm(a1, a, b, c, i + 4, vm, kind, v1, v0);
+          a0 = addTerm(a0, a, b, c, i, vm, vt, scaled, kind, v1, v0);
+          a1 = addTerm(a1, a, b, c, i + 4, vm, vt, scaled, kind, v1, v0);
         }
         if (i < end) {
-          a0 = addTerm(a0, a, b, c, i, vm, kind, v1, v0);
+          a0 = addTerm(a0, a, b, c, i, vm, vt, scaled, kind, v1, v0);
           i += 4;
         }
         total += hsum(f32x4.add(a0, a1));
       }
-      if (n & 3) total += hsum(v128.and(term(a, b, c, n - 4, vm, kind, v1, v0), tailMask(n)));
-      return total;
+      if (n & 3) total += hsum(v128.and(term(a, b, c, n - 4, vm, vt, scaled, kind, v1, v0), tailMask(n)));
+      return total - total == 0 ? total : blockSum64(a, b, c, n, m, t, kind, p1, p0);
     }
   }
-  for (let i = 0; i < n; i++) total += <f64>termScalar(a, b, c, i, m, kind, p1, p0);
-  return total;
+  for (let i = 0; i < n; i++) total += <f64>termScalar(a, b, c, i, m, t, scaled, kind, p1, p0);
+  return total - total == 0 ? total : blockSum64(a, b, c, n, m, t, kind, p1, p0);
 }
 
 /** acc + the term at i: a product's last multiplication fused with the addition (`madd`). */
 // @ts-ignore: decorator
-@inline function addTerm(acc: v128, a: usize, b: usize, c: usize, i: i32, vm: v128, kind: i32, v1: v128, v0: v128): v128 {
+@inline function addTerm(
+  acc: v128,
+  a: usize,
+  b: usize,
+  c: usize,
+  i: i32,
+  vm: v128,
+  vt: v128,
+  scaled: bool,
+  kind: i32,
+  v1: v128,
+  v0: v128,
+): v128 {
   const va = v128.load(at(a, i));
   if (kind == SUM) return f32x4.add(acc, va);
   if (kind == DOT) return madd(va, v128.load(at(b, i)), acc);
-  const d = f32x4.sub(va, vm);
+  const d = f32x4.sub(scaledv(va, vt, scaled), vm);
   if (kind == SUM_SHIFT) return f32x4.add(acc, d);
   if (kind == DOT_SHIFT) return madd(v128.load(at(b, i)), d, acc);
   const coef = madd(v1, v128.load(at(b, i)), v0);
@@ -244,11 +255,11 @@ function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32, p1: f
 
 /** The term at i alone (a row's last, partly masked vector). */
 // @ts-ignore: decorator
-@inline function term(a: usize, b: usize, c: usize, i: i32, vm: v128, kind: i32, v1: v128, v0: v128): v128 {
+@inline function term(a: usize, b: usize, c: usize, i: i32, vm: v128, vt: v128, scaled: bool, kind: i32, v1: v128, v0: v128): v128 {
   const va = v128.load(at(a, i));
   if (kind == SUM) return va;
   if (kind == DOT) return f32x4.mul(va, v128.load(at(b, i)));
-  const d = f32x4.sub(va, vm);
+  const d = f32x4.sub(scaledv(va, vt, scaled), vm);
   if (kind == SUM_SHIFT) return d;
   if (kind == DOT_SHIFT) return f32x4.mul(v128.load(at(b, i)), d);
   const coef = madd(v1, v128.load(at(b, i)), v0);
@@ -257,16 +268,40 @@ function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, kind: i32, p1: f
 }
 
 // @ts-ignore: decorator
-@inline function termScalar(a: usize, b: usize, c: usize, i: i32, m: f32, kind: i32, p1: f32, p0: f32): f32 {
+@inline function termScalar(a: usize, b: usize, c: usize, i: i32, m: f32, t: f32, scaled: bool, kind: i32, p1: f32, p0: f32): f32 {
   const va = load<f32>(at(a, i));
   if (kind == SUM) return va;
   if (kind == DOT) return va * load<f32>(at(b, i));
-  const d = va - m;
+  const d = scaleds(va, t, scaled) - m;
   if (kind == SUM_SHIFT) return d;
   if (kind == DOT_SHIFT) return load<f32>(at(b, i)) * d;
   const coef = p1 * load<f32>(at(b, i)) + p0;
   if (kind == AFFINE_SHIFT) return coef * d;
   return load<f32>(at(c, i)) * coef * d;
+}
+
+/** blockSum's terms in float64 (z = a / t still the float32 quotient), summed in float64: the rare
+ *  path of a float32 sum that left float32's range. */
+function blockSum64(a: usize, b: usize, c: usize, n: i32, m: f32, t: f32, kind: i32, p1: f32, p0: f32): f64 {
+  let total: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const va = <f64>load<f32>(at(a, i)),
+      vb = <f64>load<f32>(at(b, i));
+    let v: f64;
+    if (kind == SUM) v = va;
+    else if (kind == DOT) v = va * vb;
+    else {
+      const d = <f64>(load<f32>(at(a, i)) / t) - <f64>m;
+      if (kind == SUM_SHIFT) v = d;
+      else if (kind == DOT_SHIFT) v = vb * d;
+      else {
+        const coef = <f64>p1 * vb + <f64>p0;
+        v = kind == AFFINE_SHIFT ? coef * d : <f64>load<f32>(at(c, i)) * coef * d;
+      }
+    }
+    total += v;
+  }
+  return total;
 }
 
 /** True when every element is +0 (the bit pattern 0): only a fully masked row, zeroed, looks so. */
@@ -310,55 +345,56 @@ export function rowScale(x: usize, y: usize, n: i32, s: f32): void {
   for (let i = 0; i < n; i++) store<f32>(at(y, i), load<f32>(at(x, i)) * s);
 }
 
-/** y_i ≈ (x_i − shift)·k − c (y may be x): log-softmax's output pass, with c = log Σ. With k = 1 it
- *  is x − (shift + c), the float64 sum split into float32 hi + lo: x − hi is exact where y is small
- *  (Sterbenz), so y near 0 keeps its precision, at the cost of two float32 subtractions. Otherwise it
- *  runs in float64 and rounds once (~2× the time of this pass). */
-export function rowShiftScaleSub(x: usize, y: usize, n: i32, shift: f32, k: f64, c: f64): void {
-  // With k = 1, x − (shift + c) in float32 with shift + c split into hi + lo: about 48 bits of it, so
-  // exact enough only while |shift| < 2^20 (an error of 2^-49·|shift|). Past that (logits of 1e6 and
-  // more, or a row masked with −1e9 everywhere) the float64 path below, rounded once, keeps c.
-  if (k == 1 && Mathf.abs(shift) < 1048576) {
+/** y_i ≈ z_i − shift − c with z = x / t (y may be x): log-softmax's output pass, c = log Σ. While
+ *  |shift| < 2^20 it is z − (shift + c) in float32, the float64 sum split into float32 hi + lo: z − hi
+ *  is exact where y is small (Sterbenz), so y near 0 keeps its precision, and hi + lo hold about 48
+ *  bits of the sum, an error of 2^-49·|shift|. Past that (logits of 1e6 and more, or a row masked with
+ *  −1e9 everywhere) it runs in float64 and rounds once (~2× the time of this pass), keeping c. */
+export function rowScaledShiftSub(x: usize, y: usize, n: i32, t: f32, shift: f32, c: f64): void {
+  const scaled = t != 1;
+  if (Mathf.abs(shift) < 1048576) {
     const sum = <f64>shift + c;
     const hi = <f32>sum,
       lo = <f32>(sum - <f64>hi);
     if (ASC_FEATURE_SIMD) {
       if (n >= 4) {
         const vh = f32x4.splat(hi),
-          vl = f32x4.splat(lo);
+          vl = f32x4.splat(lo),
+          vt = f32x4.splat(t);
         const xTail = v128.load(at(x, n - 4));
         let i = 0;
         for (; i + 8 <= n; i += 8) {
-          v128.store(at(y, i), f32x4.sub(f32x4.sub(v128.load(at(x, i)), vh), vl));
-          v128.store(at(y, i), f32x4.sub(f32x4.sub(v128.load(at(x, i), 16), vh), vl), 16);
+          v128.store(at(y, i), f32x4.sub(f32x4.sub(scaledv(v128.load(at(x, i)), vt, scaled), vh), vl));
+          v128.store(at(y, i), f32x4.sub(f32x4.sub(scaledv(v128.load(at(x, i), 16), vt, scaled), vh), vl), 16);
         }
-        for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.sub(f32x4.sub(v128.load(at(x, i)), vh), vl));
-        if (n & 3) v128.store(at(y, n - 4), f32x4.sub(f32x4.sub(xTail, vh), vl));
+        for (; i + 4 <= n; i += 4) v128.store(at(y, i), f32x4.sub(f32x4.sub(scaledv(v128.load(at(x, i)), vt, scaled), vh), vl));
+        if (n & 3) v128.store(at(y, n - 4), f32x4.sub(f32x4.sub(scaledv(xTail, vt, scaled), vh), vl));
         return;
       }
     }
-    for (let i = 0; i < n; i++) store<f32>(at(y, i), load<f32>(at(x, i)) - hi - lo);
+    for (let i = 0; i < n; i++) store<f32>(at(y, i), scaleds(load<f32>(at(x, i)), t, scaled) - hi - lo);
     return;
   }
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
       const vs = f64x2.splat(<f64>shift),
-        vk = f64x2.splat(k),
-        vc = f64x2.splat(c);
+        vc = f64x2.splat(c),
+        vt = f32x4.splat(t);
       const xTail = v128.load(at(x, n - 4));
       let i = 0;
-      for (; i + 4 <= n; i += 4) v128.store(at(y, i), shiftScaleSub4(v128.load(at(x, i)), vs, vk, vc));
-      if (n & 3) v128.store(at(y, n - 4), shiftScaleSub4(xTail, vs, vk, vc));
+      for (; i + 4 <= n; i += 4) v128.store(at(y, i), shiftSub4(scaledv(v128.load(at(x, i)), vt, scaled), vs, vc));
+      if (n & 3) v128.store(at(y, n - 4), shiftSub4(scaledv(xTail, vt, scaled), vs, vc));
       return;
     }
   }
-  for (let i = 0; i < n; i++) store<f32>(at(y, i), <f32>((<f64>load<f32>(at(x, i)) - <f64>shift) * k - c));
+  for (let i = 0; i < n; i++) store<f32>(at(y, i), <f32>(<f64>scaleds(load<f32>(at(x, i)), t, scaled) - <f64>shift - c));
 }
 
+/** (z − shift) − c for four float32 lanes, in float64 pairs and rounded once. */
 // @ts-ignore: decorator
-@inline function shiftScaleSub4(v: v128, vs: v128, vk: v128, vc: v128): v128 {
-  const lo = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v), vs), vk);
-  const hi = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), vs), vk);
+@inline function shiftSub4(z: v128, vs: v128, vc: v128): v128 {
+  const lo = f64x2.sub(f64x2.promote_low_f32x4(z), vs);
+  const hi = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(z, z, 2, 3, 2, 3)), vs);
   const a = f32x4.demote_f64x2_zero(f64x2.sub(lo, vc)),
     b = f32x4.demote_f64x2_zero(f64x2.sub(hi, vc));
   return v128.shuffle<f32>(a, b, 0, 1, 4, 5);

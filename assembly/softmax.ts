@@ -5,10 +5,11 @@
 //   [0, 8·inner)        float64 sums
 //   [8·inner, 12·inner) float32 shift (row max, or 0 when it is not finite)
 //   [12·inner, 16·inner) float32 max, then the output factor or offset
-// k is 1/temperature (float64; the exp loops use it rounded to float32). y may be x (in place).
-import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
-import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./columns";
-import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
+// The kernels compute on z = x / T (rules.ts: the float32 division first, as PyTorch), T being the
+// temperature as a float64 rounded to float32; maxima, shifts and sums are those of z. y may be x.
+import { rowMax, rowExpSum, rowScale, rowScaledShiftSub, rowFill, rowHasNaN } from "./rows";
+import { colMax, colExpSum, colScale, colScaledShiftSub, colHasNaN } from "./columns";
+import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite, scaledv } from "./rules";
 import { scatter, storeBlock, maxTransposedRows, half, quad } from "./lanes";
 import { logv } from "./log";
 import { SHORT_ROW } from "./abi";
@@ -41,36 +42,40 @@ import {
   return ws + <usize>inner * 12;
 }
 
-/** Pass 1 over a [dim, inner] slice: aux = column maxima, shifts = shiftOf(max). */
-function colsMax(x: usize, dim: i32, inner: i32, ws: usize): void {
+/** Pass 1 over a [dim, inner] slice: aux = the maxima of z = x / t per position, shifts = shiftOf of them. */
+function colsMax(x: usize, dim: i32, inner: i32, t: f32, ws: usize): void {
   const aux = auxAt(ws, inner),
     shifts = shiftsAt(ws, inner);
   const stride = (<usize>inner) << 2;
   for (let i = 0; i < inner; i++) store<f32>(aux + ((<usize>i) << 2), -Infinity);
   for (let d = 0; d < dim; d++) colMax(aux, x + <usize>d * stride, inner);
-  for (let i = 0; i < inner; i++) store<f32>(shifts + ((<usize>i) << 2), shiftOf(load<f32>(aux + ((<usize>i) << 2))));
+  for (let i = 0; i < inner; i++) {
+    const a = aux + ((<usize>i) << 2);
+    const m = load<f32>(a) / t;
+    store<f32>(a, m);
+    store<f32>(shifts + ((<usize>i) << 2), shiftOf(m));
+  }
 }
 
-/** Pass 2 over a [dim, inner] slice: sums = Σ_d exp((x − shift)·k), writing the exps to y if `write`. */
+/** Pass 2 over a [dim, inner] slice: sums = Σ_d exp(x / t − shift), writing the exps to y if `write`. */
 // @ts-ignore: decorator
-@inline function colsExpSum(x: usize, y: usize, dim: i32, inner: i32, k: f32, ws: usize, write: bool): void {
+@inline function colsExpSum(x: usize, y: usize, dim: i32, inner: i32, t: f32, ws: usize, write: bool): void {
   const sums = sumsAt(ws),
     shifts = shiftsAt(ws, inner);
   const stride = (<usize>inner) << 2;
   for (let i = 0; i < inner; i++) store<f64>(sums + ((<usize>i) << 3), 0);
-  for (let d = 0; d < dim; d++) colExpSum(sums, shifts, x + <usize>d * stride, y + <usize>d * stride, inner, k, write);
+  for (let d = 0; d < dim; d++) colExpSum(sums, shifts, x + <usize>d * stride, y + <usize>d * stride, inner, t, write);
 }
 
-export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f64, maskedZero: bool, ws: usize): void {
+export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, t: f32, maskedZero: bool, ws: usize): void {
   const slice = (<usize>dim * <usize>inner) << 2;
-  const k32 = <f32>k;
-  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsSoftmax(outer, dim, x, y, k32, maskedZero, ws);
+  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsSoftmax(outer, dim, x, y, t, maskedZero, ws);
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice,
         yr = y + <usize>o * slice;
-      const m = rowMax(xr, dim);
-      const s = rowExpSum(xr, yr, dim, shiftOf(m), k32, true);
+      const m = rowMax(xr, dim) / t;
+      const s = rowExpSum(xr, yr, dim, shiftOf(m), t, true);
       rowScale(yr, yr, dim, softmaxFactor(m, s, maskedZero));
     }
     return;
@@ -81,8 +86,8 @@ export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usi
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice,
       ys = y + <usize>o * slice;
-    colsMax(xs, dim, inner, ws);
-    colsExpSum(xs, ys, dim, inner, k32, ws, true);
+    colsMax(xs, dim, inner, t, ws);
+    colsExpSum(xs, ys, dim, inner, t, ws, true);
     for (let i = 0; i < inner; i++) {
       const a = aux + ((<usize>i) << 2);
       store<f32>(a, softmaxFactor(load<f32>(a), load<f64>(sums + ((<usize>i) << 3)), maskedZero));
@@ -91,19 +96,18 @@ export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usi
   }
 }
 
-export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, k: f64, maskedZero: bool, ws: usize): void {
+export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, t: f32, maskedZero: bool, ws: usize): void {
   const slice = (<usize>dim * <usize>inner) << 2;
-  const k32 = <f32>k;
-  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsLogSoftmax(outer, dim, x, y, k32, k, maskedZero, ws);
+  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsLogSoftmax(outer, dim, x, y, t, maskedZero, ws);
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice,
         yr = y + <usize>o * slice;
-      const m = rowMax(xr, dim);
+      const m = rowMax(xr, dim) / t;
       const shift = shiftOf(m);
-      const s = rowExpSum(xr, yr, dim, shift, k32, false);
+      const s = rowExpSum(xr, yr, dim, shift, t, false);
       if (isMaskedZero(m, s, maskedZero)) rowFill(yr, dim, 0);
-      else rowShiftScaleSub(xr, yr, dim, shift, k, logSoftmaxOffset(m, s));
+      else rowScaledShiftSub(xr, yr, dim, t, shift, logSoftmaxOffset(m, s));
     }
     return;
   }
@@ -114,8 +118,8 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice,
       ys = y + <usize>o * slice;
-    colsMax(xs, dim, inner, ws);
-    colsExpSum(xs, ys, dim, inner, k32, ws, false);
+    colsMax(xs, dim, inner, t, ws);
+    colsExpSum(xs, ys, dim, inner, t, ws, false);
     let masked = false;
     for (let i = 0; i < inner; i++) {
       const a = aux + ((<usize>i) << 2),
@@ -127,7 +131,7 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
       store<f32>(a, z ? 1 : 0); // the max is spent: keep which positions are masked
       store<f64>(sp, logSoftmaxOffset(m, s)); // and the sum: keep the offset
     }
-    for (let d = 0; d < dim; d++) colShiftScaleSub(xs + <usize>d * stride, ys + <usize>d * stride, shifts, sums, inner, k);
+    for (let d = 0; d < dim; d++) colScaledShiftSub(xs + <usize>d * stride, ys + <usize>d * stride, shifts, sums, inner, t);
     if (masked) {
       for (let i = 0; i < inner; i++) {
         if (load<f32>(aux + ((<usize>i) << 2)) == 0) continue;
@@ -138,16 +142,15 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
 }
 
 /** out has outer·inner elements. */
-export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out: usize, k: f64, ws: usize): void {
+export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out: usize, t: f32, ws: usize): void {
   const slice = (<usize>dim * <usize>inner) << 2;
-  const k32 = <f32>k;
-  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsLogSumExp(outer, dim, x, out, k32, k, ws);
+  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsLogSumExp(outer, dim, x, out, t, ws);
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const xr = x + <usize>o * slice;
-      const m = rowMax(xr, dim);
-      const s = rowExpSum(xr, xr, dim, shiftOf(m), k32, false);
-      const v = m == Infinity ? logSumExpOfInfinite(rowHasNaN(xr, dim)) : logSumExpOf(m, s, k);
+      const m = rowMax(xr, dim) / t;
+      const s = rowExpSum(xr, xr, dim, shiftOf(m), t, false);
+      const v = m == Infinity ? logSumExpOfInfinite(rowHasNaN(xr, dim)) : logSumExpOf(m, s);
       store<f32>(out + ((<usize>o) << 2), v);
     }
     return;
@@ -156,13 +159,13 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
     aux = auxAt(ws, inner);
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice;
-    colsMax(xs, dim, inner, ws);
-    colsExpSum(xs, xs, dim, inner, k32, ws, false);
+    colsMax(xs, dim, inner, t, ws);
+    colsExpSum(xs, xs, dim, inner, t, ws, false);
     const outRow = out + ((<usize>o * <usize>inner) << 2);
     for (let i = 0; i < inner; i++) {
       const m = load<f32>(aux + ((<usize>i) << 2)),
         s = load<f64>(sums + ((<usize>i) << 3));
-      const v = m == Infinity ? logSumExpOfInfinite(colHasNaN(xs + ((<usize>i) << 2), dim, inner)) : logSumExpOf(m, s, k);
+      const v = m == Infinity ? logSumExpOfInfinite(colHasNaN(xs + ((<usize>i) << 2), dim, inner)) : logSumExpOf(m, s);
       store<f32>(outRow + ((<usize>i) << 2), v);
     }
   }
@@ -177,10 +180,23 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
 // for softmax), then the max and the sum of each lane (workspaceBytes gives 32·(dim + 1), for the
 // backward passes, which transpose y and dy).
 
-/** Per lane, for rows r…r + 3 of x: the max m and s = Σ exp((x − shift(m))·k) into ws[dim], ws[dim + 1];
- *  the four rows transposed into ws[d], overwritten by their exps where storeExps. */
+/** Per lane, for rows r…r + 3 of x, z = x / t: the max m of z and s = Σ exp(z − shift(m)) into
+ *  ws[dim], ws[dim + 1]; the four rows transposed into ws[d], overwritten by their exps where
+ *  storeExps, or by z where storeZ (log-softmax's output pass reads it). `scaled` (t != 1) is a
+ *  constant at each call (scaledLanesExpSum): the division costs the T = 1 rows nothing. */
 // @ts-ignore: decorator
-@inline function lanesExpSum(x: usize, rowBytes: usize, r: i32, outer: i32, dim: i32, k: f32, ws: usize, storeExps: bool): void {
+@inline function lanesExpSum(
+  x: usize,
+  rowBytes: usize,
+  r: i32,
+  outer: i32,
+  dim: i32,
+  t: f32,
+  scaled: bool,
+  ws: usize,
+  storeExps: bool,
+  storeZ: bool,
+): void {
   const T = EXP_TABLE;
   const log2e = v128.load32_splat(T, EXP_LOG2E),
     magic = v128.load32_splat(T, EXP_MAGIC);
@@ -193,23 +209,41 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
     c2 = v128.load32_splat(T, EXP_C2),
     one = v128.load32_splat(T, EXP_ONE);
   const uf = v128.load32_splat(T, EXP_UNDERFLOW);
-  const vk = f32x4.splat(k),
+  const vt = f32x4.splat(t),
     zero = f32x4.splat(0);
-  const m = maxTransposedRows(x, rowBytes, r, outer, dim, ws);
+  const m = scaledv(maxTransposedRows(x, rowBytes, r, outer, dim, ws), vt, scaled);
   const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // m where finite, else 0
   let s = zero;
   for (let d = 0; d < dim; d++) {
-    const z = f32x4.mul(f32x4.sub(v128.load(ws + ((<usize>d) << 4)), shift), vk);
-    const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+    const z = scaledv(v128.load(ws + ((<usize>d) << 4)), vt, scaled);
+    const e = expNegv(f32x4.sub(z, shift), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
     if (storeExps) v128.store(ws + ((<usize>d) << 4), e);
+    else if (storeZ && scaled) v128.store(ws + ((<usize>d) << 4), z);
     s = f32x4.add(s, e);
   }
   v128.store(ws + ((<usize>dim) << 4), m);
   v128.store(ws + ((<usize>dim) << 4), s, 16);
 }
 
+/** lanesExpSum with `scaled` made a constant in each of two copies. */
+// @ts-ignore: decorator
+@inline function scaledLanesExpSum(
+  x: usize,
+  rowBytes: usize,
+  r: i32,
+  outer: i32,
+  dim: i32,
+  t: f32,
+  ws: usize,
+  storeExps: bool,
+  storeZ: bool,
+): void {
+  if (t != 1) lanesExpSum(x, rowBytes, r, outer, dim, t, true, ws, storeExps, storeZ);
+  else lanesExpSum(x, rowBytes, r, outer, dim, t, false, ws, storeExps, storeZ);
+}
+
 /** softmax over short rows: the stored exps times softmaxFactor per lane. y may be x. */
-function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, maskedZero: bool, ws: usize): void {
+function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, t: f32, maskedZero: bool, ws: usize): void {
   const rowBytes = (<usize>dim) << 2;
   const zero = f32x4.splat(0),
     ninf = f32x4.splat(-Infinity),
@@ -218,7 +252,7 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
   const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(x, rowBytes, r, outer, dim, k, ws, true);
+    scaledLanesExpSum(x, rowBytes, r, outer, dim, t, ws, true, false);
     const m = v128.load(ws + ((<usize>dim) << 4)),
       s = v128.load(ws + ((<usize>dim) << 4), 16);
     // softmaxFactor per lane: 1/s where the max is finite; 0 for a masked (all −Infinity, NaN-free) row
@@ -226,22 +260,21 @@ function shortRowsSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, mask
     const finite = f32x4.eq(f32x4.sub(m, m), zero);
     const isMasked = v128.and(v128.and(f32x4.eq(m, ninf), f32x4.eq(s, zero)), masked);
     const f = v128.bitselect(f32x4.div(one, s), v128.andnot(nan, isMasked), finite);
-    storeOutputs(false, y, rowBytes, r, n, dim, ws, f, zero, zero, zero, zero, zero, zero);
+    storeOutputs(false, y, rowBytes, r, n, dim, ws, f, zero, zero, zero, zero, zero);
   }
 }
 
-/** log-softmax over short rows: (x − shift)·k − log s per lane, in float64 and rounded once, log s
+/** log-softmax over short rows: (z − shift) − log s per lane, in float64 and rounded once, log s
  *  taken of the four lanes' sums at once in float32 (log.ts, ≤ 1 ULP); masked rows 0. */
-function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k64: f64, maskedZero: bool, ws: usize): void {
+function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, t: f32, maskedZero: bool, ws: usize): void {
   const rowBytes = (<usize>dim) << 2;
-  const vk = f64x2.splat(k64);
   const zero = f32x4.splat(0),
     ninf = f32x4.splat(-Infinity),
     nan = f32x4.splat(NaN);
   const masked = maskedZero ? i32x4.splat(-1) : i32x4.splat(0);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(x, rowBytes, r, outer, dim, k, ws, false);
+    scaledLanesExpSum(x, rowBytes, r, outer, dim, t, ws, false, true);
     const mv = v128.load(ws + ((<usize>dim) << 4)),
       sv = v128.load(ws + ((<usize>dim) << 4), 16);
     // Per lane, as the row kernel: offset = log s where the max is finite (else NaN), shift, masked.
@@ -253,7 +286,7 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
     const cLo = half(offset, false),
       cHi = half(offset, true);
     const keep = v128.not(v128.and(v128.and(f32x4.eq(mv, ninf), f32x4.eq(sv, zero)), masked));
-    storeOutputs(true, y, rowBytes, r, n, dim, ws, zero, shLo, shHi, vk, cLo, cHi, keep);
+    storeOutputs(true, y, rowBytes, r, n, dim, ws, zero, shLo, shHi, cLo, cHi, keep);
   }
 }
 
@@ -273,7 +306,6 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
   f: v128,
   shLo: v128,
   shHi: v128,
-  vk: v128,
   cLo: v128,
   cHi: v128,
   keep: v128,
@@ -292,53 +324,49 @@ function shortRowsLogSoftmax(outer: i32, dim: i32, x: usize, y: usize, k: f32, k
         q2,
         q3,
         c,
-        outputLanes(log, v128.load(e), f, shLo, shHi, vk, cLo, cHi, keep),
-        outputLanes(log, v128.load(e, 16), f, shLo, shHi, vk, cLo, cHi, keep),
-        outputLanes(log, v128.load(e, 32), f, shLo, shHi, vk, cLo, cHi, keep),
-        outputLanes(log, v128.load(e, 48), f, shLo, shHi, vk, cLo, cHi, keep),
+        outputLanes(log, v128.load(e), f, shLo, shHi, cLo, cHi, keep),
+        outputLanes(log, v128.load(e, 16), f, shLo, shHi, cLo, cHi, keep),
+        outputLanes(log, v128.load(e, 32), f, shLo, shHi, cLo, cHi, keep),
+        outputLanes(log, v128.load(e, 48), f, shLo, shHi, cLo, cHi, keep),
       );
     }
   } else {
     for (let d = 0; d < dim; d++) {
-      scatter(q0, q1, q2, q3, d, outputLanes(log, v128.load(ws + ((<usize>d) << 4)), f, shLo, shHi, vk, cLo, cHi, keep), n);
+      scatter(q0, q1, q2, q3, d, outputLanes(log, v128.load(ws + ((<usize>d) << 4)), f, shLo, shHi, cLo, cHi, keep), n);
     }
   }
 }
 
 /** Element vector v (an exp, or the row elements for log-softmax) made an output. */
 // @ts-ignore: decorator
-@inline function outputLanes(log: bool, v: v128, f: v128, shLo: v128, shHi: v128, vk: v128, cLo: v128, cHi: v128, keep: v128): v128 {
-  return log ? logSoftmaxLanes(v, shLo, shHi, vk, cLo, cHi, keep) : f32x4.mul(v, f);
+@inline function outputLanes(log: bool, v: v128, f: v128, shLo: v128, shHi: v128, cLo: v128, cHi: v128, keep: v128): v128 {
+  return log ? logSoftmaxLanes(v, shLo, shHi, cLo, cHi, keep) : f32x4.mul(v, f);
 }
 
-/** (v − shift)·k − offset for four lanes in float64 pairs, rounded once; 0 where `keep` is off. */
+/** (z − shift) − offset for four lanes in float64 pairs, rounded once; 0 where `keep` is off. */
 // @ts-ignore: decorator
-@inline function logSoftmaxLanes(v: v128, shLo: v128, shHi: v128, vk: v128, cLo: v128, cHi: v128, keep: v128): v128 {
-  const lo = f64x2.sub(f64x2.mul(f64x2.sub(half(v, false), shLo), vk), cLo);
-  const hi = f64x2.sub(f64x2.mul(f64x2.sub(half(v, true), shHi), vk), cHi);
+@inline function logSoftmaxLanes(z: v128, shLo: v128, shHi: v128, cLo: v128, cHi: v128, keep: v128): v128 {
+  const lo = f64x2.sub(f64x2.sub(half(z, false), shLo), cLo);
+  const hi = f64x2.sub(f64x2.sub(half(z, true), shHi), cHi);
   return v128.and(quad(lo, hi), keep);
 }
 
-/** logsumexp over short rows by the rules of logSumExp (rules.ts): shift·k + log s for the four lanes
+/** logsumexp over short rows by the rules of logSumExp (rules.ts): shift + log s for the four lanes
  *  at once, log s in float32 (log.ts, as log-softmax's), the sum in float64 and rounded once; a max of
  *  −Infinity gives log 0 = −Infinity (or NaN from a NaN's s), a max of +Infinity the rare scalar path. */
-function shortRowsLogSumExp(outer: i32, dim: i32, x: usize, out: usize, k: f32, k64: f64, ws: usize): void {
+function shortRowsLogSumExp(outer: i32, dim: i32, x: usize, out: usize, t: f32, ws: usize): void {
   const rowBytes = (<usize>dim) << 2;
-  const vk = f64x2.splat(k64),
-    zero = f32x4.splat(0),
+  const zero = f32x4.splat(0),
     inf = f32x4.splat(Infinity);
   for (let r = 0; r < outer; r += 4) {
     const n = min(4, outer - r);
-    lanesExpSum(x, rowBytes, r, outer, dim, k, ws, false);
+    scaledLanesExpSum(x, rowBytes, r, outer, dim, t, ws, false, false);
     const m = v128.load(ws + ((<usize>dim) << 4)),
       s = v128.load(ws + ((<usize>dim) << 4), 16);
     const shift = v128.and(m, f32x4.eq(f32x4.sub(m, m), zero)); // shiftOf: m where finite, else 0
     const L = logv(s);
     const q = out + ((<usize>r) << 2);
-    const v = quad(
-      f64x2.add(f64x2.mul(half(shift, false), vk), half(L, false)),
-      f64x2.add(f64x2.mul(half(shift, true), vk), half(L, true)),
-    );
+    const v = quad(f64x2.add(half(shift, false), half(L, false)), f64x2.add(half(shift, true), half(L, true)));
     if (n == 4)
       v128.store(q, v); // four consecutive results
     else scatter(q, q + 4, q + 8, q + 12, 0, v, n);

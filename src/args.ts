@@ -17,8 +17,6 @@ export interface SoftmaxArgs<D> {
   /** The data arguments, as `dataOf` made them, in order. */
   data: D[];
   temperature: number;
-  /** 1 / temperature. */
-  invT: number;
   maskedRows: MaskedRows;
   options: Record<string, unknown>;
 }
@@ -39,9 +37,9 @@ export function checkSoftmaxArgs<D>(
     checkLength(fn, name, d.length, layout);
     return d.data;
   });
-  const invT = checkTemperature(fn, o.temperature);
+  const temperature = checkTemperature(fn, o.temperature);
   const maskedRows = checkMaskedRows(fn, o.maskedRows);
-  return { layout, data: checked, temperature: (o.temperature as number | undefined) ?? 1, invT, maskedRows, options: o };
+  return { layout, data: checked, temperature, maskedRows, options: o };
 }
 
 /** The reference's data arguments: float32 or float64 arrays, or arrays of numbers. */

@@ -19,17 +19,20 @@ export function checkOptions(fn: string, options: unknown, allowed: readonly str
   return options as Record<string, unknown>;
 }
 
-/** 1/temperature (the kernels take it as a float64 and round it to float32 in their exp loops), from a
- *  temperature that must be finite and > 0, with a reciprocal that is a finite, non-zero float32
- *  (about 2.9e-39 to 1.4e45). Default 1. */
+/** The temperature, default 1: a finite number > 0 that float32 holds, with a float32 reciprocal
+ *  (about 2.9e-39 to 3.4e38). The kernels round it to float32 T and divide by it in float32, as
+ *  PyTorch's float32 x / T does; the backward passes multiply by 1/T. */
 export function checkTemperature(fn: string, t: unknown): number {
   if (t === undefined) return 1;
   if (typeof t !== "number") throw new TypeError(`${fn}: temperature must be a number, got ${describe(t)}`);
-  const k32 = Math.fround(1 / t);
-  if (!(t > 0) || !Number.isFinite(t) || !Number.isFinite(k32) || k32 === 0) {
-    throw new RangeError(`${fn}: temperature must be a finite number > 0 whose reciprocal is a finite, non-zero float32, got ${t}`);
+  const t32 = Math.fround(t),
+    k32 = Math.fround(1 / t32);
+  if (!(t > 0) || !Number.isFinite(t32) || t32 === 0 || !Number.isFinite(k32) || k32 === 0) {
+    throw new RangeError(
+      `${fn}: temperature must be a number > 0 with it and its reciprocal finite float32s (about 2.9e-39 to 3.4e38), got ${t}`,
+    );
   }
-  return 1 / t;
+  return t;
 }
 
 /** What a fully masked (all −Infinity) row gives: "nan" (PyTorch, the default) or "zero". */

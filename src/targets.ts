@@ -139,8 +139,7 @@ export function checkCrossEntropyArgs(
     (x) => x > 0 && Number.isFinite(Math.fround(x)) && Number.isFinite(Math.fround(1 / x)),
     "> 0 with it and its reciprocal finite float32s (about 2.9e-39 to 3.4e38)",
   );
-  if (o.temperature !== undefined) checkTemperature(fn, o.temperature);
-  const temperature = (o.temperature as number | undefined) ?? 1;
+  const temperature = checkTemperature(fn, o.temperature);
   // Probability targets: the mean is over the positions, and NaN when there are no logits at all, as
   // PyTorch's cross_entropy_loss_prob_target divides only when input.numel() > 0 (a 0 denominator here).
   const denominator = indices ? indexDenominator(fn, indices, C, ignoreIndex, weight) : layout.size === 0 ? 0 : P;

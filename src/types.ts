@@ -59,8 +59,9 @@ export interface InitOptions {
 export interface SoftmaxOptions {
   /** The axis to normalize over; negative counts from the end. Default −1 (the last). */
   axis?: number;
-  /** Acts on x / temperature. Must be finite and > 0, with a reciprocal that is a finite, non-zero
-   *  float32 (about 2.9e-39 to 1.4e45). Default 1. */
+  /** Acts on z = x / temperature, divided in float32 first as PyTorch's float32 x / T is (a quotient
+   *  past float32's range is ±Infinity). Must be > 0, with it and its reciprocal finite float32s
+   *  (about 2.9e-39 to 3.4e38). Default 1. */
   temperature?: number;
   /** What a row that is entirely −Infinity gives: "nan" (as PyTorch, the default) or "zero". */
   maskedRows?: MaskedRows;

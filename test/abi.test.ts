@@ -418,16 +418,16 @@ for (const v of VARIANTS) {
       expectDigits(getF32(mem, oy, 3), [1.6931472, 10.000123, 100], 5);
     });
 
-    it("invT is 1/temperature, a float64; flags bit 0 makes fully masked rows 0 (rows of ≤ 31, long rows, inner > 1)", () => {
+    it("temperature is a float64 the kernels divide by in float32; flags bit 0 makes fully masked rows 0 (rows of ≤ 31, long rows, inner > 1)", () => {
       const a = arena();
       const x = a.f32([1, 2, 3]),
         y = a.alloc(12),
         ws = a.alloc(abi.workspaceBytes(3, 1));
-      abi.softmax(1, 3, 1, x, y, 0.5, 0, ws); // temperature 2
+      abi.softmax(1, 3, 1, x, y, 2, 0, ws);
       expectDigits(getF32(mem, y, 3), [0.18632372, 0.30719589, 0.50648039], 8);
-      abi.logSoftmax(1, 3, 1, x, y, 1 / 0.3, 0, ws);
-      expectClose(getF32(mem, y, 3), refLogSoftmax([1, 2, 3], 1, 3, 1, 1 / 0.3), "logSoftmax T = 0.3");
-      abi.logSumExp(1, 3, 1, x, y, 0.5, ws);
+      abi.logSoftmax(1, 3, 1, x, y, 0.3, 0, ws);
+      expectClose(getF32(mem, y, 3), refLogSoftmax([1, 2, 3], 1, 3, 1, 0.3), "logSoftmax T = 0.3");
+      abi.logSumExp(1, 3, 1, x, y, 2, ws);
       expectClose(getF32(mem, y, 1), [0.5 * 3 + Math.log(Math.exp(-1) + Math.exp(-0.5) + 1)], "logSumExp T = 2");
 
       for (const [outer, dim, inner] of [
@@ -465,9 +465,9 @@ for (const v of VARIANTS) {
       }
     });
 
-    it("softmaxBackward and logSoftmaxBackward: dx = y ⊙ (dy − Σ y⊙dy)·invT and (dy − exp(y)·Σ dy)·invT, in place into y or dy", () => {
+    it("softmaxBackward and logSoftmaxBackward: dx = y ⊙ (dy − Σ y⊙dy)/T and (dy − exp(y)·Σ dy)/T, in place into y or dy", () => {
       const a = arena();
-      for (const [outer, dim, inner, invT] of [
+      for (const [outer, dim, inner, T] of [
         [1, 3, 1, 1],
         [3, 17, 1, 0.5],
         [2, 4, 3, 2],
@@ -475,8 +475,8 @@ for (const v of VARIANTS) {
         const n = outer * dim * inner;
         const x = Array.from({ length: n }, (_, j) => Math.sin(j + 1) * 3);
         const dyv = Array.from({ length: n }, (_, j) => Math.cos(3 * j));
-        const sm = refSoftmax(x, outer, dim, inner, invT).map(f32),
-          lsm = refLogSoftmax(x, outer, dim, inner, invT).map(f32);
+        const sm = refSoftmax(x, outer, dim, inner, T).map(f32),
+          lsm = refLogSoftmax(x, outer, dim, inner, T).map(f32);
         const want = (y: number[], log: boolean) => {
           const dx = new Array<number>(n).fill(0);
           for (let o = 0; o < outer; o++) {
@@ -487,7 +487,7 @@ for (const v of VARIANTS) {
               for (let d = 0; d < dim; d++) {
                 const yy = y[at(d)] as number,
                   dd = dyv[at(d)] as number;
-                dx[at(d)] = (log ? dd - Math.exp(yy) * g : yy * (dd - g)) * invT;
+                dx[at(d)] = (log ? dd - Math.exp(yy) * g : yy * (dd - g)) / T;
               }
             }
           }
@@ -503,7 +503,7 @@ for (const v of VARIANTS) {
               dy1 = a.f32(dyv),
               dx1 = a.alloc(4 * n);
             const out = into === "dx" ? dx1 : into === "y" ? y1 : dy1;
-            abi[op](outer, dim, inner, y1, dy1, out, invT, 0, ws);
+            abi[op](outer, dim, inner, y1, dy1, out, T, 0, ws);
             expectClose(getF32(mem, out, n), want(y, log), `${op} [${outer},${dim},${inner}] into ${into}`);
           }
         }
@@ -560,13 +560,13 @@ for (const v of VARIANTS) {
       one([1e4, -1e4, 1e4 - 1], 2, 1.3132617, 6);
     });
 
-    it("crossEntropy: weights (flags bit 1, W = Σw), label smoothing, z-loss, invT, ignoreIndex, gradient in place", () => {
+    it("crossEntropy: weights (flags bit 1, W = Σw), label smoothing, z-loss, temperature, ignoreIndex, gradient in place", () => {
       const a = arena();
       const combos: CeOptions[] = [
-        { probs: false, weights: true, eps: 0, zLoss: 0, invT: 1, grad: "out", lse: true, ignore: true },
-        { probs: false, weights: false, eps: 0.1, zLoss: 0, invT: 1, grad: "inplace", lse: false, ignore: false },
-        { probs: false, weights: true, eps: 0.25, zLoss: 1e-2, invT: 0.5, grad: "out", lse: true, ignore: true },
-        { probs: true, weights: true, eps: 0.1, zLoss: 1e-3, invT: 2, grad: "inplace", lse: true, ignore: false },
+        { probs: false, weights: true, eps: 0, zLoss: 0, T: 1, grad: "out", lse: true, ignore: true },
+        { probs: false, weights: false, eps: 0.1, zLoss: 0, T: 1, grad: "inplace", lse: false, ignore: false },
+        { probs: false, weights: true, eps: 0.25, zLoss: 1e-2, T: 2, grad: "out", lse: true, ignore: true },
+        { probs: true, weights: true, eps: 0.1, zLoss: 1e-3, T: 0.5, grad: "inplace", lse: true, ignore: false },
       ];
       let seed = 1;
       for (const [outer, C, inner] of [
@@ -597,7 +597,7 @@ for (const v of VARIANTS) {
             pw,
             W,
             o.eps,
-            o.invT,
+            o.T,
             o.zLoss,
             pl,
             plse,
@@ -615,7 +615,7 @@ for (const v of VARIANTS) {
             IGNORE_INDEX,
             o.weights ? w : undefined,
             o.eps,
-            o.invT,
+            o.T,
             o.zLoss,
             gscale,
           );
@@ -728,17 +728,17 @@ for (const v of VARIANTS) {
         expect(cases.length).toBeGreaterThan(400);
         check(cases, (c, out) => {
           // The forward results are also right (masked rows per flags; backward results are checked above).
-          const m = /^(softmax|logSoftmax|logSumExp) \[(\d+), (\d+), (\d+)\] invT ([\d.]+)(?: flags (\d))?/.exec(c.label);
+          const m = /^(softmax|logSoftmax|logSumExp) \[(\d+), (\d+), (\d+)\] T ([\d.]+)(?: flags (\d))?/.exec(c.label);
           if (!m) return;
-          const [op, outer, dim, inner, invT, flags] = [m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +(m[6] ?? 0)];
+          const [op, outer, dim, inner, T, flags] = [m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +(m[6] ?? 0)];
           const x = c.regions[0]!.data!;
           const got = f32s(out.get(c.regions[0]!.role === "inout" ? "x" : op === "logSumExp" ? "out" : "y"));
           const ref =
             op === "softmax"
-              ? refSoftmax(x, outer, dim, inner, invT)
+              ? refSoftmax(x, outer, dim, inner, T)
               : op === "logSoftmax"
-                ? refLogSoftmax(x, outer, dim, inner, invT)
-                : refLogSumExp(x, outer, dim, inner, invT);
+                ? refLogSoftmax(x, outer, dim, inner, T)
+                : refLogSumExp(x, outer, dim, inner, T);
           expectClose(
             got,
             ref.map((r) => (Number.isNaN(r) && flags ? 0 : r)),
@@ -764,7 +764,7 @@ for (const v of VARIANTS) {
             IGNORE_INDEX,
             o.weights ? r("w") : undefined,
             o.eps,
-            o.invT,
+            o.T,
             o.zLoss,
             r("gscale"),
           );

@@ -24,6 +24,9 @@ const interesting = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 255, 256, 2
 const axisDim = fc.oneof(fc.integer({ min: 0, max: 24 }), fc.constantFrom(...interesting), fc.integer({ min: 0, max: 5000 }));
 const otherDim = fc.oneof({ weight: 12, arbitrary: fc.integer({ min: 1, max: 9 }) }, { weight: 1, arbitrary: fc.constant(0) });
 const MAX_ELEMENTS = 60000;
+/** Temperatures from 1e-3 to 1e3, log-uniform: with logits up to ±3e38, x / T leaves float32's range
+ *  (±Infinity, as PyTorch's float32 division gives) or stays just inside it. */
+const wideTemperature = fc.double({ min: -3, max: 3, noNaN: true }).map((e) => 10 ** e);
 
 const caseArb = fc
   .record({
@@ -33,9 +36,9 @@ const caseArb = fc
     dim: axisDim,
     others: fc.array(otherDim, { minLength: 3, maxLength: 3 }),
     seed: fc.integer(),
-    magnitude: fc.constantFrom(1e-6, 1e-3, 1, 10, 100, 1e4),
+    magnitude: fc.constantFrom(1e-6, 1e-3, 1, 10, 100, 1e4, 1e30, 3e38),
     offset: fc.constantFrom(0, 0, 90, -1e3),
-    temperature: fc.constantFrom(undefined, 1, 0.5, 2, 0.1, 7.3),
+    temperature: fc.oneof(fc.constantFrom(undefined, 1, 0.5, 2, 0.1, 7.3), wideTemperature),
     special: fc.constantFrom(0, 0, 0.0005, 0.02),
     maskedRow: fc.constantFrom(0, 0.2),
     maskedRows: fc.constantFrom(undefined, "nan" as const, "zero" as const),

@@ -3,6 +3,7 @@
 // bundle it beside whichever copy of simdmax it tests.
 import type { Layout } from "../src/shape.js";
 import { mulberry32 } from "../examples/random.mjs";
+import { divideByTemperature } from "../src/reference/temperature.js";
 
 export const U = 2 ** -24; // float32 unit roundoff
 /** Absolute slack for results below the float32 underflow threshold 2^-126: the forward kernels give
@@ -46,7 +47,7 @@ export function makeData(layout: Layout, spec: DataSpec): Float32Array {
 
 /** Per-row figures of the exact (float64) problem that the tolerances are written in. */
 export interface RowStats {
-  /** z_j = x_j/T − max/T for each element (0 where that is not finite). */
+  /** z_j = x_j/T − max/T for each element (0 where that is not finite), x/T divided as the kernels do. */
   z: Float64Array;
   /** W = Σ p_j·|z_j| per element's row, p the exact softmax: the error of the sum that every element of a row inherits. */
   w: Float64Array;
@@ -63,13 +64,14 @@ export function rowStats(x: ArrayLike<number>, layout: Layout, t: number): RowSt
     for (let i = 0; i < inner; i++) {
       const at = (d: number) => (o * dim + d) * inner + i;
       let max = -Infinity;
-      for (let d = 0; d < dim; d++) max = Math.max(max, (x[at(d)] as number) / t);
+      const zOf = (d: number) => divideByTemperature(x[at(d)] as number, t);
+      for (let d = 0; d < dim; d++) max = Math.max(max, zOf(d));
       let s = 0;
-      for (let d = 0; d < dim; d++) s += Math.exp((x[at(d)] as number) / t - max);
+      for (let d = 0; d < dim; d++) s += Math.exp(zOf(d) - max);
       let ww = 0;
       for (let d = 0; d < dim; d++) {
         // Elements whose z is not finite have exact expected values (0, ±Infinity or NaN): no slack.
-        const zz = (x[at(d)] as number) / t - max;
+        const zz = zOf(d) - max;
         z[at(d)] = Number.isFinite(zz) ? zz : 0;
         if (Number.isFinite(zz)) ww += (Math.exp(zz) / s) * Math.abs(zz);
       }
@@ -83,21 +85,35 @@ export function rowStats(x: ArrayLike<number>, layout: Layout, t: number): RowSt
   return { z, w, m };
 }
 
+/** The smallest magnitude that rounds to ±Infinity in float32: FLT_MAX plus half its ULP. */
+export const F32_OVERFLOW = 3.4028235677973366e38;
+
+/** Whether a float32 result matches the float64 reference within tol: exactly where the reference is
+ *  NaN or ±Infinity; ±Infinity where the reference is past float32's range (its float32 rounding),
+ *  or within tol of it; else within tol. */
+export function f32Matches(got: number, want: number, tol: number): boolean {
+  if (Number.isNaN(want)) return Number.isNaN(got);
+  if (!Number.isFinite(want)) return got === want;
+  if (Number.isNaN(got)) return false;
+  if (!Number.isFinite(got)) return Math.sign(got) === Math.sign(want) && Math.abs(want) + tol >= F32_OVERFLOW;
+  return Math.abs(got - want) <= tol;
+}
+
 /**
- * Compares got with the float64 reference: equal where the reference is NaN or ±Infinity, else within
- * tol(j). Returns a description of the first mismatch, or null.
+ * Compares got with the float64 reference by f32Matches, tol(j) for element j. Returns a description
+ * of the first mismatch, or null.
  */
 export function mismatch(got: ArrayLike<number>, ref: ArrayLike<number>, tol: (j: number) => number): string | null {
   if (got.length !== ref.length) return `length ${got.length} ≠ ${ref.length}`;
   for (let j = 0; j < ref.length; j++) {
     const g = got[j] as number,
       r = ref[j] as number;
-    if (Number.isNaN(r) || !Number.isFinite(r)) {
-      if (!Object.is(g, r) && !(Number.isNaN(g) && Number.isNaN(r))) return `[${j}]: got ${g}, expected exactly ${r}`;
+    if (!Number.isFinite(r)) {
+      if (!f32Matches(g, r, 0)) return `[${j}]: got ${g}, expected exactly ${r}`;
       continue;
     }
     const t = tol(j);
-    if (!(Math.abs(g - r) <= t))
+    if (!f32Matches(g, r, t))
       return `[${j}]: got ${g}, expected ${r} ± ${t} (error ${Math.abs(g - r)}, ${(Math.abs(g - r) / t).toFixed(2)}× the tolerance)`;
   }
   return null;
@@ -106,7 +122,7 @@ export function mismatch(got: ArrayLike<number>, ref: ArrayLike<number>, tol: (j
 /** Tolerances, in units of U, with where each term comes from (see README "Accuracy"):
  *  - 64: the sum of exps (float32 blocks of 32 per lane, ≤ 32 roundings, then float64), the exp's own
  *    error (≤ 1 ULP), the reciprocal or log, and the final product or difference;
- *  - 4|z_j|: rounding z = (x − max)·(1/T) in float32 (the subtraction, 1/T, the product) moves exp(z) by |z|·U each;
+ *  - 4|z_j|: rounding z − max in float32 (z = x / T itself is the reference's, bit for bit) moves exp(z) by |z|·U each;
  *  - 4W: every element's argument error reaches the row's sum, weighted by its probability. */
 export const tolerances = {
   softmax: (ref: ArrayLike<number>, s: RowStats) => (j: number) =>

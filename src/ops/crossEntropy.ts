@@ -191,7 +191,7 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
           wPtr,
           W,
           a.eps,
-          1 / a.temperature,
+          a.temperature,
           a.zLoss,
           p[2]!,
           lseAt >= 0 ? p[lseAt]! : 0,

@@ -17,7 +17,7 @@ interface Checked {
   /** The function and its data, for errors: "softmax: x of shape [2, 3]". */
   label: () => string;
   layout: Layout;
-  invT: number;
+  temperature: number;
   flags: number;
   inputs: { name: string; place: DataPlace }[];
   o: Record<string, unknown>;
@@ -31,7 +31,7 @@ function check(ctx: Context, fn: string, data: [string, unknown][], shape: unkno
   });
   const flags = allowed.includes("maskedRows") && a.maskedRows === "zero" ? FLAGS.MASKED_ZERO : 0;
   const label = () => `${fn}: ${a.data.map((d) => d.name).join(" and ")} of shape ${describe(a.layout.shape)}`;
-  return { label, layout: a.layout, invT: a.invT, flags, inputs: a.data, o: a.options };
+  return { label, layout: a.layout, temperature: a.temperature, flags, inputs: a.data, o: a.options };
 }
 
 /**
@@ -96,22 +96,22 @@ function familyOp(
  *  with maskedRows "zero" a row whose y is all +0 (a masked row's output) gets dx = 0, dy whatever it is. */
 export const SOFTMAX_OPS = {
   softmax: op<UnaryOp<SoftmaxOptions>>(
-    familyOp("softmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) => e.softmax(o, d, i, x!, y, c.invT, c.flags, ws)),
+    familyOp("softmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) => e.softmax(o, d, i, x!, y, c.temperature, c.flags, ws)),
   ),
   logSoftmax: op<UnaryOp<SoftmaxOptions>>(
-    familyOp("logSoftmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) => e.logSoftmax(o, d, i, x!, y, c.invT, c.flags, ws)),
+    familyOp("logSoftmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) => e.logSoftmax(o, d, i, x!, y, c.temperature, c.flags, ws)),
   ),
   logSumExp: op<UnaryOp<LogSumExpOptions>>(
-    familyOp("logSumExp", ["x"], true, LSE, (e, c, o, d, i, [x], out, ws) => e.logSumExp(o, d, i, x!, out, c.invT, ws)),
+    familyOp("logSumExp", ["x"], true, LSE, (e, c, o, d, i, [x], out, ws) => e.logSumExp(o, d, i, x!, out, c.temperature, ws)),
   ),
   softmaxBackward: op<BinaryOp<BackwardOptions>>(
     familyOp("softmaxBackward", ["y", "dy"], false, FORWARD, (e, c, o, d, i, [y, dy], dx, ws) =>
-      e.softmaxBackward(o, d, i, y!, dy!, dx, c.invT, c.flags, ws),
+      e.softmaxBackward(o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
     ),
   ),
   logSoftmaxBackward: op<BinaryOp<BackwardOptions>>(
     familyOp("logSoftmaxBackward", ["y", "dy"], false, FORWARD, (e, c, o, d, i, [y, dy], dx, ws) =>
-      e.logSoftmaxBackward(o, d, i, y!, dy!, dx, c.invT, c.flags, ws),
+      e.logSoftmaxBackward(o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
     ),
   ),
 };

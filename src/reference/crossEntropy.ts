@@ -1,6 +1,7 @@
 // Cross-entropy and negative log-likelihood in float64, one position at a time, written the way the
 // README states PyTorch's rules. Each position n (the logits' shape without the class axis) has logits
-// x_n,c; with z_c = s(x_c)/T (s the optional softcap c·tanh(x/c)) and log p_c = z_c − logsumexp(z):
+// x_n,c; with z_c = s(x_c)/T (s the optional softcap c·tanh(x/c); the division rounded to float32 as
+// the kernels and PyTorch do it, temperature.ts) and log p_c = z_c − logsumexp(z):
 //   loss_n = Σ_c α_c·(−log p_c) + zLoss·logsumexp(z)²,
 // where α holds the target: index y: α_c = (1−ε)·w_y·[c = y] + (ε/C)·w_c; probabilities q:
 // α_c = w_c·((1−ε)·q_c + ε/C) (w = 1 without class weights). Ignored positions have loss 0. Reduced:

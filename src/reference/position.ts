@@ -2,6 +2,7 @@
 // logsumexp, log-probabilities, the target's coefficients α and the loss. The reference's ops use it,
 // and the cross-entropy tests derive their tolerances from its parts; it is not a public function.
 import type { CrossEntropyArgs } from "../targets.js";
+import { divideByTemperature } from "./temperature.js";
 
 type Data = ArrayLike<number>;
 
@@ -22,7 +23,7 @@ export function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[])
   const t = a.indices ? (a.indices[n] as number) : 0;
   const ignored = a.indices !== undefined && t === a.ignoreIndex;
   const raw = idx.map((j) => x[j] as number);
-  const z = raw.map((v) => (a.softcap ? a.softcap * Math.tanh(v / a.softcap) : v) / a.temperature);
+  const z = raw.map((v) => divideByTemperature(a.softcap ? a.softcap * Math.tanh(v / a.softcap) : v, a.temperature));
   const dcap = raw.map((v) => (a.softcap ? 1 - Math.tanh(v / a.softcap) ** 2 : 1));
   const { lse, max, logS } = logSumExp(z);
   // log-softmax: NaN for the whole row when it holds a NaN or a +Infinity, or is all −Infinity (PyTorch);

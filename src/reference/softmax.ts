@@ -1,9 +1,11 @@
 // The float64 plain-JS reference: the oracle of simdmax's differential tests, and a readable statement
 // of the semantics. The simplest correct algorithm, one row at a time, with PyTorch's rules for NaN
-// and ±Infinity written out. Same signatures as the wasm functions; results are Float64Arrays.
+// and ±Infinity written out. Same signatures as the wasm functions; results are Float64Arrays. The one
+// float32 step is PyTorch's: x / T is rounded to float32 (temperature.ts), everything after is float64.
 import { checkSoftmaxArgs, LOGSUMEXP_OPTIONS, referenceData, SOFTMAX_OPTIONS } from "../args.js";
 import { forEachRow } from "../shape.js";
 import type { MaskedRows, Shape } from "../types.js";
+import { divideByTemperature } from "./temperature.js";
 
 export type { MaskedRows, Shape };
 
@@ -20,9 +22,9 @@ function setup(fn: string, data: [string, Data][], shape: Shape, options: unknow
   return { layout, t, maskedRows };
 }
 
-/** A row of x/T in float64, with what PyTorch's rules need to know about it. */
+/** A row of z = x/T (divideByTemperature), with what PyTorch's rules need to know about it. */
 function scaledRow(x: Data, idx: number[], t: number) {
-  const z = idx.map((j) => (x[j] as number) / t);
+  const z = idx.map((j) => divideByTemperature(x[j] as number, t));
   const hasNaN = z.some(Number.isNaN);
   const max = z.reduce((m, v) => Math.max(v, m), -Infinity);
   return { z, hasNaN, max };

@@ -13,14 +13,14 @@
   (import "simdmax" "heapBase" (func $heapBase (result i32)))
   (import "simdmax" "workspaceBytes" (func $workspaceBytes (param i32 i32) (result i32)))
   (import "simdmax" "crossEntropyWorkspaceBytes" (func $crossEntropyWorkspaceBytes (param i32 i32) (result i32)))
-  ;; (outer, dim, inner, x, y, invT, flags, ws)
+  ;; (outer, dim, inner, x, y, T, flags, ws)
   (import "simdmax" "softmax" (func $softmax (param i32 i32 i32 i32 i32 f64 i32 i32)))
   (import "simdmax" "logSoftmax" (func $logSoftmax (param i32 i32 i32 i32 i32 f64 i32 i32)))
-  ;; (outer, dim, inner, x, out, invT, ws)
+  ;; (outer, dim, inner, x, out, T, ws)
   (import "simdmax" "logSumExp" (func $logSumExp (param i32 i32 i32 i32 i32 f64 i32)))
-  ;; (outer, dim, inner, y, dy, dx, invT, ws)
+  ;; (outer, dim, inner, y, dy, dx, T, ws)
   (import "simdmax" "softmaxBackward" (func $softmaxBackward (param i32 i32 i32 i32 i32 i32 f64 i32 i32)))
-  ;; (outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, invT, zLoss, loss, lse, grad, gscale, ws)
+  ;; (outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, T, zLoss, loss, lse, grad, gscale, ws)
   (import "simdmax" "crossEntropy"
     (func $crossEntropy (param i32 i32 i32 i32 i32 i32 i32 i32 f64 f64 f64 f64 i32 i32 i32 i32 i32)))
 
@@ -46,13 +46,13 @@
     (call $put3 (i32.add (local.get $b) (i32.const 12)) (f32.const 0.2) (f32.const 1.5) (f32.const 0.3))
     (call $put3 (i32.add (local.get $b) (i32.const 24)) (f32.const 1) (f32.const 2) (f32.const 0.1)))
 
-  ;; softmax([1, 2, 3]·invT), into y.
-  (func $softmax3 (export "softmax3") (param $invT f64) (result f32 f32 f32)
+  ;; softmax([1, 2, 3] / T), into y.
+  (func $softmax3 (export "softmax3") (param $T f64) (result f32 f32 f32)
     (local $b i32)
     (local.set $b (call $reserve))
     (call $put3 (local.get $b) (f32.const 1) (f32.const 2) (f32.const 3))
     (call $softmax (i32.const 1) (i32.const 3) (i32.const 1) (local.get $b) (i32.add (local.get $b) (i32.const 64))
-      (local.get $invT) (i32.const 0) (i32.add (local.get $b) (i32.const 256)))
+      (local.get $T) (i32.const 0) (i32.add (local.get $b) (i32.const 256)))
     (f32.load offset=64 (local.get $b))
     (f32.load offset=68 (local.get $b))
     (f32.load offset=72 (local.get $b)))
@@ -113,7 +113,7 @@
       (local.get $b) (i32.add (local.get $b) (i32.const 128)) ;; x, target
       (i32.const 0) (i32.const -100)                 ;; flags (index targets, no weights), ignoreIndex
       (i32.const 0) (f64.const 3)                    ;; w (none), W = dim without weights
-      (f64.const 0) (f64.const 1) (f64.const 0)      ;; eps, invT, zLoss
+      (f64.const 0) (f64.const 1) (f64.const 0)      ;; eps, T, zLoss
       (i32.add (local.get $b) (i32.const 160))       ;; loss (float64 per position)
       (i32.add (local.get $b) (i32.const 192))       ;; lse
       (i32.add (local.get $b) (i32.const 208))       ;; grad
@@ -151,8 +151,8 @@
     (if (i32.eqz (call $near3 (call $softmax3 (f64.const 1))
           (f32.const 0.09003057) (f32.const 0.24472847) (f32.const 0.66524096) (f32.const 1.05e-7)))
       (then (return (i32.const 2))))
-    ;; 3: temperature 2 (invT = 0.5): softmax([0.5, 1, 1.5])
-    (if (i32.eqz (call $near3 (call $softmax3 (f64.const 0.5))
+    ;; 3: temperature 2: softmax([1, 2, 3] / 2) = softmax([0.5, 1, 1.5])
+    (if (i32.eqz (call $near3 (call $softmax3 (f64.const 2))
           (f32.const 0.18632372) (f32.const 0.30719589) (f32.const 0.50648039) (f32.const 1.05e-7)))
       (then (return (i32.const 3))))
     ;; 4: logsumexp([1, 2, 3])

@@ -243,7 +243,7 @@ export function softmaxFamilyCases(ws: (dim: number, inner: number) => number): 
       P = outer * inner,
       wsBytes = ws(dim, inner);
     const shape = `[${outer}, ${dim}, ${inner}]`;
-    for (const [invT, flags] of [
+    for (const [T, flags] of [
       [1, 0],
       [0.7, 1],
     ] as const) {
@@ -251,7 +251,7 @@ export function softmaxFamilyCases(ws: (dim: number, inner: number) => number): 
       for (const op of ["softmax", "logSoftmax"] as const) {
         for (const inPlace of [false, true]) {
           cases.push({
-            label: `${op} ${shape} invT ${invT} flags ${flags}${inPlace ? " in place" : ""}`,
+            label: `${op} ${shape} T ${T} flags ${flags}${inPlace ? " in place" : ""}`,
             regions: inPlace
               ? [
                   { name: "x", role: "inout", kind: "f32", length: n, data: x },
@@ -262,23 +262,23 @@ export function softmaxFamilyCases(ws: (dim: number, inner: number) => number): 
                   { name: "y", role: "out", kind: "f32", length: n },
                   { name: "ws", role: "ws", kind: "bytes", length: wsBytes },
                 ],
-            call: (abi, p) => abi[op](outer, dim, inner, p.x!, inPlace ? p.x! : p.y!, invT, flags, p.ws!),
+            call: (abi, p) => abi[op](outer, dim, inner, p.x!, inPlace ? p.x! : p.y!, T, flags, p.ws!),
           });
         }
       }
       cases.push({
-        label: `logSumExp ${shape} invT ${invT}`,
+        label: `logSumExp ${shape} T ${T}`,
         regions: [
           { name: "x", role: "in", kind: "f32", length: n, data: x },
           { name: "out", role: "out", kind: "f32", length: P },
           { name: "ws", role: "ws", kind: "bytes", length: wsBytes },
         ],
-        call: (abi, p) => abi.logSumExp(outer, dim, inner, p.x!, p.out!, invT, p.ws!),
+        call: (abi, p) => abi.logSumExp(outer, dim, inner, p.x!, p.out!, T, p.ws!),
       });
       // Backward: y from the forward formula (masked positions as the kernels give them under flags), dy random.
       const dy = data(n, seed++, 1);
-      const sm = refSoftmax(x, outer, dim, inner, invT).map((v) => (Number.isNaN(v) ? (flags ? 0 : NaN) : f32(v)));
-      const lsm = refLogSoftmax(x, outer, dim, inner, invT).map((v) => (Number.isNaN(v) ? (flags ? 0 : NaN) : f32(v)));
+      const sm = refSoftmax(x, outer, dim, inner, T).map((v) => (Number.isNaN(v) ? (flags ? 0 : NaN) : f32(v)));
+      const lsm = refLogSoftmax(x, outer, dim, inner, T).map((v) => (Number.isNaN(v) ? (flags ? 0 : NaN) : f32(v)));
       for (const [op, y] of [
         ["softmaxBackward", sm],
         ["logSoftmaxBackward", lsm],
@@ -291,12 +291,12 @@ export function softmaxFamilyCases(ws: (dim: number, inner: number) => number): 
           ];
           if (into === "dx") regions.splice(2, 0, { name: "dx", role: "out", kind: "f32", length: n });
           cases.push({
-            label: `${op} ${shape} invT ${invT} flags ${flags}, dx into ${into}`,
+            label: `${op} ${shape} T ${T} flags ${flags}, dx into ${into}`,
             regions,
             call: (abi, p) =>
               op === "softmaxBackward"
-                ? abi.softmaxBackward(outer, dim, inner, p.y!, p.dy!, p[into]!, invT, flags, p.ws!)
-                : abi.logSoftmaxBackward(outer, dim, inner, p.y!, p.dy!, p[into]!, invT, flags, p.ws!),
+                ? abi.softmaxBackward(outer, dim, inner, p.y!, p.dy!, p[into]!, T, flags, p.ws!)
+                : abi.logSoftmaxBackward(outer, dim, inner, p.y!, p.dy!, p[into]!, T, flags, p.ws!),
           });
         }
       }
@@ -310,7 +310,7 @@ export interface CeOptions {
   weights: boolean;
   eps: number;
   zLoss: number;
-  invT: number;
+  T: number;
   grad: "none" | "out" | "inplace";
   lse: boolean;
   /** Index targets: make one position's target the ignoreIndex. */
@@ -358,13 +358,13 @@ export function crossEntropyCases(ceWs: (dim: number, inner: number) => number):
     [2, 5, 1],
   ];
   const combos: CeOptions[] = [
-    { probs: false, weights: false, eps: 0, zLoss: 0, invT: 1, grad: "none", lse: false, ignore: true },
-    { probs: false, weights: false, eps: 0, zLoss: 0, invT: 1, grad: "out", lse: true, ignore: true },
-    { probs: false, weights: true, eps: 0.1, zLoss: 1e-3, invT: 0.5, grad: "inplace", lse: true, ignore: false },
-    { probs: false, weights: true, eps: 0, zLoss: 0, invT: 2, grad: "out", lse: false, ignore: true },
-    { probs: true, weights: false, eps: 0, zLoss: 0, invT: 1, grad: "out", lse: true, ignore: false },
-    { probs: true, weights: true, eps: 0.2, zLoss: 1e-2, invT: 0.8, grad: "inplace", lse: false, ignore: false },
-    { probs: true, weights: false, eps: 0.1, zLoss: 0, invT: 1, grad: "none", lse: true, ignore: false },
+    { probs: false, weights: false, eps: 0, zLoss: 0, T: 1, grad: "none", lse: false, ignore: true },
+    { probs: false, weights: false, eps: 0, zLoss: 0, T: 1, grad: "out", lse: true, ignore: true },
+    { probs: false, weights: true, eps: 0.1, zLoss: 1e-3, T: 0.5, grad: "inplace", lse: true, ignore: false },
+    { probs: false, weights: true, eps: 0, zLoss: 0, T: 2, grad: "out", lse: false, ignore: true },
+    { probs: true, weights: false, eps: 0, zLoss: 0, T: 1, grad: "out", lse: true, ignore: false },
+    { probs: true, weights: true, eps: 0.2, zLoss: 1e-2, T: 0.8, grad: "inplace", lse: false, ignore: false },
+    { probs: true, weights: false, eps: 0.1, zLoss: 0, T: 1, grad: "none", lse: true, ignore: false },
   ];
   const cases: Case[] = [];
   let seed = 7;
@@ -399,7 +399,7 @@ export function crossEntropyCases(ceWs: (dim: number, inner: number) => number):
             o.weights ? p.w! : 0,
             W,
             o.eps,
-            o.invT,
+            o.T,
             o.zLoss,
             p.loss!,
             o.lse ? p.lse! : 0,

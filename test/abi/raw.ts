@@ -16,7 +16,7 @@ export type Abi = KernelExports;
 /** The exports of test/abi/client.wat, the wasm module that calls simdmax (multi-value results as arrays). */
 export interface Client {
   selfCheck(): number;
-  softmax3(invT: number): number[];
+  softmax3(T: number): number[];
   masked3(flags: number): number[];
   logSumExp3(): number;
   logSoftmax3x3(i: number): number;
@@ -167,29 +167,29 @@ function rows(outer: number, dim: number, inner: number, f: (at: (d: number) => 
   for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) f((d) => (o * dim + d) * inner + i, o, i);
 }
 
-export function refLogSumExp(x: ArrayLike<number>, outer: number, dim: number, inner: number, invT = 1): number[] {
+export function refLogSumExp(x: ArrayLike<number>, outer: number, dim: number, inner: number, T = 1): number[] {
   const out: number[] = [];
   rows(outer, dim, inner, (at) => {
     let m = -Infinity;
-    for (let d = 0; d < dim; d++) m = Math.max(m, (x[at(d)] as number) * invT);
+    for (let d = 0; d < dim; d++) m = Math.max(m, (x[at(d)] as number) / T);
     let s = 0;
-    for (let d = 0; d < dim; d++) s += Math.exp((x[at(d)] as number) * invT - m);
+    for (let d = 0; d < dim; d++) s += Math.exp((x[at(d)] as number) / T - m);
     out.push(m === -Infinity ? -Infinity : m + Math.log(s));
   });
   return out;
 }
 
-export function refLogSoftmax(x: ArrayLike<number>, outer: number, dim: number, inner: number, invT = 1): number[] {
+export function refLogSoftmax(x: ArrayLike<number>, outer: number, dim: number, inner: number, T = 1): number[] {
   const y = new Array<number>(outer * dim * inner).fill(0);
-  const lse = refLogSumExp(x, outer, dim, inner, invT);
+  const lse = refLogSumExp(x, outer, dim, inner, T);
   rows(outer, dim, inner, (at, o, i) => {
-    for (let d = 0; d < dim; d++) y[at(d)] = (x[at(d)] as number) * invT - (lse[o * inner + i] as number);
+    for (let d = 0; d < dim; d++) y[at(d)] = (x[at(d)] as number) / T - (lse[o * inner + i] as number);
   });
   return y;
 }
 
-export function refSoftmax(x: ArrayLike<number>, outer: number, dim: number, inner: number, invT = 1): number[] {
-  return refLogSoftmax(x, outer, dim, inner, invT).map(Math.exp);
+export function refSoftmax(x: ArrayLike<number>, outer: number, dim: number, inner: number, T = 1): number[] {
+  return refLogSoftmax(x, outer, dim, inner, T).map(Math.exp);
 }
 
 export interface RefCrossEntropy {
@@ -199,7 +199,7 @@ export interface RefCrossEntropy {
 }
 
 /** Cross-entropy per position as docs/ABI.md states it (float64): α the target's coefficients,
- *  loss = −Σ α_c·log p_c + zLoss·lse², grad_c = gscale·invT·((Σα + 2·zLoss·lse)·p_c − α_c); ignored: 0. */
+ *  loss = −Σ α_c·log p_c + zLoss·lse², grad_c = (gscale/T)·((Σα + 2·zLoss·lse)·p_c − α_c); ignored: 0. */
 export function refCrossEntropy(
   x: ArrayLike<number>,
   outer: number,
@@ -210,11 +210,11 @@ export function refCrossEntropy(
   ignoreIndex: number,
   w: ArrayLike<number> | undefined,
   eps: number,
-  invT: number,
+  T: number,
   zLoss: number,
   gscale?: ArrayLike<number>,
 ): RefCrossEntropy {
-  const lse = refLogSumExp(x, outer, C, inner, invT);
+  const lse = refLogSumExp(x, outer, C, inner, T);
   const loss: number[] = [],
     grad = new Array<number>(outer * C * inner).fill(0);
   const wc = (c: number) => (w ? (w[c] as number) : 1);
@@ -231,12 +231,12 @@ export function refCrossEntropy(
     );
     const A = alpha.reduce((a, b) => a + b, 0);
     let s = 0;
-    for (let c = 0; c < C; c++) s -= (alpha[c] as number) * ((x[at(c)] as number) * invT - l);
+    for (let c = 0; c < C; c++) s -= (alpha[c] as number) * ((x[at(c)] as number) / T - l);
     loss.push(s + zLoss * l * l);
     const g = gscale ? (gscale[p] as number) : 1;
     for (let c = 0; c < C; c++) {
-      const pc = Math.exp((x[at(c)] as number) * invT - l);
-      grad[at(c)] = g * invT * ((A + 2 * zLoss * l) * pc - (alpha[c] as number));
+      const pc = Math.exp((x[at(c)] as number) / T - l);
+      grad[at(c)] = (g / T) * ((A + 2 * zLoss * l) * pc - (alpha[c] as number));
     }
   });
   return { loss, lse, grad };
