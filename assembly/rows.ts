@@ -351,7 +351,12 @@ export function rowScale(x: usize, y: usize, n: i32, s: f32): void {
  *  bits of the sum, an error of 2^-49·|shift|. Past that (logits of 1e6 and more, or a row masked with
  *  −1e9 everywhere) it runs in float64 and rounds once (~2× the time of this pass), keeping c. */
 export function rowScaledShiftSub(x: usize, y: usize, n: i32, t: f32, shift: f32, c: f64): void {
-  const scaled = t != 1;
+  if (t != 1) scaledShiftSub(x, y, n, t, shift, c, true);
+  else scaledShiftSub(x, y, n, t, shift, c, false); // two copies: no test of the flag per vector
+}
+
+// @ts-ignore: decorator
+@inline function scaledShiftSub(x: usize, y: usize, n: i32, t: f32, shift: f32, c: f64, scaled: bool): void {
   if (Mathf.abs(shift) < 1048576) {
     const sum = <f64>shift + c;
     const hi = <f32>sum,

@@ -3,7 +3,10 @@
 // rounds and the result is the median of the per-round time ratios.
 //
 //   git stash && npm run build:wasm && cp build/simdmax.relaxed.wasm /tmp/a.wasm && git stash pop
-//   npm run build:wasm && node scripts/relaxed-simd.mjs bench/ab.mjs /tmp/a.wasm build/simdmax.relaxed.wasm 4096x10
+//   npm run build:wasm && node scripts/relaxed-simd.mjs bench/ab.mjs /tmp/a.wasm build/simdmax.relaxed.wasm 4096x10 [T]
+//
+// T (default 1) is the temperature of the timed calls. Builds from before the kernels divided by the
+// temperature took its reciprocal in that parameter; a probe call tells which a build takes.
 //
 // Prints, per kernel (softmax, logSoftmax, logSumExp, both backward passes, crossEntropy forward and
 // fused, the exp pass), the best
@@ -12,9 +15,9 @@
 // ignored targets, in place, lse and gradient asked for or not).
 import { readFile } from "node:fs/promises";
 
-const [fileA, fileB, shape = "4096x10"] = process.argv.slice(2);
+const [fileA, fileB, shape = "4096x10", temperature = "1"] = process.argv.slice(2);
 if (!fileA || !fileB) {
-  console.error("usage: node scripts/relaxed-simd.mjs bench/ab.mjs A.wasm B.wasm [ROWSxCOLS]");
+  console.error("usage: node scripts/relaxed-simd.mjs bench/ab.mjs A.wasm B.wasm [ROWSxCOLS] [T]");
   process.exit(2);
 }
 const [R, C] = shape.split("x").map(Number);
@@ -43,6 +46,15 @@ function layout(e, sizes) {
   return at;
 }
 
+/** The value a build's temperature parameter needs for temperature T: T itself, or 1/T for builds
+ *  that took the reciprocal (softmax([0, 1]) with the parameter 2 tells: 0.62 dividing, 0.88 multiplying). */
+function temperatureParam(e, T) {
+  const at = layout(e, { x: 8, y: 8, ws: e.workspaceBytes(2, 1) });
+  new Float32Array(e.memory.buffer, at.x, 2).set([0, 1]);
+  e.softmax(1, 2, 1, at.x, at.y, 2, 0, at.ws);
+  return new Float32Array(e.memory.buffer, at.y, 2)[1] < 0.7 ? T : 1 / T;
+}
+
 // ---- timing ----
 const random = rng(1);
 const x = Float32Array.from({ length: n }, () => random() * 16 - 8);
@@ -61,18 +73,20 @@ const kernels = builds.map((e) => {
   new Float32Array(e.memory.buffer, at.dy, n).set(x.map((v) => v / 8));
   new Int32Array(e.memory.buffer, at.t, R).set(t);
   new Float32Array(e.memory.buffer, at.shares, R).fill(1 / R);
+  const T = temperatureParam(e, Number(temperature));
   return {
-    softmax: () => e.softmax(R, C, 1, at.x, at.y, 1, 0, at.ws),
-    logSoftmax: () => e.logSoftmax(R, C, 1, at.x, at.y, 1, 0, at.ws),
-    logSumExp: () => e.logSumExp(R, C, 1, at.x, at.loss, 1, at.ws),
+    softmax: () => e.softmax(R, C, 1, at.x, at.y, T, 0, at.ws),
+    logSoftmax: () => e.logSoftmax(R, C, 1, at.x, at.y, T, 0, at.ws),
+    logSumExp: () => e.logSumExp(R, C, 1, at.x, at.loss, T, at.ws),
     // Builds before softmaxBackward took flags have one parameter fewer (its arity tells).
     softmaxBackward:
       e.softmaxBackward.length === 9
-        ? () => e.softmaxBackward(R, C, 1, at.x, at.dy, at.y, 1, 0, at.ws)
-        : () => e.softmaxBackward(R, C, 1, at.x, at.dy, at.y, 1, at.ws),
-    logSoftmaxBackward: () => e.logSoftmaxBackward(R, C, 1, at.x, at.dy, at.y, 1, 0, at.ws),
-    "crossEntropy forward": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0, 1, 0, at.loss, 0, 0, 0, at.ws),
-    "crossEntropy fused": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0, 1, 0, at.loss, 0, at.y, at.shares, at.ws),
+        ? () => e.softmaxBackward(R, C, 1, at.x, at.dy, at.y, T, 0, at.ws)
+        : () => e.softmaxBackward(R, C, 1, at.x, at.dy, at.y, T, at.ws),
+    logSoftmaxBackward: () => e.logSoftmaxBackward(R, C, 1, at.x, at.dy, at.y, T, 0, at.ws),
+    "crossEntropy forward": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0, T, 0, at.loss, 0, 0, 0, at.ws),
+    "crossEntropy fused": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0, T, 0, at.loss, 0, at.y, at.shares, at.ws),
+    "CE fused, smoothing": () => e.crossEntropy(R, C, 1, at.x, at.t, 0, -100, 0, C, 0.1, T, 0, at.loss, 0, at.y, at.shares, at.ws),
     "exp pass": () => e.expSumPass(n, at.x, at.y), // the forward kernels' exp-and-sum loop: npm run bench's exp pass
   };
 });
@@ -88,7 +102,7 @@ function time(f) {
 }
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
-console.log(`A: ${fileA}\nB: ${fileB}\n${R}×${C}, 12 alternating rounds of 25 ms per build`);
+console.log(`A: ${fileA}\nB: ${fileB}\n${R}×${C}, temperature ${temperature}, 12 alternating rounds of 25 ms per build`);
 for (const name of Object.keys(kernels[0])) {
   for (const k of kernels) for (let i = 0; i < 300; i++) k[name](); // past V8's baseline tier
   const best = [Infinity, Infinity],
@@ -106,6 +120,7 @@ for (const name of Object.keys(kernels[0])) {
 }
 
 // ---- bits ----
+const takesTemperature = builds.map((e) => temperatureParam(e, 2) === 2);
 const rand = rng(12345);
 const differ = { softmax: 0, logSoftmax: 0, crossEntropy: 0 };
 const CASES = 3000;
@@ -124,7 +139,8 @@ for (let i = 0; i < CASES; i++) {
     inPlace = rand() < 0.3;
   const withLse = rand() < 0.5,
     withGrad = rand() < 0.5;
-  const outputs = builds.map((e) => {
+  const outputs = builds.map((e, j) => {
+    const kj = takesTemperature[j] ? k : 1 / k;
     const at = layout(e, { x: 4 * m, y: 4 * m, t: 4 * rows, loss: 8 * rows, lse: 4 * rows, shares: 4 * rows, ws: 4096 });
     const bytes = (p, len) => new Uint8Array(e.memory.buffer, p, len).join();
     const load = () => new Float32Array(e.memory.buffer, at.x, m).set(xs);
@@ -132,14 +148,14 @@ for (let i = 0; i < CASES; i++) {
     for (const op of ["softmax", "logSoftmax"]) {
       load();
       const y = inPlace ? at.x : at.y;
-      e[op](rows, cols, 1, at.x, y, k, masked, at.ws);
+      e[op](rows, cols, 1, at.x, y, kj, masked, at.ws);
       out[op] = bytes(y, 4 * m);
     }
     load();
     new Int32Array(e.memory.buffer, at.t, rows).set(ts);
     new Float32Array(e.memory.buffer, at.shares, rows).fill(0.25);
     const g = withGrad ? (inPlace ? at.x : at.y) : 0;
-    e.crossEntropy(rows, cols, 1, at.x, at.t, 0, -100, 0, cols, 0, k, 0, at.loss, withLse ? at.lse : 0, g, at.shares, at.ws);
+    e.crossEntropy(rows, cols, 1, at.x, at.t, 0, -100, 0, cols, 0, kj, 0, at.loss, withLse ? at.lse : 0, g, at.shares, at.ws);
     out.crossEntropy = bytes(at.loss, 8 * rows) + (withLse ? bytes(at.lse, 4 * rows) : "") + (g ? bytes(g, 4 * m) : "");
     return out;
   });
