@@ -1,8 +1,9 @@
-// A simdmax instance: one wasm build, its own memory, and every op of the table (api.ts) bound to it.
-import { bindOps } from "./api.js";
+// A simdmax instance: one wasm build, its own memory, and every op of the table (ops/) bound to it.
 import { type Context, createContext } from "./context.js";
 import { describe } from "./errors.js";
 import type * as publicApi from "./index.js";
+import { boundTo } from "./op.js";
+import * as OPS from "./ops/index.js";
 import { checkOptions } from "./options.js";
 import { BUILDS, buildSupported, instantiateBuild } from "./runtime.js";
 import type { Build, Features, InitOptions } from "./types.js";
@@ -12,7 +13,7 @@ export const DEFAULT_SCRATCH_BYTES = 1 << 18;
 
 /** The API of one instance: every function of the package's default instance (the same table, the
  *  same documentation), bound to this instance's build and memory. Every function is synchronous. */
-export type Simdmax = Pick<typeof publicApi, keyof import("./api.js").Ops> & {
+export type Simdmax = Pick<typeof publicApi, keyof typeof OPS> & {
   /** Which build runs, and its settings. */
   readonly features: Features;
   /** This instance's wasm memory (where `alloc` buffers live). */
@@ -22,7 +23,9 @@ export type Simdmax = Pick<typeof publicApi, keyof import("./api.js").Ops> & {
 /** Creates an independent instance (its own build choice and memory). `init()` makes the default one. */
 export async function createSimdmax(options?: InitOptions): Promise<Simdmax> {
   const ctx = await contextFor("createSimdmax", options);
-  return { features: ctx.features, memory: ctx.heap.memory, ...bindOps(() => ctx) };
+  const ops: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(OPS)) ops[name] = boundTo(f, ctx);
+  return { features: ctx.features, memory: ctx.heap.memory, ...(ops as typeof OPS) };
 }
 
 /** A new instance's context, after checking the options (errors name `fn`, init or createSimdmax). */

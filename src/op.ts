@@ -1,15 +1,37 @@
-// An entry of the op table (api.ts): a public function's implementation over an instance's context,
-// with the public type it has. Each ops/ module lists its own entries.
+// A public function of simdmax, defined once: its implementation over an instance's context, and the
+// function the package exports, which runs it on the default instance (the one init() made last).
+// Each ops/ module defines its family's functions so, beside their types and documentation;
+// ops/index.ts gathers the families, and an instance (instance.ts) binds every implementation to its
+// own context.
 import type { Context } from "./context.js";
 
-/** A public function F, run on an instance's context. */
-export interface Op<F> {
-  readonly run: (ctx: Context, ...args: never[]) => unknown;
-  /** Type only: the public signature. */
-  readonly signature?: F;
+/** An implementation: the context, then the public function's arguments (at most four). */
+type Run = (ctx: Context, a0: unknown, a1: unknown, a2: unknown, a3: unknown) => unknown;
+
+const IMPLEMENTATIONS = new WeakMap<object, Run>();
+let defaultContext: Context | undefined;
+
+/** Makes ctx the default instance's context: the exported functions run on it from now on. */
+export function setDefaultContext(ctx: Context): void {
+  defaultContext = ctx;
 }
 
-/** Pairs an implementation with its public type, checking that it takes F's arguments. */
-export function op<F extends (...args: never[]) => unknown>(run: (ctx: Context, ...args: Parameters<F>) => unknown): Op<F> {
-  return { run: run as Op<F>["run"] };
+/** Defines the public function `name` of type F from its implementation, which takes F's arguments
+ *  after the context. Every public function takes at most four arguments: passing them as such spares
+ *  a rest array per call (extra ones are undefined, as when left out). */
+export function defineOp<F extends (...args: never[]) => unknown>(name: string, run: (ctx: Context, ...args: Parameters<F>) => unknown): F {
+  const r = run as unknown as Run;
+  const f = (a0: unknown, a1: unknown, a2: unknown, a3: unknown) => {
+    if (!defaultContext) throw new Error(`simdmax: ${name}() was called before init() finished; call \`await init()\` first`);
+    return r(defaultContext, a0, a1, a2, a3);
+  };
+  IMPLEMENTATIONS.set(f, r);
+  return f as unknown as F;
+}
+
+/** The public function f (of defineOp) bound to ctx instead of the default instance. */
+export function boundTo<F>(f: F, ctx: Context): F {
+  const r = IMPLEMENTATIONS.get(f as object);
+  if (!r) throw new Error("simdmax: not a function of the op table");
+  return ((a0: unknown, a1: unknown, a2: unknown, a3: unknown) => r(ctx, a0, a1, a2, a3)) as F;
 }

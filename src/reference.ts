@@ -4,4 +4,4 @@
 // an array of numbers. Each module below exports only its public functions and types.
 export * from "./reference/crossEntropy.js";
 export * from "./reference/softmax.js";
-export type { NllOptions } from "./types.js";
+export type { NllOptions } from "./ops/crossEntropy.js";

@@ -1,5 +1,6 @@
-// crossEntropy, crossEntropyBackward, crossEntropyWithGrad and nllLoss: check every argument (targets.ts),
-// then stream the fused kernel over the logits (window.ts) and reduce the per-position losses here.
+// crossEntropy, crossEntropyBackward, crossEntropyWithGrad and nllLoss, with their options: each checks
+// every argument (targets.ts), then streams the fused kernel over the logits (window.ts) and reduces
+// the per-position losses here.
 import { FLAGS } from "../abi.js";
 import type { Context } from "../context.js";
 import { arrayPlace, extentOf, lengthOf, outputOf, placeOf, sharesBytes, viewOf } from "../context.js";
@@ -7,21 +8,98 @@ import { Float32Buffer } from "../memory.js";
 import { checkCrossEntropyArgs, positions, checkGradOutput, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs } from "../targets.js";
 import { describe } from "../errors.js";
 import { samePlace, type DataPlace, type Operand } from "../window.js";
-import { op } from "../op.js";
-import type {
-  CrossEntropyBackwardFn,
-  CrossEntropyBackwardOptions,
-  CrossEntropyFn,
-  CrossEntropyWithGradFn,
-  NllLossFn,
-  CrossEntropyOptions,
-  CrossEntropyResult,
-  CrossEntropyWithGradOptions,
-  Input,
-  NllOptions,
-  Output,
-  Target,
-} from "../types.js";
+import { defineOp } from "../op.js";
+import type { AllIgnored, Input, Output, Reduction, Shape, Target, WithOut, WithoutOut } from "../types.js";
+
+/** Options of crossEntropy and its backward, with PyTorch's meaning where PyTorch has them. */
+export interface CrossEntropyOptions {
+  /** The class axis; −1 (default) for [N, C], 1 for PyTorch's and ONNX's [N, C, d1, …]. */
+  axis?: number;
+  /** "mean" (default), "sum" or "none" (one loss per position). */
+  reduction?: Reduction;
+  /** One weight per class, finite and ≥ 0. */
+  weight?: Float32Array;
+  /** Positions whose index target is this are ignored (loss 0, gradient 0, out of the mean). Default −100. */
+  ignoreIndex?: number;
+  /** ε in [0, 1]: index targets: (1−ε)·NLL + (ε/C)·Σ_c w_c·(−log p_c); probability targets: q → (1−ε)q + ε/C. */
+  labelSmoothing?: number;
+  /** The loss of softmax(logits / T). Default 1. */
+  temperature?: number;
+  /** One weight per position (the logits' shape without the class axis), multiplying its loss and
+   *  gradient; finite and ≥ 0. */
+  sampleWeight?: Float32Array;
+  /** A mean whose denominator is 0 (every target ignored): "nan" (PyTorch, default) or "zero". */
+  allIgnored?: AllIgnored;
+  /** z: adds z·logsumexp² to each position's loss (PaLM's z-loss). Default 0. */
+  zLoss?: number;
+  /** c: the logits become c·tanh(logits / c) before the softmax (Gemma 2); c and 1/c must be finite
+   *  float32s (about 2.9e-39 to 3.4e38). Default none. */
+  logitSoftcap?: number;
+}
+
+/** Options of crossEntropyBackward: the forward options, the upstream gradient and where to write. */
+export interface CrossEntropyBackwardOptions extends CrossEntropyOptions {
+  /** The gradient of the final loss with respect to this loss: a number for "mean"/"sum" (default 1),
+   *  a Float32Array of one per position for "none" (default all 1). */
+  gradOutput?: number | Float32Array;
+  /** Where to write the gradient (the logits' length): a Float32Array or Float32Buffer; may be the logits. */
+  out?: Output;
+}
+
+/** Options of crossEntropyWithGrad: those of the backward, and the per-position logsumexp if wanted. */
+export interface CrossEntropyWithGradOptions extends CrossEntropyBackwardOptions {
+  /** true: also return logsumexp(z) per position, z = logits / T (with logitSoftcap, the softcapped
+   *  logits / T); or a Float32Array of the positions to fill. */
+  lse?: boolean | Float32Array;
+}
+
+/** Options of nllLoss: cross-entropy's, less those that act on logits. */
+export type NllOptions = Omit<CrossEntropyOptions, "labelSmoothing" | "temperature" | "zLoss" | "logitSoftcap">;
+
+export interface CrossEntropyResult<L, G> {
+  /** The loss: a number, or one per position for reduction "none". */
+  loss: L;
+  /** The gradient with respect to the logits. */
+  grad: G;
+  /** logsumexp(z) per position, z = logits / T (with logitSoftcap, the softcapped logits / T), when
+   *  asked for with `lse`. */
+  lse: Float32Array | undefined;
+}
+
+type PerPosition = { reduction: "none" };
+type Reduced = { reduction?: "mean" | "sum" };
+
+/** The loss is a number, or a Float32Array for reduction "none". */
+export interface CrossEntropyFn {
+  (logits: Input, target: Target, shape: Shape, options?: CrossEntropyOptions & Reduced): number;
+  (logits: Input, target: Target, shape: Shape, options: CrossEntropyOptions & PerPosition): Float32Array;
+  (logits: Input, target: Target, shape: Shape, options?: CrossEntropyOptions): number | Float32Array;
+}
+
+/** The gradient is a new Float32Array, or `out` when it is given. */
+export interface CrossEntropyBackwardFn {
+  (logits: Input, target: Target, shape: Shape, options?: WithoutOut<CrossEntropyBackwardOptions>): Float32Array;
+  <O extends Output>(logits: Input, target: Target, shape: Shape, options: WithOut<CrossEntropyBackwardOptions, O>): O;
+  (logits: Input, target: Target, shape: Shape, options?: CrossEntropyBackwardOptions): Output;
+}
+
+/** The first arguments of crossEntropyWithGrad: the logits, the target and the shape. */
+type WithGradHead = [logits: Input, target: Target, shape: Shape];
+type GradOptions = CrossEntropyWithGradOptions;
+
+export interface CrossEntropyWithGradFn {
+  (...args: [...WithGradHead, options?: WithoutOut<GradOptions> & Reduced]): CrossEntropyResult<number, Float32Array>;
+  (...args: [...WithGradHead, options: WithoutOut<GradOptions> & PerPosition]): CrossEntropyResult<Float32Array, Float32Array>;
+  <O extends Output>(...args: [...WithGradHead, options: WithOut<GradOptions, O> & Reduced]): CrossEntropyResult<number, O>;
+  <O extends Output>(...args: [...WithGradHead, options: WithOut<GradOptions, O> & PerPosition]): CrossEntropyResult<Float32Array, O>;
+  (...args: [...WithGradHead, options?: GradOptions]): CrossEntropyResult<number | Float32Array, Output>;
+}
+
+export interface NllLossFn {
+  (logProbs: Input, target: Int32Array, shape: Shape, options?: NllOptions & Reduced): number;
+  (logProbs: Input, target: Int32Array, shape: Shape, options: NllOptions & PerPosition): Float32Array;
+  (logProbs: Input, target: Int32Array, shape: Shape, options?: NllOptions): number | Float32Array;
+}
 
 interface Plan {
   /** The function and its data, for errors: "crossEntropy: logits of shape [2, 3]". */
@@ -283,7 +361,7 @@ function lsePlace(ctx: Context, fn: string, v: unknown, P: number, others: reado
   return { place, array: result as Float32Array };
 }
 
-export function crossEntropy(
+function lossOnly(
   ctx: Context,
   logits: Input,
   target: Target,
@@ -294,7 +372,7 @@ export function crossEntropy(
   return reduce(pl.a, run(ctx, pl, undefined, undefined, undefined));
 }
 
-export function crossEntropyWithGrad(
+function lossAndGrad(
   ctx: Context,
   logits: Input,
   target: Target,
@@ -304,13 +382,7 @@ export function crossEntropyWithGrad(
   return withGrad(ctx, "crossEntropyWithGrad", logits, target, shape, options, ["gradOutput", "out", "lse"]);
 }
 
-export function crossEntropyBackward(
-  ctx: Context,
-  logits: Input,
-  target: Target,
-  shape: readonly number[],
-  options?: CrossEntropyBackwardOptions,
-): Output {
+function gradOnly(ctx: Context, logits: Input, target: Target, shape: readonly number[], options?: CrossEntropyBackwardOptions): Output {
   return withGrad(ctx, "crossEntropyBackward", logits, target, shape, options, ["gradOutput", "out"]).grad;
 }
 
@@ -351,13 +423,7 @@ function withGrad(
 }
 
 /** nllLoss: −w_t·logProbs[t] per position, reduced like crossEntropy. A gather per position: plain JS. */
-export function nllLoss(
-  ctx: Context,
-  logProbs: Input,
-  target: Int32Array,
-  shape: readonly number[],
-  options?: NllOptions,
-): number | Float32Array {
+function nll(ctx: Context, logProbs: Input, target: Int32Array, shape: readonly number[], options?: NllOptions): number | Float32Array {
   const fn = "nllLoss";
   const place = placeOf(ctx, fn, "logProbs", logProbs);
   const a = checkCrossEntropyArgs(fn, "logProbs", lengthOf(place), target, shape, options, NLL_OPTIONS, false);
@@ -380,10 +446,45 @@ export function nllLoss(
   return reduce(a, losses);
 }
 
-/** This module's entries of the op table (api.ts). */
-export const CROSS_ENTROPY_OPS = {
-  crossEntropy: op<CrossEntropyFn>(crossEntropy),
-  crossEntropyBackward: op<CrossEntropyBackwardFn>(crossEntropyBackward),
-  crossEntropyWithGrad: op<CrossEntropyWithGradFn>(crossEntropyWithGrad),
-  nllLoss: op<NllLossFn>(nllLoss),
-};
+// The family's functions.
+
+/**
+ * Cross-entropy of softmax(logits / T) over the class axis (`axis`, default −1; 1 for [N, C, d1, …]) against
+ * class indices (an Int32Array with the logits' shape less the class axis) or class probabilities (a
+ * Float32Array of the logits' shape), with PyTorch's `cross_entropy` options and rules: `weight`,
+ * `ignoreIndex` (−100), `labelSmoothing`, `reduction` ("mean" | "sum" | "none"); and `temperature`,
+ * `sampleWeight`, `zLoss`, `allIgnored`, `logitSoftcap`. A number, or a Float32Array per position for "none".
+ * @throws TypeError / RangeError for a target index outside [0, C) that is not ignoreIndex (naming the
+ *   position), targets of the wrong type or length, bad weights, labelSmoothing outside [0, 1], …
+ * @example
+ * crossEntropy(logits, new Int32Array([0, 1, 1]), [3, 3]); // mean over the 3 rows
+ */
+export const crossEntropy = defineOp<CrossEntropyFn>("crossEntropy", lossOnly);
+
+/**
+ * The gradient of `crossEntropy` with respect to the logits, for every option; `gradOutput` is the upstream
+ * gradient (a number for "mean"/"sum", a Float32Array per position for "none"). `out` may be the logits.
+ * @example
+ * const g = crossEntropyBackward(logits, target, [N, C], { gradOutput: 1 });
+ */
+export const crossEntropyBackward = defineOp<CrossEntropyBackwardFn>("crossEntropyBackward", gradOnly);
+
+/**
+ * Loss and gradient in one call. Over rows (the class axis last) it makes one pass over the logits for
+ * the loss, storing the exps in the gradient's place, and a second pass over those stored exps; rows of
+ * at most 31 classes (SIMD builds) are read once; with the class axis not last, two passes over the
+ * logits give the loss and a third the gradient. With `out: logits` the gradient overwrites them (no
+ * second buffer). `lse: true` also returns logsumexp(z) per position, z = logits / T (with
+ * `logitSoftcap`, the softcapped logits / T).
+ * @example
+ * const { loss, grad } = crossEntropyWithGrad(logits, target, [N, C], { out: logits });
+ */
+export const crossEntropyWithGrad = defineOp<CrossEntropyWithGradFn>("crossEntropyWithGrad", lossAndGrad);
+
+/**
+ * Negative log-likelihood of log-probabilities against class indices (PyTorch's `nll_loss`): −w_t·logProbs[t]
+ * per position, reduced like `crossEntropy`. Cross-entropy of probabilities p is `nllLoss(log p, …)`.
+ * @example
+ * nllLoss(Float32Array.from([0.7, 0.2, 0.1], Math.log), new Int32Array([0]), [1, 3]); // 0.3567
+ */
+export const nllLoss = defineOp<NllLossFn>("nllLoss", nll);

@@ -1,14 +1,49 @@
-// softmax, logSoftmax, logSumExp and their backward passes: check the arguments, then stream the
-// kernel over the data (window.ts). Nothing is written before every check has passed.
+// softmax, logSoftmax, logSumExp and their backward passes, with their options: each checks its
+// arguments, then streams its kernel over the data (window.ts). Nothing is written before every check
+// has passed.
 import { FLAGS, type KernelExports } from "../abi.js";
 import type { Context } from "../context.js";
 import { placeOf, lengthOf, outputOf } from "../context.js";
 import { checkSoftmaxArgs, LOGSUMEXP_OPTIONS, SOFTMAX_OPTIONS } from "../args.js";
 import { describe } from "../errors.js";
 import type { Layout } from "../shape.js";
-import { op } from "../op.js";
-import type { BackwardOptions, BinaryOp, Input, LogSumExpOptions, SoftmaxOptions, UnaryOp } from "../types.js";
+import { defineOp } from "../op.js";
+import type { BinaryOp, Input, MaskedRows, Output, UnaryOp } from "../types.js";
 import type { DataPlace, Operand } from "../window.js";
+
+export interface SoftmaxOptions {
+  /** The axis to normalize over; negative counts from the end. Default −1 (the last). */
+  axis?: number;
+  /** Acts on z = x / temperature, divided in float32 first as PyTorch's float32 x / T is (a quotient
+   *  past float32's range is ±Infinity). Must be > 0, with it and its reciprocal finite float32s
+   *  (about 2.9e-39 to 3.4e38). Default 1. */
+  temperature?: number;
+  /** What a row that is entirely −Infinity gives: "nan" (as PyTorch, the default) or "zero". */
+  maskedRows?: MaskedRows;
+  /** Where to write the result (same length as x). May be x itself, for in-place output. */
+  out?: Output;
+}
+
+export interface LogSumExpOptions {
+  /** The axis to reduce; negative counts from the end. Default −1. */
+  axis?: number;
+  /** Computes logsumexp(x / temperature). Default 1. */
+  temperature?: number;
+  /** Where to write the result: the shape without the axis, so one element per position (the product
+   *  of the other dimensions). It must not overlap x. */
+  out?: Output;
+}
+
+export interface BackwardOptions {
+  /** The axis the forward pass normalized over. Default −1. */
+  axis?: number;
+  /** The forward pass's temperature: the gradient is with respect to x before the division. Default 1. */
+  temperature?: number;
+  /** The forward pass's maskedRows: with "zero", masked rows get a zero gradient. Default "nan". */
+  maskedRows?: MaskedRows;
+  /** Where to write dx (same length as y). May be y or dy, for in-place output. */
+  out?: Output;
+}
 
 const FORWARD = [...SOFTMAX_OPTIONS, "out"];
 const LSE = [...LOGSUMEXP_OPTIONS, "out"];
@@ -35,11 +70,12 @@ function check(ctx: Context, fn: string, data: [string, unknown][], shape: unkno
 }
 
 /**
- * An op of this family: `names` its data arguments (then come the shape and the options), `reduced`
- * whether its result has one value per position (else one per element, and it may be written over the
- * first input), and `call` the kernel on one chunk; the window (window.ts) streams the data through it.
+ * An op of this family, of public type F: `names` its data arguments (then come the shape and the
+ * options), `reduced` whether its result has one value per position (else one per element, and it may
+ * be written over the first input), and `call` the kernel on one chunk; the window (window.ts) streams
+ * the data through it.
  */
-function familyOp(
+function familyOp<F extends (...args: never[]) => unknown>(
   fn: string,
   names: readonly string[],
   reduced: boolean,
@@ -58,7 +94,7 @@ function familyOp(
   // Fixed parameters rather than a rest array: these run on every call, and a small call's time is
   // mostly such per-call work.
   const [first, second] = names as [string, string | undefined];
-  return (ctx: Context, a0: unknown, a1: unknown, a2?: unknown, a3?: unknown): Input => {
+  const run = (ctx: Context, a0: unknown, a1: unknown, a2?: unknown, a3?: unknown): Input => {
     const c =
       second === undefined
         ? check(ctx, fn, [[first, a0]], a1, a2, allowed)
@@ -90,28 +126,74 @@ function familyOp(
     });
     return result;
   };
+  return defineOp<F>(fn, run as unknown as (ctx: Context, ...args: Parameters<F>) => unknown);
 }
 
-/** This module's entries of the op table (api.ts). The backward passes take the forward options;
- *  with maskedRows "zero" a row whose y is all +0 (a masked row's output) gets dx = 0, dy whatever it is. */
-export const SOFTMAX_OPS = {
-  softmax: op<UnaryOp<SoftmaxOptions>>(
-    familyOp("softmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) => e.softmax(o, d, i, x!, y, c.temperature, c.flags, ws)),
-  ),
-  logSoftmax: op<UnaryOp<SoftmaxOptions>>(
-    familyOp("logSoftmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) => e.logSoftmax(o, d, i, x!, y, c.temperature, c.flags, ws)),
-  ),
-  logSumExp: op<UnaryOp<LogSumExpOptions>>(
-    familyOp("logSumExp", ["x"], true, LSE, (e, c, o, d, i, [x], out, ws) => e.logSumExp(o, d, i, x!, out, c.temperature, ws)),
-  ),
-  softmaxBackward: op<BinaryOp<BackwardOptions>>(
-    familyOp("softmaxBackward", ["y", "dy"], false, FORWARD, (e, c, o, d, i, [y, dy], dx, ws) =>
-      e.softmaxBackward(o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
-    ),
-  ),
-  logSoftmaxBackward: op<BinaryOp<BackwardOptions>>(
-    familyOp("logSoftmaxBackward", ["y", "dy"], false, FORWARD, (e, c, o, d, i, [y, dy], dx, ws) =>
-      e.logSoftmaxBackward(o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
-    ),
-  ),
-};
+// The family's functions. The backward passes take the forward options; with maskedRows "zero" a row
+// whose y is all +0 (a masked row's output) gets dx = 0, dy whatever it is.
+
+/**
+ * softmax(x / T) along `axis` (default −1) of a row-major tensor of `shape`: exp(z − max) / Σ exp(z − max),
+ * z = x / T. Same as `torch.nn.functional.softmax(x / T, dim=axis)`, NaN and ±Infinity included.
+ * @throws TypeError / RangeError for a wrong type, length, shape, axis, temperature, `out` or option name.
+ * @example
+ * softmax(new Float32Array([3, 5.1, 2, 0.5, 0.1]), [5]); // ≈ [0.1034, 0.8444, 0.0380, 0.0085, 0.0057]
+ * softmax(x, [2, 5], { axis: 0, temperature: 0.5, out: y });
+ */
+export const softmax = familyOp<UnaryOp<SoftmaxOptions>>("softmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) =>
+  e.softmax(o, d, i, x!, y, c.temperature, c.flags, ws),
+);
+
+/**
+ * log-softmax along `axis`, computed as z − max − log Σ exp(z − max), z = x / T (never as log(softmax)).
+ * Same as `torch.nn.functional.log_softmax(x / T, dim=axis)`.
+ * @throws TypeError / RangeError as `softmax`.
+ * @example
+ * logSoftmax(new Float32Array([2, 0.5, 1]), [3]); // ≈ [-0.4644, -1.9644, -1.4644]
+ */
+export const logSoftmax = familyOp<UnaryOp<SoftmaxOptions>>("logSoftmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) =>
+  e.logSoftmax(o, d, i, x!, y, c.temperature, c.flags, ws),
+);
+
+/**
+ * log Σ exp(x / T) along `axis`; the result has `shape` without the axis. Same as
+ * `torch.logsumexp(x / T, dim=axis)`: +Infinity in a row gives +Infinity, an empty or all −Infinity row −Infinity.
+ * @throws TypeError / RangeError as `softmax`; `out` must have one element per position (the product of
+ *   the other dimensions) and not overlap x.
+ * @example
+ * logSumExp(x, [4, 3, 7], { axis: 1 }); // shape [4, 7]
+ */
+export const logSumExp = familyOp<UnaryOp<LogSumExpOptions>>("logSumExp", ["x"], true, LSE, (e, c, o, d, i, [x], out, ws) =>
+  e.logSumExp(o, d, i, x!, out, c.temperature, ws),
+);
+
+/**
+ * Gradient of `softmax` with respect to its input x: dx = y ⊙ (dy − Σ y⊙dy) / T, with y the softmax output
+ * and dy the gradient of the loss with respect to y (PyTorch's `_softmax_backward_data`, divided by T).
+ * @throws TypeError / RangeError as `softmax`, for y and dy alike.
+ * @example
+ * const y = softmax(x, [rows, cols]);
+ * const dx = softmaxBackward(y, dy, [rows, cols]);
+ */
+export const softmaxBackward = familyOp<BinaryOp<BackwardOptions>>(
+  "softmaxBackward",
+  ["y", "dy"],
+  false,
+  FORWARD,
+  (e, c, o, d, i, [y, dy], dx, ws) => e.softmaxBackward(o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
+);
+
+/**
+ * Gradient of `logSoftmax` with respect to its input x: dx = (dy − exp(y) · Σ dy) / T, with y the
+ * log-softmax output. With `maskedRows: "zero"` (as in the forward call), masked rows get dx = 0.
+ * @throws TypeError / RangeError as `softmax`, for y and dy alike.
+ * @example
+ * const dx = logSoftmaxBackward(logSoftmax(x, shape), dy, shape);
+ */
+export const logSoftmaxBackward = familyOp<BinaryOp<BackwardOptions>>(
+  "logSoftmaxBackward",
+  ["y", "dy"],
+  false,
+  FORWARD,
+  (e, c, o, d, i, [y, dy], dx, ws) => e.logSoftmaxBackward(o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
+);

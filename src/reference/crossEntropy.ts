@@ -11,7 +11,7 @@
 // the upstream gradient's share of position n (its reduction factor times sampleWeight_n).
 import { forEachRow } from "../shape.js";
 import { CE_OPTIONS, type CrossEntropyArgs, checkCrossEntropyArgs, NLL_OPTIONS, positions, checkGradOutput } from "../targets.js";
-import type { CrossEntropyOptions, NllOptions } from "../types.js";
+import type { CrossEntropyOptions, NllOptions } from "../ops/crossEntropy.js";
 import { position } from "./position.js";
 
 export type { CrossEntropyOptions };
