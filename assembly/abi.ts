@@ -40,6 +40,13 @@
 // @ts-ignore: decorator
 @inline export const SUM_BLOCK: i32 = 256;
 
+/** The inner size from which a slice's kernel path is the columns passes (columns.ts), for every
+ *  range of it: the wrapper's window never splits a slice of at least this many positions into ranges
+ *  of fewer, so that a path below it can differ from the columns one without making a position's bits
+ *  depend on the chunking. */
+// @ts-ignore: decorator
+@inline export const PERIODIC_INNER: i32 = 64;
+
 /** Logits per block of cross-entropy's online row pass: 4 KiB, so the max pass and the exp pass both
  *  find them in L1. The workspace holds one float32 shift per block. */
 // @ts-ignore: decorator

@@ -3,8 +3,11 @@
 // slices (or, when one slice is too large and inner > 1, of ranges of inner positions of one slice),
 // so no call needs memory in proportion to its input. A chunk boundary never changes a result bit:
 // inner == 1 rows are never split, and the inner > 1 kernels compute each position alike wherever it
-// falls (columns.ts). Operands are either "full" (dim·inner elements per outer slice, like the input
+// falls (columns.ts, periodic.ts), as long as a range takes the same path as the whole slice: no range
+// of 1 position (the row path), nor, for a slice of at least PERIODIC_INNER positions (the columns
+// path), of fewer than that (the periodic path). Operands are either "full" (dim·inner elements per outer slice, like the input
 // tensor) or per position (inner elements per outer slice, like a reduction's result).
+import { PERIODIC_INNER } from "./abi.js";
 import type { Heap } from "./memory.js";
 
 /** A JS typed array the kernels take: float32 data, int32 class indices, float64 losses. */
@@ -146,22 +149,24 @@ export class Window {
     }
   }
 
-  /** One outer slice at a time, in ranges of at least 2 inner positions (inner == 1 would switch the
-   *  kernel to its row layout, so a range that would leave exactly one position after it stops one
-   *  short). Every operand is copied. */
+  /** One outer slice at a time, in ranges of at least `least` inner positions, the fewest that take the
+   *  whole slice's path: 2 (one position would switch the kernel to its row layout), or PERIODIC_INNER
+   *  for a slice of at least that many (fewer would switch it to the periodic passes). A range that
+   *  would leave fewer than `least` after it takes them too. Every operand is copied. */
   private runColumns(job: Job): void {
     const { outer, dim, inner, operands } = job;
     const owners = distinctOwners(operands);
     let colBytes = 0;
     for (const s of owners) colBytes += (operands[s]!.full ? dim : 1) * operands[s]!.bytes;
-    const wsPer = job.workspace(inner) / inner; // bytes of workspace per position
-    let ic = Math.floor(this.bytes / (colBytes + wsPer + 32));
-    ic = Math.min(inner, Math.max(3, ic - (ic % 4))); // a multiple of 4 where it can be
+    const least = inner >= PERIODIC_INNER ? PERIODIC_INNER : 2;
+    let ic = Math.floor(this.bytes / (colBytes + job.workspace(inner) / inner + 32));
+    ic = Math.min(inner, Math.max(least, 3, ic - (ic % 4))); // a multiple of 4 where it can be
+    const widest = Math.min(inner, ic + least - 1); // a range that takes the last few
     const offsets: number[] = [];
-    let size = align16(job.workspace(ic));
+    let size = align16(job.workspace(widest));
     for (const s of owners) {
       offsets[s] = size;
-      size += align16(ic * (operands[s]!.full ? dim : 1) * operands[s]!.bytes);
+      size += align16(widest * (operands[s]!.full ? dim : 1) * operands[s]!.bytes);
     }
     const base = this.acquire(size, job.label);
     const ownerOf = operands.map((op, i) => owners.find((s) => samePlace(operands[s]!.place, op.place)) ?? i);
@@ -169,7 +174,7 @@ export class Window {
     for (let o = 0; o < outer; o++) {
       for (let i0 = 0; i0 < inner; ) {
         let c = Math.min(ic, inner - i0);
-        if (inner - i0 - c === 1) c -= 1;
+        if (inner - i0 - c < least) c = inner - i0;
         for (const s of owners)
           if (operands.some((op, i) => ownerOf[i] === s && op.read)) this.copyColumns(job, operands[s]!, o, i0, c, ptrs[s]!, true);
         job.kernel(1, dim, c, ptrs, base);
