@@ -5,13 +5,19 @@
 //   [0, 8·inner)        float64 sums
 //   [8·inner, 12·inner) float32 shift (row max, or 0 when it is not finite)
 //   [12·inner, 16·inner) float32 max, then the output factor or offset
+// In the SIMD builds, slices of 1 < inner < PERIODIC_INNER positions at temperature 1 go through the
+// periodic passes (periodic.ts) instead, which read the slice as flat vectors; their workspace is
+// 64·inner bytes: the 16·inner above, then
+//   [16·inner, 32·inner) a float32 pattern (4·inner lanes): slot maxima, then shifts, then factors
+//   [32·inner, 64·inner) float64 slot sums, then log-softmax's offsets as a pattern
 // k is 1/temperature (float64; the exp loops use it rounded to float32). y may be x (in place).
 import { rowMax, rowExpSum, rowScale, rowShiftScaleSub, rowFill, rowHasNaN } from "./rows";
 import { colMax, colExpSum, colScale, colShiftScaleSub, colHasNaN } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite } from "./rules";
 import { scatter, storeBlock, maxTransposedRows, half, quad } from "./lanes";
 import { logv } from "./log";
-import { SHORT_ROW } from "./abi";
+import { SHORT_ROW, PERIODIC_INNER } from "./abi";
+import { periodicMax, periodicExpSum, periodicScale, periodicLogSoftmaxOut, periodicPattern, periodicPattern64 } from "./periodic";
 import {
   expNegv,
   EXP_TABLE,
@@ -39,6 +45,41 @@ import {
 // @ts-ignore: decorator
 @inline function auxAt(ws: usize, inner: i32): usize {
   return ws + <usize>inner * 12;
+}
+
+// @ts-ignore: decorator
+@inline function patternAt(ws: usize, inner: i32): usize {
+  return ws + ((<usize>inner) << 4);
+}
+// @ts-ignore: decorator
+@inline function slotsAt(ws: usize, inner: i32): usize {
+  return ws + ((<usize>inner) << 5);
+}
+
+/** Whether a slice takes the periodic passes. They compute z = x / t and exp(z − shift), the columns
+ *  passes exp((x − shift)·k): the same operations at k = 1, the only temperature routed here. */
+// @ts-ignore: decorator
+@inline function periodic(inner: i32, k: f64): bool {
+  return ASC_FEATURE_SIMD && inner < PERIODIC_INNER && k == 1;
+}
+
+/** The periodic passes' max and exp-sum over a [dim, inner] slice: aux = the maxima of z (x / t when
+ *  scaled), shifts = shiftOf(them), sums = Σ exp(z − shift) (exps written to y if `write`), and the shift
+ *  pattern left at patternAt. */
+// @ts-ignore: decorator
+@inline function periodicMaxExpSum(x: usize, y: usize, dim: i32, inner: i32, t: f32, scaled: bool, ws: usize, write: bool): void {
+  const aux = auxAt(ws, inner),
+    shifts = shiftsAt(ws, inner),
+    pattern = patternAt(ws, inner);
+  periodicMax(x, dim, inner, pattern, aux);
+  for (let i = 0; i < inner; i++) {
+    const a = aux + ((<usize>i) << 2);
+    const m = scaled ? load<f32>(a) / t : load<f32>(a); // max(x / t) = max(x) / t: division by t > 0 is monotone
+    store<f32>(a, m);
+    store<f32>(shifts + ((<usize>i) << 2), shiftOf(m));
+  }
+  periodicPattern(shifts, inner, pattern);
+  periodicExpSum(x, y, dim, inner, t, scaled, pattern, slotsAt(ws, inner), sumsAt(ws), write);
 }
 
 /** Pass 1 over a [dim, inner] slice: aux = column maxima, shifts = shiftOf(max). */
@@ -78,6 +119,22 @@ export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usi
   const sums = sumsAt(ws),
     aux = auxAt(ws, inner);
   const stride = (<usize>inner) << 2;
+  if (periodic(inner, k)) {
+    const shifts = shiftsAt(ws, inner),
+      pattern = patternAt(ws, inner);
+    for (let o = 0; o < outer; o++) {
+      const xs = x + <usize>o * slice,
+        ys = y + <usize>o * slice;
+      periodicMaxExpSum(xs, ys, dim, inner, 1, false, ws, true);
+      for (let i = 0; i < inner; i++) {
+        const f = softmaxFactor(load<f32>(aux + ((<usize>i) << 2)), load<f64>(sums + ((<usize>i) << 3)), maskedZero);
+        store<f32>(shifts + ((<usize>i) << 2), f);
+      }
+      periodicPattern(shifts, inner, pattern);
+      periodicScale(ys, ys, dim, inner, pattern);
+    }
+    return;
+  }
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice,
       ys = y + <usize>o * slice;
@@ -111,11 +168,15 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
     shifts = shiftsAt(ws, inner),
     aux = auxAt(ws, inner);
   const stride = (<usize>inner) << 2;
+  const byPeriodic = periodic(inner, k);
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice,
       ys = y + <usize>o * slice;
-    colsMax(xs, dim, inner, ws);
-    colsExpSum(xs, ys, dim, inner, k32, ws, false);
+    if (byPeriodic) periodicMaxExpSum(xs, ys, dim, inner, 1, false, ws, false);
+    else {
+      colsMax(xs, dim, inner, ws);
+      colsExpSum(xs, ys, dim, inner, k32, ws, false);
+    }
     let masked = false;
     for (let i = 0; i < inner; i++) {
       const a = aux + ((<usize>i) << 2),
@@ -127,7 +188,13 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
       store<f32>(a, z ? 1 : 0); // the max is spent: keep which positions are masked
       store<f64>(sp, logSoftmaxOffset(m, s)); // and the sum: keep the offset
     }
-    for (let d = 0; d < dim; d++) colShiftScaleSub(xs + <usize>d * stride, ys + <usize>d * stride, shifts, sums, inner, k);
+    if (byPeriodic) {
+      const offsets = slotsAt(ws, inner);
+      periodicPattern64(sums, inner, offsets);
+      periodicLogSoftmaxOut(xs, ys, dim, inner, 1, false, patternAt(ws, inner), offsets);
+    } else {
+      for (let d = 0; d < dim; d++) colShiftScaleSub(xs + <usize>d * stride, ys + <usize>d * stride, shifts, sums, inner, k);
+    }
     if (masked) {
       for (let i = 0; i < inner; i++) {
         if (load<f32>(aux + ((<usize>i) << 2)) == 0) continue;
@@ -154,10 +221,14 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
   }
   const sums = sumsAt(ws),
     aux = auxAt(ws, inner);
+  const byPeriodic = periodic(inner, k);
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice;
-    colsMax(xs, dim, inner, ws);
-    colsExpSum(xs, xs, dim, inner, k32, ws, false);
+    if (byPeriodic) periodicMaxExpSum(xs, xs, dim, inner, 1, false, ws, false);
+    else {
+      colsMax(xs, dim, inner, ws);
+      colsExpSum(xs, xs, dim, inner, k32, ws, false);
+    }
     const outRow = out + ((<usize>o * <usize>inner) << 2);
     for (let i = 0; i < inner; i++) {
       const m = load<f32>(aux + ((<usize>i) << 2)),
