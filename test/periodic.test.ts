@@ -102,6 +102,16 @@ for (const build of BUILDS) {
       );
     });
 
+    it("the window holds a slice of fewer than PERIODIC_INNER positions whole, whatever its size", async () => {
+      // With a 64-byte window, column ranges of [50000, 10] would need ~0.6-0.8 MB of wasm memory (3 or
+      // 4 positions); the whole slice, which is what the window copies, 2 MB.
+      const sm = await createSimdmax({ build, scratchBytes: 64 });
+      const x = makeData(layoutOf("test", [50000, 10], 0), { seed: 5, magnitude: 10, offset: 0, special: 0, maskedRow: 0 });
+      const y = sm.softmax(x, [50000, 10], { axis: 0 });
+      expect(sm.memory.buffer.byteLength).toBeGreaterThanOrEqual(x.byteLength);
+      expect(bits(y)).toEqual(bits((await instances(build)).normal.softmax(x, [50000, 10], { axis: 0 })));
+    });
+
     it("chunking changes no bit around and above PERIODIC_INNER (windows of 64 B, 4 KiB, 64 KiB, and no window)", async () => {
       const sms = await Promise.all([64, 4096, 65536].map((scratchBytes) => createSimdmax({ build, scratchBytes })));
       const big = await createSimdmax({ build });
