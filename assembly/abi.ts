@@ -40,16 +40,31 @@
 // @ts-ignore: decorator
 @inline export const SUM_BLOCK: i32 = 256;
 
+/** The forward softmax family (SIMD builds, temperature 1) takes slices of fewer inner positions
+ *  than this (inner > 1) through the periodic passes (periodic.ts), which read a slice as flat vectors;
+ *  from here on the columns passes (columns.ts), vectorized across positions. Measured
+ *  (bench/RESULTS.md). The wrapper's window never splits a slice of at least this many positions into
+ *  ranges of fewer, so a position's path never depends on the chunking. */
+// @ts-ignore: decorator
+@inline export const PERIODIC_INNER: i32 = 16;
+
+/** Steps of 4 rows per float32 block of the periodic sums (periodic.ts): 32 float32 additions per
+ *  slot before the float64 sum. It decides the bits of every periodic sum. */
+// @ts-ignore: decorator
+@inline export const PERIODIC_BLOCK: i32 = 32;
+
 /** Logits per block of cross-entropy's online row pass: 4 KiB, so the max pass and the exp pass both
  *  find them in L1. The workspace holds one float32 shift per block. */
 // @ts-ignore: decorator
 @inline export const CE_BLOCK: i32 = 1024;
 
-/** Bytes of workspace the softmax-family kernels need: 16 per inner position when inner > 1; for
+/** Bytes of workspace the softmax-family kernels need: 64 per inner position when 1 < inner <
+ *  PERIODIC_INNER (per-position state, then 4·inner-lane patterns: periodic.ts), 16 when inner ≥
+ *  PERIODIC_INNER; for
  *  rows (inner == 1) of at most SHORT_ROW elements, 32·(dim + 1) (the backward passes transpose y and
  *  dy); else 0. The same in every build (see the head of this file). */
 export function workspaceBytes(dim: i32, inner: i32): i32 {
-  if (inner > 1) return inner << 4;
+  if (inner > 1) return inner < PERIODIC_INNER ? inner << 6 : inner << 4;
   return dim <= SHORT_ROW ? (dim + 1) << 5 : 0;
 }
 

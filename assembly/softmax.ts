@@ -5,6 +5,11 @@
 //   [0, 8·inner)        float64 sums
 //   [8·inner, 12·inner) float32 shift (row max, or 0 when it is not finite)
 //   [12·inner, 16·inner) float32 max, then the output factor or offset
+// In the SIMD builds, slices of 1 < inner < PERIODIC_INNER positions go through the periodic passes
+// (periodic.ts) instead, which read the slice as flat vectors; their workspace is 64·inner bytes: the
+// 16·inner above, then
+//   [16·inner, 32·inner) a float32 pattern (4·inner lanes): slot maxima, then shifts, then factors
+//   [32·inner, 64·inner) float64 slot sums, then log-softmax's offsets as a pattern
 // The kernels compute on z = x / T (rules.ts: the float32 division first, as PyTorch), T being the
 // temperature as a float64 rounded to float32; maxima, shifts and sums are those of z. y may be x.
 import { rowMax, rowExpSum, rowScale, rowScaledShiftSub, rowFill, rowHasNaN } from "./rows";
@@ -12,7 +17,8 @@ import { colMax, colExpSum, colScale, colScaledShiftSub, colHasNaN } from "./col
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite, scaledv } from "./rules";
 import { scatter, storeBlock, maxTransposedRows, half, quad } from "./lanes";
 import { logv } from "./log";
-import { SHORT_ROW } from "./abi";
+import { SHORT_ROW, PERIODIC_INNER } from "./abi";
+import { periodicMax, periodicExpSum, periodicScale, periodicLogSoftmaxOut, periodicPattern, periodicPattern64 } from "./periodic";
 import {
   expNegv,
   EXP_TABLE,
@@ -40,6 +46,46 @@ import {
 // @ts-ignore: decorator
 @inline function auxAt(ws: usize, inner: i32): usize {
   return ws + <usize>inner * 12;
+}
+
+// @ts-ignore: decorator
+@inline function patternAt(ws: usize, inner: i32): usize {
+  return ws + ((<usize>inner) << 4);
+}
+// @ts-ignore: decorator
+@inline function slotsAt(ws: usize, inner: i32): usize {
+  return ws + ((<usize>inner) << 5);
+}
+
+/** Whether a slice of inner positions takes the periodic passes. */
+// @ts-ignore: decorator
+@inline function periodic(inner: i32): bool {
+  return ASC_FEATURE_SIMD && inner < PERIODIC_INNER;
+}
+
+/** The periodic passes' max and exp-sum over a [dim, inner] slice: aux = the maxima of z (x / t when
+ *  scaled), shifts = shiftOf(them), sums = Σ exp(z − shift) (exps written to y if `write`), and the shift
+ *  pattern left at patternAt. `scaled` is a constant in each of the two copies (periodicMaxExpSumT). */
+// @ts-ignore: decorator
+@inline function periodicMaxExpSum(x: usize, y: usize, dim: i32, inner: i32, t: f32, scaled: bool, ws: usize, write: bool): void {
+  const aux = auxAt(ws, inner),
+    shifts = shiftsAt(ws, inner),
+    pattern = patternAt(ws, inner);
+  periodicMax(x, dim, inner, pattern, aux);
+  for (let i = 0; i < inner; i++) {
+    const a = aux + ((<usize>i) << 2);
+    const m = load<f32>(a) / t; // max(x / t) = max(x) / t: division by t > 0 is monotone
+    store<f32>(a, m);
+    store<f32>(shifts + ((<usize>i) << 2), shiftOf(m));
+  }
+  periodicPattern(shifts, inner, pattern);
+  periodicExpSum(x, y, dim, inner, t, scaled, pattern, slotsAt(ws, inner), sumsAt(ws), write);
+}
+
+// @ts-ignore: decorator
+@inline function periodicMaxExpSumT(x: usize, y: usize, dim: i32, inner: i32, t: f32, ws: usize, write: bool): void {
+  if (t != 1) periodicMaxExpSum(x, y, dim, inner, t, true, ws, write);
+  else periodicMaxExpSum(x, y, dim, inner, 1, false, ws, write);
 }
 
 /** Pass 1 over a [dim, inner] slice: aux = the maxima of z = x / t per position, shifts = shiftOf of them. */
@@ -83,6 +129,22 @@ export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usi
   const sums = sumsAt(ws),
     aux = auxAt(ws, inner);
   const stride = (<usize>inner) << 2;
+  if (periodic(inner)) {
+    const shifts = shiftsAt(ws, inner),
+      pattern = patternAt(ws, inner);
+    for (let o = 0; o < outer; o++) {
+      const xs = x + <usize>o * slice,
+        ys = y + <usize>o * slice;
+      periodicMaxExpSumT(xs, ys, dim, inner, t, ws, true);
+      for (let i = 0; i < inner; i++) {
+        const f = softmaxFactor(load<f32>(aux + ((<usize>i) << 2)), load<f64>(sums + ((<usize>i) << 3)), maskedZero);
+        store<f32>(shifts + ((<usize>i) << 2), f);
+      }
+      periodicPattern(shifts, inner, pattern);
+      periodicScale(ys, ys, dim, inner, pattern);
+    }
+    return;
+  }
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice,
       ys = y + <usize>o * slice;
@@ -115,11 +177,15 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
     shifts = shiftsAt(ws, inner),
     aux = auxAt(ws, inner);
   const stride = (<usize>inner) << 2;
+  const byPeriodic = periodic(inner);
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice,
       ys = y + <usize>o * slice;
-    colsMax(xs, dim, inner, t, ws);
-    colsExpSum(xs, ys, dim, inner, t, ws, false);
+    if (byPeriodic) periodicMaxExpSumT(xs, ys, dim, inner, t, ws, false);
+    else {
+      colsMax(xs, dim, inner, t, ws);
+      colsExpSum(xs, ys, dim, inner, t, ws, false);
+    }
     let masked = false;
     for (let i = 0; i < inner; i++) {
       const a = aux + ((<usize>i) << 2),
@@ -131,7 +197,13 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
       store<f32>(a, z ? 1 : 0); // the max is spent: keep which positions are masked
       store<f64>(sp, logSoftmaxOffset(m, s)); // and the sum: keep the offset
     }
-    for (let d = 0; d < dim; d++) colScaledShiftSub(xs + <usize>d * stride, ys + <usize>d * stride, shifts, sums, inner, t);
+    if (byPeriodic) {
+      const offsets = slotsAt(ws, inner);
+      periodicPattern64(sums, inner, offsets);
+      periodicLogSoftmaxOut(xs, ys, dim, inner, t, t != 1, patternAt(ws, inner), offsets);
+    } else {
+      for (let d = 0; d < dim; d++) colScaledShiftSub(xs + <usize>d * stride, ys + <usize>d * stride, shifts, sums, inner, t);
+    }
     if (masked) {
       for (let i = 0; i < inner; i++) {
         if (load<f32>(aux + ((<usize>i) << 2)) == 0) continue;
@@ -157,10 +229,14 @@ export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out:
   }
   const sums = sumsAt(ws),
     aux = auxAt(ws, inner);
+  const byPeriodic = periodic(inner);
   for (let o = 0; o < outer; o++) {
     const xs = x + <usize>o * slice;
-    colsMax(xs, dim, inner, t, ws);
-    colsExpSum(xs, xs, dim, inner, t, ws, false);
+    if (byPeriodic) periodicMaxExpSumT(xs, xs, dim, inner, t, ws, false);
+    else {
+      colsMax(xs, dim, inner, t, ws);
+      colsExpSum(xs, xs, dim, inner, t, ws, false);
+    }
     const outRow = out + ((<usize>o * <usize>inner) << 2);
     for (let i = 0; i < inner; i++) {
       const m = load<f32>(aux + ((<usize>i) << 2)),

@@ -8,6 +8,10 @@
 // T (default 1) is the temperature of the timed calls. Builds from before the kernels divided by the
 // temperature took its reciprocal in that parameter; a probe call tells which a build takes.
 //
+// With an argument `axis0` (after the shape, before or after T), the softmax family runs along axis 0 of [ROWS, COLS] instead (outer
+// 1, dim ROWS, inner COLS: the inner > 1 kernels), and cross-entropy and the exp pass are left out:
+//   node scripts/relaxed-simd.mjs bench/ab.mjs A.wasm B.wasm 1048576x3 axis0
+//
 // Prints, per kernel (softmax, logSoftmax, logSumExp, both backward passes, crossEntropy forward and
 // fused, the exp pass), the best
 // time of each build and the median ratio B / A; then bit-compares both builds' outputs over 3000
@@ -15,13 +19,16 @@
 // ignored targets, in place, lse and gradient asked for or not).
 import { readFile } from "node:fs/promises";
 
-const [fileA, fileB, shape = "4096x10", temperature = "1"] = process.argv.slice(2);
+const [fileA, fileB, shape = "4096x10", ...rest] = process.argv.slice(2);
+const mode = rest.find((a) => a === "axis0");
+const temperature = rest.find((a) => a !== "axis0") ?? "1";
 if (!fileA || !fileB) {
-  console.error("usage: node scripts/relaxed-simd.mjs bench/ab.mjs A.wasm B.wasm [ROWSxCOLS] [T]");
+  console.error("usage: node scripts/relaxed-simd.mjs bench/ab.mjs A.wasm B.wasm [ROWSxCOLS] [T] [axis0]");
   process.exit(2);
 }
 const [R, C] = shape.split("x").map(Number);
 const n = R * C;
+const AXIS0 = mode === "axis0";
 const builds = await Promise.all([fileA, fileB].map(async (f) => (await WebAssembly.instantiate(await readFile(f))).instance.exports));
 
 /** A seeded generator, so both builds see the same data. */
@@ -60,6 +67,19 @@ const random = rng(1);
 const x = Float32Array.from({ length: n }, () => random() * 16 - 8);
 const t = Int32Array.from({ length: R }, () => Math.floor(random() * C));
 const kernels = builds.map((e) => {
+  if (AXIS0) {
+    const ws = layout(e, { x: 4 * n, y: 4 * n, dy: 4 * n, loss: 4 * C, ws: e.workspaceBytes(R, C) });
+    new Float32Array(e.memory.buffer, ws.x, n).set(x);
+    new Float32Array(e.memory.buffer, ws.dy, n).set(x.map((v) => v / 8));
+    const T = temperatureParam(e, Number(temperature));
+    return {
+      softmax: () => e.softmax(1, R, C, ws.x, ws.y, T, 0, ws.ws),
+      logSoftmax: () => e.logSoftmax(1, R, C, ws.x, ws.y, T, 0, ws.ws),
+      logSumExp: () => e.logSumExp(1, R, C, ws.x, ws.loss, T, ws.ws),
+      softmaxBackward: () => e.softmaxBackward(1, R, C, ws.x, ws.dy, ws.y, T, 0, ws.ws),
+      logSoftmaxBackward: () => e.logSoftmaxBackward(1, R, C, ws.x, ws.dy, ws.y, T, 0, ws.ws),
+    };
+  }
   const at = layout(e, {
     x: 4 * n,
     y: 4 * n,
@@ -102,7 +122,9 @@ function time(f) {
 }
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
-console.log(`A: ${fileA}\nB: ${fileB}\n${R}×${C}, temperature ${temperature}, 12 alternating rounds of 25 ms per build`);
+console.log(
+  `A: ${fileA}\nB: ${fileB}\n${R}×${C}${AXIS0 ? " along axis 0" : ""}, temperature ${temperature}, 12 alternating rounds of 25 ms per build`,
+);
 for (const name of Object.keys(kernels[0])) {
   for (const k of kernels) for (let i = 0; i < 300; i++) k[name](); // past V8's baseline tier
   const best = [Infinity, Infinity],

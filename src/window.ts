@@ -3,8 +3,11 @@
 // slices (or, when one slice is too large and inner > 1, of ranges of inner positions of one slice),
 // so no call needs memory in proportion to its input. A chunk boundary never changes a result bit:
 // inner == 1 rows are never split, and the inner > 1 kernels compute each position alike wherever it
-// falls (columns.ts). Operands are either "full" (dim·inner elements per outer slice, like the input
+// falls (columns.ts, periodic.ts), as long as a range takes the same path as the whole slice: only
+// slices of at least PERIODIC_INNER positions (the columns path) are split, into ranges of at least
+// that many (fewer would take the periodic path, one the row path). Operands are either "full" (dim·inner elements per outer slice, like the input
 // tensor) or per position (inner elements per outer slice, like a reduction's result).
+import { PERIODIC_INNER } from "./abi.js";
 import type { Heap } from "./memory.js";
 
 /** A JS typed array the kernels take: float32 data, int32 class indices, float64 losses. */
@@ -82,11 +85,13 @@ export class Window {
     const wsBytes = align16(job.workspace(inner));
     const fit = Math.floor((this.bytes - wsBytes) / perSlice);
     try {
-      // One slice larger than the window: rows must be whole, and a slice of inner positions up to
-      // SLICE_LIMIT windows is copied whole too (contiguous copies: 16 MiB with the usual window);
-      // only larger ones go by column ranges, whose strided copies touch every cache line of the
-      // slice once per range.
-      if (fit >= 1 || inner === 1 || perSlice + wsBytes <= SLICE_LIMIT * this.bytes)
+      // One slice larger than the window: rows must be whole, and so is a slice of fewer than
+      // PERIODIC_INNER positions (at most 15 rows' worth: its ranges would be runs of a few elements,
+      // copied word by word, 3.9× the time of the same data as rows at [2^22, 10] along axis 0); a
+      // slice of more positions up to SLICE_LIMIT windows is copied whole too (contiguous copies: 16
+      // MiB with the usual window); only larger ones go by column ranges, whose strided copies touch
+      // every cache line of the slice once per range.
+      if (fit >= 1 || inner < PERIODIC_INNER || perSlice + wsBytes <= SLICE_LIMIT * this.bytes)
         this.runSlices(job, slots, Math.max(1, Math.min(outer, fit)), wsBytes);
       else this.runColumns(job);
     } finally {
@@ -146,22 +151,24 @@ export class Window {
     }
   }
 
-  /** One outer slice at a time, in ranges of at least 2 inner positions (inner == 1 would switch the
-   *  kernel to its row layout, so a range that would leave exactly one position after it stops one
-   *  short). Every operand is copied. */
+  /** One outer slice of at least PERIODIC_INNER positions at a time (run() holds smaller ones whole), in
+   *  ranges of at least that many, the fewest that take the whole slice's path (fewer would switch the
+   *  kernel to the periodic passes, one to its row layout). A range that would leave fewer after it
+   *  takes them too. Every operand is copied. */
   private runColumns(job: Job): void {
     const { outer, dim, inner, operands } = job;
     const owners = distinctOwners(operands);
     let colBytes = 0;
     for (const s of owners) colBytes += (operands[s]!.full ? dim : 1) * operands[s]!.bytes;
-    const wsPer = job.workspace(inner) / inner; // bytes of workspace per position
-    let ic = Math.floor(this.bytes / (colBytes + wsPer + 32));
-    ic = Math.min(inner, Math.max(3, ic - (ic % 4))); // a multiple of 4 where it can be
+    const least = PERIODIC_INNER;
+    let ic = Math.floor(this.bytes / (colBytes + job.workspace(inner) / inner + 32));
+    ic = Math.min(inner, Math.max(least, ic - (ic % 4))); // a multiple of 4 where it can be
+    const widest = Math.min(inner, ic + least - 1); // a range that takes the last few
     const offsets: number[] = [];
-    let size = align16(job.workspace(ic));
+    let size = align16(job.workspace(widest));
     for (const s of owners) {
       offsets[s] = size;
-      size += align16(ic * (operands[s]!.full ? dim : 1) * operands[s]!.bytes);
+      size += align16(widest * (operands[s]!.full ? dim : 1) * operands[s]!.bytes);
     }
     const base = this.acquire(size, job.label);
     const ownerOf = operands.map((op, i) => owners.find((s) => samePlace(operands[s]!.place, op.place)) ?? i);
@@ -169,7 +176,7 @@ export class Window {
     for (let o = 0; o < outer; o++) {
       for (let i0 = 0; i0 < inner; ) {
         let c = Math.min(ic, inner - i0);
-        if (inner - i0 - c === 1) c -= 1;
+        if (inner - i0 - c < least) c = inner - i0;
         for (const s of owners)
           if (operands.some((op, i) => ownerOf[i] === s && op.read)) this.copyColumns(job, operands[s]!, o, i0, c, ptrs[s]!, true);
         job.kernel(1, dim, c, ptrs, base);

@@ -7,7 +7,7 @@
 import { describe, it, expect } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { KERNEL_EXPORTS, KERNEL_NAMES, type KernelName } from "../src/abi.js";
+import { KERNEL_EXPORTS, KERNEL_NAMES, PERIODIC_INNER, type KernelName } from "../src/abi.js";
 import {
   VARIANTS,
   EXPORT_NAMES,
@@ -250,13 +250,14 @@ describe("the modules", () => {
     for (const s of statics) expect(s === statics[0]).toBe(true);
   });
 
-  it("workspaceBytes is 16·inner for inner > 1, 32·(dim + 1) for rows of ≤ 31, else 0; crossEntropyWorkspaceBytes 48·inner, 16·(dim + 9) for SIMD short rows, 4 per 1024-logit block", () => {
+  it("workspaceBytes is 64·inner for 1 < inner < PERIODIC_INNER, 16·inner above, 32·(dim + 1) for rows of ≤ 31, else 0; crossEntropyWorkspaceBytes 48·inner, 16·(dim + 9) for SIMD short rows, 4 per 1024-logit block", () => {
+    const inners = [1, 2, 3, 4, 5, 6, 7, 8, 9, PERIODIC_INNER - 1, PERIODIC_INNER, PERIODIC_INNER + 1, 1000];
     for (const v of VARIANTS) {
       const abi = instantiate(v, 1);
       for (let dim = 0; dim <= 40; dim++) {
-        for (let inner = 1; inner <= 9; inner++) {
+        for (const inner of inners) {
           expect(abi.workspaceBytes(dim, inner), `${v.name} (${dim}, ${inner})`).toBe(
-            inner > 1 ? 16 * inner : dim <= 31 ? 32 * (dim + 1) : 0,
+            inner > 1 ? (inner < PERIODIC_INNER ? 64 : 16) * inner : dim <= 31 ? 32 * (dim + 1) : 0,
           );
           const ce = abi.crossEntropyWorkspaceBytes(dim, inner);
           const rows = v.isa !== "scalar" && dim <= 31 ? 16 * (dim + 9) : 4 * Math.ceil(dim / 1024);
