@@ -304,7 +304,7 @@ export function plotSvg(epochs, { width = 760, height = 300, title = "softmax re
         parts.push(
           `<polyline class="series" data-key="${s.key}" points="${points.join(" ")}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`,
         );
-      const ly = top + 14 + k * 16;
+      const ly = panel === 0 ? top + 14 + k * 16 : bottom - 26 + k * 16; // clear of the lines: loss falls, accuracy rises
       parts.push(
         `<line x1="${right - 120}" x2="${right - 100}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${dash}/>`,
         `<text x="${right - 95}" y="${ly}" font-size="11">${s.label}</text>`,
