@@ -295,6 +295,11 @@ describe("examples/mnist.mjs (npm start: softmax regression on MNIST, d2l's reci
     expect(existsSync(join(dir, "text.svg"))).toBe(true);
   });
 
+  it("is what the README says the tests run", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
+    expect(readme).toContain("`npm test` runs the demo shortened to 2 epochs (`test/examples.test.ts`: test accuracy above 0.82,");
+  });
+
   it("rejects a bad flag value by name", () => {
     expect(() => run("mnist.mjs", "--epochs", "0", "--plot", join(dir, "never.svg"))).toThrow(/--epochs must be a positive integer, got 0/);
     expect(existsSync(join(dir, "never.svg"))).toBe(false);
