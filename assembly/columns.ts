@@ -47,8 +47,30 @@ export function colMax(m: usize, x: usize, n: i32): void {
 // @ts-ignore: decorator
 @inline
 export function colExpSum(sum: usize, shift: usize, x: usize, y: usize, n: i32, t: f32, write: bool): void {
+  // Four copies, so that neither the division nor the store is tested per vector (one @inline body
+  // with both branches had Binaryen fold the division back in as a select).
+  if (write) {
+    if (t != 1) colExpSumScaledWrite(sum, shift, x, y, n, t);
+    else colExpSumPlainWrite(sum, shift, x, y, n);
+  } else if (t != 1) colExpSumScaled(sum, shift, x, n, t);
+  else colExpSumPlain(sum, shift, x, n);
+}
+function colExpSumScaledWrite(sum: usize, shift: usize, x: usize, y: usize, n: i32, t: f32): void {
+  colExpSumT(sum, shift, x, y, n, t, true, true);
+}
+function colExpSumPlainWrite(sum: usize, shift: usize, x: usize, y: usize, n: i32): void {
+  colExpSumT(sum, shift, x, y, n, 1, true, false);
+}
+function colExpSumScaled(sum: usize, shift: usize, x: usize, n: i32, t: f32): void {
+  colExpSumT(sum, shift, x, x, n, t, false, true);
+}
+function colExpSumPlain(sum: usize, shift: usize, x: usize, n: i32): void {
+  colExpSumT(sum, shift, x, x, n, 1, false, false);
+}
+
+// @ts-ignore: decorator
+@inline function colExpSumT(sum: usize, shift: usize, x: usize, y: usize, n: i32, t: f32, write: bool, scaled: bool): void {
   let i = 0;
-  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
     const vt = f32x4.splat(t);
     const T = EXP_TABLE;
@@ -118,8 +140,13 @@ export function colScale(x: usize, y: usize, s: usize, n: i32): void {
 /** y_i = float32((z_i − shift_i) − c_i) with z = x / t, in float64 and rounded once (y may be x); c
  *  holds float64s. */
 export function colScaledShiftSub(x: usize, y: usize, shift: usize, c: usize, n: i32, t: f32): void {
+  if (t != 1) colScaledShiftSubT(x, y, shift, c, n, t, true);
+  else colScaledShiftSubT(x, y, shift, c, n, t, false);
+}
+
+// @ts-ignore: decorator
+@inline function colScaledShiftSubT(x: usize, y: usize, shift: usize, c: usize, n: i32, t: f32, scaled: bool): void {
   let i = 0;
-  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
     const vt = f32x4.splat(t);
     for (; i + 4 <= n; i += 4) {

@@ -566,11 +566,35 @@ function shortRowsKernel(
   gscale: usize,
   ws: usize,
 ): void {
+  // Two copies: the division by T is tested once per call, not per element.
+  if (temp != 1) shortRowsKernelT(outer, C, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws, true);
+  else shortRowsKernelT(outer, C, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws, false);
+}
+
+// @ts-ignore: decorator
+@inline function shortRowsKernelT(
+  outer: i32,
+  C: i32,
+  x: usize,
+  target: usize,
+  flags: i32,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  temp: f32,
+  zLoss: f64,
+  loss: usize,
+  lse: usize,
+  grad: usize,
+  gscale: usize,
+  ws: usize,
+  scaled: bool,
+): void {
   const hasQ = (flags & CE_PROBABILITIES) != 0,
     hasW = (flags & CE_WEIGHTS) != 0,
     smooth = eps != 0;
   const k = 1 / <f64>temp,
-    scaled = temp != 1,
     rowBytes = (<usize>C) << 2,
     P1 = 1 - eps,
     eC = eps / <f64>C;
@@ -867,8 +891,13 @@ function targetSum64(
 
 /** acc_i += a·(x_i / t − m_i): a class weight times the shifted logits of one class row. */
 function colAxpyShift(acc: usize, x: usize, m: usize, n: i32, a: f32, t: f32): void {
+  if (t != 1) colAxpyShiftT(acc, x, m, n, a, t, true);
+  else colAxpyShiftT(acc, x, m, n, a, t, false);
+}
+
+// @ts-ignore: decorator
+@inline function colAxpyShiftT(acc: usize, x: usize, m: usize, n: i32, a: f32, t: f32, scaled: bool): void {
   let i = 0;
-  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
     const va = f32x4.splat(a),
       vt = f32x4.splat(t);
@@ -881,8 +910,25 @@ function colAxpyShift(acc: usize, x: usize, m: usize, n: i32, a: f32, t: f32): v
 
 /** Probability targets against one class row: accQX_i += a·(p1·q_i + p0)·(x_i / t − m_i), accQ_i += a·q_i. */
 function colProbShift(accQX: usize, accQ: usize, x: usize, q: usize, m: usize, n: i32, a: f32, p1: f32, p0: f32, t: f32): void {
+  if (t != 1) colProbShiftT(accQX, accQ, x, q, m, n, a, p1, p0, t, true);
+  else colProbShiftT(accQX, accQ, x, q, m, n, a, p1, p0, t, false);
+}
+
+// @ts-ignore: decorator
+@inline function colProbShiftT(
+  accQX: usize,
+  accQ: usize,
+  x: usize,
+  q: usize,
+  m: usize,
+  n: i32,
+  a: f32,
+  p1: f32,
+  p0: f32,
+  t: f32,
+  scaled: bool,
+): void {
   let i = 0;
-  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
     const va = f32x4.splat(a),
       v1 = f32x4.splat(p1),
@@ -919,8 +965,27 @@ function colCrossEntropyGrad(
   w: f32,
   hasQ: bool,
 ): void {
+  if (t != 1) colCrossEntropyGradT(x, q, g, m, P, Q1, Q2, G, n, t, w, hasQ, true);
+  else colCrossEntropyGradT(x, q, g, m, P, Q1, Q2, G, n, t, w, hasQ, false);
+}
+
+// @ts-ignore: decorator
+@inline function colCrossEntropyGradT(
+  x: usize,
+  q: usize,
+  g: usize,
+  m: usize,
+  P: usize,
+  Q1: usize,
+  Q2: usize,
+  G: usize,
+  n: i32,
+  t: f32,
+  w: f32,
+  hasQ: bool,
+  scaled: bool,
+): void {
   let i = 0;
-  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
     const vt = f32x4.splat(t),
       vw = f32x4.splat(w);

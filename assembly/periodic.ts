@@ -211,6 +211,12 @@ export function periodicScale(x: usize, y: usize, dim: i32, inner: i32, factors:
 /** log-softmax's output: y = float32((z − shift) − c) in float64, rounded once (y may be x); shifts a
  *  float32 pattern, offsets a float64 one (4·inner each: periodicPattern, periodicPattern64). */
 export function periodicLogSoftmaxOut(x: usize, y: usize, dim: i32, inner: i32, t: f32, scaled: bool, shifts: usize, offsets: usize): void {
+  if (scaled) logSoftmaxOut(x, y, dim, inner, t, true, shifts, offsets);
+  else logSoftmaxOut(x, y, dim, inner, 1, false, shifts, offsets); // two copies: no test of the flag per vector
+}
+
+// @ts-ignore: decorator
+@inline function logSoftmaxOut(x: usize, y: usize, dim: i32, inner: i32, t: f32, scaled: bool, shifts: usize, offsets: usize): void {
   if (ASC_FEATURE_SIMD) {
     const vt = f32x4.splat(t);
     const steps = dim >> 2,

@@ -80,8 +80,12 @@ export function rowMax(x: usize, n: i32): f32 {
 // @ts-ignore: decorator
 @inline
 export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, t: f32, write: bool): f64 {
+  return t != 1 ? rowExpSumT(x, y, n, shift, t, write, true) : rowExpSumT(x, y, n, shift, t, write, false);
+}
+
+// @ts-ignore: decorator
+@inline function rowExpSumT(x: usize, y: usize, n: i32, shift: f32, t: f32, write: bool, scaled: bool): f64 {
   let total: f64 = 0;
-  const scaled = t != 1; // t = 1: no division (x / 1 is x)
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
       const vs = f32x4.splat(shift),
@@ -195,8 +199,15 @@ export function rowAffine3Shift(x: usize, b: usize, c: usize, n: i32, m: f32, t:
 // @ts-ignore: decorator
 @inline
 function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, t: f32, kind: i32, p1: f32 = 0, p0: f32 = 0): f64 {
+  // Two copies for the terms that divide (a constant flag: no test per vector).
+  if (kind >= SUM_SHIFT && t != 1) return blockSumT(a, b, c, n, m, t, kind, p1, p0, true);
+  return blockSumT(a, b, c, n, m, t, kind, p1, p0, false);
+}
+
+// @ts-ignore: decorator
+@inline
+function blockSumT(a: usize, b: usize, c: usize, n: i32, m: f32, t: f32, kind: i32, p1: f32, p0: f32, scaled: bool): f64 {
   let total: f64 = 0;
-  const scaled = t != 1;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
       const vm = f32x4.splat(m),
