@@ -3,7 +3,7 @@
 // generate()'s (camelCase), its defaults off; the penalties add OpenAI's and llama.cpp's frequency and
 // presence terms. Errors are reported in this order: options, shape, logits, then each option.
 import { describe } from "./errors.js";
-import { checkOptions } from "./options.js";
+import { checkOptions, checkTemperature } from "./options.js";
 import { checkShape } from "./shape.js";
 
 /** A stage of the chain, as `order` names it. */
@@ -197,14 +197,7 @@ export function checkChain(fn: string, logitsLength: number, shape: unknown, opt
   if (logitsLength !== B * V) {
     throw new RangeError(`${fn}: logits has length ${logitsLength}, but shape ${describe(dims)} needs ${B * V} elements`);
   }
-  const temperature = numberOption(
-    fn,
-    "temperature",
-    o.temperature,
-    1,
-    (t) => t === 0 || (t > 0 && Number.isFinite(Math.fround(t)) && Math.fround(t) > 0 && Number.isFinite(Math.fround(1 / Math.fround(t)))),
-    "0 (greedy) or a number > 0 with it and its reciprocal finite float32s (about 2.9e-39 to 3.4e38)",
-  );
+  const temperature = checkTemperature(fn, o.temperature, true);
   const topK = numberOption(fn, "topK", o.topK, 0, integerAtLeast(0), "an integer ≥ 0 (0: off)");
   const topP = numberOption(fn, "topP", o.topP, 1, (p) => p > 0 && p <= 1, "in (0, 1] (1: off)");
   const minP = numberOption(fn, "minP", o.minP, 0, (p) => p >= 0 && p <= 1, "in [0, 1] (0: off)");

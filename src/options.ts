@@ -20,16 +20,18 @@ export function checkOptions(fn: string, options: unknown, allowed: readonly str
 }
 
 /** The temperature, default 1: a finite number > 0 that float32 holds, with a float32 reciprocal
- *  (about 2.9e-39 to 3.4e38). The kernels round it to float32 T and divide by it in float32, as
- *  PyTorch's float32 x / T does; the backward passes multiply by 1/T. */
-export function checkTemperature(fn: string, t: unknown): number {
+ *  (about 2.9e-39 to 3.4e38); with `greedy` (the sampler), 0 too. The kernels round it to float32 T and
+ *  divide by it in float32, as PyTorch's float32 x / T does; the backward passes multiply by 1/T. */
+export function checkTemperature(fn: string, t: unknown, greedy = false): number {
   if (t === undefined) return 1;
   if (typeof t !== "number") throw new TypeError(`${fn}: temperature must be a number, got ${describe(t)}`);
+  if (greedy && t === 0) return 0;
   const t32 = Math.fround(t),
     k32 = Math.fround(1 / t32);
   if (!(t > 0) || !Number.isFinite(t32) || t32 === 0 || !Number.isFinite(k32) || k32 === 0) {
+    const zero = greedy ? "0 (greedy) or " : "";
     throw new RangeError(
-      `${fn}: temperature must be a number > 0 with it and its reciprocal finite float32s (about 2.9e-39 to 3.4e38), got ${t}`,
+      `${fn}: temperature must be ${zero}a number > 0 with it and its reciprocal finite float32s (about 2.9e-39 to 3.4e38), got ${t}`,
     );
   }
   return t;

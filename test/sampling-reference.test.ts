@@ -291,6 +291,7 @@ describe("bad input names the option", () => {
   const x = Float64Array.from([0, 1, 2, 3]);
   const cases: [string, () => unknown, RegExp][] = [
     ["topP outside (0, 1]", () => ref.processLogits(x, [4], { topP: 0 }), /topP must be in \(0, 1\]/],
+    ["a negative temperature", () => ref.processLogits(x, [4], { temperature: -1 }), /temperature must be 0 \(greedy\) or a number > 0/],
     ["a negative topK", () => ref.processLogits(x, [4], { topK: -1 }), /topK must be an integer ≥ 0/],
     [
       "a repetition penalty ≤ 0",
