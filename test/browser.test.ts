@@ -11,6 +11,7 @@ import type { Browser } from "playwright-core";
 import { installPacked, ROOT, type Installed } from "./package/install.js";
 import { launchChromium, serveStatic, type StaticServer } from "./browser/chromium.js";
 import { RUNS, type SuiteReport } from "./browser/suite.js";
+import { describeWith } from "./system.js";
 
 /** Runs the suite when loaded and leaves its report (or error) on window.__report. */
 const RUNNER = `run().then((r) => { window.__report = r; }, (e) => { window.__report = { error: String(e && e.stack || e) }; });`;
@@ -24,98 +25,100 @@ let pkg: Installed;
 let server: StaticServer;
 let browser: Browser;
 
-beforeAll(async () => {
-  pkg = installPacked();
-  const app = pkg.app;
-  // The suite, compiled once with the package left as bare imports for each page to resolve its own way.
-  await esbuild.build({
-    ...FOR_BROWSERS,
-    entryPoints: [join(ROOT, "test/browser/suite.ts")],
-    external: ["simdmax", "simdmax/reference"],
-    outfile: join(app, "suite.js"),
-  });
-
-  // 1. No bundler: an import map to the entries the package's "browser" condition names.
-  const exp = JSON.parse(readFileSync(join(app, "node_modules/simdmax/package.json"), "utf8")).exports;
-  const imports = {
-    simdmax: `./node_modules/simdmax/${exp["."].browser.slice(2)}`,
-    "simdmax/reference": `./node_modules/simdmax/${exp["./reference"].browser.slice(2)}`,
-  };
-  writeFileSync(
-    join(app, "importmap.html"),
-    page(
-      `<script type="importmap">${JSON.stringify({ imports })}</script>`,
-      `<script type="module">import { run } from "./suite.js"; ${RUNNER}</script>`,
-    ),
-  );
-
-  // 2. esbuild, bundling the installed package for the browser.
-  mkdirSync(join(app, "esbuild"));
-  writeFileSync(join(app, "esbuild/entry.js"), `import { run } from "../suite.js";\n${RUNNER}\n`);
-  await esbuild.build({
-    ...FOR_BROWSERS,
-    entryPoints: [join(app, "esbuild/entry.js")],
-    outfile: join(app, "esbuild/bundle.js"),
-    absWorkingDir: app,
-  });
-  writeFileSync(join(app, "esbuild/index.html"), page("", `<script type="module" src="./bundle.js"></script>`));
-
-  // 3. Vite (production build), with the app's own index.html and entry.
-  mkdirSync(join(app, "vite"));
-  copyFileSync(join(app, "suite.js"), join(app, "vite/suite.js"));
-  writeFileSync(join(app, "vite/main.js"), `import { run } from "./suite.js";\n${RUNNER}\n`);
-  writeFileSync(join(app, "vite/index.html"), page("", `<script type="module" src="./main.js"></script>`));
-  await viteBuild({
-    root: join(app, "vite"),
-    configFile: false,
-    logLevel: "error",
-    base: "./",
-    build: { outDir: "out", emptyOutDir: true, target: "es2022" },
-  });
-
-  server = await serveStatic(app);
-  browser = await launchChromium();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  pkg?.remove();
-});
-
-async function report(path: string): Promise<{ report: SuiteReport; errors: string[] }> {
-  const tab = await browser.newPage();
-  const errors: string[] = [];
-  tab.on("pageerror", (e) => errors.push(String(e)));
-  tab.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
-  await tab.goto(`${server.url}/${path}`);
-  await tab.waitForFunction(() => (window as unknown as { __report?: unknown }).__report !== undefined, undefined, { timeout: 120_000 });
-  const r = await tab.evaluate(() => (window as unknown as { __report: SuiteReport | { error: string } }).__report);
-  await tab.close();
-  if ("error" in r) throw new Error(`${path}: ${r.error}`);
-  return { report: r, errors };
-}
-
-describe("in Chromium", () => {
-  for (const [how, path] of [
-    ["with no bundler (import map)", "importmap.html"],
-    ["bundled by esbuild", "esbuild/index.html"],
-    ["built by Vite", "vite/out/index.html"],
-  ] as const) {
-    it(`works ${how}: relaxed SIMD on, all three builds match the float64 reference`, async () => {
-      const { report: r, errors } = await report(path);
-      expect(r.userAgent).toMatch(/Chrome/);
-      expect(errors).toEqual([]);
-      expect(r.features).toMatchObject({ simd: true, relaxedSimd: true, build: "relaxed" }); // Chromium ships relaxed SIMD
-      expect(r.builds).toEqual(["relaxed", "simd", "scalar"]);
-      const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
-      expect(failed).toEqual([]);
-      // Seeds and five checks per case (three forward, CE loss and grad, backward where finite) for each build.
-      expect(r.checks.length).toBeGreaterThan(3 * (3 + RUNS * 5));
+describeWith(["chromium"], "test/browser.test.ts", "the packed package in a browser", () => {
+  beforeAll(async () => {
+    pkg = installPacked();
+    const app = pkg.app;
+    // The suite, compiled once with the package left as bare imports for each page to resolve its own way.
+    await esbuild.build({
+      ...FOR_BROWSERS,
+      entryPoints: [join(ROOT, "test/browser/suite.ts")],
+      external: ["simdmax", "simdmax/reference"],
+      outfile: join(app, "suite.js"),
     });
+
+    // 1. No bundler: an import map to the entries the package's "browser" condition names.
+    const exp = JSON.parse(readFileSync(join(app, "node_modules/simdmax/package.json"), "utf8")).exports;
+    const imports = {
+      simdmax: `./node_modules/simdmax/${exp["."].browser.slice(2)}`,
+      "simdmax/reference": `./node_modules/simdmax/${exp["./reference"].browser.slice(2)}`,
+    };
+    writeFileSync(
+      join(app, "importmap.html"),
+      page(
+        `<script type="importmap">${JSON.stringify({ imports })}</script>`,
+        `<script type="module">import { run } from "./suite.js"; ${RUNNER}</script>`,
+      ),
+    );
+
+    // 2. esbuild, bundling the installed package for the browser.
+    mkdirSync(join(app, "esbuild"));
+    writeFileSync(join(app, "esbuild/entry.js"), `import { run } from "../suite.js";\n${RUNNER}\n`);
+    await esbuild.build({
+      ...FOR_BROWSERS,
+      entryPoints: [join(app, "esbuild/entry.js")],
+      outfile: join(app, "esbuild/bundle.js"),
+      absWorkingDir: app,
+    });
+    writeFileSync(join(app, "esbuild/index.html"), page("", `<script type="module" src="./bundle.js"></script>`));
+
+    // 3. Vite (production build), with the app's own index.html and entry.
+    mkdirSync(join(app, "vite"));
+    copyFileSync(join(app, "suite.js"), join(app, "vite/suite.js"));
+    writeFileSync(join(app, "vite/main.js"), `import { run } from "./suite.js";\n${RUNNER}\n`);
+    writeFileSync(join(app, "vite/index.html"), page("", `<script type="module" src="./main.js"></script>`));
+    await viteBuild({
+      root: join(app, "vite"),
+      configFile: false,
+      logLevel: "error",
+      base: "./",
+      build: { outDir: "out", emptyOutDir: true, target: "es2022" },
+    });
+
+    server = await serveStatic(app);
+    browser = await launchChromium();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    pkg?.remove();
+  });
+
+  async function report(path: string): Promise<{ report: SuiteReport; errors: string[] }> {
+    const tab = await browser.newPage();
+    const errors: string[] = [];
+    tab.on("pageerror", (e) => errors.push(String(e)));
+    tab.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    await tab.goto(`${server.url}/${path}`);
+    await tab.waitForFunction(() => (window as unknown as { __report?: unknown }).__report !== undefined, undefined, { timeout: 120_000 });
+    const r = await tab.evaluate(() => (window as unknown as { __report: SuiteReport | { error: string } }).__report);
+    await tab.close();
+    if ("error" in r) throw new Error(`${path}: ${r.error}`);
+    return { report: r, errors };
   }
+
+  describe("in Chromium", () => {
+    for (const [how, path] of [
+      ["with no bundler (import map)", "importmap.html"],
+      ["bundled by esbuild", "esbuild/index.html"],
+      ["built by Vite", "vite/out/index.html"],
+    ] as const) {
+      it(`works ${how}: relaxed SIMD on, all three builds match the float64 reference`, async () => {
+        const { report: r, errors } = await report(path);
+        expect(r.userAgent).toMatch(/Chrome/);
+        expect(errors).toEqual([]);
+        expect(r.features).toMatchObject({ simd: true, relaxedSimd: true, build: "relaxed" }); // Chromium ships relaxed SIMD
+        expect(r.builds).toEqual(["relaxed", "simd", "scalar"]);
+        const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+        expect(failed).toEqual([]);
+        // Seeds and five checks per case (three forward, CE loss and grad, backward where finite) for each build.
+        expect(r.checks.length).toBeGreaterThan(3 * (3 + RUNS * 5));
+      });
+    }
+  });
 });
 
 describe("docs/browsers.md", () => {
