@@ -203,7 +203,7 @@ function maddFusion(): { v8: boolean; wabt: boolean } {
 }
 
 // Debian's WABT (wast2json, spectest-interp) runs them: without it the suite is skipped, or fails with CI=true.
-describeWith(["wabt"], "test/abi-spectest.test.ts", "in WABT's C++ interpreter", () => {
+describeWith("test/abi-spectest.test.ts", "in WABT's C++ interpreter", () => {
   beforeAll(async () => {
     dir = tempDir();
     clientModule = new WebAssembly.Module(await wat2wasm(join(ROOT, "test/abi/client.wat")));

@@ -79,6 +79,7 @@ describe("the packed package in each runtime", () => {
       const want = rt.build(report.engine);
       await annotate(`${report.engine}: init() picked the ${report.features.build} build; ran ${report.builds.join(", ")}`);
       expect(report.features.build).toBe(want);
+      expect(report.features.fallback).toEqual([]); // every build passed init()'s known-answer check
       // Every build the engine validates runs; only relaxed SIMD may be refused (Node 20 without its flag).
       expect(report.builds).toEqual(want === "relaxed" ? ["relaxed", "simd", "scalar"] : ["simd", "scalar"]);
       expect(report.refused.map((x) => x.build)).toEqual(want === "relaxed" ? [] : ["relaxed"]);

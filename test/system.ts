@@ -18,17 +18,26 @@ export interface Program {
 
 export const PROGRAMS = {
   chromium: { commands: ["chromium"], install: "apt-get install -y chromium" },
+  firefox: { commands: ["firefox-esr"], install: "apt-get install -y firefox-esr" },
   wabt: { commands: ["wast2json", "spectest-interp"], install: "apt-get install -y wabt" },
 } as const satisfies Record<string, Program>;
 
 export type ProgramName = keyof typeof PROGRAMS;
 
-/** Which test files need which programs (paths from the repository's root). */
-export const SUITES: Readonly<Record<string, readonly ProgramName[]>> = {
-  "test/browser.test.ts": ["chromium"],
-  "test/playground.test.ts": ["chromium"],
-  "test/abi-spectest.test.ts": ["wabt"],
-};
+/** A suite (a top-level describe) that needs system programs: its file, from the repository's root. */
+export interface Suite {
+  readonly file: string;
+  readonly title: string;
+  readonly programs: readonly ProgramName[];
+}
+
+export const SUITES: readonly Suite[] = [
+  { file: "test/browser.test.ts", title: "in Chromium", programs: ["chromium"] },
+  { file: "test/browser.test.ts", title: "in Firefox", programs: ["firefox"] },
+  { file: "test/playground.test.ts", title: "the playground in Chromium", programs: ["chromium"] },
+  { file: "test/playground.test.ts", title: "the playground in Firefox", programs: ["firefox"] },
+  { file: "test/abi-spectest.test.ts", title: "in WABT's C++ interpreter", programs: ["wabt"] },
+];
 
 /** The absolute path of a command found on PATH, or undefined. */
 export function which(command: string, path = process.env.PATH ?? ""): string | undefined {
@@ -49,23 +58,25 @@ export function missingCommands(name: ProgramName): string[] {
 }
 
 /** The line the run prints for a suite that cannot run here, or undefined when it can. */
-export function skipLine(suite: string, names: readonly ProgramName[]): string | undefined {
-  const missing = names.filter((n) => missingCommands(n).length > 0);
+export function skipLine(suite: Suite): string | undefined {
+  const missing = suite.programs.filter((n) => missingCommands(n).length > 0);
   if (missing.length === 0) return undefined;
   const needs = missing.map((n) => missingCommands(n).join(", ")).join(", ");
   const install = missing.map((n) => PROGRAMS[n].install).join(" && ");
-  return `skipped ${suite}: needs ${needs} (install: ${install})`;
+  return `skipped ${suite.file} > ${suite.title}: needs ${needs} (install: ${install})`;
 }
 
 /** Whether CI asked for every suite: then a missing program fails instead of skipping. */
 export const strict = (): boolean => process.env.CI === "true";
 
 /**
- * `describe(title, body)` when every program is on PATH; otherwise the suite is skipped (the reporter
+ * `describe(title, body)` for a suite of SUITES when every program it needs is on PATH; otherwise it is skipped (the reporter
  * prints why), or, with CI=true, replaced by one failing test that names the program and its install.
  */
-export function describeWith(programs: readonly ProgramName[], suite: string, title: string, body: () => void): void {
-  const line = skipLine(suite, programs);
+export function describeWith(file: string, title: string, body: () => void): void {
+  const suite = SUITES.find((s) => s.file === file && s.title === title);
+  if (!suite) throw new Error(`test/system.ts: SUITES does not list ${file} > ${title}`);
+  const line = skipLine(suite);
   if (line === undefined) describe(title, body);
   else if (strict())
     describe(title, () => {

@@ -17,7 +17,7 @@ export interface Check {
 export interface SuiteReport {
   readonly userAgent: string;
   /** `features` after the module-level `init()`. */
-  readonly features: { simd: boolean; build: string | null; relaxedSimd: boolean };
+  readonly features: { simd: boolean; build: string | null; relaxedSimd: boolean; fallback: readonly { build: string; reason: string }[] };
   /** Which build each createSimdmax() of the suite reported, for the builds the engine accepts. */
   readonly builds: string[];
   /** The builds this engine refused (createSimdmax's error), e.g. relaxed SIMD where it is off. */
@@ -196,7 +196,7 @@ export async function run(runs = RUNS): Promise<SuiteReport> {
   }
   return {
     userAgent: typeof navigator === "object" ? navigator.userAgent : "no navigator",
-    features: { simd: f.simd, build: f.build, relaxedSimd: f.relaxedSimd },
+    features: { simd: f.simd, build: f.build, relaxedSimd: f.relaxedSimd, fallback: f.fallback },
     builds,
     refused,
     checks,

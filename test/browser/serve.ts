@@ -1,21 +1,7 @@
-// Launches Debian's Chromium (the executable PATH finds, test/system.ts; never a downloaded browser)
-// headless through playwright-core, and serves a folder over HTTP on loopback for it.
+// Serves a folder over HTTP on loopback, for the browsers the suites drive (test/browser/driver.ts).
 import { createServer, type Server } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
-import { chromium, type Browser } from "playwright-core";
-import { programPath } from "../system.js";
-
-export const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
-
-/** The Chromium executable on PATH, or a clear error saying how to install it. */
-export function chromiumPath(): string {
-  return programPath("chromium");
-}
-
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_FLAGS, headless: true });
-}
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
