@@ -1,10 +1,11 @@
 // Backward kernels over [outer, dim, inner] (see softmax.ts for the layout and workspace):
 //   softmax:     dx = y ⊙ (dy − Σ y⊙dy) · k
 //   log-softmax: dx = (dy − exp(y) · Σ dy) · k
-// with k = 1/temperature; dx may be y or dy. Under the masked-rows-zero flag a row whose y is all +0
-// (what a fully masked row's output is, for both; a real softmax row sums to 1 and a real log-softmax
-// row of dim ≥ 2 is never all 0) gets dx = 0 exactly, whatever dy holds: without the flag, softmax's
-// y·(dy − g) is 0·NaN = NaN where dy holds NaN or ±Infinity.
+// with k = 1/T, T the temperature rounded to float32 as the forward kernels divide by it; dx may be
+// y or dy. Under the masked-rows-zero flag a row whose y is all +0 (what a fully masked row's output
+// is, for both; a real softmax row sums to 1 and a real log-softmax row of dim ≥ 2 is never all 0)
+// gets dx = 0 exactly, whatever dy holds: without the flag, softmax's y·(dy − g) is 0·NaN = NaN
+// where dy holds NaN or ±Infinity.
 // Short rows go four at a time, one row per lane, as the forward ones do
 // (softmax.ts): y and dy transposed into the workspace (16 bytes per element each), the sum per lane,
 // then the output written back four elements of each row at a time.

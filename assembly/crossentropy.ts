@@ -12,7 +12,7 @@
 // Rows (inner == 1) are read once: blocks of CE_BLOCK logits, each max-reduced and then exp-summed while
 // still in L1, the running sum rescaled in float64 when the max grows (online softmax). With a
 // gradient, the block's exps are stored in the gradient's place as they are made, with the shift each
-// block used; the gradient pass then scales them by P·exp((shift − max)·k) per block instead of
+// block used; the gradient pass then scales them by P·exp(shift − max) per block instead of
 // computing exp again. inner > 1: three passes across positions.
 // Sums with z − m keep the loss's cancellation (A·log s against Σ α·(z − m)) small for large logits;
 // their float32 blocks are summed again in float64 where they overflow (rows.ts blockSum).

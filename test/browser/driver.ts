@@ -95,6 +95,9 @@ export class TestPage {
   inputValue(selector: string): Promise<string> {
     return this.page.$eval(selector, (el) => (el as HTMLInputElement).value);
   }
+  isDisabled(selector: string): Promise<boolean> {
+    return this.page.$eval(selector, (el) => (el as HTMLButtonElement).disabled);
+  }
   /** Absent, or laid out with no box, or visibility: hidden. */
   isHidden(selector: string): Promise<boolean> {
     return this.page.evaluate((s) => {
