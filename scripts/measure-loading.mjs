@@ -1,13 +1,13 @@
 // How the wasm reaches a browser: inlined as base64 in the JS (what simdmax ships) against a separate
 // .wasm file fetched with instantiateStreaming. Prints the bytes each way moves (raw and gzip) and the
-// median time from page start to a ready instance in headless Chromium over loopback, fresh page and
+// median time from page start to a ready instance in headless Chromium (puppeteer-core) over loopback, fresh page and
 // empty cache each time. Run by `npm run measure:loading` (after the build).
 import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, rmSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as esbuild from "esbuild";
-import { chromium } from "playwright-core";
+import puppeteer from "puppeteer-core";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 
@@ -59,8 +59,9 @@ const server = createServer((req, res) => {
 await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
 const base = `http://127.0.0.1:${server.address().port}`;
 const exe = execFileSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).trim();
-const browser = await chromium.launch({
+const browser = await puppeteer.launch({
   executablePath: exe,
+  headless: true,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
 });
 
@@ -72,7 +73,7 @@ const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
 const times = { inline: [], fetch: [] };
 for (let r = 0; r < ROUNDS; r++) {
   for (const k of ["inline", "fetch"]) {
-    const ctx = await browser.newContext();
+    const ctx = await browser.createBrowserContext();
     const page = await ctx.newPage();
     const t0 = Date.now();
     await page.goto(`${base}/${k}.html`);

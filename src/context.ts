@@ -3,7 +3,7 @@
 import type { KernelExports } from "./abi.js";
 import { Heap, Float32Buffer, bufferPlace } from "./memory.js";
 import { Window, type Data, type DataPlace } from "./window.js";
-import type { Build, Features, Input } from "./types.js";
+import type { Build, Fallback, Features, Input } from "./types.js";
 import { describe } from "./errors.js";
 
 export interface Context {
@@ -14,7 +14,13 @@ export interface Context {
 }
 
 /** `fn` (init or createSimdmax) names the call in the error when the scratch window does not fit. */
-export function createContext(exports: KernelExports, build: Build, scratchBytes: number, fn: string): Context {
+export function createContext(
+  exports: KernelExports,
+  build: Build,
+  scratchBytes: number,
+  fn: string,
+  fallback: readonly Fallback[] = [],
+): Context {
   const heap = new Heap(exports.memory, exports.heapBase());
   const window = new Window(heap, scratchBytes);
   window.reserve(fn); // so that ordinary calls never grow the memory
@@ -22,7 +28,14 @@ export function createContext(exports: KernelExports, build: Build, scratchBytes
     exports,
     heap,
     window,
-    features: Object.freeze({ ready: true, simd: build !== "scalar", relaxedSimd: build === "relaxed", build, scratchBytes }),
+    features: Object.freeze({
+      ready: true,
+      simd: build !== "scalar",
+      relaxedSimd: build === "relaxed",
+      build,
+      scratchBytes,
+      fallback: Object.freeze(fallback.map((f) => Object.freeze({ ...f }))),
+    }),
   };
 }
 

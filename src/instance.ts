@@ -5,8 +5,9 @@ import type * as publicApi from "./index.js";
 import { boundTo } from "./op.js";
 import * as OPS from "./ops/index.js";
 import { checkOptions } from "./options.js";
-import { BUILDS, buildSupported, instantiateBuild } from "./runtime.js";
-import type { Build, Features, InitOptions } from "./types.js";
+import type { KernelExports } from "./abi.js";
+import { BUILDS, buildSupported, instantiateChecked } from "./runtime.js";
+import type { Build, Fallback, Features, InitOptions } from "./types.js";
 
 /** 256 KiB: copy in, three passes and copy out stay in a core's L2 (bench/HISTORY.md, issue 3). */
 export const DEFAULT_SCRATCH_BYTES = 1 << 18;
@@ -44,17 +45,27 @@ export async function contextFor(fn: string, options?: InitOptions): Promise<Con
   if (typeof scratch !== "number" || !Number.isSafeInteger(scratch) || scratch < 64 || scratch > 2 ** 31) {
     throw new RangeError(`${fn}: scratchBytes must be an integer in [64, 2^31], got ${describe(scratch)}`);
   }
-  const build = chooseBuild(fn, o.build as Build | undefined, o.simd as boolean | undefined);
-  return createContext(await instantiateBuild(build), build, scratch, fn);
+  const wanted = wantedBuild(fn, o.build as Build | undefined, o.simd as boolean | undefined);
+  // The build asked for, or the engine's best that passes its known-answer check (selfcheck.ts).
+  const fallback: Fallback[] = [];
+  for (const build of wanted === undefined ? BUILDS.filter((b) => b === "scalar" || buildSupported(b)) : [wanted]) {
+    const exports: KernelExports | string = await instantiateChecked(build);
+    if (typeof exports !== "string") return createContext(exports, build, scratch, fn, fallback);
+    if (wanted !== undefined) throw new Error(`${fn}: build: "${build}" was asked for, but this engine computes it wrong: ${exports}`);
+    fallback.push({ build, reason: exports });
+  }
+  throw new Error(
+    `${fn}: every build computes its known answers wrong on this engine: ${fallback.map((f) => `${f.build}: ${f.reason}`).join("; ")}`,
+  );
 }
 
-/** The build asked for (checked against the engine), or the best the engine validates. */
-function chooseBuild(fn: string, build: Build | undefined, simd: boolean | undefined): Build {
+/** The build asked for (checked against what the engine validates), or undefined for the best one. */
+function wantedBuild(fn: string, build: Build | undefined, simd: boolean | undefined): Build | undefined {
   if (simd === true && !buildSupported("simd")) {
     throw new Error(`${fn}: simd: true was asked for, but this engine does not support wasm SIMD`);
   }
   const wanted = build ?? (simd === undefined ? undefined : simd ? "simd" : "scalar");
-  if (wanted === undefined) return buildSupported("relaxed") ? "relaxed" : buildSupported("simd") ? "simd" : "scalar";
+  if (wanted === undefined) return undefined;
   if (wanted !== "scalar" && !buildSupported(wanted)) {
     const what = wanted === "relaxed" ? "relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)" : "wasm SIMD";
     throw new Error(`${fn}: build: "${wanted}" was asked for, but this engine does not support ${what}`);

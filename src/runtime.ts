@@ -3,8 +3,9 @@
 // Three builds of one source (asconfig.json): "relaxed" (SIMD with relaxed-SIMD instructions:
 // f32x4.relaxed_madd, fused where the hardware has FMA), "simd" (v128) and "scalar" (no v128 at all).
 import { KERNEL_NAMES, type KernelExports } from "./abi.js";
+import { knownAnswerMismatch, knownAnswerResults } from "./selfcheck.js";
 import type { Build } from "./types.js";
-import { simdWasm, scalarWasm, relaxedWasm } from "./wasm.generated.js";
+import { simdWasm, scalarWasm, relaxedWasm, knownAnswers } from "./wasm.generated.js";
 
 /** Every build, the preferred first: init() runs the first one the engine validates. */
 export const BUILDS: readonly Build[] = ["relaxed", "simd", "scalar"];
@@ -53,4 +54,15 @@ export async function instantiateBuild(build: Build): Promise<KernelExports> {
   if (!(exports.memory instanceof WebAssembly.Memory)) throw new Error(`simdmax: the ${build} wasm build exports no memory`);
   // Checked just above: every function the interface names is there, and the memory.
   return exports as unknown as KernelExports;
+}
+
+/** A fresh instance of a build that passed its known-answer check (selfcheck.ts), or why it failed
+ *  (a wrong result, or a trap). */
+export async function instantiateChecked(build: Build): Promise<KernelExports | string> {
+  const exports = await instantiateBuild(build);
+  try {
+    return knownAnswerMismatch(build, knownAnswerResults(exports), knownAnswers) ?? exports;
+  } catch (e) {
+    return `known-answer check: ${String(e)}`;
+  }
 }

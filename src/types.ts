@@ -38,6 +38,16 @@ export interface Features {
   readonly build: Build | null;
   /** Usual size in bytes of the scratch window that streams JS arrays through wasm memory. */
   readonly scratchBytes: number;
+  /** The builds that this engine validated but that failed init()'s known-answer check (a few exps, a
+   *  softmax row and a cross-entropy value against answers computed at build time), in the order they
+   *  were tried, each with the reason; `build` is the first that passed. Empty when none failed. */
+  readonly fallback: readonly Fallback[];
+}
+
+/** A build that init() refused: it computed its known answers wrong on this engine. */
+export interface Fallback {
+  readonly build: Build;
+  readonly reason: string;
 }
 
 export interface InitOptions {

@@ -1,23 +1,17 @@
-// The raw ABI from another wasm module: test/abi/client.wat, assembled here with WABT's wat2wasm,
+// The raw ABI from another wasm module: test/abi/client.wat, assembled here with WABT's wat2wasm (npm's wabt),
 // imports simdmax's functions and memory and calls them; its selfCheck holds the results to the seed
 // numbers, and the host reads the same results from the shared memory. Each of the six builds (SIMD,
 // scalar and relaxed SIMD, each with its own memory or an imported one); the imported-memory ones on a
 // Memory the host made and gives to both modules. Bits are compared only within one instance (the
 // client's calls against the same calls from JS), so the relaxed builds' fused multiply-adds are no issue.
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { rmSync } from "node:fs";
+import { describe, it, expect, beforeAll } from "vitest";
 import { join } from "node:path";
 import { VARIANTS, ROOT, wasmModule, instantiate, getF32, getF64, Arena, type Abi, type Client } from "./abi/raw.js";
-import { wat2wasm, tempDir } from "./abi/wabt.js";
+import { wat2wasm } from "./abi/wabt.js";
 
 let clientModule: WebAssembly.Module;
-let dir: string;
-beforeAll(() => {
-  dir = tempDir();
-  clientModule = new WebAssembly.Module(wat2wasm(join(ROOT, "test/abi/client.wat"), dir));
-});
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+beforeAll(async () => {
+  clientModule = new WebAssembly.Module(await wat2wasm(join(ROOT, "test/abi/client.wat")));
 });
 
 /** simdmax and the client on one memory: simdmax's own, or one the host makes for the imported-memory builds. */

@@ -1,11 +1,15 @@
-// WABT's command-line tools (Debian's package `wabt`, which .ci/run installs): wat2wasm to assemble
-// test/abi/client.wat, wast2json and spectest-interp to run simdmax in WABT's C++ interpreter.
+// WABT: its wat2wasm from npm (the `wabt` package, WABT compiled to JS) to assemble
+// test/abi/client.wat on any machine, and its C++ command-line tools wast2json and spectest-interp
+// (Debian's package `wabt`, which .ci/run installs; test/system.ts skips or fails the suite without
+// them) to run simdmax in WABT's interpreter, a host with no JS.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import initWabt from "wabt";
+import { PROGRAMS } from "../system.js";
 
-export type Tool = "wat2wasm" | "wast2json" | "spectest-interp";
+export type Tool = "wast2json" | "spectest-interp";
 
 const checked = new Set<Tool>();
 
@@ -16,7 +20,7 @@ export function wabt(tool: Tool, args: string[], cwd?: string): { stdout: string
     if (probe.error || probe.status !== 0) {
       throw new Error(
         `${tool} (WABT) is needed by the raw-ABI tests and was not found or did not run (${probe.error?.message ?? probe.stderr}). ` +
-          "Install WABT: on Debian or Ubuntu `apt-get install wabt` (.ci/run does this), on macOS `brew install wabt`.",
+          `Install WABT: on Debian or Ubuntu \`${PROGRAMS.wabt.install}\` (.ci/run does this), on macOS \`brew install wabt\`.`,
       );
     }
     checked.add(tool);
@@ -31,12 +35,16 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "simdmax-abi-"));
 }
 
-/** Assembles a .wat file into `dir`, returning the module's bytes. */
-export function wat2wasm(watPath: string, dir: string): Uint8Array<ArrayBuffer> {
-  const out = join(dir, "client.wasm");
-  const r = wabt("wat2wasm", [watPath, "-o", out]);
-  if (r.status !== 0) throw new Error(`wat2wasm ${watPath} failed:\n${r.stderr}${r.stdout}`);
-  return new Uint8Array(readFileSync(out));
+/** Assembles a .wat file with WABT's wat2wasm (from npm), returning the module's bytes. */
+export async function wat2wasm(watPath: string): Promise<Uint8Array<ArrayBuffer>> {
+  const wabtJs = await initWabt();
+  const module = wabtJs.parseWat(watPath, readFileSync(watPath, "utf8"));
+  try {
+    module.validate();
+    return new Uint8Array(module.toBinary({}).buffer);
+  } finally {
+    module.destroy();
+  }
 }
 
 /** A number as an exact wast literal (hex float; any float32 is exact as one), or nan:arithmetic. */

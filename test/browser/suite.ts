@@ -1,7 +1,9 @@
-// The differential suite, reduced, as it runs inside a browser page. It imports the package by its
-// name ("simdmax", "simdmax/reference"), so each page tests whatever copy the page resolved: the
-// installed tarball through an import map, or an esbuild or Vite bundle of it. test/browser.test.ts
-// builds the pages and reads the returned report; nothing here depends on Node.
+// The differential suite, reduced, as it runs inside a browser page or another JavaScript runtime. It
+// imports the package by its name ("simdmax", "simdmax/reference"), so each run tests whatever copy it
+// resolved: the installed tarball through an import map or node_modules, or an esbuild or Vite bundle
+// of it. test/browser.test.ts (pages) and test/runtimes.test.ts (Node, Bun, Deno) read the returned
+// report; nothing here depends on Node. Each build the engine validates runs: the seed numbers, every
+// op against the float64 reference, and the bad-input errors; a build it does not validate is listed.
 import { init, createSimdmax } from "simdmax";
 import * as ref from "simdmax/reference";
 import { U, TINY, rng, makeData, rowStats, mismatch, tolerances, backwardStats, backwardTolerances } from "../tolerances.js";
@@ -15,9 +17,11 @@ export interface Check {
 export interface SuiteReport {
   readonly userAgent: string;
   /** `features` after the module-level `init()`. */
-  readonly features: { simd: boolean; build: string | null; relaxedSimd: boolean };
-  /** Which build each createSimdmax() of the suite reported. */
+  readonly features: { simd: boolean; build: string | null; relaxedSimd: boolean; fallback: readonly { build: string; reason: string }[] };
+  /** Which build each createSimdmax() of the suite reported, for the builds the engine accepts. */
   readonly builds: string[];
+  /** The builds this engine refused (createSimdmax's error), e.g. relaxed SIMD where it is off. */
+  readonly refused: { build: string; error: string }[];
   readonly checks: Check[];
 }
 
@@ -65,8 +69,15 @@ export async function run(runs = RUNS): Promise<SuiteReport> {
 
   const f = await init();
   const builds: string[] = [];
+  const refused: { build: string; error: string }[] = [];
   for (const build of ["relaxed", "simd", "scalar"] as Build[]) {
-    const sm = await createSimdmax({ build });
+    let sm: Awaited<ReturnType<typeof createSimdmax>>;
+    try {
+      sm = await createSimdmax({ build });
+    } catch (e) {
+      refused.push({ build, error: String(e) });
+      continue;
+    }
     builds.push(sm.features.build ?? "none");
 
     // The issues' numbers (PyTorch's, to the digits printed there).
@@ -76,6 +87,58 @@ export async function run(runs = RUNS): Promise<SuiteReport> {
     check(`${build}: cross-entropy seed 0.4449`, Math.abs(ce - 0.4449) < 5e-5 ? null : `got ${ce}`);
     const nll = sm.nllLoss(new Float32Array([0.7, 0.2, 0.1].map(Math.log)), new Int32Array([0]), [1, 3]);
     check(`${build}: nllLoss(log p) seed 0.3567`, Math.abs(nll - 0.3567) < 5e-5 ? null : `got ${nll}`);
+    const g = sm.crossEntropyBackward(logits, new Int32Array([0, 1, 1]), [3, 3]);
+    const gRef = ref.crossEntropyBackward(logits, new Int32Array([0, 1, 1]), [3, 3]);
+    check(
+      `${build}: crossEntropyBackward seed`,
+      mismatch(g, gRef, () => 1e-6),
+    );
+    // alloc(): a buffer in wasm memory, in place.
+    const buf = sm.alloc(3);
+    buf.array.set([1, 2, 3]);
+    sm.softmax(buf, [3], { out: buf });
+    check(`${build}: alloc, softmax in place`, near(buf.array, [0.09003057, 0.24472847, 0.66524096], 1e-6));
+    buf.free();
+
+    // Bad input: the wrapper's errors are the reference's (shared argument checks), and it works after.
+    const bad: [string, () => unknown, () => unknown][] = [
+      ["length", () => sm.softmax(new Float32Array(5), [2, 3]), () => ref.softmax(new Float32Array(5), [2, 3])],
+      ["axis", () => sm.logSumExp(new Float32Array(6), [2, 3], { axis: 2 }), () => ref.logSumExp(new Float32Array(6), [2, 3], { axis: 2 })],
+      [
+        "target",
+        () => sm.crossEntropy(new Float32Array(6), new Int32Array([0, 5]), [2, 3]),
+        () => ref.crossEntropy(new Float32Array(6), new Int32Array([0, 5]), [2, 3]),
+      ],
+    ];
+    for (const [what, wasm, reference] of bad) {
+      const caught = (f: () => unknown) => {
+        try {
+          f();
+          return "no error";
+        } catch (e) {
+          return `${(e as Error).name}: ${(e as Error).message}`;
+        }
+      };
+      const got = caught(wasm),
+        want = caught(reference);
+      check(`${build}: bad ${what} is ${want}`, got === want && want !== "no error" ? null : `got ${got}`);
+    }
+    // The reference takes any array of numbers; the wrapper only float32 data.
+    const typeError = (() => {
+      try {
+        sm.logSoftmax([1, 2] as unknown as Float32Array, [2]);
+        return "no error";
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`;
+      }
+    })();
+    check(
+      `${build}: bad type is a TypeError`,
+      typeError === "TypeError: logSoftmax: x must be a Float32Array or a Float32Buffer from alloc(), got [1, 2]"
+        ? null
+        : `got ${typeError}`,
+    );
+    check(`${build}: usable after errors`, near(sm.softmax(new Float32Array([1, 2, 3]), [3]), [0.09003057, 0.24472847, 0.66524096], 1e-6));
 
     let n = 0;
     for (const c of cases(runs, build === "simd" ? 1 : build === "scalar" ? 2 : 3)) {
@@ -133,8 +196,9 @@ export async function run(runs = RUNS): Promise<SuiteReport> {
   }
   return {
     userAgent: typeof navigator === "object" ? navigator.userAgent : "no navigator",
-    features: { simd: f.simd, build: f.build, relaxedSimd: f.relaxedSimd },
+    features: { simd: f.simd, build: f.build, relaxedSimd: f.relaxedSimd, fallback: f.fallback },
     builds,
+    refused,
     checks,
   };
 }

@@ -1,25 +1,7 @@
-// Launches Debian's Chromium (the executable `command -v chromium` finds; never a downloaded browser)
-// headless through playwright-core, and serves a folder over HTTP on loopback for it.
-import { execFileSync } from "node:child_process";
+// Serves a folder over HTTP on loopback, for the browsers the suites drive (test/browser/driver.ts).
 import { createServer, type Server } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
-import { chromium, type Browser } from "playwright-core";
-
-export const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
-
-/** The Chromium executable on PATH, or a clear error saying how to install it. */
-export function chromiumPath(): string {
-  try {
-    return execFileSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).trim();
-  } catch {
-    throw new Error("browser tests need Debian's chromium: apt-get install -y chromium (.ci/run does this)");
-  }
-}
-
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_FLAGS, headless: true });
-}
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
