@@ -18,7 +18,7 @@
 // their float32 blocks are summed again in float64 where they overflow (rows.ts blockSum).
 import { rowMax, rowExpSum, rowHasNaN, rowSum, rowDot, rowSumShift, rowDotShift, rowAffineShift, rowAffine3Shift, rowFill } from "./rows";
 import { colMax, colExpSum, colHasNaN, addWide } from "./columns";
-import { isFinite32, shiftOf, scaledv, scaleds } from "./rules";
+import { isFinite32, shiftOf, scaledv, scaleds, reciprocalOf } from "./rules";
 import { rowOf, gather, scatter, storeBlock, lanes4, laneElements, maxTransposed, half, quad } from "./lanes";
 import { madd } from "./relaxed";
 import { logv } from "./log";
@@ -266,7 +266,7 @@ function rowsKernel(
   const hasQ = (flags & CE_PROBABILITIES) != 0,
     hasW = (flags & CE_WEIGHTS) != 0,
     smooth = eps != 0;
-  const k = 1 / <f64>temp,
+  const k = reciprocalOf(temp),
     scaled = temp != 1,
     rowBytes = (<usize>C) << 2;
   const P1 = 1 - eps,
@@ -401,7 +401,7 @@ function columnsKernel(
   const hasQ = (flags & CE_PROBABILITIES) != 0,
     hasW = (flags & CE_WEIGHTS) != 0,
     smooth = eps != 0;
-  const k = 1 / <f64>temp,
+  const k = reciprocalOf(temp),
     scaled = temp != 1,
     P1 = 1 - eps,
     eC = eps / <f64>C;
@@ -594,7 +594,7 @@ function shortRowsKernel(
   const hasQ = (flags & CE_PROBABILITIES) != 0,
     hasW = (flags & CE_WEIGHTS) != 0,
     smooth = eps != 0;
-  const k = 1 / <f64>temp,
+  const k = reciprocalOf(temp),
     rowBytes = (<usize>C) << 2,
     P1 = 1 - eps,
     eC = eps / <f64>C;

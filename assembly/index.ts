@@ -8,6 +8,7 @@
 // Bit 0 of `flags` (MASKED_ZERO, abi.ts): fully masked (all −Infinity) rows give 0 instead of NaN.
 // The workspace functions, flag bits and path thresholds live in abi.ts.
 import { MASKED_ZERO } from "./abi";
+import { reciprocalOf } from "./rules";
 import { softmaxKernel, logSoftmaxKernel, logSumExpKernel } from "./softmax";
 import { softmaxBackwardKernel, logSoftmaxBackwardKernel } from "./backward";
 import { crossEntropyKernel } from "./crossentropy";
@@ -37,12 +38,6 @@ export function logSumExp(outer: i32, dim: i32, inner: i32, x: usize, out: usize
   logSumExpKernel(outer, dim, inner, x, out, <f32>temperature, ws);
 }
 
-/** 1/T for the backward passes, T the temperature rounded to float32 as the forward kernels use it. */
-// @ts-ignore: decorator
-@inline function reciprocal(temperature: f64): f64 {
-  return 1 / <f64>(<f32>temperature);
-}
-
 /** dx = y ⊙ (dy − Σ y⊙dy) / temperature, y the softmax output; with flags bit 0 a position whose y is
  *  all +0 (a fully masked row's output) gets dx = 0 whatever dy holds. */
 export function softmaxBackward(
@@ -56,7 +51,7 @@ export function softmaxBackward(
   flags: i32,
   ws: usize,
 ): void {
-  softmaxBackwardKernel(outer, dim, inner, y, dy, dx, reciprocal(temperature), (flags & MASKED_ZERO) != 0, ws);
+  softmaxBackwardKernel(outer, dim, inner, y, dy, dx, reciprocalOf(<f32>temperature), (flags & MASKED_ZERO) != 0, ws);
 }
 
 /** dx = (dy − exp(y) · Σ dy) / temperature, y the log-softmax output. */
@@ -71,7 +66,7 @@ export function logSoftmaxBackward(
   flags: i32,
   ws: usize,
 ): void {
-  logSoftmaxBackwardKernel(outer, dim, inner, y, dy, dx, reciprocal(temperature), (flags & MASKED_ZERO) != 0, ws);
+  logSoftmaxBackwardKernel(outer, dim, inner, y, dy, dx, reciprocalOf(<f32>temperature), (flags & MASKED_ZERO) != 0, ws);
 }
 
 /** Cross-entropy of softmax(x / temperature) over classes along dim, per position (outer·inner of them):

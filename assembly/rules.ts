@@ -19,6 +19,13 @@
   return on ? f32x4.div(v, vt) : v;
 }
 
+/** 1/T in float64 for the gradients (the backward passes, cross-entropy's), T the float32 temperature
+ *  the forward kernels divide by. */
+// @ts-ignore: decorator
+@inline export function reciprocalOf(t: f32): f64 {
+  return 1 / <f64>t;
+}
+
 /** z = x / t for one value, the same float32 division as a lane of scaledv. */
 // @ts-ignore: decorator
 @inline export function scaleds(x: f32, t: f32, on: bool): f32 {
