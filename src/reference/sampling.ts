@@ -44,13 +44,13 @@ function run(fn: string, logits: Logits, shape: readonly number[], options: Refe
     s.forEach((v, j) => {
       if (Number.isNaN(v) || v === Infinity) throw new RangeError(`${fn}: logits[${r}, ${j}] is ${v}; logits must be finite or −Infinity`);
     });
+    if (!s.some((v) => v > -Infinity)) throw new RangeError(`${fn}: row ${r} has no token: every logit is −Infinity`);
     for (const stage of c.stages) {
       s = STAGES[stage](s, c, r);
       if (!s.some((v) => v > -Infinity)) {
         throw new RangeError(`${fn}: row ${r} has no token left after ${stage}: every score is −Infinity`);
       }
     }
-    if (!s.some((v) => v > -Infinity)) throw new RangeError(`${fn}: row ${r} has no token: every logit is −Infinity`);
     rows.push(s);
   }
   return { c, rows };
