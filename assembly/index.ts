@@ -12,7 +12,8 @@ import { reciprocalOf } from "./rules";
 import { softmaxKernel, logSoftmaxKernel, logSumExpKernel } from "./softmax";
 import { softmaxBackwardKernel, logSoftmaxBackwardKernel } from "./backward";
 import { crossEntropyKernel } from "./crossentropy";
-export { workspaceBytes, crossEntropyWorkspaceBytes } from "./abi";
+import { distillKernel, klDivPointwiseKernel, klDivPointwiseBackwardKernel } from "./distill";
+export { workspaceBytes, crossEntropyWorkspaceBytes, distillWorkspaceBytes } from "./abi";
 export { softcapForward, softcapBackward } from "./softcap";
 import { expv, exps } from "./exp";
 import { logv } from "./log";
@@ -95,6 +96,79 @@ export function crossEntropy(
   ws: usize,
 ): void {
   crossEntropyKernel(outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, <f32>temperature, zLoss, loss, lse, grad, gscale, ws);
+}
+
+/** The distillation losses of softmax(student / temperature) and softmax(teacher / temperature) over
+ *  classes along dim, per position (outer·inner of them), into loss[p] (float64, unscaled): beta = 0
+ *  KL(teacher ‖ student), beta = 1 KL(student ‖ teacher), else the generalized Jensen-Shannon
+ *  divergence (assembly/distill.ts). terms (unless 0; beta = 0 only): the per-element terms times
+ *  termScale, float32. grad (unless 0; may be student): the gradient with respect to student, times
+ *  gradScale (which carries 1/temperature); gradOutput (unless 0; beta = 0 only): float32 per element
+ *  upstream gradients. hardLoss (unless 0): also cross-entropy of softmax(student) at temperature 1
+ *  against int32 class indices in target, per position (float64), its gradient times hardScale added
+ *  into grad; ignoreIndex, w (float32 class weights with flags bit 1, CE_WEIGHTS; W their sum, else
+ *  dim) and eps (label smoothing) as crossEntropy's. Workspace: distillWorkspaceBytes(dim, inner). */
+export function distill(
+  outer: i32,
+  dim: i32,
+  inner: i32,
+  student: usize,
+  teacher: usize,
+  flags: i32,
+  beta: f64,
+  temperature: f64,
+  loss: usize,
+  terms: usize,
+  termScale: f64,
+  grad: usize,
+  gradScale: f64,
+  gradOutput: usize,
+  target: usize,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  hardLoss: usize,
+  hardScale: f64,
+  ws: usize,
+): void {
+  distillKernel(
+    outer,
+    dim,
+    inner,
+    student,
+    teacher,
+    flags,
+    beta,
+    <f32>temperature,
+    loss,
+    terms,
+    termScale,
+    grad,
+    gradScale,
+    gradOutput,
+    target,
+    ignoreIndex,
+    w,
+    W,
+    eps,
+    hardLoss,
+    hardScale,
+    ws,
+  );
+}
+
+/** PyTorch's kl_div terms over n elements, input log-probabilities: with flags bit 0 (KL_LOG_TARGET)
+ *  exp(target)·(target − input), else xlogy(target, target) − target·input; into terms (float64)
+ *  unless terms = 0; returns their sum. */
+export function klDivPointwise(n: i32, input: usize, target: usize, flags: i32, terms: usize): f64 {
+  return klDivPointwiseKernel(n, input, target, flags, terms);
+}
+
+/** grad = −(flags bit 0: exp(target), else target)·gradOutput·scale over n elements, gradOutput
+ *  float32 per element or, when 0, 1. */
+export function klDivPointwiseBackward(n: i32, target: usize, flags: i32, gradOutput: usize, scale: f64, grad: usize): void {
+  klDivPointwiseBackwardKernel(n, target, flags, gradOutput, scale, grad);
 }
 
 // Probes: single passes over n contiguous elements, for benchmarks (the hardware floor) and for
