@@ -214,71 +214,12 @@ export function distillKernel(
     U: f64 = 0;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      const T = EXP_TABLE;
-      const log2e = v128.load32_splat(T, EXP_LOG2E),
-        magic = v128.load32_splat(T, EXP_MAGIC);
-      const hi = v128.load32_splat(T, EXP_NLN2HI),
-        lo = v128.load32_splat(T, EXP_NLN2LO);
-      const c6 = v128.load32_splat(T, EXP_C6),
-        c5 = v128.load32_splat(T, EXP_C5),
-        c4 = v128.load32_splat(T, EXP_C4);
-      const c3 = v128.load32_splat(T, EXP_C3),
-        c2 = v128.load32_splat(T, EXP_C2),
-        one = v128.load32_splat(T, EXP_ONE);
-      const uf = v128.load32_splat(T, EXP_UNDERFLOW);
-      const vss = f32x4.splat(shs),
-        vst = f32x4.splat(sht),
-        vsh = f32x4.splat(shh),
-        vt = f32x4.splat(temp),
-        zero = f32x4.splat(0);
-      const nv = n & ~3;
-      let i = 0;
-      // Sums in float32 over SUM_BLOCK elements, then float64 (rows.ts); the last vector, at n − 4,
-      // overlaps the loop's: its lanes already done are masked out of the sums (stored again unchanged).
-      let mask = f32x4.eq(zero, zero); // all lanes, until the last vector's
-      for (let last = false; ; ) {
-        const end = last ? n : min(i + SUM_BLOCK, nv);
-        let as = zero,
-          at_ = zero,
-          ah = zero,
-          au = zero;
-        for (; i < end; i += 4) {
-          const vx = v128.load(at(xs, i));
-          const zs = f32x4.sub(scaledv(vx, vt, scaled), vss);
-          const zt = f32x4.sub(scaledv(v128.load(at(xt, i)), vt, scaled), vst);
-          const e_s = expNegv(zs, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-          const e_t = expNegv(zt, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-          if (keep) {
-            v128.store(at(es, i), e_s);
-            v128.store(at(et, i), e_t);
-          }
-          as = f32x4.add(as, v128.and(e_s, mask));
-          at_ = f32x4.add(at_, v128.and(e_t, mask));
-          // xlogy: a teacher's exp of 0 contributes 0, whatever the student's log-probability is.
-          if (kl) au = f32x4.add(au, v128.and(f32x4.mul(e_t, f32x4.sub(zt, zs)), v128.and(f32x4.ne(e_t, zero), mask)));
-          if (sep) {
-            const e_h = expNegv(f32x4.sub(vx, vsh), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-            if (keep) v128.store(at(eh, i), e_h);
-            ah = f32x4.add(ah, v128.and(e_h, mask));
-          }
-        }
-        Ss += hsum(as);
-        St += hsum(at_);
-        if (sep) Sh += hsum(ah);
-        if (kl) U += hsum(au);
-        if (last) break;
-        if (i >= nv) {
-          if ((n & 3) == 0) break;
-          last = true;
-          mask = tailMask(n);
-          i = n - 4;
-        }
-      }
-      if (kl && U - U != 0) U = blockU64(xs, xt, n, shs, sht, temp);
-      store<f64>(acc, Ss);
-      store<f64>(acc, St, 8);
-      store<f64>(acc, Sh, 16);
-      store<f64>(acc, U, 24);
+      // Two loops, the student's row and then the teacher's (with U, which rereads the student's
+      // block from L1): one loop with all three exps and four sums spilled vector registers.
+      sideLoop(xs, xt, n, shs, shh, temp, es, eh, acc, acc + 16, scaled, false, sep, keep);
+      sideLoop(xt, xs, n, sht, shs, temp, et, 0, acc + 8, acc + 24, scaled, kl, false, keep);
+      U = load<f64>(acc, 24);
+      if (kl && U - U != 0) store<f64>(acc, blockU64(xs, xt, n, shs, sht, temp), 24);
       return;
     }
   }
@@ -306,6 +247,86 @@ export function distillKernel(
   store<f64>(acc, St, 8);
   store<f64>(acc, Sh, 16);
   store<f64>(acc, U, 24);
+}
+
+/** One row's block of exps (SIMD, n ≥ 4): Σ exp(x / T − sh) at acc, the exps kept at e with `keep`;
+ *  with `second` (the hard part) also Σ exp(x − sh2) at acc2 (kept at e2); with `kl` (x the
+ *  teacher's, y the student's, sh2 the student's shift) U's terms Σ e·((x/T − sh) − (y/T − sh2))
+ *  at acc2 instead, a teacher's exp of 0 contributing 0 (xlogy). */
+// @ts-ignore: decorator
+@inline function sideLoop(
+  x: usize,
+  y: usize,
+  n: i32,
+  sh: f32,
+  sh2: f32,
+  temp: f32,
+  e: usize,
+  e2: usize,
+  acc: usize,
+  acc2: usize,
+  scaled: bool,
+  kl: bool,
+  second: bool,
+  keep: bool,
+): void {
+  const T = EXP_TABLE;
+  const log2e = v128.load32_splat(T, EXP_LOG2E),
+    magic = v128.load32_splat(T, EXP_MAGIC);
+  const hi = v128.load32_splat(T, EXP_NLN2HI),
+    lo = v128.load32_splat(T, EXP_NLN2LO);
+  const c6 = v128.load32_splat(T, EXP_C6),
+    c5 = v128.load32_splat(T, EXP_C5),
+    c4 = v128.load32_splat(T, EXP_C4);
+  const c3 = v128.load32_splat(T, EXP_C3),
+    c2 = v128.load32_splat(T, EXP_C2),
+    one = v128.load32_splat(T, EXP_ONE);
+  const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+  const vs = f32x4.splat(sh),
+    vs2 = f32x4.splat(sh2),
+    vt = f32x4.splat(temp),
+    zero = f32x4.splat(0);
+  const nv = n & ~3;
+  let S: f64 = 0,
+    S2: f64 = 0,
+    U: f64 = 0;
+  let i = 0;
+  // Sums in float32 over SUM_BLOCK elements, then float64 (rows.ts); the last vector, at n − 4,
+  // overlaps the loop's: its lanes already done are masked out of the sums (and stored again unchanged).
+  let mask = f32x4.eq(zero, zero);
+  for (let last = false; ; ) {
+    const end = last ? n : min(i + SUM_BLOCK, nv);
+    let a = zero,
+      a2 = zero;
+    for (; i < end; i += 4) {
+      const vx = v128.load(at(x, i));
+      const z = f32x4.sub(scaledv(vx, vt, scaled), vs);
+      const ex = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+      if (keep) v128.store(at(e, i), ex);
+      a = f32x4.add(a, v128.and(ex, mask));
+      if (second) {
+        const e2x = expNegv(f32x4.sub(vx, vs2), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+        if (keep) v128.store(at(e2, i), e2x);
+        a2 = f32x4.add(a2, v128.and(e2x, mask));
+      } else if (kl) {
+        const zy = f32x4.sub(scaledv(v128.load(at(y, i)), vt, scaled), vs2);
+        a2 = f32x4.add(a2, v128.and(f32x4.mul(ex, f32x4.sub(z, zy)), v128.and(f32x4.ne(ex, zero), mask)));
+      }
+    }
+    S += hsum(a);
+    if (second) S2 += hsum(a2);
+    else if (kl) U += hsum(a2);
+    if (last) break;
+    if (i >= nv) {
+      if ((n & 3) == 0) break;
+      last = true;
+      mask = tailMask(n);
+      i = n - 4;
+    }
+  }
+  store<f64>(acc, S);
+  if (second) store<f64>(acc2, S2);
+  if (kl) store<f64>(acc2, U);
 }
 
 /** U's terms of a block in float64, the differences taken from the float32 quotients z = x / T: the
@@ -604,7 +625,7 @@ function distillRows(
       continue;
     }
     if (gout) {
-      klGradPerElement(xs, xt, gr, gout, C, temp, Ls, Lt, gs);
+      klGradPerElement(xs, xt, gr, gout + <usize>o * rowBytes, C, temp, Ls, Lt, gs);
       continue;
     }
     // Pass 2 over the stored exps: block j's were made against its shifts, so they scale by exp(sh_j − m)/S.
