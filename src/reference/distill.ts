@@ -13,6 +13,7 @@ import {
   type KlReduction,
 } from "../distill.js";
 import { checkUpstream } from "../targets.js";
+import type { DistillationLossOptions, JsdOptions, KlDivOptions } from "../ops/distill.js";
 import { forEachRow, type Layout } from "../shape.js";
 import { crossEntropy, crossEntropyBackward } from "./crossEntropy.js";
 import { divideByTemperature } from "./temperature.js";
@@ -20,27 +21,9 @@ import { divideByTemperature } from "./temperature.js";
 export type { KlReduction };
 type Data = ArrayLike<number>;
 
-export interface KlDivOptions {
-  axis?: number;
-  reduction?: KlReduction;
-  logTarget?: boolean;
-  fromLogits?: boolean;
-  temperature?: number;
-  scaleByTemperatureSquared?: boolean;
-}
-export interface JsdOptions {
-  axis?: number;
-  beta?: number;
-  temperature?: number;
-}
-export interface DistillationOptions {
-  axis?: number;
-  temperature?: number;
-  alpha: number;
-  ignoreIndex?: number;
-  labelSmoothing?: number;
-  weight?: Float32Array;
-}
+/** The wrapper's option types (ops/distill.ts): the same options, documented there. */
+export type { JsdOptions, KlDivOptions };
+export type DistillationOptions = DistillationLossOptions;
 type WithGradOutput<T> = T & { gradOutput?: number | ArrayLike<number> };
 
 /** log-softmax of row idx of x at temperature t (x / t divided as the kernels divide); NaN for a row
