@@ -14,7 +14,8 @@ import { colDot, colSum, colOrBits } from "./columns";
 import { scatter, storeBlock, transposedRows } from "./lanes";
 import { madd } from "./relaxed";
 import { expv, exps } from "./exp";
-import { SHORT_ROW, SHORT_ROW_SOFTMAX_BACKWARD } from "./abi";
+import { SHORT_ROW, SHORT_ROW_SOFTMAX_BACKWARD, MASKED_ZERO } from "./abi";
+import { reciprocalOf } from "./rules";
 import { at } from "./ptr";
 
 /** Zeroes the float64 sums at ws[0, 8·inner). */
@@ -29,18 +30,21 @@ function sumsToAux(ws: usize, inner: i32): usize {
   return aux;
 }
 
-export function softmaxBackwardKernel(
+/** dx = y ⊙ (dy − Σ y⊙dy) / temperature, y the softmax output; with flags bit 0 a position whose y is
+ *  all +0 (a fully masked row's output) gets dx = 0 whatever dy holds. */
+export function softmaxBackward(
   outer: i32,
   dim: i32,
   inner: i32,
   y: usize,
   dy: usize,
   dx: usize,
-  k64: f64,
-  maskedZero: bool,
+  temperature: f64,
+  flags: i32,
   ws: usize,
 ): void {
-  const k = <f32>k64;
+  const k = <f32>reciprocalOf(<f32>temperature),
+    maskedZero = (flags & MASKED_ZERO) != 0;
   const slice = (<usize>dim * <usize>inner) << 2;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW_SOFTMAX_BACKWARD) {
     // Two instantiations: without the flag the lanes pay nothing for it.
@@ -82,18 +86,20 @@ function zeroMaskedPositions(dx: usize, bits: usize, dim: i32, inner: i32): void
   }
 }
 
-export function logSoftmaxBackwardKernel(
+/** dx = (dy − exp(y) · Σ dy) / temperature, y the log-softmax output. */
+export function logSoftmaxBackward(
   outer: i32,
   dim: i32,
   inner: i32,
   y: usize,
   dy: usize,
   dx: usize,
-  k64: f64,
-  maskedZero: bool,
+  temperature: f64,
+  flags: i32,
   ws: usize,
 ): void {
-  const k = <f32>k64;
+  const k = <f32>reciprocalOf(<f32>temperature),
+    maskedZero = (flags & MASKED_ZERO) != 0;
   const slice = (<usize>dim * <usize>inner) << 2;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) {
     shortRowsLogSoftmaxBackward(outer, dim, y, dy, dx, k, maskedZero, ws);
