@@ -45,7 +45,6 @@ export function softmaxBackward(
 ): void {
   const k = <f32>reciprocalOf(<f32>temperature),
     maskedZero = (flags & MASKED_ZERO) != 0;
-  const slice = (<usize>dim * <usize>inner) << 2;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW_SOFTMAX_BACKWARD) {
     // Two instantiations: without the flag the lanes pay nothing for it.
     if (maskedZero) shortRowsSoftmaxBackwardMasked(outer, dim, y, dy, dx, k, ws);
@@ -57,6 +56,26 @@ export function softmaxBackward(
     else rowsSoftmaxBackwardPlain(outer, dim, y, dy, dx, k);
     return;
   }
+  columnsBackward(outer, dim, inner, y, dy, dx, k, maskedZero, ws, false);
+}
+
+/** Both backward passes over slices of inner > 1 positions: per position g = Σ y·dy (softmax) or Σ dy
+ *  (`log`, a compile-time constant at each call), then the gradient across positions; with
+ *  `maskedZero` a position whose y is all +0 gets 0. */
+// @ts-ignore: decorator
+@inline function columnsBackward(
+  outer: i32,
+  dim: i32,
+  inner: i32,
+  y: usize,
+  dy: usize,
+  dx: usize,
+  k: f32,
+  maskedZero: bool,
+  ws: usize,
+  log: bool,
+): void {
+  const slice = (<usize>dim * <usize>inner) << 2;
   const stride = (<usize>inner) << 2;
   const bits = ws + ((<usize>inner) << 3); // int32 per position, in the shift slot
   for (let o = 0; o < outer; o++) {
@@ -65,13 +84,15 @@ export function softmaxBackward(
     if (maskedZero) for (let i = 0; i < inner; i++) store<i32>(bits + ((<usize>i) << 2), 0);
     for (let d = 0; d < dim; d++) {
       const p = off + <usize>d * stride;
-      colDot(ws, y + p, dy + p, inner);
+      if (log) colSum(ws, dy + p, inner);
+      else colDot(ws, y + p, dy + p, inner);
       if (maskedZero) colOrBits(bits, y + p, inner);
     }
     const g = sumsToAux(ws, inner);
     for (let d = 0; d < dim; d++) {
       const p = off + <usize>d * stride;
-      colSoftmaxGrad(y + p, dy + p, dx + p, g, inner, k);
+      if (log) colLogSoftmaxGrad(y + p, dy + p, dx + p, g, inner, k);
+      else colSoftmaxGrad(y + p, dy + p, dx + p, g, inner, k);
     }
     if (maskedZero) zeroMaskedPositions(dx + off, bits, dim, inner);
   }
@@ -117,24 +138,7 @@ export function logSoftmaxBackward(
     }
     return;
   }
-  const stride = (<usize>inner) << 2;
-  const bits = ws + ((<usize>inner) << 3); // int32 per position, in the shift slot
-  for (let o = 0; o < outer; o++) {
-    const off = <usize>o * slice;
-    clearSums(ws, inner);
-    for (let i = 0; i < inner; i++) store<i32>(bits + ((<usize>i) << 2), 0);
-    for (let d = 0; d < dim; d++) {
-      const p = off + <usize>d * stride;
-      colSum(ws, dy + p, inner);
-      if (maskedZero) colOrBits(bits, y + p, inner);
-    }
-    const g = sumsToAux(ws, inner);
-    for (let d = 0; d < dim; d++) {
-      const p = off + <usize>d * stride;
-      colLogSoftmaxGrad(y + p, dy + p, dx + p, g, inner, k);
-    }
-    if (maskedZero) zeroMaskedPositions(dx + off, bits, dim, inner);
-  }
+  columnsBackward(outer, dim, inner, y, dy, dx, k, maskedZero, ws, true);
 }
 
 /** softmax backward over rows (inner == 1): g = Σ y·dy per row, then rowSoftmaxGrad; with `maskedZero`
