@@ -14,7 +14,8 @@ import { colDot, colSum, colOrBits } from "./columns";
 import { scatter, storeBlock, transposedRows } from "./lanes";
 import { madd } from "./relaxed";
 import { expv, exps } from "./exp";
-import { SHORT_ROW, SHORT_ROW_SOFTMAX_BACKWARD } from "./abi";
+import { SHORT_ROW, SHORT_ROW_SOFTMAX_BACKWARD, MASKED_ZERO } from "./abi";
+import { reciprocalOf } from "./rules";
 import { at } from "./ptr";
 
 /** Zeroes the float64 sums at ws[0, 8·inner). */
@@ -29,19 +30,21 @@ function sumsToAux(ws: usize, inner: i32): usize {
   return aux;
 }
 
-export function softmaxBackwardKernel(
+/** dx = y ⊙ (dy − Σ y⊙dy) / temperature, y the softmax output; with flags bit 0 a position whose y is
+ *  all +0 (a fully masked row's output) gets dx = 0 whatever dy holds. */
+export function softmaxBackward(
   outer: i32,
   dim: i32,
   inner: i32,
   y: usize,
   dy: usize,
   dx: usize,
-  k64: f64,
-  maskedZero: bool,
+  temperature: f64,
+  flags: i32,
   ws: usize,
 ): void {
-  const k = <f32>k64;
-  const slice = (<usize>dim * <usize>inner) << 2;
+  const k = <f32>reciprocalOf(<f32>temperature),
+    maskedZero = (flags & MASKED_ZERO) != 0;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW_SOFTMAX_BACKWARD) {
     // Two instantiations: without the flag the lanes pay nothing for it.
     if (maskedZero) shortRowsSoftmaxBackwardMasked(outer, dim, y, dy, dx, k, ws);
@@ -53,6 +56,26 @@ export function softmaxBackwardKernel(
     else rowsSoftmaxBackwardPlain(outer, dim, y, dy, dx, k);
     return;
   }
+  columnsBackward(outer, dim, inner, y, dy, dx, k, maskedZero, ws, false);
+}
+
+/** Both backward passes over slices of inner > 1 positions: per position g = Σ y·dy (softmax) or Σ dy
+ *  (`log`, a compile-time constant at each call), then the gradient across positions; with
+ *  `maskedZero` a position whose y is all +0 gets 0. */
+// @ts-ignore: decorator
+@inline function columnsBackward(
+  outer: i32,
+  dim: i32,
+  inner: i32,
+  y: usize,
+  dy: usize,
+  dx: usize,
+  k: f32,
+  maskedZero: bool,
+  ws: usize,
+  log: bool,
+): void {
+  const slice = (<usize>dim * <usize>inner) << 2;
   const stride = (<usize>inner) << 2;
   const bits = ws + ((<usize>inner) << 3); // int32 per position, in the shift slot
   for (let o = 0; o < outer; o++) {
@@ -61,13 +84,15 @@ export function softmaxBackwardKernel(
     if (maskedZero) for (let i = 0; i < inner; i++) store<i32>(bits + ((<usize>i) << 2), 0);
     for (let d = 0; d < dim; d++) {
       const p = off + <usize>d * stride;
-      colDot(ws, y + p, dy + p, inner);
+      if (log) colSum(ws, dy + p, inner);
+      else colDot(ws, y + p, dy + p, inner);
       if (maskedZero) colOrBits(bits, y + p, inner);
     }
     const g = sumsToAux(ws, inner);
     for (let d = 0; d < dim; d++) {
       const p = off + <usize>d * stride;
-      colSoftmaxGrad(y + p, dy + p, dx + p, g, inner, k);
+      if (log) colLogSoftmaxGrad(y + p, dy + p, dx + p, g, inner, k);
+      else colSoftmaxGrad(y + p, dy + p, dx + p, g, inner, k);
     }
     if (maskedZero) zeroMaskedPositions(dx + off, bits, dim, inner);
   }
@@ -82,18 +107,20 @@ function zeroMaskedPositions(dx: usize, bits: usize, dim: i32, inner: i32): void
   }
 }
 
-export function logSoftmaxBackwardKernel(
+/** dx = (dy − exp(y) · Σ dy) / temperature, y the log-softmax output. */
+export function logSoftmaxBackward(
   outer: i32,
   dim: i32,
   inner: i32,
   y: usize,
   dy: usize,
   dx: usize,
-  k64: f64,
-  maskedZero: bool,
+  temperature: f64,
+  flags: i32,
   ws: usize,
 ): void {
-  const k = <f32>k64;
+  const k = <f32>reciprocalOf(<f32>temperature),
+    maskedZero = (flags & MASKED_ZERO) != 0;
   const slice = (<usize>dim * <usize>inner) << 2;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) {
     shortRowsLogSoftmaxBackward(outer, dim, y, dy, dx, k, maskedZero, ws);
@@ -111,24 +138,7 @@ export function logSoftmaxBackwardKernel(
     }
     return;
   }
-  const stride = (<usize>inner) << 2;
-  const bits = ws + ((<usize>inner) << 3); // int32 per position, in the shift slot
-  for (let o = 0; o < outer; o++) {
-    const off = <usize>o * slice;
-    clearSums(ws, inner);
-    for (let i = 0; i < inner; i++) store<i32>(bits + ((<usize>i) << 2), 0);
-    for (let d = 0; d < dim; d++) {
-      const p = off + <usize>d * stride;
-      colSum(ws, dy + p, inner);
-      if (maskedZero) colOrBits(bits, y + p, inner);
-    }
-    const g = sumsToAux(ws, inner);
-    for (let d = 0; d < dim; d++) {
-      const p = off + <usize>d * stride;
-      colLogSoftmaxGrad(y + p, dy + p, dx + p, g, inner, k);
-    }
-    if (maskedZero) zeroMaskedPositions(dx + off, bits, dim, inner);
-  }
+  columnsBackward(outer, dim, inner, y, dy, dx, k, maskedZero, ws, true);
 }
 
 /** softmax backward over rows (inner == 1): g = Σ y·dy per row, then rowSoftmaxGrad; with `maskedZero`

@@ -210,9 +210,15 @@ import {
   return hasW ? <f64>load<f32>(at(w, t)) : 1;
 }
 
-export function crossEntropyKernel(
+/** Cross-entropy of softmax(x / temperature) over classes along dim, per position (outer·inner of them):
+ *  loss[p] (float64) always; lse[p] (float32) unless lse = 0; the gradient with respect to x into
+ *  grad (may be x) unless grad = 0, scaled per position by gscale[p] (float32). target: int32 class
+ *  indices per position, or with flags bit 0 float32 probabilities shaped like x; flags bit 1: w holds
+ *  float32 class weights (W = their sum; without them W = dim). eps: label smoothing; zLoss: the
+ *  z-loss coefficient. Workspace: crossEntropyWorkspaceBytes(dim, inner). */
+export function crossEntropy(
   outer: i32,
-  C: i32,
+  dim: i32,
   inner: i32,
   x: usize,
   target: usize,
@@ -221,7 +227,7 @@ export function crossEntropyKernel(
   w: usize,
   W: f64,
   eps: f64,
-  temp: f32,
+  temperature: f64,
   zLoss: f64,
   loss: usize,
   lse: usize,
@@ -229,7 +235,8 @@ export function crossEntropyKernel(
   gscale: usize,
   ws: usize,
 ): void {
-  if (C == 0) {
+  const temp = <f32>temperature;
+  if (dim == 0) {
     // No classes: each loss is an empty sum, 0 (index targets are then all ignored); logsumexp of
     // nothing is −Infinity. (The kernels below would see a max of −Infinity and say NaN.)
     const P = outer * inner;
@@ -239,10 +246,10 @@ export function crossEntropyKernel(
     }
     return;
   }
-  if (ASC_FEATURE_SIMD && inner == 1 && C <= SHORT_ROW)
-    shortRowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws);
-  else if (inner == 1) rowsKernel(outer, C, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws);
-  else columnsKernel(outer, C, inner, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws);
+  if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW)
+    shortRowsKernel(outer, dim, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws);
+  else if (inner == 1) rowsKernel(outer, dim, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws);
+  else columnsKernel(outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws);
 }
 
 function rowsKernel(

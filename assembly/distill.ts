@@ -51,10 +51,10 @@ import {
   return (((<usize>C) << 2) + 15) & ~(<usize>15);
 }
 
-/** Element-wise klDiv terms, PyTorch's kl_div: exp(t)·(t − x) for log targets (flags KL_LOG_TARGET),
- *  else xlogy(t, t) − t·x (0·log 0 = 0), in float64, into terms (float64) unless terms is 0; returns
- *  their sum. */
-export function klDivPointwiseKernel(n: i32, input: usize, target: usize, flags: i32, terms: usize): f64 {
+/** PyTorch's kl_div terms over n elements, input log-probabilities: with flags bit 0 (KL_LOG_TARGET)
+ *  exp(target)·(target − input), else xlogy(target, target) − target·input (0·log 0 = 0), in float64;
+ *  into terms (float64) unless terms = 0; returns their sum. */
+export function klDivPointwise(n: i32, input: usize, target: usize, flags: i32, terms: usize): f64 {
   const logTarget = (flags & KL_LOG_TARGET) != 0;
   let total: f64 = 0;
   for (let i = 0; i < n; i++) {
@@ -67,9 +67,9 @@ export function klDivPointwiseKernel(n: i32, input: usize, target: usize, flags:
   return total;
 }
 
-/** Its gradient with respect to the input: −(log targets: exp(t), else t)·g_i·scale, g_i =
- *  gradOutput[i] (float32) or 1 when gradOutput is 0. */
-export function klDivPointwiseBackwardKernel(n: i32, target: usize, flags: i32, gradOutput: usize, scale: f64, grad: usize): void {
+/** grad = −(flags bit 0: exp(target), else target)·gradOutput·scale over n elements, gradOutput
+ *  float32 per element or, when 0, 1. */
+export function klDivPointwiseBackward(n: i32, target: usize, flags: i32, gradOutput: usize, scale: f64, grad: usize): void {
   const logTarget = (flags & KL_LOG_TARGET) != 0;
   for (let i = 0; i < n; i++) {
     const t = <f64>load<f32>(at(target, i));
@@ -78,30 +78,47 @@ export function klDivPointwiseBackwardKernel(n: i32, target: usize, flags: i32, 
   }
 }
 
-export function distillKernel(
+/** The distillation losses of softmax(student / temperature) and softmax(teacher / temperature) over
+ *  classes along dim, per position (outer·inner of them), into loss[p] (float64, unscaled): beta = 0
+ *  KL(teacher ‖ student), beta = 1 KL(student ‖ teacher), else the generalized Jensen-Shannon
+ *  divergence (the head of this file). terms (unless 0; beta = 0 only): the per-element terms times
+ *  termScale, float32. grad (unless 0; may be student): the gradient with respect to student, times
+ *  gradScale (which carries 1/temperature); gradOutput (unless 0; beta = 0 only): float32 per element
+ *  upstream gradients. hardLoss (unless 0): also cross-entropy of softmax(student) at temperature 1
+ *  against int32 class indices in target, per position (float64), its gradient times hardScale added
+ *  into grad; ignoreIndex, w (float32 class weights with flags bit 1, CE_WEIGHTS; W their sum, else
+ *  dim) and eps (label smoothing) as crossEntropy's. Workspace: distillWorkspaceBytes(dim, inner). */
+export function distill(
   outer: i32,
-  C: i32,
+  dim: i32,
   inner: i32,
-  s: usize,
-  t: usize,
+  student: usize,
+  teacher: usize,
   flags: i32,
   beta: f64,
-  temp: f32,
+  temperature: f64,
   loss: usize,
   terms: usize,
   termScale: f64,
   grad: usize,
-  gs: f64,
-  gout: usize,
+  gradScale: f64,
+  gradOutput: usize,
   target: usize,
   ignoreIndex: i32,
   w: usize,
   W: f64,
   eps: f64,
   hardLoss: usize,
-  gh: f64,
+  hardScale: f64,
   ws: usize,
 ): void {
+  const C = dim,
+    s = student,
+    t = teacher,
+    temp = <f32>temperature,
+    gs = gradScale,
+    gout = gradOutput,
+    gh = hardScale;
   if (C == 0) {
     // No classes: every sum is empty, 0 (index targets are then all ignored, as cross-entropy's).
     for (let p = 0; p < outer * inner; p++) {

@@ -7,13 +7,11 @@
 // the ranges it is given: outputs may be exactly the inputs (in place), never partly overlap them.
 // Bit 0 of `flags` (MASKED_ZERO, abi.ts): fully masked (all −Infinity) rows give 0 instead of NaN.
 // The workspace functions, flag bits and path thresholds live in abi.ts.
-import { MASKED_ZERO } from "./abi";
-import { reciprocalOf } from "./rules";
-import { softmaxKernel, logSoftmaxKernel, logSumExpKernel } from "./softmax";
-import { softmaxBackwardKernel, logSoftmaxBackwardKernel } from "./backward";
-import { crossEntropyKernel } from "./crossentropy";
-import { distillKernel, klDivPointwiseKernel, klDivPointwiseBackwardKernel } from "./distill";
 export { workspaceBytes, crossEntropyWorkspaceBytes, distillWorkspaceBytes } from "./abi";
+export { softmax, logSoftmax, logSumExp } from "./softmax";
+export { softmaxBackward, logSoftmaxBackward } from "./backward";
+export { crossEntropy } from "./crossentropy";
+export { distill, klDivPointwise, klDivPointwiseBackward } from "./distill";
 export { softcapForward, softcapBackward } from "./softcap";
 import { expv, exps } from "./exp";
 import { logv } from "./log";
@@ -22,153 +20,6 @@ import { rowMax, rowScale, rowExpSum } from "./rows";
 /** First byte past this module's static data: hosts may use memory from here on. */
 export function heapBase(): usize {
   return __heap_base;
-}
-
-/** y = softmax(x / temperature) over dim. */
-export function softmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, temperature: f64, flags: i32, ws: usize): void {
-  softmaxKernel(outer, dim, inner, x, y, <f32>temperature, (flags & MASKED_ZERO) != 0, ws);
-}
-
-/** y = logSoftmax(x / temperature) over dim. */
-export function logSoftmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, temperature: f64, flags: i32, ws: usize): void {
-  logSoftmaxKernel(outer, dim, inner, x, y, <f32>temperature, (flags & MASKED_ZERO) != 0, ws);
-}
-
-/** out[outer, inner] = logsumexp(x / temperature) over dim. */
-export function logSumExp(outer: i32, dim: i32, inner: i32, x: usize, out: usize, temperature: f64, ws: usize): void {
-  logSumExpKernel(outer, dim, inner, x, out, <f32>temperature, ws);
-}
-
-/** dx = y ⊙ (dy − Σ y⊙dy) / temperature, y the softmax output; with flags bit 0 a position whose y is
- *  all +0 (a fully masked row's output) gets dx = 0 whatever dy holds. */
-export function softmaxBackward(
-  outer: i32,
-  dim: i32,
-  inner: i32,
-  y: usize,
-  dy: usize,
-  dx: usize,
-  temperature: f64,
-  flags: i32,
-  ws: usize,
-): void {
-  softmaxBackwardKernel(outer, dim, inner, y, dy, dx, reciprocalOf(<f32>temperature), (flags & MASKED_ZERO) != 0, ws);
-}
-
-/** dx = (dy − exp(y) · Σ dy) / temperature, y the log-softmax output. */
-export function logSoftmaxBackward(
-  outer: i32,
-  dim: i32,
-  inner: i32,
-  y: usize,
-  dy: usize,
-  dx: usize,
-  temperature: f64,
-  flags: i32,
-  ws: usize,
-): void {
-  logSoftmaxBackwardKernel(outer, dim, inner, y, dy, dx, reciprocalOf(<f32>temperature), (flags & MASKED_ZERO) != 0, ws);
-}
-
-/** Cross-entropy of softmax(x / temperature) over classes along dim, per position (outer·inner of them):
- *  loss[p] (float64) always; lse[p] (float32) unless lse = 0; the gradient with respect to x into
- *  grad (may be x) unless grad = 0, scaled per position by gscale[p] (float32). target: int32 class
- *  indices per position, or with flags bit 0 float32 probabilities shaped like x; flags bit 1: w holds
- *  float32 class weights (W = their sum; without them W = dim). eps: label smoothing; zLoss: the
- *  z-loss coefficient. Workspace: crossEntropyWorkspaceBytes(dim, inner). */
-export function crossEntropy(
-  outer: i32,
-  dim: i32,
-  inner: i32,
-  x: usize,
-  target: usize,
-  flags: i32,
-  ignoreIndex: i32,
-  w: usize,
-  W: f64,
-  eps: f64,
-  temperature: f64,
-  zLoss: f64,
-  loss: usize,
-  lse: usize,
-  grad: usize,
-  gscale: usize,
-  ws: usize,
-): void {
-  crossEntropyKernel(outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, <f32>temperature, zLoss, loss, lse, grad, gscale, ws);
-}
-
-/** The distillation losses of softmax(student / temperature) and softmax(teacher / temperature) over
- *  classes along dim, per position (outer·inner of them), into loss[p] (float64, unscaled): beta = 0
- *  KL(teacher ‖ student), beta = 1 KL(student ‖ teacher), else the generalized Jensen-Shannon
- *  divergence (assembly/distill.ts). terms (unless 0; beta = 0 only): the per-element terms times
- *  termScale, float32. grad (unless 0; may be student): the gradient with respect to student, times
- *  gradScale (which carries 1/temperature); gradOutput (unless 0; beta = 0 only): float32 per element
- *  upstream gradients. hardLoss (unless 0): also cross-entropy of softmax(student) at temperature 1
- *  against int32 class indices in target, per position (float64), its gradient times hardScale added
- *  into grad; ignoreIndex, w (float32 class weights with flags bit 1, CE_WEIGHTS; W their sum, else
- *  dim) and eps (label smoothing) as crossEntropy's. Workspace: distillWorkspaceBytes(dim, inner). */
-export function distill(
-  outer: i32,
-  dim: i32,
-  inner: i32,
-  student: usize,
-  teacher: usize,
-  flags: i32,
-  beta: f64,
-  temperature: f64,
-  loss: usize,
-  terms: usize,
-  termScale: f64,
-  grad: usize,
-  gradScale: f64,
-  gradOutput: usize,
-  target: usize,
-  ignoreIndex: i32,
-  w: usize,
-  W: f64,
-  eps: f64,
-  hardLoss: usize,
-  hardScale: f64,
-  ws: usize,
-): void {
-  distillKernel(
-    outer,
-    dim,
-    inner,
-    student,
-    teacher,
-    flags,
-    beta,
-    <f32>temperature,
-    loss,
-    terms,
-    termScale,
-    grad,
-    gradScale,
-    gradOutput,
-    target,
-    ignoreIndex,
-    w,
-    W,
-    eps,
-    hardLoss,
-    hardScale,
-    ws,
-  );
-}
-
-/** PyTorch's kl_div terms over n elements, input log-probabilities: with flags bit 0 (KL_LOG_TARGET)
- *  exp(target)·(target − input), else xlogy(target, target) − target·input; into terms (float64)
- *  unless terms = 0; returns their sum. */
-export function klDivPointwise(n: i32, input: usize, target: usize, flags: i32, terms: usize): f64 {
-  return klDivPointwiseKernel(n, input, target, flags, terms);
-}
-
-/** grad = −(flags bit 0: exp(target), else target)·gradOutput·scale over n elements, gradOutput
- *  float32 per element or, when 0, 1. */
-export function klDivPointwiseBackward(n: i32, target: usize, flags: i32, gradOutput: usize, scale: f64, grad: usize): void {
-  klDivPointwiseBackwardKernel(n, target, flags, gradOutput, scale, grad);
 }
 
 // Probes: single passes over n contiguous elements, for benchmarks (the hardware floor) and for

@@ -17,7 +17,7 @@ import { colMax, colExpSum, colScale, colScaledShiftSub, colHasNaN } from "./col
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite, scaledv } from "./rules";
 import { scatter, storeBlock, maxTransposedRows, half, quad } from "./lanes";
 import { logv } from "./log";
-import { SHORT_ROW, PERIODIC_INNER } from "./abi";
+import { SHORT_ROW, PERIODIC_INNER, MASKED_ZERO } from "./abi";
 import { periodicMax, periodicExpSum, periodicScale, periodicLogSoftmaxOut, periodicPattern, periodicPattern64 } from "./periodic";
 import {
   expNegv,
@@ -113,7 +113,10 @@ function colsMax(x: usize, dim: i32, inner: i32, t: f32, ws: usize): void {
   for (let d = 0; d < dim; d++) colExpSum(sums, shifts, x + <usize>d * stride, y + <usize>d * stride, inner, t, write);
 }
 
-export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, t: f32, maskedZero: bool, ws: usize): void {
+/** y = softmax(x / temperature) over dim. */
+export function softmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, temperature: f64, flags: i32, ws: usize): void {
+  const t = <f32>temperature,
+    maskedZero = (flags & MASKED_ZERO) != 0;
   const slice = (<usize>dim * <usize>inner) << 2;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsSoftmax(outer, dim, x, y, t, maskedZero, ws);
   if (inner == 1) {
@@ -158,7 +161,10 @@ export function softmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usi
   }
 }
 
-export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: usize, t: f32, maskedZero: bool, ws: usize): void {
+/** y = logSoftmax(x / temperature) over dim. */
+export function logSoftmax(outer: i32, dim: i32, inner: i32, x: usize, y: usize, temperature: f64, flags: i32, ws: usize): void {
+  const t = <f32>temperature,
+    maskedZero = (flags & MASKED_ZERO) != 0;
   const slice = (<usize>dim * <usize>inner) << 2;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsLogSoftmax(outer, dim, x, y, t, maskedZero, ws);
   if (inner == 1) {
@@ -213,8 +219,9 @@ export function logSoftmaxKernel(outer: i32, dim: i32, inner: i32, x: usize, y: 
   }
 }
 
-/** out has outer·inner elements. */
-export function logSumExpKernel(outer: i32, dim: i32, inner: i32, x: usize, out: usize, t: f32, ws: usize): void {
+/** out[outer, inner] = logsumexp(x / temperature) over dim. */
+export function logSumExp(outer: i32, dim: i32, inner: i32, x: usize, out: usize, temperature: f64, ws: usize): void {
+  const t = <f32>temperature;
   const slice = (<usize>dim * <usize>inner) << 2;
   if (ASC_FEATURE_SIMD && inner == 1 && dim <= SHORT_ROW) return shortRowsLogSumExp(outer, dim, x, out, t, ws);
   if (inner == 1) {

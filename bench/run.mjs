@@ -481,23 +481,18 @@ for (const shape of SHAPES) {
       sameLoss("ORT cross-entropy", await ort.crossEntropy());
     }
   }
+  /** softmax and logSoftmax: the same calls on every side, by name. */
+  const forward = (op) => ({
+    op,
+    mine: () => best[op](x, shape, { out: y }),
+    tf: () => tfjs[op](x, shape),
+    ort: ort?.[op],
+    js: () => plain[`${op}Rows`](x, y, rows, cols),
+    naive: () => plain[`${op}Naive`](x, rows, cols),
+  });
   const ops = [
-    {
-      op: "softmax",
-      mine: () => best.softmax(x, shape, { out: y }),
-      tf: () => tfjs.softmax(x, shape),
-      ort: ort?.softmax,
-      js: () => plain.softmaxRows(x, y, rows, cols),
-      naive: () => plain.softmaxNaive(x, rows, cols),
-    },
-    {
-      op: "logSoftmax",
-      mine: () => best.logSoftmax(x, shape, { out: y }),
-      tf: () => tfjs.logSoftmax(x, shape),
-      ort: ort?.logSoftmax,
-      js: () => plain.logSoftmaxRows(x, y, rows, cols),
-      naive: () => plain.logSoftmaxNaive(x, rows, cols),
-    },
+    forward("softmax"),
+    forward("logSoftmax"),
     {
       op: "crossEntropy",
       mine: () => best.crossEntropy(x, target, shape),

@@ -27,6 +27,22 @@ for (const { name, title } of BROWSERS) {
       await server?.close();
     });
 
+    /** Runs `check` on a page of a second server that serves the playground without an optional
+     *  package (`missing`: startPlayground's options), then wants no page error or console error
+     *  on the way, and closes both. */
+    async function withoutPackage(missing: { tfjs?: false; mnist?: false }, check: (tab: TestPage, url: string) => Promise<void>) {
+      const bare = await startPlayground({ port: 0, ...missing });
+      const tab = await browser.newPage();
+      try {
+        await tab.goto(bare.url);
+        await check(tab, bare.url);
+        expect(tab.errors.filter((e) => /^(pageerror|console):/.test(e))).toEqual([]);
+      } finally {
+        await tab.close();
+        await bare.close();
+      }
+    }
+
     /** softmax in float64, to check the page against. */
     function softmax64(row: number[]): number[] {
       const m = Math.max(...row);
@@ -201,10 +217,7 @@ for (const { name, title } of BROWSERS) {
       });
 
       it("without TF.js installed, the benchmark skips it and still runs", async () => {
-        const bare = await startPlayground({ port: 0, tfjs: false });
-        const tab = await browser.newPage();
-        try {
-          await tab.goto(bare.url);
+        await withoutPackage({ tfjs: false }, async (tab) => {
           await tab.waitForSelector('#status[data-ready="true"]');
           expect(await tab.textContent("#tfjs-note")).toMatch(/not installed/);
           await tab.fill("#bench-rows", "2");
@@ -216,11 +229,7 @@ for (const { name, title } of BROWSERS) {
           expect(names).toHaveLength(4);
           expect(names.some((n) => n?.startsWith("TF.js"))).toBe(false);
           expect(await tab.textContent("#bench-caption")).toMatch(/TF\.js-wasm is not installed/);
-          expect(tab.errors.filter((e) => /^(pageerror|console):/.test(e))).toEqual([]);
-        } finally {
-          await tab.close();
-          await bare.close();
-        }
+        });
       });
 
       it("runs the worked examples in the browser", async () => {
@@ -290,20 +299,13 @@ for (const { name, title } of BROWSERS) {
       });
 
       it("without the mnist package, the panel says so and offers no training", async () => {
-        const bare = await startPlayground({ port: 0, mnist: false });
-        const tab = await browser.newPage();
-        try {
-          await tab.goto(bare.url);
+        await withoutPackage({ mnist: false }, async (tab, url) => {
           await tab.waitForSelector('#mnist-form[data-state="unavailable"]');
           expect(await tab.isDisabled("#mnist-run")).toBe(true);
           expect(await tab.textContent("#mnist-status")).toMatch(/mnist package is not installed/);
-          const res = await fetch(`${bare.url}vendor/mnist/0.json`);
+          const res = await fetch(`${url}vendor/mnist/0.json`);
           expect(res.status).toBe(404);
-          expect(tab.errors.filter((e) => /^(pageerror|console):/.test(e))).toEqual([]);
-        } finally {
-          await tab.close();
-          await bare.close();
-        }
+        });
       });
     });
   });

@@ -167,6 +167,14 @@ export const logSumExp = familyOp<UnaryOp<LogSumExpOptions>>("logSumExp", ["x"],
   e.logSumExp(o, d, i, x!, out, c.temperature, ws),
 );
 
+/** A backward pass of the family: y (the forward output) and dy in, dx out; its kernel takes the
+ *  same arguments as the other's. */
+function backwardOp(fn: "softmaxBackward" | "logSoftmaxBackward"): BinaryOp<BackwardOptions> {
+  return familyOp<BinaryOp<BackwardOptions>>(fn, ["y", "dy"], false, FORWARD, (e, c, o, d, i, [y, dy], dx, ws) =>
+    e[fn](o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
+  );
+}
+
 /**
  * Gradient of `softmax` with respect to its input x: dx = y ⊙ (dy − Σ y⊙dy) / T, with y the softmax output
  * and dy the gradient of the loss with respect to y (PyTorch's `_softmax_backward_data`, divided by T).
@@ -175,13 +183,7 @@ export const logSumExp = familyOp<UnaryOp<LogSumExpOptions>>("logSumExp", ["x"],
  * const y = softmax(x, [rows, cols]);
  * const dx = softmaxBackward(y, dy, [rows, cols]);
  */
-export const softmaxBackward = familyOp<BinaryOp<BackwardOptions>>(
-  "softmaxBackward",
-  ["y", "dy"],
-  false,
-  FORWARD,
-  (e, c, o, d, i, [y, dy], dx, ws) => e.softmaxBackward(o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
-);
+export const softmaxBackward = backwardOp("softmaxBackward");
 
 /**
  * Gradient of `logSoftmax` with respect to its input x: dx = (dy − exp(y) · Σ dy) / T, with y the
@@ -190,10 +192,4 @@ export const softmaxBackward = familyOp<BinaryOp<BackwardOptions>>(
  * @example
  * const dx = logSoftmaxBackward(logSoftmax(x, shape), dy, shape);
  */
-export const logSoftmaxBackward = familyOp<BinaryOp<BackwardOptions>>(
-  "logSoftmaxBackward",
-  ["y", "dy"],
-  false,
-  FORWARD,
-  (e, c, o, d, i, [y, dy], dx, ws) => e.logSoftmaxBackward(o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
-);
+export const logSoftmaxBackward = backwardOp("logSoftmaxBackward");
