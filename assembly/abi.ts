@@ -23,6 +23,10 @@
 // @ts-ignore: decorator
 @inline export const CE_WEIGHTS: i32 = 2;
 
+/** Flags bit of klDivPointwise and its backward: the target holds log-probabilities. */
+// @ts-ignore: decorator
+@inline export const KL_LOG_TARGET: i32 = 1;
+
 /** Rows (inner == 1) up to this long are done four at a time, one row per lane, in the SIMD builds:
  *  the forward softmax family, log-softmax's backward and cross-entropy. Up to here the lanes kernels
  *  measured faster than the row kernels (bench/RESULTS.md); their float32 sums of at most 31 exps stay
@@ -74,4 +78,12 @@ export function workspaceBytes(dim: i32, inner: i32): i32 {
 export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
   if (inner > 1) return inner * 48;
   return ASC_FEATURE_SIMD && dim <= SHORT_ROW ? (dim + 9) << 4 : ((dim + CE_BLOCK - 1) / CE_BLOCK) << 2;
+}
+
+/** Bytes of workspace distill needs, dim being the number of classes: per CE_BLOCK block 16 (its
+ *  shifts), 32 (block sums), then three arrays of dim float32s, each rounded up to 16 bytes (the
+ *  exps); inner > 1, five more such arrays (a position's gathered columns). The same in every build. */
+export function distillWorkspaceBytes(dim: i32, inner: i32): i32 {
+  const array = (dim * 4 + 15) & ~15;
+  return ((dim + CE_BLOCK - 1) / CE_BLOCK) * 16 + 32 + 3 * array + (inner > 1 ? 5 * array : 0);
 }

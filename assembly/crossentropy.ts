@@ -98,20 +98,20 @@ import {
 /** A = Σ α = (1−ε)·b + ε/C·W, b = w_t for an index target, Σ w·q for probabilities (P1 = 1 − ε,
  *  ECW = ε/C·W). */
 // @ts-ignore: decorator
-@inline function alphaSum<T>(P1: T, b: T, ECW: T): T {
+@inline export function alphaSum<T>(P1: T, b: T, ECW: T): T {
   return add<T>(mul<T>(P1, b), ECW);
 }
 
 /** SAX = Σ α·(z − m) for an index target t: (1−ε)·w_t·(z_t − m) + ε/C·WX, WX = Σ w·(z − m)
  *  (EC = ε/C; without smoothing WX is not summed and the term is + 0). */
 // @ts-ignore: decorator
-@inline function indexSAX<T>(P1: T, wt: T, zt: T, m: T, EC: T, WX: T, smooth: bool): T {
+@inline export function indexSAX<T>(P1: T, wt: T, zt: T, m: T, EC: T, WX: T, smooth: bool): T {
   return add<T>(mul<T>(mul<T>(P1, wt), sub<T>(zt, m)), smooth ? mul<T>(EC, WX) : zero<T>());
 }
 
 /** The loss where the max is finite: A·log s − SAX + zLoss·l² (NaN where it is not: the callers). */
 // @ts-ignore: decorator
-@inline function lossOf<T>(A: T, L: T, SAX: T, ZL: T, l: T): T {
+@inline export function lossOf<T>(A: T, L: T, SAX: T, ZL: T, l: T): T {
   return add<T>(sub<T>(mul<T>(A, L), SAX), mul<T>(mul<T>(ZL, l), l));
 }
 
@@ -173,7 +173,7 @@ import {
 /** The index target's own term of −α, left out of the gradient passes: grad[t] −= g·k·(1−ε)·w_t, at
  *  gt = &grad[t] (gk = g·k). */
 // @ts-ignore: decorator
-@inline function targetFixUp(gt: usize, gk: f64, P1: f64, wt: f64): void {
+@inline export function targetFixUp(gt: usize, gk: f64, P1: f64, wt: f64): void {
   store<f32>(gt, load<f32>(gt) - <f32>(gk * P1 * wt));
 }
 
@@ -206,7 +206,7 @@ import {
 
 /** w_t as float64, 1 without weights. */
 // @ts-ignore: decorator
-@inline function weightOf(w: usize, t: i32, hasW: bool): f64 {
+@inline export function weightOf(w: usize, t: i32, hasW: bool): f64 {
   return hasW ? <f64>load<f32>(at(w, t)) : 1;
 }
 

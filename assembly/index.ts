@@ -7,10 +7,11 @@
 // the ranges it is given: outputs may be exactly the inputs (in place), never partly overlap them.
 // Bit 0 of `flags` (MASKED_ZERO, abi.ts): fully masked (all −Infinity) rows give 0 instead of NaN.
 // The workspace functions, flag bits and path thresholds live in abi.ts.
-export { workspaceBytes, crossEntropyWorkspaceBytes } from "./abi";
+export { workspaceBytes, crossEntropyWorkspaceBytes, distillWorkspaceBytes } from "./abi";
 export { softmax, logSoftmax, logSumExp } from "./softmax";
 export { softmaxBackward, logSoftmaxBackward } from "./backward";
 export { crossEntropy } from "./crossentropy";
+export { distill, klDivPointwise, klDivPointwiseBackward } from "./distill";
 export { softcapForward, softcapBackward } from "./softcap";
 import { expv, exps } from "./exp";
 import { logv } from "./log";

@@ -31,13 +31,15 @@ import { scaledv, scaleds } from "./rules";
 /** For r = 1, 2, 3 at byte offset 16·r: all-ones in the last r lanes, the new ones of a row's last vector. */
 const TAIL_MASKS: usize = memory.data<i32>([0, 0, 0, 0, 0, 0, 0, -1, 0, 0, -1, -1, 0, -1, -1, -1], 16);
 
+/** All-ones in the lanes of the vector at n − 4 that the vector loops over [0, n & ~3) did not cover. */
 // @ts-ignore: decorator
-@inline function tailMask(n: i32): v128 {
+@inline export function tailMask(n: i32): v128 {
   return v128.load(TAIL_MASKS + ((<usize>(n & 3)) << 4));
 }
 
+/** The four lanes' sum in float64. */
 // @ts-ignore: decorator
-@inline function hsum(v: v128): f64 {
+@inline export function hsum(v: v128): f64 {
   return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3));
 }
 

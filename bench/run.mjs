@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick]
+// npm run bench [-- --json] [-- --quick] [-- --only distill]
 // (npm runs it through scripts/relaxed-simd.mjs, which gives Node 20 the flag its relaxed SIMD needs:
 // by hand, node --experimental-wasm-relaxed-simd bench/run.mjs on Node 20, node bench/run.mjs later.)
 // simdmax (SIMD build, relaxed-SIMD build, scalar build, and the zero-copy alloc path) against an optimized plain-JS loop
@@ -14,6 +14,7 @@ import * as plain from "./plain.mjs";
 import * as tfjs from "./peers/tfjs.mjs";
 import * as ortPeer from "./peers/ort.mjs";
 import { chartSvg } from "./chart.mjs";
+import * as distillBench from "./distill.mjs";
 import { writeFile } from "node:fs/promises";
 
 const args = new Set(process.argv.slice(2));
@@ -52,6 +53,14 @@ const rawRelaxed = relaxed && (await rawModule("relaxed"));
  *  comparison and the issues' targets are measured with it. */
 const best = relaxed ?? simd;
 const BEST = relaxed ? "relaxed SIMD" : "SIMD";
+// --only distill: that section alone (bench/distill.mjs).
+const ONLY = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+if (ONLY !== undefined && ONLY !== "distill") throw new Error(`--only: the sections are "distill", got ${ONLY}`);
+if (ONLY === "distill") {
+  const withTfjs = Boolean(await tfjs.initTfjs().catch(() => null));
+  await distillBench.run({ sm: best, build: BEST, withTfjs, rounds: ROUNDS, timeMs: TIME_MS, log });
+  process.exit(0);
+}
 /** Room for n floats of input and n of output in a raw module's memory (the SIMD one by default). */
 function rawBuffers(n, module = raw) {
   const base = (module.heapBase() + 15) & ~15;
@@ -683,7 +692,10 @@ for (const s of AXIS0) {
     met: 1 / r.timesPlainJs <= 2,
   });
 }
-log("\ntargets (issues 3, 4, 5 and 12):");
+targets.push(
+  ...(await distillBench.run({ sm: best, build: BEST, withTfjs: Boolean(tfInfo), rounds: ROUNDS, timeMs: TIME_MS, log })).targets,
+);
+log("\ntargets (issues 3, 4, 5, 12 and 16):");
 for (const t of targets) log(`  ${t.met ? "met    " : "NOT MET"}  ${t.target}: ${t.value}`);
 if ((tfInfo || ortInfo) && !QUICK) {
   const title = `simdmax vs ${[tfInfo, ortInfo]

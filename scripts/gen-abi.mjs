@@ -55,7 +55,7 @@ for (const [name, list, result] of await exportedFunctions()) {
 if (entries.length === 0) throw new Error("assembly/index.ts: no exported function found");
 // The flag bits hosts pass in `flags` (assembly/abi.ts), so the wrapper does not restate them.
 const abi = await read("abi.ts");
-const FLAG_NAMES = ["MASKED_ZERO", "CE_PROBABILITIES", "CE_WEIGHTS"];
+const FLAG_NAMES = ["MASKED_ZERO", "CE_PROBABILITIES", "CE_WEIGHTS", "KL_LOG_TARGET"];
 const flags = FLAG_NAMES.map((name) => {
   const m = abi.match(new RegExp(`export const ${name}: i32 = (\\d+);`));
   if (!m) throw new Error(`assembly/abi.ts defines no flag ${name}`);

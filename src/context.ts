@@ -124,3 +124,15 @@ export function outputOf(
   }
   return { place, result: out as Input };
 }
+
+/** A copy of `data` in a new block of wasm memory. When `data` is a view of that memory, its bytes are
+ *  read by address after the allocation, which may have grown the memory and detached the view. */
+export function copyIn(ctx: Context, data: Float32Array, what: () => string): number {
+  const place = arrayPlace(ctx, data),
+    n = data.length; // both read before the allocation may detach `data`
+  const ptr = ctx.heap.alloc(4 * n, what);
+  const f32 = ctx.heap.f32;
+  if (place.kind === "wasm") f32.copyWithin(ptr >>> 2, place.ptr >>> 2, (place.ptr >>> 2) + n);
+  else f32.set(data, ptr >>> 2);
+  return ptr;
+}

@@ -5,6 +5,7 @@
 import { describe } from "./errors.js";
 import { checkOptions, checkTemperature } from "./options.js";
 import { checkLength, type Layout, layoutOf } from "./shape.js";
+import { type CrossEntropyArgs, checkCrossEntropyArgs } from "./targets.js";
 
 /** klDiv's reductions, PyTorch's: "mean" over every element (its default), "batchmean" the sum over
  *  the first dimension's size. */
@@ -93,4 +94,46 @@ export function checkAlpha(fn: string, alpha: unknown): number {
   if (typeof alpha !== "number") throw new TypeError(`${fn}: alpha must be a number, got ${describe(alpha)}`);
   if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`${fn}: alpha must be in [0, 1], got ${alpha}`);
   return alpha;
+}
+
+/** distillationLoss's hard part takes these of cross-entropy's options (mean reduction, temperature 1). */
+export const HARD_OPTIONS = ["axis", "ignoreIndex", "labelSmoothing", "weight"] as const;
+export const DISTILL_OPTIONS = [...HARD_OPTIONS, "temperature", "alpha"] as const;
+
+export interface DistillArgs {
+  alpha: number;
+  /** The hard part: cross-entropy's arguments (index targets, mean reduction). */
+  hard: CrossEntropyArgs;
+  /** The soft part: klDiv's from logits, reduction "sum" (the wrapper and reference divide by the positions). */
+  soft: KlArgs;
+}
+
+/** distillationLoss's arguments, in the order their errors are reported: alpha and unknown options,
+ *  then the hard part's (cross-entropy's checks on the student's logits and the target), then the
+ *  soft part's (the teacher's length, temperature). `extra`: the options beyond DISTILL_OPTIONS that
+ *  the caller takes (gradOutput, out), checked by it. */
+export function checkDistillArgs(
+  fn: string,
+  student: ArrayLike<number>,
+  teacher: ArrayLike<number>,
+  target: unknown,
+  shape: unknown,
+  options: unknown,
+  extra: readonly string[],
+): DistillArgs {
+  const allowed = [...DISTILL_OPTIONS, ...extra];
+  const o = checkOptions(fn, options, allowed);
+  const alpha = checkAlpha(fn, o.alpha);
+  const hardOptions: Record<string, unknown> = {};
+  for (const k of HARD_OPTIONS) if (o[k] !== undefined) hardOptions[k] = o[k];
+  const hard = checkCrossEntropyArgs(fn, "studentLogits", student.length, target, shape, hardOptions, HARD_OPTIONS, false);
+  const soft = checkKlArgs(
+    fn,
+    student,
+    teacher,
+    shape,
+    { axis: o.axis, fromLogits: true, temperature: o.temperature, reduction: "sum" },
+    KL_OPTIONS,
+  );
+  return { alpha, hard, soft };
 }

@@ -5,8 +5,8 @@
 // own context.
 import type { Context } from "./context.js";
 
-/** An implementation: the context, then the public function's arguments (at most four). */
-type Run = (ctx: Context, a0: unknown, a1: unknown, a2: unknown, a3: unknown) => unknown;
+/** An implementation: the context, then the public function's arguments (at most five). */
+type Run = (ctx: Context, a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown) => unknown;
 
 const IMPLEMENTATIONS = new WeakMap<object, Run>();
 let defaultContext: Context | undefined;
@@ -17,13 +17,13 @@ export function setDefaultContext(ctx: Context): void {
 }
 
 /** Defines the public function `name` of type F from its implementation, which takes F's arguments
- *  after the context. Every public function takes at most four arguments: passing them as such spares
+ *  after the context. Every public function takes at most five arguments: passing them as such spares
  *  a rest array per call (extra ones are undefined, as when left out). */
 export function defineOp<F extends (...args: never[]) => unknown>(name: string, run: (ctx: Context, ...args: Parameters<F>) => unknown): F {
   const r = run as unknown as Run;
-  const f = (a0: unknown, a1: unknown, a2: unknown, a3: unknown) => {
+  const f = (a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown) => {
     if (!defaultContext) throw new Error(`simdmax: ${name}() was called before init() finished; call \`await init()\` first`);
-    return r(defaultContext, a0, a1, a2, a3);
+    return r(defaultContext, a0, a1, a2, a3, a4);
   };
   IMPLEMENTATIONS.set(f, r);
   return f as unknown as F;
@@ -33,5 +33,5 @@ export function defineOp<F extends (...args: never[]) => unknown>(name: string, 
 export function boundTo<F>(f: F, ctx: Context): F {
   const r = IMPLEMENTATIONS.get(f as object);
   if (!r) throw new Error("simdmax: not a function of the op table");
-  return ((a0: unknown, a1: unknown, a2: unknown, a3: unknown) => r(ctx, a0, a1, a2, a3)) as F;
+  return ((a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown) => r(ctx, a0, a1, a2, a3, a4)) as F;
 }

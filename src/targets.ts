@@ -203,17 +203,39 @@ export function checkGradOutput(
   a: CrossEntropyArgs,
   gradOutput: unknown,
 ): { factor: number; perPosition: ArrayLike<number> | undefined } {
-  const P = positions(a.layout);
-  if (a.reduction === "none") {
+  const { g, each } = checkUpstream(fn, a.reduction, gradOutput, positions(a.layout), "positions");
+  if (a.reduction === "none") return { factor: 1, perPosition: each };
+  return { factor: a.reduction === "mean" && a.denominator === 0 ? 0 : g * reductionFactor(a), perPosition: undefined };
+}
+
+/** The upstream gradient of any loss of the package: for reduction "none", undefined (all 1) or a
+ *  Float32Array or Float64Array of the `count` values (`what`: "positions", "elements") in `each`; for
+ *  a reduced loss a finite number `g` (default 1). */
+export function checkUpstream(
+  fn: string,
+  reduction: string,
+  gradOutput: unknown,
+  count: number,
+  what: string,
+): { g: number; each: Float32Array | Float64Array | undefined } {
+  if (reduction === "none") {
     const array = isKind(gradOutput, "Float32Array") || isKind(gradOutput, "Float64Array");
-    if (gradOutput !== undefined && !(array && (gradOutput as Float32Array).length === P)) {
+    if (gradOutput !== undefined && !(array && (gradOutput as Float32Array).length === count)) {
       const err = array ? RangeError : TypeError;
-      throw new err(`${fn}: with reduction "none", gradOutput must be a Float32Array of the ${P} positions, got ${describe(gradOutput)}`);
+      throw new err(`${fn}: with reduction "none", gradOutput must be a Float32Array of the ${count} ${what}, got ${describe(gradOutput)}`);
     }
-    return { factor: 1, perPosition: gradOutput as Float32Array | Float64Array | undefined };
+    return { g: 1, each: gradOutput as Float32Array | Float64Array | undefined };
   }
   const g = gradOutput ?? 1;
-  if (typeof g !== "number") throw new TypeError(`${fn}: with reduction "${a.reduction}", gradOutput must be a number, got ${describe(g)}`);
+  if (typeof g !== "number") throw new TypeError(`${fn}: with reduction "${reduction}", gradOutput must be a number, got ${describe(g)}`);
   if (!Number.isFinite(g)) throw new RangeError(`${fn}: gradOutput must be finite, got ${g}`);
-  return { factor: a.reduction === "mean" && a.denominator === 0 ? 0 : g * reductionFactor(a), perPosition: undefined };
+  return { g, each: undefined };
+}
+
+/** The ignoreIndex as the kernel's int32. One outside the int32 range can equal no Int32Array target
+ *  (and the checks have put every target in [0, C)), but passed as is it would wrap (2^32 to 0): −1
+ *  ignores the same nothing. */
+export function kernelIgnoreIndex(a: CrossEntropyArgs): number {
+  if (!a.indices) return 0;
+  return a.ignoreIndex === (a.ignoreIndex | 0) ? a.ignoreIndex : -1;
 }

@@ -102,6 +102,7 @@ function floatAsserts(c: Client): string[] {
     ...[0, 4, 8].map((i) => `(assert_return (invoke $client "logSoftmax3x3" (i32.const ${i})) ${f32s([c.logSoftmax3x3(i)])})`),
     `(assert_return (invoke $client "softmaxBackward3") ${f32s(c.softmaxBackward3())})`,
     `(assert_return (invoke $client "crossEntropySeed") (f64.const ${wastFloat(c.crossEntropySeed())}))`,
+    `(assert_return (invoke $client "distillSeed") (f64.const ${wastFloat(c.distillSeed())}))`,
     ...[0, 1, 2, 4, 8].map((i) => `(assert_return (invoke $client "grad" (i32.const ${i})) ${f32s([c.grad(i)])})`),
     ...[0, 1, 2].map((i) => `(assert_return (invoke $client "lse" (i32.const ${i})) ${f32s([c.lse(i)])})`),
   ];

@@ -42,6 +42,8 @@ describe("the client module", () => {
     ).toEqual([
       "crossEntropy",
       "crossEntropyWorkspaceBytes",
+      "distill",
+      "distillWorkspaceBytes",
       "heapBase",
       "logSoftmax",
       "logSumExp",
@@ -64,6 +66,8 @@ describe("the client module", () => {
       logSumExp: nothing,
       softmaxBackward: nothing,
       crossEntropy: nothing,
+      distillWorkspaceBytes: () => 0,
+      distill: nothing,
     };
     const client = new WebAssembly.Instance(clientModule, { simdmax: fake }).exports as unknown as Client;
     expect(client.selfCheck()).toBe(2);
@@ -100,6 +104,17 @@ for (const v of VARIANTS) {
       expect(client.logSoftmax3x3(0)).toBeCloseTo(-0.4644, 4);
       expect(client.masked3(0).every(Number.isNaN)).toBe(true);
       expect(client.masked3(1)).toEqual([0, 0, 0]);
+
+      const kl = client.distillSeed();
+      expect(getF64(memory, base + 160, 1)[0]).toBe(kl);
+      const s = a.f32([0, 0]),
+        t = a.f32([Math.fround(Math.log(9)), 0]),
+        l = a.alloc(8),
+        g = a.alloc(8),
+        dws = a.alloc(abi.distillWorkspaceBytes(2, 1));
+      abi.distill(1, 2, 1, s, t, 0, 0, 1, l, 0, 0, g, 1, 0, 0, -100, 0, 2, 0, 0, 0, dws);
+      expect(getF64(memory, l, 1)[0]).toBe(kl);
+      expect(getF32(memory, g, 2)).toEqual([client.grad(0), client.grad(1)]);
 
       // Neither simdmax nor the client wrote below heapBase().
       expect(Buffer.compare(new Uint8Array(memory.buffer, 0, abi.heapBase()), staticBefore)).toBe(0);

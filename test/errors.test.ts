@@ -360,6 +360,87 @@ cases.push(
     TypeError,
     /^crossEntropyBackward: gradOutput is null/,
   ],
+  // The distillation losses (issue 16): the same checks (src/distill.ts, targets.ts) in wrapper and reference.
+  ["jsd's beta outside [0, 1]", (sm) => sm.jsd(x6(), x6(), [2, 3], { beta: 1.5 }), RangeError, /^jsd: beta must be in \[0, 1\], got 1.5$/],
+  [
+    "distillationLoss without alpha",
+    (sm) => sm.distillationLoss(x6(), x6(), new Int32Array([0, 1]), [2, 3], {} as never),
+    TypeError,
+    /^distillationLoss: alpha \(the hard loss's share, in \[0, 1\]\) is required$/,
+  ],
+  [
+    "distillationLoss's alpha outside [0, 1]",
+    (sm) => sm.distillationLoss(x6(), x6(), new Int32Array([0, 1]), [2, 3], { alpha: -0.5 }),
+    RangeError,
+    /^distillationLoss: alpha must be in \[0, 1\], got -0.5$/,
+  ],
+  [
+    "distillationLoss's target outside the classes",
+    (sm) => sm.distillationLoss(x6(), x6(), new Int32Array([0, 5]), [2, 3], { alpha: 0.5 }),
+    RangeError,
+    /^distillationLoss: target\[1\] is 5, outside the 3 classes \[0, 2\] and not the ignoreIndex -100$/,
+  ],
+  [
+    "distillationLoss's unknown option",
+    (sm) => sm.distillationLoss(x6(), x6(), new Int32Array([0, 1]), [2, 3], { alpha: 0.5, reduction: "sum" } as never),
+    TypeError,
+    /^distillationLoss: unknown option "reduction"/,
+  ],
+  [
+    "klDiv's teacher logits of the wrong length",
+    (sm) => sm.klDiv(x6(), new Float32Array(5), [2, 3], { fromLogits: true }),
+    RangeError,
+    /^klDiv: teacherLogits has length 5, but shape \[2, 3\] needs 6 elements$/,
+  ],
+  [
+    "klDiv's logTarget with fromLogits",
+    (sm) => sm.klDiv(x6(), x6(), [2, 3], { fromLogits: true, logTarget: true }),
+    TypeError,
+    /^klDiv: logTarget is for a target of log-probabilities; with fromLogits both are logits$/,
+  ],
+  [
+    "klDiv's temperature without fromLogits",
+    (sm) => sm.klDiv(x6(), x6(), [2, 3], { temperature: 2 }),
+    TypeError,
+    /^klDiv: temperature acts on logits; it needs fromLogits: true$/,
+  ],
+  [
+    "klDiv's temperature 0",
+    (sm) => sm.klDiv(x6(), x6(), [2, 3], { fromLogits: true, temperature: 0 }),
+    RangeError,
+    /^klDiv: temperature must be a number > 0/,
+  ],
+  [
+    'klDivBackward\'s gradOutput for "none" of the wrong length',
+    (sm) => sm.klDivBackward(x6(), x6(), [2, 3], { reduction: "none", gradOutput: new Float32Array(5) }),
+    RangeError,
+    /^klDivBackward: with reduction "none", gradOutput must be a Float32Array of the 6 elements, got Float32Array\(5\)$/,
+  ],
+  [
+    "jsdBackward's gradOutput not finite",
+    (sm) => sm.jsdBackward(x6(), x6(), [2, 3], { gradOutput: Infinity }),
+    RangeError,
+    /^jsdBackward: gradOutput must be finite, got Infinity$/,
+  ],
+  [
+    "distillationLossBackward's gradOutput an array",
+    (sm) =>
+      sm.distillationLossBackward(x6(), x6(), new Int32Array([0, 1]), [2, 3], { alpha: 0.5, gradOutput: new Float32Array(2) as never }),
+    TypeError,
+    /^distillationLossBackward: with reduction "mean", gradOutput must be a number, got Float32Array\(2\)$/,
+  ],
+  [
+    "klDivWithGrad's out that is the teacher's logits",
+    (sm) => using(x6(), (t) => sm.klDivWithGrad(x6(), t, [2, 3], { fromLogits: true, out: t })),
+    RangeError,
+    /^klDivWithGrad: out cannot be the teacherLogits; pass the studentLogits for in-place output, or a separate array$/,
+  ],
+  [
+    "jsd's student logits that are not float32",
+    (sm) => sm.jsd(new Float64Array(6) as never, x6(), [2, 3]),
+    TypeError,
+    /^jsd: studentLogits must be a Float32Array or a Float32Buffer from alloc\(\), got Float64Array\(6\)$/,
+  ],
   [
     "logits that are not float32",
     (sm) => sm.crossEntropy(new Float64Array(6) as never, t2(), [2, 3]),
@@ -392,6 +473,8 @@ const WRAPPER_ONLY: Record<string, string> = {
   "float64 probability targets": "float64 data is the reference's own",
   "out: null": "no out",
   "maskedRows on logSumExp": "the message lists the known options, which have out in the wrapper",
+  "klDivWithGrad's out that is the teacher's logits": "no klDivWithGrad, no out",
+  "jsd's student logits that are not float32": "float64 data is the reference's own",
 };
 
 function thrown(call: () => unknown): Error {

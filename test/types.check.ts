@@ -55,3 +55,21 @@ export function crossEntropyUsage(logits: Float32Array, target: Int32Array, prob
   nllLoss(logits, target, [2, 3], { labelSmoothing: 0.1 });
   void [mean, perRow, soft, l, g, lses, gb, lv, dx, nll];
 }
+
+import { klDiv, klDivWithGrad, jsd, jsdBackward, distillationLoss, distillationLossWithGrad } from "../src/index.js";
+
+export function distillUsage(s: Float32Array, t: Float32Array, y: Int32Array): void {
+  const mean: number = klDiv(s, t, [2, 3]);
+  const each: Float32Array = klDiv(s, t, [2, 3], { fromLogits: true, reduction: "none" });
+  const buf = alloc(6);
+  const fused = klDivWithGrad(buf, t, [2, 3], { fromLogits: true, out: buf });
+  const gb: Float32Buffer = fused.grad;
+  const l: number = fused.loss;
+  const j: number = jsd(s, t, [2, 3], { beta: 0.5 });
+  const gj: Float32Array = jsdBackward(s, t, [2, 3]);
+  const d: number = distillationLoss(s, t, y, [2, 3], { alpha: 0.5, temperature: 4 });
+  const dg: Float32Array = distillationLossWithGrad(s, t, y, [2, 3], { alpha: 0.5 }).grad;
+  // @ts-expect-error: alpha is required
+  distillationLoss(s, t, y, [2, 3], { temperature: 4 });
+  void [mean, each, gb, l, j, gj, d, dg];
+}

@@ -3,9 +3,18 @@
 // the per-position losses here.
 import { FLAGS } from "../abi.js";
 import type { Context } from "../context.js";
-import { arrayPlace, extentOf, lengthOf, outputOf, placeOf, sharesBytes, viewOf } from "../context.js";
+import { arrayPlace, copyIn, extentOf, lengthOf, outputOf, placeOf, sharesBytes, viewOf } from "../context.js";
+import { Total } from "../total.js";
 import { Float32Buffer } from "../memory.js";
-import { checkCrossEntropyArgs, positions, checkGradOutput, CE_OPTIONS, NLL_OPTIONS, type CrossEntropyArgs } from "../targets.js";
+import {
+  checkCrossEntropyArgs,
+  positions,
+  checkGradOutput,
+  kernelIgnoreIndex,
+  CE_OPTIONS,
+  NLL_OPTIONS,
+  type CrossEntropyArgs,
+} from "../targets.js";
 import { describe } from "../errors.js";
 import { samePlace, type DataPlace, type Operand } from "../window.js";
 import { defineOp } from "../op.js";
@@ -138,71 +147,6 @@ function gradShares(fn: string, a: CrossEntropyArgs, gradOutput: unknown): Float
   return shares;
 }
 
-/** A float64 sum of per-position losses in position order, kept as four partial sums (positions mod
- *  4) so that its additions do not wait on one another, as one chain's would; it has the same bits
- *  however the positions are split into chunks. */
-class Total {
-  private s0 = 0;
-  private s1 = 0;
-  private s2 = 0;
-  private s3 = 0;
-  private next = 0; // the position of the next value
-
-  /** Adds v, the loss of the next position. */
-  one(v: number): void {
-    switch (this.next++ & 3) {
-      case 0:
-        this.s0 += v;
-        break;
-      case 1:
-        this.s1 += v;
-        break;
-      case 2:
-        this.s2 += v;
-        break;
-      default:
-        this.s3 += v;
-    }
-  }
-
-  /** Adds the next n positions' losses l[at…], each times w[wAt + j] when w is given. */
-  add(n: number, l: Float64Array, at: number, w: Float32Array | undefined, wAt: number): void {
-    let j = 0;
-    for (; j < n && this.next & 3; j++) this.one(l[at + j]! * (w ? w[wAt + j]! : 1));
-    let s0 = this.s0,
-      s1 = this.s1,
-      s2 = this.s2,
-      s3 = this.s3;
-    const start = j,
-      quads = j + ((n - j) & ~3);
-    if (w) {
-      for (; j < quads; j += 4) {
-        s0 += l[at + j]! * w[wAt + j]!;
-        s1 += l[at + j + 1]! * w[wAt + j + 1]!;
-        s2 += l[at + j + 2]! * w[wAt + j + 2]!;
-        s3 += l[at + j + 3]! * w[wAt + j + 3]!;
-      }
-    } else {
-      for (; j < quads; j += 4) {
-        s0 += l[at + j]!;
-        s1 += l[at + j + 1]!;
-        s2 += l[at + j + 2]!;
-        s3 += l[at + j + 3]!;
-      }
-    }
-    this.s0 = s0;
-    this.s1 = s1;
-    this.s2 = s2;
-    this.s3 = s3;
-    this.next += quads - start;
-    for (; j < n; j++) this.one(l[at + j]! * (w ? w[wAt + j]! : 1));
-  }
-
-  get value(): number {
-    return this.s0 + this.s1 + (this.s2 + this.s3);
-  }
-}
-
 /** Where a call's losses end up: summed (times sampleWeight) for "mean" and "sum", or one float32 per
  *  position (times sampleWeight) for "none". */
 interface Losses {
@@ -285,26 +229,6 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
     if (wPtr) ctx.heap.release(wPtr);
   }
   return result;
-}
-
-/** A copy of `data` in a new block of wasm memory. When `data` is a view of that memory, its bytes are
- *  read by address after the allocation, which may have grown the memory and detached the view. */
-function copyIn(ctx: Context, data: Float32Array, what: () => string): number {
-  const place = arrayPlace(ctx, data),
-    n = data.length; // both read before the allocation may detach `data`
-  const ptr = ctx.heap.alloc(4 * n, what);
-  const f32 = ctx.heap.f32;
-  if (place.kind === "wasm") f32.copyWithin(ptr >>> 2, place.ptr >>> 2, (place.ptr >>> 2) + n);
-  else f32.set(data, ptr >>> 2);
-  return ptr;
-}
-
-/** The ignoreIndex as the kernel's int32. One outside the int32 range can equal no Int32Array target
- *  (and the checks have put every target in [0, C)), but passed as is it would wrap (2^32 to 0): −1
- *  ignores the same nothing. */
-function kernelIgnoreIndex(a: CrossEntropyArgs): number {
-  if (!a.indices) return 0;
-  return a.ignoreIndex === (a.ignoreIndex | 0) ? a.ignoreIndex : -1;
 }
 
 /** One chunk's n float64 losses at byte `loss` of wasm memory, in position order: times the float32

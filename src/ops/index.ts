@@ -3,4 +3,5 @@
 // (index.ts), and every instance binds it to its own context (instance.ts).
 export * from "./softmax.js";
 export * from "./crossEntropy.js";
+export * from "./distill.js";
 export * from "./alloc.js";

@@ -2,8 +2,18 @@
 // temperature), Liger-Kernel's generalized Jensen-Shannon divergence, and Hinton's hard + soft
 // distillation loss, with their gradients. A probability of exactly 0 contributes exactly 0 (PyTorch's
 // xlogy rule), so a −Infinity teacher logit (a masked vocabulary column) adds nothing.
-import { checkAlpha, checkJsdArgs, checkKlArgs, JSD_OPTIONS, KL_OPTIONS, type KlArgs, type KlReduction } from "../distill.js";
-import { describe } from "../errors.js";
+import {
+  checkDistillArgs,
+  checkJsdArgs,
+  checkKlArgs,
+  HARD_OPTIONS,
+  JSD_OPTIONS,
+  KL_OPTIONS,
+  type KlArgs,
+  type KlReduction,
+} from "../distill.js";
+import { checkUpstream } from "../targets.js";
+import type { DistillationLossOptions, JsdOptions, KlDivOptions } from "../ops/distill.js";
 import { forEachRow, type Layout } from "../shape.js";
 import { crossEntropy, crossEntropyBackward } from "./crossEntropy.js";
 import { divideByTemperature } from "./temperature.js";
@@ -11,27 +21,9 @@ import { divideByTemperature } from "./temperature.js";
 export type { KlReduction };
 type Data = ArrayLike<number>;
 
-export interface KlDivOptions {
-  axis?: number;
-  reduction?: KlReduction;
-  logTarget?: boolean;
-  fromLogits?: boolean;
-  temperature?: number;
-  scaleByTemperatureSquared?: boolean;
-}
-export interface JsdOptions {
-  axis?: number;
-  beta?: number;
-  temperature?: number;
-}
-export interface DistillationOptions {
-  axis?: number;
-  temperature?: number;
-  alpha: number;
-  ignoreIndex?: number;
-  labelSmoothing?: number;
-  weight?: Float32Array;
-}
+/** The wrapper's option types (ops/distill.ts): the same options, documented there. */
+export type { JsdOptions, KlDivOptions };
+export type DistillationOptions = DistillationLossOptions;
 type WithGradOutput<T> = T & { gradOutput?: number | ArrayLike<number> };
 
 /** log-softmax of row idx of x at temperature t (x / t divided as the kernels divide); NaN for a row
@@ -79,19 +71,10 @@ export function klDiv(input: Data, target: Data, shape: readonly number[], optio
 }
 
 /** The upstream gradient of element or position j: a number for the reduced losses, one per element
- *  (or position) for "none"; `what` says which. */
+ *  (or position) for "none"; `what` says which (the wrapper's check, targets.ts). */
 function upstream(fn: string, reduced: boolean, gradOutput: unknown, length: number, what: string): (j: number) => number {
-  if (reduced) {
-    const g = gradOutput ?? 1;
-    if (typeof g !== "number" || !Number.isFinite(g)) throw new TypeError(`${fn}: gradOutput must be a finite number, got ${describe(g)}`);
-    return () => g;
-  }
-  if (gradOutput === undefined) return () => 1;
-  const ok = ArrayBuffer.isView(gradOutput) && (gradOutput as unknown as Data).length === length;
-  if (!ok)
-    throw new TypeError(`${fn}: with reduction "none", gradOutput must be an array of the ${length} ${what}, got ${describe(gradOutput)}`);
-  const g = gradOutput as unknown as Data;
-  return (j) => g[j] as number;
+  const { g, each } = checkUpstream(fn, reduced ? "mean" : "none", gradOutput, length, what);
+  return each ? (j) => each[j] as number : () => g;
 }
 
 /** d/dz of a log-softmax row's terms, given d/d(log p) for each class and p (the chain rule through
@@ -192,20 +175,13 @@ export function jsdBackward(
 
 const rows = (layout: Layout) => layout.outer * layout.inner;
 
-const HARD_OPTIONS = ["axis", "ignoreIndex", "labelSmoothing", "weight"] as const;
-const DISTILL_OPTIONS = [...HARD_OPTIONS, "temperature", "alpha"];
-
-/** The hard part's options for cross-entropy (mean reduction, temperature 1), and the soft part's T. */
-function split(fn: string, options: DistillationOptions | undefined, extra: readonly string[]) {
-  const o = (options ?? {}) as unknown as Record<string, unknown>;
-  const alpha = checkAlpha(fn, o.alpha);
+/** The arguments, checked as the wrapper checks them (distill.ts); the hard part's options for
+ *  cross-entropy (mean reduction, temperature 1), and the soft part's for klDiv. */
+function split(fn: string, student: Data, teacher: Data, target: Int32Array, shape: readonly number[], options: unknown, extra: string[]) {
+  const { alpha } = checkDistillArgs(fn, student, teacher, target, shape, options, extra);
+  const o = (options ?? {}) as Record<string, unknown>;
   const hard: Record<string, unknown> = {};
   for (const k of HARD_OPTIONS) if (o[k] !== undefined) hard[k] = o[k];
-  for (const k of Object.keys(o)) {
-    if (![...DISTILL_OPTIONS, ...extra].includes(k)) {
-      throw new TypeError(`${fn}: unknown option ${JSON.stringify(k)}; known options are ${[...DISTILL_OPTIONS, ...extra].join(", ")}`);
-    }
-  }
   const soft = {
     axis: o.axis as number | undefined,
     fromLogits: true,
@@ -225,7 +201,7 @@ export function distillationLoss(
   options?: DistillationOptions,
 ): number {
   const fn = "distillationLoss";
-  const { alpha, hard, soft } = split(fn, options, []);
+  const { alpha, hard, soft } = split(fn, studentLogits, teacherLogits, target, shape, options, []);
   const ce = crossEntropy(studentLogits, target, shape, hard) as number;
   const kl = klDiv(studentLogits, teacherLogits, shape, soft) as number;
   const P = target.length;
@@ -241,7 +217,7 @@ export function distillationLossBackward(
   options?: DistillationOptions & { gradOutput?: number },
 ): Float64Array {
   const fn = "distillationLossBackward";
-  const { alpha, hard, soft } = split(fn, options, ["gradOutput"]);
+  const { alpha, hard, soft } = split(fn, studentLogits, teacherLogits, target, shape, options, ["gradOutput"]);
   const g = upstream(fn, true, options?.gradOutput, 1, "")(0);
   const ce = crossEntropyBackward(studentLogits, target, shape, { ...hard, gradOutput: alpha * g });
   const kl = klDivBackward(studentLogits, teacherLogits, shape, { ...soft, gradOutput: ((1 - alpha) * g) / target.length });

@@ -8,6 +8,7 @@
 ;;   +64  y       up to 16 float32          +160 loss    3 float64
 ;;   +128 target  3 int32                   +192 lse     3 float32
 ;;   +208 grad    9 float32                 +256 ws      the workspace, up to 512 bytes
+;; (distillSeed: the student's logits at +0, the teacher's at +64, its loss at +160, its gradient at +208.)
 (module
   (import "simdmax" "memory" (memory 1))
   (import "simdmax" "heapBase" (func $heapBase (result i32)))
@@ -23,6 +24,11 @@
   ;; (outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, T, zLoss, loss, lse, grad, gscale, ws)
   (import "simdmax" "crossEntropy"
     (func $crossEntropy (param i32 i32 i32 i32 i32 i32 i32 i32 f64 f64 f64 f64 i32 i32 i32 i32 i32)))
+  (import "simdmax" "distillWorkspaceBytes" (func $distillWorkspaceBytes (param i32 i32) (result i32)))
+  ;; (outer, dim, inner, student, teacher, flags, beta, T, loss, terms, termScale, grad, gradScale,
+  ;;  gradOutput, target, ignoreIndex, w, W, eps, hardLoss, hardScale, ws)
+  (import "simdmax" "distill"
+    (func $distill (param i32 i32 i32 i32 i32 i32 f64 f64 i32 i32 f64 i32 f64 i32 i32 i32 i32 f64 f64 i32 f64 i32)))
 
   (func $base (result i32)
     (i32.and (i32.add (call $heapBase) (i32.const 15)) (i32.const -16)))
@@ -123,7 +129,28 @@
       (f64.add (f64.add (f64.load offset=160 (local.get $b)) (f64.load offset=168 (local.get $b))) (f64.load offset=176 (local.get $b)))
       (f64.const 3)))
 
-  ;; After crossEntropySeed: grad[i] and lse[i].
+  ;; KL(teacher ‖ student) from logits: the student's [0, 0] (q = [0.5, 0.5]) at x, the teacher's
+  ;; [ln 9, 0] (p = [0.9, 0.1]) at y; the loss into loss[0], the gradient q − p (gradScale 1) into grad.
+  (func $distillSeed (export "distillSeed") (result f64)
+    (local $b i32)
+    (local.set $b (call $reserve))
+    (f32.store (local.get $b) (f32.const 0))
+    (f32.store offset=4 (local.get $b) (f32.const 0))
+    (f32.store offset=64 (local.get $b) (f32.const 0x1.193ea8p+1)) ;; ln 9 = 2.1972246
+    (f32.store offset=68 (local.get $b) (f32.const 0))
+    (call $distill
+      (i32.const 1) (i32.const 2) (i32.const 1)      ;; outer, dim (classes), inner
+      (local.get $b) (i32.add (local.get $b) (i32.const 64)) ;; student, teacher
+      (i32.const 0) (f64.const 0) (f64.const 1)      ;; flags, beta (KL), T
+      (i32.add (local.get $b) (i32.const 160))       ;; loss (float64 per position)
+      (i32.const 0) (f64.const 0)                    ;; no terms
+      (i32.add (local.get $b) (i32.const 208)) (f64.const 1) (i32.const 0) ;; grad, gradScale, no gradOutput
+      (i32.const 0) (i32.const -100) (i32.const 0) (f64.const 2) (f64.const 0) ;; no hard part
+      (i32.const 0) (f64.const 0)
+      (i32.add (local.get $b) (i32.const 256)))      ;; ws
+    (f64.load offset=160 (local.get $b)))
+
+  ;; After crossEntropySeed or distillSeed: grad[i] and lse[i].
   (func $grad (export "grad") (param $i i32) (result f32)
     (f32.load offset=208 (i32.add (call $base) (i32.shl (local.get $i) (i32.const 2)))))
   (func $lse (export "lse") (param $i i32) (result f32)
@@ -144,8 +171,9 @@
   (func (export "selfCheck") (result i32)
     (local $a f32) (local $b f32) (local $c f32) (local $i i32)
     ;; 1: the workspaces fit the 512 bytes at base + 256
-    (if (i32.or (i32.gt_u (call $workspaceBytes (i32.const 3) (i32.const 1)) (i32.const 512))
+    (if (i32.or (i32.or (i32.gt_u (call $workspaceBytes (i32.const 3) (i32.const 1)) (i32.const 512))
                 (i32.gt_u (call $crossEntropyWorkspaceBytes (i32.const 3) (i32.const 1)) (i32.const 512)))
+                (i32.gt_u (call $distillWorkspaceBytes (i32.const 2) (i32.const 1)) (i32.const 512)))
       (then (return (i32.const 1))))
     ;; 2: softmax([1, 2, 3])
     (if (i32.eqz (call $near3 (call $softmax3 (f64.const 1))
@@ -194,5 +222,11 @@
           (call $near (call $grad (i32.const 0)) (f32.const -0.12382276) (f32.const 1e-7))
           (call $near (call $lse (i32.const 0)) (f32.const 2.46436878) (f32.const 5e-7))))
       (then (return (i32.const 9))))
+    ;; 10: KL([0.9, 0.1] ‖ [0.5, 0.5]) = 0.9·ln 1.8 + 0.1·ln 0.2 = 0.3680642, gradient q − p = [−0.4, 0.4]
+    (if (i32.eqz (i32.and (i32.and
+          (call $near64 (call $distillSeed) (f64.const 0.3680642) (f64.const 1e-6))
+          (call $near (call $grad (i32.const 0)) (f32.const -0.4) (f32.const 1e-6)))
+          (call $near (call $grad (i32.const 1)) (f32.const 0.4) (f32.const 1e-6))))
+      (then (return (i32.const 10))))
     (i32.const 0))
 )

@@ -22,6 +22,7 @@ export interface Client {
   logSoftmax3x3(i: number): number;
   softmaxBackward3(): number[];
   crossEntropySeed(): number;
+  distillSeed(): number;
   grad(i: number): number;
   lse(i: number): number;
 }

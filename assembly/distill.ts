@@ -1,0 +1,735 @@
+// The distillation losses over a student's and a teacher's logits viewed as [outer, C, inner] (classes
+// along C), per position n, with z = x / T (the float32 division first, rules.ts), the student's
+// log-probabilities X = log q = zs − ms − log Ss and the teacher's Y = log p = zt − mt − log St
+// (m the max, S = Σ exp(z − m)); a probability of exactly 0 contributes exactly 0 (PyTorch's xlogy):
+//   beta = 0 (klDiv from logits, distillationLoss's soft part):
+//     loss_n = Σ_c p_c·(Y_c − X_c) = U/St + log Ss − log St,   U = Σ_c e_c·((zt_c − mt) − (zs_c − ms)), e = exp(zt − mt)
+//     grad_c = G·(q_c − p_c)                                  (G: the upstream factor, with 1/T)
+//   beta = 1: loss_n = Σ_c q_c·(X_c − Y_c); 0 < beta < 1: M = beta·p + (1 − beta)·q,
+//     loss_n = Σ_c beta·p_c·(Y_c − log M_c) + (1 − beta)·q_c·(X_c − log M_c)
+//     grad_c = G·(dX_c − q_c·Σ dX),  dX_c = (1 − beta)·q_c·(X_c − log M_c)  (beta = 1: q_c·(X_c − Y_c) + q_c)
+//   the hard part (hardLoss ≠ 0: distillationLoss): cross-entropy of softmax(xs) at temperature 1 against
+//     index targets, with cross-entropy's formulas (crossentropy.ts): loss A·log Sh − SAX, and
+//     grad_c += Gh·(A·qh_c − α_c).
+// Rows (inner == 1) are read once for the loss: blocks of CE_BLOCK logits of both rows, each
+// max-reduced and then exp-summed while still in L1, the running sums (and U, whose terms are relative
+// to the shifts) rescaled in float64 when a max grows (online softmax, as crossentropy.ts). With a
+// gradient (beta = 0), the block's exps are stored in the workspace with the shifts they used, and the
+// gradient pass scales them by exp(shift − m)/S per block: it reads no logits, so the gradient may be
+// written over the student's. beta > 0, and reduction "none"'s per-element terms or a per-element
+// gradOutput, take a second pass over the logits with the row's m and log S known, in float64 scalar
+// code (one exp per distribution and a log per element: not vectorized). inner > 1: each position's two
+// columns are gathered into the workspace, run as a row, and the results scattered back (simple, not
+// fast: strided scalar copies).
+// U's float32 terms and block sums are recomputed in float64 from the logits where they overflow (zs −
+// ms of −3e38 less a teacher's 0), so nothing overflows where float64 stays finite.
+import { rowMax, rowFill, rowSum, rowSumShift, rowDotShift, tailMask, hsum } from "./rows";
+import { isFinite32, shiftOf, scaledv } from "./rules";
+import { alphaSum, indexSAX, lossOf, weightOf, targetFixUp } from "./crossentropy";
+import { CE_BLOCK, CE_WEIGHTS, KL_LOG_TARGET, SUM_BLOCK, distillWorkspaceBytes } from "./abi";
+import { at, at8 } from "./ptr";
+import {
+  expNegv,
+  expNegs,
+  EXP_TABLE,
+  EXP_LOG2E,
+  EXP_MAGIC,
+  EXP_NLN2HI,
+  EXP_NLN2LO,
+  EXP_C6,
+  EXP_C5,
+  EXP_C4,
+  EXP_C3,
+  EXP_C2,
+  EXP_ONE,
+  EXP_UNDERFLOW,
+} from "./exp";
+
+/** Bytes of one workspace array of C float32s. */
+// @ts-ignore: decorator
+@inline function arrayBytes(C: i32): usize {
+  return (((<usize>C) << 2) + 15) & ~(<usize>15);
+}
+
+/** PyTorch's kl_div terms over n elements, input log-probabilities: with flags bit 0 (KL_LOG_TARGET)
+ *  exp(target)·(target − input), else xlogy(target, target) − target·input (0·log 0 = 0), in float64;
+ *  into terms (float64) unless terms = 0; returns their sum. */
+export function klDivPointwise(n: i32, input: usize, target: usize, flags: i32, terms: usize): f64 {
+  const logTarget = (flags & KL_LOG_TARGET) != 0;
+  let total: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const t = <f64>load<f32>(at(target, i)),
+      x = <f64>load<f32>(at(input, i));
+    const v = logTarget ? Math.exp(t) * (t - x) : (t == 0 ? 0 : t * Math.log(t)) - t * x;
+    if (terms) store<f64>(at8(terms, i), v);
+    total += v;
+  }
+  return total;
+}
+
+/** grad = −(flags bit 0: exp(target), else target)·gradOutput·scale over n elements, gradOutput
+ *  float32 per element or, when 0, 1. */
+export function klDivPointwiseBackward(n: i32, target: usize, flags: i32, gradOutput: usize, scale: f64, grad: usize): void {
+  const logTarget = (flags & KL_LOG_TARGET) != 0;
+  for (let i = 0; i < n; i++) {
+    const t = <f64>load<f32>(at(target, i));
+    const g = gradOutput ? <f64>load<f32>(at(gradOutput, i)) : 1;
+    store<f32>(at(grad, i), <f32>(-(logTarget ? Math.exp(t) : t) * g * scale));
+  }
+}
+
+/** The distillation losses of softmax(student / temperature) and softmax(teacher / temperature) over
+ *  classes along dim, per position (outer·inner of them), into loss[p] (float64, unscaled): beta = 0
+ *  KL(teacher ‖ student), beta = 1 KL(student ‖ teacher), else the generalized Jensen-Shannon
+ *  divergence (the head of this file). terms (unless 0; beta = 0 only): the per-element terms times
+ *  termScale, float32. grad (unless 0; may be student): the gradient with respect to student, times
+ *  gradScale (which carries 1/temperature); gradOutput (unless 0; beta = 0 only): float32 per element
+ *  upstream gradients. hardLoss (unless 0): also cross-entropy of softmax(student) at temperature 1
+ *  against int32 class indices in target, per position (float64), its gradient times hardScale added
+ *  into grad; ignoreIndex, w (float32 class weights with flags bit 1, CE_WEIGHTS; W their sum, else
+ *  dim) and eps (label smoothing) as crossEntropy's. Workspace: distillWorkspaceBytes(dim, inner). */
+export function distill(
+  outer: i32,
+  dim: i32,
+  inner: i32,
+  student: usize,
+  teacher: usize,
+  flags: i32,
+  beta: f64,
+  temperature: f64,
+  loss: usize,
+  terms: usize,
+  termScale: f64,
+  grad: usize,
+  gradScale: f64,
+  gradOutput: usize,
+  target: usize,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  hardLoss: usize,
+  hardScale: f64,
+  ws: usize,
+): void {
+  const C = dim,
+    s = student,
+    t = teacher,
+    temp = <f32>temperature,
+    gs = gradScale,
+    gout = gradOutput,
+    gh = hardScale;
+  if (C == 0) {
+    // No classes: every sum is empty, 0 (index targets are then all ignored, as cross-entropy's).
+    for (let p = 0; p < outer * inner; p++) {
+      store<f64>(at8(loss, p), 0);
+      if (hardLoss) store<f64>(at8(hardLoss, p), 0);
+    }
+    return;
+  }
+  if (inner == 1) {
+    distillRows(
+      outer,
+      C,
+      s,
+      t,
+      flags,
+      beta,
+      temp,
+      loss,
+      terms,
+      termScale,
+      grad,
+      gs,
+      gout,
+      target,
+      ignoreIndex,
+      w,
+      W,
+      eps,
+      hardLoss,
+      gh,
+      ws,
+    );
+    return;
+  }
+  // Columns: position (o, i)'s classes are C elements `stride` bytes apart; gathered, run, scattered.
+  const A = arrayBytes(C);
+  const cs = ws + <usize>distillWorkspaceBytes(C, 1),
+    ct = cs + A,
+    cg = ct + A,
+    cterms = cg + A,
+    cgrad = cterms + A;
+  const stride = (<usize>inner) << 2,
+    slice = <usize>C * stride;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const first = <usize>o * slice + ((<usize>i) << 2);
+      const p = o * inner + i;
+      for (let c = 0; c < C; c++) {
+        const e = first + <usize>c * stride;
+        store<f32>(at(cs, c), load<f32>(s + e));
+        store<f32>(at(ct, c), load<f32>(t + e));
+        if (gout) store<f32>(at(cg, c), load<f32>(gout + e));
+      }
+      distillRows(
+        1,
+        C,
+        cs,
+        ct,
+        flags,
+        beta,
+        temp,
+        at8(loss, p),
+        terms ? cterms : 0,
+        termScale,
+        grad ? cgrad : 0,
+        gs,
+        gout ? cg : 0,
+        hardLoss ? at(target, p) : 0,
+        ignoreIndex,
+        w,
+        W,
+        eps,
+        hardLoss ? at8(hardLoss, p) : 0,
+        gh,
+        ws,
+      );
+      for (let c = 0; c < C; c++) {
+        const e = first + <usize>c * stride;
+        if (terms) store<f32>(terms + e, load<f32>(at(cterms, c)));
+        if (grad) store<f32>(grad + e, load<f32>(at(cgrad, c)));
+      }
+    }
+  }
+}
+
+/** Σ over a block of both rows' exps (and the hard part's, and U's terms), written to acc as four
+ *  float64s: Ss, St, Sh, U. Compile-time: `scaled` (T ≠ 1), `kl` (U's terms), `sep` (the hard part's
+ *  exps at T = 1, apart from the student's at T), `keep` (store the exps at es, et, eh). */
+// @ts-ignore: decorator
+@inline function expBlock(
+  xs: usize,
+  xt: usize,
+  n: i32,
+  shs: f32,
+  sht: f32,
+  shh: f32,
+  temp: f32,
+  es: usize,
+  et: usize,
+  eh: usize,
+  acc: usize,
+  scaled: bool,
+  kl: bool,
+  sep: bool,
+  keep: bool,
+): void {
+  let Ss: f64 = 0,
+    St: f64 = 0,
+    Sh: f64 = 0,
+    U: f64 = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      // Two loops, the student's row and then the teacher's (with U, which rereads the student's
+      // block from L1): one loop with all three exps and four sums spilled vector registers.
+      sideLoop(xs, xt, n, shs, shh, temp, es, eh, acc, acc + 16, scaled, false, sep, keep);
+      sideLoop(xt, xs, n, sht, shs, temp, et, 0, acc + 8, acc + 24, scaled, kl, false, keep);
+      U = load<f64>(acc, 24);
+      if (kl && U - U != 0) store<f64>(acc, blockU64(xs, xt, n, shs, sht, temp), 24);
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const x = load<f32>(at(xs, i));
+    const zs = (scaled ? x / temp : x) - shs,
+      zt = (scaled ? load<f32>(at(xt, i)) / temp : load<f32>(at(xt, i))) - sht;
+    const e_s = expNegs(zs),
+      e_t = expNegs(zt);
+    if (keep) {
+      store<f32>(at(es, i), e_s);
+      store<f32>(at(et, i), e_t);
+    }
+    Ss += <f64>e_s;
+    St += <f64>e_t;
+    if (kl && e_t != 0) U += <f64>e_t * (<f64>zt - <f64>zs);
+    if (sep) {
+      const e_h = expNegs(x - shh);
+      if (keep) store<f32>(at(eh, i), e_h);
+      Sh += <f64>e_h;
+    }
+  }
+  if (kl && U - U != 0) U = blockU64(xs, xt, n, shs, sht, temp);
+  store<f64>(acc, Ss);
+  store<f64>(acc, St, 8);
+  store<f64>(acc, Sh, 16);
+  store<f64>(acc, U, 24);
+}
+
+/** One row's block of exps (SIMD, n ≥ 4): Σ exp(x / T − sh) at acc, the exps kept at e with `keep`;
+ *  with `second` (the hard part) also Σ exp(x − sh2) at acc2 (kept at e2); with `kl` (x the
+ *  teacher's, y the student's, sh2 the student's shift) U's terms Σ e·((x/T − sh) − (y/T − sh2))
+ *  at acc2 instead, a teacher's exp of 0 contributing 0 (xlogy). */
+// @ts-ignore: decorator
+@inline function sideLoop(
+  x: usize,
+  y: usize,
+  n: i32,
+  sh: f32,
+  sh2: f32,
+  temp: f32,
+  e: usize,
+  e2: usize,
+  acc: usize,
+  acc2: usize,
+  scaled: bool,
+  kl: bool,
+  second: bool,
+  keep: bool,
+): void {
+  const T = EXP_TABLE;
+  const log2e = v128.load32_splat(T, EXP_LOG2E),
+    magic = v128.load32_splat(T, EXP_MAGIC);
+  const hi = v128.load32_splat(T, EXP_NLN2HI),
+    lo = v128.load32_splat(T, EXP_NLN2LO);
+  const c6 = v128.load32_splat(T, EXP_C6),
+    c5 = v128.load32_splat(T, EXP_C5),
+    c4 = v128.load32_splat(T, EXP_C4);
+  const c3 = v128.load32_splat(T, EXP_C3),
+    c2 = v128.load32_splat(T, EXP_C2),
+    one = v128.load32_splat(T, EXP_ONE);
+  const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+  const vs = f32x4.splat(sh),
+    vs2 = f32x4.splat(sh2),
+    vt = f32x4.splat(temp),
+    zero = f32x4.splat(0);
+  const nv = n & ~3;
+  let S: f64 = 0,
+    S2: f64 = 0,
+    U: f64 = 0;
+  let i = 0;
+  // Sums in float32 over SUM_BLOCK elements, then float64 (rows.ts); the last vector, at n − 4,
+  // overlaps the loop's: its lanes already done are masked out of the sums (and stored again unchanged).
+  let mask = f32x4.eq(zero, zero);
+  for (let last = false; ; ) {
+    const end = last ? n : min(i + SUM_BLOCK, nv);
+    let a = zero,
+      a2 = zero;
+    for (; i < end; i += 4) {
+      const vx = v128.load(at(x, i));
+      const z = f32x4.sub(scaledv(vx, vt, scaled), vs);
+      const ex = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+      if (keep) v128.store(at(e, i), ex);
+      a = f32x4.add(a, v128.and(ex, mask));
+      if (second) {
+        const e2x = expNegv(f32x4.sub(vx, vs2), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+        if (keep) v128.store(at(e2, i), e2x);
+        a2 = f32x4.add(a2, v128.and(e2x, mask));
+      } else if (kl) {
+        const zy = f32x4.sub(scaledv(v128.load(at(y, i)), vt, scaled), vs2);
+        a2 = f32x4.add(a2, v128.and(f32x4.mul(ex, f32x4.sub(z, zy)), v128.and(f32x4.ne(ex, zero), mask)));
+      }
+    }
+    S += hsum(a);
+    if (second) S2 += hsum(a2);
+    else if (kl) U += hsum(a2);
+    if (last) break;
+    if (i >= nv) {
+      if ((n & 3) == 0) break;
+      last = true;
+      mask = tailMask(n);
+      i = n - 4;
+    }
+  }
+  store<f64>(acc, S);
+  if (second) store<f64>(acc2, S2);
+  if (kl) store<f64>(acc2, U);
+}
+
+/** U's terms of a block in float64, the differences taken from the float32 quotients z = x / T: the
+ *  rare path of a float32 term or sum that left float32's range. */
+function blockU64(xs: usize, xt: usize, n: i32, shs: f32, sht: f32, temp: f32): f64 {
+  let U: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const zs = <f64>(load<f32>(at(xs, i)) / temp) - <f64>shs,
+      zt = <f64>(load<f32>(at(xt, i)) / temp) - <f64>sht;
+    const e = expNegs(<f32>zt);
+    if (e != 0) U += <f64>e * (zt - zs);
+  }
+  return U;
+}
+
+/** expBlock instantiated for each value of its compile-time flags (no flag is tested per vector). */
+function expBlockOf(
+  xs: usize,
+  xt: usize,
+  n: i32,
+  shs: f32,
+  sht: f32,
+  shh: f32,
+  temp: f32,
+  es: usize,
+  et: usize,
+  eh: usize,
+  acc: usize,
+  kl: bool,
+  sep: bool,
+  keep: bool,
+): void {
+  if (!kl) {
+    if (temp != 1) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, false, false, false);
+    else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, false, false, false, false);
+  } else if (temp == 1) {
+    // sep is false at T = 1: the hard part's exps are the student's.
+    if (keep) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, false, true, false, true);
+    else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, false, true, false, false);
+  } else if (sep) {
+    if (keep) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, true);
+    else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, false);
+  } else if (keep) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, false, true);
+  else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, false, false);
+}
+
+/** The gradient of a block from its stored exps: a·es − b·et, and with the hard part + c·eh − d·w
+ *  (wkind 0: no smoothing term, 1: d alone, 2: d·w_c). */
+// @ts-ignore: decorator
+@inline function gradBlock(
+  gr: usize,
+  es: usize,
+  et: usize,
+  eh: usize,
+  wb: usize,
+  n: i32,
+  a: f32,
+  b: f32,
+  c: f32,
+  d: f32,
+  hard: bool,
+  wkind: i32,
+): void {
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) {
+      const va = f32x4.splat(a),
+        vb = f32x4.splat(b),
+        vc = f32x4.splat(c),
+        vd = f32x4.splat(d);
+      // Every vector is computed from the workspace, not from gr: the last one, at n − 4, overlapping
+      // the loop's, stores the same values again.
+      for (let i = 0; ; ) {
+        let g = f32x4.sub(f32x4.mul(va, v128.load(at(es, i))), f32x4.mul(vb, v128.load(at(et, i))));
+        if (hard) {
+          g = f32x4.add(g, f32x4.mul(vc, v128.load(at(eh, i))));
+          if (wkind == 1) g = f32x4.sub(g, vd);
+          else if (wkind == 2) g = f32x4.sub(g, f32x4.mul(vd, v128.load(at(wb, i))));
+        }
+        v128.store(at(gr, i), g);
+        if (i == n - 4) break;
+        i = min(i + 4, n - 4);
+      }
+      return;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    let g = a * load<f32>(at(es, i)) - b * load<f32>(at(et, i));
+    if (hard) {
+      g += c * load<f32>(at(eh, i));
+      if (wkind == 1) g -= d;
+      else if (wkind == 2) g -= d * load<f32>(at(wb, i));
+    }
+    store<f32>(at(gr, i), g);
+  }
+}
+
+function gradBlockOf(
+  gr: usize,
+  es: usize,
+  et: usize,
+  eh: usize,
+  wb: usize,
+  n: i32,
+  a: f32,
+  b: f32,
+  c: f32,
+  d: f32,
+  hard: bool,
+  wkind: i32,
+): void {
+  if (!hard) gradBlock(gr, es, et, eh, wb, n, a, b, c, d, false, 0);
+  else if (wkind == 0) gradBlock(gr, es, et, eh, wb, n, a, b, c, d, true, 0);
+  else if (wkind == 1) gradBlock(gr, es, et, eh, wb, n, a, b, c, d, true, 1);
+  else gradBlock(gr, es, et, eh, wb, n, a, b, c, d, true, 2);
+}
+
+/** xlogy's product p·(a − b): 0 where p is 0, whatever a and b are. */
+// @ts-ignore: decorator
+@inline function weighted(p: f64, a: f64, b: f64): f64 {
+  return p == 0 ? 0 : p * (a - b);
+}
+
+function distillRows(
+  outer: i32,
+  C: i32,
+  s: usize,
+  t: usize,
+  flags: i32,
+  beta: f64,
+  temp: f32,
+  loss: usize,
+  terms: usize,
+  termScale: f64,
+  grad: usize,
+  gs: f64,
+  gout: usize,
+  target: usize,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  hardLoss: usize,
+  gh: f64,
+  ws: usize,
+): void {
+  const blocks = (C + CE_BLOCK - 1) / CE_BLOCK;
+  const shifts = ws,
+    acc = ws + ((<usize>blocks) << 4);
+  const A = arrayBytes(C);
+  const es = acc + 32, // offsets from ws in multiples of 16 (distillWorkspaceBytes)
+    et = es + A,
+    eh0 = et + A;
+  const hard = hardLoss != 0,
+    hasW = (flags & CE_WEIGHTS) != 0,
+    smooth = eps != 0;
+  const kl = beta == 0;
+  const scaled = temp != 1;
+  const sep = hard && scaled; // at T = 1 the hard part's exps are the student's
+  const eh = sep ? eh0 : es;
+  const keep = kl && grad != 0 && gout == 0;
+  const P1 = 1 - eps,
+    eC = eps / <f64>C;
+  const rowBytes = (<usize>C) << 2;
+  for (let o = 0; o < outer; o++) {
+    const xs = s + <usize>o * rowBytes,
+      xt = t + <usize>o * rowBytes,
+      gr = grad + <usize>o * rowBytes;
+    const tg = hard ? load<i32>(at(target, o)) : 0;
+    const ignored = hard && tg == ignoreIndex;
+    // The target's logit, read before the gradient may overwrite the row; an ignored position's index
+    // may be anything: never read there.
+    const xh: f32 = hard && !ignored ? load<f32>(at(xs, tg)) : 0;
+    let ms: f32 = -Infinity,
+      mt: f32 = -Infinity,
+      mh: f32 = -Infinity;
+    let shs: f32 = 0,
+      sht: f32 = 0,
+      shh: f32 = 0;
+    let Ss: f64 = 0,
+      St: f64 = 0,
+      Sh: f64 = 0,
+      U: f64 = 0,
+      WX: f64 = 0,
+      Wn: f64 = 0;
+    // Pass 1, online: both rows' maxes and sums (and the hard part's), relative to the shifts, rescaled
+    // whenever a block raises a max.
+    for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
+      const n = min(CE_BLOCK, C - b);
+      const off = (<usize>b) << 2;
+      const xsb = xs + off,
+        xtb = xt + off;
+      const raw = rowMax(xsb, n);
+      const bms = raw / temp,
+        bmt = rowMax(xtb, n) / temp;
+      let ds: f64 = 0,
+        dt: f64 = 0;
+      if (bms > ms) {
+        ms = bms;
+        ds = <f64>shiftOf(ms) - <f64>shs;
+      }
+      if (bmt > mt) {
+        mt = bmt;
+        dt = <f64>shiftOf(mt) - <f64>sht;
+      }
+      if (ds != 0 || dt != 0) {
+        // U's terms are e·((zt − sht) − (zs − shs)), e = exp(zt − sht): new shifts take (dt − ds) from
+        // each bracket and scale e by exp(−dt).
+        if (kl && St != 0) U = (U - (dt - ds) * St) * Math.exp(-dt);
+        if (Ss != 0) Ss *= Math.exp(-ds);
+        if (St != 0) St *= Math.exp(-dt);
+        shs = shiftOf(ms);
+        sht = shiftOf(mt);
+      }
+      if (hard) {
+        let dh: f64 = 0;
+        if (sep) {
+          if (raw > mh) {
+            mh = raw;
+            dh = <f64>shiftOf(mh) - <f64>shh;
+            if (Sh != 0) Sh *= Math.exp(-dh);
+            shh = shiftOf(mh);
+          }
+        } else {
+          mh = ms;
+          dh = ds;
+          shh = shs;
+        }
+        if (smooth) {
+          if (Wn != 0) WX -= dh * Wn;
+          WX += hasW ? rowDotShift(xsb, w + off, n, shh, 1) : rowSumShift(xsb, n, shh, 1);
+          Wn += hasW ? rowSum(w + off, n) : <f64>n;
+        }
+      }
+      expBlockOf(xsb, xtb, n, shs, sht, shh, temp, es + off, et + off, eh + off, acc, kl, sep, keep);
+      Ss += load<f64>(acc);
+      St += load<f64>(acc, 8);
+      if (sep) Sh += load<f64>(acc, 16);
+      if (kl) U += load<f64>(acc, 24);
+      if (keep) {
+        store<f32>(shifts + ((<usize>j) << 4), shs);
+        store<f32>(shifts + ((<usize>j) << 4), sht, 4);
+        store<f32>(shifts + ((<usize>j) << 4), shh, 8);
+      }
+    }
+    if (!sep) Sh = Ss;
+    const LSs = Math.log(Ss),
+      LSt = Math.log(St);
+    // A row whose max is not finite (an +Infinity, or all −Infinity) has NaN log-probabilities, as in
+    // the reference; a NaN makes its S, and so everything, NaN.
+    const good = isFinite32(ms) && isFinite32(mt);
+    const Ls: f64 = isFinite32(ms) ? <f64>ms + LSs : NaN,
+      Lt: f64 = isFinite32(mt) ? <f64>mt + LSt : NaN;
+    let rowLoss: f64 = good ? U / St + (LSs - LSt) : NaN;
+    if (!kl || terms != 0) {
+      const v = logitsPass(
+        xs,
+        xt,
+        C,
+        temp,
+        Ls,
+        Lt,
+        beta,
+        terms ? terms + <usize>o * rowBytes : 0,
+        termScale,
+        grad != 0 && !kl,
+        es,
+        et,
+        acc,
+      );
+      if (!kl) rowLoss = v;
+    }
+    store<f64>(at8(loss, o), rowLoss);
+    // The hard part: cross-entropy's A = Σ α and SAX = Σ α·(x − mh).
+    let Ah: f64 = 0,
+      wt: f64 = 0;
+    if (hard) {
+      let l: f64 = 0;
+      if (!ignored) {
+        wt = weightOf(w, tg, hasW);
+        Ah = alphaSum<f64>(P1, wt, eC * W);
+        const SAX = indexSAX<f64>(P1, wt, <f64>xh, <f64>mh, eC, WX, smooth);
+        l = isFinite32(mh) ? lossOf<f64>(Ah, Math.log(Sh), SAX, 0, 0) : NaN;
+      }
+      store<f64>(at8(hardLoss, o), l);
+    }
+    if (!grad) continue;
+    if (!good) {
+      rowFill(gr, C, NaN);
+      continue;
+    }
+    if (!kl) {
+      // beta > 0: grad = G·(dX − q·Σ dX), q and dX left in es and et by logitsPass (Σ dX at acc).
+      const a = <f32>gs,
+        b = <f32>(gs * load<f64>(acc, 8));
+      for (let c = 0; c < C; c++) store<f32>(at(gr, c), a * load<f32>(at(et, c)) - b * load<f32>(at(es, c)));
+      continue;
+    }
+    if (gout) {
+      klGradPerElement(xs, xt, gr, gout + <usize>o * rowBytes, C, temp, Ls, Lt, gs);
+      continue;
+    }
+    // Pass 2 over the stored exps: block j's were made against its shifts, so they scale by exp(sh_j − m)/S.
+    const hardOn = hard && !ignored;
+    const wkind = !hardOn || !smooth ? 0 : hasW ? 2 : 1;
+    for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
+      const n = min(CE_BLOCK, C - b);
+      const off = (<usize>b) << 2;
+      const sh = shifts + ((<usize>j) << 4);
+      const Fs = Math.exp(<f64>load<f32>(sh) - <f64>ms) / Ss,
+        Ft = Math.exp(<f64>load<f32>(sh, 4) - <f64>mt) / St;
+      const Fh = hardOn ? Math.exp(<f64>load<f32>(sh, 8) - <f64>mh) / Sh : 0;
+      gradBlockOf(
+        gr + off,
+        es + off,
+        et + off,
+        eh + off,
+        w + off,
+        n,
+        <f32>(gs * Fs),
+        <f32>(gs * Ft),
+        <f32>(gh * Ah * Fh),
+        <f32>(gh * eC),
+        hardOn,
+        wkind,
+      );
+    }
+    if (hardOn) targetFixUp(at(gr, tg), gh, P1, wt);
+  }
+}
+
+/** A second pass over one row's logits in float64, with Ls = ms + log Ss and Lt = mt + log St known
+ *  (NaN for a row whose max is not finite): returns the row's loss (beta = 0: Σ p·(Y − X), written as
+ *  float32 terms·termScale unless terms is 0); with `dx` (beta > 0) q into es and dX into et, Σ dX at acc + 8. */
+function logitsPass(
+  xs: usize,
+  xt: usize,
+  C: i32,
+  temp: f32,
+  Ls: f64,
+  Lt: f64,
+  beta: f64,
+  terms: usize,
+  termScale: f64,
+  dx: bool,
+  es: usize,
+  et: usize,
+  acc: usize,
+): f64 {
+  let total: f64 = 0,
+    D: f64 = 0;
+  for (let c = 0; c < C; c++) {
+    const X = <f64>(load<f32>(at(xs, c)) / temp) - Ls,
+      Y = <f64>(load<f32>(at(xt, c)) / temp) - Lt;
+    const q = Math.exp(X),
+      p = Math.exp(Y);
+    let v: f64, d: f64;
+    if (beta == 0) {
+      v = weighted(p, Y, X);
+      d = 0;
+      if (terms) store<f32>(at(terms, c), <f32>(v * termScale));
+    } else if (beta == 1) {
+      v = weighted(q, X, Y);
+      d = q == 0 ? 0 : q * (X - Y) + q;
+    } else {
+      const logM = Math.log(beta * p + (1 - beta) * q);
+      d = weighted((1 - beta) * q, X, logM);
+      v = weighted(beta * p, Y, logM) + d;
+    }
+    total += v;
+    if (dx) {
+      store<f32>(at(es, c), <f32>q);
+      store<f32>(at(et, c), <f32>d);
+      D += d;
+    }
+  }
+  store<f64>(acc, D, 8);
+  return total;
+}
+
+/** beta = 0 with one upstream gradient per element g_c: grad_c = G·(q_c·Σ p·g − p_c·g_c). */
+function klGradPerElement(xs: usize, xt: usize, gr: usize, gout: usize, C: i32, temp: f32, Ls: f64, Lt: f64, gs: f64): void {
+  let D: f64 = 0;
+  for (let c = 0; c < C; c++) D += Math.exp(<f64>(load<f32>(at(xt, c)) / temp) - Lt) * <f64>load<f32>(at(gout, c));
+  for (let c = 0; c < C; c++) {
+    const q = Math.exp(<f64>(load<f32>(at(xs, c)) / temp) - Ls),
+      p = Math.exp(<f64>(load<f32>(at(xt, c)) / temp) - Lt);
+    store<f32>(at(gr, c), <f32>(gs * (q * D - p * <f64>load<f32>(at(gout, c)))));
+  }
+}
