@@ -55,12 +55,11 @@ for (const [name, list, result] of await exportedFunctions()) {
 if (entries.length === 0) throw new Error("assembly/index.ts: no exported function found");
 // The flag bits hosts pass in `flags` (assembly/abi.ts), so the wrapper does not restate them.
 const abi = await read("abi.ts");
-const FLAG_NAMES = ["MASKED_ZERO", "CE_PROBABILITIES", "CE_WEIGHTS", "KL_LOG_TARGET"];
-const flags = FLAG_NAMES.map((name) => {
-  const m = abi.match(new RegExp(`export const ${name}: i32 = (\\d+);`));
-  if (!m) throw new Error(`assembly/abi.ts defines no flag ${name}`);
-  return `  ${name}: ${m[1]},`;
-});
+// A flag is a constant whose documentation starts "Flags bit".
+const flags = [
+  ...abi.matchAll(/\/\*\* Flags bit[\s\S]*?\*\/\s*\/\/ @ts-ignore: decorator\s*@inline export const (\w+): i32 = (\d+);/g),
+].map((m) => `  ${m[1]}: ${m[2]},`);
+if (flags.length === 0) throw new Error("assembly/abi.ts documents no flag (a constant whose comment starts “Flags bit”)");
 // The path threshold the wrapper's window respects (it never splits a slice into ranges that would
 // switch a position's path).
 const periodic = abi.match(/export const PERIODIC_INNER: i32 = (\d+);/);
