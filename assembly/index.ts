@@ -14,6 +14,22 @@ import { softmaxBackwardKernel, logSoftmaxBackwardKernel } from "./backward";
 import { crossEntropyKernel } from "./crossentropy";
 export { workspaceBytes, crossEntropyWorkspaceBytes } from "./abi";
 export { softcapForward, softcapBackward } from "./softcap";
+export {
+  samplingWorkspaceBytes,
+  samplingCheck,
+  samplingLoad,
+  samplingAdd,
+  samplingMask,
+  samplingPenalties,
+  samplingTemperature,
+  samplingTopK,
+  samplingTopP,
+  samplingMinP,
+  samplingTypicalP,
+  samplingEpsilon,
+  samplingDraw,
+  samplingTopTokens,
+} from "./sampling";
 import { expv, exps } from "./exp";
 import { logv } from "./log";
 import { rowMax, rowScale, rowExpSum } from "./rows";

@@ -336,3 +336,25 @@ function maskOf(fn: string, v: unknown, B: number, V: number): Int32Array | unde
 export function allowedBy(mask: Int32Array, r: number, V: number, j: number): boolean {
   return ((mask[r * Math.ceil(V / 32) + (j >>> 5)] as number) >>> (j & 31)) & 1 ? true : false;
 }
+
+/** sample's own options, beside the chain's. */
+export const SAMPLE_OPTIONS = ["seed", "random", "topLogprobs"] as const;
+
+/** The checked options of sample(): the seed or the caller's generator, and how many top tokens. */
+export interface Draws {
+  readonly seed: number | undefined;
+  readonly random: (() => number) | undefined;
+  readonly topLogprobs: number;
+}
+
+/** sample's own options (after checkChain has checked the rest). */
+export function checkDraws(fn: string, options: unknown, V: number): Draws {
+  const o = (options ?? {}) as Record<string, unknown>;
+  const seed = numberOption(fn, "seed", o.seed, 0, (s) => Number.isInteger(s) && s >= 0 && s < 2 ** 32, "an integer in [0, 2^32)");
+  if (o.random !== undefined && typeof o.random !== "function") {
+    throw new TypeError(`${fn}: random must be a function returning numbers in [0, 1), got ${describe(o.random)}`);
+  }
+  if (o.random !== undefined && o.seed !== undefined) throw new TypeError(`${fn}: give seed or random, not both`);
+  const topLogprobs = numberOption(fn, "topLogprobs", o.topLogprobs, 0, (k) => integerAtLeast(0)(k) && k <= V, `an integer in [0, ${V}]`);
+  return { seed: o.seed === undefined ? undefined : seed, random: o.random as (() => number) | undefined, topLogprobs };
+}

@@ -3,4 +3,5 @@
 // (index.ts), and every instance binds it to its own context (instance.ts).
 export * from "./softmax.js";
 export * from "./crossEntropy.js";
+export * from "./sampling.js";
 export * from "./alloc.js";
