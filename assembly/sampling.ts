@@ -14,10 +14,12 @@
 //    order, and the cutoff is Hugging Face's rule on the sorted list, as the float64 reference does it.
 //    typicalP, epsilonCutoff and etaCutoff always; topP for rows of at most SMALL finite scores (after
 //    a topK, say) and whenever minTokensToKeep decides; minP when minTokensToKeep > 1.
-//  - dense: topK and topP on rows of more than SMALL finite scores bin the scores by their distance to
-//    the row's max (BIN_SCALE bins per unit, NB of them, the last one for everything further): counts
-//    (topK) or masses (topP, with the unfused float32 exp) per bin locate the one bin where the cutoff
-//    falls, and only that bin's scores are sorted. minP compares each score with a float32 threshold.
+//  - dense: topK and topP on rows of more than SMALL finite scores take a threshold from a sample of
+//    the row, check it exactly, and sort only the scores above it: topK when at least k scores are at or
+//    above it; topP when the exact mass below it (unfused float32 exps, float64 sums in a fixed order)
+//    is within the cutoff. Failing that, topK bins the scores by their distance to the row's max
+//    (BIN_SCALE bins per unit, NB of them) and sorts the k-th's bin; topP takes the compact path.
+//    minP compares each score with a float32 threshold.
 import { rowMax } from "./rows";
 import { at, at8 } from "./ptr";
 import {
@@ -43,11 +45,14 @@ import {
 @inline const NB: i32 = 4096;
 // @ts-ignore: decorator
 @inline const BIN_SCALE: f32 = 64;
+/** Scores sampled for the thresholds of the dense topK and topP. */
+// @ts-ignore: decorator
+@inline const SAMPLE: i32 = 1024;
 /** Rows with at most this many finite scores take the compact topP. */
 // @ts-ignore: decorator
 @inline const SMALL: i32 = 2048;
 
-// The workspace (samplingWorkspaceBytes(n)): radix-sort digit counts, bin counts and masses, two
+// The workspace (samplingWorkspaceBytes(n)): radix-sort digit counts, bin counts, the
 // float64 result of the last compact gather (Z), then
 // the arrays: keys K (u64) and indices I (i32) of the gathered tokens, their sorting buffers K2, I2,
 // and E, float64 exps by token (compact) or float32 exps (dense topP) or float64 exps by rank (draw).
@@ -55,8 +60,6 @@ import {
 @inline const WS_HIST: usize = 0; // 8 digits × 256 × i32
 // @ts-ignore: decorator
 @inline const WS_COUNT: usize = 8192; // NB × i32
-// @ts-ignore: decorator
-@inline const WS_MASS: usize = 24576; // NB × f64
 // @ts-ignore: decorator
 @inline const WS_Z: usize = 57344; // f64
 // @ts-ignore: decorator
@@ -191,12 +194,13 @@ function countFinite(n: i32, y: usize): i32 {
 }
 
 /** Sorts c ≥ 1 pairs (K: u64 keys, I: i32 payloads) ascending by key, stably (an LSD radix sort by
- *  bytes; a byte that is the same in every key is skipped), the result in K and I; K2 and I2 are room. */
-function sortPairs(c: i32, K: usize, I: usize, K2: usize, I2: usize, H: usize): void {
+ *  bytes; a byte that is the same in every key is skipped), the result in K and I; K2 and I2 are room.
+ *  `digits`: how many low bytes the keys use (4 for score keys, 8 for float64 ones). */
+function sortPairs(c: i32, K: usize, I: usize, K2: usize, I2: usize, H: usize, digits: i32 = 8): void {
   zero(H, 8 << 10);
   for (let i = 0; i < c; i++) {
     const k = load<u64>(at8(K, i));
-    for (let d = 0; d < 8; d++) {
+    for (let d = 0; d < digits; d++) {
       const h = H + (((<usize>d) << 10) | ((<usize>((k >> ((<u64>d) << 3)) & 0xff)) << 2));
       store<i32>(h, load<i32>(h) + 1);
     }
@@ -205,7 +209,7 @@ function sortPairs(c: i32, K: usize, I: usize, K2: usize, I2: usize, H: usize): 
     srcI = I,
     dst = K2,
     dstI = I2;
-  for (let d = 0; d < 8; d++) {
+  for (let d = 0; d < digits; d++) {
     const hd = H + ((<usize>d) << 10),
       shift = (<u64>d) << 3;
     if (load<i32>(hd + ((<usize>((load<u64>(src) >> shift) & 0xff)) << 2)) == c) continue; // one value of this byte
@@ -256,7 +260,7 @@ function compact(n: i32, y: usize, ws: usize): i32 {
     store<u64>(at8(K, i), <u64>keyOf(s));
   }
   store<f64>(ws + WS_Z, z);
-  sortPairs(c, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST);
+  sortPairs(c, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
   return c;
 }
 
@@ -396,6 +400,19 @@ export function samplingTemperature(n: i32, y: usize, t: f64): f32 {
 export function samplingTopK(n: i32, y: usize, topK: i32, minKeep: i32, ws: usize): void {
   const k = min(max(topK, minKeep), n);
   if (k >= n) return;
+  if (n > SAMPLE && k <= n >> 6) {
+    // A threshold from a sample: if at least k scores are ≥ it, the k-th largest is among them.
+    const tau = sampleScore(n, y, ws, SAMPLE - 9 - 2 * <i32>((<i64>k * SAMPLE) / n));
+    if (tau > -Infinity) {
+      const g = gatherAbove(n, y, tau, ws);
+      if (g >= k) {
+        const K = arrK(ws);
+        sortPairs(g, K, arrI(ws, n), arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
+        removeBelow(n, y, scoreOf(<u32>load<u64>(at8(K, g - k))));
+        return;
+      }
+    }
+  }
   const m = rowMax(y, n);
   const counts = ws + WS_COUNT;
   zero(counts, NB << 2);
@@ -429,7 +446,7 @@ export function samplingTopK(n: i32, y: usize, topK: i32, minKeep: i32, ws: usiz
   }
   const g = gatherBin(n, y, m, b, ws);
   const K = arrK(ws);
-  sortPairs(g, K, arrI(ws, n), arrK2(ws, n), arrI2(ws, n), ws + WS_HIST);
+  sortPairs(g, K, arrI(ws, n), arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
   removeBelow(n, y, scoreOf(<u32>load<u64>(at8(K, g - (k - above)))));
 }
 
@@ -468,6 +485,91 @@ function gatherBin(n: i32, y: usize, m: f32, b: i32, ws: usize): i32 {
   return g;
 }
 
+/** Scores sampled at SAMPLE evenly spaced positions (⌊i·n / SAMPLE⌋, n > SAMPLE), sorted ascending by
+ *  (score, index) into K and I; returns the one of rank `rank` (0: the smallest). The sample only
+ *  guides a threshold: every result is then computed exactly, whatever it holds. */
+function sampleScore(n: i32, y: usize, ws: usize, rank: i32): f32 {
+  const K = arrK(ws),
+    I = arrI(ws, n);
+  for (let i = 0; i < SAMPLE; i++) {
+    const j = <i32>((<i64>i * n) / SAMPLE);
+    store<u64>(at8(K, i), <u64>keyOf(load<f32>(at(y, j))));
+    store<i32>(at(I, i), j);
+  }
+  sortPairs(SAMPLE, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
+  return scoreOf(<u32>load<u64>(at8(K, max(0, rank))));
+}
+
+/** The keys and indices (index order) of the scores ≥ tau into K and I; returns how many. */
+function gatherAbove(n: i32, y: usize, tau: f32, ws: usize): i32 {
+  const K = arrK(ws),
+    I = arrI(ws, n);
+  let g = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vt = f32x4.splat(tau);
+    for (; j + 4 <= n; j += 4) {
+      if (!v128.any_true(f32x4.ge(v128.load(at(y, j)), vt))) continue;
+      for (let l = 0; l < 4; l++) {
+        // written always, kept by advancing g: no branch to mispredict in dense stretches
+        const s = load<f32>(at(y, j + l));
+        store<u64>(at8(K, g), <u64>keyOf(s));
+        store<i32>(at(I, g), j + l);
+        g += <i32>(s >= tau);
+      }
+    }
+  }
+  for (; j < n; j++) {
+    const s = load<f32>(at(y, j));
+    if (s >= tau) {
+      store<u64>(at8(K, g), <u64>keyOf(s));
+      store<i32>(at(I, g), j);
+      g++;
+    }
+  }
+  return g;
+}
+
+/** Σ E_j (float32 E, summed in float64) over the j with y_j < tau (tau = +Infinity: all), in a fixed
+ *  order in every build: element j into accumulator j & 3, then (a0 + a1) + (a2 + a3). */
+function sumBelow(n: i32, y: usize, E: usize, tau: f32): f64 {
+  let a0: f64 = 0,
+    a1: f64 = 0,
+    a2: f64 = 0,
+    a3: f64 = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vt = f32x4.splat(tau);
+    let lo = f64x2.splat(0),
+      hi = lo;
+    for (; j + 4 <= n; j += 4) {
+      const e = v128.and(v128.load(at(E, j)), f32x4.lt(v128.load(at(y, j)), vt));
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+    }
+    a0 = f64x2.extract_lane(lo, 0);
+    a1 = f64x2.extract_lane(lo, 1);
+    a2 = f64x2.extract_lane(hi, 0);
+    a3 = f64x2.extract_lane(hi, 1);
+  } else {
+    for (; j + 4 <= n; j += 4) {
+      a0 += load<f32>(at(y, j)) < tau ? <f64>load<f32>(at(E, j)) : 0;
+      a1 += load<f32>(at(y, j + 1)) < tau ? <f64>load<f32>(at(E, j + 1)) : 0;
+      a2 += load<f32>(at(y, j + 2)) < tau ? <f64>load<f32>(at(E, j + 2)) : 0;
+      a3 += load<f32>(at(y, j + 3)) < tau ? <f64>load<f32>(at(E, j + 3)) : 0;
+    }
+  }
+  for (; j < n; j++) {
+    const e = load<f32>(at(y, j)) < tau ? <f64>load<f32>(at(E, j)) : 0;
+    const l = j & 3;
+    if (l == 0) a0 += e;
+    else if (l == 1) a1 += e;
+    else if (l == 2) a2 += e;
+    else a3 += e;
+  }
+  return a0 + a1 + (a2 + a3);
+}
+
 /** Hugging Face's TopPLogitsWarper: sorted ascending, a token goes when the cumulative probability up
  *  to it is ≤ float32(1 − topP), except the minKeep largest. */
 export function samplingTopP(n: i32, y: usize, topP: f64, minKeep: i32, ws: usize): void {
@@ -489,64 +591,88 @@ function topPCompact(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): void 
   }
 }
 
-/** The dense top-p: masses per bin (unfused float32 exps, float64 sums in index order), the bin where
- *  the cumulative mass passes the cutoff sorted. Returns false, having changed nothing, when
- *  minTokensToKeep must decide (the compact path then does). */
+/** The dense top-p, on the unfused float32 exps E (float64 sums in a fixed order, sumBelow): from a
+ *  sample of the row, two scores lo < hi around where its ascending cumulative mass reaches the
+ *  cutoff; when the exact masses below them bracket the cutoff (below lo within it, below hi past it),
+ *  every score below lo goes, every score from hi on stays, and only the scores in [lo, hi) are
+ *  sorted, the cumulative mass continued through them. Returns false, having changed nothing, when no
+ *  bracket is found or minTokensToKeep must decide (the compact path then does). */
 function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): bool {
+  if (n <= SAMPLE) return false;
   const m = rowMax(y, n);
   const E = arrE(ws, n),
-    counts = ws + WS_COUNT,
-    mass = ws + WS_MASS;
+    K = arrK(ws),
+    I = arrI(ws, n);
   expsUnfused(n, y, m, E);
-  zero(counts, NB << 2);
-  zero(mass, NB << 3);
-  for (let j = 0; j < n; j++) {
-    const b = (<usize>binOf(load<f32>(at(y, j)), m)) << 2;
-    store<i32>(counts + b, load<i32>(counts + b) + 1);
-    store<f64>(mass + (b << 1), load<f64>(mass + (b << 1)) + <f64>load<f32>(at(E, j)));
+  const z = sumBelow(n, y, E, Infinity);
+  sampleScore(n, y, ws, 0);
+  let total: f64 = 0;
+  for (let i = 0; i < SAMPLE; i++) total += <f64>load<f32>(at(E, load<i32>(at(I, i))));
+  let acc: f64 = 0,
+    cross = 0;
+  for (; cross < SAMPLE - 1; cross++) {
+    acc += <f64>load<f32>(at(E, load<i32>(at(I, cross))));
+    if (acc > thr * total) break;
   }
-  let z: f64 = 0;
-  for (let b = 0; b < NB; b++) z += load<f64>(mass + ((<usize>b) << 3));
-  // Ascending scores are descending bins: whole bins go while the cumulative mass stays ≤ the cutoff.
-  let cum: f64 = 0,
-    b = NB - 1;
-  while (b >= 0 && (cum + load<f64>(mass + ((<usize>b) << 3))) / z <= thr) {
-    cum += load<f64>(mass + ((<usize>b) << 3));
-    b--;
+  // the sample's scores, kept before the gathers below overwrite K
+  const keys = arrK2(ws, n);
+  copy(keys, K, SAMPLE << 3);
+  for (let w = 16; w <= SAMPLE; w <<= 2) {
+    const lo = scoreOf(<u32>load<u64>(at8(keys, max(0, cross - w))));
+    const hi: f32 = cross + w >= SAMPLE ? Infinity : scoreOf(<u32>load<u64>(at8(keys, cross + w)));
+    let cum = sumBelow(n, y, E, lo);
+    if (cum / z > thr || (hi < Infinity && !(sumBelow(n, y, E, hi) / z > thr))) continue;
+    const g = gatherBetween(n, y, lo, hi, ws);
+    sortPairs(g, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
+    let gone = 0;
+    while (gone < g) {
+      const t = cum + <f64>load<f32>(at(E, load<i32>(at(I, gone))));
+      if (t / z > thr) break;
+      cum = t;
+      gone++;
+    }
+    if (g - gone < minKeep && g - gone + countAtLeast(n, y, hi) < minKeep) return false;
+    removeBelow(n, y, lo);
+    for (let k = 0; k < gone; k++) store<f32>(at(y, load<i32>(at(I, k))), -Infinity);
+    return true;
   }
-  if (b < 0) return false;
-  const g = gatherBin(n, y, m, b, ws);
+  return false;
+}
+
+/** The keys and indices (index order) of the scores in [lo, hi) into K and I; returns how many. */
+function gatherBetween(n: i32, y: usize, lo: f32, hi: f32, ws: usize): i32 {
   const K = arrK(ws),
     I = arrI(ws, n);
-  sortPairs(g, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST);
-  let gone = 0;
-  while (gone < g) {
-    const t = cum + <f64>load<f32>(at(E, load<i32>(at(I, gone))));
-    if (t / z > thr) break;
-    cum = t;
-    gone++;
-  }
-  let kept = g - gone;
-  for (let a = 0; a < b; a++) kept += load<i32>(counts + ((<usize>a) << 2));
-  if (kept < minKeep) return false;
-  if (b < NB - 1) {
-    // every bin past b: (m − s)·BIN_SCALE ≥ b + 1, the same float32 operations as binOf
-    const edge = <f32>(b + 1);
-    let j = 0;
-    if (ASC_FEATURE_SIMD) {
-      const vm = f32x4.splat(m),
-        scale = f32x4.splat(BIN_SCALE),
-        ve = f32x4.splat(edge),
-        ninf = f32x4.splat(-Infinity);
-      for (; j + 4 <= n; j += 4) {
-        const v = v128.load(at(y, j));
-        v128.store(at(y, j), v128.bitselect(ninf, v, f32x4.ge(f32x4.mul(f32x4.sub(vm, v), scale), ve)));
+  let g = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vl = f32x4.splat(lo),
+      vh = f32x4.splat(hi);
+    for (; j + 4 <= n; j += 4) {
+      const v = v128.load(at(y, j));
+      if (!v128.any_true(v128.and(f32x4.ge(v, vl), f32x4.lt(v, vh)))) continue;
+      for (let l = 0; l < 4; l++) {
+        const s = load<f32>(at(y, j + l));
+        store<u64>(at8(K, g), <u64>keyOf(s));
+        store<i32>(at(I, g), j + l);
+        g += <i32>(s >= lo && s < hi);
       }
     }
-    for (; j < n; j++) if ((m - load<f32>(at(y, j))) * BIN_SCALE >= edge) store<f32>(at(y, j), -Infinity);
   }
-  for (let i = 0; i < gone; i++) store<f32>(at(y, load<i32>(at(I, i))), -Infinity);
-  return true;
+  for (; j < n; j++) {
+    const s = load<f32>(at(y, j));
+    store<u64>(at8(K, g), <u64>keyOf(s));
+    store<i32>(at(I, g), j);
+    g += <i32>(s >= lo && s < hi);
+  }
+  return g;
+}
+
+/** How many scores are ≥ t. */
+function countAtLeast(n: i32, y: usize, t: f32): i32 {
+  let c = 0;
+  for (let j = 0; j < n; j++) c += <i32>(load<f32>(at(y, j)) >= t);
+  return c;
 }
 
 /** E_j = exp(y_j − m) in float32 with the unfused exp: the same bits in every build. */
