@@ -358,3 +358,23 @@ export function checkDraws(fn: string, options: unknown, V: number): Draws {
   const topLogprobs = numberOption(fn, "topLogprobs", o.topLogprobs, 0, (k) => integerAtLeast(0)(k) && k <= V, `an integer in [0, ${V}]`);
   return { seed: o.seed === undefined ? undefined : seed, random: o.random as (() => number) | undefined, topLogprobs };
 }
+
+/** The format of the logits: a Uint16Array needs dtype "float16" or "bfloat16"; a Float16Array (where
+ *  the engine has one) is "float16"; anything else is "float32" (its own numbers), dtype left out. */
+export function logitsDtype(fn: string, logits: unknown, dtype: unknown): "float32" | "float16" | "bfloat16" {
+  if (logits instanceof Uint16Array) {
+    if (dtype !== "float16" && dtype !== "bfloat16") {
+      throw new TypeError(`${fn}: a Uint16Array of logits needs dtype "float16" or "bfloat16", got ${describe(dtype)}`);
+    }
+    return dtype;
+  }
+  if (ArrayBuffer.isView(logits) && Object.prototype.toString.call(logits) === "[object Float16Array]") {
+    if (dtype !== undefined && dtype !== "float16")
+      throw new TypeError(`${fn}: a Float16Array holds float16 logits, got dtype ${describe(dtype)}`);
+    return "float16";
+  }
+  if (dtype !== undefined && dtype !== "float32") {
+    throw new TypeError(`${fn}: dtype ${describe(dtype)} is for Uint16Array logits, got ${describe(logits)}`);
+  }
+  return "float32";
+}

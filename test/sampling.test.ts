@@ -356,3 +356,67 @@ describe("the draw", () => {
     expect(sm.sample(x, [5], { seed: 3 }).top).toBeUndefined();
   });
 });
+
+describe("16-bit logits (converted inside wasm)", () => {
+  /** float16 bits of every kind: normals of both signs, subnormals, ±0, −Infinity; bfloat16 from float32 values. */
+  function halves(seed: number, n: number, kind: "float16" | "bfloat16"): Uint16Array {
+    const r = rng(seed);
+    const f = new Float32Array(1),
+      u = new Uint32Array(f.buffer);
+    return Uint16Array.from({ length: n }, (_, j) => {
+      if (j % 97 === 5) return kind === "float16" ? 0xfc00 : 0xff80; // −Infinity
+      if (j % 89 === 3) return [0x0000, 0x8000, 0x0001, 0x83ff][j % 4]!; // ±0 and subnormals
+      if (kind === "float16") return (r() < 0.5 ? 0x8000 : 0) | Math.floor(r() * 0x4900); // |x| up to about 10
+      f[0] = (r() - 0.5) * 24;
+      return u[0]! >>> 16;
+    });
+  }
+  it.each(BUILDS)(
+    "%s: float16 and bfloat16 rows give the reference's scores (their exact values), removed sets and tokens",
+    async (build) => {
+      const { normal: sm, tiny } = await instances(build);
+      for (const dtype of ["float16", "bfloat16"] as const) {
+        for (const [B, V] of [
+          [1, 7],
+          [3, 3000],
+        ] as const) {
+          const x = halves(B * V, B * V, dtype);
+          for (const o of [{}, { topK: 20, topP: 0.9, temperature: 0.7 }, { minP: 0.1 }, { topP: 0.95 }] as Opts[]) {
+            const opts = { ...o, dtype };
+            const s = sm.processLogits(x, [B, V], opts);
+            expect(Array.from(s), `${dtype} ${JSON.stringify(o)}`).toEqual(Array.from(ref.processLogits(x, [B, V], opts), Math.fround));
+            expect(bits(tiny.processLogits(x, [B, V], opts))).toEqual(bits(s));
+            const got = sm.sample(x, [B, V], { ...opts, seed: 8, topLogprobs: 2 }),
+              want = ref.sample(x, [B, V], { ...opts, seed: 8, topLogprobs: 2 });
+            expect(Array.from(got.tokens)).toEqual(Array.from(want.tokens));
+            expect(Array.from(got.top!.tokens)).toEqual(Array.from(want.top!.tokens));
+          }
+        }
+      }
+      // a 16-bit view of wasm memory is read in place
+      const buf = sm.alloc(4);
+      const view = new Uint16Array(buf.array.buffer, buf.byteOffset, 8);
+      view.set([0x3c00, 0xc000, 0x3800, 0x4000, 0, 0, 0, 0]); // 1, −2, 0.5, 2, then zeros
+      expect(Array.from(sm.processLogits(view, [2, 4], { dtype: "float16", topK: 1 }))).toEqual([
+        -Infinity,
+        -Infinity,
+        -Infinity,
+        2,
+        0,
+        0,
+        0,
+        0,
+      ]);
+      buf.free();
+    },
+  );
+  it("a NaN or +Infinity half is named; a Uint16Array needs its dtype", async () => {
+    const { normal: sm } = await instances("simd");
+    expect(() => sm.processLogits(Uint16Array.from([0x3c00, 0x7e00]), [2], { dtype: "float16" })).toThrow(/logits\[0, 1\] is NaN/);
+    expect(() => sm.sample(Uint16Array.from([0x7f80, 0]), [2], { dtype: "bfloat16" })).toThrow(/logits\[0, 0\] is Infinity/);
+    expect(() => sm.processLogits(Uint16Array.from([0x3c00]), [1])).toThrow(
+      /a Uint16Array of logits needs dtype "float16" or "bfloat16", got undefined/,
+    );
+    expect(() => sm.processLogits(new Float32Array(1), [1], { dtype: "float16" })).toThrow(/dtype "float16" is for Uint16Array logits/);
+  });
+});

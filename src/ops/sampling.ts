@@ -3,10 +3,11 @@
 // checks as the float64 reference's; then the rows stream through the window (window.ts) and each row
 // runs the chain's kernels (assembly/sampling.ts) in order, in place.
 import type { KernelExports } from "../abi.js";
-import { CHAIN_OPTIONS, type Chain, type ChainOptions, checkChain, checkDraws, SAMPLE_OPTIONS, type Stage } from "../chain.js";
+import { CHAIN_OPTIONS, type Chain, type ChainOptions, checkChain, checkDraws, logitsDtype, SAMPLE_OPTIONS, type Stage } from "../chain.js";
 import type { Context } from "../context.js";
-import { lengthOf, outputOf, placeOf } from "../context.js";
+import { arrayPlace, lengthOf, outputOf, placeOf } from "../context.js";
 import { uniforms } from "../draw.js";
+import { fromBfloat16, fromFloat16 } from "../float16.js";
 import { describe } from "../errors.js";
 import { defineOp } from "../op.js";
 import type { Input, Output, Shape, WithOut, WithoutOut } from "../types.js";
@@ -14,12 +15,21 @@ import type { DataPlace, Operand, OperandPlace } from "../window.js";
 
 export type { ChainOptions, Stage };
 
-export interface SamplingOptions extends ChainOptions {
+/** The logits: float32 (a Float32Array or an alloc() buffer), a Float16Array where the engine has one,
+ *  or 16-bit bits in a Uint16Array with `dtype` "float16" or "bfloat16" (converted inside wasm). */
+export type Logits = Input | Uint16Array | ArrayBufferView;
+
+interface DtypeOption {
+  /** What a Uint16Array of logits holds: "float16" or "bfloat16" (required for one; "float32" otherwise). */
+  dtype?: "float32" | "float16" | "bfloat16";
+}
+
+export interface SamplingOptions extends ChainOptions, DtypeOption {
   /** Where to write the [B, V] result (a Float32Array or an alloc() buffer); may be the logits themselves. */
   out?: Output;
 }
 
-export interface SampleOptions extends ChainOptions {
+export interface SampleOptions extends ChainOptions, DtypeOption {
   /** The draws' seed, an integer in [0, 2^32): the same seed gives the same tokens in every build and
    *  engine (xoshiro128**, docs/ABI.md). Default: Math.random(). */
   seed?: number;
@@ -43,15 +53,25 @@ export interface SampleResult {
 
 /** processLogits and samplingProbs: [B, V] scores (or probabilities) from [B, V] logits. */
 export interface ChainOp {
-  (logits: Input, shape: Shape, options?: WithoutOut<SamplingOptions>): Float32Array;
-  <O extends Output>(logits: Input, shape: Shape, options: WithOut<SamplingOptions, O>): O;
-  (logits: Input, shape: Shape, options?: SamplingOptions): Output;
+  (logits: Logits, shape: Shape, options?: WithoutOut<SamplingOptions>): Float32Array;
+  <O extends Output>(logits: Logits, shape: Shape, options: WithOut<SamplingOptions, O>): O;
+  (logits: Logits, shape: Shape, options?: SamplingOptions): Output;
 }
 
-export type SampleOp = (logits: Input, shape: Shape, options?: SampleOptions) => SampleResult;
+export type SampleOp = (logits: Logits, shape: Shape, options?: SampleOptions) => SampleResult;
 
-const CHAIN_ALLOWED = [...CHAIN_OPTIONS, "out"];
-const SAMPLE_ALLOWED = [...CHAIN_OPTIONS, ...SAMPLE_OPTIONS];
+const CHAIN_ALLOWED = [...CHAIN_OPTIONS, "dtype", "out"];
+const SAMPLE_ALLOWED = [...CHAIN_OPTIONS, "dtype", ...SAMPLE_OPTIONS];
+const DTYPE = { float32: 0, float16: 1, bfloat16: 2 } as const;
+
+/** The logits' place in or outside wasm memory, with their format (kernel dtype code, bytes each). */
+function logitsOf(ctx: Context, fn: string, v: unknown, options: unknown) {
+  const dtype = logitsDtype(fn, v, (options as { dtype?: unknown } | undefined)?.dtype);
+  if (dtype === "float32") return { place: placeOf(ctx, fn, "logits", v), dtype: 0, bytes: 4 as const };
+  const a = v as ArrayBufferView;
+  const bits = v instanceof Uint16Array ? v : new Uint16Array(a.buffer, a.byteOffset, a.byteLength / 2);
+  return { place: arrayPlace(ctx, bits), dtype: DTYPE[dtype], bytes: 2 as const };
+}
 
 /** The chain's per-call data in wasm memory: bias and suppression lists, each row's history counts,
  *  the mask, and room for a row's small results. Byte offsets; `release` frees it. */
@@ -117,13 +137,30 @@ function paramsOf(ctx: Context, fn: string, c: Chain, top: number): Params {
   };
 }
 
-/** Runs the chain on row r of V scores at y (loaded from the logits at x); errors name the row. */
-function chainRow(e: KernelExports, fn: string, c: Chain, p: Params, r: number, x: number, y: number, ws: number, f32: () => Float32Array) {
+/** Runs the chain on row r of V scores at y, loaded from the logits at x (dtype: the kernels' code;
+ *  float32 logits are checked before anything is written, 16-bit ones once converted); `raw` sees
+ *  the row before the stages. Errors name the row. */
+function chainRow(
+  e: KernelExports,
+  fn: string,
+  c: Chain,
+  p: Params,
+  r: number,
+  x: number,
+  y: number,
+  dtype: number,
+  ws: number,
+  f32: () => Float32Array,
+  raw: (y: number) => void,
+) {
   const V = c.vocab;
-  const bad = e.samplingCheck(V, x);
+  if (dtype !== 0) e.samplingLoad(V, x, y, dtype);
+  const at = dtype === 0 ? x : y;
+  const bad = e.samplingCheck(V, at);
   if (bad === -2) throw new RangeError(`${fn}: row ${r} has no token: every logit is −Infinity`);
-  if (bad >= 0) throw new RangeError(`${fn}: logits[${r}, ${bad}] is ${f32()[x / 4 + bad]}; logits must be finite or −Infinity`);
-  e.samplingLoad(V, x, y, 0);
+  if (bad >= 0) throw new RangeError(`${fn}: logits[${r}, ${bad}] is ${f32()[at / 4 + bad]}; logits must be finite or −Infinity`);
+  if (dtype === 0) e.samplingLoad(V, x, y, 0);
+  raw(y);
   const empty = (stage: Stage) => {
     throw new RangeError(`${fn}: row ${r} has no token left after ${stage}: every score is −Infinity`);
   };
@@ -182,16 +219,17 @@ function stream(
   allowed: readonly string[],
   output: (c: Chain, input: { name: string; place: DataPlace }) => OperandPlace,
   top: (c: Chain) => number,
-  row: (c: Chain, p: Params, r: number, x: number, y: number, ws: number) => void,
-): Chain {
-  const place = placeOf(ctx, fn, "logits", logits);
+  raw: (c: Chain, p: Params, r: number, y: number, ws: number) => void,
+  row: (c: Chain, p: Params, r: number, x: number, y: number, ws: number, dtype: number) => void,
+): void {
+  const { place, dtype, bytes } = logitsOf(ctx, fn, logits, options);
   const c = checkChain(fn, lengthOf(place), shape, options, allowed);
   const out = output(c, { name: "logits", place });
   const p = paramsOf(ctx, fn, c, top(c));
   const V = c.vocab;
   const operands: Operand[] = [
-    { place, full: true, bytes: 4, read: true, write: false },
-    { place: out, full: true, bytes: 4, read: false, write: out.kind !== "temp", over: 0 },
+    { place, full: true, bytes, read: true, write: false },
+    { place: out, full: true, bytes: 4, read: false, write: out.kind !== "temp", over: bytes === 4 ? 0 : undefined },
   ];
   const e = ctx.exports;
   const f32 = () => ctx.heap.f32;
@@ -206,10 +244,11 @@ function stream(
       workspace: () => e.samplingWorkspaceBytes(V),
       kernel: (rows, _d, _i, ptrs, ws) => {
         for (let i = 0; i < rows; i++) {
-          const x = ptrs[0]! + 4 * V * i,
-            y = ptrs[1]! + 4 * V * i;
-          chainRow(e, fn, c, p, done + i, x, y, ws, f32);
-          row(c, p, done + i, x, y, ws);
+          const x = ptrs[0]! + bytes * V * i,
+            y = ptrs[1]! + 4 * V * i,
+            r = done + i;
+          chainRow(e, fn, c, p, r, x, y, dtype, ws, f32, (yr) => raw(c, p, r, yr, ws));
+          row(c, p, r, x, y, ws, dtype);
         }
         done += rows;
       },
@@ -217,7 +256,6 @@ function stream(
   } finally {
     p.release();
   }
-  return c;
 }
 
 function chainOp(fn: string, probs: boolean): ChainOp {
@@ -236,6 +274,7 @@ function chainOp(fn: string, probs: boolean): ChainOp {
         return o.place;
       },
       () => 0,
+      () => {},
       (c, _p, _r, _x, y, ws) => {
         if (probs) ctx.exports.softmax(1, c.vocab, 1, y, y, 1, 0, ws);
       },
@@ -283,7 +322,8 @@ export const sample = defineOp<SampleOp>("sample", (ctx, logits, shape, options)
     u: Float64Array = new Float64Array(0),
     n = 0;
   const e = ctx.exports;
-  const c = stream(
+  let lse = 0;
+  stream(
     ctx,
     "sample",
     logits,
@@ -302,27 +342,36 @@ export const sample = defineOp<SampleOp>("sample", (ctx, logits, shape, options)
       return { kind: "temp" };
     },
     () => n,
-    (c, p, r, x, y, ws) => {
+    // the row as float32 logits, before the chain: log_softmax's normalizer and the top tokens
+    (c, p, r, y, ws) => {
       const V = c.vocab;
-      const t = e.samplingDraw(V, y, u[r]!, p.results + 8, ws);
-      e.logSumExp(1, V, 1, x, p.results, 1, ws);
-      const f32 = ctx.heap.f32;
-      const lse = f32[p.results / 4]!;
+      e.logSumExp(1, V, 1, y, p.results, 1, ws);
+      lse = ctx.heap.f32[p.results / 4]!;
+      if (n === 0) return;
+      e.samplingTopTokens(V, y, n, p.results + 16, ws);
+      const f32 = ctx.heap.f32,
+        i32 = ctx.heap.viewFor(4) as Int32Array;
+      for (let k = 0; k < n; k++) {
+        const j = i32[(p.results + 16) / 4 + k]!;
+        topTokens[r * n + k] = j;
+        topLogprobs[r * n + k] = f32[y / 4 + j]! - lse;
+      }
+    },
+    (c, p, r, x, y, ws, dtype) => {
+      const t = e.samplingDraw(c.vocab, y, u[r]!, p.results + 8, ws);
       tokens[r] = t;
       logprobs[r] = (ctx.heap.viewFor(8) as Float64Array)[(p.results + 8) / 8]!;
-      rawLogprobs[r] = (f32[x / 4 + t] as number) - lse;
-      if (n > 0) {
-        e.samplingTopTokens(V, x, n, p.results + 16, ws);
-        const i32 = ctx.heap.viewFor(4) as Int32Array;
-        for (let k = 0; k < n; k++) {
-          const j = i32[(p.results + 16) / 4 + k]!;
-          topTokens[r * n + k] = j;
-          topLogprobs[r * n + k] = (f32[x / 4 + j] as number) - lse;
-        }
-      }
+      rawLogprobs[r] = logitAt(ctx, x, t, dtype) - lse;
     },
   );
   const result: SampleResult = { tokens, logprobs, rawLogprobs };
-  if (c && n > 0) result.top = { tokens: topTokens, logprobs: topLogprobs };
+  if (n > 0) result.top = { tokens: topTokens, logprobs: topLogprobs };
   return result;
 });
+
+/** Logit t of the row at x, as a number. */
+function logitAt(ctx: Context, x: number, t: number, dtype: number): number {
+  if (dtype === 0) return ctx.heap.f32[x / 4 + t]!;
+  const h = ctx.heap.view(new Uint16Array(0))[x / 2 + t]!;
+  return dtype === 1 ? fromFloat16(h) : fromBfloat16(h);
+}

@@ -5,7 +5,18 @@
 // a probability is compared with it, so a token on the edge goes the way Hugging Face sends it (its
 // topP fixture removes a token whose cumulative probability 0.2 meets 1 − 0.8, which is 0.2 only in
 // float32). The oracle of the sampler's tests, and a readable statement of its semantics.
-import { allowedBy, type Chain, CHAIN_OPTIONS, type ChainOptions, checkChain, checkDraws, SAMPLE_OPTIONS, type Stage } from "../chain.js";
+import {
+  allowedBy,
+  type Chain,
+  CHAIN_OPTIONS,
+  type ChainOptions,
+  checkChain,
+  checkDraws,
+  logitsDtype,
+  SAMPLE_OPTIONS,
+  type Stage,
+} from "../chain.js";
+import { fromBfloat16, fromFloat16 } from "../float16.js";
 import { uniforms } from "../draw.js";
 import { describe } from "../errors.js";
 import { divideByTemperature } from "./temperature.js";
@@ -125,37 +136,11 @@ function run(fn: string, logits: Logits, shape: readonly number[], options: Refe
 /** The logits as numbers: float32/float64 arrays and arrays of numbers as they are; a Uint16Array as
  *  the float16 or bfloat16 values its dtype says. */
 function decoded(fn: string, logits: Logits, options: ReferenceChainOptions | undefined): ArrayLike<number> {
-  const dtype = (options as { dtype?: unknown } | undefined)?.dtype;
-  if (logits instanceof Uint16Array) {
-    if (dtype !== "float16" && dtype !== "bfloat16") {
-      throw new TypeError(`${fn}: a Uint16Array of logits needs dtype "float16" or "bfloat16", got ${describe(dtype)}`);
-    }
-    return Array.from(logits, dtype === "float16" ? fromFloat16 : fromBfloat16);
-  }
-  if (dtype !== undefined && dtype !== "float32") {
-    throw new TypeError(`${fn}: dtype ${describe(dtype)} is for Uint16Array logits, got ${describe(logits)}`);
-  }
+  const dtype = logitsDtype(fn, logits, (options as { dtype?: unknown } | undefined)?.dtype);
+  if (logits instanceof Uint16Array) return Array.from(logits, dtype === "float16" ? fromFloat16 : fromBfloat16);
   const ok = Array.isArray(logits) || /^\[object Float(16|32|64)Array\]$/.test(Object.prototype.toString.call(logits));
   if (!ok) throw new TypeError(`${fn}: logits must be a Float32Array, a Float64Array or an array of numbers, got ${describe(logits)}`);
   return logits;
-}
-
-/** IEEE binary16 bits → the number. */
-function fromFloat16(h: number): number {
-  const e = (h >> 10) & 0x1f,
-    m = h & 0x3ff,
-    sign = h & 0x8000 ? -1 : 1;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 31) return m ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-const bf = new Float32Array(1),
-  bfBits = new Uint32Array(bf.buffer);
-/** bfloat16 bits (a float32's high half) → the number. */
-function fromBfloat16(h: number): number {
-  bfBits[0] = h << 16;
-  return bf[0] as number;
 }
 
 /** softmax of a row with the max subtracted: −Infinity scores give exactly 0. */
