@@ -284,22 +284,42 @@ export function samplingLoad(n: i32, x: usize, y: usize, dtype: i32): void {
     return;
   }
   // 16-bit logits, converted from the last element down, so that y may start where x does.
-  for (let j = n - 1; j >= 0; j--) {
+  let j = n;
+  if (ASC_FEATURE_SIMD) {
+    const magnitude = i32x4.splat(0x7fff),
+      scale = f32x4.splat(HALF_SCALE),
+      expo = i32x4.splat(0x7c00),
+      inf = i32x4.splat(0x7f800000);
+    for (; j >= 4; j -= 4) {
+      const h = i32x4.extend_low_i16x8_u(v128.load64_zero(x + ((<usize>(j - 4)) << 1)));
+      let f: v128;
+      if (dtype == 2) f = i32x4.shl(h, 16);
+      else {
+        const mag = v128.and(h, magnitude);
+        f = f32x4.mul(i32x4.shl(mag, 13), scale);
+        f = v128.or(f, v128.and(inf, i32x4.eq(v128.and(h, expo), expo))); // Infinity and NaN
+        f = v128.or(f, i32x4.shl(i32x4.shr_u(h, 15), 31));
+      }
+      v128.store(at(y, j - 4), f);
+    }
+  }
+  for (j--; j >= 0; j--) {
     const h = <u32>load<u16>(x + ((<usize>j) << 1));
     store<f32>(at(y, j), dtype == 2 ? reinterpret<f32>(h << 16) : halfToFloat(h));
   }
 }
 
-/** IEEE binary16 bits → float32 (exact). */
+/** 2^112: binary16's magnitude bits shifted to float32's places, times this, are its value (exact,
+ *  subnormals included); exponent 31 (Infinity, NaN) is set apart. */
+// @ts-ignore: decorator
+@inline const HALF_SCALE: f32 = 5.192296858534828e33;
+
+/** IEEE binary16 bits → float32 (exact), as each lane of samplingLoad's vector loop. */
 // @ts-ignore: decorator
 @inline function halfToFloat(h: u32): f32 {
-  const sign = (h & 0x8000) << 16,
-    e = (h >> 10) & 0x1f,
-    m = h & 0x3ff;
-  if (e == 0x1f) return reinterpret<f32>(sign | 0x7f800000 | (m << 13));
-  if (e != 0) return reinterpret<f32>(sign | ((e + 112) << 23) | (m << 13));
-  const v = <f32>m * <f32>5.9604644775390625e-8; // subnormal: m·2^-24, exact
-  return sign ? -v : v;
+  let f = reinterpret<u32>(reinterpret<f32>((h & 0x7fff) << 13) * HALF_SCALE);
+  if ((h & 0x7c00) == 0x7c00) f |= 0x7f800000;
+  return reinterpret<f32>(f | ((h >> 15) << 31));
 }
 
 /** The first bad logit: its index when NaN or +Infinity, −2 when every logit is −Infinity, else −1. */
@@ -605,19 +625,20 @@ function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): bool {
     I = arrI(ws, n);
   expsUnfused(n, y, m, E);
   const z = sumBelow(n, y, E, Infinity);
+  // The sample estimates the mass below each of its scores as its own cumulative mass times n/SAMPLE
+  // (a few tokens far above the rest, which a sample misses, sit above the cutoff anyway).
   sampleScore(n, y, ws, 0);
-  let total: f64 = 0;
-  for (let i = 0; i < SAMPLE; i++) total += <f64>load<f32>(at(E, load<i32>(at(I, i))));
+  const target = (thr * z * <f64>SAMPLE) / <f64>n;
   let acc: f64 = 0,
     cross = 0;
   for (; cross < SAMPLE - 1; cross++) {
     acc += <f64>load<f32>(at(E, load<i32>(at(I, cross))));
-    if (acc > thr * total) break;
+    if (acc > target) break;
   }
   // the sample's scores, kept before the gathers below overwrite K
   const keys = arrK2(ws, n);
   copy(keys, K, SAMPLE << 3);
-  for (let w = 16; w <= SAMPLE; w <<= 2) {
+  for (let w = 32; w <= SAMPLE; w <<= 2) {
     const lo = scoreOf(<u32>load<u64>(at8(keys, max(0, cross - w))));
     const hi: f32 = cross + w >= SAMPLE ? Infinity : scoreOf(<u32>load<u64>(at8(keys, cross + w)));
     let cum = sumBelow(n, y, E, lo);

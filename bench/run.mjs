@@ -15,6 +15,7 @@ import * as tfjs from "./peers/tfjs.mjs";
 import * as ortPeer from "./peers/ort.mjs";
 import { chartSvg } from "./chart.mjs";
 import { writeFile } from "node:fs/promises";
+import { runSampling } from "./sampling.mjs";
 
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has("--json");
@@ -22,6 +23,12 @@ const QUICK = args.has("--quick");
 const ROUNDS = QUICK ? 2 : 5;
 const TIME_MS = QUICK ? 40 : 80;
 const log = JSON_OUT ? () => {} : (...a) => console.log(...a);
+// `--only sampling`: the sampler's section alone (bench/sampling.mjs).
+const ONLY = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+if (ONLY === "sampling") {
+  await runSampling({ log, quick: QUICK });
+  process.exit(0);
+}
 
 const SHAPES = [
   [1, 1000],
@@ -688,7 +695,9 @@ for (const s of AXIS0) {
     met: 1 / r.timesPlainJs <= 2,
   });
 }
-log("\ntargets (issues 3, 4, 5 and 12):");
+const sampling = await runSampling({ log, quick: QUICK });
+targets.push(...sampling.targets);
+log("\ntargets (issues 3, 4, 5, 12 and 13):");
 for (const t of targets) log(`  ${t.met ? "met    " : "NOT MET"}  ${t.target}: ${t.value}`);
 if ((tfInfo || ortInfo) && !QUICK) {
   const title = `simdmax vs ${[tfInfo, ortInfo]
