@@ -22,7 +22,10 @@ const CHAINS = [
 /** Logits like a language model's: Gaussian with σ 2.5 (seeded), a few tokens well above the rest. */
 function logits(n, seed) {
   let s = seed >>> 0;
-  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
+  const r = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 0.5) / 4294967296;
+  };
   const x = new Float32Array(n);
   for (let j = 0; j < n; j++) x[j] = 2.5 * Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
   for (let k = 0; k < 8; k++) x[Math.floor(r() * n)] = 12 + 2 * r();
@@ -98,7 +101,10 @@ function fullSortSampler(x, B, V, o, history, random) {
     }
     let u = random() * total,
       k = 0;
-    while (k < p.length - 1 && (u -= p[k]) > 0) k++;
+    for (; k < p.length - 1; k++) {
+      u -= p[k];
+      if (u <= 0) break;
+    }
     tokens[r] = kept[k];
   }
   return tokens;
@@ -178,7 +184,10 @@ function optimizedSampler(x, B, V, o, history, random) {
     }
     let u = random() * p.reduce((a, b) => a + b, 0),
       k = 0;
-    while (k < p.length - 1 && (u -= p[k]) > 0) k++;
+    for (; k < p.length - 1; k++) {
+      u -= p[k];
+      if (u <= 0) break;
+    }
     tokens[r] = cand[k];
   }
   return tokens;
@@ -195,7 +204,10 @@ export async function runSampling({ log = console.log, quick = false } = {}) {
   const results = [],
     targets = [];
   let seed = 1;
-  const random = () => ((seed = (Math.imul(seed, 48271) + 11) >>> 0) + 0.5) / 4294967296;
+  const random = () => {
+    seed = (Math.imul(seed, 48271) + 11) >>> 0;
+    return (seed + 0.5) / 4294967296;
+  };
   for (const [B, V] of SHAPES) {
     const x = logits(B * V, B * V);
     const h = toHalf(x);
