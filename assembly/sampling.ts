@@ -422,9 +422,12 @@ export function samplingTopK(n: i32, y: usize, topK: i32, minKeep: i32, ws: usiz
   if (k >= n) return;
   if (n > SAMPLE && k <= n >> 6) {
     // A threshold from a sample: if at least k scores are ≥ it, the k-th largest is among them.
-    const tau = sampleScore(n, y, ws, SAMPLE - 9 - 2 * <i32>((<i64>k * SAMPLE) / n));
+    // rank from the top: 8 + 2·⌊k·SAMPLE / n⌋ (at most 40 here), without a division by n
+    let q = 0;
+    while (<i64>(q + 1) * <i64>n <= <i64>k * SAMPLE) q++;
+    const tau = sampleScore(n, y, ws, SAMPLE - 9 - 2 * q);
     if (tau > -Infinity) {
-      const g = gatherAbove(n, y, tau, ws);
+      const g = gatherBetween(n, y, tau, Infinity, ws);
       if (g >= k) {
         const K = arrK(ws);
         sortPairs(g, K, arrI(ws, n), arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
@@ -518,36 +521,6 @@ function sampleScore(n: i32, y: usize, ws: usize, rank: i32): f32 {
   }
   sortPairs(SAMPLE, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
   return scoreOf(<u32>load<u64>(at8(K, max(0, rank))));
-}
-
-/** The keys and indices (index order) of the scores ≥ tau into K and I; returns how many. */
-function gatherAbove(n: i32, y: usize, tau: f32, ws: usize): i32 {
-  const K = arrK(ws),
-    I = arrI(ws, n);
-  let g = 0,
-    j = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vt = f32x4.splat(tau);
-    for (; j + 4 <= n; j += 4) {
-      if (!v128.any_true(f32x4.ge(v128.load(at(y, j)), vt))) continue;
-      for (let l = 0; l < 4; l++) {
-        // written always, kept by advancing g: no branch to mispredict in dense stretches
-        const s = load<f32>(at(y, j + l));
-        store<u64>(at8(K, g), <u64>keyOf(s));
-        store<i32>(at(I, g), j + l);
-        g += <i32>(s >= tau);
-      }
-    }
-  }
-  for (; j < n; j++) {
-    const s = load<f32>(at(y, j));
-    if (s >= tau) {
-      store<u64>(at8(K, g), <u64>keyOf(s));
-      store<i32>(at(I, g), j);
-      g++;
-    }
-  }
-  return g;
 }
 
 /** Σ E_j (float32 E, summed in float64) over the j with y_j < tau (tau = +Infinity: all), in a fixed

@@ -70,6 +70,17 @@ function time(fn, ms) {
   return runs[runs.length >> 1];
 }
 
+/** The index drawn from weights p (summing to total) with random(). */
+function drawn(p, total, random) {
+  let u = random() * total,
+    k = 0;
+  for (; k < p.length - 1; k++) {
+    u -= p[k];
+    if (u <= 0) break;
+  }
+  return k;
+}
+
 /** A plain-JS sampler as users write it: the chain by a full sort of the vocabulary, per row. */
 function fullSortSampler(x, B, V, o, history, random) {
   const tokens = new Int32Array(B);
@@ -99,13 +110,7 @@ function fullSortSampler(x, B, V, o, history, random) {
         total = p.reduce((a, b) => a + b, 0);
       }
     }
-    let u = random() * total,
-      k = 0;
-    for (; k < p.length - 1; k++) {
-      u -= p[k];
-      if (u <= 0) break;
-    }
-    tokens[r] = kept[k];
+    tokens[r] = kept[drawn(p, total, random)];
   }
   return tokens;
 }
@@ -182,13 +187,14 @@ function optimizedSampler(x, B, V, o, history, random) {
       const n = p.findIndex((v) => v < o.minP * p[0]);
       if (n > 0) p = p.slice(0, n);
     }
-    let u = random() * p.reduce((a, b) => a + b, 0),
-      k = 0;
-    for (; k < p.length - 1; k++) {
-      u -= p[k];
-      if (u <= 0) break;
-    }
-    tokens[r] = cand[k];
+    tokens[r] =
+      cand[
+        drawn(
+          p,
+          p.reduce((a, b) => a + b, 0),
+          random,
+        )
+      ];
   }
   return tokens;
 }
