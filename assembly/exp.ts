@@ -74,7 +74,9 @@ export const EXP_TABLE: usize = memory.data<f32>(
  *  it equals `expv` to the bit, and each lane equals `expNegs` of it. Arguments > 88 are outside its
  *  contract. The constants come in as arguments: a kernel splats them into locals once, before its
  *  loop (`v128.load32_splat(EXP_TABLE, EXP_*)`): loaded here, inside the loop, they would be loaded
- *  again on every iteration, which is slower (V8 does not hoist them past the loop's stores). */
+ *  again on every iteration, which is slower (V8 does not hoist them past the loop's stores).
+ *  `fused` false (a compile-time constant) evaluates every a·b + c unfused in the relaxed build too:
+ *  the same bits in all three builds (the sampler's cutoffs use it: assembly/sampling.ts). */
 // @ts-ignore: decorator
 @inline
 export function expNegv(
@@ -90,12 +92,13 @@ export function expNegv(
   c2: v128,
   one: v128,
   underflow: v128,
+  fused: bool = true,
 ): v128 {
-  const t = madd(x, log2e, magic);
+  const t = madd(x, log2e, magic, fused);
   const n = f32x4.sub(t, magic);
-  let r = madd(n, nln2hi, x);
-  r = madd(n, nln2lo, r);
-  const p = polyR(r, c6, c5, c4, c3, c2, one);
+  let r = madd(n, nln2hi, x, fused);
+  r = madd(n, nln2lo, r, fused);
+  const p = polyR(r, c6, c5, c4, c3, c2, one, fused);
   const e = f32x4.mul(p, i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23))); // t's low bits hold n
   return v128.andnot(e, f32x4.lt(x, underflow)); // NaN < c is false: NaN stays NaN
 }
@@ -172,19 +175,19 @@ function reduce(x: v128, n: v128): v128 {
 
 // @ts-ignore: decorator
 @inline
-function polyR(r: v128, c6: v128, c5: v128, c4: v128, c3: v128, c2: v128, one: v128): v128 {
-  return f32x4.add(expm1R(r, c6, c5, c4, c3, c2), one);
+function polyR(r: v128, c6: v128, c5: v128, c4: v128, c3: v128, c2: v128, one: v128, fused: bool = true): v128 {
+  return f32x4.add(expm1R(r, c6, c5, c4, c3, c2, fused), one);
 }
 
 /** exp(r) − 1 = r + r²·Q(r) on the reduced range, without the final + 1. */
 // @ts-ignore: decorator
 @inline
-function expm1R(r: v128, c6: v128, c5: v128, c4: v128, c3: v128, c2: v128): v128 {
+function expm1R(r: v128, c6: v128, c5: v128, c4: v128, c3: v128, c2: v128, fused: bool = true): v128 {
   const r2 = f32x4.mul(r, r);
-  let q = madd(c6, r, c5);
-  q = madd(q, r, c4);
-  q = madd(q, r, c3);
-  q = madd(q, r, c2);
+  let q = madd(c6, r, c5, fused);
+  q = madd(q, r, c4, fused);
+  q = madd(q, r, c3, fused);
+  q = madd(q, r, c2, fused);
   return f32x4.add(f32x4.mul(r2, q), r); // not fused, on purpose: see the head of this file
 }
 
@@ -223,28 +226,28 @@ export function expm1s(x: f32): f32 {
 /** Scalar twin of `polyR`. */
 // @ts-ignore: decorator
 @inline
-function polys(r: f32): f32 {
-  return expm1Rs(r) + <f32>1.0;
+function polys(r: f32, fused: bool = true): f32 {
+  return expm1Rs(r, fused) + <f32>1.0;
 }
 
 /** Scalar twin of `expm1R`. */
 // @ts-ignore: decorator
 @inline
-function expm1Rs(r: f32): f32 {
+function expm1Rs(r: f32, fused: bool = true): f32 {
   const r2 = r * r;
-  let q = madds(C6, r, C5);
-  q = madds(q, r, C4);
-  q = madds(q, r, C3);
-  q = madds(q, r, C2);
+  let q = madds(C6, r, C5, fused);
+  q = madds(q, r, C4, fused);
+  q = madds(q, r, C3, fused);
+  q = madds(q, r, C2, fused);
   return r2 * q + r;
 }
 
 /** Scalar twin of `reduce`. */
 // @ts-ignore: decorator
 @inline
-function reduces(x: f32, n: f32): f32 {
-  const r = madds(n, MINUS_LN2_HI, x);
-  return madds(n, MINUS_LN2_LO, r);
+function reduces(x: f32, n: f32, fused: bool = true): f32 {
+  const r = madds(n, MINUS_LN2_HI, x, fused);
+  return madds(n, MINUS_LN2_LO, r, fused);
 }
 
 /** Scalar exp, bit-identical to each lane of `expv`. */
@@ -263,12 +266,12 @@ export function exps(x: f32): f32 {
   return p * s1 * s2;
 }
 
-/** Scalar twin of `expNegv`. */
+/** Scalar twin of `expNegv` (with the same `fused`). */
 // @ts-ignore: decorator
 @inline
-export function expNegs(x: f32): f32 {
-  const t = madds(x, LOG2E, MAGIC);
+export function expNegs(x: f32, fused: bool = true): f32 {
+  const t = madds(x, LOG2E, MAGIC, fused);
   const n = t - MAGIC;
-  const e = polys(reduces(x, n)) * reinterpret<f32>((reinterpret<i32>(t) << 23) + (127 << 23));
+  const e = polys(reduces(x, n, fused), fused) * reinterpret<f32>((reinterpret<i32>(t) << 23) + (127 << 23));
   return x < UNDERFLOW ? 0 : e;
 }

@@ -13,6 +13,22 @@ export { softmaxBackward, logSoftmaxBackward } from "./backward";
 export { crossEntropy } from "./crossentropy";
 export { distill, klDivPointwise, klDivPointwiseBackward } from "./distill";
 export { softcapForward, softcapBackward } from "./softcap";
+export {
+  samplingWorkspaceBytes,
+  samplingCheck,
+  samplingLoad,
+  samplingAdd,
+  samplingMask,
+  samplingPenalties,
+  samplingTemperature,
+  samplingTopK,
+  samplingTopP,
+  samplingMinP,
+  samplingTypicalP,
+  samplingEpsilon,
+  samplingDraw,
+  samplingTopTokens,
+} from "./sampling";
 import { expv, exps } from "./exp";
 import { logv } from "./log";
 import { rowMax, rowScale, rowExpSum } from "./rows";

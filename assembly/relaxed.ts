@@ -20,19 +20,21 @@
 //    still makes the row NaN), but there is nothing to gain on x64.
 //  - relaxed_nmadd, relaxed dot products, relaxed_trunc: no hot loop computes what they compute.
 
-/** a·b + c, four lanes: fused where the relaxed build runs on FMA hardware. */
+/** a·b + c, four lanes: fused where the relaxed build runs on FMA hardware. `fused` false (a
+ *  compile-time constant) gives the product, rounded, and the sum in every build: the sampler's
+ *  decisions use it, so that they are the same bits in the scalar, SIMD and relaxed builds. */
 // @ts-ignore: decorator
 @inline
-export function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+export function madd(a: v128, b: v128, c: v128, fused: bool = true): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && fused) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
 /** Scalar twin of `madd`: the same instruction on splatted operands, lane 0 of its result. */
 // @ts-ignore: decorator
 @inline
-export function madds(a: f32, b: f32, c: f32): f32 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.extract_lane(f32x4.relaxed_madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(c)), 0);
+export function madds(a: f32, b: f32, c: f32, fused: bool = true): f32 {
+  if (ASC_FEATURE_RELAXED_SIMD && fused) return f32x4.extract_lane(f32x4.relaxed_madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(c)), 0);
   return a * b + c;
 }
 

@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only distill]
+// npm run bench [-- --json] [-- --quick] [-- --only distill|sampling]
 // (npm runs it through scripts/relaxed-simd.mjs, which gives Node 20 the flag its relaxed SIMD needs:
 // by hand, node --experimental-wasm-relaxed-simd bench/run.mjs on Node 20, node bench/run.mjs later.)
 // simdmax (SIMD build, relaxed-SIMD build, scalar build, and the zero-copy alloc path) against an optimized plain-JS loop
@@ -16,6 +16,7 @@ import * as ortPeer from "./peers/ort.mjs";
 import { chartSvg } from "./chart.mjs";
 import * as distillBench from "./distill.mjs";
 import { writeFile } from "node:fs/promises";
+import { runSampling } from "./sampling.mjs";
 
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has("--json");
@@ -23,6 +24,15 @@ const QUICK = args.has("--quick");
 const ROUNDS = QUICK ? 2 : 5;
 const TIME_MS = QUICK ? 40 : 80;
 const log = JSON_OUT ? () => {} : (...a) => console.log(...a);
+// `--only distill` or `--only sampling`: that section alone (bench/distill.mjs, bench/sampling.mjs).
+const ONLY = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+if (ONLY !== undefined && ONLY !== "distill" && ONLY !== "sampling") {
+  throw new Error(`--only: the sections are "distill" and "sampling", got ${ONLY}`);
+}
+if (ONLY === "sampling") {
+  await runSampling({ log, quick: QUICK });
+  process.exit(0);
+}
 
 const SHAPES = [
   [1, 1000],
@@ -53,9 +63,6 @@ const rawRelaxed = relaxed && (await rawModule("relaxed"));
  *  comparison and the issues' targets are measured with it. */
 const best = relaxed ?? simd;
 const BEST = relaxed ? "relaxed SIMD" : "SIMD";
-// --only distill: that section alone (bench/distill.mjs).
-const ONLY = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
-if (ONLY !== undefined && ONLY !== "distill") throw new Error(`--only: the sections are "distill", got ${ONLY}`);
 if (ONLY === "distill") {
   const withTfjs = Boolean(await tfjs.initTfjs().catch(() => null));
   await distillBench.run({ sm: best, build: BEST, withTfjs, rounds: ROUNDS, timeMs: TIME_MS, log });
@@ -695,7 +702,9 @@ for (const s of AXIS0) {
 targets.push(
   ...(await distillBench.run({ sm: best, build: BEST, withTfjs: Boolean(tfInfo), rounds: ROUNDS, timeMs: TIME_MS, log })).targets,
 );
-log("\ntargets (issues 3, 4, 5, 12 and 16):");
+const sampling = await runSampling({ log, quick: QUICK });
+targets.push(...sampling.targets);
+log("\ntargets (issues 3, 4, 5, 12, 13 and 16):");
 for (const t of targets) log(`  ${t.met ? "met    " : "NOT MET"}  ${t.target}: ${t.value}`);
 if ((tfInfo || ortInfo) && !QUICK) {
   const title = `simdmax vs ${[tfInfo, ortInfo]

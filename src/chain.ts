@@ -336,3 +336,45 @@ function maskOf(fn: string, v: unknown, B: number, V: number): Int32Array | unde
 export function allowedBy(mask: Int32Array, r: number, V: number, j: number): boolean {
   return ((mask[r * Math.ceil(V / 32) + (j >>> 5)] as number) >>> (j & 31)) & 1 ? true : false;
 }
+
+/** sample's own options, beside the chain's. */
+export const SAMPLE_OPTIONS = ["seed", "random", "topLogprobs"] as const;
+
+/** The checked options of sample(): the seed or the caller's generator, and how many top tokens. */
+export interface Draws {
+  readonly seed: number | undefined;
+  readonly random: (() => number) | undefined;
+  readonly topLogprobs: number;
+}
+
+/** sample's own options (after checkChain has checked the rest). */
+export function checkDraws(fn: string, options: unknown, V: number): Draws {
+  const o = (options ?? {}) as Record<string, unknown>;
+  const seed = numberOption(fn, "seed", o.seed, 0, (s) => Number.isInteger(s) && s >= 0 && s < 2 ** 32, "an integer in [0, 2^32)");
+  if (o.random !== undefined && typeof o.random !== "function") {
+    throw new TypeError(`${fn}: random must be a function returning numbers in [0, 1), got ${describe(o.random)}`);
+  }
+  if (o.random !== undefined && o.seed !== undefined) throw new TypeError(`${fn}: give seed or random, not both`);
+  const topLogprobs = numberOption(fn, "topLogprobs", o.topLogprobs, 0, (k) => integerAtLeast(0)(k) && k <= V, `an integer in [0, ${V}]`);
+  return { seed: o.seed === undefined ? undefined : seed, random: o.random as (() => number) | undefined, topLogprobs };
+}
+
+/** The format of the logits: a Uint16Array needs dtype "float16" or "bfloat16"; a Float16Array (where
+ *  the engine has one) is "float16"; anything else is "float32" (its own numbers), dtype left out. */
+export function logitsDtype(fn: string, logits: unknown, dtype: unknown): "float32" | "float16" | "bfloat16" {
+  if (logits instanceof Uint16Array) {
+    if (dtype !== "float16" && dtype !== "bfloat16") {
+      throw new TypeError(`${fn}: a Uint16Array of logits needs dtype "float16" or "bfloat16", got ${describe(dtype)}`);
+    }
+    return dtype;
+  }
+  if (ArrayBuffer.isView(logits) && Object.prototype.toString.call(logits) === "[object Float16Array]") {
+    if (dtype !== undefined && dtype !== "float16")
+      throw new TypeError(`${fn}: a Float16Array holds float16 logits, got dtype ${describe(dtype)}`);
+    return "float16";
+  }
+  if (dtype !== undefined && dtype !== "float32") {
+    throw new TypeError(`${fn}: dtype ${describe(dtype)} is for Uint16Array logits, got ${describe(logits)}`);
+  }
+  return "float32";
+}

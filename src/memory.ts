@@ -20,6 +20,7 @@ export class Heap {
   private f32View: Float32Array;
   private i32View: Int32Array;
   private f64View: Float64Array;
+  private u16View: Uint16Array;
   private current: ArrayBufferLike;
 
   constructor(memory: WebAssembly.Memory, base: number) {
@@ -29,6 +30,7 @@ export class Heap {
     this.f32View = new Float32Array(memory.buffer);
     this.i32View = new Int32Array(memory.buffer);
     this.f64View = new Float64Array(memory.buffer);
+    this.u16View = new Uint16Array(memory.buffer);
     const size = memory.buffer.byteLength;
     if (size > this.end) this.release({ ptr: this.end, bytes: size - this.end });
     this.end = Math.max(this.end, size);
@@ -41,11 +43,12 @@ export class Heap {
   }
 
   /** A view of the whole memory of the same type as `like` (so that set() copies bits), current after any growth. */
-  view<T extends Float32Array | Int32Array | Float64Array>(like: T): T {
+  view<T extends Float32Array | Int32Array | Float64Array | Uint16Array>(like: T): T {
     this.retake();
     if (like instanceof Float32Array) return this.f32View as T;
     if (like instanceof Int32Array) return this.i32View as T;
     if (like instanceof Float64Array) return this.f64View as T;
+    if (like instanceof Uint16Array) return this.u16View as T;
     const tag = Object.prototype.toString.call(like); // an array from another realm
     return (tag === "[object Float32Array]" ? this.f32View : tag === "[object Int32Array]" ? this.i32View : this.f64View) as T;
   }
@@ -72,6 +75,7 @@ export class Heap {
     this.f32View = new Float32Array(buffer);
     this.i32View = new Int32Array(buffer);
     this.f64View = new Float64Array(buffer);
+    this.u16View = new Uint16Array(buffer);
   }
 
   /** Bytes handed out and not yet freed. */

@@ -10,8 +10,8 @@
 import { PERIODIC_INNER } from "./abi.js";
 import type { Heap } from "./memory.js";
 
-/** A JS typed array the kernels take: float32 data, int32 class indices, float64 losses. */
-export type Data = Float32Array | Int32Array | Float64Array;
+/** A JS typed array the kernels take: float32 data, int32 class indices, float64 losses, 16-bit logits. */
+export type Data = Float32Array | Int32Array | Float64Array | Uint16Array;
 
 /** Where an operand's data is: in wasm memory at a byte offset, or in a JS array. */
 export type DataPlace =
@@ -25,8 +25,8 @@ export interface Operand {
   readonly place: OperandPlace;
   /** dim·inner elements per outer slice (true) or inner (false). */
   readonly full: boolean;
-  /** Bytes per element: 4 (float32, int32) or 8 (float64). */
-  readonly bytes: 4 | 8;
+  /** Bytes per element: 2 (16-bit logits, rows only), 4 (float32, int32) or 8 (float64). */
+  readonly bytes: 2 | 4 | 8;
   /** The kernel reads it (copied in) and/or writes it (copied out). */
   readonly read: boolean;
   readonly write: boolean;
@@ -196,7 +196,7 @@ export class Window {
     const base = op.full ? o * dim * inner : o * inner; // the slice's first element in the operand
     if (c === inner) {
       // Every position of the slice: its elements are contiguous, in the window's order too.
-      const array = place.kind === "js" ? place.array : this.heap.viewFor(op.bytes);
+      const array = place.kind === "js" ? place.array : this.heap.viewFor(op.bytes as 4 | 8); // 2-byte operands are rows: never in column ranges
       const from = (place.kind === "js" ? 0 : place.ptr / op.bytes) + base,
         win = this.heap.view(array),
         s = slot / op.bytes;
@@ -205,7 +205,7 @@ export class Window {
       return;
     }
     if (c >= SHORT_RUN) {
-      const array = place.kind === "js" ? place.array : this.heap.viewFor(op.bytes);
+      const array = place.kind === "js" ? place.array : this.heap.viewFor(op.bytes as 4 | 8); // 2-byte operands are rows: never in column ranges
       const at = place.kind === "js" ? 0 : place.ptr / op.bytes;
       const win = this.heap.view(array),
         s = slot / op.bytes;

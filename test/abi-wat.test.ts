@@ -47,6 +47,10 @@ describe("the client module", () => {
       "heapBase",
       "logSoftmax",
       "logSumExp",
+      "samplingDraw",
+      "samplingLoad",
+      "samplingTopK",
+      "samplingWorkspaceBytes",
       "softmax",
       "softmaxBackward",
       "workspaceBytes",
@@ -94,6 +98,17 @@ for (const v of VARIANTS) {
       expect(client.logSoftmax3x3(0)).toBeCloseTo(-0.4644, 4);
       expect(client.masked3(0).every(Number.isNaN)).toBe(true);
       expect(client.masked3(1)).toEqual([0, 0, 0]);
+      // the sampler: the client's draw is the same call's from JS (the client grew the memory for its workspace)
+      const token = client.sample4(0.5),
+        logprob = getF64(memory, base + 160, 1);
+      const logits = a.f32([0, 1, 2, 3]),
+        scores = a.alloc(16),
+        lp = a.alloc(8),
+        sws = a.alloc(abi.samplingWorkspaceBytes(4));
+      abi.samplingLoad(4, logits, scores, 0);
+      abi.samplingTopK(4, scores, 2, 1, sws);
+      expect(token).toBe(abi.samplingDraw(4, scores, 0.5, lp, sws));
+      expect(logprob).toEqual(getF64(memory, lp, 1));
 
       const kl = client.distillSeed();
       expect(getF64(memory, base + 160, 1)[0]).toBe(kl);

@@ -449,6 +449,100 @@ cases.push(
   ],
 );
 
+// The sampler's bad input: the same checks (chain.ts) in the wrapper and the reference.
+const l4 = () => new Float32Array([0, 1, 2, 3]);
+cases.push(
+  [
+    "sampler: topP outside (0, 1]",
+    (sm) => sm.processLogits(l4(), [4], { topP: 1.5 }),
+    RangeError,
+    /^processLogits: topP must be in \(0, 1\]/,
+  ],
+  ["sampler: topP 0", (sm) => sm.samplingProbs(l4(), [4], { topP: 0 }), RangeError, /^samplingProbs: topP must be in \(0, 1\]/],
+  ["sampler: a negative topK", (sm) => sm.sample(l4(), [4], { topK: -1 }), RangeError, /^sample: topK must be an integer ≥ 0/],
+  [
+    "sampler: a repetition penalty ≤ 0",
+    (sm) => sm.processLogits(l4(), [4], { repetitionPenalty: 0 }),
+    RangeError,
+    /repetitionPenalty must be a finite number > 0/,
+  ],
+  ["sampler: NaN minP", (sm) => sm.processLogits(l4(), [4], { minP: NaN }), RangeError, /minP must be in \[0, 1\] \(0: off\), got NaN/],
+  ["sampler: NaN temperature", (sm) => sm.sample(l4(), [4], { temperature: NaN }), RangeError, /^sample: temperature must be/],
+  [
+    "sampler: a history id out of range",
+    (sm) => sm.processLogits(l4(), [4], { history: Int32Array.from([1, 4]) }),
+    RangeError,
+    /history\[1\] must be a token id in \[0, 4\), got 4/,
+  ],
+  [
+    "sampler: a suppressed id out of range",
+    (sm) => sm.processLogits(l4(), [4], { suppressTokens: Int32Array.from([-1]) }),
+    RangeError,
+    /suppressTokens\[0\] must be a token id/,
+  ],
+  ["sampler: a logitBias id out of range", (sm) => sm.sample(l4(), [4], { logitBias: new Map([[4, 1]]) }), RangeError, /logitBias's key 4/],
+  ["sampler: a NaN logitBias", (sm) => sm.sample(l4(), [4], { logitBias: { 1: NaN } }), RangeError, /logitBias\[1\] must be a number/],
+  [
+    "sampler: a mask of the wrong length",
+    (sm) => sm.processLogits(l4(), [2, 2], { allowedMask: Int32Array.from([1]) }),
+    RangeError,
+    /allowedMask must have 1 words per row/,
+  ],
+  [
+    "sampler: a NaN logit",
+    (sm) => sm.processLogits(new Float32Array([0, 1, NaN, 2]), [2, 2]),
+    RangeError,
+    /^processLogits: logits\[1, 0\] is NaN; logits must be finite or −Infinity/,
+  ],
+  [
+    "sampler: a +Infinity logit",
+    (sm) => sm.sample(new Float32Array([0, Infinity]), [2]),
+    RangeError,
+    /^sample: logits\[0, 1\] is Infinity/,
+  ],
+  [
+    "sampler: a row of −Infinity",
+    (sm) => sm.samplingProbs(new Float32Array([0, 1, -Infinity, -Infinity]), [2, 2]),
+    RangeError,
+    /^samplingProbs: row 1 has no token: every logit is −Infinity/,
+  ],
+  [
+    "sampler: a row masked entirely",
+    (sm) => sm.sample(l4(), [2, 2], { allowedMask: Int32Array.from([1, 0]) }),
+    RangeError,
+    /^sample: row 1 has no token left after allowedMask: every score is −Infinity/,
+  ],
+  [
+    "sampler: a row suppressed entirely",
+    (sm) => sm.processLogits(l4(), [2, 2], { suppressTokens: [0, 1] }),
+    RangeError,
+    /^processLogits: row 0 has no token left after suppressTokens/,
+  ],
+  ["sampler: shape of rank 3", (sm) => sm.processLogits(l4(), [1, 2, 2]), RangeError, /shape must be \[V\] or \[B, V\]/],
+  ["sampler: length ≠ B·V", (sm) => sm.sample(l4(), [3, 2]), RangeError, /^sample: logits has length 4, but shape \[3, 2\] needs 6/],
+  [
+    "sampler: seed not an integer",
+    (sm) => sm.sample(l4(), [4], { seed: 1.5 }),
+    RangeError,
+    /^sample: seed must be an integer in \[0, 2\^32\)/,
+  ],
+  ["sampler: seed and random", (sm) => sm.sample(l4(), [4], { seed: 1, random: Math.random }), TypeError, /^sample: give seed or random/],
+  ["sampler: random not a function", (sm) => sm.sample(l4(), [4], { random: 3 } as never), TypeError, /^sample: random must be a function/],
+  [
+    "sampler: random() out of [0, 1)",
+    (sm) => sm.sample(l4(), [4], { random: () => 1 }),
+    RangeError,
+    /^sample: random\(\) must return numbers in \[0, 1\), got 1/,
+  ],
+  [
+    "sampler: topLogprobs past V",
+    (sm) => sm.sample(l4(), [4], { topLogprobs: 5 }),
+    RangeError,
+    /^sample: topLogprobs must be an integer in \[0, 4\]/,
+  ],
+  ["sampler: an unknown option", (sm) => sm.sample(l4(), [4], { topN: 5 } as never), TypeError, /^sample: unknown option "topN"/],
+);
+
 /** The cases that do not apply to the float64 reference, and why: it has no `out`, `lse`, `alloc` or
  *  crossEntropyWithGrad (it returns new Float64Arrays), and it takes float64 and plain-array data. */
 const WRAPPER_ONLY: Record<string, string> = {

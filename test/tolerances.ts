@@ -177,3 +177,39 @@ export const backwardTolerances = {
     (U / t) * (4 * Math.abs(dy[j] as number) + Math.exp(y[j] as number) * (8 * Math.abs(st.G[j] as number) + 64 * (st.s1[j] as number))) +
     TINY,
 };
+
+/** The sampler's tolerances against the float64 reference (test/sampling.test.ts), in units of U:
+ *  - scores: a chain of float32-exact stages (the temperature's float32 division, truncations, masks,
+ *    suppression) gives the reference's scores to the bit, so those are compared exactly. logitBias and
+ *    the penalties round a float64 result to float32 once each where the reference stays in float64:
+ *    4U of the larger of the score and the row's largest |logit| (a sum can cancel: its rounding is
+ *    relative to its operands, and bias then penalties then the division by T make ≤ 4 roundings);
+ *  - probabilities: the softmax kernel's own bound (64 + 4|z_j| + 4W, as `tolerances.softmax`, z the
+ *    score minus the row's max, W = Σ p|z|), plus 2·p·δ for score errors δ (they move p_j by at most
+ *    p_j·(δ + Σ p_k δ) ≤ 2 p_j δ);
+ *  - logprobs: float64 from the float32 scores, rounded once (U of the value), plus 2δ;
+ *  - rawLogprobs: x_t − lse, lse from the logSumExp kernel (64 + 2|lse| + 2|m| + 4W ≤ 64 + 10·max|x|),
+ *    rounded once (2U of the value). */
+export const samplingTolerances = {
+  scores: (ref: number, rowAbs: number) => 4 * U * Math.max(Math.abs(ref), rowAbs),
+  probs: (scores: number[], probs: number[], delta: number) => {
+    const m = Math.max(...scores);
+    let W = 0;
+    scores.forEach((s, k) => {
+      if (s > -Infinity) W += (probs[k] as number) * Math.abs(s - m);
+    });
+    return (j: number) => {
+      const p = probs[j] as number;
+      return U * p * (64 + 4 * Math.abs((scores[j] as number) - m) + 4 * W) + 2 * p * delta + TINY;
+    };
+  },
+  logprob: (want: number, delta: number) => U * Math.abs(want) + 2 * delta + 1e-12,
+  rawLogprob: (want: number, rowAbs: number) => U * (64 + 10 * rowAbs + 2 * Math.abs(want)),
+};
+
+/** The largest |v| of the finite values. */
+export function maxAbsFinite(v: ArrayLike<number>): number {
+  let a = 0;
+  for (let j = 0; j < v.length; j++) if (Number.isFinite(v[j] as number)) a = Math.max(a, Math.abs(v[j] as number));
+  return a;
+}

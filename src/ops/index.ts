@@ -4,4 +4,5 @@
 export * from "./softmax.js";
 export * from "./crossEntropy.js";
 export * from "./distill.js";
+export * from "./sampling.js";
 export * from "./alloc.js";

@@ -5,7 +5,19 @@
 // a probability is compared with it, so a token on the edge goes the way Hugging Face sends it (its
 // topP fixture removes a token whose cumulative probability 0.2 meets 1 − 0.8, which is 0.2 only in
 // float32). The oracle of the sampler's tests, and a readable statement of its semantics.
-import { allowedBy, type Chain, CHAIN_OPTIONS, type ChainOptions, checkChain, type Stage } from "../chain.js";
+import {
+  allowedBy,
+  type Chain,
+  CHAIN_OPTIONS,
+  type ChainOptions,
+  checkChain,
+  checkDraws,
+  logitsDtype,
+  SAMPLE_OPTIONS,
+  type Stage,
+} from "../chain.js";
+import { fromBfloat16, fromFloat16 } from "../float16.js";
+import { uniforms } from "../draw.js";
 import { describe } from "../errors.js";
 import { divideByTemperature } from "./temperature.js";
 
@@ -35,9 +47,74 @@ export function samplingProbs(logits: Logits, shape: readonly number[], options?
   return out;
 }
 
-function run(fn: string, logits: Logits, shape: readonly number[], options: ReferenceChainOptions | undefined) {
+export interface ReferenceSampleOptions extends ReferenceChainOptions {
+  seed?: number;
+  random?: () => number;
+  topLogprobs?: number;
+}
+
+export interface ReferenceSampleResult {
+  tokens: Int32Array;
+  logprobs: Float64Array;
+  rawLogprobs: Float64Array;
+  top?: { tokens: Int32Array; logprobs: Float64Array };
+}
+
+/** One token per row from samplingProbs' distribution: with u the row's uniform number (draw.ts), in
+ *  float64 over the finite scores in index order, the first token whose running sum of exp(s − max)
+ *  exceeds u·Σ (the last token of positive weight if rounding leaves none), as the kernels draw it.
+ *  logprobs under the processed scores, rawLogprobs and top under log_softmax(logits). */
+export function sample(logits: Logits, shape: readonly number[], options?: ReferenceSampleOptions): ReferenceSampleResult {
+  const fn = "sample",
+    allowed = [...ALLOWED, ...SAMPLE_OPTIONS];
   const data = decoded(fn, logits, options);
-  const c = checkChain(fn, data.length, shape, options, ALLOWED);
+  const c = checkChain(fn, data.length, shape, options, allowed);
+  const d = checkDraws(fn, options, c.vocab);
+  const u = uniforms(fn, c.rows, d.seed, d.random);
+  const { rows } = run(fn, logits, shape, options, allowed);
+  const V = c.vocab,
+    n = d.topLogprobs;
+  const r: ReferenceSampleResult = {
+    tokens: new Int32Array(c.rows),
+    logprobs: new Float64Array(c.rows),
+    rawLogprobs: new Float64Array(c.rows),
+  };
+  const top = { tokens: new Int32Array(c.rows * n), logprobs: new Float64Array(c.rows * n) };
+  rows.forEach((s, row) => {
+    const m = Math.max(...s);
+    const w = s.map((v) => (v === -Infinity ? 0 : Math.exp(v - m)));
+    const z = w.reduce((a, b) => a + b, 0);
+    const target = (u[row] as number) * z;
+    let acc = 0,
+      t = -1;
+    for (let j = 0; j < V && t < 0; j++) {
+      acc += w[j] as number;
+      if (acc > target) t = j;
+    }
+    for (let j = V - 1; t < 0 && j >= 0; j--) if ((w[j] as number) > 0) t = j;
+    r.tokens[row] = t;
+    r.logprobs[row] = (s[t] as number) - m - Math.log(z);
+    const raw = Array.from({ length: V }, (_, j) => data[row * V + j] as number);
+    const lse = logSumExp(raw);
+    r.rawLogprobs[row] = (raw[t] as number) - lse;
+    topIndices(raw, n).forEach((j, k) => {
+      top.tokens[row * n + k] = j;
+      top.logprobs[row * n + k] = (raw[j] as number) - lse;
+    });
+  });
+  if (n > 0) r.top = top;
+  return r;
+}
+
+/** log Σ exp(v) with the max subtracted. */
+function logSumExp(v: readonly number[]): number {
+  const m = Math.max(...v);
+  return m + Math.log(v.reduce((a, x) => a + (x === -Infinity ? 0 : Math.exp(x - m)), 0));
+}
+
+function run(fn: string, logits: Logits, shape: readonly number[], options: ReferenceChainOptions | undefined, allowed = ALLOWED) {
+  const data = decoded(fn, logits, options);
+  const c = checkChain(fn, data.length, shape, options, allowed);
   const rows: number[][] = [];
   for (let r = 0; r < c.rows; r++) {
     let s = Array.from({ length: c.vocab }, (_, j) => data[r * c.vocab + j] as number);
@@ -59,37 +136,11 @@ function run(fn: string, logits: Logits, shape: readonly number[], options: Refe
 /** The logits as numbers: float32/float64 arrays and arrays of numbers as they are; a Uint16Array as
  *  the float16 or bfloat16 values its dtype says. */
 function decoded(fn: string, logits: Logits, options: ReferenceChainOptions | undefined): ArrayLike<number> {
-  const dtype = (options as { dtype?: unknown } | undefined)?.dtype;
-  if (logits instanceof Uint16Array) {
-    if (dtype !== "float16" && dtype !== "bfloat16") {
-      throw new TypeError(`${fn}: a Uint16Array of logits needs dtype "float16" or "bfloat16", got ${describe(dtype)}`);
-    }
-    return Array.from(logits, dtype === "float16" ? fromFloat16 : fromBfloat16);
-  }
-  if (dtype !== undefined && dtype !== "float32") {
-    throw new TypeError(`${fn}: dtype ${describe(dtype)} is for Uint16Array logits, got ${describe(logits)}`);
-  }
+  const dtype = logitsDtype(fn, logits, (options as { dtype?: unknown } | undefined)?.dtype);
+  if (logits instanceof Uint16Array) return Array.from(logits, dtype === "float16" ? fromFloat16 : fromBfloat16);
   const ok = Array.isArray(logits) || /^\[object Float(16|32|64)Array\]$/.test(Object.prototype.toString.call(logits));
   if (!ok) throw new TypeError(`${fn}: logits must be a Float32Array, a Float64Array or an array of numbers, got ${describe(logits)}`);
   return logits;
-}
-
-/** IEEE binary16 bits → the number. */
-function fromFloat16(h: number): number {
-  const e = (h >> 10) & 0x1f,
-    m = h & 0x3ff,
-    sign = h & 0x8000 ? -1 : 1;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 31) return m ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-const bf = new Float32Array(1),
-  bfBits = new Uint32Array(bf.buffer);
-/** bfloat16 bits (a float32's high half) → the number. */
-function fromBfloat16(h: number): number {
-  bfBits[0] = h << 16;
-  return bf[0] as number;
 }
 
 /** softmax of a row with the max subtracted: −Infinity scores give exactly 0. */

@@ -9,6 +9,8 @@
 ;;   +128 target  3 int32                   +192 lse     3 float32
 ;;   +208 grad    9 float32                 +256 ws      the workspace, up to 512 bytes
 ;; (distillSeed: the student's logits at +0, the teacher's at +64, its loss at +160, its gradient at +208.)
+;;   +1048576 the sampler's workspace, samplingWorkspaceBytes(4) bytes (memory grown for it; 1 MiB up,
+;;            past what test/abi-spectest.test.ts writes above +1024)
 (module
   (import "simdmax" "memory" (memory 1))
   (import "simdmax" "heapBase" (func $heapBase (result i32)))
@@ -29,6 +31,11 @@
   ;;  gradOutput, target, ignoreIndex, w, W, eps, hardLoss, hardScale, ws)
   (import "simdmax" "distill"
     (func $distill (param i32 i32 i32 i32 i32 i32 f64 f64 i32 i32 f64 i32 f64 i32 i32 i32 i32 f64 f64 i32 f64 i32)))
+  ;; the sampler: (n) → bytes; (n, x, y, dtype); (n, y, topK, minKeep, ws); (n, y, u, logprob, ws) → token
+  (import "simdmax" "samplingWorkspaceBytes" (func $samplingWorkspaceBytes (param i32) (result i32)))
+  (import "simdmax" "samplingLoad" (func $samplingLoad (param i32 i32 i32 i32)))
+  (import "simdmax" "samplingTopK" (func $samplingTopK (param i32 i32 i32 i32 i32)))
+  (import "simdmax" "samplingDraw" (func $samplingDraw (param i32 i32 f64 i32 i32) (result i32)))
 
   (func $base (result i32)
     (i32.and (i32.add (call $heapBase) (i32.const 15)) (i32.const -16)))
@@ -40,6 +47,26 @@
     (if (i32.gt_u (local.get $need) (i32.shl (memory.size) (i32.const 16)))
       (then (drop (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $need) (i32.shl (memory.size) (i32.const 16))) (i32.const 65535)) (i32.const 16))))))
     (call $base))
+
+  ;; Makes sure [base, base + 1 MiB + bytes) is inside memory.
+  (func $reserveMore (param $bytes i32) (result i32)
+    (local $need i32)
+    (local.set $need (i32.add (call $base) (i32.add (i32.const 1048576) (local.get $bytes))))
+    (if (i32.gt_u (local.get $need) (i32.shl (memory.size) (i32.const 16)))
+      (then (drop (memory.grow (i32.shr_u (i32.add (i32.sub (local.get $need) (i32.shl (memory.size) (i32.const 16))) (i32.const 65535)) (i32.const 16))))))
+    (call $base))
+
+  ;; A token drawn with u from logits [0, 1, 2, 3] after topK 2 (tokens 2 and 3 stay); its
+  ;; log-probability goes to base + 160 (float64).
+  (func $sample4 (export "sample4") (param $u f64) (result i32)
+    (local $b i32)
+    (local.set $b (call $reserveMore (call $samplingWorkspaceBytes (i32.const 4))))
+    (call $put3 (local.get $b) (f32.const 0) (f32.const 1) (f32.const 2))
+    (f32.store offset=12 (local.get $b) (f32.const 3))
+    (call $samplingLoad (i32.const 4) (local.get $b) (i32.add (local.get $b) (i32.const 64)) (i32.const 0))
+    (call $samplingTopK (i32.const 4) (i32.add (local.get $b) (i32.const 64)) (i32.const 2) (i32.const 1) (i32.add (local.get $b) (i32.const 1048576)))
+    (call $samplingDraw (i32.const 4) (i32.add (local.get $b) (i32.const 64)) (local.get $u) (i32.add (local.get $b) (i32.const 160))
+      (i32.add (local.get $b) (i32.const 1048576))))
 
   (func $put3 (param $p i32) (param $a f32) (param $b f32) (param $c f32)
     (f32.store (local.get $p) (local.get $a))
@@ -228,5 +255,12 @@
           (call $near (call $grad (i32.const 0)) (f32.const -0.4) (f32.const 1e-6)))
           (call $near (call $grad (i32.const 1)) (f32.const 0.4) (f32.const 1e-6))))
       (then (return (i32.const 10))))
+    ;; 11: the sampler: u = 0 draws token 2, u = 0.99 token 3 (p = e³/(e² + e³) = 0.7311), its
+    ;; log-probability −0.31326; tokens 0 and 1 removed (−Infinity)
+    (if (i32.ne (call $sample4 (f64.const 0)) (i32.const 2)) (then (return (i32.const 11))))
+    (if (i32.ne (call $sample4 (f64.const 0.99)) (i32.const 3)) (then (return (i32.const 11))))
+    (if (i32.eqz (call $near64 (f64.load offset=160 (call $base)) (f64.const -0.31326169) (f64.const 1e-7)))
+      (then (return (i32.const 11))))
+    (if (f32.ne (f32.load offset=68 (call $base)) (f32.const -inf)) (then (return (i32.const 11))))
     (i32.const 0))
 )

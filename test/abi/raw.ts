@@ -25,6 +25,7 @@ export interface Client {
   distillSeed(): number;
   grad(i: number): number;
   lse(i: number): number;
+  sample4(u: number): number;
 }
 
 /** Every export of a module: the functions src/abi.ts declares, and the memory. */

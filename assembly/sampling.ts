@@ -1,0 +1,865 @@
+// The sampler's kernels: the stages of the sampling chain over one row of n float32 scores in place
+// (−Infinity where a token is removed), the draw, and the raw-logit helpers of `sample`. The wrapper
+// (src/ops/sampling.ts) calls them in the chain's order; a wasm host may do the same (docs/ABI.md).
+//
+// Every decision that keeps or removes a token uses only operations that give the same bits in the
+// scalar, SIMD and relaxed builds: float32 comparisons of scores, integer keys, float64 arithmetic
+// (Math.exp / Math.log of AssemblyScript's own float64 code, the same instructions in every build) and
+// the float32 exp evaluated unfused (expNegv / expNegs with fused = false). Sums that decide anything
+// are float64 sums in a fixed order. So the kept set, and the token drawn, never depend on the build.
+//
+// Two ways a cutoff is computed:
+//  - compact: the finite scores are gathered with their indices and sorted ascending by (score, index),
+//    a stable radix sort of their keys; probabilities are float64 exp(s − max) / Z, Z summed in index
+//    order, and the cutoff is Hugging Face's rule on the sorted list, as the float64 reference does it.
+//    typicalP, epsilonCutoff and etaCutoff always; topP for rows of at most SMALL finite scores (after
+//    a topK, say) and whenever minTokensToKeep decides; minP when minTokensToKeep > 1.
+//  - dense: topK and topP on rows of more than SMALL finite scores take a threshold from a sample of
+//    the row, check it exactly, and sort only the scores above it: topK when at least k scores are at or
+//    above it; topP when the exact mass below it (unfused float32 exps, float64 sums in a fixed order)
+//    is within the cutoff. Failing that, topK bins the scores by their distance to the row's max
+//    (BIN_SCALE bins per unit, NB of them) and sorts the k-th's bin; topP takes the compact path.
+//    minP compares each score with a float32 threshold.
+import { rowMax } from "./rows";
+import { at, at8 } from "./ptr";
+import {
+  expNegv,
+  expNegs,
+  EXP_TABLE,
+  EXP_LOG2E,
+  EXP_MAGIC,
+  EXP_NLN2HI,
+  EXP_NLN2LO,
+  EXP_C6,
+  EXP_C5,
+  EXP_C4,
+  EXP_C3,
+  EXP_C2,
+  EXP_ONE,
+  EXP_UNDERFLOW,
+} from "./exp";
+
+/** Bins of the dense cutoffs: BIN_SCALE per unit of score below the row's max, the last bin holding
+ *  every score NB/BIN_SCALE or more below it (and −Infinity). */
+// @ts-ignore: decorator
+@inline const NB: i32 = 4096;
+// @ts-ignore: decorator
+@inline const BIN_SCALE: f32 = 64;
+/** Scores sampled for the thresholds of the dense topK and topP. */
+// @ts-ignore: decorator
+@inline const SAMPLE: i32 = 1024;
+/** Rows with at most this many finite scores take the compact topP. */
+// @ts-ignore: decorator
+@inline const SMALL: i32 = 2048;
+
+// The workspace (samplingWorkspaceBytes(n)): radix-sort digit counts, bin counts, the
+// float64 result of the last compact gather (Z), then
+// the arrays: keys K (u64) and indices I (i32) of the gathered tokens, their sorting buffers K2, I2,
+// and E, float64 exps by token (compact) or float32 exps (dense topP) or float64 exps by rank (draw).
+// @ts-ignore: decorator
+@inline const WS_HIST: usize = 0; // 8 digits × 256 × i32
+// @ts-ignore: decorator
+@inline const WS_COUNT: usize = 8192; // NB × i32
+// @ts-ignore: decorator
+@inline const WS_Z: usize = 57344; // f64
+// @ts-ignore: decorator
+@inline const WS_ARRAYS: usize = 65536;
+
+/** Bytes of workspace every sampling kernel of a row of n scores needs: 65536 + 32·n. */
+export function samplingWorkspaceBytes(n: i32): i32 {
+  return 65536 + n * 32;
+}
+
+// @ts-ignore: decorator
+@inline function arrK(ws: usize): usize {
+  return ws + WS_ARRAYS;
+}
+// @ts-ignore: decorator
+@inline function arrI(ws: usize, n: i32): usize {
+  return ws + WS_ARRAYS + ((<usize>n) << 3);
+}
+// @ts-ignore: decorator
+@inline function arrK2(ws: usize, n: i32): usize {
+  return ws + WS_ARRAYS + <usize>n * 12;
+}
+// @ts-ignore: decorator
+@inline function arrI2(ws: usize, n: i32): usize {
+  return ws + WS_ARRAYS + <usize>n * 20;
+}
+// @ts-ignore: decorator
+@inline function arrE(ws: usize, n: i32): usize {
+  return ws + WS_ARRAYS + <usize>n * 24;
+}
+
+/** Zeroes `bytes` (a multiple of 8) at p; bulk memory in the SIMD builds, a loop in the scalar one
+ *  (which keeps to wasm 1.0's instructions). */
+// @ts-ignore: decorator
+@inline function zero(p: usize, bytes: usize): void {
+  if (ASC_FEATURE_SIMD) memory.fill(p, 0, bytes);
+  else for (let i: usize = 0; i < bytes; i += 8) store<u64>(p + i, 0);
+}
+
+/** Copies `bytes` (a multiple of 4) from src to dst (not overlapping, or dst == src). */
+// @ts-ignore: decorator
+@inline function copy(dst: usize, src: usize, bytes: usize): void {
+  if (ASC_FEATURE_SIMD) memory.copy(dst, src, bytes);
+  else for (let i: usize = 0; i < bytes; i += 4) store<u32>(dst + i, load<u32>(src + i));
+}
+
+/** A score's key: unsigned integers in the order of the scores (−0 and +0 the same key). */
+// @ts-ignore: decorator
+@inline function keyOf(s: f32): u32 {
+  const b = reinterpret<u32>(s == 0 ? <f32>0 : s);
+  return b ^ (<u32>(<i32>b >> 31) | 0x80000000);
+}
+
+/** The score of a key. */
+// @ts-ignore: decorator
+@inline function scoreOf(k: u32): f32 {
+  return reinterpret<f32>(k & 0x80000000 ? k ^ 0x80000000 : ~k);
+}
+
+/** The bin of score s in a row of max m: trunc((m − s)·BIN_SCALE) in float32, at most NB − 1. The
+ *  truncation of v in [0, NB − 1) without a float-to-int instruction (the scalar build keeps to wasm
+ *  1.0, which has only the trapping one): v + 2^23 rounds v to an integer in the low mantissa bits,
+ *  one less when that rounded up. */
+// @ts-ignore: decorator
+@inline function binOf(s: f32, m: f32): i32 {
+  const v = (m - s) * BIN_SCALE;
+  if (!(v < <f32>(NB - 1))) return NB - 1;
+  const t = reinterpret<i32>(v + <f32>8388608) - 0x4b000000;
+  return <f32>t > v ? t - 1 : t;
+}
+
+/** The smallest float32 ≥ t (t finite). */
+// @ts-ignore: decorator
+@inline function roundUp(t: f64): f32 {
+  const r = <f32>t;
+  if (<f64>r >= t) return r;
+  const b = reinterpret<i32>(r);
+  return reinterpret<f32>(r > 0 || (r == 0 && b == 0) ? b + 1 : b - 1);
+}
+
+/** y_j = −Infinity where y_j < thr. */
+function removeBelow(n: i32, y: usize, thr: f32): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vt = f32x4.splat(thr),
+      ninf = f32x4.splat(-Infinity);
+    for (; j + 4 <= n; j += 4) {
+      const v = v128.load(at(y, j));
+      v128.store(at(y, j), v128.bitselect(ninf, v, f32x4.lt(v, vt)));
+    }
+  }
+  for (; j < n; j++) if (load<f32>(at(y, j)) < thr) store<f32>(at(y, j), -Infinity);
+}
+
+/** The indices of the finite scores, ascending, into I; returns how many. */
+function gatherFinite(n: i32, y: usize, I: usize): i32 {
+  let c = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const ninf = f32x4.splat(-Infinity);
+    for (; j + 4 <= n; j += 4) {
+      if (!v128.any_true(f32x4.gt(v128.load(at(y, j)), ninf))) continue; // four removed tokens
+      for (let l = 0; l < 4; l++) {
+        if (load<f32>(at(y, j + l)) > -Infinity) {
+          store<i32>(at(I, c), j + l);
+          c++;
+        }
+      }
+    }
+  }
+  for (; j < n; j++) {
+    if (load<f32>(at(y, j)) > -Infinity) {
+      store<i32>(at(I, c), j);
+      c++;
+    }
+  }
+  return c;
+}
+
+/** How many scores are finite. */
+function countFinite(n: i32, y: usize): i32 {
+  let c = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const ninf = f32x4.splat(-Infinity);
+    let acc = i32x4.splat(0);
+    for (; j + 4 <= n; j += 4) acc = i32x4.sub(acc, f32x4.gt(v128.load(at(y, j)), ninf)); // a true lane is −1
+    c = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  }
+  for (; j < n; j++) if (load<f32>(at(y, j)) > -Infinity) c++;
+  return c;
+}
+
+/** Sorts c ≥ 1 pairs (K: u64 keys, I: i32 payloads) ascending by key, stably (an LSD radix sort by
+ *  bytes; a byte that is the same in every key is skipped), the result in K and I; K2 and I2 are room.
+ *  `digits`: how many low bytes the keys use (4 for score keys, 8 for float64 ones). */
+function sortPairs(c: i32, K: usize, I: usize, K2: usize, I2: usize, H: usize, digits: i32 = 8): void {
+  zero(H, 8 << 10);
+  for (let i = 0; i < c; i++) {
+    const k = load<u64>(at8(K, i));
+    for (let d = 0; d < digits; d++) {
+      const h = H + (((<usize>d) << 10) | ((<usize>((k >> ((<u64>d) << 3)) & 0xff)) << 2));
+      store<i32>(h, load<i32>(h) + 1);
+    }
+  }
+  let src = K,
+    srcI = I,
+    dst = K2,
+    dstI = I2;
+  for (let d = 0; d < digits; d++) {
+    const hd = H + ((<usize>d) << 10),
+      shift = (<u64>d) << 3;
+    if (load<i32>(hd + ((<usize>((load<u64>(src) >> shift) & 0xff)) << 2)) == c) continue; // one value of this byte
+    let sum = 0;
+    for (let b = 0; b < 256; b++) {
+      const h = hd + ((<usize>b) << 2);
+      const t = load<i32>(h);
+      store<i32>(h, sum);
+      sum += t;
+    }
+    for (let i = 0; i < c; i++) {
+      const k = load<u64>(at8(src, i));
+      const h = hd + ((<usize>((k >> shift) & 0xff)) << 2);
+      const p = load<i32>(h);
+      store<i32>(h, p + 1);
+      store<u64>(at8(dst, p), k);
+      store<i32>(at(dstI, p), load<i32>(at(srcI, i)));
+    }
+    const tk = src,
+      ti = srcI;
+    src = dst;
+    srcI = dstI;
+    dst = tk;
+    dstI = ti;
+  }
+  if (src != K) {
+    copy(K, src, (<usize>c) << 3);
+    copy(I, srcI, (<usize>c) << 2);
+  }
+}
+
+/** The compact gather: the finite scores' indices sorted ascending by (score, index) into I with their
+ *  keys in K, E[j] = exp(s_j − m) in float64 for each of them, and Z = Σ E (index order) at WS_Z, m the
+ *  row's max. Returns how many (≥ 1: rows are never empty). */
+function compact(n: i32, y: usize, ws: usize): i32 {
+  const m = <f64>rowMax(y, n);
+  const K = arrK(ws),
+    I = arrI(ws, n),
+    E = arrE(ws, n);
+  const c = gatherFinite(n, y, I);
+  let z: f64 = 0;
+  for (let i = 0; i < c; i++) {
+    const j = load<i32>(at(I, i));
+    const s = load<f32>(at(y, j));
+    const e = Math.exp(<f64>s - m);
+    store<f64>(at8(E, j), e);
+    z += e;
+    store<u64>(at8(K, i), <u64>keyOf(s));
+  }
+  store<f64>(ws + WS_Z, z);
+  sortPairs(c, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
+  return c;
+}
+
+/** −Σ p·log p over the compact gather (p = E / Z; p = 0 counts 0). */
+function entropyOf(c: i32, I: usize, E: usize, z: f64): f64 {
+  let h: f64 = 0;
+  for (let i = 0; i < c; i++) {
+    const p = load<f64>(at8(E, load<i32>(at(I, i)))) / z;
+    if (p > 0) h -= p * Math.log(p);
+  }
+  return h;
+}
+
+// ---- The stages that set scores ----
+
+/** y = x as float32 scores: dtype 0 float32 (copied unless x is y), 1 IEEE float16, 2 bfloat16 (x then
+ *  holds n 16-bit values). */
+export function samplingLoad(n: i32, x: usize, y: usize, dtype: i32): void {
+  if (dtype == 0) {
+    if (x != y) copy(y, x, (<usize>n) << 2);
+    return;
+  }
+  // 16-bit logits, converted from the last element down, so that y may start where x does.
+  let j = n;
+  if (ASC_FEATURE_SIMD) {
+    const magnitude = i32x4.splat(0x7fff),
+      scale = f32x4.splat(HALF_SCALE),
+      expo = i32x4.splat(0x7c00),
+      inf = i32x4.splat(0x7f800000);
+    for (; j >= 4; j -= 4) {
+      const h = i32x4.extend_low_i16x8_u(v128.load64_zero(x + ((<usize>(j - 4)) << 1)));
+      let f: v128;
+      if (dtype == 2) f = i32x4.shl(h, 16);
+      else {
+        const mag = v128.and(h, magnitude);
+        f = f32x4.mul(i32x4.shl(mag, 13), scale);
+        f = v128.or(f, v128.and(inf, i32x4.eq(v128.and(h, expo), expo))); // Infinity and NaN
+        f = v128.or(f, i32x4.shl(i32x4.shr_u(h, 15), 31));
+      }
+      v128.store(at(y, j - 4), f);
+    }
+  }
+  for (j--; j >= 0; j--) {
+    const h = <u32>load<u16>(x + ((<usize>j) << 1));
+    store<f32>(at(y, j), dtype == 2 ? reinterpret<f32>(h << 16) : halfToFloat(h));
+  }
+}
+
+/** 2^112: binary16's magnitude bits shifted to float32's places, times this, are its value (exact,
+ *  subnormals included); exponent 31 (Infinity, NaN) is set apart. */
+// @ts-ignore: decorator
+@inline const HALF_SCALE: f32 = 5.192296858534828e33;
+
+/** IEEE binary16 bits → float32 (exact), as each lane of samplingLoad's vector loop. */
+// @ts-ignore: decorator
+@inline function halfToFloat(h: u32): f32 {
+  let f = reinterpret<u32>(reinterpret<f32>((h & 0x7fff) << 13) * HALF_SCALE);
+  if ((h & 0x7c00) == 0x7c00) f |= 0x7f800000;
+  return reinterpret<f32>(f | ((h >> 15) << 31));
+}
+
+/** The first bad logit: its index when NaN or +Infinity, −2 when every logit is −Infinity, else −1. */
+export function samplingCheck(n: i32, x: usize): i32 {
+  let finite = false,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const inf = f32x4.splat(Infinity),
+      ninf = f32x4.splat(-Infinity);
+    let fin = i32x4.splat(0);
+    for (; j + 4 <= n; j += 4) {
+      const v = v128.load(at(x, j));
+      if (v128.any_true(v128.or(f32x4.ne(v, v), f32x4.eq(v, inf)))) break; // the scalar loop finds which
+      fin = v128.or(fin, f32x4.gt(v, ninf));
+    }
+    finite = v128.any_true(fin);
+  }
+  for (; j < n; j++) {
+    const v = load<f32>(at(x, j));
+    if (isNaN(v) || v == Infinity) return j;
+    if (v > -Infinity) finite = true;
+  }
+  return finite ? -1 : -2;
+}
+
+/** y[ids[k]] += values[k] (float64 values, the sum rounded to float32) for k < count: logitBias, and
+ *  suppressTokens with values −Infinity. */
+export function samplingAdd(y: usize, ids: usize, values: usize, count: i32): void {
+  for (let k = 0; k < count; k++) {
+    const p = at(y, load<i32>(at(ids, k)));
+    store<f32>(p, <f32>(<f64>load<f32>(p) + load<f64>(at8(values, k))));
+  }
+}
+
+/** y_j = −Infinity where bit j & 31 of mask word j >> 5 is clear (a grammar engine's bitmask). */
+export function samplingMask(n: i32, y: usize, mask: usize): void {
+  const words = (n + 31) >> 5;
+  for (let w = 0; w < words; w++) {
+    const bits = load<i32>(at(mask, w));
+    if (bits == -1) continue;
+    const end = min(n, (w + 1) << 5);
+    for (let j = w << 5; j < end; j++) if (((bits >>> (j & 31)) & 1) == 0) store<f32>(at(y, j), -Infinity);
+  }
+}
+
+/** For each distinct token ids[k] (k < count) seen counts[k] times: Hugging Face's repetition penalty
+ *  (s / penalty when s > 0, s·penalty otherwise), then s − count·frequency − presence (OpenAI,
+ *  llama.cpp); in float64, rounded to float32 once. */
+export function samplingPenalties(y: usize, ids: usize, counts: usize, count: i32, repetition: f64, frequency: f64, presence: f64): void {
+  for (let k = 0; k < count; k++) {
+    const p = at(y, load<i32>(at(ids, k)));
+    const c = <f64>load<i32>(at(counts, k));
+    let v = <f64>load<f32>(p);
+    if (repetition != 1) v = v < 0 ? v * repetition : v / repetition;
+    store<f32>(p, <f32>(v - c * frequency - (c > 0 ? presence : 0)));
+  }
+}
+
+/** y = y / t in float32 (t rounded to float32, as PyTorch's scores / temperature); t = 0: greedy, only
+ *  the first largest score is kept. Returns the row's max after it. */
+export function samplingTemperature(n: i32, y: usize, t: f64): f32 {
+  if (t == 0) {
+    const m = rowMax(y, n);
+    let j0 = 0;
+    while (load<f32>(at(y, j0)) != m) j0++;
+    for (let j = 0; j < n; j++) if (j != j0) store<f32>(at(y, j), -Infinity);
+    return m;
+  }
+  const tf = <f32>t;
+  if (tf == 1) return rowMax(y, n);
+  let m: f32 = -Infinity,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vt = f32x4.splat(tf);
+    let vm = f32x4.splat(-Infinity);
+    for (; j + 4 <= n; j += 4) {
+      const z = f32x4.div(v128.load(at(y, j)), vt);
+      v128.store(at(y, j), z);
+      vm = f32x4.pmax(vm, z);
+    }
+    vm = f32x4.pmax(vm, v128.shuffle<f32>(vm, vm, 2, 3, 0, 1));
+    vm = f32x4.pmax(vm, v128.shuffle<f32>(vm, vm, 1, 0, 3, 2));
+    m = f32x4.extract_lane(vm, 0);
+  }
+  for (; j < n; j++) {
+    const z = load<f32>(at(y, j)) / tf;
+    store<f32>(at(y, j), z);
+    m = m < z ? z : m;
+  }
+  return m;
+}
+
+// ---- Truncations ----
+
+/** Hugging Face's TopKLogitsWarper: k = min(max(topK, minKeep), n); every score below the k-th largest
+ *  is removed (ties at the k-th survive). A selection: one pass counts the scores per bin, the bin of
+ *  the k-th is gathered and sorted. */
+export function samplingTopK(n: i32, y: usize, topK: i32, minKeep: i32, ws: usize): void {
+  const k = min(max(topK, minKeep), n);
+  if (k >= n) return;
+  if (n > SAMPLE && k <= n >> 6) {
+    // A threshold from a sample: if at least k scores are ≥ it, the k-th largest is among them.
+    // rank from the top: 8 + 2·⌊k·SAMPLE / n⌋ (at most 40 here), without a division by n
+    let q = 0;
+    while (<i64>(q + 1) * <i64>n <= <i64>k * SAMPLE) q++;
+    const tau = sampleScore(n, y, ws, SAMPLE - 9 - 2 * q);
+    if (tau > -Infinity) {
+      const g = gatherBetween(n, y, tau, Infinity, ws);
+      if (g >= k) {
+        const K = arrK(ws);
+        sortPairs(g, K, arrI(ws, n), arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
+        removeBelow(n, y, scoreOf(<u32>load<u64>(at8(K, g - k))));
+        return;
+      }
+    }
+  }
+  const m = rowMax(y, n);
+  const counts = ws + WS_COUNT;
+  zero(counts, NB << 2);
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vm = f32x4.splat(m),
+      scale = f32x4.splat(BIN_SCALE),
+      last = i32x4.splat(NB - 1);
+    for (; j + 4 <= n; j += 4) {
+      // the lanes of binOf: trunc_sat of +Infinity is i32 max, then the min with NB − 1
+      const b = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.sub(vm, v128.load(at(y, j))), scale)), last);
+      const p0 = counts + ((<usize>i32x4.extract_lane(b, 0)) << 2);
+      store<i32>(p0, load<i32>(p0) + 1);
+      const p1 = counts + ((<usize>i32x4.extract_lane(b, 1)) << 2);
+      store<i32>(p1, load<i32>(p1) + 1);
+      const p2 = counts + ((<usize>i32x4.extract_lane(b, 2)) << 2);
+      store<i32>(p2, load<i32>(p2) + 1);
+      const p3 = counts + ((<usize>i32x4.extract_lane(b, 3)) << 2);
+      store<i32>(p3, load<i32>(p3) + 1);
+    }
+  }
+  for (; j < n; j++) {
+    const p = counts + ((<usize>binOf(load<f32>(at(y, j)), m)) << 2);
+    store<i32>(p, load<i32>(p) + 1);
+  }
+  let above = 0,
+    b = 0;
+  while (above + load<i32>(counts + ((<usize>b) << 2)) < k) {
+    above += load<i32>(counts + ((<usize>b) << 2));
+    b++;
+  }
+  const g = gatherBin(n, y, m, b, ws);
+  const K = arrK(ws);
+  sortPairs(g, K, arrI(ws, n), arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
+  removeBelow(n, y, scoreOf(<u32>load<u64>(at8(K, g - (k - above)))));
+}
+
+/** The keys and indices (index order) of the scores in bin b into K and I; returns how many. */
+function gatherBin(n: i32, y: usize, m: f32, b: i32, ws: usize): i32 {
+  const K = arrK(ws),
+    I = arrI(ws, n);
+  let g = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vm = f32x4.splat(m),
+      scale = f32x4.splat(BIN_SCALE),
+      lo = f32x4.splat(<f32>b),
+      hi = f32x4.splat(b == NB - 1 ? NaN : <f32>(b + 1)); // the last bin has no upper end: v ≥ NaN is false
+    for (; j + 4 <= n; j += 4) {
+      const v = f32x4.mul(f32x4.sub(vm, v128.load(at(y, j))), scale);
+      if (!v128.any_true(v128.andnot(f32x4.ge(v, lo), f32x4.ge(v, hi)))) continue;
+      for (let l = 0; l < 4; l++) {
+        const s = load<f32>(at(y, j + l));
+        if (binOf(s, m) == b) {
+          store<u64>(at8(K, g), <u64>keyOf(s));
+          store<i32>(at(I, g), j + l);
+          g++;
+        }
+      }
+    }
+  }
+  for (; j < n; j++) {
+    const s = load<f32>(at(y, j));
+    if (binOf(s, m) == b) {
+      store<u64>(at8(K, g), <u64>keyOf(s));
+      store<i32>(at(I, g), j);
+      g++;
+    }
+  }
+  return g;
+}
+
+/** Scores sampled at SAMPLE evenly spaced positions (⌊i·n / SAMPLE⌋, n > SAMPLE), sorted ascending by
+ *  (score, index) into K and I; returns the one of rank `rank` (0: the smallest). The sample only
+ *  guides a threshold: every result is then computed exactly, whatever it holds. */
+function sampleScore(n: i32, y: usize, ws: usize, rank: i32): f32 {
+  const K = arrK(ws),
+    I = arrI(ws, n);
+  for (let i = 0; i < SAMPLE; i++) {
+    const j = <i32>((<i64>i * n) / SAMPLE);
+    store<u64>(at8(K, i), <u64>keyOf(load<f32>(at(y, j))));
+    store<i32>(at(I, i), j);
+  }
+  sortPairs(SAMPLE, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
+  return scoreOf(<u32>load<u64>(at8(K, max(0, rank))));
+}
+
+/** Σ E_j (float32 E, summed in float64) over the j with y_j < tau (tau = +Infinity: all), in a fixed
+ *  order in every build: element j into accumulator j & 3, then (a0 + a1) + (a2 + a3). */
+function sumBelow(n: i32, y: usize, E: usize, tau: f32): f64 {
+  let a0: f64 = 0,
+    a1: f64 = 0,
+    a2: f64 = 0,
+    a3: f64 = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vt = f32x4.splat(tau);
+    let lo = f64x2.splat(0),
+      hi = lo;
+    for (; j + 4 <= n; j += 4) {
+      const e = v128.and(v128.load(at(E, j)), f32x4.lt(v128.load(at(y, j)), vt));
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+    }
+    a0 = f64x2.extract_lane(lo, 0);
+    a1 = f64x2.extract_lane(lo, 1);
+    a2 = f64x2.extract_lane(hi, 0);
+    a3 = f64x2.extract_lane(hi, 1);
+  } else {
+    for (; j + 4 <= n; j += 4) {
+      a0 += load<f32>(at(y, j)) < tau ? <f64>load<f32>(at(E, j)) : 0;
+      a1 += load<f32>(at(y, j + 1)) < tau ? <f64>load<f32>(at(E, j + 1)) : 0;
+      a2 += load<f32>(at(y, j + 2)) < tau ? <f64>load<f32>(at(E, j + 2)) : 0;
+      a3 += load<f32>(at(y, j + 3)) < tau ? <f64>load<f32>(at(E, j + 3)) : 0;
+    }
+  }
+  for (; j < n; j++) {
+    const e = load<f32>(at(y, j)) < tau ? <f64>load<f32>(at(E, j)) : 0;
+    const l = j & 3;
+    if (l == 0) a0 += e;
+    else if (l == 1) a1 += e;
+    else if (l == 2) a2 += e;
+    else a3 += e;
+  }
+  return a0 + a1 + (a2 + a3);
+}
+
+/** Hugging Face's TopPLogitsWarper: sorted ascending, a token goes when the cumulative probability up
+ *  to it is ≤ float32(1 − topP), except the minKeep largest. */
+export function samplingTopP(n: i32, y: usize, topP: f64, minKeep: i32, ws: usize): void {
+  const thr = <f64>(<f32>(1 - topP));
+  if (countFinite(n, y) <= SMALL || !topPDense(n, y, thr, minKeep, ws)) topPCompact(n, y, thr, minKeep, ws);
+}
+
+function topPCompact(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): void {
+  const c = compact(n, y, ws);
+  const I = arrI(ws, n),
+    E = arrE(ws, n),
+    z = load<f64>(ws + WS_Z);
+  let cum: f64 = 0;
+  for (let i = 0; i < c - minKeep; i++) {
+    const j = load<i32>(at(I, i));
+    cum += load<f64>(at8(E, j)) / z;
+    if (cum > thr) break;
+    store<f32>(at(y, j), -Infinity);
+  }
+}
+
+/** The dense top-p, on the unfused float32 exps E (float64 sums in a fixed order, sumBelow): from a
+ *  sample of the row, two scores lo < hi around where its ascending cumulative mass reaches the
+ *  cutoff; when the exact masses below them bracket the cutoff (below lo within it, below hi past it),
+ *  every score below lo goes, every score from hi on stays, and only the scores in [lo, hi) are
+ *  sorted, the cumulative mass continued through them. Returns false, having changed nothing, when no
+ *  bracket is found or minTokensToKeep must decide (the compact path then does). */
+function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): bool {
+  if (n <= SAMPLE) return false;
+  const m = rowMax(y, n);
+  const E = arrE(ws, n),
+    K = arrK(ws),
+    I = arrI(ws, n);
+  expsUnfused(n, y, m, E);
+  const z = sumBelow(n, y, E, Infinity);
+  // The sample estimates the mass below each of its scores as its own cumulative mass times n/SAMPLE
+  // (a few tokens far above the rest, which a sample misses, sit above the cutoff anyway).
+  sampleScore(n, y, ws, 0);
+  const target = (thr * z * <f64>SAMPLE) / <f64>n;
+  let acc: f64 = 0,
+    cross = 0;
+  for (; cross < SAMPLE - 1; cross++) {
+    acc += <f64>load<f32>(at(E, load<i32>(at(I, cross))));
+    if (acc > target) break;
+  }
+  // the sample's scores, kept before the gathers below overwrite K
+  const keys = arrK2(ws, n);
+  copy(keys, K, SAMPLE << 3);
+  for (let w = 32; w <= SAMPLE; w <<= 2) {
+    const lo = scoreOf(<u32>load<u64>(at8(keys, max(0, cross - w))));
+    const hi: f32 = cross + w >= SAMPLE ? Infinity : scoreOf(<u32>load<u64>(at8(keys, cross + w)));
+    let cum = sumBelow(n, y, E, lo);
+    if (cum / z > thr || (hi < Infinity && !(sumBelow(n, y, E, hi) / z > thr))) continue;
+    const g = gatherBetween(n, y, lo, hi, ws);
+    sortPairs(g, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
+    let gone = 0;
+    while (gone < g) {
+      const t = cum + <f64>load<f32>(at(E, load<i32>(at(I, gone))));
+      if (t / z > thr) break;
+      cum = t;
+      gone++;
+    }
+    if (g - gone < minKeep && g - gone + countAtLeast(n, y, hi) < minKeep) return false;
+    removeBelow(n, y, lo);
+    for (let k = 0; k < gone; k++) store<f32>(at(y, load<i32>(at(I, k))), -Infinity);
+    return true;
+  }
+  return false;
+}
+
+/** The keys and indices (index order) of the scores in [lo, hi) into K and I; returns how many. */
+function gatherBetween(n: i32, y: usize, lo: f32, hi: f32, ws: usize): i32 {
+  const K = arrK(ws),
+    I = arrI(ws, n);
+  let g = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vl = f32x4.splat(lo),
+      vh = f32x4.splat(hi);
+    for (; j + 4 <= n; j += 4) {
+      const v = v128.load(at(y, j));
+      if (!v128.any_true(v128.and(f32x4.ge(v, vl), f32x4.lt(v, vh)))) continue;
+      for (let l = 0; l < 4; l++) {
+        const s = load<f32>(at(y, j + l));
+        store<u64>(at8(K, g), <u64>keyOf(s));
+        store<i32>(at(I, g), j + l);
+        g += <i32>(s >= lo && s < hi);
+      }
+    }
+  }
+  for (; j < n; j++) {
+    const s = load<f32>(at(y, j));
+    store<u64>(at8(K, g), <u64>keyOf(s));
+    store<i32>(at(I, g), j);
+    g += <i32>(s >= lo && s < hi);
+  }
+  return g;
+}
+
+/** How many scores are ≥ t. */
+function countAtLeast(n: i32, y: usize, t: f32): i32 {
+  let c = 0;
+  for (let j = 0; j < n; j++) c += <i32>(load<f32>(at(y, j)) >= t);
+  return c;
+}
+
+/** E_j = exp(y_j − m) in float32 with the unfused exp: the same bits in every build. */
+function expsUnfused(n: i32, y: usize, m: f32, E: usize): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const T = EXP_TABLE,
+      vm = f32x4.splat(m);
+    const log2e = v128.load32_splat(T, EXP_LOG2E),
+      magic = v128.load32_splat(T, EXP_MAGIC);
+    const hi = v128.load32_splat(T, EXP_NLN2HI),
+      lo = v128.load32_splat(T, EXP_NLN2LO);
+    const c6 = v128.load32_splat(T, EXP_C6),
+      c5 = v128.load32_splat(T, EXP_C5),
+      c4 = v128.load32_splat(T, EXP_C4);
+    const c3 = v128.load32_splat(T, EXP_C3),
+      c2 = v128.load32_splat(T, EXP_C2),
+      one = v128.load32_splat(T, EXP_ONE);
+    const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+    for (; j + 4 <= n; j += 4) {
+      const z = f32x4.sub(v128.load(at(y, j)), vm);
+      v128.store(at(E, j), expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf, false));
+    }
+  }
+  for (; j < n; j++) store<f32>(at(E, j), expNegs(load<f32>(at(y, j)) - m, false));
+}
+
+/** Hugging Face's MinPLogitsWarper, decided on the scores: p_j < minP·p_max ⇔ s_j − m < ln(minP), so a
+ *  token goes when s_j < τ, τ the smallest float32 ≥ m + ln(minP) (float64); the minKeep most probable
+ *  stay (by float64 probability; ties to the lowest index). */
+export function samplingMinP(n: i32, y: usize, minP: f64, minKeep: i32, ws: usize): void {
+  const tau = roundUp(<f64>rowMax(y, n) + Math.log(minP));
+  if (minKeep <= 1) {
+    removeBelow(n, y, tau); // the max is ≥ τ: ln(minP) ≤ 0
+    return;
+  }
+  const c = compact(n, y, ws);
+  // The minKeep most probable, as the reference sorts the float64 probabilities: descending, ties
+  // (probabilities that underflow to 0 among them) to the lowest index. Re-gathered in index order,
+  // keyed by the complement of exp(s − m)'s float64 bits (≥ 0, so the bits sort as it does).
+  const K = arrK(ws),
+    I = arrI(ws, n),
+    E = arrE(ws, n);
+  gatherFinite(n, y, I);
+  for (let i = 0; i < c; i++) store<u64>(at8(K, i), ~reinterpret<u64>(load<f64>(at8(E, load<i32>(at(I, i))))));
+  sortPairs(c, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST);
+  const q = positiveCount(E, I, c),
+    last = zeroTiesKept(n, y, E, q, minKeep);
+  for (let i = min(minKeep, q); i < c; i++) {
+    const j = load<i32>(at(I, i));
+    const p = at(y, j);
+    if (load<f32>(p) < tau && !(j <= last && load<f64>(at8(E, j)) == 0)) store<f32>(p, -Infinity);
+  }
+}
+
+/** How many of the ranked I[0, c) have a positive probability (they rank first). */
+function positiveCount(E: usize, I: usize, c: i32): i32 {
+  let q = c;
+  while (q > 0 && load<f64>(at8(E, load<i32>(at(I, q - 1)))) == 0) q--;
+  return q;
+}
+
+/** The reference ranks every token, removed ones (probability 0) too: when the minKeep kept by rank
+ *  reach past the q tokens of positive probability, the rest are the lowest-index tokens of
+ *  probability 0, removed or underflowed. Returns the last index that reaches (finite tokens of
+ *  probability 0 up to it stay), or −1. */
+function zeroTiesKept(n: i32, y: usize, E: usize, q: i32, minKeep: i32): i32 {
+  let r = minKeep - q;
+  if (r <= 0) return -1;
+  for (let j = 0; j < n; j++) {
+    const s = load<f32>(at(y, j));
+    if (s == -Infinity || load<f64>(at8(E, j)) == 0) {
+      if (--r == 0) return j;
+    }
+  }
+  return n - 1;
+}
+
+/** Hugging Face's TypicalLogitsWarper (compact). */
+export function samplingTypicalP(n: i32, y: usize, typicalP: f64, minKeep: i32, ws: usize): void {
+  const c = compact(n, y, ws);
+  const K = arrK(ws),
+    I = arrI(ws, n),
+    E = arrE(ws, n),
+    z = load<f64>(ws + WS_Z);
+  const h = entropyOf(c, I, E, z);
+  // Re-gathered in index order, keyed by |−log p − H| (≥ 0, so its float64 bits sort as it does).
+  gatherFinite(n, y, I);
+  for (let i = 0; i < c; i++) {
+    const p = load<f64>(at8(E, load<i32>(at(I, i)))) / z;
+    store<f64>(at8(K, i), Math.abs(-Math.log(p) - h));
+  }
+  sortPairs(c, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST);
+  const mass = <f64>(<f32>typicalP);
+  let cum: f64 = 0,
+    below = 0;
+  while (below < c) {
+    cum += load<f64>(at8(E, load<i32>(at(I, below)))) / z;
+    if (!(cum < mass)) break;
+    below++;
+  }
+  if (below >= c) return;
+  const cut = load<f64>(at8(K, below));
+  const q = positiveCount(E, I, c),
+    last = zeroTiesKept(n, y, E, q, minKeep);
+  for (let i = min(minKeep, q); i < c; i++) {
+    const j = load<i32>(at(I, i));
+    if (load<f64>(at8(K, i)) > cut && !(j <= last && load<f64>(at8(E, j)) == 0)) store<f32>(at(y, j), -Infinity);
+  }
+}
+
+/** Hugging Face's EpsilonLogitsWarper (cutoff = ε) and EtaLogitsWarper (cutoff = min(η, √η·e^−H),
+ *  `eta` true): p < float32(cutoff) goes, unless its score is ≥ the minKeep-th largest. */
+export function samplingEpsilon(n: i32, y: usize, epsilon: f64, eta: i32, minKeep: i32, ws: usize): void {
+  const c = compact(n, y, ws);
+  const k = min(minKeep, n);
+  if (k > c) return;
+  const K = arrK(ws),
+    I = arrI(ws, n),
+    E = arrE(ws, n),
+    z = load<f64>(ws + WS_Z);
+  const cutoff = <f64>(<f32>(eta ? min(epsilon, Math.sqrt(epsilon) * Math.exp(-entropyOf(c, I, E, z))) : epsilon));
+  const keep = scoreOf(<u32>load<u64>(at8(K, c - k)));
+  for (let i = 0; i < c; i++) {
+    const j = load<i32>(at(I, i));
+    const p = at(y, j);
+    if (load<f64>(at8(E, j)) / z < cutoff && load<f32>(p) < keep) store<f32>(p, -Infinity);
+  }
+}
+
+// ---- The draw and the raw logits ----
+
+/** Draws a token from softmax(y) with u in [0, 1): in float64, w_j = exp(y_j − max) over the finite
+ *  scores in index order, the first token whose running sum of w exceeds u·Σw (the last token of
+ *  positive weight if rounding leaves none). Its log-probability (y_t − max) − log Σw goes to
+ *  logprob (float64). */
+export function samplingDraw(n: i32, y: usize, u: f64, logprob: usize, ws: usize): i32 {
+  const m = <f64>rowMax(y, n);
+  const I = arrI(ws, n),
+    E = arrE(ws, n);
+  const c = gatherFinite(n, y, I);
+  let z: f64 = 0;
+  for (let i = 0; i < c; i++) {
+    const e = Math.exp(<f64>load<f32>(at(y, load<i32>(at(I, i)))) - m);
+    store<f64>(at8(E, i), e);
+    z += e;
+  }
+  const target = u * z;
+  let acc: f64 = 0,
+    pick = -1;
+  for (let i = 0; i < c; i++) {
+    acc += load<f64>(at8(E, i));
+    if (acc > target) {
+      pick = i;
+      break;
+    }
+  }
+  if (pick < 0) {
+    pick = c - 1;
+    while (pick > 0 && load<f64>(at8(E, pick)) == 0) pick--;
+  }
+  const t = load<i32>(at(I, pick));
+  store<f64>(logprob, <f64>load<f32>(at(y, t)) - m - Math.log(z));
+  return t;
+}
+
+/** The k largest logits of x (1 ≤ k ≤ n), by value descending and index ascending: their indices
+ *  into out (i32); their values go to the workspace's E array (f32, arrE). */
+export function samplingTopTokens(n: i32, x: usize, k: i32, out: usize, ws: usize): void {
+  const vals = arrE(ws, n);
+  let have = 0,
+    j = 0;
+  while (j < n) {
+    if (ASC_FEATURE_SIMD) {
+      // a vector with nothing above the k-th so far is skipped whole
+      if (have == k && (j & 3) == 0 && j + 4 <= n) {
+        if (!v128.any_true(f32x4.gt(v128.load(at(x, j)), f32x4.splat(load<f32>(at(vals, k - 1)))))) {
+          j += 4;
+          continue;
+        }
+      }
+    }
+    const v = load<f32>(at(x, j));
+    if (have < k || v > load<f32>(at(vals, k - 1))) {
+      let i = have < k ? have++ : k - 1;
+      while (i > 0 && load<f32>(at(vals, i - 1)) < v) {
+        store<f32>(at(vals, i), load<f32>(at(vals, i - 1)));
+        store<i32>(at(out, i), load<i32>(at(out, i - 1)));
+        i--;
+      }
+      store<f32>(at(vals, i), v);
+      store<i32>(at(out, i), j);
+    }
+    j++;
+  }
+}
