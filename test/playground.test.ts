@@ -6,6 +6,8 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { BROWSERS, launch, type TestBrowser, type TestPage } from "./browser/driver.js";
 import { describeWith } from "./system.js";
 import { startPlayground, type Playground } from "../examples/playground/serve.mjs";
+import { init, sample } from "../src/index.js";
+import { samplingProbs as referenceProbs } from "../src/reference/sampling.js";
 
 for (const { name, title } of BROWSERS) {
   describeWith("test/playground.test.ts", `the playground in ${title}`, () => {
@@ -230,6 +232,51 @@ for (const { name, title } of BROWSERS) {
           expect(names.some((n) => n?.startsWith("TF.js"))).toBe(false);
           expect(await tab.textContent("#bench-caption")).toMatch(/TF\.js-wasm is not installed/);
         });
+      });
+
+      it("draws the sampling chain stage by stage as the reference computes it, and a seed's token as Node's", async () => {
+        const logits = [3.2, 2.9, 2.5, 1.8, 1.2, 0.6, 0.1, -0.5, -1.3, -2];
+        await page.fill("#sampler-logits", logits.join(", "));
+        const chain = { temperature: 0.7, topK: 6, topP: 0.8, minP: 0.05, repetitionPenalty: 1.3, history: Int32Array.of(0, 0, 3) };
+        await page.fill("#sampler-temperature", "0.7");
+        await page.fill("#sampler-topk", "6");
+        await page.fill("#sampler-topp", "0.8");
+        await page.fill("#sampler-minp", "0.05");
+        await page.fill("#sampler-penalty", "1.3");
+        await page.fill("#sampler-history", "0 0 3");
+        for (const [order, stages] of [
+          ["llama.cpp", ["penalties", "topK", "topP", "minP", "temperature"]],
+          ["hf", ["penalties", "temperature", "topK", "topP", "minP"]],
+        ] as const) {
+          await page.selectOption("#sampler-order", order);
+          await page.waitForSelector(`#sampler-out[data-stages="${stages.join(",")}"]`, 10_000);
+          const shown = await values("sampler-out");
+          expect(shown).toHaveLength((stages.length + 1) * logits.length);
+          stages.forEach((_, i) => {
+            // Row i + 1: the chain cut after stage i, in float64 (src/reference/sampling.ts). The page
+            // shows float32 probabilities of a float32 softmax: within 2e-6 of the reference's; a
+            // removed token exactly 0 in both.
+            const want = referenceProbs(Float32Array.from(logits), [1, logits.length], { ...chain, order: stages.slice(0, i + 1) });
+            const row = shown.slice((i + 1) * logits.length, (i + 2) * logits.length);
+            row.forEach((p, j) => {
+              if (want[j] === 0) expect(p, `${order}, stage ${i}, token ${j}`).toBe(0);
+              else expect(Math.abs(p - (want[j] as number)), `${order}, stage ${i}, token ${j}`).toBeLessThan(2e-6);
+            });
+          });
+        }
+        await page.fill("#sampler-seed", "7");
+        await page.click("#sampler-draw");
+        await page.waitForSelector("#sampler-draw-out[data-token]");
+        const token = Number(await page.getAttribute("#sampler-draw-out", "data-token"));
+        // The same seed in Node, on the build this Node picks: the draw is the same in every build and engine.
+        await init();
+        expect(token).toBe(sample(Float32Array.from(logits), [1, logits.length], { ...chain, order: "hf", seed: 7 }).tokens[0]);
+        expect(await page.textContent("#sampler-draw-out")).toMatch(/under the chain/);
+        // A bad option is said in the panel, not thrown.
+        await page.fill("#sampler-topp", "0");
+        expect(await page.textContent("#sampler-error")).toMatch(/top-p/);
+        await page.fill("#sampler-topp", "0.8");
+        expect(page.errors).toEqual([]);
       });
 
       it("runs the worked examples in the browser", async () => {

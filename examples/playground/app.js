@@ -1,7 +1,9 @@
-// The playground: logits in, softmax / log-softmax / cross-entropy and its gradient out, as bars;
-// a benchmark in this browser; softmax regression on MNIST; the worked examples. Plain DOM, no framework.
+// The playground: logits in, softmax / log-softmax / cross-entropy and its gradient out, as bars; the
+// sampling chain stage by stage (sampler.js); a benchmark in this browser; softmax regression on
+// MNIST; the worked examples. Plain DOM, no framework.
 import { init, softmax, logSoftmax, crossEntropy, crossEntropyWithGrad } from "simdmax";
 import { runBenchmark, chartSvg, formatTime, formatRatio } from "./bench.js";
+import { setupSampler } from "./sampler.js";
 
 const $ = (id) => document.getElementById(id);
 /** Tables show at most this many rows and columns; the computation always covers everything. */
@@ -463,6 +465,7 @@ async function start() {
   $("run-sampling").addEventListener("click", () => runExample("sampling", { steps: 8 }));
   $("run-training").addEventListener("click", () => runExample("training", {}));
   update();
+  setupSampler({ $, renderMatrix, showError, parseLogits });
 }
 
 start();
