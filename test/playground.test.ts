@@ -256,7 +256,13 @@ for (const { name, title } of BROWSERS) {
             // Row i + 1: the chain cut after stage i, in float64 (src/reference/sampling.ts). The page
             // shows float32 probabilities of a float32 softmax: within 2e-6 of the reference's; a
             // removed token exactly 0 in both.
-            const want = referenceProbs(Float32Array.from(logits), [1, logits.length], { ...chain, order: stages.slice(0, i + 1) });
+            const cut = stages.slice(0, i + 1);
+            const options: Record<string, unknown> = { order: cut };
+            for (const stage of cut) {
+              if (stage === "penalties") Object.assign(options, { repetitionPenalty: chain.repetitionPenalty, history: chain.history });
+              else options[stage] = chain[stage];
+            }
+            const want = referenceProbs(Float32Array.from(logits), [1, logits.length], options);
             const row = shown.slice((i + 1) * logits.length, (i + 2) * logits.length);
             row.forEach((p, j) => {
               if (want[j] === 0) expect(p, `${order}, stage ${i}, token ${j}`).toBe(0);

@@ -43,6 +43,17 @@ function readChain($) {
   };
 }
 
+/** The options of the stages in `order` only, with that order: the package refuses an option whose
+ *  stage an explicit order leaves out (it would do nothing). */
+function optionsOf(c, order) {
+  const o = { order };
+  for (const stage of order) {
+    if (stage === "penalties") Object.assign(o, { repetitionPenalty: c.repetitionPenalty, history: c.history });
+    else o[stage] = c[stage];
+  }
+  return o;
+}
+
 /** Whether a stage changes anything with these options (the package skips the others too). */
 function isOn(stage, c) {
   if (stage === "penalties") return c.repetitionPenalty !== 1 && c.history.length > 0;
@@ -71,7 +82,7 @@ export function setupSampler({ $, renderMatrix, showError, parseLogits }) {
       const stages = [[], ...active.map((_, i) => active.slice(0, i + 1))];
       const probs = new Float32Array(stages.length * cols);
       stages.forEach((o, i) => {
-        probs.set(samplingProbs(data, [1, cols], { ...chain, order: o }), i * cols);
+        probs.set(samplingProbs(data, [1, cols], optionsOf(chain, o)), i * cols);
       });
       renderMatrix($("sampler-out"), probs, stages.length, cols, {
         kind: "prob",
