@@ -1,8 +1,12 @@
 // The sampler's section of the benchmark (issue 13): sample() over [B, V] logits for the issue's shapes
 // and chains, float32 and float16, against one simdmax softmax over the same logits and two plain-JS
 // samplers as users write them (a full sort; a heap for top-k and a partial sort for top-p).
-// transformers.js is not a devDependency here (not measured). Run alone: `node bench/run.mjs --only sampling`.
+// transformers.js's own sampling path (bench/peers/transformers.mjs: its processors, then topk, softmax
+// and a draw, as its generate() samples) where it installs, for one row: it has no top-p or min-p, so
+// those chains run as its sampler would run them (without), marked in the table.
+// Run alone: `node bench/run.mjs --only sampling`.
 import { createSimdmax } from "../dist/index.js";
+import * as transformers from "./peers/transformers.mjs";
 
 const SHAPES = [
   [1, 32000],
@@ -65,6 +69,20 @@ function time(fn, ms) {
     const t0 = performance.now();
     for (let i = 0; i < per; i++) fn();
     runs.push((performance.now() - t0) / per);
+  }
+  runs.sort((a, b) => a - b);
+  return runs[runs.length >> 1];
+}
+
+/** Median milliseconds per call of an async function (transformers.js's topk is one). */
+async function timeAsync(fn, ms) {
+  for (let i = 0; i < 3; i++) await fn();
+  const runs = [];
+  const end = performance.now() + ms;
+  while (performance.now() < end || runs.length < 5) {
+    const t0 = performance.now();
+    await fn();
+    runs.push(performance.now() - t0);
   }
   runs.sort((a, b) => a - b);
   return runs[runs.length >> 1];
@@ -203,9 +221,13 @@ function optimizedSampler(x, B, V, o, history, random) {
 export async function runSampling({ log = console.log, quick = false } = {}) {
   const ms = quick ? 60 : 250;
   const sm = await createSimdmax({ build: "relaxed" }).catch(() => createSimdmax({ simd: true }));
+  const tjs = await transformers.initTransformers();
   log(`\nsampler (issue 13): sample() on the ${sm.features.build} build; median ms per call`);
   log(
-    "shape        chain                                                   f32 sample  f16 sample  softmax  ×softmax  full-sort JS  ×  optimized JS  ×",
+    tjs ? `peer: ${tjs}; * = the chain without the options it does not have` : `transformers.js not measured: ${transformers.unavailable}`,
+  );
+  log(
+    "shape        chain                                                   f32 sample  f16 sample  softmax  ×softmax  full-sort JS  ×  optimized JS  ×   transformers.js  ×",
   );
   const results = [],
     targets = [];
@@ -226,10 +248,24 @@ export async function runSampling({ log = console.log, quick = false } = {}) {
       const f16 = time(() => sm.sample(h, [B, V], { ...opts, dtype: "float16", seed: 7 }), ms);
       const slow = V <= 128256 && B === 1 ? time(() => fullSortSampler(x, B, V, c.opts, hist ?? [], random), ms) : undefined;
       const fast = time(() => optimizedSampler(x, B, V, c.opts, hist ?? [], random), ms);
-      const r = { shape: [B, V], chain: c.name, sampleMs: f32, sampleF16Ms: f16, softmaxMs: softmax, fullSortMs: slow, optimizedMs: fast };
+      const row = x.subarray(0, V);
+      const peer = tjs && B === 1 ? transformers.sampler(V, { ...c.opts, history: hist }) : null;
+      const tjsMs = peer ? await timeAsync(() => peer(row), ms) : undefined;
+      const partial = peer && transformers.unsupported(c.opts).length > 0 ? "*" : " ";
+      const r = {
+        shape: [B, V],
+        chain: c.name,
+        sampleMs: f32,
+        sampleF16Ms: f16,
+        softmaxMs: softmax,
+        fullSortMs: slow,
+        optimizedMs: fast,
+        transformersMs: tjsMs,
+        transformersSkips: peer ? transformers.unsupported(c.opts) : undefined,
+      };
       results.push(r);
       log(
-        `${`${B}×${V}`.padEnd(12)} ${c.name.padEnd(55)} ${f32.toFixed(3).padStart(10)}  ${f16.toFixed(3).padStart(10)}  ${softmax.toFixed(3).padStart(7)}  ${(f32 / softmax).toFixed(2).padStart(8)}  ${slow === undefined ? "           -" : slow.toFixed(2).padStart(12)}  ${slow === undefined ? "  -" : (slow / f32).toFixed(0).padStart(3)}  ${fast.toFixed(3).padStart(12)}  ${(fast / f32).toFixed(1)}`,
+        `${`${B}×${V}`.padEnd(12)} ${c.name.padEnd(55)} ${f32.toFixed(3).padStart(10)}  ${f16.toFixed(3).padStart(10)}  ${softmax.toFixed(3).padStart(7)}  ${(f32 / softmax).toFixed(2).padStart(8)}  ${slow === undefined ? "           -" : slow.toFixed(2).padStart(12)}  ${slow === undefined ? "  -" : (slow / f32).toFixed(0).padStart(3)}  ${fast.toFixed(3).padStart(12)}  ${(fast / f32).toFixed(1).padStart(3)}  ${tjsMs === undefined ? "               -" : `${tjsMs.toFixed(3).padStart(15)}${partial}`}  ${tjsMs === undefined ? "-" : (tjsMs / f32).toFixed(1)}`,
       );
       if (V === 128256 && B === 1 && c.name === CHAINS[0].name) {
         targets.push(
