@@ -252,7 +252,7 @@ export function distill(
     }
     Ss += <f64>e_s;
     St += <f64>e_t;
-    if (kl && e_t != 0) U += <f64>e_t * (<f64>zt - <f64>zs);
+    if (kl) U += klTerm(e_t, zt, zs);
     if (sep) {
       const e_h = expNegs(x - shh);
       if (keep) store<f32>(at(eh, i), e_h);
@@ -302,7 +302,9 @@ export function distill(
   const vs = f32x4.splat(sh),
     vs2 = f32x4.splat(sh2),
     vt = f32x4.splat(temp),
-    zero = f32x4.splat(0);
+    zero = f32x4.splat(0),
+    ninf = f32x4.splat(-Infinity),
+    pinf = f32x4.splat(Infinity);
   const nv = n & ~3;
   let S: f64 = 0,
     S2: f64 = 0,
@@ -327,7 +329,12 @@ export function distill(
         a2 = f32x4.add(a2, v128.and(e2x, mask));
       } else if (kl) {
         const zy = f32x4.sub(scaledv(v128.load(at(y, i)), vt, scaled), vs2);
-        a2 = f32x4.add(a2, v128.and(f32x4.mul(ex, f32x4.sub(z, zy)), v128.and(f32x4.ne(ex, zero), mask)));
+        // e·(z − zy) where the teacher's exp e is not 0; where it flushed to 0 below 2^-126 but the
+        // teacher's logit is finite, against a student's −Infinity: +Infinity, which makes the row
+        // summed again in float64 (rowU64), else 0.
+        const term = v128.and(f32x4.mul(ex, f32x4.sub(z, zy)), f32x4.ne(ex, zero));
+        const lost = v128.and(f32x4.eq(zy, ninf), v128.andnot(f32x4.ne(z, ninf), f32x4.ne(ex, zero)));
+        a2 = f32x4.add(a2, v128.and(v128.or(term, v128.and(lost, pinf)), mask));
       }
     }
     S += hsum(a);
@@ -346,6 +353,29 @@ export function distill(
   if (kl) store<f64>(acc2, U);
 }
 
+/** One of U's terms, e·(zt − zs), e = exp(zt) the teacher's: 0 where e is 0 (xlogy), except where e
+ *  only flushed to 0 (zt finite) against a student's −Infinity: +Infinity there, for the row to be
+ *  summed again in float64 (rowU64). */
+// @ts-ignore: decorator
+@inline function klTerm(e: f32, zt: f64, zs: f64): f64 {
+  if (e != 0) return <f64>e * (zt - zs);
+  return zs == -Infinity && zt > -Infinity ? Infinity : 0;
+}
+
+/** U over a whole row with float64 exps relative to the final shifts, e = exp(zt) being 0 only where
+ *  float64 underflows (as the float64 reference's probability): a term is e·(zt − zs), +Infinity where
+ *  e > 0 meets a student's −Infinity, 0 where e is 0 (xlogy). */
+function rowU64(xs: usize, xt: usize, n: i32, shs: f32, sht: f32, temp: f32): f64 {
+  let U: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const zs = <f64>(load<f32>(at(xs, i)) / temp) - <f64>shs,
+      zt = <f64>(load<f32>(at(xt, i)) / temp) - <f64>sht;
+    const e = Math.exp(zt);
+    if (e != 0) U += e * (zt - zs);
+  }
+  return U;
+}
+
 /** U's terms of a block in float64, the differences taken from the float32 quotients z = x / T: the
  *  rare path of a float32 term or sum that left float32's range. */
 function blockU64(xs: usize, xt: usize, n: i32, shs: f32, sht: f32, temp: f32): f64 {
@@ -353,8 +383,7 @@ function blockU64(xs: usize, xt: usize, n: i32, shs: f32, sht: f32, temp: f32): 
   for (let i = 0; i < n; i++) {
     const zs = <f64>(load<f32>(at(xs, i)) / temp) - <f64>shs,
       zt = <f64>(load<f32>(at(xt, i)) / temp) - <f64>sht;
-    const e = expNegs(<f32>zt);
-    if (e != 0) U += <f64>e * (zt - zs);
+    U += klTerm(expNegs(<f32>zt), zt, zs);
   }
   return U;
 }
@@ -589,6 +618,10 @@ function distillRows(
       }
     }
     if (!sep) Sh = Ss;
+    // +Infinity from a student's −Infinity where the teacher's float32 exp flushed to 0 (klTerm): the
+    // float64 reference's probability is 0 only below float64's range, so the row is summed again
+    // with float64 exps (a rare path: a −Infinity student logit).
+    if (kl && U == Infinity) U = rowU64(xs, xt, C, shs, sht, temp);
     const LSs = Math.log(Ss),
       LSt = Math.log(St);
     // A row whose max is not finite (an +Infinity, or all −Infinity) has NaN log-probabilities, as in

@@ -9,7 +9,9 @@
 //    times its weight; 64 covers the block sums' roundings with room. The hard part adds
 //    cross-entropy's own: 64·U·A·(1 + |log Sh| + Σ qh·|x − m|) + 64·U·Σ α·|x − m|.
 //  - "none" terms: the same per element, 64·U·(p + q)·(1 + |X| + |Y|), plus their float32 rounding U·|term|.
-//  - gradient element c: 64·U·(|G|·(p_c + q_c + |dX_c| + q_c·|Σ dX|)·(1 + |X_c| + |Y_c|) + |Gh|·(A·qh_c + α_c)·(1 + |log qh_c|))
+//  - gradient element c: 64·U·(|G|·(p_c + q_c + |dX_c| + q_c·|Σ dX|)·(1 + |X_c| + |Y_c|) + |G|·q_c·Σ_k g_k·(p_k + q_k)·(1 + |X_k| + |Y_k|)
+//    + |Gh|·(A·qh_c + α_c)·(1 + |log qh_c|)) (the second term: the row sum through the log-softmax, each
+//    element's error weighted by its upstream gradient g_k)
 //    plus 2^-126·(|G| + |Gh|) (exps below 2^-126 are 0 in the kernels, the reference keeps them).
 //  - element-wise klDiv is float64 in the kernel: 1e-12 relative (the sum's order), U for "none"'s rounding.
 // NaN and ±Infinity in the reference must come out exactly (NaN as NaN, Infinity as Infinity).
@@ -134,7 +136,7 @@ const caseArb = fc
     offset: fc.constantFrom(0, 0, 95), // 95: logits in 90-100 prove the max subtraction
     special: fc.constantFrom(0, 0, 0.003),
     maskedTeacher: fc.constantFrom(0, 0, 0.2), // −Infinity teacher columns
-    temperature: fc.constantFrom(undefined, 0.5, 2, 4, 1.3),
+    temperature: fc.constantFrom(undefined, 0.5, 2, 4, 8, 1.3),
     op: fc.constantFrom("kl" as const, "klPointwise" as const, "jsd" as const, "distill" as const),
     reduction: fc.constantFrom("mean" as const, "sum" as const, "batchmean" as const, "none" as const),
     logTarget: fc.boolean(),
@@ -328,6 +330,12 @@ function tolerancesOf(c: Case, layout: Layout, s: Float32Array, t: Float32Array,
       });
       hardRow = 64 * U * (A * (1 + spread) + spread);
     }
+    // The gradient's row sum (through the log-softmax: q_c·Σ_k d_k) carries every element's error,
+    // each weighted by its own upstream gradient (per element with "none"'s gradOutput).
+    let cross = 0;
+    idx.forEach((j, k) => {
+      cross += ge(j) * (fin(p[k]!) + fin(q[k]!)) * (1 + fin(X[k]!) + fin(Y[k]!));
+    });
     idx.forEach((j, k) => {
       const lx = 1 + fin(X[k]!) + fin(Y[k]!);
       term[j] = scale * (64 * U * (fin(p[k]!) + fin(q[k]!)) * lx) + 2 * U * fin(p[k]! * (Y[k]! - X[k]!)) * scale;
@@ -335,7 +343,7 @@ function tolerancesOf(c: Case, layout: Layout, s: Float32Array, t: Float32Array,
       grad[j] =
         64 *
           U *
-          (Math.abs(G) * gj * (fin(p[k]!) + fin(q[k]!) + dX[k]! + fin(q[k]!) * dXsum) * lx +
+          (Math.abs(G) * (gj * (fin(p[k]!) + fin(q[k]!) + dX[k]! + fin(q[k]!) * dXsum) * lx + fin(q[k]!) * cross) +
             Gh * g * (A * Math.exp(H[k] ?? 0) + alphaC[k]!) * (1 + fin(H[k] ?? 0))) +
         2 ** -126 * (Math.abs(G) * gj + Gh * g) * 4;
     });
