@@ -7,6 +7,7 @@
 // figures from the same run.
 import { Bench } from "tinybench";
 import * as tf from "@tensorflow/tfjs";
+import { logits, calibrate } from "./data.mjs";
 
 export const SHAPES = [
   [256, 1000],
@@ -15,25 +16,6 @@ export const SHAPES = [
 ];
 const ALPHA = 0.5;
 const T = 4;
-
-function logits(n, seed) {
-  const x = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 2 ** 32) * 16 - 8; // logits in [−8, 8)
-  }
-  return x;
-}
-
-/** Per-call repetitions so that one timed sample lasts ≥ ~0.2 ms. */
-function calibrate(fn) {
-  for (let reps = 1; ; reps *= 2) {
-    const t = performance.now();
-    for (let i = 0; i < reps; i++) fn();
-    if (performance.now() - t > 0.2 || reps > 1 << 20) return reps;
-  }
-}
 
 async function measure(candidates, rounds, timeMs) {
   const medians = new Map(candidates.map((c) => [c.name, []]));

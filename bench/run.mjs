@@ -11,6 +11,7 @@ import os from "node:os";
 import { readFile } from "node:fs/promises";
 import { createSimdmax } from "../dist/index.js";
 import * as plain from "./plain.mjs";
+import { logits, calibrate } from "./data.mjs";
 import * as tfjs from "./peers/tfjs.mjs";
 import * as ortPeer from "./peers/ort.mjs";
 import { chartSvg } from "./chart.mjs";
@@ -75,27 +76,6 @@ function rawBuffers(n, module = raw) {
   const have = module.memory.buffer.byteLength;
   if (need > have) module.memory.grow(Math.ceil((need - have) / 65536));
   return { x: base, y: base + 4 * n };
-}
-
-function logits(n, seed) {
-  const x = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 2 ** 32) * 16 - 8; // logits in [−8, 8)
-  }
-  return x;
-}
-
-/** Repeats fn so that one timed sample lasts ≥ ~0.2 ms, and reports per-call times. */
-function calibrate(fn) {
-  let reps = 1;
-  for (;;) {
-    const t = performance.now();
-    for (let i = 0; i < reps; i++) fn();
-    if (performance.now() - t > 0.2 || reps > 1 << 20) return reps;
-    reps *= 2;
-  }
 }
 
 /** The same for a candidate whose fn returns a promise (ONNX Runtime's session.run): each call awaited. */
