@@ -27,6 +27,14 @@
 // @ts-ignore: decorator
 @inline export const KL_LOG_TARGET: i32 = 1;
 
+/** Flags bit of samplingPrepare: write the row as float32 scores to y (else x is only checked). */
+// @ts-ignore: decorator
+@inline export const PREPARE_WRITE: i32 = 1;
+
+/** Flags bit of samplingPrepare: the logsumexp of the float32 row too (log_softmax's normalizer). */
+// @ts-ignore: decorator
+@inline export const PREPARE_LOGSUMEXP: i32 = 2;
+
 /** Rows (inner == 1) up to this long are done four at a time, one row per lane, in the SIMD builds:
  *  the forward softmax family, log-softmax's backward and cross-entropy. Up to here the lanes kernels
  *  measured faster than the row kernels (bench/RESULTS.md); their float32 sums of at most 31 exps stay

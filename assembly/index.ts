@@ -15,13 +15,14 @@ export { distill, klDivPointwise, klDivPointwiseBackward } from "./distill";
 export { softcapForward, softcapBackward } from "./softcap";
 export {
   samplingWorkspaceBytes,
-  samplingCheck,
-  samplingLoad,
+  samplingPrepare,
   samplingAdd,
   samplingMask,
   samplingPenalties,
   samplingTemperature,
   samplingTopK,
+  samplingTopKCompact,
+  samplingExpand,
   samplingTopP,
   samplingMinP,
   samplingTypicalP,

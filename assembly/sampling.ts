@@ -20,7 +20,9 @@
 //    is within the cutoff. Failing that, topK bins the scores by their distance to the row's max
 //    (BIN_SCALE bins per unit, NB of them) and sorts the k-th's bin; topP takes the compact path.
 //    minP compares each score with a float32 threshold.
-import { rowMax } from "./rows";
+import { PREPARE_LOGSUMEXP, PREPARE_WRITE } from "./abi";
+import { rowExpSum, rowMax } from "./rows";
+import { logSumExpOf } from "./rules";
 import { at, at8 } from "./ptr";
 import {
   expNegv,
@@ -62,6 +64,10 @@ import {
 @inline const WS_COUNT: usize = 8192; // NB × i32
 // @ts-ignore: decorator
 @inline const WS_Z: usize = 57344; // f64
+// @ts-ignore: decorator
+@inline const WS_CANDIDATES: usize = 57352; // i32: kthLargest's candidates, −1: none
+// @ts-ignore: decorator
+@inline const WS_TAU: usize = 57356; // f32: their threshold
 // @ts-ignore: decorator
 @inline const WS_ARRAYS: usize = 65536;
 
@@ -140,6 +146,25 @@ export function samplingWorkspaceBytes(n: i32): i32 {
   return reinterpret<f32>(r > 0 || (r == 0 && b == 0) ? b + 1 : b - 1);
 }
 
+/** The largest float32 ≤ t. */
+// @ts-ignore: decorator
+@inline function roundDown(t: f64): f32 {
+  const r = <f32>t;
+  if (<f64>r <= t) return r;
+  const b = reinterpret<i32>(r);
+  if (r > 0) return reinterpret<f32>(b - 1); // +Infinity too: to the largest finite
+  return r == 0 ? reinterpret<f32>(0x80000001) : reinterpret<f32>(b + 1); // from ±0: −2^−149
+}
+
+/** The largest float32 < q (−Infinity for −Infinity). */
+// @ts-ignore: decorator
+@inline function prevFloat(q: f32): f32 {
+  if (q == -Infinity) return q;
+  const b = reinterpret<i32>(q);
+  if (q > 0) return reinterpret<f32>(b - 1);
+  return q == 0 ? reinterpret<f32>(0x80000001) : reinterpret<f32>(b + 1);
+}
+
 /** y_j = −Infinity where y_j < thr. */
 function removeBelow(n: i32, y: usize, thr: f32): void {
   let j = 0;
@@ -160,13 +185,18 @@ function gatherFinite(n: i32, y: usize, I: usize): i32 {
     j = 0;
   if (ASC_FEATURE_SIMD) {
     const ninf = f32x4.splat(-Infinity);
-    for (; j + 4 <= n; j += 4) {
-      if (!v128.any_true(f32x4.gt(v128.load(at(y, j)), ninf))) continue; // four removed tokens
-      for (let l = 0; l < 4; l++) {
-        if (load<f32>(at(y, j + l)) > -Infinity) {
-          store<i32>(at(I, c), j + l);
-          c++;
-        }
+    for (; j + 16 <= n; j += 16) {
+      const p = at(y, j);
+      let bits = hits16(
+        f32x4.gt(v128.load(p), ninf),
+        f32x4.gt(v128.load(p, 16), ninf),
+        f32x4.gt(v128.load(p, 32), ninf),
+        f32x4.gt(v128.load(p, 48), ninf),
+      );
+      while (bits != 0) {
+        store<i32>(at(I, c), j + ctz(bits));
+        c++;
+        bits &= bits - 1;
       }
     }
   }
@@ -276,106 +306,187 @@ function entropyOf(c: i32, I: usize, E: usize, z: f64): f64 {
 
 // ---- The stages that set scores ----
 
-/** y = x as float32 scores: dtype 0 float32 (copied unless x is y), 1 IEEE float16, 2 bfloat16 (x then
- *  holds n 16-bit values). */
-export function samplingLoad(n: i32, x: usize, y: usize, dtype: i32): void {
-  if (dtype == 0) {
-    if (x != y) copy(y, x, (<usize>n) << 2);
-    return;
-  }
-  // 16-bit logits, converted from the last element down, so that y may start where x does.
-  let j = n;
+/** One pass over a row of n logits at x: with PREPARE_WRITE, y = x as float32 scores (dtype 0 float32,
+ *  copied unless x is y; 1 IEEE float16, 2 bfloat16, converted exactly, y may start where x does);
+ *  the check; the max. Writes at out the max (f32 at 0) and the number of finite logits (i32 at 4);
+ *  with PREPARE_LOGSUMEXP also log Σ exp(x − max) + max (f32 at 8; the rows' formula, rows.ts) over
+ *  the float32 row (y if written, else x, which must then be float32); without it the 4 bytes at 8 are
+ *  left undefined. Returns the index of the first NaN or +Infinity logit, −2 when every logit is
+ *  −Infinity, else −1 (the values at out only then). */
+export function samplingPrepare(n: i32, x: usize, y: usize, dtype: i32, flags: i32, out: usize): i32 {
+  const write = (flags & PREPARE_WRITE) != 0 && !(dtype == 0 && x == y);
+  let m: f32 = -Infinity,
+    finite = 0,
+    bad = false,
+    j = n;
   if (ASC_FEATURE_SIMD) {
-    const magnitude = i32x4.splat(0x7fff),
-      scale = f32x4.splat(HALF_SCALE),
-      expo = i32x4.splat(0x7c00),
-      inf = i32x4.splat(0x7f800000);
-    for (; j >= 4; j -= 4) {
-      const h = i32x4.extend_low_i16x8_u(v128.load64_zero(x + ((<usize>(j - 4)) << 1)));
-      let f: v128;
-      if (dtype == 2) f = i32x4.shl(h, 16);
-      else {
-        const mag = v128.and(h, magnitude);
-        f = f32x4.mul(i32x4.shl(mag, 13), scale);
-        f = v128.or(f, v128.and(inf, i32x4.eq(v128.and(h, expo), expo))); // Infinity and NaN
-        f = v128.or(f, i32x4.shl(i32x4.shr_u(h, 15), 31));
-      }
-      v128.store(at(y, j - 4), f);
-    }
+    // one loop per format and write, so that none branches inside (each returns the whole vectors' part)
+    const acc = out; // its max, finite count and bad flag, overwritten below
+    if (dtype == 0) j = write ? prepareVectors(n, x, y, 0, true, acc) : prepareVectors(n, x, y, 0, false, acc);
+    else if (dtype == 1) j = write ? prepareVectors(n, x, y, 1, true, acc) : prepareVectors(n, x, y, 1, false, acc);
+    else j = write ? prepareVectors(n, x, y, 2, true, acc) : prepareVectors(n, x, y, 2, false, acc);
+    m = load<f32>(acc);
+    finite = load<i32>(acc, 4);
+    bad = load<i32>(acc, 8) != 0;
   }
   for (j--; j >= 0; j--) {
-    const h = <u32>load<u16>(x + ((<usize>j) << 1));
-    store<f32>(at(y, j), dtype == 2 ? reinterpret<f32>(h << 16) : halfToFloat(h));
+    const f = logitOf(x, dtype, j);
+    if (write) store<f32>(at(y, j), f);
+    if (isNaN(f) || f == Infinity) bad = true;
+    if (f > -Infinity) finite++;
+    m = m < f ? f : m;
   }
+  if (bad) {
+    // y when written: 16-bit logits converted over themselves are gone from x
+    for (let i = 0; i < n; i++) {
+      const f = write ? load<f32>(at(y, i)) : logitOf(x, dtype, i);
+      if (isNaN(f) || f == Infinity) return i;
+    }
+  }
+  if (finite == 0) return -2;
+  store<f32>(out, m);
+  store<i32>(out, finite, 4);
+  if (flags & PREPARE_LOGSUMEXP) {
+    const row = (flags & PREPARE_WRITE) != 0 ? y : x;
+    store<f32>(out, logSumExpOf(m, rowExpSum(row, row, n, m, 1, false)), 8); // m is finite
+  }
+  return -1;
 }
 
-/** 2^112: binary16's magnitude bits shifted to float32's places, times this, are its value (exact,
- *  subnormals included); exponent 31 (Infinity, NaN) is set apart. */
+/** The constants of the 16-bit conversion and the check, splatted from memory before prepareVectors'
+ *  loop (shared/AS-NOTES.md): binary16's magnitude mask and exponent bits, +Infinity's bits,
+ *  −Infinity, and at 16 HALF_SCALE, 2^112: binary16's magnitude bits shifted to float32's places,
+ *  times it, are its value (exact, subnormals included; exponent 31, Infinity and NaN, is set apart). */
+const PREPARE_TABLE: usize = memory.data<u32>([0x7fff, 0x7c00, 0x7f800000, 0xff800000, 0x77800000, 0, 0, 0], 16); // 32 bytes: heapBase stays a multiple of 16
+
+/** samplingPrepare's vector part, from the last element down (16-bit logits may be converted over
+ *  themselves), two vectors a step: the max, the finite count and whether a NaN or +Infinity came (the
+ *  scalar search then finds the first), at acc; returns how many elements are left at the front. */
 // @ts-ignore: decorator
-@inline const HALF_SCALE: f32 = 5.192296858534828e33;
+@inline function prepareVectors(n: i32, x: usize, y: usize, dtype: i32, write: bool, acc: usize): i32 {
+  const T = PREPARE_TABLE;
+  const magnitude = v128.load32_splat(T, 0),
+    expo = v128.load32_splat(T, 4),
+    inf = v128.load32_splat(T, 8),
+    ninf = v128.load32_splat(T, 12),
+    scale = v128.load32_splat(T, 16); // HALF_SCALE
+  let m0 = ninf,
+    m1 = ninf,
+    vbad = i32x4.splat(0),
+    vfin = vbad,
+    j = n;
+  for (; j >= 8; j -= 8) {
+    const f0 = loadLogits(x, j - 4, dtype, magnitude, expo, inf, scale),
+      f1 = loadLogits(x, j - 8, dtype, magnitude, expo, inf, scale);
+    if (write) {
+      v128.store(at(y, j - 4), f0);
+      v128.store(at(y, j - 8), f1);
+    }
+    m0 = f32x4.pmax(m0, f0);
+    m1 = f32x4.pmax(m1, f1);
+    // NaN, or +Infinity's bits; a finite lane counts −1
+    vbad = v128.or(vbad, v128.or(v128.or(f32x4.ne(f0, f0), i32x4.eq(f0, inf)), v128.or(f32x4.ne(f1, f1), i32x4.eq(f1, inf))));
+    vfin = i32x4.add(vfin, i32x4.add(f32x4.gt(f0, ninf), f32x4.gt(f1, ninf)));
+  }
+  if (j >= 4) {
+    const f0 = loadLogits(x, j - 4, dtype, magnitude, expo, inf, scale);
+    if (write) v128.store(at(y, j - 4), f0);
+    m0 = f32x4.pmax(m0, f0);
+    vbad = v128.or(vbad, v128.or(f32x4.ne(f0, f0), i32x4.eq(f0, inf)));
+    vfin = i32x4.add(vfin, f32x4.gt(f0, ninf));
+    j -= 4;
+  }
+  let vm = f32x4.pmax(m0, m1);
+  vm = f32x4.pmax(vm, v128.shuffle<f32>(vm, vm, 2, 3, 0, 1));
+  vm = f32x4.pmax(vm, v128.shuffle<f32>(vm, vm, 1, 0, 3, 2));
+  store<f32>(acc, f32x4.extract_lane(vm, 0));
+  store<i32>(
+    acc,
+    -(i32x4.extract_lane(vfin, 0) + i32x4.extract_lane(vfin, 1) + i32x4.extract_lane(vfin, 2) + i32x4.extract_lane(vfin, 3)),
+    4,
+  );
+  store<i32>(acc, <i32>v128.any_true(vbad), 8);
+  return j;
+}
+
+/** Logits j..j+3 of x as float32 lanes (dtype as samplingPrepare's; the constants from PREPARE_TABLE). */
+// @ts-ignore: decorator
+@inline function loadLogits(x: usize, j: i32, dtype: i32, magnitude: v128, expo: v128, inf: v128, scale: v128): v128 {
+  if (dtype == 0) return v128.load(at(x, j));
+  const h = i32x4.extend_low_i16x8_u(v128.load64_zero(x + ((<usize>j) << 1)));
+  if (dtype == 2) return i32x4.shl(h, 16);
+  let f = f32x4.mul(i32x4.shl(v128.and(h, magnitude), 13), scale);
+  f = v128.or(f, v128.and(inf, i32x4.eq(v128.and(h, expo), expo))); // Infinity and NaN
+  return v128.or(f, i32x4.shl(i32x4.shr_u(h, 15), 31));
+}
+
+/** Logit j of x as float32 (dtype as samplingPrepare's). */
+// @ts-ignore: decorator
+@inline function logitOf(x: usize, dtype: i32, j: i32): f32 {
+  if (dtype == 0) return load<f32>(at(x, j));
+  const h = <u32>load<u16>(x + ((<usize>j) << 1));
+  return dtype == 2 ? reinterpret<f32>(h << 16) : halfToFloat(h);
+}
 
 /** IEEE binary16 bits → float32 (exact), as each lane of samplingLoad's vector loop. */
 // @ts-ignore: decorator
 @inline function halfToFloat(h: u32): f32 {
-  let f = reinterpret<u32>(reinterpret<f32>((h & 0x7fff) << 13) * HALF_SCALE);
+  // HALF_SCALE from the table the vector loop splats: every build then has the same static data
+  let f = reinterpret<u32>(reinterpret<f32>((h & 0x7fff) << 13) * load<f32>(PREPARE_TABLE, 16));
   if ((h & 0x7c00) == 0x7c00) f |= 0x7f800000;
   return reinterpret<f32>(f | ((h >> 15) << 31));
 }
 
-/** The first bad logit: its index when NaN or +Infinity, −2 when every logit is −Infinity, else −1. */
-export function samplingCheck(n: i32, x: usize): i32 {
-  let finite = false,
-    j = 0;
-  if (ASC_FEATURE_SIMD) {
-    const inf = f32x4.splat(Infinity),
-      ninf = f32x4.splat(-Infinity);
-    let fin = i32x4.splat(0);
-    for (; j + 4 <= n; j += 4) {
-      const v = v128.load(at(x, j));
-      if (v128.any_true(v128.or(f32x4.ne(v, v), f32x4.eq(v, inf)))) break; // the scalar loop finds which
-      fin = v128.or(fin, f32x4.gt(v, ninf));
-    }
-    finite = v128.any_true(fin);
-  }
-  for (; j < n; j++) {
-    const v = load<f32>(at(x, j));
-    if (isNaN(v) || v == Infinity) return j;
-    if (v > -Infinity) finite = true;
-  }
-  return finite ? -1 : -2;
-}
+// samplingAdd, samplingMask and samplingPenalties return how many finite scores they made −Infinity
+// (none of them makes a −Infinity finite), so a host knows when a row has no token left.
 
 /** y[ids[k]] += values[k] (float64 values, the sum rounded to float32) for k < count: logitBias, and
  *  suppressTokens with values −Infinity. */
-export function samplingAdd(y: usize, ids: usize, values: usize, count: i32): void {
+export function samplingAdd(y: usize, ids: usize, values: usize, count: i32): i32 {
+  let removed = 0;
   for (let k = 0; k < count; k++) {
     const p = at(y, load<i32>(at(ids, k)));
-    store<f32>(p, <f32>(<f64>load<f32>(p) + load<f64>(at8(values, k))));
+    const s = load<f32>(p);
+    const v = <f32>(<f64>s + load<f64>(at8(values, k)));
+    store<f32>(p, v);
+    removed += <i32>(s > -Infinity && v == -Infinity);
   }
+  return removed;
 }
 
 /** y_j = −Infinity where bit j & 31 of mask word j >> 5 is clear (a grammar engine's bitmask). */
-export function samplingMask(n: i32, y: usize, mask: usize): void {
+export function samplingMask(n: i32, y: usize, mask: usize): i32 {
   const words = (n + 31) >> 5;
+  let removed = 0;
   for (let w = 0; w < words; w++) {
     const bits = load<i32>(at(mask, w));
     if (bits == -1) continue;
     const end = min(n, (w + 1) << 5);
-    for (let j = w << 5; j < end; j++) if (((bits >>> (j & 31)) & 1) == 0) store<f32>(at(y, j), -Infinity);
+    for (let j = w << 5; j < end; j++) {
+      if (((bits >>> (j & 31)) & 1) != 0) continue;
+      removed += <i32>(load<f32>(at(y, j)) > -Infinity);
+      store<f32>(at(y, j), -Infinity);
+    }
   }
+  return removed;
 }
 
 /** For each distinct token ids[k] (k < count) seen counts[k] times: Hugging Face's repetition penalty
  *  (s / penalty when s > 0, s·penalty otherwise), then s − count·frequency − presence (OpenAI,
- *  llama.cpp); in float64, rounded to float32 once. */
-export function samplingPenalties(y: usize, ids: usize, counts: usize, count: i32, repetition: f64, frequency: f64, presence: f64): void {
+ *  llama.cpp); in float64, rounded to float32 once (a score past float32's range becomes ±Infinity). */
+export function samplingPenalties(y: usize, ids: usize, counts: usize, count: i32, repetition: f64, frequency: f64, presence: f64): i32 {
+  let removed = 0;
   for (let k = 0; k < count; k++) {
     const p = at(y, load<i32>(at(ids, k)));
     const c = <f64>load<i32>(at(counts, k));
-    let v = <f64>load<f32>(p);
+    const s = load<f32>(p);
+    let v = <f64>s;
     if (repetition != 1) v = v < 0 ? v * repetition : v / repetition;
-    store<f32>(p, <f32>(v - c * frequency - (c > 0 ? presence : 0)));
+    const r = <f32>(v - c * frequency - (c > 0 ? presence : 0));
+    store<f32>(p, r);
+    removed += <i32>(s > -Infinity && r == -Infinity);
   }
+  return removed;
 }
 
 /** y = y / t in float32 (t rounded to float32, as PyTorch's scores / temperature); t = 0: greedy, only
@@ -415,24 +526,116 @@ export function samplingTemperature(n: i32, y: usize, t: f64): f32 {
 // ---- Truncations ----
 
 /** Hugging Face's TopKLogitsWarper: k = min(max(topK, minKeep), n); every score below the k-th largest
- *  is removed (ties at the k-th survive). A selection: one pass counts the scores per bin, the bin of
- *  the k-th is gathered and sorted. */
+ *  is removed (ties at the k-th survive). */
 export function samplingTopK(n: i32, y: usize, topK: i32, minKeep: i32, ws: usize): void {
   const k = min(max(topK, minKeep), n);
-  if (k >= n) return;
+  if (k < n) removeBelow(n, y, kthLargest(n, y, k, ws));
+}
+
+/** The top-k stage that leaves a compact row: the scores kept by Hugging Face's TopKLogitsWarper
+ *  applied to y / T (T = t rounded to float32, 1: y itself), divided by T, go to y[0, c) in index
+ *  order and their token ids to idx[0, c); returns c. So a temperature right before top-k divides
+ *  only the kept scores: division by T > 0 is monotonic in float32, so the k-th largest of y / T is
+ *  (k-th largest of y) / T = q, and a score y_j < the k-th whose quotient still equals q (ties made
+ *  by rounding) is found among the y_j ≥ T·prev(q), then kept by its quotient, as Hugging Face's
+ *  comparison on the divided scores keeps it. */
+export function samplingTopKCompact(n: i32, y: usize, topK: i32, minKeep: i32, t: f64, idx: usize, ws: usize): i32 {
+  const k = min(max(topK, minKeep), n);
+  const tf = <f32>t,
+    scaled = tf != 1;
+  const thr = k < n ? kthLargest(n, y, k, ws) : -Infinity;
+  const q = scaled ? thr / tf : thr;
+  // every y_j with y_j / T ≥ q is > T·prev(q) (exact in float64), so ≥ that rounded down
+  const lo = scaled ? roundDown(<f64>tf * <f64>prevFloat(q)) : thr;
+  const I = arrE(ws, n),
+    g = load<i32>(ws + WS_CANDIDATES);
+  let c = 0;
+  if (g >= 0 && lo >= load<f32>(ws + WS_TAU)) {
+    // the sampled threshold's candidates (every y_j ≥ tau, their ids ascending at I) hold them all
+    for (let i = 0; i < g; i++) {
+      const j = load<i32>(at(I, i));
+      const s = load<f32>(at(y, j));
+      const z = scaledOf(s, tf, scaled);
+      if (s >= lo && z >= q) {
+        store<f32>(at(y, c), z);
+        store<i32>(at(idx, c), j);
+        c++;
+      }
+    }
+    return c;
+  }
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vl = f32x4.splat(lo);
+    for (; j + 16 <= n; j += 16) {
+      const p = at(y, j);
+      let bits = hits16(
+        f32x4.ge(v128.load(p), vl),
+        f32x4.ge(v128.load(p, 16), vl),
+        f32x4.ge(v128.load(p, 32), vl),
+        f32x4.ge(v128.load(p, 48), vl),
+      );
+      while (bits != 0) {
+        c = keepAt(y, idx, c, j + ctz(bits), lo, q, tf, scaled);
+        bits &= bits - 1;
+      }
+    }
+  }
+  for (; j < n; j++) c = keepAt(y, idx, c, j, lo, q, tf, scaled);
+  return c;
+}
+
+/** Score j of y kept into the compact row when ≥ lo with a quotient ≥ q (y[c] written only at c ≤ j). */
+// @ts-ignore: decorator
+@inline function keepAt(y: usize, idx: usize, c: i32, j: i32, lo: f32, q: f32, tf: f32, scaled: bool): i32 {
+  const s = load<f32>(at(y, j));
+  const z = scaledOf(s, tf, scaled);
+  if (!(s >= lo && z >= q)) return c;
+  store<f32>(at(y, c), z);
+  store<i32>(at(idx, c), j);
+  return c + 1;
+}
+
+// @ts-ignore: decorator
+@inline function scaledOf(s: f32, tf: f32, scaled: bool): f32 {
+  return scaled ? s / tf : s;
+}
+
+/** A compact row (c ≤ n values at y, their ids ascending at idx) back to n in place: y[idx[i]] = the
+ *  i-th value, `fill` everywhere else (−Infinity for scores, 0 for probabilities). */
+export function samplingExpand(n: i32, y: usize, idx: usize, c: i32, fill: f32): void {
+  // From the last kept score down: the one at i moves to idx[i] ≥ i, past every score not yet moved.
+  let end = n;
+  for (let i = c - 1; i >= 0; i--) {
+    const j = load<i32>(at(idx, i));
+    const v = load<f32>(at(y, i));
+    for (let l = j + 1; l < end; l++) store<f32>(at(y, l), fill);
+    store<f32>(at(y, j), v);
+    end = j;
+  }
+  for (let l = 0; l < end; l++) store<f32>(at(y, l), fill);
+}
+
+/** The k-th largest score (1 ≤ k < n), ties counted: a selection, never a sort of the row. Leaves at
+ *  WS_CANDIDATES how many candidates the sampled threshold found (their ids ascending at arrE, every
+ *  score ≥ WS_TAU's), or −1 when the bins found it. */
+function kthLargest(n: i32, y: usize, k: i32, ws: usize): f32 {
+  store<i32>(ws + WS_CANDIDATES, -1);
   if (n > SAMPLE && k <= n >> 6) {
     // A threshold from a sample: if at least k scores are ≥ it, the k-th largest is among them.
-    // rank from the top: 8 + 2·⌊k·SAMPLE / n⌋ (at most 40 here), without a division by n
+    // r-th largest of the sample, r = 6 + 2·⌊k·SAMPLE / n⌋ (at most 38 here): fewer than k scores of
+    // the row at or above it would take r samples among the top k, whose expected count is below
+    // ⌊k·SAMPLE / n⌋ + 1 (a Poisson tail of about 1e-5 or less; the bins then decide, as exactly).
     let q = 0;
     while (<i64>(q + 1) * <i64>n <= <i64>k * SAMPLE) q++;
-    const tau = sampleScore(n, y, ws, SAMPLE - 9 - 2 * q);
+    const tau = sampleLargest(n, y, ws, 6 + 2 * q);
     if (tau > -Infinity) {
       const g = gatherBetween(n, y, tau, Infinity, ws);
       if (g >= k) {
-        const K = arrK(ws);
-        sortPairs(g, K, arrI(ws, n), arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
-        removeBelow(n, y, scoreOf(<u32>load<u64>(at8(K, g - k))));
-        return;
+        copy(arrE(ws, n), arrI(ws, n), (<usize>g) << 2); // the ids in index order, for samplingTopKCompact
+        store<i32>(ws + WS_CANDIDATES, g);
+        store<f32>(ws + WS_TAU, tau);
+        return scoreOf(selectKey(g, arrK(ws), k, arrK2(ws, n), ws + WS_HIST));
       }
     }
   }
@@ -468,9 +671,72 @@ export function samplingTopK(n: i32, y: usize, topK: i32, minKeep: i32, ws: usiz
     b++;
   }
   const g = gatherBin(n, y, m, b, ws);
-  const K = arrK(ws);
-  sortPairs(g, K, arrI(ws, n), arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
-  removeBelow(n, y, scoreOf(<u32>load<u64>(at8(K, g - (k - above)))));
+  return scoreOf(selectKey(g, arrK(ws), k - above, arrK2(ws, n), ws + WS_HIST));
+}
+
+/** The k-th largest (1 ≤ k ≤ g) of g score keys (u32 values in the u64 slots at K), by a radix
+ *  select from the top byte down: per byte, one pass counts the keys by it and, unless every key
+ *  shares the byte found, one keeps those that do. B is room for 2g u32 keys, H for 256 i32 counts. */
+function selectKey(g: i32, K: usize, k: i32, B: usize, H: usize): u32 {
+  let src = B,
+    dst = B + ((<usize>g) << 2),
+    c = g;
+  for (let i = 0; i < g; i++) store<u32>(at(src, i), <u32>load<u64>(at8(K, i)));
+  for (let shift: u32 = 24; shift > 0; shift -= 8) {
+    const b = rankByte(src, c, shift, k, H);
+    k = load<i32>(H, 1024);
+    const kept = load<i32>(H + ((<usize>b) << 2));
+    if (kept == c) continue;
+    let d = 0;
+    for (let i = 0; i < c; i++) {
+      const key = load<u32>(at(src, i));
+      if (((key >> shift) & 0xff) == b) {
+        store<u32>(at(dst, d), key);
+        d++;
+      }
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+    c = kept;
+  }
+  // the keys left share every byte above the lowest
+  return (load<u32>(src) & 0xffffff00) | rankByte(src, c, 0, k, H);
+}
+
+/** The byte (at `shift`) of the k-th largest of the c keys at src: their counts by that byte at H
+ *  (256 × i32), the rank of the k-th among the keys with that byte at H + 1024. */
+function rankByte(src: usize, c: i32, shift: u32, k: i32, H: usize): u32 {
+  zero(H, 256 << 2);
+  for (let i = 0; i < c; i++) {
+    const h = H + ((<usize>((load<u32>(at(src, i)) >> shift) & 0xff)) << 2);
+    store<i32>(h, load<i32>(h) + 1);
+  }
+  let b = 255;
+  while (k > load<i32>(H + ((<usize>b) << 2))) {
+    k -= load<i32>(H + ((<usize>b) << 2));
+    b--;
+  }
+  store<i32>(H, k, 1024);
+  return <u32>b;
+}
+
+/** The r-th largest (1 ≤ r ≤ 64) of SAMPLE scores at evenly spaced positions (⌊i·n / SAMPLE⌋,
+ *  n > SAMPLE), by a small sorted list (WS_COUNT is room for it). It only guides a threshold. */
+function sampleLargest(n: i32, y: usize, ws: usize, r: i32): f32 {
+  const top = ws + WS_COUNT; // descending
+  let have = 0;
+  for (let i = 0; i < SAMPLE; i++) {
+    const s = load<f32>(at(y, <i32>((<i64>i * n) / SAMPLE)));
+    if (!(s > -Infinity) || (have == r && !(s > load<f32>(at(top, r - 1))))) continue;
+    let p = have < r ? have++ : r - 1;
+    while (p > 0 && load<f32>(at(top, p - 1)) < s) {
+      store<f32>(at(top, p), load<f32>(at(top, p - 1)));
+      p--;
+    }
+    store<f32>(at(top, p), s);
+  }
+  return have == r ? load<f32>(at(top, r - 1)) : -Infinity;
 }
 
 /** The keys and indices (index order) of the scores in bin b into K and I; returns how many. */
@@ -640,26 +906,48 @@ function gatherBetween(n: i32, y: usize, lo: f32, hi: f32, ws: usize): i32 {
   let g = 0,
     j = 0;
   if (ASC_FEATURE_SIMD) {
+    // 16 scores per test: most blocks hold none (one branch for four vectors)
     const vl = f32x4.splat(lo),
       vh = f32x4.splat(hi);
-    for (; j + 4 <= n; j += 4) {
-      const v = v128.load(at(y, j));
-      if (!v128.any_true(v128.and(f32x4.ge(v, vl), f32x4.lt(v, vh)))) continue;
-      for (let l = 0; l < 4; l++) {
+    for (; j + 16 <= n; j += 16) {
+      const p = at(y, j);
+      const v0 = v128.load(p),
+        v1 = v128.load(p, 16),
+        v2 = v128.load(p, 32),
+        v3 = v128.load(p, 48);
+      const h0 = v128.and(f32x4.ge(v0, vl), f32x4.lt(v0, vh)),
+        h1 = v128.and(f32x4.ge(v1, vl), f32x4.lt(v1, vh)),
+        h2 = v128.and(f32x4.ge(v2, vl), f32x4.lt(v2, vh)),
+        h3 = v128.and(f32x4.ge(v3, vl), f32x4.lt(v3, vh));
+      let bits = hits16(h0, h1, h2, h3);
+      while (bits != 0) {
+        const l = ctz(bits);
         const s = load<f32>(at(y, j + l));
         store<u64>(at8(K, g), <u64>keyOf(s));
         store<i32>(at(I, g), j + l);
-        g += <i32>(s >= lo && s < hi);
+        g++;
+        bits &= bits - 1;
       }
     }
   }
-  for (; j < n; j++) {
-    const s = load<f32>(at(y, j));
-    store<u64>(at8(K, g), <u64>keyOf(s));
-    store<i32>(at(I, g), j);
-    g += <i32>(s >= lo && s < hi);
-  }
+  for (; j < n; j++) g = gatherAt(y, K, I, g, j, lo, hi);
   return g;
+}
+
+/** The 16 lanes of four comparisons as bits (bit l: element l of the four vectors' 16). */
+// @ts-ignore: decorator
+@inline function hits16(h0: v128, h1: v128, h2: v128, h3: v128): i32 {
+  if (!v128.any_true(v128.or(v128.or(h0, h1), v128.or(h2, h3)))) return 0;
+  return i32x4.bitmask(h0) | (i32x4.bitmask(h1) << 4) | (i32x4.bitmask(h2) << 8) | (i32x4.bitmask(h3) << 12);
+}
+
+/** Score j into the gather when in [lo, hi) (written at g either way, counted only then). */
+// @ts-ignore: decorator
+@inline function gatherAt(y: usize, K: usize, I: usize, g: i32, j: i32, lo: f32, hi: f32): i32 {
+  const s = load<f32>(at(y, j));
+  store<u64>(at8(K, g), <u64>keyOf(s));
+  store<i32>(at(I, g), j);
+  return g + <i32>(s >= lo && s < hi);
 }
 
 /** How many scores are ≥ t. */

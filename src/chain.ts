@@ -334,7 +334,7 @@ function maskOf(fn: string, v: unknown, B: number, V: number): Int32Array | unde
 
 /** Whether the bitmask allows token j of row r. */
 export function allowedBy(mask: Int32Array, r: number, V: number, j: number): boolean {
-  return ((mask[r * Math.ceil(V / 32) + (j >>> 5)] as number) >>> (j & 31)) & 1 ? true : false;
+  return (((mask[r * Math.ceil(V / 32) + (j >>> 5)] as number) >>> (j & 31)) & 1) === 1;
 }
 
 /** sample's own options, beside the chain's. */

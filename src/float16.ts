@@ -1,6 +1,6 @@
 // 16-bit floats as LLM runtimes hand out logits: IEEE binary16 and bfloat16 bits to numbers (exact).
 // The reference decodes whole rows with them; the wrapper only single values (the kernels convert
-// rows in wasm: assembly/sampling.ts samplingLoad).
+// rows in wasm: assembly/sampling.ts samplingPrepare).
 
 /** IEEE binary16 bits → the number. */
 export function fromFloat16(h: number): number {

@@ -48,7 +48,7 @@ describe("the client module", () => {
       "logSoftmax",
       "logSumExp",
       "samplingDraw",
-      "samplingLoad",
+      "samplingPrepare",
       "samplingTopK",
       "samplingWorkspaceBytes",
       "softmax",
@@ -105,7 +105,9 @@ for (const v of VARIANTS) {
         scores = a.alloc(16),
         lp = a.alloc(8),
         sws = a.alloc(abi.samplingWorkspaceBytes(4));
-      abi.samplingLoad(4, logits, scores, 0);
+      const prepared = a.alloc(12);
+      expect(abi.samplingPrepare(4, logits, scores, 0, 3, prepared)).toBe(-1);
+      expect(getF32(memory, prepared, 3)).toEqual(getF32(memory, base + 192, 3));
       abi.samplingTopK(4, scores, 2, 1, sws);
       expect(token).toBe(abi.samplingDraw(4, scores, 0.5, lp, sws));
       expect(logprob).toEqual(getF64(memory, lp, 1));

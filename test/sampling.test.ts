@@ -224,6 +224,68 @@ describe("the same bits in every build", () => {
   });
 });
 
+describe("a temperature before top-k (divided after the selection, over the kept scores only)", () => {
+  const next = (v: number, d: number) => {
+    const f = new Float32Array([v]),
+      u = new Int32Array(f.buffer);
+    u[0]! += d;
+    return f[0]!;
+  };
+  /** n logits below 1.9, k of them at the top in [1.95, 1.96), and `ties` more just under the k-th:
+   *  float32 steps below it whose quotient by T = 1.85 rounds to the k-th's (a quotient's ulp is about
+   *  twice the step of scores near 2 over 1.85). `at(i)` places the top k (sample positions, say). */
+  function row(seed: number, n: number, k: number, ties: number, at: (i: number) => number) {
+    const r = rng(seed);
+    const x = Float32Array.from({ length: n }, () => 1.8 * r());
+    const top = Array.from({ length: k }, (_, i) => Math.fround(1.95 + 0.01 * r() + (i === k - 1 ? -0.02 : 0)));
+    top.forEach((v, i) => {
+      x[at(i)] = v;
+    });
+    const T = Math.fround(1.85);
+    // the k-th (the last placed) moved up a step at a time until the step below shares its quotient
+    let kth = top[k - 1]!;
+    while (Math.fround(next(kth, -1) / T) !== Math.fround(kth / T)) kth = next(kth, 1);
+    x[at(k - 1)] = kth;
+    let placed = 0;
+    for (let d = 1; placed < ties && d < 8; d++) {
+      const v = next(kth, -d);
+      if (Math.fround(v / T) !== Math.fround(kth / T)) continue;
+      let j = Math.floor(r() * n);
+      while (top.includes(x[j]!) || x[j]! >= 1.9) j = (j + 1) % n;
+      x[j] = v;
+      placed++;
+    }
+    return { x, kth, placed };
+  }
+  const cases: [string, number, number, (i: number) => number][] = [
+    ["the sampled threshold's candidates", 20000, 40, (i) => 97 * i + 5],
+    ["the bins (k > n/64)", 4000, 100, (i) => 31 * i + 2],
+    ["rows of at most 1024 (no sample)", 900, 30, (i) => 29 * i + 1],
+    // n = 65536: the sample reads every 64th score; the top 6 there make the threshold the k-th itself,
+    // so the near ties lie below it and the whole row is searched again
+    ["a threshold equal to the k-th", 65536, 6, (i) => 64 * (i * 37 + 3)],
+  ];
+  it.each(cases)("%s: a score under the k-th whose quotient equals the k-th's stays, as in Hugging Face", async (_what, n, k, at) => {
+    const { x, kth, placed } = row(n + k, n, k, 3, at);
+    expect(placed).toBeGreaterThan(0);
+    const o: Opts = { temperature: 1.85, topK: k };
+    const want = ref.processLogits(x, [n], o);
+    const kept = Array.from(want).filter((v) => v > -Infinity).length;
+    expect(kept, "the reference keeps the ties").toBe(k + placed);
+    expect(Array.from(x).filter((v) => v < kth && v >= next(kth, -8)).length).toBe(placed);
+    for (const build of BUILDS) {
+      const { normal: sm, tiny } = await instances(build);
+      for (const s of [sm, tiny]) {
+        const got = s.processLogits(x, [n], o);
+        expect(bits(got), build).toEqual(bits(Float32Array.from(want)));
+        const t = s.sample(x, [n], { ...o, seed: 3 }).tokens[0]!;
+        expect(want[t], `${build}: the drawn token is kept`).toBeGreaterThan(-Infinity);
+        expect(t).toBe(ref.sample(x, [n], { ...o, seed: 3 }).tokens[0]);
+      }
+    }
+  });
+});
+
 describe("the fixtures through the wasm path", () => {
   const P = (p: number[]) => Float32Array.from(p, Math.log);
   it.each(BUILDS)("%s: Hugging Face's warpers keep what its tests keep; llama.cpp's probabilities to 1e-5", async (build) => {

@@ -2,13 +2,14 @@
 // logits processors and warpers (or llama.cpp's order). Every option is checked by chain.ts, the same
 // checks as the float64 reference's; then the rows stream through the window (window.ts) and each row
 // runs the chain's kernels (assembly/sampling.ts) in order, in place.
-import type { KernelExports } from "../abi.js";
+import { FLAGS, type KernelExports } from "../abi.js";
 import { CHAIN_OPTIONS, type Chain, type ChainOptions, checkChain, checkDraws, logitsDtype, SAMPLE_OPTIONS, type Stage } from "../chain.js";
 import type { Context } from "../context.js";
 import { arrayPlace, lengthOf, outputOf, placeOf } from "../context.js";
 import { uniforms } from "../draw.js";
 import { fromBfloat16, fromFloat16 } from "../float16.js";
 import { describe } from "../errors.js";
+import type { Heap } from "../memory.js";
 import { defineOp } from "../op.js";
 import type { Input, Output, Shape, WithOut, WithoutOut } from "../types.js";
 import type { DataPlace, Operand, OperandPlace } from "../window.js";
@@ -83,7 +84,11 @@ interface Params {
   /** Per row: [ids, counts, how many]. */
   penalties: [number, number, number][];
   mask: number;
-  /** f32 logsumexp at 0, f64 log-probability at 8, top tokens (i32) from 16. */
+  /** samplingPrepare's results: the max (f32), the finite logits (i32), the logsumexp (f32). */
+  prepared: number;
+  /** A compact row's token ids (i32 × V). */
+  ids: number;
+  /** f64 log-probability at 0, top tokens (i32) from 8. */
   results: number;
   release(): void;
 }
@@ -103,7 +108,9 @@ function paramsOf(ctx: Context, fn: string, c: Chain, top: number): Params {
     suppressValues = take(8 * ns);
   const penalties = c.counts.map((m) => [take(4 * m.size), take(4 * m.size), m.size] as [number, number, number]);
   const mask = take(c.mask ? 4 * c.mask.length : 0);
-  const results = take(16 + 4 * top);
+  const prepared = take(16),
+    ids = take(4 * c.vocab),
+    results = take(8 + 4 * top);
   const base = ctx.heap.alloc(bytes, () => `${fn}: the chain's parameters`);
   const i32 = ctx.heap.viewFor(4) as Int32Array,
     f64 = ctx.heap.viewFor(8) as Float64Array;
@@ -132,14 +139,24 @@ function paramsOf(ctx: Context, fn: string, c: Chain, top: number): Params {
     suppressValues: base + suppressValues,
     penalties: penalties.map(([a, b, n]) => [base + a, base + b, n]),
     mask: base + mask,
+    prepared: base + prepared,
+    ids: base + ids,
     results: base + results,
     release: () => ctx.heap.release(base),
   };
 }
 
-/** Runs the chain on row r of V scores at y, loaded from the logits at x (dtype: the kernels' code;
- *  float32 logits are checked before anything is written, 16-bit ones once converted); `raw` sees
- *  the row before the stages. Errors name the row. */
+/** A row after the chain: its n scores at y, the whole row (n = V) or, once a top-k compacted it, the
+ *  kept ones in index order with their token ids at Params.ids. */
+interface Row {
+  n: number;
+  compact: boolean;
+}
+
+/** Runs the chain on row r of V logits at x (dtype: the kernels' code) into the scores at y, checked
+ *  in the same pass that loads them (first alone when `careful`: y is the caller's memory, written
+ *  only once the row is known good); `raw` sees the row before the stages, with its logsumexp when
+ *  `lse`. Errors name the row. */
 function chainRow(
   e: KernelExports,
   fn: string,
@@ -150,66 +167,106 @@ function chainRow(
   y: number,
   dtype: number,
   ws: number,
-  f32: () => Float32Array,
+  heap: Heap,
+  careful: boolean,
+  lse: boolean,
   raw: (y: number) => void,
-) {
+): Row {
   const V = c.vocab;
-  if (dtype !== 0) e.samplingLoad(V, x, y, dtype);
-  const at = dtype === 0 ? x : y;
-  const bad = e.samplingCheck(V, at);
+  const flags = FLAGS.PREPARE_WRITE | (lse ? FLAGS.PREPARE_LOGSUMEXP : 0);
+  let bad = e.samplingPrepare(V, x, y, dtype, careful ? 0 : flags, p.prepared);
+  if (careful && bad === -1) bad = e.samplingPrepare(V, x, y, dtype, flags, p.prepared);
   if (bad === -2) throw new RangeError(`${fn}: row ${r} has no token: every logit is −Infinity`);
-  if (bad >= 0) throw new RangeError(`${fn}: logits[${r}, ${bad}] is ${f32()[at / 4 + bad]}; logits must be finite or −Infinity`);
-  if (dtype === 0) e.samplingLoad(V, x, y, 0);
+  if (bad >= 0) throw new RangeError(`${fn}: logits[${r}, ${bad}] is ${logitAt(heap, x, bad, dtype)}; logits must be finite or −Infinity`);
   raw(y);
+  // How many scores are finite while only the id stages (which say how many they remove) have run;
+  // −1 once another stage has.
+  let finite = heap.viewFor(4)[p.prepared / 4 + 1]!;
+  const row: Row = { n: V, compact: false };
   const empty = (stage: Stage) => {
     throw new RangeError(`${fn}: row ${r} has no token left after ${stage}: every score is −Infinity`);
   };
-  for (const stage of c.stages) {
+  const removed = (stage: Stage, k: number) => {
+    if (finite >= 0) finite -= k;
+    if (finite === 0 || (finite < 0 && k > 0 && e.maxPass(row.n, y) === -Infinity)) empty(stage);
+  };
+  const dense = () => {
+    if (!row.compact) return;
+    e.samplingExpand(V, y, p.ids, row.n, -Infinity);
+    row.n = V;
+    row.compact = false;
+  };
+  // The compact rows take top-k and what follows it: with minTokensToKeep > 1 some warpers rank the
+  // removed tokens too, so the rows stay whole then.
+  const compacting = c.minTokensToKeep === 1;
+  let deferred = 1; // a temperature right before a compacting top-k divides only the kept scores
+  const stages = c.stages;
+  for (let i = 0; i < stages.length; i++) {
+    const stage = stages[i]!;
+    const n = row.n;
     switch (stage) {
       case "logitBias":
-        e.samplingAdd(y, p.biasIds, p.biasValues, c.bias.length);
-        if (c.bias.some(([, b]) => b === -Infinity) && e.maxPass(V, y) === -Infinity) empty(stage);
+        dense();
+        removed(stage, e.samplingAdd(y, p.biasIds, p.biasValues, c.bias.length));
         break;
       case "suppressTokens":
-        e.samplingAdd(y, p.suppressIds, p.suppressValues, c.suppress.length);
-        if (e.maxPass(V, y) === -Infinity) empty(stage);
+        dense();
+        removed(stage, e.samplingAdd(y, p.suppressIds, p.suppressValues, c.suppress.length));
         break;
       case "allowedMask":
-        e.samplingMask(V, y, p.mask + 4 * r * Math.ceil(V / 32));
-        if (e.maxPass(V, y) === -Infinity) empty(stage);
+        dense();
+        removed(stage, e.samplingMask(V, y, p.mask + 4 * r * Math.ceil(V / 32)));
         break;
       case "penalties": {
-        const [ids, counts, n] = p.penalties[r]!;
-        e.samplingPenalties(y, ids, counts, n, c.repetitionPenalty, c.frequencyPenalty, c.presencePenalty);
-        if (n > 0 && e.maxPass(V, y) === -Infinity) empty(stage);
+        dense();
+        const [ids, counts, k] = p.penalties[r]!;
+        removed(stage, e.samplingPenalties(y, ids, counts, k, c.repetitionPenalty, c.frequencyPenalty, c.presencePenalty));
         break;
       }
       case "temperature":
-        if (e.samplingTemperature(V, y, c.temperature) === -Infinity) empty(stage);
+        finite = -1;
+        if (compacting && !row.compact && c.temperature > 0 && stages[i + 1] === "topK") {
+          deferred = c.temperature;
+          break;
+        }
+        if (e.samplingTemperature(n, y, c.temperature) === -Infinity) empty(stage);
         break;
       case "topK":
-        e.samplingTopK(V, y, c.topK, c.minTokensToKeep, ws);
+        finite = -1;
+        if (compacting && !row.compact) {
+          row.n = e.samplingTopKCompact(V, y, c.topK, c.minTokensToKeep, deferred, p.ids, ws);
+          row.compact = true;
+          if (deferred !== 1 && e.maxPass(row.n, y) === -Infinity) empty("temperature");
+          deferred = 1;
+        } else e.samplingTopK(n, y, c.topK, c.minTokensToKeep, ws);
         break;
       case "topP":
-        e.samplingTopP(V, y, c.topP, c.minTokensToKeep, ws);
+        finite = -1;
+        e.samplingTopP(n, y, c.topP, c.minTokensToKeep, ws);
         break;
       case "minP":
-        e.samplingMinP(V, y, c.minP, c.minTokensToKeep, ws);
+        finite = -1;
+        e.samplingMinP(n, y, c.minP, c.minTokensToKeep, ws);
         break;
       case "typicalP":
-        e.samplingTypicalP(V, y, c.typicalP, c.minTokensToKeep, ws);
+        finite = -1;
+        e.samplingTypicalP(n, y, c.typicalP, c.minTokensToKeep, ws);
         break;
       case "epsilonCutoff":
-        e.samplingEpsilon(V, y, c.epsilon, 0, c.minTokensToKeep, ws);
+        finite = -1;
+        e.samplingEpsilon(n, y, c.epsilon, 0, c.minTokensToKeep, ws);
         break;
       case "etaCutoff":
-        e.samplingEpsilon(V, y, c.eta, 1, c.minTokensToKeep, ws);
+        finite = -1;
+        e.samplingEpsilon(n, y, c.eta, 1, c.minTokensToKeep, ws);
         break;
     }
   }
+  return row;
 }
 
-/** The checks and the rows of one call: `row` runs after the chain on each row (r, x, y, ws). */
+/** The checks and the rows of one call: `raw` sees each row before the chain (its logsumexp computed
+ *  when `lse`), `row` each row after it (r, x, y, its compact or whole scores, ws). */
 function stream(
   ctx: Context,
   fn: string,
@@ -219,8 +276,9 @@ function stream(
   allowed: readonly string[],
   output: (c: Chain, input: { name: string; place: DataPlace }) => OperandPlace,
   top: (c: Chain) => number,
+  lse: boolean,
   raw: (c: Chain, p: Params, r: number, y: number, ws: number) => void,
-  row: (c: Chain, p: Params, r: number, x: number, y: number, ws: number, dtype: number) => void,
+  row: (c: Chain, p: Params, r: number, x: number, y: number, scores: Row, ws: number, dtype: number) => void,
 ): void {
   const { place, dtype, bytes } = logitsOf(ctx, fn, logits, options);
   const c = checkChain(fn, lengthOf(place), shape, options, allowed);
@@ -231,8 +289,9 @@ function stream(
     { place, full: true, bytes, read: true, write: false },
     { place: out, full: true, bytes: 4, read: false, write: out.kind !== "temp", over: bytes === 4 ? 0 : undefined },
   ];
+  // The caller's own memory as the scores (an alloc() buffer): written only once a row is checked.
+  const careful = out.kind === "wasm";
   const e = ctx.exports;
-  const f32 = () => ctx.heap.f32;
   let done = 0;
   try {
     ctx.window.run({
@@ -247,8 +306,8 @@ function stream(
           const x = ptrs[0]! + bytes * V * i,
             y = ptrs[1]! + 4 * V * i,
             r = done + i;
-          chainRow(e, fn, c, p, r, x, y, dtype, ws, f32, (yr) => raw(c, p, r, yr, ws));
-          row(c, p, r, x, y, ws, dtype);
+          const scores = chainRow(e, fn, c, p, r, x, y, dtype, ws, ctx.heap, careful && x !== y, lse, (yr) => raw(c, p, r, yr, ws));
+          row(c, p, r, x, y, scores, ws, dtype);
         }
         done += rows;
       },
@@ -261,6 +320,7 @@ function stream(
 function chainOp(fn: string, probs: boolean): ChainOp {
   return defineOp<ChainOp>(fn, (ctx, logits, shape, options) => {
     let result: Output | undefined;
+    const e = ctx.exports;
     stream(
       ctx,
       fn,
@@ -274,9 +334,11 @@ function chainOp(fn: string, probs: boolean): ChainOp {
         return o.place;
       },
       () => 0,
+      false,
       () => {},
-      (c, _p, _r, _x, y, ws) => {
-        if (probs) ctx.exports.softmax(1, c.vocab, 1, y, y, 1, 0, ws);
+      (c, p, _r, _x, y, scores, ws) => {
+        if (probs) e.softmax(1, scores.n, 1, y, y, 1, 0, ws);
+        if (scores.compact) e.samplingExpand(c.vocab, y, p.ids, scores.n, probs ? 0 : -Infinity);
       },
     );
     return result as Output;
@@ -321,7 +383,8 @@ export const sample = defineOp<SampleOp>("sample", (ctx, logits, shape, options)
     topLogprobs = new Float32Array(0),
     u: Float64Array = new Float64Array(0),
     n = 0;
-  const e = ctx.exports;
+  const e = ctx.exports,
+    heap = ctx.heap;
   let lse = 0;
   stream(
     ctx,
@@ -342,26 +405,26 @@ export const sample = defineOp<SampleOp>("sample", (ctx, logits, shape, options)
       return { kind: "temp" };
     },
     () => n,
+    true,
     // the row as float32 logits, before the chain: log_softmax's normalizer and the top tokens
     (c, p, r, y, ws) => {
-      const V = c.vocab;
-      e.logSumExp(1, V, 1, y, p.results, 1, ws);
-      lse = ctx.heap.f32[p.results / 4]!;
+      lse = heap.f32[p.prepared / 4 + 2]!;
       if (n === 0) return;
-      e.samplingTopTokens(V, y, n, p.results + 16, ws);
-      const f32 = ctx.heap.f32,
-        i32 = ctx.heap.viewFor(4) as Int32Array;
+      e.samplingTopTokens(c.vocab, y, n, p.results + 8, ws);
+      const f32 = heap.f32,
+        i32 = heap.viewFor(4) as Int32Array;
       for (let k = 0; k < n; k++) {
-        const j = i32[(p.results + 16) / 4 + k]!;
+        const j = i32[(p.results + 8) / 4 + k]!;
         topTokens[r * n + k] = j;
         topLogprobs[r * n + k] = f32[y / 4 + j]! - lse;
       }
     },
-    (c, p, r, x, y, ws, dtype) => {
-      const t = e.samplingDraw(c.vocab, y, u[r]!, p.results + 8, ws);
+    (_c, p, r, x, y, scores, ws, dtype) => {
+      let t = e.samplingDraw(scores.n, y, u[r]!, p.results, ws);
+      if (scores.compact) t = heap.viewFor(4)[p.ids / 4 + t]!;
       tokens[r] = t;
-      logprobs[r] = (ctx.heap.viewFor(8) as Float64Array)[(p.results + 8) / 8]!;
-      rawLogprobs[r] = logitAt(ctx, x, t, dtype) - lse;
+      logprobs[r] = heap.viewFor(8)[p.results / 8]!;
+      rawLogprobs[r] = logitAt(heap, x, t, dtype) - lse;
     },
   );
   const result: SampleResult = { tokens, logprobs, rawLogprobs };
@@ -370,8 +433,8 @@ export const sample = defineOp<SampleOp>("sample", (ctx, logits, shape, options)
 });
 
 /** Logit t of the row at x, as a number. */
-function logitAt(ctx: Context, x: number, t: number, dtype: number): number {
-  if (dtype === 0) return ctx.heap.f32[x / 4 + t]!;
-  const h = ctx.heap.view(new Uint16Array(0))[x / 2 + t]!;
+function logitAt(heap: Heap, x: number, t: number, dtype: number): number {
+  if (dtype === 0) return heap.f32[x / 4 + t]!;
+  const h = heap.view(new Uint16Array(0))[x / 2 + t]!;
   return dtype === 1 ? fromFloat16(h) : fromBfloat16(h);
 }

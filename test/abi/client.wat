@@ -6,7 +6,7 @@
 ;; Its memory layout, from base = heapBase() rounded up to 16 (byte offsets):
 ;;   +0   x       up to 16 float32          +144 gscale  3 float32
 ;;   +64  y       up to 16 float32          +160 loss    3 float64
-;;   +128 target  3 int32                   +192 lse     3 float32
+;;   +128 target  3 int32                   +192 lse     3 float32 (sample4: samplingPrepare's results)
 ;;   +208 grad    9 float32                 +256 ws      the workspace, up to 512 bytes
 ;; (distillSeed: the student's logits at +0, the teacher's at +64, its loss at +160, its gradient at +208.)
 ;;   +1048576 the sampler's workspace, samplingWorkspaceBytes(4) bytes (memory grown for it; 1 MiB up,
@@ -31,9 +31,10 @@
   ;;  gradOutput, target, ignoreIndex, w, W, eps, hardLoss, hardScale, ws)
   (import "simdmax" "distill"
     (func $distill (param i32 i32 i32 i32 i32 i32 f64 f64 i32 i32 f64 i32 f64 i32 i32 i32 i32 f64 f64 i32 f64 i32)))
-  ;; the sampler: (n) → bytes; (n, x, y, dtype); (n, y, topK, minKeep, ws); (n, y, u, logprob, ws) → token
+  ;; the sampler: (n) → bytes; (n, x, y, dtype, flags, out) → check; (n, y, topK, minKeep, ws);
+  ;; (n, y, u, logprob, ws) → token
   (import "simdmax" "samplingWorkspaceBytes" (func $samplingWorkspaceBytes (param i32) (result i32)))
-  (import "simdmax" "samplingLoad" (func $samplingLoad (param i32 i32 i32 i32)))
+  (import "simdmax" "samplingPrepare" (func $samplingPrepare (param i32 i32 i32 i32 i32 i32) (result i32)))
   (import "simdmax" "samplingTopK" (func $samplingTopK (param i32 i32 i32 i32 i32)))
   (import "simdmax" "samplingDraw" (func $samplingDraw (param i32 i32 f64 i32 i32) (result i32)))
 
@@ -63,7 +64,10 @@
     (local.set $b (call $reserveMore (call $samplingWorkspaceBytes (i32.const 4))))
     (call $put3 (local.get $b) (f32.const 0) (f32.const 1) (f32.const 2))
     (f32.store offset=12 (local.get $b) (f32.const 3))
-    (call $samplingLoad (i32.const 4) (local.get $b) (i32.add (local.get $b) (i32.const 64)) (i32.const 0))
+    ;; loaded and checked (flags 3: write the scores, and the logsumexp), its max, count, logsumexp at +192
+    (if (i32.ne (call $samplingPrepare (i32.const 4) (local.get $b) (i32.add (local.get $b) (i32.const 64)) (i32.const 0)
+          (i32.const 3) (i32.add (local.get $b) (i32.const 192))) (i32.const -1))
+      (then (return (i32.const -1))))
     (call $samplingTopK (i32.const 4) (i32.add (local.get $b) (i32.const 64)) (i32.const 2) (i32.const 1) (i32.add (local.get $b) (i32.const 1048576)))
     (call $samplingDraw (i32.const 4) (i32.add (local.get $b) (i32.const 64)) (local.get $u) (i32.add (local.get $b) (i32.const 160))
       (i32.add (local.get $b) (i32.const 1048576))))
@@ -262,5 +266,10 @@
     (if (i32.eqz (call $near64 (f64.load offset=160 (call $base)) (f64.const -0.31326169) (f64.const 1e-7)))
       (then (return (i32.const 11))))
     (if (f32.ne (f32.load offset=68 (call $base)) (f32.const -inf)) (then (return (i32.const 11))))
+    ;; samplingPrepare's results: max 3, 4 finite logits, logsumexp(0, 1, 2, 3) = 3.4401897
+    (if (f32.ne (f32.load offset=192 (call $base)) (f32.const 3)) (then (return (i32.const 11))))
+    (if (i32.ne (i32.load offset=196 (call $base)) (i32.const 4)) (then (return (i32.const 11))))
+    (if (i32.eqz (call $near64 (f64.promote_f32 (f32.load offset=200 (call $base))) (f64.const 3.4401897) (f64.const 1e-6)))
+      (then (return (i32.const 11))))
     (i32.const 0))
 )
