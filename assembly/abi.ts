@@ -35,6 +35,11 @@
 // @ts-ignore: decorator
 @inline export const PREPARE_LOGSUMEXP: i32 = 2;
 
+/** Flags bit of samplingPrepare: the row's exps for a top-p that follows it at once (samplingTopP's
+ *  `ready`), in the sampling workspace. */
+// @ts-ignore: decorator
+@inline export const PREPARE_EXPS: i32 = 4;
+
 /** Rows (inner == 1) up to this long are done four at a time, one row per lane, in the SIMD builds:
  *  the forward softmax family, log-softmax's backward and cross-entropy. Up to here the lanes kernels
  *  measured faster than the row kernels (bench/RESULTS.md); their float32 sums of at most 31 exps stay

@@ -22,6 +22,7 @@ export {
   samplingTemperature,
   samplingTopK,
   samplingTopKCompact,
+  samplingCompact,
   samplingExpand,
   samplingTopP,
   samplingMinP,

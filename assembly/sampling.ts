@@ -20,7 +20,8 @@
 //    is within the cutoff. Failing that, topK bins the scores by their distance to the row's max
 //    (BIN_SCALE bins per unit, NB of them) and sorts the k-th's bin; topP takes the compact path.
 //    minP compares each score with a float32 threshold.
-import { PREPARE_LOGSUMEXP, PREPARE_WRITE } from "./abi";
+import { PREPARE_EXPS, PREPARE_LOGSUMEXP, PREPARE_WRITE } from "./abi";
+import { exp64s, exp64v } from "./exp64";
 import { rowExpSum, rowMax } from "./rows";
 import { logSumExpOf } from "./rules";
 import { at, at8 } from "./ptr";
@@ -68,6 +69,12 @@ import {
 @inline const WS_CANDIDATES: usize = 57352; // i32: kthLargest's candidates, −1: none
 // @ts-ignore: decorator
 @inline const WS_TAU: usize = 57356; // f32: their threshold
+// @ts-ignore: decorator
+@inline const WS_EXPSUM: usize = 57360; // f64: samplingPrepare's Σ E (PREPARE_EXPS)
+// @ts-ignore: decorator
+@inline const WS_FINITE: usize = 57368; // i32: samplingPrepare's count of finite scores (PREPARE_EXPS)
+// @ts-ignore: decorator
+@inline const WS_SUM_HI: usize = 57376; // f64: sumsBelow's second sum
 // @ts-ignore: decorator
 @inline const WS_ARRAYS: usize = 65536;
 
@@ -311,9 +318,10 @@ function entropyOf(c: i32, I: usize, E: usize, z: f64): f64 {
  *  the check; the max. Writes at out the max (f32 at 0) and the number of finite logits (i32 at 4);
  *  with PREPARE_LOGSUMEXP also log Σ exp(x − max) + max (f32 at 8; the rows' formula, rows.ts) over
  *  the float32 row (y if written, else x, which must then be float32); without it the 4 bytes at 8 are
- *  left undefined. Returns the index of the first NaN or +Infinity logit, −2 when every logit is
+ *  left undefined. With PREPARE_EXPS the exps of samplingTopP's dense path, unfused, and their sum go to
+ *  the sampling workspace ws (for samplingTopP's `ready`), and the logsumexp is made of them. Returns the index of the first NaN or +Infinity logit, −2 when every logit is
  *  −Infinity, else −1 (the values at out only then). */
-export function samplingPrepare(n: i32, x: usize, y: usize, dtype: i32, flags: i32, out: usize): i32 {
+export function samplingPrepare(n: i32, x: usize, y: usize, dtype: i32, flags: i32, out: usize, ws: usize): i32 {
   const write = (flags & PREPARE_WRITE) != 0 && !(dtype == 0 && x == y);
   let m: f32 = -Infinity,
     finite = 0,
@@ -346,10 +354,14 @@ export function samplingPrepare(n: i32, x: usize, y: usize, dtype: i32, flags: i
   if (finite == 0) return -2;
   store<f32>(out, m);
   store<i32>(out, finite, 4);
-  if (flags & PREPARE_LOGSUMEXP) {
-    const row = (flags & PREPARE_WRITE) != 0 ? y : x;
-    store<f32>(out, logSumExpOf(m, rowExpSum(row, row, n, m, 1, false)), 8); // m is finite
-  }
+  const row = (flags & PREPARE_WRITE) != 0 ? y : x; // m is finite from here on
+  if (flags & PREPARE_EXPS) {
+    // samplingTopP's exps and their sum, so that a top-p right after this needs no exp pass
+    const z = expsUnfusedSum(n, row, m, arrE(ws, n));
+    store<f64>(ws + WS_EXPSUM, z);
+    store<i32>(ws + WS_FINITE, finite);
+    if (flags & PREPARE_LOGSUMEXP) store<f32>(out, logSumExpOf(m, z), 8);
+  } else if (flags & PREPARE_LOGSUMEXP) store<f32>(out, logSumExpOf(m, rowExpSum(row, row, n, m, 1, false)), 8);
   return -1;
 }
 
@@ -601,6 +613,42 @@ export function samplingTopKCompact(n: i32, y: usize, topK: i32, minKeep: i32, t
   return scaled ? s / tf : s;
 }
 
+/** The finite scores of y compacted in place: to y[0, c) in index order, their token ids to
+ *  idx[0, c); returns c. A row after truncation is mostly −Infinity: the draw and the softmax then
+ *  work on the c kept scores only. */
+export function samplingCompact(n: i32, y: usize, idx: usize): i32 {
+  let c = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const ninf = f32x4.splat(-Infinity);
+    for (; j + 16 <= n; j += 16) {
+      const p = at(y, j);
+      let bits = hits16(
+        f32x4.gt(v128.load(p), ninf),
+        f32x4.gt(v128.load(p, 16), ninf),
+        f32x4.gt(v128.load(p, 32), ninf),
+        f32x4.gt(v128.load(p, 48), ninf),
+      );
+      while (bits != 0) {
+        const l = j + ctz(bits);
+        store<f32>(at(y, c), load<f32>(at(y, l)));
+        store<i32>(at(idx, c), l);
+        c++;
+        bits &= bits - 1;
+      }
+    }
+  }
+  for (; j < n; j++) {
+    const s = load<f32>(at(y, j));
+    if (s > -Infinity) {
+      store<f32>(at(y, c), s);
+      store<i32>(at(idx, c), j);
+      c++;
+    }
+  }
+  return c;
+}
+
 /** A compact row (c ≤ n values at y, their ids ascending at idx) back to n in place: y[idx[i]] = the
  *  i-th value, `fill` everywhere else (−Infinity for scores, 0 for probabilities). */
 export function samplingExpand(n: i32, y: usize, idx: usize, c: i32, fill: f32): void {
@@ -789,37 +837,107 @@ function sampleScore(n: i32, y: usize, ws: usize, rank: i32): f32 {
   return scoreOf(<u32>load<u64>(at8(K, max(0, rank))));
 }
 
-/** Σ E_j (float32 E, summed in float64) over the j with y_j < tau (tau = +Infinity: all), in a fixed
- *  order in every build: element j into accumulator j & 3, then (a0 + a1) + (a2 + a3). */
-function sumBelow(n: i32, y: usize, E: usize, tau: f32): f64 {
+/** Σ E_j (float32 E, summed in float64) over the j with y_j < lo, returned, and over those with
+ *  y_j < hi, at hiSum: each in a fixed order in every build, element j into accumulator j & 3, then
+ *  (a0 + a1) + (a2 + a3). */
+function sumsBelow(n: i32, y: usize, E: usize, lo: f32, hi: f32, hiSum: usize): f64 {
+  let a0: f64 = 0,
+    a1: f64 = 0,
+    a2: f64 = 0,
+    a3: f64 = 0,
+    b0: f64 = 0,
+    b1: f64 = 0,
+    b2: f64 = 0,
+    b3: f64 = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vl = f32x4.splat(lo),
+      vh = f32x4.splat(hi);
+    let l01 = f64x2.splat(0),
+      l23 = l01,
+      h01 = l01,
+      h23 = l01;
+    for (; j + 4 <= n; j += 4) {
+      const e = v128.load(at(E, j)),
+        v = v128.load(at(y, j));
+      const el = v128.and(e, f32x4.lt(v, vl)),
+        eh = v128.and(e, f32x4.lt(v, vh));
+      l01 = f64x2.add(l01, f64x2.promote_low_f32x4(el));
+      l23 = f64x2.add(l23, f64x2.promote_low_f32x4(v128.shuffle<f32>(el, el, 2, 3, 2, 3)));
+      h01 = f64x2.add(h01, f64x2.promote_low_f32x4(eh));
+      h23 = f64x2.add(h23, f64x2.promote_low_f32x4(v128.shuffle<f32>(eh, eh, 2, 3, 2, 3)));
+    }
+    a0 = f64x2.extract_lane(l01, 0);
+    a1 = f64x2.extract_lane(l01, 1);
+    a2 = f64x2.extract_lane(l23, 0);
+    a3 = f64x2.extract_lane(l23, 1);
+    b0 = f64x2.extract_lane(h01, 0);
+    b1 = f64x2.extract_lane(h01, 1);
+    b2 = f64x2.extract_lane(h23, 0);
+    b3 = f64x2.extract_lane(h23, 1);
+  }
+  for (; j < n; j++) {
+    const v = load<f32>(at(y, j)),
+      e = <f64>load<f32>(at(E, j));
+    const el = v < lo ? e : 0,
+      eh = v < hi ? e : 0;
+    const l = j & 3;
+    if (l == 0) {
+      a0 += el;
+      b0 += eh;
+    } else if (l == 1) {
+      a1 += el;
+      b1 += eh;
+    } else if (l == 2) {
+      a2 += el;
+      b2 += eh;
+    } else {
+      a3 += el;
+      b3 += eh;
+    }
+  }
+  store<f64>(hiSum, b0 + b1 + (b2 + b3));
+  return a0 + a1 + (a2 + a3);
+}
+
+/** E_j = exp(y_j − m) in float32 with the unfused exp (the same bits in every build), and their
+ *  float64 sum in sumsBelow's order, in one pass. */
+function expsUnfusedSum(n: i32, y: usize, m: f32, E: usize): f64 {
   let a0: f64 = 0,
     a1: f64 = 0,
     a2: f64 = 0,
     a3: f64 = 0,
     j = 0;
   if (ASC_FEATURE_SIMD) {
-    const vt = f32x4.splat(tau);
-    let lo = f64x2.splat(0),
-      hi = lo;
+    const T = EXP_TABLE,
+      vm = f32x4.splat(m);
+    const log2e = v128.load32_splat(T, EXP_LOG2E),
+      magic = v128.load32_splat(T, EXP_MAGIC);
+    const hi = v128.load32_splat(T, EXP_NLN2HI),
+      lo = v128.load32_splat(T, EXP_NLN2LO);
+    const c6 = v128.load32_splat(T, EXP_C6),
+      c5 = v128.load32_splat(T, EXP_C5),
+      c4 = v128.load32_splat(T, EXP_C4);
+    const c3 = v128.load32_splat(T, EXP_C3),
+      c2 = v128.load32_splat(T, EXP_C2),
+      one = v128.load32_splat(T, EXP_ONE);
+    const uf = v128.load32_splat(T, EXP_UNDERFLOW);
+    let s01 = f64x2.splat(0),
+      s23 = s01;
     for (; j + 4 <= n; j += 4) {
-      const e = v128.and(v128.load(at(E, j)), f32x4.lt(v128.load(at(y, j)), vt));
-      lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
-      hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+      const e = expNegv(f32x4.sub(v128.load(at(y, j)), vm), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf, false);
+      v128.store(at(E, j), e);
+      s01 = f64x2.add(s01, f64x2.promote_low_f32x4(e));
+      s23 = f64x2.add(s23, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
     }
-    a0 = f64x2.extract_lane(lo, 0);
-    a1 = f64x2.extract_lane(lo, 1);
-    a2 = f64x2.extract_lane(hi, 0);
-    a3 = f64x2.extract_lane(hi, 1);
-  } else {
-    for (; j + 4 <= n; j += 4) {
-      a0 += load<f32>(at(y, j)) < tau ? <f64>load<f32>(at(E, j)) : 0;
-      a1 += load<f32>(at(y, j + 1)) < tau ? <f64>load<f32>(at(E, j + 1)) : 0;
-      a2 += load<f32>(at(y, j + 2)) < tau ? <f64>load<f32>(at(E, j + 2)) : 0;
-      a3 += load<f32>(at(y, j + 3)) < tau ? <f64>load<f32>(at(E, j + 3)) : 0;
-    }
+    a0 = f64x2.extract_lane(s01, 0);
+    a1 = f64x2.extract_lane(s01, 1);
+    a2 = f64x2.extract_lane(s23, 0);
+    a3 = f64x2.extract_lane(s23, 1);
   }
   for (; j < n; j++) {
-    const e = load<f32>(at(y, j)) < tau ? <f64>load<f32>(at(E, j)) : 0;
+    const e = expNegs(load<f32>(at(y, j)) - m, false);
+    store<f32>(at(E, j), e);
     const l = j & 3;
     if (l == 0) a0 += e;
     else if (l == 1) a1 += e;
@@ -831,9 +949,10 @@ function sumBelow(n: i32, y: usize, E: usize, tau: f32): f64 {
 
 /** Hugging Face's TopPLogitsWarper: sorted ascending, a token goes when the cumulative probability up
  *  to it is ≤ float32(1 − topP), except the minKeep largest. */
-export function samplingTopP(n: i32, y: usize, topP: f64, minKeep: i32, ws: usize): void {
+export function samplingTopP(n: i32, y: usize, topP: f64, minKeep: i32, ready: i32, ws: usize): void {
   const thr = <f64>(<f32>(1 - topP));
-  if (countFinite(n, y) <= SMALL || !topPDense(n, y, thr, minKeep, ws)) topPCompact(n, y, thr, minKeep, ws);
+  const finite = ready ? load<i32>(ws + WS_FINITE) : countFinite(n, y);
+  if (finite <= SMALL || !topPDense(n, y, thr, minKeep, ready != 0, ws)) topPCompact(n, y, thr, minKeep, ws);
 }
 
 function topPCompact(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): void {
@@ -850,20 +969,20 @@ function topPCompact(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): void 
   }
 }
 
-/** The dense top-p, on the unfused float32 exps E (float64 sums in a fixed order, sumBelow): from a
+/** The dense top-p, on the unfused float32 exps E (float64 sums in a fixed order, sumsBelow): from a
  *  sample of the row, two scores lo < hi around where its ascending cumulative mass reaches the
  *  cutoff; when the exact masses below them bracket the cutoff (below lo within it, below hi past it),
  *  every score below lo goes, every score from hi on stays, and only the scores in [lo, hi) are
- *  sorted, the cumulative mass continued through them. Returns false, having changed nothing, when no
- *  bracket is found or minTokensToKeep must decide (the compact path then does). */
-function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): bool {
+ *  sorted, the cumulative mass continued through them. The bracket starts 4 sampled scores either
+ *  side and widens fourfold while it fails: a failed one costs a pass, a wide one a sort of
+ *  thousands. Returns false, having changed nothing, when no bracket is found or minTokensToKeep must
+ *  decide (the compact path then does). E and their sum come from samplingPrepare when `ready`. */
+function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ready: bool, ws: usize): bool {
   if (n <= SAMPLE) return false;
-  const m = rowMax(y, n);
   const E = arrE(ws, n),
     K = arrK(ws),
     I = arrI(ws, n);
-  expsUnfused(n, y, m, E);
-  const z = sumBelow(n, y, E, Infinity);
+  const z = ready ? load<f64>(ws + WS_EXPSUM) : expsUnfusedSum(n, y, rowMax(y, n), E);
   // The sample estimates the mass below each of its scores as its own cumulative mass times n/SAMPLE
   // (a few tokens far above the rest, which a sample misses, sit above the cutoff anyway).
   sampleScore(n, y, ws, 0);
@@ -877,11 +996,11 @@ function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): bool {
   // the sample's scores, kept before the gathers below overwrite K
   const keys = arrK2(ws, n);
   copy(keys, K, SAMPLE << 3);
-  for (let w = 32; w <= SAMPLE; w <<= 2) {
+  for (let w = 4; w <= SAMPLE; w <<= 2) {
     const lo = scoreOf(<u32>load<u64>(at8(keys, max(0, cross - w))));
     const hi: f32 = cross + w >= SAMPLE ? Infinity : scoreOf(<u32>load<u64>(at8(keys, cross + w)));
-    let cum = sumBelow(n, y, E, lo);
-    if (cum / z > thr || (hi < Infinity && !(sumBelow(n, y, E, hi) / z > thr))) continue;
+    let cum = sumsBelow(n, y, E, lo, hi, ws + WS_SUM_HI);
+    if (cum / z > thr || (hi < Infinity && !(load<f64>(ws + WS_SUM_HI) / z > thr))) continue;
     const g = gatherBetween(n, y, lo, hi, ws);
     sortPairs(g, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
     let gone = 0;
@@ -955,31 +1074,6 @@ function countAtLeast(n: i32, y: usize, t: f32): i32 {
   let c = 0;
   for (let j = 0; j < n; j++) c += <i32>(load<f32>(at(y, j)) >= t);
   return c;
-}
-
-/** E_j = exp(y_j − m) in float32 with the unfused exp: the same bits in every build. */
-function expsUnfused(n: i32, y: usize, m: f32, E: usize): void {
-  let j = 0;
-  if (ASC_FEATURE_SIMD) {
-    const T = EXP_TABLE,
-      vm = f32x4.splat(m);
-    const log2e = v128.load32_splat(T, EXP_LOG2E),
-      magic = v128.load32_splat(T, EXP_MAGIC);
-    const hi = v128.load32_splat(T, EXP_NLN2HI),
-      lo = v128.load32_splat(T, EXP_NLN2LO);
-    const c6 = v128.load32_splat(T, EXP_C6),
-      c5 = v128.load32_splat(T, EXP_C5),
-      c4 = v128.load32_splat(T, EXP_C4);
-    const c3 = v128.load32_splat(T, EXP_C3),
-      c2 = v128.load32_splat(T, EXP_C2),
-      one = v128.load32_splat(T, EXP_ONE);
-    const uf = v128.load32_splat(T, EXP_UNDERFLOW);
-    for (; j + 4 <= n; j += 4) {
-      const z = f32x4.sub(v128.load(at(y, j)), vm);
-      v128.store(at(E, j), expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf, false));
-    }
-  }
-  for (; j < n; j++) store<f32>(at(E, j), expNegs(load<f32>(at(y, j)) - m, false));
 }
 
 /** Hugging Face's MinPLogitsWarper, decided on the scores: p_j < minP·p_max ⇔ s_j − m < ln(minP), so a
@@ -1087,7 +1181,7 @@ export function samplingEpsilon(n: i32, y: usize, epsilon: f64, eta: i32, minKee
 
 // ---- The draw and the raw logits ----
 
-/** Draws a token from softmax(y) with u in [0, 1): in float64, w_j = exp(y_j − max) over the finite
+/** Draws a token from softmax(y) with u in [0, 1): in float64 (exp64.ts), w_j = exp(y_j − max) over the finite
  *  scores in index order, the first token whose running sum of w exceeds u·Σw (the last token of
  *  positive weight if rounding leaves none). Its log-probability (y_t − max) − log Σw goes to
  *  logprob (float64). */
@@ -1096,12 +1190,21 @@ export function samplingDraw(n: i32, y: usize, u: f64, logprob: usize, ws: usize
   const I = arrI(ws, n),
     E = arrE(ws, n);
   const c = gatherFinite(n, y, I);
-  let z: f64 = 0;
-  for (let i = 0; i < c; i++) {
-    const e = Math.exp(<f64>load<f32>(at(y, load<i32>(at(I, i)))) - m);
-    store<f64>(at8(E, i), e);
-    z += e;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vm = f64x2.splat(m);
+    for (; i + 2 <= c; i += 2) {
+      const d = f64x2.replace_lane(
+        f64x2.splat(<f64>load<f32>(at(y, load<i32>(at(I, i))))),
+        1,
+        <f64>load<f32>(at(y, load<i32>(at(I, i + 1)))),
+      );
+      v128.store(at8(E, i), exp64v(f64x2.sub(d, vm)));
+    }
   }
+  for (; i < c; i++) store<f64>(at8(E, i), exp64s(<f64>load<f32>(at(y, load<i32>(at(I, i)))) - m));
+  let z: f64 = 0;
+  for (let i = 0; i < c; i++) z += load<f64>(at8(E, i)); // in index order
   const target = u * z;
   let acc: f64 = 0,
     pick = -1;
@@ -1122,9 +1225,10 @@ export function samplingDraw(n: i32, y: usize, u: f64, logprob: usize, ws: usize
 }
 
 /** The k largest logits of x (1 ≤ k ≤ n), by value descending and index ascending: their indices
- *  into out (i32); their values go to the workspace's E array (f32, arrE). */
+ *  into out (i32); their values go to the workspace's K array (f32; not E, which may hold
+ *  samplingPrepare's exps for the top-p after it). */
 export function samplingTopTokens(n: i32, x: usize, k: i32, out: usize, ws: usize): void {
-  const vals = arrE(ws, n);
+  const vals = arrK(ws);
   let have = 0,
     j = 0;
   while (j < n) {

@@ -106,7 +106,7 @@ for (const v of VARIANTS) {
         lp = a.alloc(8),
         sws = a.alloc(abi.samplingWorkspaceBytes(4));
       const prepared = a.alloc(12);
-      expect(abi.samplingPrepare(4, logits, scores, 0, 3, prepared)).toBe(-1);
+      expect(abi.samplingPrepare(4, logits, scores, 0, 3, prepared, sws)).toBe(-1);
       expect(getF32(memory, prepared, 3)).toEqual(getF32(memory, base + 192, 3));
       abi.samplingTopK(4, scores, 2, 1, sws);
       expect(token).toBe(abi.samplingDraw(4, scores, 0.5, lp, sws));

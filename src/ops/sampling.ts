@@ -146,6 +146,9 @@ function paramsOf(ctx: Context, fn: string, c: Chain, top: number): Params {
   };
 }
 
+/** The stages that remove tokens by their probability or rank. */
+const TRUNCATIONS: ReadonlySet<Stage> = new Set(["topK", "topP", "minP", "typicalP", "epsilonCutoff", "etaCutoff"]);
+
 /** A row after the chain: its n scores at y, the whole row (n = V) or, once a top-k compacted it, the
  *  kept ones in index order with their token ids at Params.ids. */
 interface Row {
@@ -170,12 +173,15 @@ function chainRow(
   heap: Heap,
   careful: boolean,
   lse: boolean,
+  compactAfter: boolean,
   raw: (y: number) => void,
 ): Row {
   const V = c.vocab;
-  const flags = FLAGS.PREPARE_WRITE | (lse ? FLAGS.PREPARE_LOGSUMEXP : 0);
-  let bad = e.samplingPrepare(V, x, y, dtype, careful ? 0 : flags, p.prepared);
-  if (careful && bad === -1) bad = e.samplingPrepare(V, x, y, dtype, flags, p.prepared);
+  // A top-p first takes the exps it needs from this pass (and the logsumexp is made of them).
+  const exps = c.stages[0] === "topP";
+  const flags = FLAGS.PREPARE_WRITE | (lse ? FLAGS.PREPARE_LOGSUMEXP : 0) | (exps ? FLAGS.PREPARE_EXPS : 0);
+  let bad = e.samplingPrepare(V, x, y, dtype, careful ? 0 : flags, p.prepared, ws);
+  if (careful && bad === -1) bad = e.samplingPrepare(V, x, y, dtype, flags, p.prepared, ws);
   if (bad === -2) throw new RangeError(`${fn}: row ${r} has no token: every logit is −Infinity`);
   if (bad >= 0) throw new RangeError(`${fn}: logits[${r}, ${bad}] is ${logitAt(heap, x, bad, dtype)}; logits must be finite or −Infinity`);
   raw(y);
@@ -201,6 +207,7 @@ function chainRow(
   const compacting = c.minTokensToKeep === 1;
   let deferred = 1; // a temperature right before a compacting top-k divides only the kept scores
   const stages = c.stages;
+  const truncated = stages.some((s) => TRUNCATIONS.has(s));
   for (let i = 0; i < stages.length; i++) {
     const stage = stages[i]!;
     const n = row.n;
@@ -242,7 +249,7 @@ function chainRow(
         break;
       case "topP":
         finite = -1;
-        e.samplingTopP(n, y, c.topP, c.minTokensToKeep, ws);
+        e.samplingTopP(n, y, c.topP, c.minTokensToKeep, exps && i === 0 ? 1 : 0, ws);
         break;
       case "minP":
         finite = -1;
@@ -262,11 +269,18 @@ function chainRow(
         break;
     }
   }
+  // After a truncation the row is mostly −Infinity: what reads it next (the draw, the softmax) takes
+  // the kept scores only.
+  if (compactAfter && !row.compact && truncated) {
+    row.n = e.samplingCompact(V, y, p.ids);
+    row.compact = true;
+  }
   return row;
 }
 
 /** The checks and the rows of one call: `raw` sees each row before the chain (its logsumexp computed
- *  when `lse`), `row` each row after it (r, x, y, its compact or whole scores, ws). */
+ *  when `lse`), `row` each row after it (r, x, y, its compact or whole scores, ws); `compact`: a
+ *  truncated row goes to `row` compacted. */
 function stream(
   ctx: Context,
   fn: string,
@@ -277,6 +291,7 @@ function stream(
   output: (c: Chain, input: { name: string; place: DataPlace }) => OperandPlace,
   top: (c: Chain) => number,
   lse: boolean,
+  compact: boolean,
   raw: (c: Chain, p: Params, r: number, y: number, ws: number) => void,
   row: (c: Chain, p: Params, r: number, x: number, y: number, scores: Row, ws: number, dtype: number) => void,
 ): void {
@@ -306,7 +321,9 @@ function stream(
           const x = ptrs[0]! + bytes * V * i,
             y = ptrs[1]! + 4 * V * i,
             r = done + i;
-          const scores = chainRow(e, fn, c, p, r, x, y, dtype, ws, ctx.heap, careful && x !== y, lse, (yr) => raw(c, p, r, yr, ws));
+          const scores = chainRow(e, fn, c, p, r, x, y, dtype, ws, ctx.heap, careful && x !== y, lse, compact, (yr) =>
+            raw(c, p, r, yr, ws),
+          );
           row(c, p, r, x, y, scores, ws, dtype);
         }
         done += rows;
@@ -335,6 +352,7 @@ function chainOp(fn: string, probs: boolean): ChainOp {
       },
       () => 0,
       false,
+      probs,
       () => {},
       (c, p, _r, _x, y, scores, ws) => {
         if (probs) e.softmax(1, scores.n, 1, y, y, 1, 0, ws);
@@ -405,6 +423,7 @@ export const sample = defineOp<SampleOp>("sample", (ctx, logits, shape, options)
       return { kind: "temp" };
     },
     () => n,
+    true,
     true,
     // the row as float32 logits, before the chain: log_softmax's normalizer and the top tokens
     (c, p, r, y, ws) => {

@@ -31,10 +31,10 @@
   ;;  gradOutput, target, ignoreIndex, w, W, eps, hardLoss, hardScale, ws)
   (import "simdmax" "distill"
     (func $distill (param i32 i32 i32 i32 i32 i32 f64 f64 i32 i32 f64 i32 f64 i32 i32 i32 i32 f64 f64 i32 f64 i32)))
-  ;; the sampler: (n) → bytes; (n, x, y, dtype, flags, out) → check; (n, y, topK, minKeep, ws);
+  ;; the sampler: (n) → bytes; (n, x, y, dtype, flags, out, ws) → check; (n, y, topK, minKeep, ws);
   ;; (n, y, u, logprob, ws) → token
   (import "simdmax" "samplingWorkspaceBytes" (func $samplingWorkspaceBytes (param i32) (result i32)))
-  (import "simdmax" "samplingPrepare" (func $samplingPrepare (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "simdmax" "samplingPrepare" (func $samplingPrepare (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "simdmax" "samplingTopK" (func $samplingTopK (param i32 i32 i32 i32 i32)))
   (import "simdmax" "samplingDraw" (func $samplingDraw (param i32 i32 f64 i32 i32) (result i32)))
 
@@ -66,7 +66,7 @@
     (f32.store offset=12 (local.get $b) (f32.const 3))
     ;; loaded and checked (flags 3: write the scores, and the logsumexp), its max, count, logsumexp at +192
     (if (i32.ne (call $samplingPrepare (i32.const 4) (local.get $b) (i32.add (local.get $b) (i32.const 64)) (i32.const 0)
-          (i32.const 3) (i32.add (local.get $b) (i32.const 192))) (i32.const -1))
+          (i32.const 3) (i32.add (local.get $b) (i32.const 192)) (i32.add (local.get $b) (i32.const 1048576))) (i32.const -1))
       (then (return (i32.const -1))))
     (call $samplingTopK (i32.const 4) (i32.add (local.get $b) (i32.const 64)) (i32.const 2) (i32.const 1) (i32.add (local.get $b) (i32.const 1048576)))
     (call $samplingDraw (i32.const 4) (i32.add (local.get $b) (i32.const 64)) (local.get $u) (i32.add (local.get $b) (i32.const 160))
