@@ -74,7 +74,9 @@ import {
 // @ts-ignore: decorator
 @inline const WS_FINITE: usize = 57368; // i32: samplingPrepare's count of finite scores (PREPARE_EXPS)
 // @ts-ignore: decorator
-@inline const WS_SUM_HI: usize = 57376; // f64: sumsBelow's second sum
+@inline const WS_SUM_HI: usize = 57376; // f64: bracketPass's second sum
+// @ts-ignore: decorator
+@inline const WS_GATHERED: usize = 57384; // i32: how many bracketPass gathered
 // @ts-ignore: decorator
 @inline const WS_ARRAYS: usize = 65536;
 
@@ -384,27 +386,35 @@ const PREPARE_TABLE: usize = memory.data<u32>([0x7fff, 0x7c00, 0x7f800000, 0xff8
     scale = v128.load32_splat(T, 16); // HALF_SCALE
   let m0 = ninf,
     m1 = ninf,
-    vbad = i32x4.splat(0),
-    vfin = vbad,
+    vok = i32x4.splat(-1),
+    vfin = i32x4.splat(0),
     j = n;
   for (; j >= 8; j -= 8) {
-    const f0 = loadLogits(x, j - 4, dtype, magnitude, expo, inf, scale),
-      f1 = loadLogits(x, j - 8, dtype, magnitude, expo, inf, scale);
+    let f0: v128, f1: v128;
+    if (dtype == 0) {
+      f0 = v128.load(at(x, j - 4));
+      f1 = v128.load(at(x, j - 8));
+    } else {
+      // eight 16-bit logits at once, widened in two halves
+      const h = v128.load(x + ((<usize>(j - 8)) << 1));
+      f0 = halvesToFloats(i32x4.extend_high_i16x8_u(h), dtype, magnitude, expo, inf, scale);
+      f1 = halvesToFloats(i32x4.extend_low_i16x8_u(h), dtype, magnitude, expo, inf, scale);
+    }
     if (write) {
       v128.store(at(y, j - 4), f0);
       v128.store(at(y, j - 8), f1);
     }
     m0 = f32x4.pmax(m0, f0);
     m1 = f32x4.pmax(m1, f1);
-    // NaN, or +Infinity's bits; a finite lane counts −1
-    vbad = v128.or(vbad, v128.or(v128.or(f32x4.ne(f0, f0), i32x4.eq(f0, inf)), v128.or(f32x4.ne(f1, f1), i32x4.eq(f1, inf))));
+    // below +Infinity: neither NaN nor +Infinity; a finite lane counts −1
+    vok = v128.and(vok, v128.and(f32x4.lt(f0, inf), f32x4.lt(f1, inf)));
     vfin = i32x4.add(vfin, i32x4.add(f32x4.gt(f0, ninf), f32x4.gt(f1, ninf)));
   }
   if (j >= 4) {
     const f0 = loadLogits(x, j - 4, dtype, magnitude, expo, inf, scale);
     if (write) v128.store(at(y, j - 4), f0);
     m0 = f32x4.pmax(m0, f0);
-    vbad = v128.or(vbad, v128.or(f32x4.ne(f0, f0), i32x4.eq(f0, inf)));
+    vok = v128.and(vok, f32x4.lt(f0, inf));
     vfin = i32x4.add(vfin, f32x4.gt(f0, ninf));
     j -= 4;
   }
@@ -417,7 +427,7 @@ const PREPARE_TABLE: usize = memory.data<u32>([0x7fff, 0x7c00, 0x7f800000, 0xff8
     -(i32x4.extract_lane(vfin, 0) + i32x4.extract_lane(vfin, 1) + i32x4.extract_lane(vfin, 2) + i32x4.extract_lane(vfin, 3)),
     4,
   );
-  store<i32>(acc, <i32>v128.any_true(vbad), 8);
+  store<i32>(acc, <i32>!i32x4.all_true(vok), 8);
   return j;
 }
 
@@ -425,7 +435,12 @@ const PREPARE_TABLE: usize = memory.data<u32>([0x7fff, 0x7c00, 0x7f800000, 0xff8
 // @ts-ignore: decorator
 @inline function loadLogits(x: usize, j: i32, dtype: i32, magnitude: v128, expo: v128, inf: v128, scale: v128): v128 {
   if (dtype == 0) return v128.load(at(x, j));
-  const h = i32x4.extend_low_i16x8_u(v128.load64_zero(x + ((<usize>j) << 1)));
+  return halvesToFloats(i32x4.extend_low_i16x8_u(v128.load64_zero(x + ((<usize>j) << 1))), dtype, magnitude, expo, inf, scale);
+}
+
+/** Four 16-bit logits (zero-extended to i32 lanes) as float32: bfloat16 (dtype 2) or float16, exact. */
+// @ts-ignore: decorator
+@inline function halvesToFloats(h: v128, dtype: i32, magnitude: v128, expo: v128, inf: v128, scale: v128): v128 {
   if (dtype == 2) return i32x4.shl(h, 16);
   let f = f32x4.mul(i32x4.shl(v128.and(h, magnitude), 13), scale);
   f = v128.or(f, v128.and(inf, i32x4.eq(v128.and(h, expo), expo))); // Infinity and NaN
@@ -837,10 +852,13 @@ function sampleScore(n: i32, y: usize, ws: usize, rank: i32): f32 {
   return scoreOf(<u32>load<u64>(at8(K, max(0, rank))));
 }
 
-/** Σ E_j (float32 E, summed in float64) over the j with y_j < lo, returned, and over those with
- *  y_j < hi, at hiSum: each in a fixed order in every build, element j into accumulator j & 3, then
- *  (a0 + a1) + (a2 + a3). */
-function sumsBelow(n: i32, y: usize, E: usize, lo: f32, hi: f32, hiSum: usize): f64 {
+/** One pass over the row for a top-p bracket [lo, hi): Σ E_j (float32 E, summed in float64) over the
+ *  j with y_j < lo, returned, and over those with y_j < hi, at WS_SUM_HI, each in a fixed order in
+ *  every build (element j into accumulator j & 3, then (a0 + a1) + (a2 + a3)); and the scores in
+ *  [lo, hi) gathered as gatherBetween gathers them, how many at WS_GATHERED. */
+function bracketPass(n: i32, y: usize, E: usize, lo: f32, hi: f32, ws: usize): f64 {
+  const K = arrK(ws),
+    I = arrI(ws, n);
   let a0: f64 = 0,
     a1: f64 = 0,
     a2: f64 = 0,
@@ -849,6 +867,7 @@ function sumsBelow(n: i32, y: usize, E: usize, lo: f32, hi: f32, hiSum: usize): 
     b1: f64 = 0,
     b2: f64 = 0,
     b3: f64 = 0,
+    g = 0,
     j = 0;
   if (ASC_FEATURE_SIMD) {
     const vl = f32x4.splat(lo),
@@ -857,15 +876,28 @@ function sumsBelow(n: i32, y: usize, E: usize, lo: f32, hi: f32, hiSum: usize): 
       l23 = l01,
       h01 = l01,
       h23 = l01;
-    for (; j + 4 <= n; j += 4) {
-      const e = v128.load(at(E, j)),
-        v = v128.load(at(y, j));
-      const el = v128.and(e, f32x4.lt(v, vl)),
-        eh = v128.and(e, f32x4.lt(v, vh));
-      l01 = f64x2.add(l01, f64x2.promote_low_f32x4(el));
-      l23 = f64x2.add(l23, f64x2.promote_low_f32x4(v128.shuffle<f32>(el, el, 2, 3, 2, 3)));
-      h01 = f64x2.add(h01, f64x2.promote_low_f32x4(eh));
-      h23 = f64x2.add(h23, f64x2.promote_low_f32x4(v128.shuffle<f32>(eh, eh, 2, 3, 2, 3)));
+    for (; j + 16 <= n; j += 16) {
+      let bits = 0;
+      for (let q = 0; q < 4; q++) {
+        const e = v128.load(at(E, j + 4 * q)),
+          v = v128.load(at(y, j + 4 * q));
+        const below = f32x4.lt(v, vl),
+          under = f32x4.lt(v, vh);
+        const el = v128.and(e, below),
+          eh = v128.and(e, under);
+        l01 = f64x2.add(l01, f64x2.promote_low_f32x4(el));
+        l23 = f64x2.add(l23, f64x2.promote_low_f32x4(v128.shuffle<f32>(el, el, 2, 3, 2, 3)));
+        h01 = f64x2.add(h01, f64x2.promote_low_f32x4(eh));
+        h23 = f64x2.add(h23, f64x2.promote_low_f32x4(v128.shuffle<f32>(eh, eh, 2, 3, 2, 3)));
+        bits |= i32x4.bitmask(v128.andnot(under, below)) << (4 * q);
+      }
+      while (bits != 0) {
+        const l = j + ctz(bits);
+        store<u64>(at8(K, g), <u64>keyOf(load<f32>(at(y, l))));
+        store<i32>(at(I, g), l);
+        g++;
+        bits &= bits - 1;
+      }
     }
     a0 = f64x2.extract_lane(l01, 0);
     a1 = f64x2.extract_lane(l01, 1);
@@ -895,13 +927,15 @@ function sumsBelow(n: i32, y: usize, E: usize, lo: f32, hi: f32, hiSum: usize): 
       a3 += el;
       b3 += eh;
     }
+    g = gatherAt(y, K, I, g, j, lo, hi);
   }
-  store<f64>(hiSum, b0 + b1 + (b2 + b3));
+  store<f64>(ws + WS_SUM_HI, b0 + b1 + (b2 + b3));
+  store<i32>(ws + WS_GATHERED, g);
   return a0 + a1 + (a2 + a3);
 }
 
 /** E_j = exp(y_j − m) in float32 with the unfused exp (the same bits in every build), and their
- *  float64 sum in sumsBelow's order, in one pass. */
+ *  float64 sum in bracketPass's order, in one pass. */
 function expsUnfusedSum(n: i32, y: usize, m: f32, E: usize): f64 {
   let a0: f64 = 0,
     a1: f64 = 0,
@@ -969,7 +1003,7 @@ function topPCompact(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): void 
   }
 }
 
-/** The dense top-p, on the unfused float32 exps E (float64 sums in a fixed order, sumsBelow): from a
+/** The dense top-p, on the unfused float32 exps E (float64 sums in a fixed order, bracketPass): from a
  *  sample of the row, two scores lo < hi around where its ascending cumulative mass reaches the
  *  cutoff; when the exact masses below them bracket the cutoff (below lo within it, below hi past it),
  *  every score below lo goes, every score from hi on stays, and only the scores in [lo, hi) are
@@ -999,9 +1033,9 @@ function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ready: bool, ws: us
   for (let w = 4; w <= SAMPLE; w <<= 2) {
     const lo = scoreOf(<u32>load<u64>(at8(keys, max(0, cross - w))));
     const hi: f32 = cross + w >= SAMPLE ? Infinity : scoreOf(<u32>load<u64>(at8(keys, cross + w)));
-    let cum = sumsBelow(n, y, E, lo, hi, ws + WS_SUM_HI);
+    let cum = bracketPass(n, y, E, lo, hi, ws);
     if (cum / z > thr || (hi < Infinity && !(load<f64>(ws + WS_SUM_HI) / z > thr))) continue;
-    const g = gatherBetween(n, y, lo, hi, ws);
+    const g = load<i32>(ws + WS_GATHERED);
     sortPairs(g, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
     let gone = 0;
     while (gone < g) {
