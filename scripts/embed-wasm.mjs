@@ -57,7 +57,10 @@ for (const name of ["simd", "scalar"]) {
   if (why) throw new Error(`embed-wasm: the threaded ${name} build fails the ${name} build's ${why}`);
 }
 if (WebAssembly.validate(bytes.relaxed)) {
-  for (const [what, got] of [["relaxed", run("relaxed")], ["threaded relaxed", runThreaded("relaxed")]]) {
+  for (const [what, got] of [
+    ["relaxed", run("relaxed")],
+    ["threaded relaxed", runThreaded("relaxed")],
+  ]) {
     const why = check.knownAnswerMismatch("relaxed", got, answers);
     if (why) throw new Error(`embed-wasm: the ${what} build fails its own ${why}`);
   }

@@ -11,7 +11,16 @@ export type { Float32Buffer } from "./memory.js";
 export type * from "./types.js";
 
 /** Before `init()` resolves: nothing runs yet. */
-const NOT_READY: Features = Object.freeze({ ready: false, simd: false, relaxedSimd: false, build: null, scratchBytes: 0, fallback: [] });
+const NOT_READY: Features = Object.freeze({
+  ready: false,
+  simd: false,
+  relaxedSimd: false,
+  build: null,
+  scratchBytes: 0,
+  fallback: [],
+  threads: 1,
+  threadsUnavailable: undefined,
+});
 
 /** What the default instance runs (`features.build`: "relaxed", "simd" or "scalar"; `features.simd` and
  *  `features.relaxedSimd` say whether it uses SIMD and relaxed SIMD). Read it after `init()`. */
