@@ -81,6 +81,13 @@ function reportedCores(): number {
   return typeof n === "number" && n >= 1 ? Math.floor(n) : 1;
 }
 
+const CONTEXTS = new WeakMap<Simdmax, Context>();
+
+/** The context behind an instance (for tests: its pool and workers). */
+export function contextOf(mt: Simdmax): Context | undefined {
+  return CONTEXTS.get(mt);
+}
+
 /** The instance's functions over ctx: synchronous ones and their async twins. */
 function bind(ctx: Context): Simdmax {
   const pool = ctx.pool;
@@ -130,6 +137,7 @@ function bind(ctx: Context): Simdmax {
     dispose: () => pool?.dispose(),
     ...(ops as typeof OPS),
   };
+  CONTEXTS.set(api as unknown as Simdmax, ctx);
   return api as unknown as Simdmax;
 }
 

@@ -11,12 +11,11 @@ import { type Chunks, inMemory, isEmpty, type Job, type Operand, type OperandPla
 import { ACK, CONTROL_WORDS, DONE, FAILED, SEQ, WORKER_SOURCE, type WorkerSetup } from "./worker.js";
 
 /**
- * Below this many elements a job stays on the calling thread: waking a worker and waiting for it
- * costs about as much as the kernels spend on this many elements (measured on Node 20, 2 cores:
- * softmax from alloc buffers at 2 threads broke even near 2^15 elements, test/threads.test.ts
- * keeps a [1, 1000] softmax on one thread).
+ * Below `minElements` elements a job stays on the calling thread: waking a worker and waiting for it
+ * costs about as much as the kernels spend on that many elements (how it was measured: README,
+ * "Threads"). An object so that tests can lower it to split small shapes.
  */
-export const MIN_SPLIT_ELEMENTS = 1 << 16;
+export const SPLIT = { minElements: 1 << 16 };
 
 /** Float64s in a mailbox's batch: three calls of up to 20 arguments, with room to spare. */
 const BATCH_DOUBLES = 256;
@@ -27,7 +26,7 @@ const WAIT_SLICE_MS = 50;
 const ACK_TIMEOUT_MS = 10_000;
 
 /** One worker: its mailbox and how to end it. */
-interface Worker {
+export interface Worker {
   readonly index: number;
   readonly control: Int32Array;
   readonly batch: Float64Array;
@@ -60,7 +59,8 @@ export class Pool {
   constructor(
     private readonly heap: Heap,
     private readonly own: Window,
-    private readonly workers: readonly Worker[],
+    /** The workers (tests end one to see the next call fail). */
+    readonly workers: readonly Worker[],
     scratchBytes: number,
     exports: KernelExports,
   ) {
@@ -84,7 +84,7 @@ export class Pool {
 
   /** Whether a job of this size is split over the threads (when it is splittable at all). */
   splits(outer: number, dim: number, inner: number): boolean {
-    return outer >= 2 && outer * dim * inner >= MIN_SPLIT_ELEMENTS;
+    return outer >= 2 && outer * dim * inner >= SPLIT.minElements;
   }
 
   /** Runs a job: on the calling thread alone when it is small or not splittable, else split. `block`:
@@ -381,10 +381,15 @@ async function startWorker(index: number, module: WebAssembly.Module, memory: We
       const name = "node:worker_threads";
       return import(/* @vite-ignore */ name).then((wt: { Worker: new (source: string, o: { eval: true }) => NodeWorker }) => {
         const t = new wt.Worker(WORKER_SOURCE, { eval: true });
-        t.unref();
         t.on("message", onMessage);
         t.on("error", (e) => onGone(`it threw: ${String(e)}`));
         t.on("exit", (code) => onGone(`it exited with code ${code}`));
+        // Referenced until it is ready (the caller awaits that), then never again (after the
+        // listeners: adding a "message" one refs a worker).
+        ready.then(
+          () => t.unref(),
+          () => undefined,
+        );
         w.terminate = () => void t.terminate();
         t.postMessage(setup);
       }, reject);

@@ -2,7 +2,7 @@
 // memory, running batches of kernel calls that the calling thread writes into a shared mailbox
 // (threads.ts). Its source text is what a worker runs (WORKER_SOURCE: no file to resolve, no bundler
 // to configure), so workerMain names nothing outside itself; the same text serves Node's
-// worker_threads (an eval worker, with require) and a browser's Web Worker (self).
+// worker_threads (an eval worker) and a browser's Web Worker.
 
 /** The mailbox's int32 words (threads.ts writes SEQ, the worker DONE, ACK and FAILED). */
 export const SEQ = 0; // the last batch posted; −1 asks the worker to stop
@@ -71,6 +71,12 @@ export function workerMain(port: Port): void {
   else port.addEventListener!("message", (e) => start(e.data), { once: true });
 }
 
-/** What a worker runs: workerMain, called with Node's parentPort in an eval worker (which has
- *  require) or with the Web Worker's own scope. */
-export const WORKER_SOURCE = `(${workerMain.toString()})(typeof require === "function" ? require("node:worker_threads").parentPort : self);`;
+/** Node's parentPort: through require in a CommonJS eval worker, through process.getBuiltinModule in
+ *  one that runs as a module (a parent started with --input-type=module passes that on); a Web
+ *  Worker's scope otherwise. */
+const PORT =
+  'typeof require === "function" ? require("node:worker_threads").parentPort' +
+  ' : typeof process === "object" && process.getBuiltinModule ? process.getBuiltinModule("node:worker_threads").parentPort : self';
+
+/** What a worker runs: workerMain, called with its port. */
+export const WORKER_SOURCE = `(${workerMain.toString()})(${PORT});`;
