@@ -6,7 +6,7 @@ import { setDefaultContext } from "./op.js";
 import type { Features, InitOptions } from "./types.js";
 
 export * from "./ops/index.js";
-export { createSimdmax, type Simdmax } from "./instance.js";
+export { createSimdmax, type Simdmax, type AsyncOps, type Promised } from "./instance.js";
 export type { Float32Buffer } from "./memory.js";
 export type * from "./types.js";
 

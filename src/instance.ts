@@ -17,10 +17,26 @@ type Ops = typeof OPS;
 /** The functions that compute (all but alloc). */
 type OpName = Exclude<keyof Ops, "alloc">;
 
-/** Every op of an instance as a function that returns a Promise of its result (its last signature's). */
-export type AsyncOps = {
-  readonly [K in OpName]: (...args: Parameters<Ops[K]>) => Promise<ReturnType<Ops[K]>>;
-};
+/** F's signatures (up to five; fewer repeat), each returning a Promise of its result. A generic
+ *  signature keeps its parameters' constraints (`out: O extends Output` gives Promise<Output>). */
+export type Promised<F> = F extends {
+  (...a: infer A1): infer R1;
+  (...a: infer A2): infer R2;
+  (...a: infer A3): infer R3;
+  (...a: infer A4): infer R4;
+  (...a: infer A5): infer R5;
+}
+  ? {
+      (...a: A1): Promise<R1>;
+      (...a: A2): Promise<R2>;
+      (...a: A3): Promise<R3>;
+      (...a: A4): Promise<R4>;
+      (...a: A5): Promise<R5>;
+    }
+  : never;
+
+/** Every op of an instance as a function that returns a Promise of its result. */
+export type AsyncOps = { readonly [K in OpName]: Promised<Ops[K]> };
 
 /** The API of one instance: every function of the package's default instance (the same table, the
  *  same documentation), bound to this instance's build and memory, and each also in `async`. */

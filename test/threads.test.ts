@@ -266,7 +266,7 @@ describe("a threaded instance", () => {
   it("async calls run one after another; a sync call meanwhile says to await them", async () => {
     const x = data(64 * 2048, 5);
     const shape = [64, 2048];
-    const p = [mt.async.softmax(x, shape), mt.async.logSoftmax(x, shape), mt.async.crossEntropy(x, new Int32Array(64), shape)];
+    const p = [mt.async.softmax(x, shape), mt.async.logSoftmax(x, shape), mt.async.crossEntropy(x, new Int32Array(64), shape)] as const;
     expect(() => mt.softmax(x, shape)).toThrow(/softmax\(\) was called while an async call of this instance is running; await it first/);
     const [s, l, ce] = await Promise.all(p);
     sameBits(one.softmax(x, shape), s, "softmax");
