@@ -7,7 +7,8 @@ import * as OPS from "./ops/index.js";
 import { checkOptions } from "./options.js";
 import type { KernelExports } from "./abi.js";
 import { BUILDS, buildSupported, instantiateChecked, moduleOf, sharedMemory } from "./runtime.js";
-import { canBlock, Pool, startWorkers, threadsUnavailable } from "./threads.js";
+import { Float32Buffer } from "./memory.js";
+import { canBlock, Pool, SPLIT, startWorkers, threadsUnavailable } from "./threads.js";
 import type { Build, CreateOptions, Fallback, Features, InitOptions } from "./types.js";
 
 /** 256 KiB: copy in, three passes and copy out stay in a core's L2 (bench/HISTORY.md, issue 3). */
@@ -104,6 +105,20 @@ export function contextOf(mt: Simdmax): Context | undefined {
   return CONTEXTS.get(mt);
 }
 
+/** Whether an argument is data in a shared memory (a Float32Buffer, a view of the memory), data large
+ *  enough to be split over threads, or an options object holding such data. */
+function shared(v: unknown, depth = 0): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (v instanceof Float32Buffer) return true;
+  if (ArrayBuffer.isView(v)) {
+    const a = v as Float32Array;
+    return a.length >= SPLIT.minElements || (typeof SharedArrayBuffer === "function" && a.buffer instanceof SharedArrayBuffer);
+  }
+  if (depth > 0 || Array.isArray(v)) return false;
+  for (const k in v) if (shared((v as Record<string, unknown>)[k], 1)) return true;
+  return false;
+}
+
 /** The instance's functions over ctx: synchronous ones and their async twins. */
 function bind(ctx: Context): Simdmax {
   const pool = ctx.pool;
@@ -121,24 +136,36 @@ function bind(ctx: Context): Simdmax {
       );
     }
   };
+  const local = ctx.local;
+  /** The context a call runs on: the unshared twin when no argument is in (or as large as it takes to
+   *  split over) the shared memory. */
+  const on = (a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown) =>
+    local && !shared(a0) && !shared(a1) && !shared(a2) && !shared(a3) && !shared(a4) ? local : ctx;
   const ops: Record<string, unknown> = {};
   const async: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(OPS)) {
     const r = implementationOf(f);
+    if (name === "alloc") {
+      ops[name] = (a0: unknown) => {
+        ready(name, false); // alloc never waits: it works on every thread
+        return r(ctx, a0, undefined, undefined, undefined, undefined);
+      };
+      continue;
+    }
     ops[name] = (a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown) => {
       ready(name, true);
-      return r(ctx, a0, a1, a2, a3, a4);
+      return r(on(a0, a1, a2, a3, a4), a0, a1, a2, a3, a4);
     };
-    if (name === "alloc") continue;
     async[name] = (a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown) => {
       inFlight++;
       const call = () => {
         ready(name, false);
-        ctx.async = true;
+        const c = on(a0, a1, a2, a3, a4);
+        c.async = true;
         try {
-          return r(ctx, a0, a1, a2, a3, a4);
+          return r(c, a0, a1, a2, a3, a4);
         } finally {
-          ctx.async = false;
+          c.async = false;
         }
       };
       const p = queue.then(call).finally(() => inFlight--);
@@ -211,6 +238,10 @@ function wantedBuild(fn: string, build: Build | undefined, simd: boolean | undef
 
 /** Starts the workers of a threaded instance on its shared memory. */
 async function addThreads(ctx: Context, build: Build, memory: WebAssembly.Memory, threads: number, scratch: number): Promise<void> {
+  const local = await instantiateChecked(build);
+  if (typeof local === "string")
+    throw new Error(`createSimdmax: the ${build} build passed its check on a shared memory, not on its own: ${local}`);
+  ctx.local = createContext(local, build, scratch, "createSimdmax");
   const workers = await startWorkers(await moduleOf(build, true), memory, threads - 1);
   ctx.pool = new Pool(ctx.heap, ctx.window, workers, scratch, ctx.exports);
   ctx.features = Object.freeze({ ...ctx.features, threads });

@@ -227,9 +227,17 @@ describe("a threaded instance", () => {
     it("no worker is woken below the threshold, and one is above it", () => {
       const notify = vi.spyOn(Atomics, "notify");
       const x = data(4096 * 10, 1);
-      mt.softmax(x.subarray(0, 1000), [1, 1000]);
-      mt.softmax(x, [4096, 10]);
-      mt.crossEntropy(x, new Int32Array(4096), [4096, 10]);
+      // From arrays (the unshared twin runs them) and from buffers in the shared memory.
+      sameBits(one.softmax(x.subarray(0, 1000), [1, 1000]), mt.softmax(x.subarray(0, 1000), [1, 1000]), "softmax [1, 1000]");
+      sameBits(one.softmax(x, [4096, 10]), mt.softmax(x, [4096, 10]), "softmax [4096, 10]");
+      const t = new Int32Array(4096).map((_, i) => i % 10);
+      sameBits(one.crossEntropy(x, t, [4096, 10]), mt.crossEntropy(x, t, [4096, 10]), "crossEntropy [4096, 10]");
+      const buf = mt.alloc(x.length);
+      buf.array.set(x);
+      mt.softmax(buf, [4096, 10], { out: buf });
+      sameBits(one.softmax(x, [4096, 10]), buf.array, "softmax [4096, 10] in a buffer");
+      mt.crossEntropyWithGrad(buf, t, [4096, 10], { out: buf });
+      buf.free();
       expect(notify).not.toHaveBeenCalled();
       const big = data(256 * 1000, 2);
       sameBits(one.softmax(big, [256, 1000]), mt.softmax(big, [256, 1000]), "softmax [256, 1000]");
