@@ -34,9 +34,9 @@ export function splitsJob(ctx: Context, outer: number, dim: number, inner: numbe
   return ctx.pool?.splits(outer, dim, inner) === true;
 }
 
-/** f of a job's outcome: now when the job ran synchronously, else once its Promise resolves. */
-export function after<T>(r: void | Promise<void>, f: () => T): T | Promise<T> {
-  return r instanceof Promise ? r.then(f) : f();
+/** f of a value: now, or once it resolves when it is a Promise (a job split in an async call). */
+export function whenDone<T, U>(v: T | Promise<T>, f: (v: T) => U): U | Promise<U> {
+  return v instanceof Promise ? v.then(f) : f(v);
 }
 
 /** `fn` (init or createSimdmax) names the call in the error when the scratch window does not fit. */

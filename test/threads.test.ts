@@ -219,6 +219,115 @@ describe("a threaded instance", () => {
         { numRuns: 60 },
       );
     });
+
+    it("distillation losses from logits: klDiv, jsd and distillationLoss, loss, backward and fused", async () => {
+      const caseArb = fc.record({
+        outer: fc.integer({ min: 2, max: 40 }),
+        classes: fc.integer({ min: 1, max: 300 }),
+        inner: fc.constantFrom(1, 1, 2),
+        seed: fc.integer(),
+        temperature: fc.constantFrom(undefined, 2),
+        reduction: fc.constantFrom("batchmean" as const, "sum" as const, "mean" as const, "none" as const),
+        beta: fc.constantFrom(0, 0.5),
+        weight: fc.boolean(),
+        labelSmoothing: fc.constantFrom(undefined, 0.1),
+        input: fc.constantFrom("array", "alloc"),
+        inPlace: fc.boolean(),
+        async: fc.boolean(),
+      });
+      await fc.assert(
+        fc.asyncProperty(caseArb, async (c) => {
+          const shape = c.inner === 1 ? [c.outer, c.classes] : [c.outer, c.classes, c.inner];
+          const axis = 1;
+          const P = c.outer * c.inner,
+            n = P * c.classes;
+          const s = data(n, c.seed),
+            t = data(n, c.seed + 1, true);
+          const labels = new Int32Array(P).map((_, p) => (p % 5 === 2 ? -100 : (p * 13 + (c.seed >>> 0)) % c.classes));
+          const weight = c.weight ? data(c.classes, c.seed + 2).map((v) => Math.abs(v)) : undefined;
+          type Run = (m: Simdmax, student: Float32Array | ReturnType<Simdmax["alloc"]>, out: unknown) => unknown;
+          const runs: [string, Run, Run][] = [
+            [
+              "klDivWithGrad",
+              (m, x, out) =>
+                m.klDivWithGrad(x, t, shape, {
+                  axis,
+                  fromLogits: true,
+                  temperature: c.temperature,
+                  reduction: c.reduction,
+                  out: out as never,
+                }),
+              (m, x, out) =>
+                m.async.klDivWithGrad(x, t, shape, {
+                  axis,
+                  fromLogits: true,
+                  temperature: c.temperature,
+                  reduction: c.reduction,
+                  out: out as never,
+                }),
+            ],
+            [
+              "klDiv",
+              (m, x) => m.klDiv(x, t, shape, { axis, fromLogits: true, reduction: c.reduction }),
+              (m, x) => m.async.klDiv(x, t, shape, { axis, fromLogits: true, reduction: c.reduction }),
+            ],
+            [
+              "jsdWithGrad",
+              (m, x, out) => m.jsdWithGrad(x, t, shape, { axis, beta: c.beta, temperature: c.temperature, out: out as never }),
+              (m, x, out) => m.async.jsdWithGrad(x, t, shape, { axis, beta: c.beta, temperature: c.temperature, out: out as never }),
+            ],
+            [
+              "distillationLossWithGrad",
+              (m, x, out) =>
+                m.distillationLossWithGrad(x, t, labels, shape, {
+                  axis,
+                  alpha: 0.3,
+                  temperature: c.temperature,
+                  weight,
+                  labelSmoothing: c.labelSmoothing,
+                  out: out as never,
+                }),
+              (m, x, out) =>
+                m.async.distillationLossWithGrad(x, t, labels, shape, {
+                  axis,
+                  alpha: 0.3,
+                  temperature: c.temperature,
+                  weight,
+                  labelSmoothing: c.labelSmoothing,
+                  out: out as never,
+                }),
+            ],
+            [
+              "distillationLossBackward",
+              (m, x, out) => m.distillationLossBackward(x, t, labels, shape, { axis, alpha: 0.7, gradOutput: 2, out: out as never }),
+              (m, x, out) => m.async.distillationLossBackward(x, t, labels, shape, { axis, alpha: 0.7, gradOutput: 2, out: out as never }),
+            ],
+          ];
+          const values = (r: unknown): (number | Float32Array)[] => {
+            if (typeof r === "number" || r instanceof Float32Array) return [r];
+            const o = r as { loss?: unknown; grad?: unknown; array?: Float32Array };
+            if ("loss" in o) return [...values(o.loss), ...values(o.grad)];
+            return [o.array!.slice()];
+          };
+          for (const [name, sync, later] of runs) {
+            const got: (number | Float32Array)[][] = [];
+            for (const m of [one, mt]) {
+              let x: Float32Array | ReturnType<Simdmax["alloc"]> = s.slice();
+              if (c.input === "alloc") {
+                const b = m.alloc(n);
+                b.array.set(s);
+                x = b;
+              }
+              const r = m !== one && c.async ? await later(m, x, c.inPlace ? x : undefined) : sync(m, x, c.inPlace ? x : undefined);
+              got.push(values(r));
+              if (!(x instanceof Float32Array)) x.free();
+            }
+            for (let i = 0; i < got[0]!.length; i++) sameBits(got[0]![i]!, got[1]![i]!, `${name} ${shape} result ${i}`);
+          }
+        }),
+        { numRuns: 40 },
+      );
+    });
   });
 
   describe("small work stays on the calling thread", () => {

@@ -3,7 +3,7 @@
 // the per-position losses here.
 import { FLAGS } from "../abi.js";
 import type { Context } from "../context.js";
-import { arrayPlace, copyIn, extentOf, lengthOf, outputOf, placeOf, runJob, sharesBytes, splitsJob, viewOf } from "../context.js";
+import { arrayPlace, copyIn, extentOf, lengthOf, outputOf, placeOf, runJob, sharesBytes, splitsJob, whenDone, viewOf } from "../context.js";
 import { Total } from "../total.js";
 import { Float32Buffer } from "../memory.js";
 import {
@@ -294,11 +294,6 @@ function collect(
   into.total.add(n, l, at, w, s);
 }
 
-/** f of a value, or of a Promise's value once it resolves. */
-function then<T, U>(v: T | Promise<T>, f: (v: T) => U): U | Promise<U> {
-  return v instanceof Promise ? v.then(f) : f(v);
-}
-
 /** The loss after PyTorch's reduction: the per-position losses for "none", else the total, divided by
  *  the denominator for "mean" (NaN when that is 0, or 0 with allIgnored "zero"). */
 function reduce(a: CrossEntropyArgs, losses: Losses): number | Float32Array {
@@ -344,7 +339,7 @@ function lossOnly(
   options?: CrossEntropyOptions,
 ): number | Float32Array | Promise<number | Float32Array> {
   const pl = plan(ctx, "crossEntropy", logits, target, shape, options, []);
-  return then(run(ctx, pl, undefined, undefined, undefined), (losses) => reduce(pl.a, losses));
+  return whenDone(run(ctx, pl, undefined, undefined, undefined), (losses) => reduce(pl.a, losses));
 }
 
 function lossAndGrad(
@@ -364,7 +359,7 @@ function gradOnly(
   shape: readonly number[],
   options?: CrossEntropyBackwardOptions,
 ): Output | Promise<Output> {
-  return then(withGrad(ctx, "crossEntropyBackward", logits, target, shape, options, ["gradOutput", "out"]), (r) => r.grad);
+  return whenDone(withGrad(ctx, "crossEntropyBackward", logits, target, shape, options, ["gradOutput", "out"]), (r) => r.grad);
 }
 
 function withGrad(
@@ -399,7 +394,7 @@ function withGrad(
         ]
       : [{ name: "out", place }],
   );
-  return then(run(ctx, pl, l?.place, place, shares), (losses) => ({ loss: reduce(pl.a, losses), grad: result, lse: l?.array }));
+  return whenDone(run(ctx, pl, l?.place, place, shares), (losses) => ({ loss: reduce(pl.a, losses), grad: result, lse: l?.array }));
 }
 
 /** nllLoss: −w_t·logProbs[t] per position, reduced like crossEntropy. A gather per position: plain JS. */

@@ -3,7 +3,7 @@
 // has passed.
 import { FLAGS, type KernelExports } from "../abi.js";
 import type { Context } from "../context.js";
-import { after, placeOf, lengthOf, outputOf, runJob } from "../context.js";
+import { placeOf, lengthOf, outputOf, runJob, whenDone } from "../context.js";
 import { checkSoftmaxArgs, LOGSUMEXP_OPTIONS, SOFTMAX_OPTIONS } from "../args.js";
 import { describe } from "../errors.js";
 import type { Layout } from "../shape.js";
@@ -125,7 +125,7 @@ function familyOp<F extends (...args: never[]) => unknown>(
       kernel: (o, d, i, ptrs, ws, e) => call(e, c, o, d, i, ptrs, ptrs[n]!, ws),
       splittable: true,
     });
-    return after(r, () => result);
+    return whenDone(r, () => result);
   };
   return defineOp<F>(fn, run as unknown as (ctx: Context, ...args: Parameters<F>) => unknown);
 }
