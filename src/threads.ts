@@ -111,10 +111,11 @@ export class Pool {
   /** The job's shares, then rounds: each worker's next chunk is posted once its previous one is
    *  drained, and the calling thread runs one of its own between; yields the worker to wait for. */
   private *steps(job: Job): Generator<Worker, void, void> {
-    const shares = this.share(job);
-    // The workers' chunks first, so that they compute while the calling thread runs its own.
-    const order = [...shares.slice(1), shares[0]!];
+    const shares: Share[] = [];
     try {
+      this.share(job, shares);
+      // The workers' chunks first, so that they compute while the calling thread runs its own.
+      const order = [...shares.slice(1), shares[0]!];
       let busy = true;
       while (busy) {
         busy = false;
@@ -142,21 +143,20 @@ export class Pool {
     }
   }
 
-  /** n ranges of whole outer slices (fewer when there are fewer slices), the calling thread's first. */
-  private share(job: Job): Share[] {
+  /** n ranges of whole outer slices (fewer when there are fewer slices), the calling thread's first,
+   *  into `shares` one by one (so that a failure to make room for one still frees the others). */
+  private share(job: Job, shares: Share[]): void {
     const n = Math.min(this.threads, job.outer);
-    const shares: Share[] = [];
     for (let t = 0; t < n; t++) {
       const a = Math.floor((job.outer * t) / n),
         b = Math.floor((job.outer * (t + 1)) / n);
       const sub: Job = { ...job, outer: b - a, operands: job.operands.map((op) => slice(job, op, a, b)) };
       const window = t === 0 ? this.own : this.windows[t - 1]!;
       const s: Share = { job: sub, window, worker: t - 1, chunks: undefined, ws: 0, next: 0, pending: undefined };
+      shares.push(s);
       if (inMemory(sub)) s.ws = window.workspaceFor(sub, sub.inner);
       else s.chunks = window.chunks(sub, window.slicesPer(sub));
-      shares.push(s);
     }
-    return shares;
   }
 
   /** Runs (calling thread) or posts (worker) a share's next chunk. */
