@@ -290,7 +290,12 @@ async function waitForAsync(w: Worker): Promise<void> {
     if (why) throw new Error(why);
     if (waitAsync) {
       const r = waitAsync(w.control, DONE, w.seq - 1, WAIT_SLICE_MS);
-      if (r.async) await r.value;
+      if (!r.async) continue;
+      // Node does not count a pending waitAsync as work (and the workers are unref'ed): a timer
+      // keeps the process alive while its caller awaits the result.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([r.value, new Promise((resolve) => (timer = setTimeout(resolve, WAIT_SLICE_MS)))]);
+      clearTimeout(timer);
     } else await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }

@@ -478,16 +478,18 @@ describe("a threaded instance", () => {
     m.dispose();
   });
 
-  it("a Node process with a live threaded instance exits when its work is done", () => {
+  it("a Node process with a live threaded instance exits when its work is done, and not before", () => {
     const dist = new URL("../dist/index.js", import.meta.url).href;
     const script = `import { createSimdmax } from ${JSON.stringify(dist)};
 const mt = await createSimdmax({ threads: 2 });
 const y = mt.softmax(new Float32Array(64 * 2048).fill(1), [64, 2048]);
-console.log(mt.features.threads, y[0] * 2048);`;
+// Awaited with nothing else to do: the wait itself must keep the process alive until it resolves.
+const r = await mt.async.crossEntropyWithGrad(new Float32Array(256 * 32000), new Int32Array(256), [256, 32000]);
+console.log(mt.features.threads, y[0] * 2048, Math.abs(r.loss - Math.log(32000)) < 1e-4);`;
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
     expect(r.error).toBeUndefined();
     expect(r.stderr).toBe("");
-    expect(r.stdout.trim()).toBe("2 1");
+    expect(r.stdout.trim()).toBe("2 1 true");
     expect(r.status).toBe(0);
   });
 });
