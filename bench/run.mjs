@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only distill|sampling]
+// npm run bench [-- --json] [-- --quick] [-- --only distill|sampling|threads]
 // (npm runs it through scripts/relaxed-simd.mjs, which gives Node 20 the flag its relaxed SIMD needs:
 // by hand, node --experimental-wasm-relaxed-simd bench/run.mjs on Node 20, node bench/run.mjs later.)
 // simdmax (SIMD build, relaxed-SIMD build, scalar build, and the zero-copy alloc path) against an optimized plain-JS loop
@@ -18,6 +18,7 @@ import { chartSvg } from "./chart.mjs";
 import * as distillBench from "./distill.mjs";
 import { writeFile } from "node:fs/promises";
 import { runSampling } from "./sampling.mjs";
+import { runThreads } from "./threads.mjs";
 
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has("--json");
@@ -25,13 +26,18 @@ const QUICK = args.has("--quick");
 const ROUNDS = QUICK ? 2 : 5;
 const TIME_MS = QUICK ? 40 : 80;
 const log = JSON_OUT ? () => {} : (...a) => console.log(...a);
-// `--only distill` or `--only sampling`: that section alone (bench/distill.mjs, bench/sampling.mjs).
+// `--only distill`, `--only sampling` or `--only threads`: that section alone (bench/distill.mjs,
+// bench/sampling.mjs, bench/threads.mjs).
 const ONLY = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
-if (ONLY !== undefined && ONLY !== "distill" && ONLY !== "sampling") {
-  throw new Error(`--only: the sections are "distill" and "sampling", got ${ONLY}`);
+if (ONLY !== undefined && ONLY !== "distill" && ONLY !== "sampling" && ONLY !== "threads") {
+  throw new Error(`--only: the sections are "distill", "sampling" and "threads", got ${ONLY}`);
 }
 if (ONLY === "sampling") {
   await runSampling({ log, quick: QUICK });
+  process.exit(0);
+}
+if (ONLY === "threads") {
+  await runThreads({ log, quick: QUICK });
   process.exit(0);
 }
 

@@ -2,15 +2,41 @@
 // a call become places in memory (with the checks that go with that).
 import type { KernelExports } from "./abi.js";
 import { Heap, Float32Buffer, bufferPlace } from "./memory.js";
-import { Window, type Data, type DataPlace } from "./window.js";
+import { Window, type Data, type DataPlace, type Job } from "./window.js";
+import type { Pool } from "./threads.js";
 import type { Build, Fallback, Features, Input } from "./types.js";
 import { describe } from "./errors.js";
 
 export interface Context {
   readonly exports: KernelExports;
   readonly heap: Heap;
+  /** The calling thread's scratch window. */
   readonly window: Window;
-  readonly features: Features;
+  features: Features;
+  /** The worker threads of a threaded instance (threads.ts). */
+  pool?: Pool;
+  /** A threaded instance's twin on an unshared memory (the same build, so the same bits), for calls
+   *  that stay on the calling thread with all their data in JS arrays: copies into a shared memory
+   *  cost V8 about three times those into an unshared one. */
+  local?: Context;
+  /** True during the synchronous part of an async call (mt.async.*): a job may then return a Promise. */
+  async: boolean;
+}
+
+/** Runs a job on the calling thread, or split over the instance's threads; a Promise only when the
+ *  job was split in an async call. */
+export function runJob(ctx: Context, job: Job): void | Promise<void> {
+  return ctx.pool ? ctx.pool.run(job, !ctx.async) : ctx.window.run(job);
+}
+
+/** Whether a splittable job of this size runs on several threads. */
+export function splitsJob(ctx: Context, outer: number, dim: number, inner: number): boolean {
+  return ctx.pool?.splits(outer, dim, inner) === true;
+}
+
+/** f of a value: now, or once it resolves when it is a Promise (a job split in an async call). */
+export function whenDone<T, U>(v: T | Promise<T>, f: (v: T) => U): U | Promise<U> {
+  return v instanceof Promise ? v.then(f) : f(v);
 }
 
 /** `fn` (init or createSimdmax) names the call in the error when the scratch window does not fit. */
@@ -20,9 +46,10 @@ export function createContext(
   scratchBytes: number,
   fn: string,
   fallback: readonly Fallback[] = [],
+  threadsUnavailable?: string,
 ): Context {
   const heap = new Heap(exports.memory, exports.heapBase());
-  const window = new Window(heap, scratchBytes);
+  const window = new Window(heap, scratchBytes, exports);
   window.reserve(fn); // so that ordinary calls never grow the memory
   return {
     exports,
@@ -35,7 +62,10 @@ export function createContext(
       build,
       scratchBytes,
       fallback: Object.freeze(fallback.map((f) => Object.freeze({ ...f }))),
+      threads: 1,
+      threadsUnavailable,
     }),
+    async: false,
   };
 }
 

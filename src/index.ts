@@ -6,12 +6,21 @@ import { setDefaultContext } from "./op.js";
 import type { Features, InitOptions } from "./types.js";
 
 export * from "./ops/index.js";
-export { createSimdmax, type Simdmax } from "./instance.js";
+export { createSimdmax, type Simdmax, type AsyncOps, type Promised } from "./instance.js";
 export type { Float32Buffer } from "./memory.js";
 export type * from "./types.js";
 
 /** Before `init()` resolves: nothing runs yet. */
-const NOT_READY: Features = Object.freeze({ ready: false, simd: false, relaxedSimd: false, build: null, scratchBytes: 0, fallback: [] });
+const NOT_READY: Features = Object.freeze({
+  ready: false,
+  simd: false,
+  relaxedSimd: false,
+  build: null,
+  scratchBytes: 0,
+  fallback: [],
+  threads: 1,
+  threadsUnavailable: undefined,
+});
 
 /** What the default instance runs (`features.build`: "relaxed", "simd" or "scalar"; `features.simd` and
  *  `features.relaxedSimd` say whether it uses SIMD and relaxed SIMD). Read it after `init()`. */

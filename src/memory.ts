@@ -68,8 +68,13 @@ export class Heap {
   private retake(): void {
     // Growth detaches the old buffer, and a view of a detached buffer has length 0 (this one covers
     // at least a page otherwise): a cheaper test than comparing with memory.buffer, which is a call
-    // into the engine, made several times per call.
+    // into the engine, made several times per call. A shared memory's old buffer is never detached:
+    // grow() re-takes the views itself.
     if (this.f32View.length !== 0) return;
+    this.refresh();
+  }
+
+  private refresh(): void {
     const buffer = this.memory.buffer;
     this.current = buffer;
     this.f32View = new Float32Array(buffer);
@@ -150,6 +155,7 @@ export class Heap {
     }
     try {
       this.memory.grow(pages);
+      this.refresh();
     } catch (e) {
       throw new RangeError(
         `${what()} needs ${size} bytes, and wasm memory could not grow by ${pages * PAGE} bytes (${(e as Error).message})`,

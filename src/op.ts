@@ -6,7 +6,7 @@
 import type { Context } from "./context.js";
 
 /** An implementation: the context, then the public function's arguments (at most five). */
-type Run = (ctx: Context, a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown) => unknown;
+export type Run = (ctx: Context, a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown) => unknown;
 
 const IMPLEMENTATIONS = new WeakMap<object, Run>();
 let defaultContext: Context | undefined;
@@ -27,6 +27,13 @@ export function defineOp<F extends (...args: never[]) => unknown>(name: string, 
   };
   IMPLEMENTATIONS.set(f, r);
   return f as unknown as F;
+}
+
+/** The implementation of f (of defineOp): the context, then f's arguments. */
+export function implementationOf(f: unknown): Run {
+  const r = IMPLEMENTATIONS.get(f as object);
+  if (!r) throw new Error("simdmax: not a function of the op table");
+  return r;
 }
 
 /** The public function f (of defineOp) bound to ctx instead of the default instance. */

@@ -5,29 +5,76 @@
 import { KERNEL_NAMES, type KernelExports } from "./abi.js";
 import { knownAnswerMismatch, knownAnswerResults } from "./selfcheck.js";
 import type { Build } from "./types.js";
-import { simdWasm, scalarWasm, relaxedWasm, knownAnswers } from "./wasm.generated.js";
+import {
+  simdWasm,
+  scalarWasm,
+  relaxedWasm,
+  simdThreadsWasm,
+  scalarThreadsWasm,
+  relaxedThreadsWasm,
+  knownAnswers,
+} from "./wasm.generated.js";
 
 /** Every build, the preferred first: init() runs the first one the engine validates. */
 export const BUILDS: readonly Build[] = ["relaxed", "simd", "scalar"];
 
-const sources: Record<Build, string> = { relaxed: relaxedWasm, simd: simdWasm, scalar: scalarWasm };
-const bytesCache = new Map<Build, Uint8Array<ArrayBuffer>>();
-const moduleCache = new Map<Build, Promise<WebAssembly.Module>>();
+/** A build's module: its own memory, or (threaded) an imported shared one that several instances,
+ *  one per thread, run on (asconfig.json's *-threads targets: the same source). */
+type Key = Build | `${Build}-threads`;
+const sources: Record<Key, string> = {
+  relaxed: relaxedWasm,
+  simd: simdWasm,
+  scalar: scalarWasm,
+  "relaxed-threads": relaxedThreadsWasm,
+  "simd-threads": simdThreadsWasm,
+  "scalar-threads": scalarThreadsWasm,
+};
+const bytesCache = new Map<Key, Uint8Array<ArrayBuffer>>();
+const moduleCache = new Map<Key, Promise<WebAssembly.Module>>();
 
 /** The bytes of a build. */
 export function wasmBytes(build: Build): Uint8Array {
   return bytesOf(build);
 }
 
-function bytesOf(build: Build): Uint8Array<ArrayBuffer> {
-  let b = bytesCache.get(build);
+function bytesOf(key: Key): Uint8Array<ArrayBuffer> {
+  let b = bytesCache.get(key);
   if (!b) {
-    const s = atob(sources[build]);
+    const s = atob(sources[key]);
     b = new Uint8Array(s.length);
     for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
-    bytesCache.set(build, b);
+    bytesCache.set(key, b);
   }
   return b;
+}
+
+/** The compiled module of a build (once per process; a failed compilation is tried again next time). */
+export function moduleOf(build: Build, threaded = false): Promise<WebAssembly.Module> {
+  const key: Key = threaded ? `${build}-threads` : build;
+  let m = moduleCache.get(key);
+  if (!m) {
+    m = WebAssembly.compile(bytesOf(key));
+    moduleCache.set(key, m);
+    m.catch(() => moduleCache.delete(key));
+  }
+  return m;
+}
+
+/** The most pages the threaded modules declare (wasm32's 4 GiB); a shared memory reserves its maximum
+ *  up front, so where that fails (32-bit engines) a 1 GiB one is tried. */
+const THREADS_MAX_PAGES = [65536, 16384];
+
+/** A shared memory for the threaded modules, or why there can be none here. */
+export function sharedMemory(): WebAssembly.Memory | string {
+  let why = "";
+  for (const maximum of THREADS_MAX_PAGES) {
+    try {
+      return new WebAssembly.Memory({ initial: 1, maximum, shared: true });
+    } catch (e) {
+      why = String(e);
+    }
+  }
+  return `this engine could not make a shared WebAssembly.Memory (${why})`;
 }
 
 /** Whether this engine accepts a build: WebAssembly.validate of its very bytes is the feature test
@@ -37,16 +84,11 @@ export function buildSupported(build: Build): boolean {
   return typeof WebAssembly === "object" && WebAssembly.validate(bytesOf(build));
 }
 
-/** A fresh instance of a build, with its own memory. */
-export async function instantiateBuild(build: Build): Promise<KernelExports> {
+/** A fresh instance of a build, with its own memory, or of its threaded module on `memory` (shared). */
+export async function instantiateBuild(build: Build, memory?: WebAssembly.Memory): Promise<KernelExports> {
   if (typeof WebAssembly !== "object") throw new Error("simdmax: this JavaScript engine has no WebAssembly");
-  let m = moduleCache.get(build);
-  if (!m) {
-    m = WebAssembly.compile(bytesOf(build));
-    moduleCache.set(build, m);
-    m.catch(() => moduleCache.delete(build));
-  }
-  const instance = await WebAssembly.instantiate(await m, {});
+  const m = moduleOf(build, memory !== undefined);
+  const instance = await WebAssembly.instantiate(await m, memory ? { env: { memory } } : {});
   const exports = instance.exports;
   for (const name of KERNEL_NAMES) {
     if (typeof exports[name] !== "function") throw new Error(`simdmax: the ${build} wasm build lacks the export ${name}`);
@@ -58,8 +100,8 @@ export async function instantiateBuild(build: Build): Promise<KernelExports> {
 
 /** A fresh instance of a build that passed its known-answer check (selfcheck.ts), or why it failed
  *  (a wrong result, or a trap). */
-export async function instantiateChecked(build: Build): Promise<KernelExports | string> {
-  const exports = await instantiateBuild(build);
+export async function instantiateChecked(build: Build, memory?: WebAssembly.Memory): Promise<KernelExports | string> {
+  const exports = await instantiateBuild(build, memory);
   try {
     return knownAnswerMismatch(build, knownAnswerResults(exports), knownAnswers) ?? exports;
   } catch (e) {

@@ -42,6 +42,13 @@ export interface Features {
    *  softmax row and a cross-entropy value against answers computed at build time), in the order they
    *  were tried, each with the reason; `build` is the first that passed. Empty when none failed. */
   readonly fallback: readonly Fallback[];
+  /** The threads the instance computes on, the calling one included (`createSimdmax({ threads })`; 1
+   *  for `init()`'s instance). */
+  readonly threads: number;
+  /** Why an instance asked for more threads runs on one: no SharedArrayBuffer (a browser page that is
+   *  not cross-origin isolated: the reason names the two headers to send), or no worker threads.
+   *  Undefined otherwise. */
+  readonly threadsUnavailable: string | undefined;
 }
 
 /** A build that init() refused: it computed its known answers wrong on this engine. */
@@ -64,6 +71,15 @@ export interface InitOptions {
    *  one row, is larger, and when an outer slice of an inner axis (`axis` not last) is larger but at
    *  most 64 windows (such a slice is copied whole; a larger one goes in ranges of its positions). */
   scratchBytes?: number;
+}
+
+/** createSimdmax's options: init()'s, and the threads. */
+export interface CreateOptions extends InitOptions {
+  /** How many threads compute (the calling one and threads − 1 workers on one shared wasm memory): an
+   *  integer in [1, 64], or "auto" for the cores the platform reports (navigator.hardwareConcurrency,
+   *  os.availableParallelism()), at most 8. Default 1. Where shared memory is unavailable the instance
+   *  runs on one thread and `features.threadsUnavailable` says why. */
+  threads?: number | "auto";
 }
 
 /** Options without `out`: the result is a new Float32Array. */

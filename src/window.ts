@@ -8,6 +8,7 @@
 // that many (fewer would take the periodic path, one the row path). Operands are either "full" (dim·inner elements per outer slice, like the input
 // tensor) or per position (inner elements per outer slice, like a reduction's result).
 import { PERIODIC_INNER } from "./abi.js";
+import type { KernelExports } from "./abi.js";
 import type { Heap } from "./memory.js";
 
 /** A JS typed array the kernels take: float32 data, int32 class indices, float64 losses, 16-bit logits. */
@@ -44,8 +45,25 @@ export interface Job {
   readonly label: () => string;
   /** Workspace bytes the kernel needs for a given inner size (8-byte aligned at the start of the window). */
   workspace(inner: number): number;
-  /** Runs the kernel on [outer, dim, inner] data; ptrs[i] is operand i's byte offset. */
-  kernel(outer: number, dim: number, inner: number, ptrs: readonly number[], ws: number): void;
+  /** Runs the kernel on [outer, dim, inner] data; ptrs[i] is operand i's byte offset. `e` is the
+   *  instance to call: the window's own, or (for a job that is `splittable`) another thread's. */
+  kernel(outer: number, dim: number, inner: number, ptrs: readonly number[], ws: number, e: KernelExports): void;
+  /** The kernel may run on any thread's instance over the same memory (threads.ts): it calls only
+   *  `e`'s functions that return nothing, with the pointers it is given, and reads nothing back. */
+  readonly splittable?: boolean;
+}
+
+/** A job's chunks of whole outer slices through one window: where each operand is, per chunk. */
+export interface Chunks {
+  readonly job: Job;
+  /** Outer slices per chunk. */
+  readonly per: number;
+  /** The workspace's byte offset (0: none), and each operand's byte offset in the current chunk. */
+  readonly ws: number;
+  readonly ptrs: number[];
+  readonly slots: Slots;
+  readonly offsets: number[];
+  readonly base: number;
 }
 
 /** The scratch window: one block of wasm memory, reused across calls. */
@@ -56,6 +74,8 @@ export class Window {
     private readonly heap: Heap,
     /** The usual size of the window; a call whose smallest unit is larger gets a larger one, once. */
     readonly bytes: number,
+    /** The instance whose kernels run on this window's chunks. */
+    readonly exports: KernelExports,
   ) {}
 
   /** Allocates the usual window now rather than at the first call. */
@@ -64,39 +84,112 @@ export class Window {
   }
 
   run(job: Job): void {
-    const { outer, dim, inner, operands } = job;
-    if (outer * inner === 0 || (dim === 0 && operands.every((op) => op.full))) return; // nothing to read or write
-    const ptrs: number[] = [];
-    for (const op of operands) if (op.place.kind === "wasm") ptrs.push(op.place.ptr);
-    if (ptrs.length === operands.length) {
+    const { outer, dim, inner } = job;
+    if (isEmpty(job)) return;
+    if (inMemory(job)) {
       // Everything is in wasm memory already: one call, no window.
-      const wsBytes = job.workspace(inner);
-      const ws = wsBytes ? this.heap.alloc(wsBytes, () => `${job.label()}: the kernel workspace`) : 0;
+      const ptrs: number[] = [];
+      for (const op of job.operands) ptrs.push((op.place as { ptr: number }).ptr);
+      const ws = this.workspaceFor(job, inner);
       try {
-        job.kernel(outer, dim, inner, ptrs, ws);
+        job.kernel(outer, dim, inner, ptrs, ws, this.exports);
       } finally {
         if (ws) this.heap.release(ws);
       }
       return;
     }
-    const slots = assignSlots(operands);
+    try {
+      const slots = assignSlots(job.operands);
+      const per = this.slicesPer(job, slots);
+      if (per === 0) this.runColumns(job);
+      else {
+        const ch = this.chunks(job, per, slots);
+        for (let o0 = 0; o0 < outer; o0 += per) {
+          const c = Math.min(per, outer - o0);
+          this.fill(ch, o0, c);
+          job.kernel(c, dim, inner, ch.ptrs, ch.ws, this.exports);
+          this.drain(ch, o0, c);
+        }
+      }
+    } finally {
+      this.shrink();
+    }
+  }
+
+  /** A block of heap for the kernel's workspace when every operand is in memory (0 when it needs none). */
+  workspaceFor(job: Job, inner: number): number {
+    const wsBytes = job.workspace(inner);
+    return wsBytes ? this.heap.alloc(wsBytes, () => `${job.label()}: the kernel workspace`) : 0;
+  }
+
+  /** How many whole outer slices a chunk of this window holds (at least 1: the window grows for one
+   *  that is larger), or 0 when one slice goes in ranges of its positions instead (runColumns). */
+  slicesPer(job: Job, slots = assignSlots(job.operands)): number {
+    const { outer, inner, operands } = job;
     let perSlice = 0;
     for (const s of slots.owners) perSlice += align16(perSliceElems(job, operands[s]!) * operands[s]!.bytes);
     const wsBytes = align16(job.workspace(inner));
     const fit = Math.floor((this.bytes - wsBytes) / perSlice);
-    try {
-      // One slice larger than the window: rows must be whole, and so is a slice of fewer than
-      // PERIODIC_INNER positions (at most 15 rows' worth: its ranges would be runs of a few elements,
-      // copied word by word, 3.9× the time of the same data as rows at [2^22, 10] along axis 0); a
-      // slice of more positions up to SLICE_LIMIT windows is copied whole too (contiguous copies: 16
-      // MiB with the usual window); only larger ones go by column ranges, whose strided copies touch
-      // every cache line of the slice once per range.
-      if (fit >= 1 || inner < PERIODIC_INNER || perSlice + wsBytes <= SLICE_LIMIT * this.bytes)
-        this.runSlices(job, slots, Math.max(1, Math.min(outer, fit)), wsBytes);
-      else this.runColumns(job);
-    } finally {
-      if (this.block && this.block.bytes > this.bytes) this.releaseBlock(); // give back an enlarged window
+    // One slice larger than the window: rows must be whole, and so is a slice of fewer than
+    // PERIODIC_INNER positions (at most 15 rows' worth: its ranges would be runs of a few elements,
+    // copied word by word, 3.9× the time of the same data as rows at [2^22, 10] along axis 0); a
+    // slice of more positions up to SLICE_LIMIT windows is copied whole too (contiguous copies: 16
+    // MiB with the usual window); only larger ones go by column ranges, whose strided copies touch
+    // every cache line of the slice once per range.
+    if (fit >= 1 || inner < PERIODIC_INNER || perSlice + wsBytes <= SLICE_LIMIT * this.bytes) return Math.max(1, Math.min(outer, fit));
+    return 0;
+  }
+
+  /** Makes room for chunks of `per` whole outer slices: wasm operands by pointer, JS ones through their slots. */
+  chunks(job: Job, per: number, slots = assignSlots(job.operands)): Chunks {
+    const { inner, operands } = job;
+    const wsBytes = align16(job.workspace(inner));
+    const offsets: number[] = [];
+    let size = wsBytes;
+    for (const s of slots.owners) {
+      offsets[s] = size;
+      size += align16(per * perSliceElems(job, operands[s]!) * operands[s]!.bytes);
     }
+    const base = this.acquire(size, job.label);
+    return { job, per, ws: wsBytes ? base : 0, ptrs: new Array<number>(operands.length), slots, offsets, base };
+  }
+
+  /** Points the chunk's operands at outer slices [o0, o0 + c) and copies its JS inputs in. */
+  fill(ch: Chunks, o0: number, c: number): void {
+    const { job, slots, ptrs } = ch;
+    const operands = job.operands;
+    for (let i = 0; i < operands.length; i++) {
+      const op = operands[i]!,
+        owner = slots.of[i]!,
+        place = op.place;
+      const n = perSliceElems(job, op);
+      if (owner < 0) ptrs[i] = (place as { ptr: number }).ptr + o0 * n * op.bytes;
+      else {
+        ptrs[i] = ch.base + ch.offsets[owner]!;
+        if (owner === i && slots.readers[i] && place.kind === "js") {
+          this.heap.view(place.array).set(part(place.array, o0 * n, (o0 + c) * n), ptrs[i]! / op.bytes);
+        }
+      }
+    }
+  }
+
+  /** Copies the chunk's JS outputs out (after its kernel ran). */
+  drain(ch: Chunks, o0: number, c: number): void {
+    const { job, slots, ptrs } = ch;
+    const operands = job.operands;
+    for (let i = 0; i < operands.length; i++) {
+      const op = operands[i]!,
+        place = op.place;
+      if (!op.write || place.kind !== "js" || slots.of[i]! < 0 || !slots.firstWriter[i]) continue;
+      const n = perSliceElems(job, op),
+        from = ptrs[i]! / op.bytes;
+      place.array.set(this.heap.view(place.array).subarray(from, from + c * n), o0 * n);
+    }
+  }
+
+  /** Gives back a window that a call enlarged. */
+  shrink(): void {
+    if (this.block && this.block.bytes > this.bytes) this.releaseBlock();
   }
 
   private acquire(bytes: number, label: () => string): number {
@@ -111,44 +204,6 @@ export class Window {
   private releaseBlock(): void {
     if (this.block) this.heap.release(this.block.ptr);
     this.block = undefined;
-  }
-
-  /** Chunks of `per` whole outer slices: wasm operands by pointer, JS ones through their slots. */
-  private runSlices(job: Job, slots: Slots, per: number, wsBytes: number): void {
-    const { outer, dim, inner, operands } = job;
-    const offsets: number[] = [];
-    let size = wsBytes;
-    for (const s of slots.owners) {
-      offsets[s] = size;
-      size += align16(per * perSliceElems(job, operands[s]!) * operands[s]!.bytes);
-    }
-    const base = this.acquire(size, job.label);
-    const ptrs = new Array<number>(operands.length);
-    for (let o0 = 0; o0 < outer; o0 += per) {
-      const c = Math.min(per, outer - o0);
-      for (let i = 0; i < operands.length; i++) {
-        const op = operands[i]!,
-          owner = slots.of[i]!,
-          place = op.place;
-        const n = perSliceElems(job, op);
-        if (owner < 0) ptrs[i] = (place as { ptr: number }).ptr + o0 * n * op.bytes;
-        else {
-          ptrs[i] = base + offsets[owner]!;
-          if (owner === i && slots.readers[i] && place.kind === "js") {
-            this.heap.view(place.array).set(part(place.array, o0 * n, (o0 + c) * n), ptrs[i]! / op.bytes);
-          }
-        }
-      }
-      job.kernel(c, dim, inner, ptrs, wsBytes ? base : 0);
-      for (let i = 0; i < operands.length; i++) {
-        const op = operands[i]!,
-          place = op.place;
-        if (!op.write || place.kind !== "js" || slots.of[i]! < 0 || !slots.firstWriter[i]) continue;
-        const n = perSliceElems(job, op),
-          from = ptrs[i]! / op.bytes;
-        place.array.set(this.heap.view(place.array).subarray(from, from + c * n), o0 * n);
-      }
-    }
   }
 
   /** One outer slice of at least PERIODIC_INNER positions at a time (run() holds smaller ones whole), in
@@ -179,7 +234,7 @@ export class Window {
         if (inner - i0 - c < least) c = inner - i0;
         for (const s of owners)
           if (operands.some((op, i) => ownerOf[i] === s && op.read)) this.copyColumns(job, operands[s]!, o, i0, c, ptrs[s]!, true);
-        job.kernel(1, dim, c, ptrs, base);
+        job.kernel(1, dim, c, ptrs, base, this.exports);
         for (const s of owners)
           if (operands.some((op, i) => ownerOf[i] === s && op.write)) this.copyColumns(job, operands[s]!, o, i0, c, ptrs[s]!, false);
         i0 += c;
@@ -240,7 +295,17 @@ const SLICE_LIMIT = 64;
 /** Column ranges shorter than this are copied word by word (copyColumns). */
 const SHORT_RUN = 16;
 
-interface Slots {
+/** Nothing to read or write. */
+export function isEmpty(job: Job): boolean {
+  return job.outer * job.inner === 0 || (job.dim === 0 && job.operands.every((op) => op.full));
+}
+
+/** Every operand is in wasm memory: the kernel runs once over all of it, with no window. */
+export function inMemory(job: Job): boolean {
+  return job.operands.every((op) => op.place.kind === "wasm");
+}
+
+export interface Slots {
   /** Operands that own a slot in the window. */
   owners: number[];
   /** For each operand: the operand whose slot it uses, or −1 when it is passed by pointer. */

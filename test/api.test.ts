@@ -140,7 +140,14 @@ describe("init and features", () => {
       /build must be "relaxed", "simd", "scalar" or undefined, got "avx"/,
     );
     await expect(m.createSimdmax({ build: "simd", simd: true })).rejects.toThrow(/give build or simd, not both/);
-    await expect(m.createSimdmax({ threads: 2 } as never)).rejects.toThrow(/unknown option "threads"/);
+    await expect(m.createSimdmax({ threads: 0 })).rejects.toThrow(
+      new RangeError('createSimdmax: threads must be an integer in [1, 64] or "auto", got 0'),
+    );
+    await expect(m.createSimdmax({ threads: 1.5 })).rejects.toThrow(RangeError);
+    await expect(m.createSimdmax({ threads: "all" as never })).rejects.toThrow(
+      new TypeError('createSimdmax: threads must be an integer in [1, 64] or "auto", got "all"'),
+    );
+    await expect(m.createSimdmax({ threads: 2, scratchBytes: 8 })).rejects.toThrow(/scratchBytes must be/);
   });
 
   it("a Float32Buffer works with the module-level functions, in place", async () => {

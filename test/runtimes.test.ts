@@ -3,7 +3,7 @@
 // last two devDependencies. Each runs the same reduced differential suite as the browsers
 // (test/browser/suite.ts) against the installed tarball from a fresh project: the seed numbers, every
 // op and every build the engine validates against `simdmax/reference`, the bad-input errors, and the
-// build init() picked. No runtime gets a flag: relaxed SIMD ships in Node 21+ (Node 20 needs one:
+// build init() picked; and a 2-thread instance (createSimdmax({ threads: 2 })) against one thread. No runtime gets a flag: relaxed SIMD ships in Node 21+ (Node 20 needs one:
 // scripts/relaxed-simd.mjs), and Bun and Deno ship it.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -52,6 +52,25 @@ const report = await run();
 console.log(JSON.stringify({ engine, ...report }));
 `;
 
+/** A 2-thread instance against a one-thread one (softmax split over rows, sync and async, and the fused
+ *  cross-entropy), printed as JSON; the process must then exit on its own (its workers are unref'ed). */
+const THREADS = `import { createSimdmax } from "simdmax";
+const one = await createSimdmax({ build: "simd" });
+const mt = await createSimdmax({ build: "simd", threads: 2 });
+const shape = [64, 2048];
+const x = new Float32Array(64 * 2048).map((_, i) => Math.sin(i) * 8);
+const t = new Int32Array(64).map((_, i) => (i * 37) % 2048);
+const same = (a, b) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+const ce1 = one.crossEntropyWithGrad(x, t, shape), ce2 = await mt.async.crossEntropyWithGrad(x, t, shape);
+console.log(JSON.stringify({
+  threads: mt.features.threads,
+  why: mt.features.threadsUnavailable ?? null,
+  softmax: same(one.softmax(x, shape), mt.softmax(x, shape)),
+  async: same(one.logSoftmax(x, shape), await mt.async.logSoftmax(x, shape)),
+  crossEntropy: Object.is(ce1.loss, ce2.loss) && same(ce1.grad, ce2.grad),
+}));
+`;
+
 let pkg: Installed;
 beforeAll(async () => {
   pkg = installPacked();
@@ -66,6 +85,7 @@ beforeAll(async () => {
     outfile: join(pkg.app, "suite.js"),
   });
   writeFileSync(join(pkg.app, "runner.mjs"), RUNNER);
+  writeFileSync(join(pkg.app, "threads.mjs"), THREADS);
 }, 120_000);
 afterAll(() => pkg?.remove());
 
@@ -85,6 +105,25 @@ describe("the packed package in each runtime", () => {
       expect(report.refused.map((x) => x.build)).toEqual(want === "relaxed" ? [] : ["relaxed"]);
       expect(report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`)).toEqual([]);
       expect(report.checks.length).toBeGreaterThan(report.builds.length * (3 + RUNS * 5));
+    });
+
+    it(`${rt.name}: createSimdmax({ threads: 2 }) gives one thread's bits, and the process exits with it alive`, () => {
+      const [command, ...args] = rt.command();
+      const r = spawnSync(command!, [...args, "threads.mjs"], {
+        cwd: pkg.app,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1" },
+        timeout: 60_000,
+      });
+      expect(r.error, "the process did not exit on its own").toBeUndefined();
+      expect(r.status, `${command} ${args.join(" ")}:\n${r.stderr}`).toBe(0);
+      expect(JSON.parse(r.stdout.trim().split("\n").at(-1)!)).toEqual({
+        threads: 2,
+        why: null,
+        softmax: true,
+        async: true,
+        crossEntropy: true,
+      });
     });
   }
 });

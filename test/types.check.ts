@@ -73,3 +73,25 @@ export function distillUsage(s: Float32Array, t: Float32Array, y: Int32Array): v
   distillationLoss(s, t, y, [2, 3], { temperature: 4 });
   void [mean, each, gb, l, j, gj, d, dg];
 }
+
+import { createSimdmax, type CreateOptions, type Simdmax } from "../src/index.js";
+
+export async function threadsUsage(x: Float32Array, target: Int32Array): Promise<void> {
+  const mt: Simdmax = await createSimdmax({ threads: 2 });
+  const auto: CreateOptions = { threads: "auto", build: "simd" };
+  const n: number = mt.features.threads;
+  const why: string | undefined = mt.features.threadsUnavailable;
+  const y: Float32Array = mt.softmax(x, [2, 3]); // synchronous, as on any instance
+  const p: Promise<number | Float32Array> = mt.async.crossEntropy(x, target, [2, 3]);
+  const q = await mt.async.logSoftmax(x, [2, 3]);
+  const buf = mt.alloc(6);
+  const grad = await mt.async.crossEntropyWithGrad(buf, target, [2, 3], { out: buf });
+  mt.dispose();
+  // @ts-expect-error: threads is a number or "auto"
+  await createSimdmax({ threads: "all" });
+  // @ts-expect-error: init() has no threads (createSimdmax does)
+  await init({ threads: 2 });
+  // @ts-expect-error: alloc has no async form (it never waits)
+  mt.async.alloc(4);
+  void [auto, n, why, y, p, q, grad.loss];
+}

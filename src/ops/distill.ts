@@ -3,7 +3,7 @@
 // reduces the per-position (or, for element-wise klDiv, per-element) float64 losses here.
 import { FLAGS } from "../abi.js";
 import type { Context } from "../context.js";
-import { arrayPlace, copyIn, extentOf, lengthOf, outputOf, placeOf, sharesBytes } from "../context.js";
+import { arrayPlace, copyIn, extentOf, lengthOf, outputOf, placeOf, runJob, sharesBytes, splitsJob, whenDone } from "../context.js";
 import { checkDistillArgs, checkJsdArgs, checkKlArgs, JSD_OPTIONS, KL_OPTIONS, type KlReduction } from "../distill.js";
 import { describe } from "../errors.js";
 import { defineOp } from "../op.js";
@@ -205,19 +205,35 @@ interface SoftJob {
   hard?: { args: CrossEntropyArgs; scale: number };
 }
 
+/** Where the kernel writes one kind of per-position loss: the window, summed chunk by chunk on one
+ *  thread, or (split over threads, whose chunks finish out of position order) an array summed after. */
+function lossPlace(kept: Float64Array | undefined): Operand {
+  return kept
+    ? { place: { kind: "js", array: kept, fresh: true }, full: false, bytes: 8, read: false, write: true }
+    : { place: { kind: "temp" }, full: false, bytes: 8, read: false, write: false };
+}
+
+interface Sums {
+  soft: number;
+  hard: number;
+}
+
 /** Runs the distill kernel; the float64 sums of the per-position soft and hard losses. */
-function runSoft(ctx: Context, student: DataPlace, teacher: DataPlace, job: SoftJob): { soft: number; hard: number } {
+function runSoft(ctx: Context, student: DataPlace, teacher: DataPlace, job: SoftJob): Sums | Promise<Sums> {
   const { outer, dim, inner } = job.layout;
   const soft = new Total(),
     hardTotal = new Total();
+  const { hard, grad, terms } = job;
+  const split = splitsJob(ctx, outer, dim, inner);
+  const keptSoft = split ? new Float64Array(outer * inner) : undefined,
+    keptHard = split && hard ? new Float64Array(outer * inner) : undefined;
   const operands: Operand[] = [
     { place: student, full: true, bytes: 4, read: true, write: false },
     { place: teacher, full: true, bytes: 4, read: true, write: false },
-    { place: { kind: "temp" }, full: false, bytes: 8, read: false, write: false }, // the soft losses
+    lossPlace(keptSoft), // the soft losses
   ];
   const add = (op: Operand) => operands.push(op) - 1;
-  const { hard, grad, terms } = job;
-  const hardAt = hard ? add({ place: { kind: "temp" }, full: false, bytes: 8, read: false, write: false }) : -1;
+  const hardAt = hard ? add(lossPlace(keptHard)) : -1;
   const targetAt = hard
     ? add({ place: arrayPlace(ctx, hard.args.indices as Int32Array), full: false, bytes: 4, read: true, write: false })
     : -1;
@@ -234,17 +250,20 @@ function runSoft(ctx: Context, student: DataPlace, teacher: DataPlace, job: Soft
     for (let c = 0; c < dim; c++) W += weight[c] as number;
   }
   const flags = weight ? FLAGS.CE_WEIGHTS : 0;
-  const e = ctx.exports;
+  const release = () => {
+    if (wPtr) ctx.heap.release(wPtr);
+  };
+  let r: void | Promise<void>;
   try {
     if (weight) wPtr = copyIn(ctx, weight, () => `${job.label()}: a copy of weight`);
-    ctx.window.run({
+    r = runJob(ctx, {
       label: job.label,
       outer,
       dim,
       inner,
       operands,
-      workspace: (i) => e.distillWorkspaceBytes(dim, i),
-      kernel: (o, d, i, p, ws) => {
+      workspace: (i) => ctx.exports.distillWorkspaceBytes(dim, i),
+      kernel: (o, d, i, p, ws, e) => {
         e.distill(
           o,
           d,
@@ -269,15 +288,27 @@ function runSoft(ctx: Context, student: DataPlace, teacher: DataPlace, job: Soft
           hard ? hard.scale : 0,
           ws,
         );
+        if (split) return;
         const l = ctx.heap.viewFor(8) as Float64Array;
         soft.add(o * i, l, p[2]! / 8, undefined, 0);
         if (hardAt >= 0) hardTotal.add(o * i, l, p[hardAt]! / 8, undefined, 0);
       },
+      splittable: split,
     });
-  } finally {
-    if (wPtr) ctx.heap.release(wPtr);
+  } catch (e) {
+    release();
+    throw e;
   }
-  return { soft: soft.value, hard: hardTotal.value };
+  const sums = (): Sums => {
+    if (keptSoft) soft.add(keptSoft.length, keptSoft, 0, undefined, 0);
+    if (keptHard) hardTotal.add(keptHard.length, keptHard, 0, undefined, 0);
+    return { soft: soft.value, hard: hardTotal.value };
+  };
+  if (!(r instanceof Promise)) {
+    release();
+    return sums();
+  }
+  return r.finally(release).then(sums);
 }
 
 /** 1/T as the kernels' gradients use it: T rounded to float32, as the forward kernels divide by it. */
@@ -358,22 +389,20 @@ function kl(
     gScale = u.g / a.divisor;
   }
   const noneArray = none && want !== "grad" ? new Float32Array(size) : undefined;
-  let sum: number;
+  const result = (sum: number) => ({ loss: noneArray ?? sum / a.divisor, grad: g?.result });
   if (!a.fromLogits) {
     const flags = a.logTarget ? FLAGS.KL_LOG_TARGET : 0;
-    sum = runPointwise(ctx, p, size, label, flags, want, noneArray, g && { place: g.place, scale: gScale, gout: g.gout });
-  } else {
-    sum = runSoft(ctx, p.a, p.b, {
-      layout: a.layout,
-      label,
-      beta: 0,
-      temperature: a.temperature,
-      terms: noneArray && { array: noneArray, scale: a.scale },
-      grad: g && { place: g.place, scale: gScale * a.scale * reciprocal(a.temperature), gout: g.gout },
-    }).soft;
-    sum *= a.scale;
+    return result(runPointwise(ctx, p, size, label, flags, want, noneArray, g && { place: g.place, scale: gScale, gout: g.gout }));
   }
-  return { loss: noneArray ?? sum / a.divisor, grad: g?.result };
+  const sums = runSoft(ctx, p.a, p.b, {
+    layout: a.layout,
+    label,
+    beta: 0,
+    temperature: a.temperature,
+    terms: noneArray && { array: noneArray, scale: a.scale },
+    grad: g && { place: g.place, scale: gScale * a.scale * reciprocal(a.temperature), gout: g.gout },
+  });
+  return whenDone(sums, (s) => result(s.soft * a.scale));
 }
 
 function js(
@@ -396,14 +425,14 @@ function js(
     gScale = checkUpstream(fn, "mean", o.gradOutput, 1, "").g / rows;
     g = gradPlaces(ctx, fn, p, a.layout.size, o.out, undefined);
   }
-  const { soft } = runSoft(ctx, p.a, p.b, {
+  const sums = runSoft(ctx, p.a, p.b, {
     layout: a.layout,
     label: p.label(a.layout),
     beta: a.beta,
     temperature: a.temperature,
     grad: g && { place: g.place, scale: gScale * reciprocal(a.temperature), gout: undefined },
   });
-  return { loss: soft / rows, grad: g?.result };
+  return whenDone(sums, (s) => ({ loss: s.soft / rows, grad: g?.result }));
 }
 
 function distill(
@@ -440,8 +469,10 @@ function distill(
       scale: D === 0 ? 0 : (alpha * gu) / D,
     },
   });
-  const hardMean = D === 0 ? NaN : sums.hard / D;
-  return { loss: alpha * hardMean + (1 - alpha) * ((soft.scale * sums.soft) / P), grad: g?.result };
+  return whenDone(sums, (s) => {
+    const hardMean = D === 0 ? NaN : s.hard / D;
+    return { loss: alpha * hardMean + (1 - alpha) * ((soft.scale * s.soft) / P), grad: g?.result };
+  });
 }
 
 const KL_GRAD = ["gradOutput", "out"] as const;
@@ -462,9 +493,8 @@ const KL_GRAD = ["gradOutput", "out"] as const;
  * @example
  * klDiv(student, teacher, [N, C], { fromLogits: true, temperature: 2, reduction: "batchmean" });
  */
-export const klDiv = defineOp<KlDivFn>(
-  "klDiv",
-  (ctx, input, target, shape, options) => kl(ctx, "klDiv", input, target, shape, options, [], "loss").loss,
+export const klDiv = defineOp<KlDivFn>("klDiv", (ctx, input, target, shape, options) =>
+  whenDone(kl(ctx, "klDiv", input, target, shape, options, [], "loss"), (r) => r.loss),
 );
 
 /**
@@ -474,9 +504,8 @@ export const klDiv = defineOp<KlDivFn>(
  * @example
  * const g = klDivBackward(student, teacher, [N, C], { fromLogits: true, reduction: "batchmean", out: student });
  */
-export const klDivBackward = defineOp<GradFn<KlDivBackwardOptions>>(
-  "klDivBackward",
-  (ctx, input, target, shape, options) => kl(ctx, "klDivBackward", input, target, shape, options, KL_GRAD, "grad").grad as Output,
+export const klDivBackward = defineOp<GradFn<KlDivBackwardOptions>>("klDivBackward", (ctx, input, target, shape, options) =>
+  whenDone(kl(ctx, "klDivBackward", input, target, shape, options, KL_GRAD, "grad"), (r) => r.grad as Output),
 );
 
 /**
@@ -486,8 +515,10 @@ export const klDivBackward = defineOp<GradFn<KlDivBackwardOptions>>(
  * const { loss, grad } = klDivWithGrad(s, t, [N, C], { fromLogits: true, temperature: 2, reduction: "batchmean", out: s });
  */
 export const klDivWithGrad = defineOp<KlDivWithGradFn>("klDivWithGrad", (ctx, input, target, shape, options) => {
-  const r = kl(ctx, "klDivWithGrad", input, target, shape, options, KL_GRAD, "both");
-  return { loss: r.loss, grad: r.grad as Output };
+  return whenDone(kl(ctx, "klDivWithGrad", input, target, shape, options, KL_GRAD, "both"), (r) => ({
+    loss: r.loss,
+    grad: r.grad as Output,
+  }));
 });
 
 /**
@@ -501,7 +532,7 @@ export const klDivWithGrad = defineOp<KlDivWithGradFn>("klDivWithGrad", (ctx, in
  */
 export const jsd = defineOp<(student: Input, teacher: Input, shape: Shape, options?: JsdOptions) => number>(
   "jsd",
-  (ctx, s, t, shape, options) => js(ctx, "jsd", s, t, shape, options, [], "loss").loss,
+  (ctx, s, t, shape, options) => whenDone(js(ctx, "jsd", s, t, shape, options, [], "loss"), (r) => r.loss),
 );
 
 /**
@@ -509,9 +540,8 @@ export const jsd = defineOp<(student: Input, teacher: Input, shape: Shape, optio
  * @example
  * const g = jsdBackward(student, teacher, [N, C], { beta: 0.5 });
  */
-export const jsdBackward = defineOp<GradFn<JsdBackwardOptions>>(
-  "jsdBackward",
-  (ctx, s, t, shape, options) => js(ctx, "jsdBackward", s, t, shape, options, KL_GRAD, "grad").grad as Output,
+export const jsdBackward = defineOp<GradFn<JsdBackwardOptions>>("jsdBackward", (ctx, s, t, shape, options) =>
+  whenDone(js(ctx, "jsdBackward", s, t, shape, options, KL_GRAD, "grad"), (r) => r.grad as Output),
 );
 
 /**
@@ -520,8 +550,7 @@ export const jsdBackward = defineOp<GradFn<JsdBackwardOptions>>(
  * const { loss, grad } = jsdWithGrad(student, teacher, [N, C], { beta: 0.5, out: student });
  */
 export const jsdWithGrad = defineOp<JsdWithGradFn>("jsdWithGrad", (ctx, s, t, shape, options) => {
-  const r = js(ctx, "jsdWithGrad", s, t, shape, options, KL_GRAD, "both");
-  return { loss: r.loss, grad: r.grad as Output };
+  return whenDone(js(ctx, "jsdWithGrad", s, t, shape, options, KL_GRAD, "both"), (r) => ({ loss: r.loss, grad: r.grad as Output }));
 });
 
 /**
@@ -537,7 +566,9 @@ export const jsdWithGrad = defineOp<JsdWithGradFn>("jsdWithGrad", (ctx, s, t, sh
  */
 export const distillationLoss = defineOp<
   (studentLogits: Input, teacherLogits: Input, target: Int32Array, shape: Shape, options: DistillationLossOptions) => number
->("distillationLoss", (ctx, s, t, y, shape, options) => distill(ctx, "distillationLoss", s, t, y, shape, options, [], "loss").loss);
+>("distillationLoss", (ctx, s, t, y, shape, options) =>
+  whenDone(distill(ctx, "distillationLoss", s, t, y, shape, options, [], "loss"), (r) => r.loss),
+);
 
 /**
  * The gradient of `distillationLoss` with respect to the student's logits; `gradOutput` a number;
@@ -545,9 +576,8 @@ export const distillationLoss = defineOp<
  * @example
  * const g = distillationLossBackward(student, teacher, labels, [N, C], { alpha: 0.5, temperature: 4 });
  */
-export const distillationLossBackward = defineOp<DistillationLossBackwardFn>(
-  "distillationLossBackward",
-  (ctx, s, t, y, shape, options) => distill(ctx, "distillationLossBackward", s, t, y, shape, options, KL_GRAD, "grad").grad as Output,
+export const distillationLossBackward = defineOp<DistillationLossBackwardFn>("distillationLossBackward", (ctx, s, t, y, shape, options) =>
+  whenDone(distill(ctx, "distillationLossBackward", s, t, y, shape, options, KL_GRAD, "grad"), (r) => r.grad as Output),
 );
 
 /**
@@ -558,6 +588,8 @@ export const distillationLossBackward = defineOp<DistillationLossBackwardFn>(
  * const { loss, grad } = distillationLossWithGrad(student, teacher, labels, [N, C], { alpha: 0.5, temperature: 4, out: student });
  */
 export const distillationLossWithGrad = defineOp<DistillationLossWithGradFn>("distillationLossWithGrad", (ctx, s, t, y, shape, options) => {
-  const r = distill(ctx, "distillationLossWithGrad", s, t, y, shape, options, KL_GRAD, "both");
-  return { loss: r.loss, grad: r.grad as Output };
+  return whenDone(distill(ctx, "distillationLossWithGrad", s, t, y, shape, options, KL_GRAD, "both"), (r) => ({
+    loss: r.loss,
+    grad: r.grad as Output,
+  }));
 });

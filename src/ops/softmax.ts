@@ -3,7 +3,7 @@
 // has passed.
 import { FLAGS, type KernelExports } from "../abi.js";
 import type { Context } from "../context.js";
-import { placeOf, lengthOf, outputOf } from "../context.js";
+import { placeOf, lengthOf, outputOf, runJob, whenDone } from "../context.js";
 import { checkSoftmaxArgs, LOGSUMEXP_OPTIONS, SOFTMAX_OPTIONS } from "../args.js";
 import { describe } from "../errors.js";
 import type { Layout } from "../shape.js";
@@ -94,7 +94,7 @@ function familyOp<F extends (...args: never[]) => unknown>(
   // Fixed parameters rather than a rest array: these run on every call, and a small call's time is
   // mostly such per-call work.
   const [first, second] = names as [string, string | undefined];
-  const run = (ctx: Context, a0: unknown, a1: unknown, a2?: unknown, a3?: unknown): Input => {
+  const run = (ctx: Context, a0: unknown, a1: unknown, a2?: unknown, a3?: unknown): Input | Promise<Input> => {
     const c =
       second === undefined
         ? check(ctx, fn, [[first, a0]], a1, a2, allowed)
@@ -115,16 +115,17 @@ function familyOp<F extends (...args: never[]) => unknown>(
     const operands: Operand[] = c.inputs.map(({ place }) => ({ place, full: true, bytes: 4, read: true, write: false }));
     operands.push({ place, full: !reduced, bytes: 4, read: false, write: true, over: reduced ? undefined : 0 });
     const n = c.inputs.length; // the output's index
-    ctx.window.run({
+    const r = runJob(ctx, {
       label: c.label,
       outer,
       dim,
       inner,
       operands,
       workspace: (i) => ctx.exports.workspaceBytes(dim, i),
-      kernel: (o, d, i, ptrs, ws) => call(ctx.exports, c, o, d, i, ptrs, ptrs[n]!, ws),
+      kernel: (o, d, i, ptrs, ws, e) => call(e, c, o, d, i, ptrs, ptrs[n]!, ws),
+      splittable: true,
     });
-    return result;
+    return whenDone(r, () => result);
   };
   return defineOp<F>(fn, run as unknown as (ctx: Context, ...args: Parameters<F>) => unknown);
 }

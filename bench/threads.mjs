@@ -1,0 +1,98 @@
+// Threads (issue 17): 1 thread against 2 (and more where the machine has the cores), end to end, for
+// softmax, logSoftmax and the fused cross-entropy (crossEntropyWithGrad, out: the logits), from
+// alloc() buffers and from Float32Arrays, at the issue's shapes, and at the two small ones that must
+// stay on the calling thread ([1, 1000] and [4096, 10]: within 1.1× of one thread).
+// Run alone: npm run build && node scripts/relaxed-simd.mjs bench/run.mjs --only threads [--quick]
+// Every candidate of a shape runs in each of several interleaved rounds; a figure is the best round's
+// median per call, and the ratios are of figures from the same run.
+import os from "node:os";
+import { Bench } from "tinybench";
+import { createSimdmax } from "../dist/index.js";
+import { calibrate, logits } from "./data.mjs";
+
+export const SHAPES = [
+  [1, 1000],
+  [4096, 10],
+  [256, 1000],
+  [64, 32000],
+  [8, 128256],
+  [512, 32000],
+];
+
+async function measure(candidates, rounds, timeMs) {
+  const medians = new Map(candidates.map((c) => [c.name, []]));
+  for (const c of candidates) {
+    for (let i = 0; i < 20; i++) c.fn(); // out of V8's baseline tier
+    c.reps = calibrate(c.fn);
+  }
+  for (let round = 0; round < rounds; round++) {
+    const bench = new Bench({ time: timeMs, warmupTime: 10, warmupIterations: 2 });
+    for (const c of round % 2 ? [...candidates].reverse() : candidates) {
+      bench.add(c.name, () => {
+        for (let i = 0; i < c.reps; i++) c.fn();
+      });
+    }
+    await bench.run();
+    for (const t of bench.tasks) {
+      if (t.result.state === "errored") throw new Error(`${t.name} failed while timed: ${t.result.error?.message}`);
+      medians.get(t.name).push(t.result.latency.p50 / candidates.find((c) => c.name === t.name).reps);
+    }
+  }
+  return new Map(candidates.map((c) => [c.name, Math.min(...medians.get(c.name))]));
+}
+
+const fmt = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
+
+/** The section: one table per op, a row per shape and input kind, a column per thread count. */
+export async function runThreads({ log, quick }) {
+  const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  const counts = [...new Set([1, 2, Math.min(cores, 8)])].filter((n) => n === 1 || n <= Math.max(2, cores));
+  const instances = await Promise.all(counts.map((threads) => createSimdmax({ threads })));
+  log(`\n## Threads: 1 against ${counts.slice(1).join(" and ")} threads (${instances[0].features.build} build, ${cores} cores)`);
+  const ops = {
+    softmax: (m, x, shape) => m.softmax(x, shape, { out: x }),
+    logSoftmax: (m, x, shape) => m.logSoftmax(x, shape, { out: x }),
+    crossEntropyWithGrad: (m, x, shape, t) => m.crossEntropyWithGrad(x, t, shape, { out: x }),
+  };
+  const rows = [];
+  for (const [op, call] of Object.entries(ops)) {
+    log(
+      `\n${op}\n| shape | from | ${counts.map((n) => `${n} thread${n > 1 ? "s" : ""}`).join(" | ")} | ${counts
+        .slice(1)
+        .map((n) => `${n}t ×`)
+        .join(" | ")} |`,
+    );
+    log(
+      `| --- | --- | ${counts.map(() => "---").join(" | ")} | ${counts
+        .slice(1)
+        .map(() => "---")
+        .join(" | ")} |`,
+    );
+    for (const shape of SHAPES) {
+      const [N, C] = shape;
+      const data = logits(N * C, 7);
+      const target = new Int32Array(N).map((_, i) => (i * 7919) % C);
+      for (const from of ["alloc", "Float32Array"]) {
+        // In place, so every call reads the same kind of data: the softmax of data written back
+        // over it is data again for the next call (logits in a bounded range).
+        const inputs = instances.map((m) => {
+          if (from === "Float32Array") return { x: data.slice(), free: () => {} };
+          const b = m.alloc(data.length);
+          b.array.set(data);
+          return { x: b, free: () => b.free() };
+        });
+        const candidates = instances.map((m, i) => ({ name: `${counts[i]}`, fn: () => call(m, inputs[i].x, shape, target) }));
+        const ms = await measure(candidates, quick ? 2 : 5, quick ? 40 : 80);
+        for (const inp of inputs) inp.free();
+        const one = ms.get("1");
+        const speedups = counts.slice(1).map((n) => one / ms.get(`${n}`));
+        log(
+          `| ${N}×${C} | ${from} | ${counts.map((n) => fmt(ms.get(`${n}`))).join(" | ")} | ${speedups.map((s) => `${s.toFixed(2)}×`).join(" | ")} |`,
+        );
+        rows.push({ op, shape, from, ms: Object.fromEntries(ms), speedups });
+      }
+    }
+  }
+  for (const m of instances) m.dispose();
+  return rows;
+}

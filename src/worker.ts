@@ -1,0 +1,82 @@
+// The program of a simdmax worker thread: an instance of the instance's compiled module on its shared
+// memory, running batches of kernel calls that the calling thread writes into a shared mailbox
+// (threads.ts). Its source text is what a worker runs (WORKER_SOURCE: no file to resolve, no bundler
+// to configure), so workerMain names nothing outside itself; the same text serves Node's
+// worker_threads (an eval worker) and a browser's Web Worker.
+
+/** The mailbox's int32 words (threads.ts writes SEQ, the worker DONE, ACK and FAILED). */
+export const SEQ = 0; // the last batch posted; −1 asks the worker to stop
+export const DONE = 1; // the last batch finished
+export const ACK = 2; // the last batch started
+export const FAILED = 3; // nonzero once the worker cannot run batches (it threw, or exited)
+export const CONTROL_WORDS = 4;
+
+/** What the worker is sent first. */
+export interface WorkerSetup {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  /** CONTROL_WORDS int32s. */
+  control: SharedArrayBuffer;
+  /** The batch: [calls, then per call: kernel index, argument count, the arguments] as float64s. */
+  batch: SharedArrayBuffer;
+  /** The kernels' export names, by index. */
+  names: readonly string[];
+}
+
+/** A message port: Node's parentPort (on/once) or a worker's global scope (addEventListener). */
+interface Port {
+  postMessage(m: unknown): void;
+  once?(event: "message", f: (m: WorkerSetup) => void): void;
+  addEventListener?(event: "message", f: (e: { data: WorkerSetup }) => void, options: { once: boolean }): void;
+}
+
+export function workerMain(port: Port): void {
+  const start = (m: WorkerSetup) => {
+    // The word indices again: this function is run from its text, without the module around it.
+    const SEQ = 0,
+      DONE = 1,
+      ACK = 2,
+      FAILED = 3;
+    const control = new Int32Array(m.control);
+    try {
+      const exports = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
+      const kernels = m.names.map((n) => exports[n] as (...args: number[]) => unknown);
+      const batch = new Float64Array(m.batch);
+      port.postMessage({ ready: true });
+      let last = 0;
+      for (;;) {
+        Atomics.wait(control, SEQ, last);
+        const seq = Atomics.load(control, SEQ);
+        if (seq === last) continue;
+        if (seq < 0) return;
+        Atomics.store(control, ACK, seq);
+        const calls = batch[0]!;
+        for (let c = 0, k = 1; c < calls; c++) {
+          const f = kernels[batch[k]!]!,
+            n = batch[k + 1]!;
+          f(...Array.from(batch.subarray(k + 2, k + 2 + n)));
+          k += 2 + n;
+        }
+        last = seq;
+        Atomics.store(control, DONE, seq);
+        Atomics.notify(control, DONE);
+      }
+    } catch (e) {
+      Atomics.store(control, FAILED, 1);
+      Atomics.notify(control, DONE);
+      port.postMessage({ error: String((e as Error)?.stack ?? e) });
+    }
+  };
+  if (port.once) port.once("message", start);
+  else port.addEventListener!("message", (e) => start(e.data), { once: true });
+}
+
+/** Node's parentPort: through require in a CommonJS eval worker, through process.getBuiltinModule in
+ *  one that runs as a module (a parent started with --input-type=module passes that on); a Web
+ *  Worker's scope otherwise. */
+const PORT =
+  'typeof require === "function" ? require("node:worker_threads").parentPort' +
+  ' : typeof process === "object" && process.getBuiltinModule ? process.getBuiltinModule("node:worker_threads").parentPort : self';
+
+/** What a worker runs: workerMain, called with its port. */
+export const WORKER_SOURCE = `(${workerMain.toString()})(${PORT});`;

@@ -1,0 +1,495 @@
+// Threaded instances (createSimdmax({ threads })): every split op gives the one-thread instance's bits,
+// small work stays on the calling thread, the async forms, dispose, a worker that is gone, the
+// fallback without shared memory, and a Node process that exits with a live instance.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
+import fc from "fast-check";
+import { createSimdmax, type Simdmax } from "../src/index.js";
+import { contextOf } from "../src/instance.js";
+import { SPLIT } from "../src/threads.js";
+
+const BUILD = "simd" as const;
+
+/** Seeded logits in ±8 with a few −Infinity (masked entries) when `masked`. */
+function data(n: number, seed: number, masked = false): Float32Array {
+  const x = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = (s / 2 ** 32) * 16 - 8;
+    if (masked && s % 97 === 0) x[i] = -Infinity;
+  }
+  return x;
+}
+
+function sameBits(a: Float32Array | number, b: Float32Array | number, what: string): void {
+  if (typeof a === "number" || typeof b === "number") {
+    expect(Object.is(a, b), `${what}: ${a} against ${b}`).toBe(true);
+    return;
+  }
+  expect(b.length, what).toBe(a.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect.fail(`${what}: element ${i} is ${b[i]}, one thread gives ${a[i]}`);
+}
+
+let one: Simdmax, mt: Simdmax, mtSmall: Simdmax;
+beforeAll(async () => {
+  [one, mt, mtSmall] = await Promise.all([
+    createSimdmax({ build: BUILD }),
+    createSimdmax({ build: BUILD, threads: 2 }),
+    createSimdmax({ build: BUILD, threads: 3, scratchBytes: 4096 }),
+  ]);
+});
+afterAll(() => {
+  mt.dispose();
+  mtSmall.dispose();
+});
+
+describe("a threaded instance", () => {
+  it("runs on the threads asked for, over a shared memory", () => {
+    expect(mt.features).toMatchObject({ threads: 2, threadsUnavailable: undefined, build: BUILD });
+    expect(mtSmall.features.threads).toBe(3);
+    expect(one.features).toMatchObject({ threads: 1, threadsUnavailable: undefined });
+    expect(mt.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(contextOf(mt)?.pool?.workers.length).toBe(1);
+  });
+
+  it('"auto" takes the cores the platform reports, at most 8', async () => {
+    const auto = await createSimdmax({ threads: "auto" });
+    try {
+      expect(auto.features.threads).toBe(Math.min(8, availableParallelism()));
+    } finally {
+      auto.dispose();
+    }
+  });
+
+  describe("gives the one-thread instance's bits", () => {
+    // Every job of two or more outer slices splits, so small shapes cover every path.
+    let saved = 0;
+    beforeAll(() => {
+      saved = SPLIT.minElements;
+      SPLIT.minElements = 1;
+    });
+    afterAll(() => {
+      SPLIT.minElements = saved;
+    });
+
+    const shapeArb = fc.record({
+      dims: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 3 }),
+      axisPos: fc.nat(),
+      seed: fc.integer(),
+      temperature: fc.constantFrom(undefined, 0.5, 2),
+      maskedRows: fc.constantFrom(undefined, "zero" as const),
+      input: fc.constantFrom("array", "alloc"),
+      inPlace: fc.boolean(),
+      small: fc.boolean(),
+      async: fc.boolean(),
+    });
+
+    it("softmax family, forward and backward", async () => {
+      await fc.assert(
+        fc.asyncProperty(shapeArb, async (c) => {
+          const shape = [3, ...c.dims]; // at least 3 outer slices whatever the axis
+          const axis = c.axisPos % shape.length;
+          const n = shape.reduce((a, b) => a * b, 1);
+          const m = c.small ? mtSmall : mt;
+          const x = data(n, c.seed, true);
+          const dy = data(n, c.seed + 1);
+          const opts = { axis, temperature: c.temperature };
+          const on = (inst: Simdmax, v: Float32Array) => {
+            if (c.input === "array") return { arg: v.slice(), read: (r: unknown) => r as Float32Array, free: () => {} };
+            const b = inst.alloc(v.length);
+            b.array.set(v);
+            const read = (r: unknown) => (r instanceof Float32Array ? r : (r as typeof b).array.slice());
+            return { arg: b, read, free: () => b.free() };
+          };
+          const run = async (name: "softmax" | "logSoftmax", inst: Simdmax) => {
+            const a = on(inst, x);
+            const o = { ...opts, maskedRows: c.maskedRows, out: c.inPlace ? (a.arg as never) : undefined };
+            const r = inst === one || !c.async ? inst[name](a.arg, shape, o) : await inst.async[name](a.arg, shape, o);
+            const v = a.read(r);
+            a.free();
+            return v;
+          };
+          for (const name of ["softmax", "logSoftmax"] as const) sameBits(await run(name, one), await run(name, m), `${name} ${shape}`);
+          const lse = async (inst: Simdmax) => {
+            const a = on(inst, x);
+            const r = inst === one || !c.async ? inst.logSumExp(a.arg, shape, opts) : await inst.async.logSumExp(a.arg, shape, opts);
+            a.free();
+            return r as Float32Array;
+          };
+          sameBits(await lse(one), await lse(m), `logSumExp ${shape}`);
+          for (const name of ["softmaxBackward", "logSoftmaxBackward"] as const) {
+            const y = name === "softmaxBackward" ? one.softmax(x, shape, opts) : one.logSoftmax(x, shape, opts);
+            const back = async (inst: Simdmax) => {
+              const a = on(inst, y),
+                d = on(inst, dy);
+              const o = { ...opts, maskedRows: c.maskedRows, out: c.inPlace ? (d.arg as never) : undefined };
+              const r = inst === one || !c.async ? inst[name](a.arg, d.arg, shape, o) : await inst.async[name](a.arg, d.arg, shape, o);
+              const v = d.read(r);
+              a.free();
+              d.free();
+              return v;
+            };
+            sameBits(await back(one), await back(m), `${name} ${shape}`);
+          }
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it("cross-entropy: forward, backward and fused, with its options", async () => {
+      const caseArb = fc.record({
+        outer: fc.integer({ min: 2, max: 70 }),
+        classes: fc.integer({ min: 1, max: 300 }),
+        inner: fc.constantFrom(1, 1, 3),
+        seed: fc.integer(),
+        probs: fc.boolean(),
+        reduction: fc.constantFrom("mean" as const, "sum" as const, "none" as const),
+        weight: fc.boolean(),
+        sampleWeight: fc.boolean(),
+        labelSmoothing: fc.constantFrom(undefined, 0.1),
+        zLoss: fc.constantFrom(undefined, 1e-3),
+        logitSoftcap: fc.constantFrom(undefined, 5),
+        input: fc.constantFrom("array", "alloc"),
+        inPlace: fc.boolean(),
+        small: fc.boolean(),
+        async: fc.boolean(),
+      });
+      await fc.assert(
+        fc.asyncProperty(caseArb, async (c) => {
+          const shape = c.inner === 1 ? [c.outer, c.classes] : [c.outer, c.classes, c.inner];
+          const axis = 1;
+          const P = c.outer * c.inner,
+            n = P * c.classes;
+          const m = c.small ? mtSmall : mt;
+          const x = data(n, c.seed);
+          let target: Int32Array | Float32Array;
+          if (c.probs) {
+            const q = data(n, c.seed + 2).map((v) => Math.abs(v));
+            target = one.softmax(q, shape, { axis });
+          } else target = new Int32Array(P).map((_, p) => (p % 7 === 3 ? -100 : (p * 31 + (c.seed >>> 0)) % c.classes));
+          const opts = {
+            axis,
+            reduction: c.reduction,
+            weight: c.weight ? data(c.classes, c.seed + 3).map((v) => Math.abs(v)) : undefined,
+            sampleWeight: c.sampleWeight ? data(P, c.seed + 4).map((v) => Math.abs(v)) : undefined,
+            labelSmoothing: c.labelSmoothing,
+            zLoss: c.zLoss,
+            logitSoftcap: c.logitSoftcap,
+          };
+          const call = async (inst: Simdmax, what: "loss" | "grad" | "fused") => {
+            let arg: Float32Array | ReturnType<Simdmax["alloc"]> = x.slice();
+            if (c.input === "alloc") {
+              const b = inst.alloc(n);
+              b.array.set(x);
+              arg = b;
+            }
+            const a = inst !== one && c.async;
+            const out = c.inPlace ? arg : undefined;
+            let loss: number | Float32Array | undefined, grad: unknown, lse: Float32Array | undefined;
+            if (what === "loss")
+              loss = a ? await m.async.crossEntropy(arg, target, shape, opts) : inst.crossEntropy(arg, target, shape, opts);
+            else if (what === "grad") {
+              const o = { ...opts, out, gradOutput: c.reduction === "none" ? data(P, c.seed + 5) : 0.5 };
+              grad = a ? await m.async.crossEntropyBackward(arg, target, shape, o) : inst.crossEntropyBackward(arg, target, shape, o);
+            } else {
+              const o = { ...opts, out, lse: true };
+              const r = a ? await m.async.crossEntropyWithGrad(arg, target, shape, o) : inst.crossEntropyWithGrad(arg, target, shape, o);
+              ({ loss, grad, lse } = r);
+            }
+            const g =
+              grad === undefined
+                ? undefined
+                : grad instanceof Float32Array
+                  ? grad.slice()
+                  : (grad as { array: Float32Array }).array.slice();
+            if (typeof arg === "object" && "free" in arg) arg.free();
+            return { loss, g, lse };
+          };
+          for (const what of ["loss", "grad", "fused"] as const) {
+            const a = await call(one, what),
+              b = await call(m, what);
+            const label = `crossEntropy ${what} ${shape}`;
+            if (a.loss !== undefined) sameBits(a.loss, b.loss!, `${label} loss`);
+            if (a.g) sameBits(a.g, b.g!, `${label} grad`);
+            if (a.lse) sameBits(a.lse, b.lse!, `${label} lse`);
+          }
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it("distillation losses from logits: klDiv, jsd and distillationLoss, loss, backward and fused", async () => {
+      const caseArb = fc.record({
+        outer: fc.integer({ min: 2, max: 40 }),
+        classes: fc.integer({ min: 1, max: 300 }),
+        inner: fc.constantFrom(1, 1, 2),
+        seed: fc.integer(),
+        temperature: fc.constantFrom(undefined, 2),
+        reduction: fc.constantFrom("batchmean" as const, "sum" as const, "mean" as const, "none" as const),
+        beta: fc.constantFrom(0, 0.5),
+        weight: fc.boolean(),
+        labelSmoothing: fc.constantFrom(undefined, 0.1),
+        input: fc.constantFrom("array", "alloc"),
+        inPlace: fc.boolean(),
+        async: fc.boolean(),
+      });
+      await fc.assert(
+        fc.asyncProperty(caseArb, async (c) => {
+          const shape = c.inner === 1 ? [c.outer, c.classes] : [c.outer, c.classes, c.inner];
+          const axis = 1;
+          const P = c.outer * c.inner,
+            n = P * c.classes;
+          const s = data(n, c.seed),
+            t = data(n, c.seed + 1, true);
+          const labels = new Int32Array(P).map((_, p) => (p % 5 === 2 ? -100 : (p * 13 + (c.seed >>> 0)) % c.classes));
+          const weight = c.weight ? data(c.classes, c.seed + 2).map((v) => Math.abs(v)) : undefined;
+          type Run = (m: Simdmax, student: Float32Array | ReturnType<Simdmax["alloc"]>, out: unknown) => unknown;
+          const runs: [string, Run, Run][] = [
+            [
+              "klDivWithGrad",
+              (m, x, out) =>
+                m.klDivWithGrad(x, t, shape, {
+                  axis,
+                  fromLogits: true,
+                  temperature: c.temperature,
+                  reduction: c.reduction,
+                  out: out as never,
+                }),
+              (m, x, out) =>
+                m.async.klDivWithGrad(x, t, shape, {
+                  axis,
+                  fromLogits: true,
+                  temperature: c.temperature,
+                  reduction: c.reduction,
+                  out: out as never,
+                }),
+            ],
+            [
+              "klDiv",
+              (m, x) => m.klDiv(x, t, shape, { axis, fromLogits: true, reduction: c.reduction }),
+              (m, x) => m.async.klDiv(x, t, shape, { axis, fromLogits: true, reduction: c.reduction }),
+            ],
+            [
+              "jsdWithGrad",
+              (m, x, out) => m.jsdWithGrad(x, t, shape, { axis, beta: c.beta, temperature: c.temperature, out: out as never }),
+              (m, x, out) => m.async.jsdWithGrad(x, t, shape, { axis, beta: c.beta, temperature: c.temperature, out: out as never }),
+            ],
+            [
+              "distillationLossWithGrad",
+              (m, x, out) =>
+                m.distillationLossWithGrad(x, t, labels, shape, {
+                  axis,
+                  alpha: 0.3,
+                  temperature: c.temperature,
+                  weight,
+                  labelSmoothing: c.labelSmoothing,
+                  out: out as never,
+                }),
+              (m, x, out) =>
+                m.async.distillationLossWithGrad(x, t, labels, shape, {
+                  axis,
+                  alpha: 0.3,
+                  temperature: c.temperature,
+                  weight,
+                  labelSmoothing: c.labelSmoothing,
+                  out: out as never,
+                }),
+            ],
+            [
+              "distillationLossBackward",
+              (m, x, out) => m.distillationLossBackward(x, t, labels, shape, { axis, alpha: 0.7, gradOutput: 2, out: out as never }),
+              (m, x, out) => m.async.distillationLossBackward(x, t, labels, shape, { axis, alpha: 0.7, gradOutput: 2, out: out as never }),
+            ],
+          ];
+          const values = (r: unknown): (number | Float32Array)[] => {
+            if (typeof r === "number" || r instanceof Float32Array) return [r];
+            const o = r as { loss?: unknown; grad?: unknown; array?: Float32Array };
+            if ("loss" in o) return [...values(o.loss), ...values(o.grad)];
+            return [o.array!.slice()];
+          };
+          for (const [name, sync, later] of runs) {
+            const got: (number | Float32Array)[][] = [];
+            for (const m of [one, mt]) {
+              let x: Float32Array | ReturnType<Simdmax["alloc"]> = s.slice();
+              if (c.input === "alloc") {
+                const b = m.alloc(n);
+                b.array.set(s);
+                x = b;
+              }
+              const r = m !== one && c.async ? await later(m, x, c.inPlace ? x : undefined) : sync(m, x, c.inPlace ? x : undefined);
+              got.push(values(r));
+              if (!(x instanceof Float32Array)) x.free();
+            }
+            for (let i = 0; i < got[0]!.length; i++) sameBits(got[0]![i]!, got[1]![i]!, `${name} ${shape} result ${i}`);
+          }
+        }),
+        { numRuns: 40 },
+      );
+    });
+  });
+
+  describe("small work stays on the calling thread", () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it("no worker is woken below the threshold, and one is above it", () => {
+      const notify = vi.spyOn(Atomics, "notify");
+      const x = data(4096 * 10, 1);
+      // From arrays (the unshared twin runs them) and from buffers in the shared memory.
+      sameBits(one.softmax(x.subarray(0, 1000), [1, 1000]), mt.softmax(x.subarray(0, 1000), [1, 1000]), "softmax [1, 1000]");
+      sameBits(one.softmax(x, [4096, 10]), mt.softmax(x, [4096, 10]), "softmax [4096, 10]");
+      const t = new Int32Array(4096).map((_, i) => i % 10);
+      sameBits(one.crossEntropy(x, t, [4096, 10]), mt.crossEntropy(x, t, [4096, 10]), "crossEntropy [4096, 10]");
+      const buf = mt.alloc(x.length);
+      buf.array.set(x);
+      mt.softmax(buf, [4096, 10], { out: buf });
+      sameBits(one.softmax(x, [4096, 10]), buf.array, "softmax [4096, 10] in a buffer");
+      mt.crossEntropyWithGrad(buf, t, [4096, 10], { out: buf });
+      buf.free();
+      expect(notify).not.toHaveBeenCalled();
+      const big = data(256 * 1000, 2);
+      sameBits(one.softmax(big, [256, 1000]), mt.softmax(big, [256, 1000]), "softmax [256, 1000]");
+      expect(notify).toHaveBeenCalled();
+    });
+
+    it("one long row stays whole (outer rows are what is split)", () => {
+      const notify = vi.spyOn(Atomics, "notify");
+      const x = data(1 << 17, 3);
+      sameBits(one.softmax(x, [1, x.length]), mt.softmax(x, [1, x.length]), "softmax [1, 2^17]");
+      expect(notify).not.toHaveBeenCalled();
+    });
+  });
+
+  it("works across a growth of the shared memory", async () => {
+    const m = await createSimdmax({ build: BUILD, threads: 2 });
+    try {
+      const x = data(128 * 1024, 4);
+      const before = m.memory.buffer.byteLength;
+      const far = m.alloc(16 << 20); // grows the memory: the workers' instances see the new pages
+      const buf = m.alloc(x.length);
+      buf.array.set(x);
+      expect(m.memory.buffer.byteLength).toBeGreaterThan(before);
+      m.softmax(buf, [128, 1024], { out: buf });
+      sameBits(one.softmax(x, [128, 1024]), buf.array, "softmax from a buffer above the growth");
+      sameBits(one.logSoftmax(x, [128, 1024]), m.logSoftmax(x, [128, 1024]), "logSoftmax from an array");
+      far.free();
+      buf.free();
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it("async calls run one after another; a sync call meanwhile says to await them", async () => {
+    const x = data(64 * 2048, 5);
+    const shape = [64, 2048];
+    const p = [mt.async.softmax(x, shape), mt.async.logSoftmax(x, shape), mt.async.crossEntropy(x, new Int32Array(64), shape)] as const;
+    expect(() => mt.softmax(x, shape)).toThrow(/softmax\(\) was called while an async call of this instance is running; await it first/);
+    const [s, l, ce] = await Promise.all(p);
+    sameBits(one.softmax(x, shape), s, "softmax");
+    sameBits(one.logSoftmax(x, shape), l, "logSoftmax");
+    sameBits(one.crossEntropy(x, new Int32Array(64), shape), ce, "crossEntropy");
+    // Bad arguments reject, and the instance keeps working.
+    await expect(mt.async.softmax(x, [3, 3])).rejects.toThrow(RangeError);
+    sameBits(one.softmax(x, shape), await mt.async.softmax(x, shape), "softmax after a rejection");
+    // Ops that run on one thread have async forms too.
+    const y = one.logSoftmax(x, shape);
+    expect(await mt.async.klDiv(y, one.softmax(x, shape), shape, { reduction: "sum" })).toBe(
+      one.klDiv(y, one.softmax(x, shape), shape, { reduction: "sum" }),
+    );
+  });
+
+  it("where this thread may not block (a browser's main thread), the sync forms name the async ones", async () => {
+    const wait = vi.spyOn(Atomics, "wait").mockImplementation(() => {
+      throw new TypeError("Atomics.wait cannot be called in this context");
+    });
+    let m: Simdmax;
+    try {
+      m = await createSimdmax({ build: BUILD, threads: 2 });
+    } finally {
+      wait.mockRestore();
+    }
+    try {
+      const x = data(64 * 2048, 6);
+      expect(() => m.softmax(x, [64, 2048])).toThrow(
+        new Error(
+          "simdmax: softmax() cannot wait for worker threads here (a browser's main thread may not block); use `await mt.async.softmax(...)`",
+        ),
+      );
+      expect(() => m.crossEntropyWithGrad(x, new Int32Array(64), [64, 2048])).toThrow(/mt\.async\.crossEntropyWithGrad/);
+      sameBits(one.softmax(x, [64, 2048]), await m.async.softmax(x, [64, 2048]), "async softmax");
+      expect(m.alloc(4).length).toBe(4); // alloc never waits
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it("dispose() ends the workers; calls then throw, and async ones reject", async () => {
+    const m = await createSimdmax({ build: BUILD, threads: 2 });
+    const x = data(64 * 2048, 7);
+    m.softmax(x, [64, 2048]);
+    m.dispose();
+    m.dispose(); // harmless twice
+    expect(() => m.softmax(x, [64, 2048])).toThrow(new Error("simdmax: softmax: this instance was disposed"));
+    expect(() => m.softmax(x.subarray(0, 10), [10])).toThrow(/disposed/);
+    await expect(m.async.logSoftmax(x, [64, 2048])).rejects.toThrow(/logSoftmax: this instance was disposed/);
+  });
+
+  it("a worker that was terminated makes the next call fail clearly, sync or async", async () => {
+    const m = await createSimdmax({ build: BUILD, threads: 2 });
+    const x = data(64 * 2048, 8);
+    m.softmax(x, [64, 2048]);
+    contextOf(m)!.pool!.workers[0]!.terminate();
+    await new Promise((r) => setTimeout(r, 200)); // its exit event
+    expect(() => m.softmax(x, [64, 2048])).toThrow(/^simdmax: softmax: its worker thread 1 stopped \(it exited with code 1\)/);
+    await expect(m.async.softmax(x, [64, 2048])).rejects.toThrow(/worker thread 1 stopped \(it exited with code 1\)/);
+    m.dispose();
+  });
+
+  it("a worker ended under a call that cannot see its exit event throws instead of hanging", async () => {
+    const m = await createSimdmax({ build: BUILD, threads: 2 });
+    const x = data(64 * 2048, 9);
+    contextOf(m)!.pool!.workers[0]!.terminate();
+    const t0 = performance.now();
+    // No turn of the event loop between: the call only sees that the worker never starts its work.
+    expect(() => {
+      for (let i = 0; i < 1000; i++) m.softmax(x, [64, 2048]);
+    }).toThrow(/worker thread 1 stopped/);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    m.dispose();
+  }, 60_000);
+
+  it("without SharedArrayBuffer, threads > 1 runs on one thread and says why", async () => {
+    vi.stubGlobal("SharedArrayBuffer", undefined);
+    let m: Simdmax;
+    try {
+      m = await createSimdmax({ build: BUILD, threads: 4 });
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(m.features.threads).toBe(1);
+    expect(m.features.threadsUnavailable).toMatch(
+      /^SharedArrayBuffer is not available .*Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp/,
+    );
+    expect(m.memory.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    const x = data(64 * 2048, 10);
+    sameBits(one.softmax(x, [64, 2048]), m.softmax(x, [64, 2048]), "softmax on the fallback");
+    sameBits(one.softmax(x, [64, 2048]), await m.async.softmax(x, [64, 2048]), "async softmax on the fallback");
+    m.dispose();
+  });
+
+  it("a Node process with a live threaded instance exits when its work is done, and not before", () => {
+    const dist = new URL("../dist/index.js", import.meta.url).href;
+    const script = `import { createSimdmax } from ${JSON.stringify(dist)};
+const mt = await createSimdmax({ threads: 2 });
+const y = mt.softmax(new Float32Array(64 * 2048).fill(1), [64, 2048]);
+// Awaited with nothing else to do: the wait itself must keep the process alive until it resolves.
+const r = await mt.async.crossEntropyWithGrad(new Float32Array(256 * 32000), new Int32Array(256), [256, 32000]);
+console.log(mt.features.threads, y[0] * 2048, Math.abs(r.loss - Math.log(32000)) < 1e-4);`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 });
+    expect(r.error).toBeUndefined();
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("2 1 true");
+    expect(r.status).toBe(0);
+  });
+});
