@@ -196,12 +196,7 @@ function gatherFinite(n: i32, y: usize, I: usize): i32 {
     const ninf = f32x4.splat(-Infinity);
     for (; j + 16 <= n; j += 16) {
       const p = at(y, j);
-      let bits = hits16(
-        f32x4.gt(v128.load(p), ninf),
-        f32x4.gt(v128.load(p, 16), ninf),
-        f32x4.gt(v128.load(p, 32), ninf),
-        f32x4.gt(v128.load(p, 48), ninf),
-      );
+      let bits = finite16(p, ninf);
       while (bits != 0) {
         store<i32>(at(I, c), j + ctz(bits));
         c++;
@@ -596,12 +591,7 @@ export function samplingTopKCompact(n: i32, y: usize, topK: i32, minKeep: i32, t
     const vl = f32x4.splat(lo);
     for (; j + 16 <= n; j += 16) {
       const p = at(y, j);
-      let bits = hits16(
-        f32x4.ge(v128.load(p), vl),
-        f32x4.ge(v128.load(p, 16), vl),
-        f32x4.ge(v128.load(p, 32), vl),
-        f32x4.ge(v128.load(p, 48), vl),
-      );
+      let bits = atLeast16(p, vl);
       while (bits != 0) {
         c = keepAt(y, idx, c, j + ctz(bits), lo, q, tf, scaled);
         bits &= bits - 1;
@@ -632,35 +622,8 @@ export function samplingTopKCompact(n: i32, y: usize, topK: i32, minKeep: i32, t
  *  idx[0, c); returns c. A row after truncation is mostly −Infinity: the draw and the softmax then
  *  work on the c kept scores only. */
 export function samplingCompact(n: i32, y: usize, idx: usize): i32 {
-  let c = 0,
-    j = 0;
-  if (ASC_FEATURE_SIMD) {
-    const ninf = f32x4.splat(-Infinity);
-    for (; j + 16 <= n; j += 16) {
-      const p = at(y, j);
-      let bits = hits16(
-        f32x4.gt(v128.load(p), ninf),
-        f32x4.gt(v128.load(p, 16), ninf),
-        f32x4.gt(v128.load(p, 32), ninf),
-        f32x4.gt(v128.load(p, 48), ninf),
-      );
-      while (bits != 0) {
-        const l = j + ctz(bits);
-        store<f32>(at(y, c), load<f32>(at(y, l)));
-        store<i32>(at(idx, c), l);
-        c++;
-        bits &= bits - 1;
-      }
-    }
-  }
-  for (; j < n; j++) {
-    const s = load<f32>(at(y, j));
-    if (s > -Infinity) {
-      store<f32>(at(y, c), s);
-      store<i32>(at(idx, c), j);
-      c++;
-    }
-  }
+  const c = gatherFinite(n, y, idx);
+  for (let i = 0; i < c; i++) store<f32>(at(y, i), load<f32>(at(y, load<i32>(at(idx, i))))); // idx[i] ≥ i
   return c;
 }
 
@@ -1085,6 +1048,23 @@ function gatherBetween(n: i32, y: usize, lo: f32, hi: f32, ws: usize): i32 {
   }
   for (; j < n; j++) g = gatherAt(y, K, I, g, j, lo, hi);
   return g;
+}
+
+/** Which of the 16 scores at p are finite, as bits (hits16). */
+// @ts-ignore: decorator
+@inline function finite16(p: usize, ninf: v128): i32 {
+  return hits16(
+    f32x4.gt(v128.load(p), ninf),
+    f32x4.gt(v128.load(p, 16), ninf),
+    f32x4.gt(v128.load(p, 32), ninf),
+    f32x4.gt(v128.load(p, 48), ninf),
+  );
+}
+
+/** Which of the 16 scores at p are ≥ the lanes of v, as bits (hits16). */
+// @ts-ignore: decorator
+@inline function atLeast16(p: usize, v: v128): i32 {
+  return hits16(f32x4.ge(v128.load(p), v), f32x4.ge(v128.load(p, 16), v), f32x4.ge(v128.load(p, 32), v), f32x4.ge(v128.load(p, 48), v));
 }
 
 /** The 16 lanes of four comparisons as bits (bit l: element l of the four vectors' 16). */

@@ -149,8 +149,9 @@ function paramsOf(ctx: Context, fn: string, c: Chain, top: number): Params {
 /** The stages that remove tokens by their probability or rank. */
 const TRUNCATIONS: ReadonlySet<Stage> = new Set(["topK", "topP", "minP", "typicalP", "epsilonCutoff", "etaCutoff"]);
 
-/** A row after the chain: its n scores at y, the whole row (n = V) or, once a top-k compacted it, the
- *  kept ones in index order with their token ids at Params.ids. */
+/** A row after the chain: its n scores at y, the whole row (n = V) or, once compacted (by the top-k,
+ *  or after the last truncation for the draw and the softmax), the kept ones in index order with
+ *  their token ids at Params.ids. */
 interface Row {
   n: number;
   compact: boolean;
