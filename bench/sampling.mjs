@@ -255,7 +255,7 @@ export async function runSampling({ log = console.log, quick = false } = {}) {
     tjs ? `peer: ${tjs}; * = the chain without the options it does not have` : `transformers.js not measured: ${transformers.unavailable}`,
   );
   log(
-    "shape        chain                                                   f32 sample  f16 sample  softmax  ×softmax  full-sort JS  ×  optimized JS  ×   transformers.js  ×",
+    "shape        chain                                                   f32 sample  f16 sample  softmax  ×softmax  (alloc)  full-sort JS  ×  optimized JS  ×   transformers.js  ×",
   );
   const results = [],
     targets = [];
@@ -268,21 +268,28 @@ export async function runSampling({ log = console.log, quick = false } = {}) {
     const x = logits(B * V, B * V);
     const h = toHalf(x);
     const out = new Float32Array(B * V);
+    const xBuf = sm.alloc(B * V),
+      outBuf = sm.alloc(B * V);
+    xBuf.array.set(x);
     for (const c of CHAINS) {
       const hist = c.history ? Int32Array.from({ length: c.history }, (_, i) => (i * 7919) % V) : undefined;
       const opts = hist ? { ...c.opts, history: B === 1 ? hist : Array.from({ length: B }, () => hist) } : c.opts;
-      // softmax, the float32 and the float16 sample side by side: their ratios are per round
+      // softmax, the float32 and the float16 sample side by side: their ratios are per round; and
+      // the same two from alloc() buffers (no copies into wasm memory on either side)
       const side = interleaved(
         [
           () => sm.softmax(x, [B, V], { out }),
           () => sm.sample(x, [B, V], { ...opts, seed: 7 }),
           () => sm.sample(h, [B, V], { ...opts, dtype: "float16", seed: 7 }),
+          () => sm.softmax(xBuf, [B, V], { out: outBuf }),
+          () => sm.sample(xBuf, [B, V], { ...opts, seed: 7 }),
         ],
         ms,
       );
       const [softmax, f32, f16] = side.ms;
       const overSoftmax = side.over[1],
-        f16OverF32 = side.over[2] / side.over[1];
+        f16OverF32 = side.over[2] / side.over[1],
+        buffersOverSoftmax = side.over[4] / side.over[3];
       const slow = V <= 128256 && B === 1 ? time(() => fullSortSampler(x, B, V, c.opts, hist ?? [], random), ms) : undefined;
       const fast = time(() => optimizedSampler(x, B, V, c.opts, hist ?? [], random), ms);
       const row = x.subarray(0, V);
@@ -295,6 +302,8 @@ export async function runSampling({ log = console.log, quick = false } = {}) {
         sampleMs: f32,
         sampleF16Ms: f16,
         softmaxMs: softmax,
+        overSoftmax,
+        buffersOverSoftmax,
         fullSortMs: slow,
         optimizedMs: fast,
         transformersMs: tjsMs,
@@ -302,13 +311,13 @@ export async function runSampling({ log = console.log, quick = false } = {}) {
       };
       results.push(r);
       log(
-        `${`${B}×${V}`.padEnd(12)} ${c.name.padEnd(55)} ${f32.toFixed(3).padStart(10)}  ${f16.toFixed(3).padStart(10)}  ${softmax.toFixed(3).padStart(7)}  ${overSoftmax.toFixed(2).padStart(8)}  ${slow === undefined ? "           -" : slow.toFixed(2).padStart(12)}  ${slow === undefined ? "  -" : (slow / f32).toFixed(0).padStart(3)}  ${fast.toFixed(3).padStart(12)}  ${(fast / f32).toFixed(1).padStart(3)}  ${tjsMs === undefined ? "               -" : `${tjsMs.toFixed(3).padStart(15)}${partial}`}  ${tjsMs === undefined ? "-" : (tjsMs / f32).toFixed(1)}`,
+        `${`${B}×${V}`.padEnd(12)} ${c.name.padEnd(55)} ${f32.toFixed(3).padStart(10)}  ${f16.toFixed(3).padStart(10)}  ${softmax.toFixed(3).padStart(7)}  ${overSoftmax.toFixed(2).padStart(8)}  ${buffersOverSoftmax.toFixed(2).padStart(8)}  ${slow === undefined ? "           -" : slow.toFixed(2).padStart(12)}  ${slow === undefined ? "  -" : (slow / f32).toFixed(0).padStart(3)}  ${fast.toFixed(3).padStart(12)}  ${(fast / f32).toFixed(1).padStart(3)}  ${tjsMs === undefined ? "               -" : `${tjsMs.toFixed(3).padStart(15)}${partial}`}  ${tjsMs === undefined ? "-" : (tjsMs / f32).toFixed(1)}`,
       );
       if (V === 128256 && B === 1 && c.name === CHAINS[0].name) {
         targets.push(
           {
             target: `sample 1×128256 "${c.name}" ≤ 1.5× one simdmax softmax`,
-            value: `${overSoftmax.toFixed(2)}×`,
+            value: `${overSoftmax.toFixed(2)}× (from alloc() buffers, no copies: ${buffersOverSoftmax.toFixed(2)}×)`,
             met: overSoftmax <= 1.5,
           },
           {
@@ -321,7 +330,7 @@ export async function runSampling({ log = console.log, quick = false } = {}) {
       if (V === 128256 && B === 1 && c.name === CHAINS[1].name) {
         targets.push({
           target: `sample 1×128256 "${c.name}" ≤ 2.5× one softmax`,
-          value: `${overSoftmax.toFixed(2)}×`,
+          value: `${overSoftmax.toFixed(2)}× (from alloc() buffers, no copies: ${buffersOverSoftmax.toFixed(2)}×)`,
           met: overSoftmax <= 2.5,
         });
       }
@@ -331,6 +340,8 @@ export async function runSampling({ log = console.log, quick = false } = {}) {
         met: f16OverF32 <= 1.05,
       });
     }
+    xBuf.free();
+    outBuf.free();
   }
   log("\ntargets (issue 13):");
   for (const t of targets) log(`  ${t.met ? "met    " : "NOT MET"}  ${t.target}: ${t.value}`);
