@@ -5,9 +5,8 @@
 // (bench/run.mjs runs it as a section of the full bench too.) Every candidate of a shape runs in each of
 // several interleaved rounds; a figure is the best round's median per call, and the ratios are of
 // figures from the same run.
-import { Bench } from "tinybench";
 import * as tf from "@tensorflow/tfjs";
-import { logits, calibrate } from "./data.mjs";
+import { logits, measure } from "./data.mjs";
 
 export const SHAPES = [
   [256, 1000],
@@ -16,34 +15,6 @@ export const SHAPES = [
 ];
 const ALPHA = 0.5;
 const T = 4;
-
-async function measure(candidates, rounds, timeMs) {
-  const medians = new Map(candidates.map((c) => [c.name, []]));
-  for (const c of candidates) {
-    for (let i = 0; i < 20; i++) c.fn(); // out of V8's baseline tier
-    c.reps = calibrate(c.fn);
-  }
-  for (let round = 0; round < rounds; round++) {
-    const bench = new Bench({ time: timeMs, warmupTime: 10, warmupIterations: 2 });
-    for (const c of round % 2 ? [...candidates].reverse() : candidates) {
-      bench.add(c.name, () => {
-        for (let i = 0; i < c.reps; i++) c.fn();
-      });
-    }
-    await bench.run();
-    for (const t of bench.tasks) {
-      if (t.result.state === "errored") throw new Error(`${t.name} failed while timed: ${t.result.error?.message}`);
-      medians.get(t.name).push(t.result.latency.p50 / candidates.find((c) => c.name === t.name).reps);
-    }
-  }
-  return new Map(
-    candidates.map((c) => {
-      const m = medians.get(c.name);
-      const best = Math.min(...m);
-      return [c.name, { ms: best, spread: (Math.max(...m) - best) / best }];
-    }),
-  );
-}
 
 /** The loss composed from TF.js ops as a PyTorch user writes it, and its gradient with tf.grad. */
 function tfjsDistill(s, t, shape, labels) {

@@ -6,9 +6,8 @@
 // Every candidate of a shape runs in each of several interleaved rounds; a figure is the best round's
 // median per call, and the ratios are of figures from the same run.
 import os from "node:os";
-import { Bench } from "tinybench";
 import { createSimdmax } from "../dist/index.js";
-import { calibrate, logits } from "./data.mjs";
+import { logits, measure } from "./data.mjs";
 
 export const SHAPES = [
   [1, 1000],
@@ -18,28 +17,6 @@ export const SHAPES = [
   [8, 128256],
   [512, 32000],
 ];
-
-async function measure(candidates, rounds, timeMs) {
-  const medians = new Map(candidates.map((c) => [c.name, []]));
-  for (const c of candidates) {
-    for (let i = 0; i < 20; i++) c.fn(); // out of V8's baseline tier
-    c.reps = calibrate(c.fn);
-  }
-  for (let round = 0; round < rounds; round++) {
-    const bench = new Bench({ time: timeMs, warmupTime: 10, warmupIterations: 2 });
-    for (const c of round % 2 ? [...candidates].reverse() : candidates) {
-      bench.add(c.name, () => {
-        for (let i = 0; i < c.reps; i++) c.fn();
-      });
-    }
-    await bench.run();
-    for (const t of bench.tasks) {
-      if (t.result.state === "errored") throw new Error(`${t.name} failed while timed: ${t.result.error?.message}`);
-      medians.get(t.name).push(t.result.latency.p50 / candidates.find((c) => c.name === t.name).reps);
-    }
-  }
-  return new Map(candidates.map((c) => [c.name, Math.min(...medians.get(c.name))]));
-}
 
 const fmt = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
 
@@ -82,7 +59,7 @@ export async function runThreads({ log, quick }) {
           return { x: b, free: () => b.free() };
         });
         const candidates = instances.map((m, i) => ({ name: `${counts[i]}`, fn: () => call(m, inputs[i].x, shape, target) }));
-        const ms = await measure(candidates, quick ? 2 : 5, quick ? 40 : 80);
+        const ms = new Map([...(await measure(candidates, quick ? 2 : 5, quick ? 40 : 80))].map(([k, v]) => [k, v.ms]));
         for (const inp of inputs) inp.free();
         const one = ms.get("1");
         const speedups = counts.slice(1).map((n) => one / ms.get(`${n}`));
