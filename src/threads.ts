@@ -17,8 +17,8 @@ import { ACK, CONTROL_WORDS, DONE, FAILED, SEQ, WORKER_SOURCE, type WorkerSetup 
  */
 export const SPLIT = { minElements: 1 << 16 };
 
-/** Float64s in a mailbox's batch: three calls of up to 20 arguments, with room to spare. */
-const BATCH_DOUBLES = 256;
+/** Float64s in a mailbox's batch: calls, their arguments, and at the end their return values. */
+export const BATCH_DOUBLES = 1024;
 /** How long a wait sleeps between looks at whether its worker is still there (ms). */
 const WAIT_SLICE_MS = 50;
 /** A worker that has not started a batch this long after it was posted is taken for dead (ms): an
@@ -95,6 +95,18 @@ export class Pool {
     if (!inMemory(job) && this.own.slicesPer(job) === 0) return this.own.run(job);
     const steps = this.steps(job);
     return block ? this.drive(steps) : this.driveAsync(steps);
+  }
+
+  /** Makes one kernel call on worker `i` and waits for its return value (tests; a job's steps post
+   *  whole chunks instead). */
+  callOn(i: number, name: (typeof KERNEL_NAMES)[number], ...args: number[]): number {
+    const w = this.workers[i]!,
+      e = this.recorders[i]!;
+    (e as unknown as Recorder).begin();
+    (e[name] as unknown as (...a: number[]) => void)(...args);
+    post(w);
+    waitFor(w);
+    return resultOf(w, 0);
   }
 
   /** Ends the workers; the instance's calls throw from then on. */
@@ -229,7 +241,14 @@ interface Recorder {
   begin(): void;
 }
 
-/** Stands in for a worker's instance: each kernel call is written into its mailbox's batch. */
+/** The return value of call `c` (0-based) of the worker's last finished batch (0 for a kernel that
+ *  returns nothing). */
+export function resultOf(w: Worker, c: number): number {
+  return w.batch[BATCH_DOUBLES - 1 - c]!;
+}
+
+/** Stands in for a worker's instance: each kernel call is written into its mailbox's batch (a
+ *  recorded call returns undefined; its value is resultOf once the batch is done). */
 function recorder(w: Worker, exports: KernelExports): KernelExports {
   const batch = w.batch;
   let at = 1;
@@ -242,7 +261,7 @@ function recorder(w: Worker, exports: KernelExports): KernelExports {
   };
   KERNEL_NAMES.forEach((name, index) => {
     r[name] = (...args: number[]) => {
-      if (at + 2 + args.length > BATCH_DOUBLES)
+      if (at + 2 + args.length > BATCH_DOUBLES - 1 - batch[0]!)
         throw new Error("simdmax: internal error: a chunk's kernel calls overflow the worker's batch");
       batch[at] = index;
       batch[at + 1] = args.length;

@@ -17,7 +17,8 @@ export interface WorkerSetup {
   memory: WebAssembly.Memory;
   /** CONTROL_WORDS int32s. */
   control: SharedArrayBuffer;
-  /** The batch: [calls, then per call: kernel index, argument count, the arguments] as float64s. */
+  /** The batch: [calls, then per call: kernel index, argument count, the arguments] as float64s; the
+   *  worker writes call c's return value (0 for none) into its last doubles, at length − 1 − c. */
   batch: SharedArrayBuffer;
   /** The kernels' export names, by index. */
   names: readonly string[];
@@ -54,7 +55,8 @@ export function workerMain(port: Port): void {
         for (let c = 0, k = 1; c < calls; c++) {
           const f = kernels[batch[k]!]!,
             n = batch[k + 1]!;
-          f(...Array.from(batch.subarray(k + 2, k + 2 + n)));
+          const r = f(...Array.from(batch.subarray(k + 2, k + 2 + n)));
+          batch[batch.length - 1 - c] = typeof r === "number" ? r : 0;
           k += 2 + n;
         }
         last = seq;

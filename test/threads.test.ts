@@ -54,6 +54,15 @@ describe("a threaded instance", () => {
     expect(contextOf(mt)?.pool?.workers.length).toBe(1);
   });
 
+  it("a worker hands back its kernels' return values", () => {
+    const pool = contextOf(mtSmall)!.pool!;
+    const b = mtSmall.alloc(37);
+    b.array.set(Array.from({ length: 37 }, (_, i) => ((i * 7919) % 37) - 20.5));
+    for (const w of [0, 1]) expect(pool.callOn(w, "maxPass", 37, b.byteOffset)).toBe(15.5);
+    expect(pool.callOn(1, "maxPass", 3, b.byteOffset)).toBe(-18.5);
+    b.free();
+  });
+
   it('"auto" takes the cores the platform reports, at most 8', async () => {
     const auto = await createSimdmax({ threads: "auto" });
     try {
