@@ -30,6 +30,9 @@ import {
   wasmModule,
   instantiate,
   variantOf,
+  memoryFor,
+  clientTextFor,
+  SHARED_MAXIMUM,
   putF32,
   getF32,
   type Abi,
@@ -41,6 +44,8 @@ import { describeWith } from "./system.js";
 
 let dir: string;
 let clientModule: WebAssembly.Module;
+/** The client importing a shared memory, for the threads builds. */
+let sharedClientModule: WebAssembly.Module;
 const clientText = readFileSync(join(ROOT, "test/abi/client.wat"), "utf8");
 
 const escapeBytes = (bytes: Uint8Array) => Array.from(bytes, (b) => `\\${b.toString(16).padStart(2, "0")}`).join("");
@@ -49,11 +54,11 @@ const f32s = (vs: number[]) => vs.map((v) => `(f32.const ${wastFloat(v)})`).join
 /** A V8 instance of a build and the client module on it. */
 function linked(v: Variant): { abi: Abi; client: Client } {
   let abi: Abi;
-  if (v.importsMemory)
-    abi = new WebAssembly.Instance(wasmModule(v), { env: { memory: new WebAssembly.Memory({ initial: 1 }) } }).exports as unknown as Abi;
+  if (v.importsMemory) abi = new WebAssembly.Instance(wasmModule(v), { env: { memory: memoryFor(v, 1) } }).exports as unknown as Abi;
   else abi = instantiate(v, 1);
-  const client = new WebAssembly.Instance(clientModule, { simdmax: abi as unknown as WebAssembly.ModuleImports })
-    .exports as unknown as Client;
+  const client = new WebAssembly.Instance(v.shared ? sharedClientModule : clientModule, {
+    simdmax: abi as unknown as WebAssembly.ModuleImports,
+  }).exports as unknown as Client;
   return { abi, client };
 }
 
@@ -69,9 +74,10 @@ function script(v: Variant, bits: Variant = v): { text: string; commands: number
   const lines: string[] = [
     `;; simdmax's raw ABI in WABT's interpreter: ${v.file}${bits === v ? "" : `, float results as V8 gives them for ${bits.file}`}`,
   ];
-  if (v.importsMemory) lines.push(`(module $env (memory (export "memory") 1))`, `(register "env" $env)`);
+  if (v.importsMemory)
+    lines.push(`(module $env (memory (export "memory") 1${v.shared ? ` ${SHARED_MAXIMUM} shared` : ""}))`, `(register "env" $env)`);
   lines.push(`(module $simdmax binary "${escapeBytes(wasmBytes(v))}")`, `(register "simdmax" $simdmax)`);
-  lines.push(clientText.replace(/^\(module\b/m, "(module $client"));
+  lines.push(clientTextFor(v, clientText).replace(/^\(module\b/m, "(module $client"));
   const k = kernelRuns(bits, base);
   lines.push(k.module);
   const asserts = [
@@ -209,7 +215,10 @@ function maddFusion(): { v8: boolean; wabt: boolean } {
 describeWith("test/abi-spectest.test.ts", "in WABT's C++ interpreter", () => {
   beforeAll(async () => {
     dir = tempDir();
-    clientModule = new WebAssembly.Module(await wat2wasm(join(ROOT, "test/abi/client.wat")));
+    clientModule = new WebAssembly.Module(await wat2wasm(join(ROOT, "test/abi/client.wat"), clientText));
+    sharedClientModule = new WebAssembly.Module(
+      await wat2wasm(join(ROOT, "test/abi/client.wat"), clientTextFor(VARIANTS.find((v) => v.shared)!, clientText), true),
+    );
   });
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -237,7 +246,7 @@ describeWith("test/abi-spectest.test.ts", "in WABT's C++ interpreter", () => {
           if (f.v8 && !f.wabt) bits = variantOf("simd", v.importsMemory);
         }
         const { text, commands } = script(v, bits);
-        const r = runWast(v.name, text, v.isa === "relaxed" ? RELAXED : []);
+        const r = runWast(v.name, text, [...(v.isa === "relaxed" ? RELAXED : []), ...(v.shared ? ["--enable-threads"] : [])]);
         expect(`${r.passed}/${r.total}`, r.log).toBe(`${commands}/${commands}`);
         expect(r.status).toBe(0);
       });

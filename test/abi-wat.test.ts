@@ -1,31 +1,52 @@
 // The raw ABI from another wasm module: test/abi/client.wat, assembled here with WABT's wat2wasm (npm's wabt),
 // imports simdmax's functions and memory and calls them; its selfCheck holds the results to the seed
-// numbers, and the host reads the same results from the shared memory. Each of the six builds (SIMD,
-// scalar and relaxed SIMD, each with its own memory or an imported one); the imported-memory ones on a
-// Memory the host made and gives to both modules. Bits are compared only within one instance (the
+// numbers, and the host reads the same results from the shared memory. Each of the nine builds (SIMD,
+// scalar and relaxed SIMD, each with its own memory, an imported one or an imported shared one); the
+// imported-memory ones on a Memory the host made and gives to both modules (a shared one for the
+// threads builds, with the client's import declared shared). Bits are compared only within one instance (the
 // client's calls against the same calls from JS), so the relaxed builds' fused multiply-adds are no issue.
 import { describe, it, expect, beforeAll } from "vitest";
 import { join } from "node:path";
-import { VARIANTS, ROOT, wasmModule, instantiate, getF32, getF64, Arena, type Abi, type Client } from "./abi/raw.js";
+import { readFileSync } from "node:fs";
+import {
+  VARIANTS,
+  ROOT,
+  wasmModule,
+  instantiate,
+  memoryFor,
+  clientTextFor,
+  getF32,
+  getF64,
+  Arena,
+  type Abi,
+  type Client,
+} from "./abi/raw.js";
 import { wat2wasm } from "./abi/wabt.js";
 
 let clientModule: WebAssembly.Module;
+/** The same client importing a shared memory, for the threads builds. */
+let sharedClientModule: WebAssembly.Module;
 beforeAll(async () => {
-  clientModule = new WebAssembly.Module(await wat2wasm(join(ROOT, "test/abi/client.wat")));
+  const path = join(ROOT, "test/abi/client.wat"),
+    text = readFileSync(path, "utf8");
+  clientModule = new WebAssembly.Module(await wat2wasm(path, text));
+  const shared = VARIANTS.find((v) => v.shared)!;
+  sharedClientModule = new WebAssembly.Module(await wat2wasm(path, clientTextFor(shared, text), true));
 });
 
 /** simdmax and the client on one memory: simdmax's own, or one the host makes for the imported-memory builds. */
 function link(v: (typeof VARIANTS)[number]): { abi: Abi; client: Client; memory: WebAssembly.Memory } {
   let abi: Abi, memory: WebAssembly.Memory;
   if (v.importsMemory) {
-    memory = new WebAssembly.Memory({ initial: 1 });
+    memory = memoryFor(v, 1);
     abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
   } else {
     abi = instantiate(v, 1);
     memory = abi.memory;
   }
   // The client imports "simdmax" "memory": the very Memory object, shared, not a copy.
-  const client = new WebAssembly.Instance(clientModule, { simdmax: { ...abi, memory } }).exports as unknown as Client;
+  const client = new WebAssembly.Instance(v.shared ? sharedClientModule : clientModule, { simdmax: { ...abi, memory } })
+    .exports as unknown as Client;
   return { abi, client, memory };
 }
 

@@ -1,6 +1,6 @@
 // The raw ABI (docs/ABI.md) from JavaScript with the plain WebAssembly API: build/*.wasm read from
-// disk, no wrapper. Every export of the six modules (SIMD, scalar and relaxed SIMD, each with its own
-// memory or an imported one): imports and exports, the seed numbers, each option, and guard bytes
+// disk, no wrapper. Every export of the nine modules (SIMD, scalar and relaxed SIMD, each with its own
+// memory, an imported one, or an imported shared one: the threads builds): imports and exports, the seed numbers, each option, and guard bytes
 // around every operand of every kernel over shapes that reach every code path. Exact bits are compared
 // only within one instruction set: the relaxed builds may differ from the SIMD ones in a float's last
 // bits (fused relaxed_madd), and are held to the same float64 reference tolerances as the others.
@@ -16,6 +16,8 @@ import {
   wasmModule,
   instantiate,
   variantOf,
+  memoryFor,
+  SHARED_MAXIMUM,
   Arena,
   putF32,
   getF32,
@@ -202,13 +204,19 @@ describe("the modules", () => {
     }
   });
 
-  it("the own-memory builds start with 1 page and no maximum; the imported-memory builds ask for at least 1 page, no maximum", () => {
+  it("the own-memory builds start with 1 page and no maximum; the imported-memory builds ask for at least 1 page, no maximum; the threads builds for a shared one of at most 65536 pages", () => {
     for (const v of VARIANTS) {
       const memories = watOf(v).match(/^\s*(?:\(import "env" "memory" )?\(memory \$\w+[^)\n]*\)\)?$/gm) ?? [];
       expect(
         memories.map((m) => m.trim().replace(/\$\w+/, "$m")),
         v.name,
-      ).toEqual([v.importsMemory ? '(import "env" "memory" (memory $m 1))' : "(memory $m 1)"]);
+      ).toEqual([
+        v.shared
+          ? `(import "env" "memory" (memory $m 1 ${SHARED_MAXIMUM} shared))`
+          : v.importsMemory
+            ? '(import "env" "memory" (memory $m 1))'
+            : "(memory $m 1)",
+      ]);
       if (!v.importsMemory) expect(instantiate(v, 0).memory.buffer.byteLength, v.name).toBe(65536);
     }
   });
@@ -239,7 +247,7 @@ describe("the modules", () => {
     }
   });
 
-  it("heapBase() is a multiple of 16 in [1024, 65536), the same in all six; all keep identical static data below it", () => {
+  it("heapBase() is a multiple of 16 in [1024, 65536), the same in all nine; all keep identical static data below it", () => {
     const bases = VARIANTS.map((v) => instantiate(v, 1).heapBase());
     expect(new Set(bases).size).toBe(1);
     const base = bases[0]!;
@@ -276,24 +284,28 @@ describe("the modules", () => {
 describe("the imported memory", () => {
   const imported = VARIANTS.filter((v) => v.importsMemory);
 
-  it("needs at least one page, not shared, with or without a maximum, and exports the memory it was given", () => {
+  it("needs at least one page, shared for the threads builds and not for the others, and exports the memory it was given", () => {
     for (const v of imported) {
-      expect(() => new WebAssembly.Instance(wasmModule(v), { env: { memory: new WebAssembly.Memory({ initial: 0 }) } }), v.name).toThrow(
+      const memory = (o: { initial: number; maximum?: number }) =>
+        new WebAssembly.Memory(v.shared ? { maximum: SHARED_MAXIMUM, ...o, shared: true } : o);
+      expect(() => new WebAssembly.Instance(wasmModule(v), { env: { memory: memory({ initial: 0 }) } }), v.name).toThrow(
         WebAssembly.LinkError,
       );
       expect(() => new WebAssembly.Instance(wasmModule(v), {}), v.name).toThrow(TypeError);
-      const shared = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-      expect(() => new WebAssembly.Instance(wasmModule(v), { env: { memory: shared } }), v.name).toThrow(WebAssembly.LinkError);
-      for (const memory of [new WebAssembly.Memory({ initial: 1 }), new WebAssembly.Memory({ initial: 3, maximum: 3 })]) {
-        const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
-        expect(abi.memory).toBe(memory);
+      // The other kind: a shared memory for an unshared import, or an unshared one for a shared import.
+      const other = new WebAssembly.Memory(v.shared ? { initial: 1, maximum: SHARED_MAXIMUM } : { initial: 1, maximum: 1, shared: true });
+      expect(() => new WebAssembly.Instance(wasmModule(v), { env: { memory: other } }), v.name).toThrow(WebAssembly.LinkError);
+      // A shared memory needs a maximum, and the threads builds take any up to theirs.
+      for (const m of [memory({ initial: 1 }), memory({ initial: 3, maximum: 3 })]) {
+        const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory: m } }).exports as unknown as Abi;
+        expect(abi.memory).toBe(m);
       }
     }
   });
 
   it("instantiation writes only [1024, heapBase()): the host's bytes below 1024 and from heapBase() up are kept", () => {
     for (const v of imported) {
-      const memory = new WebAssembly.Memory({ initial: 2 });
+      const memory = memoryFor(v, 2);
       new Uint8Array(memory.buffer).fill(0xee);
       const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
       const base = abi.heapBase();
@@ -313,8 +325,7 @@ describe("the imported memory", () => {
   });
 
   it("gives the same bits as the module with its own memory, kernel by kernel", () => {
-    for (const own of VARIANTS.filter((v) => !v.importsMemory)) {
-      const twin = variantOf(own.isa, true);
+    for (const [own, twin] of VARIANTS.filter((v) => v.importsMemory).map((v) => [variantOf(v.isa, false), v] as const)) {
       const [a, b] = [instantiate(own), instantiate(twin)];
       const cases = [...softmaxFamilyCases(a.workspaceBytes), ...crossEntropyCases(a.crossEntropyWorkspaceBytes), ...elementwiseCases()];
       for (const c of cases) {
@@ -357,7 +368,7 @@ describe("the imported memory", () => {
 
   it("the host grows the shared memory; the kernels use it at once", () => {
     for (const v of imported) {
-      const memory = new WebAssembly.Memory({ initial: 1 });
+      const memory = memoryFor(v, 1);
       const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
       memory.grow(2);
       const x = 3 * 65536 - 16,

@@ -67,6 +67,7 @@ console.log(JSON.stringify({
   rawWasmValid: WebAssembly.validate(wasm),
   rawWasmImports: WebAssembly.Module.imports(new WebAssembly.Module(wasm)).length,
   relaxedValid: WebAssembly.validate(readFileSync(fileURLToPath(import.meta.resolve("simdmax/wasm/relaxed")))),
+  threadsImport: WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(fileURLToPath(import.meta.resolve("simdmax/wasm/simd-threads"))))),
 }));
 `,
     );
@@ -81,6 +82,7 @@ console.log(JSON.stringify({
     expect(out.ref).toBeCloseTo(0.4449, 4);
     expect(out.rawWasmValid).toBe(true);
     expect(out.rawWasmImports).toBe(0);
+    expect(out.threadsImport).toEqual([{ module: "env", name: "memory", kind: "memory" }]);
   });
 
   it("require()s it from CommonJS where Node can, and otherwise says to use import", () => {

@@ -44,20 +44,42 @@ export interface Variant {
   isa: Isa;
   /** Imports its memory as env.memory instead of defining one. */
   importsMemory: boolean;
+  /** The imported memory is a shared one (a threads build: src/threads.ts runs one instance per thread on it). */
+  shared: boolean;
 }
 
 export const VARIANTS: Variant[] = [
-  { name: "simd", file: "simdmax.simd.wasm", isa: "simd", importsMemory: false },
-  { name: "scalar", file: "simdmax.scalar.wasm", isa: "scalar", importsMemory: false },
-  { name: "relaxed", file: "simdmax.relaxed.wasm", isa: "relaxed", importsMemory: false },
-  { name: "simd-imported-memory", file: "simdmax.simd.imported-memory.wasm", isa: "simd", importsMemory: true },
-  { name: "scalar-imported-memory", file: "simdmax.scalar.imported-memory.wasm", isa: "scalar", importsMemory: true },
-  { name: "relaxed-imported-memory", file: "simdmax.relaxed.imported-memory.wasm", isa: "relaxed", importsMemory: true },
+  { name: "simd", file: "simdmax.simd.wasm", isa: "simd", importsMemory: false, shared: false },
+  { name: "scalar", file: "simdmax.scalar.wasm", isa: "scalar", importsMemory: false, shared: false },
+  { name: "relaxed", file: "simdmax.relaxed.wasm", isa: "relaxed", importsMemory: false, shared: false },
+  { name: "simd-imported-memory", file: "simdmax.simd.imported-memory.wasm", isa: "simd", importsMemory: true, shared: false },
+  { name: "scalar-imported-memory", file: "simdmax.scalar.imported-memory.wasm", isa: "scalar", importsMemory: true, shared: false },
+  { name: "relaxed-imported-memory", file: "simdmax.relaxed.imported-memory.wasm", isa: "relaxed", importsMemory: true, shared: false },
+  { name: "simd-threads", file: "simdmax.simd.threads.wasm", isa: "simd", importsMemory: true, shared: true },
+  { name: "scalar-threads", file: "simdmax.scalar.threads.wasm", isa: "scalar", importsMemory: true, shared: true },
+  { name: "relaxed-threads", file: "simdmax.relaxed.threads.wasm", isa: "relaxed", importsMemory: true, shared: true },
 ];
 
-/** The build of instruction set `isa` with its own memory or an imported one. */
+/** The largest shared memory a threads build takes, in pages (its declared maximum: 4 GiB). */
+export const SHARED_MAXIMUM = 65536;
+
+/** A memory for variant v to import: a shared one for the threads builds. */
+export function memoryFor(v: Variant, pages = PAGES): WebAssembly.Memory {
+  return new WebAssembly.Memory(v.shared ? { initial: pages, maximum: SHARED_MAXIMUM, shared: true } : { initial: pages });
+}
+
+/** The client module's text (test/abi/client.wat) for variant v: its memory import made shared for the
+ *  threads builds (a module imports a shared memory only as one declared shared, with a maximum). */
+export function clientTextFor(v: Variant, text: string): string {
+  if (!v.shared) return text;
+  const plain = '(import "simdmax" "memory" (memory 1))';
+  if (!text.includes(plain)) throw new Error(`client.wat no longer imports ${plain}`);
+  return text.replace(plain, `(import "simdmax" "memory" (memory 1 ${SHARED_MAXIMUM} shared))`);
+}
+
+/** The build of instruction set `isa` with its own memory or an imported (unshared) one. */
 export function variantOf(isa: Isa, importsMemory: boolean): Variant {
-  const v = VARIANTS.find((u) => u.isa === isa && u.importsMemory === importsMemory);
+  const v = VARIANTS.find((u) => u.isa === isa && u.importsMemory === importsMemory && !u.shared);
   if (!v) throw new Error(`no ${isa} build with ${importsMemory ? "an imported" : "its own"} memory`);
   return v;
 }
@@ -102,7 +124,7 @@ export const PAGES = 1;
  *  variants, memory.grow for the others (the modules start with 1 page). */
 export function instantiate(v: Variant, pages = PAGES): Abi {
   if (v.importsMemory) {
-    const memory = new WebAssembly.Memory({ initial: pages });
+    const memory = memoryFor(v, pages);
     const abi = new WebAssembly.Instance(wasmModule(v), { env: { memory } }).exports as unknown as Abi;
     if (abi.memory !== memory) throw new Error(`${v.name}: the exported memory is not the imported one`);
     return abi;

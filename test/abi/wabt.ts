@@ -35,12 +35,13 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "simdmax-abi-"));
 }
 
-/** Assembles a .wat file with WABT's wat2wasm (from npm), returning the module's bytes. */
-export async function wat2wasm(watPath: string): Promise<Uint8Array<ArrayBuffer>> {
+/** Assembles a .wat file (or, given `text`, that text under the file's name) with WABT's wat2wasm
+ *  (from npm), returning the module's bytes; `threads` allows a shared memory. */
+export async function wat2wasm(watPath: string, text = readFileSync(watPath, "utf8"), threads = false): Promise<Uint8Array<ArrayBuffer>> {
   const wabtJs = await initWabt();
-  const module = wabtJs.parseWat(watPath, readFileSync(watPath, "utf8"));
+  const module = wabtJs.parseWat(watPath, text, { threads });
   try {
-    module.validate();
+    (module.validate as (features?: { threads: boolean }) => void)({ threads });
     return new Uint8Array(module.toBinary({}).buffer);
   } finally {
     module.destroy();
