@@ -8,6 +8,7 @@
 import os from "node:os";
 import { createSimdmax } from "../dist/index.js";
 import { logits, measure } from "./data.mjs";
+import { ortThreads, TFJS_THREADS } from "./peers/ort-threads.mjs";
 
 export const SHAPES = [
   [1, 1000],
@@ -71,5 +72,32 @@ export async function runThreads({ log, quick }) {
     }
   }
   for (const m of instances) m.dispose();
+  peers(log, rows, quick);
   return rows;
+}
+
+/** ONNX Runtime Web at 1 and 2 threads beside simdmax's figures from Float32Arrays (both copy the data
+ *  in and the result out), at the shapes that split. */
+function peers(log, rows, quick) {
+  const shapes = SHAPES.filter(([N, C]) => N >= 2 && N * C >= 1 << 16);
+  const ort = ortThreads(shapes, quick);
+  log(`\nPeers at 1 and 2 threads, from Float32Arrays (ORT in a process per thread count: it fixes the count when it starts)`);
+  if (ort instanceof Error) {
+    log(`ONNX Runtime Web: n/a (${ort.message})`);
+    return;
+  }
+  log(`TF.js-wasm: ${TFJS_THREADS}`);
+  log("| op | shape | ORT 1t | ORT 2t | ORT 2t × | simdmax 1t ÷ ORT 1t | simdmax 2t ÷ ORT 2t |");
+  log("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const op of ["softmax", "logSoftmax"]) {
+    for (const [N, C] of shapes) {
+      const o1 = ort[1][op][`${N}x${C}`],
+        o2 = ort[2][op][`${N}x${C}`];
+      const ours = rows.find((r) => r.op === op && r.from === "Float32Array" && r.shape[0] === N && r.shape[1] === C);
+      // Time ratios: below 1, simdmax takes less time.
+      const cells = [fmt(o1), fmt(o2), `${(o1 / o2).toFixed(2)}×`, (ours.ms["1"] / o1).toFixed(2), (ours.ms["2"] / o2).toFixed(2)];
+      log(`| ${op} | ${N}×${C} | ${cells.join(" | ")} |`);
+      Object.assign(ours, { ort: { 1: o1, 2: o2 } });
+    }
+  }
 }

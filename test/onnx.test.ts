@@ -157,7 +157,7 @@ function* grid() {
 const label = (c: Case) =>
   `shape [${c.shape}], reduction ${c.reduction}, ${c.weight ? "weights" : "no weights"}, ignore_index ${c.ignoreIndex ?? "absent"}`;
 
-beforeAll(initOrt);
+beforeAll(() => initOrt());
 
 describe("ONNX Runtime Web as an oracle for the ONNX loss operators (opset 13)", () => {
   it("the grid has ignored and kept labels wherever ignore_index is set", () => {

@@ -21,7 +21,7 @@ export declare function oneNodeModel(m: {
 }): Uint8Array;
 
 /** Starts ORT's wasm backend once (SIMD, one thread); resolves to a description. */
-export declare function initOrt(): Promise<string>;
+export declare function initOrt(threads?: number): Promise<string>;
 /** A session of a model on the wasm backend. */
 export declare function session(model: Uint8Array): Promise<ort.InferenceSession>;
 /** Runs a model once on the given feeds and releases its session; resolves to each output's data. */

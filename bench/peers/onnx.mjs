@@ -93,19 +93,21 @@ const require = createRequire(import.meta.url);
 let started;
 
 /**
- * Starts the wasm backend, once (later calls share it): one thread (no worker), no proxy worker, SIMD
- * checked, and the wasm binary pinned to ort-wasm-simd-threaded.wasm (read here and handed over as
- * env.wasm.wasmBinary, so that no other file can be picked). Resolves to a description.
+ * Starts the wasm backend, once (later calls share it): `threads` threads (default 1: no worker), no
+ * proxy worker, SIMD checked, and the wasm binary pinned to ort-wasm-simd-threaded.wasm (read here and
+ * handed over as env.wasm.wasmBinary, so that no other file can be picked). ORT fixes its thread count
+ * when its wasm starts, so a process runs one count (bench/peers/ort-threads.mjs starts one per count).
+ * Resolves to a description.
  */
-export function initOrt() {
-  started ??= start();
+export function initOrt(threads = 1) {
+  started ??= start(threads);
   return started;
 }
 
-async function start() {
+async function start(threads) {
   const wasmFile = require.resolve("onnxruntime-web/ort-wasm-simd-threaded.wasm");
   const mjsFile = require.resolve("onnxruntime-web/ort-wasm-simd-threaded.mjs");
-  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.numThreads = threads;
   ort.env.wasm.simd = true; // initialization fails if the engine lacks fixed-width SIMD
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = { mjs: pathToFileURL(mjsFile).href };
@@ -124,9 +126,9 @@ async function start() {
   const { y } = await s.run({ x: new ort.Tensor("float32", Float32Array.of(0, 0, 0, 0), [1, 4]) });
   if (Math.abs(y.data[0] - 0.25) > 1e-7) throw new Error(`ORT softmax self-check gave ${y.data[0]}`);
   await s.release();
-  if (ort.env.wasm.numThreads !== 1) throw new Error(`ORT runs ${ort.env.wasm.numThreads} threads`);
+  if (ort.env.wasm.numThreads !== threads) throw new Error(`ORT runs ${ort.env.wasm.numThreads} threads, not ${threads}`);
   const rel = wasmFile.slice(wasmFile.indexOf("node_modules"));
-  return `ONNX Runtime Web ${ort.env.versions.web} wasm backend, ${rel}, simd=${ort.env.wasm.simd}, ${ort.env.wasm.numThreads} thread`;
+  return `ONNX Runtime Web ${ort.env.versions.web} wasm backend, ${rel}, simd=${ort.env.wasm.simd}, ${threads} thread${threads > 1 ? "s" : ""}`;
 }
 
 /** A session of a model on the wasm backend. */
