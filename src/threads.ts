@@ -1,10 +1,13 @@
 // The threads of a threaded instance: n − 1 workers, each an instance of the same compiled module on
 // the same shared memory, and the calling thread, which works too. A splittable job (window.ts) over
 // enough elements is split into n ranges of whole outer slices, one per thread, each streamed
-// through that thread's own window in the shared memory; the calling thread copies every JS operand
+// through that thread's own windows in the shared memory; the calling thread copies every JS operand
 // in and out (workers cannot see JS arrays) and, for a worker's chunk, records the kernel calls into
-// that worker's mailbox instead of making them (worker.ts runs them). Rows are independent, so the
-// results are those of one thread to the bit.
+// that worker's mailbox instead of making them (worker.ts runs them). A worker has two windows, so
+// that the calling thread copies one chunk while the worker computes the other; and since the calling
+// thread copies for everyone, its own range is smaller by what the copying costs (measured per kind
+// of job, as the time of its copies over that of the kernels). Rows are independent, so the results
+// are those of one thread to the bit, however the rows are shared.
 import { KERNEL_NAMES, type KernelExports } from "./abi.js";
 import type { Heap } from "./memory.js";
 import { type Chunks, inMemory, isEmpty, type Job, type Operand, type OperandPlace, Window } from "./window.js";
@@ -15,9 +18,15 @@ import { ACK, CONTROL_WORDS, DONE, FAILED, SEQ, WORKER_SOURCE, type WorkerSetup 
  * costs about as much as the kernels spend on that many elements (how it was measured: README,
  * "Threads"). An object so that tests can lower it to split small shapes.
  */
-export const SPLIT = { minElements: 1 << 16 };
+export const SPLIT: { minElements: number; copyRatio: number | undefined } = {
+  minElements: 1 << 16,
+  /** Overrides the measured copy ratios (ownFraction) when set: tests use it to vary the calling
+   *  thread's share from nothing to an equal one. */
+  copyRatio: undefined,
+};
 
-/** Float64s in a mailbox's batch: calls, their arguments, and at the end their return values. */
+/** Float64s in a mailbox's batch: calls, their arguments, and at the end the batch's time and the
+ *  calls' return values. */
 export const BATCH_DOUBLES = 1024;
 /** How long a wait sleeps between looks at whether its worker is still there (ms). */
 const WAIT_SLICE_MS = 50;
@@ -36,24 +45,53 @@ export interface Worker {
   terminate(): void;
 }
 
-/** A thread's share of a job: its sub-job, where it is, and its chunks so far. */
-interface Share {
-  readonly job: Job;
-  readonly window: Window;
-  /** For a worker: its index in the workers (0-based); −1 for the calling thread. */
-  readonly worker: number;
-  chunks: Chunks | undefined;
-  /** The in-memory case: the whole share is one kernel call, with this workspace (0: none). */
-  ws: number;
-  next: number;
-  /** The chunk posted to the worker and not yet drained. */
-  pending: { o0: number; c: number } | undefined;
+/** A chunk of a share: outer slices [o0, o0 + c) of it, in window slot `slot`. */
+interface Chunk {
+  readonly o0: number;
+  readonly c: number;
+  readonly slot: number;
 }
 
+/** A thread's share of a job: its sub-job, where it is, and its chunks so far. A worker's share that
+ *  goes through windows has two (`chunks`): the calling thread fills one while the worker computes
+ *  the other. */
+interface Share {
+  readonly job: Job;
+  readonly windows: readonly Window[];
+  /** For a worker: its index in the workers (0-based); −1 for the calling thread. */
+  readonly worker: number;
+  /** Per window: where the chunks go in it (undefined for a share in memory, or an empty one). */
+  readonly chunks: (Chunks | undefined)[];
+  /** The in-memory case: the whole share is one kernel call, with this workspace (0: none). */
+  ws: number;
+  /** The first outer slice not yet given a chunk. */
+  next: number;
+  /** The chunk posted to the worker and not yet drained. */
+  pending: Chunk | undefined;
+  /** The chunk filled and waiting for the worker to be free. */
+  ready: Chunk | undefined;
+}
+
+/** What a split job measured, for the next one's shares: the calling thread's copying (ms and outer
+ *  slices) and the kernels' time (ms and slices, the workers' own clocks included). */
+interface Clock {
+  copyMs: number;
+  copied: number;
+  kernelMs: number;
+  computed: number;
+}
+
+/** The calling thread's copying time over the kernels' time for the same slices, before any job of a
+ *  kind has measured it: about what softmax from Float32Arrays takes into a shared memory. */
+const COPY_RATIO = 0.35;
+
 export class Pool {
-  /** Windows of the workers (the calling thread's is the instance's own). */
-  private readonly windows: Window[];
+  /** Windows of the workers, two each (the calling thread's is the instance's own). */
+  private readonly windows: Window[][];
   private readonly recorders: KernelExports[];
+  /** Per kind of job (its function's name): the calling thread's copying time over the kernels' time,
+   *  per outer slice, as measured (see share()). */
+  private readonly copyRatios = new Map<string, number>();
   private disposed = false;
 
   constructor(
@@ -65,8 +103,8 @@ export class Pool {
     exports: KernelExports,
   ) {
     this.recorders = workers.map((w) => recorder(w, exports));
-    this.windows = workers.map((_, i) => new Window(heap, scratchBytes, this.recorders[i]!));
-    for (const w of this.windows) w.reserve("createSimdmax");
+    this.windows = workers.map((_, i) => [0, 1].map(() => new Window(heap, scratchBytes, this.recorders[i]!)));
+    for (const w of this.windows.flat()) w.reserve("createSimdmax");
   }
 
   /** The number of threads, the calling one included. */
@@ -120,28 +158,50 @@ export class Pool {
     }
   }
 
-  /** The job's shares, then rounds: each worker's next chunk is posted once its previous one is
-   *  drained, and the calling thread runs one of its own between; yields the worker to wait for. */
+  /** The job's shares, then rounds. A worker's chunks are double-buffered: when one is done, the
+   *  next (already filled) is posted at once, then the done one is drained and the one after it filled
+   *  in its place. Between looks at the workers the calling thread runs a chunk of its own share; once
+   *  that is done it waits for them. Yields the worker to wait for. */
   private *steps(job: Job): Generator<Worker, void, void> {
     const shares: Share[] = [];
+    const clock: Clock = { copyMs: 0, copied: 0, kernelMs: 0, computed: 0 };
+    let ok = false;
     try {
       this.share(job, shares);
-      // The workers' chunks first, so that they compute while the calling thread runs its own.
-      const order = [...shares.slice(1), shares[0]!];
-      let busy = true;
-      while (busy) {
-        busy = false;
-        for (const s of order) {
-          if (s.worker >= 0 && s.pending) {
-            yield this.workers[s.worker]!;
-            this.drainShare(s);
-          }
-          if (s.next < s.job.outer) {
-            this.step(s);
-            busy = true;
-          }
-        }
+      const own = shares[0]!,
+        workers = shares.slice(1);
+      for (const s of workers) {
+        this.prepare(s, clock);
+        this.launch(s);
+        this.prepare(s, clock);
       }
+      for (;;) {
+        let busy = false;
+        const mine = own.next < own.job.outer;
+        for (const s of workers) {
+          if (!s.pending) continue;
+          busy = true;
+          const w = this.workers[s.worker]!;
+          if (Atomics.load(w.control, DONE) !== w.seq) {
+            if (mine) continue; // look again after a chunk of our own
+            yield w;
+          }
+          const done = s.pending;
+          clock.kernelMs += elapsedOf(w);
+          clock.computed += done.c;
+          s.pending = undefined;
+          this.launch(s);
+          const ch = s.chunks[done.slot];
+          if (ch) this.timed(clock, 0, () => s.windows[done.slot]!.drain(ch, done.o0, done.c));
+          this.prepare(s, clock);
+        }
+        if (mine) {
+          this.runOwn(own, clock);
+          busy = true;
+        }
+        if (!busy) break;
+      }
+      ok = true;
     } finally {
       // On an error, no worker may still be writing when the call returns.
       for (const s of shares) {
@@ -150,55 +210,136 @@ export class Pool {
           yield this.workers[s.worker]!;
         }
         if (s.ws) this.heap.release(s.ws);
-        s.window.shrink();
+        for (const w of s.windows) w.shrink();
       }
+      if (ok) this.learn(job, clock);
     }
   }
 
-  /** n ranges of whole outer slices (fewer when there are fewer slices), the calling thread's first,
-   *  into `shares` one by one (so that a failure to make room for one still frees the others). */
+  /** How much of a job of this kind the calling thread takes when it also copies every slice in and
+   *  out: from the measured ratio r of its copying to the kernels' time, the share f that ends its
+   *  copying plus its own kernels with the workers' kernels, f + r = (1 − f)/(n − 1), so
+   *  f = (1 − (n − 1)·r)/n, and 1/n when nothing is copied. */
+  private ownFraction(job: Job): number {
+    const n = this.threads;
+    if (inMemory(job)) return 1 / n;
+    const r = SPLIT.copyRatio ?? this.copyRatios.get(kindOf(job)) ?? COPY_RATIO;
+    return Math.max(0, (1 - (n - 1) * r) / n);
+  }
+
+  /** Keeps what the job measured for the next one of its kind (a running mean, so that one slow call
+   *  does not move the split much). */
+  private learn(job: Job, clock: Clock): void {
+    if (inMemory(job) || clock.copied === 0 || clock.computed === 0 || clock.kernelMs <= 0) return;
+    const r = clock.copyMs / clock.copied / (clock.kernelMs / clock.computed);
+    if (!Number.isFinite(r)) return;
+    const kind = kindOf(job),
+      was = this.copyRatios.get(kind);
+    this.copyRatios.set(kind, was === undefined ? r : 0.5 * was + 0.5 * r);
+  }
+
+  /** The job's shares, the calling thread's first, into `shares` one by one (so that a failure to make
+   *  room for one still frees the others): the calling thread takes ownFraction of the outer slices
+   *  (none when copying is all it has time for), the workers equal parts of the rest. */
   private share(job: Job, shares: Share[]): void {
-    const n = Math.min(this.threads, job.outer);
-    for (let t = 0; t < n; t++) {
-      const a = Math.floor((job.outer * t) / n),
-        b = Math.floor((job.outer * (t + 1)) / n);
+    const workers = Math.min(this.workers.length, job.outer);
+    const mine = Math.min(job.outer, Math.round(job.outer * this.ownFraction(job)));
+    const bounds = [0, mine];
+    for (let t = 1; t <= workers; t++) bounds.push(mine + Math.floor(((job.outer - mine) * t) / workers));
+    for (let t = 0; t + 1 < bounds.length; t++) {
+      const a = bounds[t]!,
+        b = bounds[t + 1]!;
       const sub: Job = { ...job, outer: b - a, operands: job.operands.map((op) => slice(job, op, a, b)) };
-      const window = t === 0 ? this.own : this.windows[t - 1]!;
-      const s: Share = { job: sub, window, worker: t - 1, chunks: undefined, ws: 0, next: 0, pending: undefined };
+      const worker = t - 1;
+      const memory = inMemory(sub);
+      const windows = t === 0 ? [this.own] : memory ? [this.windows[worker]![0]!] : this.windows[worker]!;
+      const s: Share = { job: sub, windows, worker, chunks: [], ws: 0, next: 0, pending: undefined, ready: undefined };
       shares.push(s);
-      if (inMemory(sub)) s.ws = window.workspaceFor(sub, sub.inner);
-      else s.chunks = window.chunks(sub, window.slicesPer(sub));
+      if (b === a) continue;
+      if (memory) s.ws = windows[0]!.workspaceFor(sub, sub.inner);
+      else for (const w of windows) s.chunks.push(w.chunks(sub, w.slicesPer(sub)));
     }
   }
 
-  /** Runs (calling thread) or posts (worker) a share's next chunk. */
-  private step(s: Share): void {
-    const { job } = s;
-    const e = s.worker >= 0 ? this.recorders[s.worker]! : undefined;
-    if (e) (e as unknown as Recorder).begin();
+  /** Fills a worker share's next chunk into its free slot (the whole share, in memory, needs none). */
+  private prepare(s: Share, clock: Clock): void {
+    if (s.ready || s.next >= s.job.outer) return;
     const o0 = s.next;
-    let c: number;
-    if (!s.chunks) {
-      c = job.outer;
-      const ptrs = job.operands.map((op) => (op.place as { ptr: number }).ptr);
-      job.kernel(c, job.dim, job.inner, ptrs, s.ws, e ?? this.own.exports);
-    } else {
-      c = Math.min(s.chunks.per, job.outer - o0);
-      s.window.fill(s.chunks, o0, c);
-      job.kernel(c, job.dim, job.inner, s.chunks.ptrs, s.chunks.ws, e ?? this.own.exports);
-      if (!e) s.window.drain(s.chunks, o0, c);
+    if (!s.chunks.length) {
+      s.ready = { o0, c: s.job.outer, slot: 0 };
+      s.next = s.job.outer;
+      return;
     }
+    const slot = s.pending ? 1 - s.pending.slot : 0;
+    const ch = s.chunks[slot]!;
+    const c = Math.min(ch.per, s.job.outer - o0);
+    this.timed(clock, c, () => s.windows[slot]!.fill(ch, o0, c));
+    s.ready = { o0, c, slot };
     s.next = o0 + c;
-    if (e) {
-      s.pending = { o0, c };
-      post(this.workers[s.worker]!);
-    }
   }
 
-  private drainShare(s: Share): void {
-    const p = s.pending!;
-    s.pending = undefined;
-    if (s.chunks) s.window.drain(s.chunks, p.o0, p.c);
+  /** Posts a worker share's ready chunk, if the worker is free for it. */
+  private launch(s: Share): void {
+    const r = s.ready;
+    if (!r || s.pending) return;
+    const e = this.recorders[s.worker]!;
+    (e as unknown as Recorder).begin();
+    const ch = s.chunks[r.slot];
+    if (ch) s.job.kernel(r.c, s.job.dim, s.job.inner, ch.ptrs, ch.ws, e);
+    else
+      s.job.kernel(
+        r.c,
+        s.job.dim,
+        s.job.inner,
+        s.job.operands.map((op) => (op.place as { ptr: number }).ptr),
+        s.ws,
+        e,
+      );
+    s.ready = undefined;
+    s.pending = r;
+    post(this.workers[s.worker]!);
+  }
+
+  /** Runs the calling thread's next chunk (or its whole share, in memory). */
+  private runOwn(s: Share, clock: Clock): void {
+    const { job } = s;
+    const o0 = s.next;
+    const window = s.windows[0]!;
+    const t0 = now();
+    if (!s.chunks.length) {
+      job.kernel(
+        job.outer,
+        job.dim,
+        job.inner,
+        job.operands.map((op) => (op.place as { ptr: number }).ptr),
+        s.ws,
+        window.exports,
+      );
+      s.next = job.outer;
+      return;
+    }
+    const ch = s.chunks[0]!;
+    const c = Math.min(ch.per, job.outer - o0);
+    window.fill(ch, o0, c);
+    const t1 = now();
+    job.kernel(c, job.dim, job.inner, ch.ptrs, ch.ws, window.exports);
+    const t2 = now();
+    window.drain(ch, o0, c);
+    const t3 = now();
+    clock.copyMs += t1 - t0 + (t3 - t2);
+    clock.copied += c;
+    clock.kernelMs += t2 - t1;
+    clock.computed += c;
+    s.next = o0 + c;
+  }
+
+  /** Runs a copy (in or out) of outer slices, adding its time to the clock and `c` to the slices
+   *  copied (counted once, when they are copied in). */
+  private timed(clock: Clock, c: number, f: () => unknown): void {
+    const t0 = now();
+    f();
+    clock.copyMs += now() - t0;
+    clock.copied += c;
   }
 
   private drive(steps: Generator<Worker, void, void>): void {
@@ -228,6 +369,12 @@ export class Pool {
   }
 }
 
+/** A job's kind, for what the pool learns about it: its function, and where each operand is. */
+function kindOf(job: Job): string {
+  const label = job.label();
+  return `${label.slice(0, label.indexOf(":"))}|${job.operands.map((op) => `${op.place.kind}${op.bytes}`).join(",")}`;
+}
+
 /** Operand op's part for outer slices [a, b) of the job. */
 function slice(job: Job, op: Operand, a: number, b: number): Operand {
   const n = op.full ? job.dim * job.inner : job.inner;
@@ -244,7 +391,12 @@ interface Recorder {
 /** The return value of call `c` (0-based) of the worker's last finished batch (0 for a kernel that
  *  returns nothing). */
 export function resultOf(w: Worker, c: number): number {
-  return w.batch[BATCH_DOUBLES - 1 - c]!;
+  return w.batch[BATCH_DOUBLES - 2 - c]!;
+}
+
+/** How long the worker's last finished batch took, by its own clock (ms). */
+function elapsedOf(w: Worker): number {
+  return w.batch[BATCH_DOUBLES - 1]!;
 }
 
 /** Stands in for a worker's instance: each kernel call is written into its mailbox's batch (a
@@ -261,7 +413,7 @@ function recorder(w: Worker, exports: KernelExports): KernelExports {
   };
   KERNEL_NAMES.forEach((name, index) => {
     r[name] = (...args: number[]) => {
-      if (at + 2 + args.length > BATCH_DOUBLES - 1 - batch[0]!)
+      if (at + 2 + args.length > BATCH_DOUBLES - 2 - batch[0]!)
         throw new Error("simdmax: internal error: a chunk's kernel calls overflow the worker's batch");
       batch[at] = index;
       batch[at + 1] = args.length;
