@@ -9,6 +9,7 @@ import os from "node:os";
 import { createSimdmax } from "../dist/index.js";
 import { logits, measure } from "./data.mjs";
 import { ortThreads, TFJS_THREADS } from "./peers/ort-threads.mjs";
+import { bandwidth } from "./bandwidth.mjs";
 
 export const SHAPES = [
   [1, 1000],
@@ -73,7 +74,29 @@ export async function runThreads({ log, quick }) {
   }
   for (const m of instances) m.dispose();
   peers(log, rows, quick);
+  await scaling(log, rows, counts);
   return rows;
+}
+
+/**
+ * What more cores would give: the machine's copy bandwidth at each thread count here (bench/bandwidth.mjs)
+ * beside each op's one-thread data rate from alloc buffers (the 8 bytes per element that an in-place
+ * call must read and write in DRAM at least; its passes over a row that fits the cache cost no more).
+ * An op at a fraction q of the one-thread bandwidth is bound by memory once n threads' worth of it
+ * reaches the bandwidth of n threads: it scales to about min(n, B(n) / r1), r1 its one-thread rate.
+ */
+async function scaling(log, rows, counts) {
+  const bw = await bandwidth(counts);
+  log(`\nMemory bandwidth (threads copying at once, GB/s read + written): ${counts.map((n) => `${n}t ${bw[n].toFixed(1)}`).join(", ")}`);
+  log("| op | shape | 1t data rate | bound at | measured 2t × |");
+  log("| --- | --- | --- | --- | --- |");
+  const top = counts[counts.length - 1];
+  for (const r of rows) {
+    if (r.from !== "alloc" || r.shape[0] * r.shape[1] < 1 << 20) continue;
+    const rate = (8 * r.shape[0] * r.shape[1]) / 1e6 / r.ms["1"]; // GB/s
+    r.rate = rate;
+    log(`| ${r.op} | ${r.shape.join("×")} | ${rate.toFixed(1)} GB/s | ${Math.min(top, bw[top] / rate).toFixed(1)} threads' worth at ${top}t | ${r.speedups[0].toFixed(2)}× |`);
+  }
 }
 
 /** ONNX Runtime Web at 1 and 2 threads beside simdmax's figures from Float32Arrays (both copy the data
