@@ -4,7 +4,7 @@
 // stay on the calling thread ([1, 1000] and [4096, 10]: within 1.1× of one thread); and one long row,
 // [1, 1048576], split into column ranges, for every op that splits it (logSumExp and the backward
 // passes at that shape only; cross-entropy's long row is not split yet).
-// Run alone: npm run build && node scripts/relaxed-simd.mjs bench/run.mjs --only threads [--quick]
+// Run alone: npm run build && node scripts/relaxed-simd.mjs bench/run.mjs --only threads [--quick] [--shape 1x1048576]
 // Every candidate of a shape runs in each of several interleaved rounds; a figure is the best round's
 // median per call (after it, in parentheses, how much slower the worst round's was), and the ratios
 // are of figures from the same run.
@@ -28,7 +28,8 @@ const LONG_ROW = [[1, 1048576]];
 const fmt = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
 
 /** The section: one table per op, a row per shape and input kind, a column per thread count. */
-export async function runThreads({ log, quick }) {
+/** `shape` ("1x1048576"): that shape alone (for the ops that have it). */
+export async function runThreads({ log, quick, shape: only }) {
   const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
   const counts = [...new Set([1, 2, Math.min(cores, 8)])].filter((n) => n === 1 || n <= Math.max(2, cores));
   const instances = await Promise.all(counts.map((threads) => createSimdmax({ threads })));
@@ -62,6 +63,7 @@ export async function runThreads({ log, quick }) {
         .join(" | ")} |`,
     );
     for (const shape of shapes) {
+      if (only !== undefined && shape.join("x") !== only) continue;
       const [N, C] = shape;
       const data = logits(N * C, 7);
       const target = new Int32Array(N).map((_, i) => (i * 7919) % C);
