@@ -9,7 +9,7 @@
 // Short rows go four at a time, one row per lane, as the forward ones do
 // (softmax.ts): y and dy transposed into the workspace (16 bytes per element each), the sum per lane,
 // then the output written back four elements of each row at a time.
-import { rowDot, rowSum, rowAllZeroBits, rowFill } from "./rows";
+import { rowDot, rowSum, rowAllZeroBits, rowFill, rowDotParts, rowSumParts, sumParts } from "./rows";
 import { colDot, colSum, colOrBits } from "./columns";
 import { scatter, storeBlock, transposedRows } from "./lanes";
 import { madd } from "./relaxed";
@@ -357,4 +357,34 @@ function colLogSoftmaxGrad(y: usize, dy: usize, dx: usize, g: usize, n: i32, k: 
 @inline function gradLanes(log: bool, mask: bool, Y: usize, D: usize, d: i32, g: v128, vk: v128, masked: v128): v128 {
   if (log) return logSoftmaxGradLanes(Y, D, d, g, vk, masked);
   return mask ? v128.andnot(softmaxGradLanes(Y, D, d, g, vk), masked) : softmaxGradLanes(Y, D, d, g, vk);
+}
+
+// One long row (inner == 1) split into column ranges, as softmax.ts's forward ones (src/threads.ts):
+// phase 1 writes each range's float64 parts of the row's sum (Σ y·dy, or Σ dy) and says whether its y
+// is all +0; the calling thread adds all parts in order (the one-thread kernel's float32-block total,
+// to the bit) and phase 2 is the output pass with it. A row whose total is not finite (a float32
+// block overflowed: the one-thread kernel then sums in float64) or whose y is all +0 under the flag
+// is done whole on the calling thread, by the one-thread kernel.
+
+/** softmaxBackward's phase 1 over n elements: rowDot(y, dy)'s parts into `parts`. Returns their
+ *  count (sumParts(n)), negated when flags bit 0 (MASKED_ZERO) is set and every y here is +0. */
+export function rangeSoftmaxBackwardParts(n: i32, y: usize, dy: usize, parts: usize, flags: i32): i32 {
+  rowDotParts(y, dy, n, parts);
+  return (flags & MASKED_ZERO) != 0 && rowAllZeroBits(y, n) ? -sumParts(n) : sumParts(n);
+}
+
+/** logSoftmaxBackward's phase 1 over n elements: rowSum(dy)'s parts, the count as rangeSoftmaxBackwardParts. */
+export function rangeLogSoftmaxBackwardParts(n: i32, y: usize, dy: usize, parts: usize, flags: i32): i32 {
+  rowSumParts(dy, n, parts);
+  return (flags & MASKED_ZERO) != 0 && rowAllZeroBits(y, n) ? -sumParts(n) : sumParts(n);
+}
+
+/** softmaxBackward's phase 2 over n elements, `dot` being the row's Σ y·dy (dx may be y or dy). */
+export function rangeSoftmaxGrad(n: i32, y: usize, dy: usize, dx: usize, dot: f64, temperature: f64): void {
+  rowSoftmaxGrad(y, dy, dx, n, <f32>dot, <f32>reciprocalOf(<f32>temperature));
+}
+
+/** logSoftmaxBackward's phase 2 over n elements, `sum` being the row's Σ dy (dx may be y or dy). */
+export function rangeLogSoftmaxGrad(n: i32, y: usize, dy: usize, dx: usize, sum: f64, temperature: f64): void {
+  rowLogSoftmaxGrad(y, dy, dx, n, <f32>sum, <f32>reciprocalOf(<f32>temperature));
 }

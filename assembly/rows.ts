@@ -78,15 +78,46 @@ export function rowMax(x: usize, n: i32): f32 {
 }
 
 /** Σ exp(x_i / t − shift), also writing each exp to y when `write` (y may be x). For shift = the max
- *  of x / t (every argument ≤ 0); the exps below 2^-126 are 0 (expNegv). */
+ *  of x / t (every argument ≤ 0); the exps below 2^-126 are 0 (expNegv). With `record` (a constant at
+ *  each call) each float64 added into the total is also stored, in order, at `parts` (sumParts(n) of
+ *  them): a row split into ranges that start at multiples of SUM_BLOCK has the same parts, so adding
+ *  all ranges' parts in order gives the whole row's total to the bit (the column splits, ranges.ts). */
 // @ts-ignore: decorator
 @inline
-export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, t: f32, write: bool): f64 {
-  return t != 1 ? rowExpSumT(x, y, n, shift, t, write, true) : rowExpSumT(x, y, n, shift, t, write, false);
+export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, t: f32, write: bool, record: bool = false, parts: usize = 0): f64 {
+  return t != 1 ? rowExpSumT(x, y, n, shift, t, write, true, record, parts) : rowExpSumT(x, y, n, shift, t, write, false, record, parts);
+}
+
+/** How many parts a recording sum over n elements stores: in the SIMD builds one per SUM_BLOCK block
+ *  of the vector loops and one for a last, partly new vector; in the scalar build (and for n < 4),
+ *  one: its whole total, which it sums element by element. */
+// @ts-ignore: decorator
+@inline export function sumParts(n: i32): i32 {
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 4) return ((n & ~3) + SUM_BLOCK - 1) / SUM_BLOCK + (n & 3 ? 1 : 0);
+  }
+  return 1;
+}
+
+/** Stores part k of a recording sum (see rowExpSum). Each call is under `if (record)`, so that a sum
+ *  that does not record compiles to what it was without this. */
+// @ts-ignore: decorator
+@inline function recordPart(parts: usize, k: i32, v: f64): void {
+  store<f64>(parts + ((<usize>k) << 3), v);
 }
 
 // @ts-ignore: decorator
-@inline function rowExpSumT(x: usize, y: usize, n: i32, shift: f32, t: f32, write: bool, scaled: bool): f64 {
+@inline function rowExpSumT(
+  x: usize,
+  y: usize,
+  n: i32,
+  shift: f32,
+  t: f32,
+  write: bool,
+  scaled: bool,
+  record: bool,
+  parts: usize,
+): f64 {
   let total: f64 = 0;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
@@ -106,7 +137,8 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, t: f32, write:
       const uf = v128.load32_splat(T, EXP_UNDERFLOW);
       const nv = n & ~3;
       const xTail = v128.load(at(x, n - 4));
-      let i = 0;
+      let i = 0,
+        k = 0;
       while (i < nv) {
         const end = min(i + SUM_BLOCK, nv);
         let a0 = f32x4.splat(0),
@@ -130,13 +162,17 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, t: f32, write:
           a0 = f32x4.add(a0, e0);
           i += 4;
         }
-        total += hsum(f32x4.add(a0, a1));
+        const h = hsum(f32x4.add(a0, a1));
+        if (record) recordPart(parts, k++, h);
+        total += h;
       }
       if (n & 3) {
         const z = f32x4.sub(scaledv(xTail, vt, scaled), vs);
         const e = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
         if (write) v128.store(at(y, n - 4), e);
-        total += hsum(v128.and(e, tailMask(n)));
+        const h = hsum(v128.and(e, tailMask(n)));
+        if (record) recordPart(parts, k, h);
+        total += h;
       }
       return total;
     }
@@ -146,6 +182,7 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, t: f32, write:
     if (write) store<f32>(at(y, i), e);
     total += <f64>e;
   }
+  if (record) recordPart(parts, 0, total);
   return total;
 }
 
@@ -157,6 +194,18 @@ export function rowDot(a: usize, b: usize, n: i32): f64 {
 /** Σ a_i. */
 export function rowSum(a: usize, n: i32): f64 {
   return blockSum(a, a, a, n, 0, 1, SUM);
+}
+
+/** rowDot's parts (sumParts(n) float64s at `parts`, as rowExpSum records them), for a row split into
+ *  ranges: added in order they are rowDot's float32-block total, and where that is not finite the
+ *  whole row's rowDot is its float64 sum instead. */
+export function rowDotParts(a: usize, b: usize, n: i32, parts: usize): void {
+  blockSumT(a, b, b, n, 0, 1, DOT, 0, 0, false, true, parts);
+}
+
+/** rowSum's parts, as rowDotParts. */
+export function rowSumParts(a: usize, n: i32, parts: usize): void {
+  blockSumT(a, a, a, n, 0, 1, SUM, 0, 0, false, true, parts);
 }
 
 /** Σ (x_i / t − m). */
@@ -202,13 +251,29 @@ export function rowAffine3Shift(x: usize, b: usize, c: usize, n: i32, m: f32, t:
 @inline
 function blockSum(a: usize, b: usize, c: usize, n: i32, m: f32, t: f32, kind: i32, p1: f32 = 0, p0: f32 = 0): f64 {
   // Two copies for the terms that divide (a constant flag: no test per vector).
-  if (kind >= SUM_SHIFT && t != 1) return blockSumT(a, b, c, n, m, t, kind, p1, p0, true);
-  return blockSumT(a, b, c, n, m, t, kind, p1, p0, false);
+  if (kind >= SUM_SHIFT && t != 1) return blockSumT(a, b, c, n, m, t, kind, p1, p0, true, false, 0);
+  return blockSumT(a, b, c, n, m, t, kind, p1, p0, false, false, 0);
 }
 
+/** With `record`, each float64 added into the float32-block total is also stored at `parts` (as
+ *  rowExpSum's), and the total is returned as it is, finite or not: the caller that adds the parts
+ *  knows when to fall back. */
 // @ts-ignore: decorator
 @inline
-function blockSumT(a: usize, b: usize, c: usize, n: i32, m: f32, t: f32, kind: i32, p1: f32, p0: f32, scaled: bool): f64 {
+function blockSumT(
+  a: usize,
+  b: usize,
+  c: usize,
+  n: i32,
+  m: f32,
+  t: f32,
+  kind: i32,
+  p1: f32,
+  p0: f32,
+  scaled: bool,
+  record: bool,
+  parts: usize,
+): f64 {
   let total: f64 = 0;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
@@ -217,7 +282,8 @@ function blockSumT(a: usize, b: usize, c: usize, n: i32, m: f32, t: f32, kind: i
         v1 = f32x4.splat(p1),
         v0 = f32x4.splat(p0);
       const nv = n & ~3;
-      let i = 0;
+      let i = 0,
+        k = 0;
       while (i < nv) {
         const end = min(i + SUM_BLOCK, nv);
         let a0 = f32x4.splat(0),
@@ -230,13 +296,22 @@ function blockSumT(a: usize, b: usize, c: usize, n: i32, m: f32, t: f32, kind: i
           a0 = addTerm(a0, a, b, c, i, vm, vt, scaled, kind, v1, v0);
           i += 4;
         }
-        total += hsum(f32x4.add(a0, a1));
+        const h = hsum(f32x4.add(a0, a1));
+        if (record) recordPart(parts, k++, h);
+        total += h;
       }
-      if (n & 3) total += hsum(v128.and(term(a, b, c, n - 4, vm, vt, scaled, kind, v1, v0), tailMask(n)));
+      if (n & 3) {
+        const h = hsum(v128.and(term(a, b, c, n - 4, vm, vt, scaled, kind, v1, v0), tailMask(n)));
+        if (record) recordPart(parts, k, h);
+        total += h;
+      }
+      if (record) return total;
       return total - total == 0 ? total : blockSum64(a, b, c, n, m, t, kind, p1, p0);
     }
   }
   for (let i = 0; i < n; i++) total += <f64>termScalar(a, b, c, i, m, t, scaled, kind, p1, p0);
+  if (record) recordPart(parts, 0, total);
+  if (record) return total;
   return total - total == 0 ? total : blockSum64(a, b, c, n, m, t, kind, p1, p0);
 }
 

@@ -12,7 +12,7 @@
 //   [32·inner, 64·inner) float64 slot sums, then log-softmax's offsets as a pattern
 // The kernels compute on z = x / T (rules.ts: the float32 division first, as PyTorch), T being the
 // temperature as a float64 rounded to float32; maxima, shifts and sums are those of z. y may be x.
-import { rowMax, rowExpSum, rowScale, rowScaledShiftSub, rowFill, rowHasNaN } from "./rows";
+import { rowMax, rowExpSum, rowScale, rowScaledShiftSub, rowFill, rowHasNaN, sumParts } from "./rows";
 import { colMax, colExpSum, colScale, colScaledShiftSub, colHasNaN } from "./columns";
 import { shiftOf, isMaskedZero, softmaxFactor, logSoftmaxOffset, logSumExpOf, logSumExpOfInfinite, scaledv } from "./rules";
 import { scatter, storeBlock, maxTransposedRows, half, quad } from "./lanes";
@@ -460,4 +460,47 @@ function shortRowsLogSumExp(outer: i32, dim: i32, x: usize, out: usize, t: f32, 
       }
     }
   }
+}
+
+// One long row (inner == 1) split into column ranges, one per thread (src/threads.ts runs the
+// phases, each over every range, and merges between them on the calling thread):
+//   1. maxPass over each range; the largest of them is the row's max, exactly (as rowMax skips NaN);
+//   2. rangeExpSum: the exps of z − shift with the row's shift, and the float64 parts of their sum
+//      (rows.ts, rowExpSum's `record`); added in order over the ranges they are the row's sum to the
+//      bit, because every range starts at a multiple of SUM_BLOCK;
+//   3. the output pass of the range with the row's max and sum.
+// Each phase-3 kernel derives m, the shift and the factor or offset from the max and sum by the
+// rules.ts functions the row kernels use, so a split row has the one-thread bits. The row must be
+// longer than SHORT_ROW (shorter rows take the lanes kernels, whose bits differ).
+
+/** Phase 2 over n elements of a row whose max (of x, NaN skipped) is `max`: the float64 parts of
+ *  Σ exp(x / T − shift) into `parts` (sumParts(n) of them, which it returns), the exps written to y
+ *  when `write` is 1 (softmax; y may be x). */
+export function rangeExpSum(n: i32, x: usize, y: usize, max: f32, temperature: f64, write: i32, parts: usize): i32 {
+  const t = <f32>temperature;
+  const shift = shiftOf(max / t);
+  if (write) rowExpSum(x, y, n, shift, t, true, true, parts);
+  else rowExpSum(x, x, n, shift, t, false, true, parts);
+  return sumParts(n);
+}
+
+/** softmax's phase 3 over n elements: y (the exps from rangeExpSum) times softmaxFactor of the row's
+ *  max and sum. flags bit 0: MASKED_ZERO. */
+export function rangeSoftmaxOut(n: i32, y: usize, max: f32, sum: f64, temperature: f64, flags: i32): void {
+  rowScale(y, y, n, softmaxFactor(max / <f32>temperature, sum, (flags & MASKED_ZERO) != 0));
+}
+
+/** logSoftmax's phase 3 over n elements of x into y (y may be x), from the row's max and sum. */
+export function rangeLogSoftmaxOut(n: i32, x: usize, y: usize, max: f32, sum: f64, temperature: f64, flags: i32): void {
+  const t = <f32>temperature,
+    m = max / t;
+  if (isMaskedZero(m, sum, (flags & MASKED_ZERO) != 0)) rowFill(y, n, 0);
+  else rowScaledShiftSub(x, y, n, t, shiftOf(m), logSoftmaxOffset(m, sum));
+}
+
+/** logSumExp's result for a whole row of n elements from its max and sum (calling thread only: a max
+ *  of +Infinity scans the row for a NaN). */
+export function rangeLogSumExpOut(n: i32, x: usize, out: usize, max: f32, sum: f64, temperature: f64): void {
+  const m = max / <f32>temperature;
+  store<f32>(out, m == Infinity ? logSumExpOfInfinite(rowHasNaN(x, n)) : logSumExpOf(m, sum));
 }

@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only distill|sampling|threads]
+// npm run bench [-- --json] [-- --quick] [-- --only distill|sampling|threads [--shape RxC: threads at that shape only]]
 // (npm runs it through scripts/relaxed-simd.mjs, which gives Node 20 the flag its relaxed SIMD needs:
 // by hand, node --experimental-wasm-relaxed-simd bench/run.mjs on Node 20, node bench/run.mjs later.)
 // simdmax (SIMD build, relaxed-SIMD build, scalar build, and the zero-copy alloc path) against an optimized plain-JS loop
@@ -37,7 +37,8 @@ if (ONLY === "sampling") {
   process.exit(0);
 }
 if (ONLY === "threads") {
-  await runThreads({ log, quick: QUICK });
+  const shape = process.argv.includes("--shape") ? process.argv[process.argv.indexOf("--shape") + 1] : undefined;
+  await runThreads({ log, quick: QUICK, shape });
   process.exit(0);
 }
 

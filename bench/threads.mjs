@@ -1,10 +1,13 @@
 // Threads (issue 17): 1 thread against 2 (and more where the machine has the cores), end to end, for
 // softmax, logSoftmax and the fused cross-entropy (crossEntropyWithGrad, out: the logits), from
 // alloc() buffers and from Float32Arrays, at the issue's shapes, and at the two small ones that must
-// stay on the calling thread ([1, 1000] and [4096, 10]: within 1.1× of one thread).
-// Run alone: npm run build && node scripts/relaxed-simd.mjs bench/run.mjs --only threads [--quick]
+// stay on the calling thread ([1, 1000] and [4096, 10]: within 1.1× of one thread); and one long row,
+// [1, 1048576], split into column ranges, for every op that splits it (logSumExp and the backward
+// passes at that shape only; cross-entropy's long row is not split yet).
+// Run alone: npm run build && node scripts/relaxed-simd.mjs bench/run.mjs --only threads [--quick] [--shape 1x1048576]
 // Every candidate of a shape runs in each of several interleaved rounds; a figure is the best round's
-// median per call, and the ratios are of figures from the same run.
+// median per call (after it, in parentheses, how much slower the worst round's was), and the ratios
+// are of figures from the same run.
 import os from "node:os";
 import { createSimdmax } from "../dist/index.js";
 import { logits, measure } from "./data.mjs";
@@ -18,23 +21,37 @@ export const SHAPES = [
   [64, 32000],
   [8, 128256],
   [512, 32000],
+  [1, 1048576],
 ];
+
+/** One long row only: the ops that split rows into column ranges and that the table above leaves out. */
+const LONG_ROW = [[1, 1048576]];
 
 const fmt = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
 
 /** The section: one table per op, a row per shape and input kind, a column per thread count. */
-export async function runThreads({ log, quick }) {
+/** `shape` ("1x1048576"): that shape alone (for the ops that have it). */
+export async function runThreads({ log, quick, shape: only }) {
   const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
   const counts = [...new Set([1, 2, Math.min(cores, 8)])].filter((n) => n === 1 || n <= Math.max(2, cores));
   const instances = await Promise.all(counts.map((threads) => createSimdmax({ threads })));
   log(`\n## Threads: 1 against ${counts.slice(1).join(" and ")} threads (${instances[0].features.build} build, ${cores} cores)`);
+  // The backward passes read y (a softmax or log-softmax of the logits) and dy (the logits) and write
+  // a separate output, so that every call reads the same data.
   const ops = {
-    softmax: (m, x, shape) => m.softmax(x, shape, { out: x }),
-    logSoftmax: (m, x, shape) => m.logSoftmax(x, shape, { out: x }),
-    crossEntropyWithGrad: (m, x, shape, t) => m.crossEntropyWithGrad(x, t, shape, { out: x }),
+    softmax: { call: (m, x, shape) => m.softmax(x, shape, { out: x }) },
+    logSoftmax: { call: (m, x, shape) => m.logSoftmax(x, shape, { out: x }) },
+    crossEntropyWithGrad: { call: (m, x, shape, t) => m.crossEntropyWithGrad(x, t, shape, { out: x }) },
+    logSumExp: { shapes: LONG_ROW, call: (m, x, shape, _t, out) => m.logSumExp(x, shape, { out }) },
+    softmaxBackward: { shapes: LONG_ROW, y: "softmax", call: (m, x, shape, _t, out, y) => m.softmaxBackward(y, x, shape, { out }) },
+    logSoftmaxBackward: {
+      shapes: LONG_ROW,
+      y: "logSoftmax",
+      call: (m, x, shape, _t, out, y) => m.logSoftmaxBackward(y, x, shape, { out }),
+    },
   };
   const rows = [];
-  for (const [op, call] of Object.entries(ops)) {
+  for (const [op, { shapes = SHAPES, y: yOf, call }] of Object.entries(ops)) {
     log(
       `\n${op}\n| shape | from | ${counts.map((n) => `${n} thread${n > 1 ? "s" : ""}`).join(" | ")} | ${counts
         .slice(1)
@@ -47,27 +64,43 @@ export async function runThreads({ log, quick }) {
         .map(() => "---")
         .join(" | ")} |`,
     );
-    for (const shape of SHAPES) {
+    for (const shape of shapes) {
+      if (only !== undefined && shape.join("x") !== only) continue;
       const [N, C] = shape;
       const data = logits(N * C, 7);
       const target = new Int32Array(N).map((_, i) => (i * 7919) % C);
+      const yData = yOf ? instances[0][yOf](data, shape) : undefined;
+      const outLength = op === "logSumExp" ? N : N * C;
       for (const from of ["alloc", "Float32Array"]) {
         // In place, so every call reads the same kind of data: the softmax of data written back
         // over it is data again for the next call (logits in a bounded range).
         const inputs = instances.map((m) => {
-          if (from === "Float32Array") return { x: data.slice(), free: () => {} };
-          const b = m.alloc(data.length);
+          if (from === "Float32Array") return { x: data.slice(), out: new Float32Array(outLength), y: yData?.slice(), free: () => {} };
+          const b = m.alloc(data.length),
+            out = m.alloc(outLength),
+            y = yData ? m.alloc(yData.length) : undefined;
           b.array.set(data);
-          return { x: b, free: () => b.free() };
+          if (y) y.array.set(yData);
+          return {
+            x: b,
+            out,
+            y,
+            free: () => {
+              for (const v of [b, out, y]) v?.free();
+            },
+          };
         });
-        const candidates = instances.map((m, i) => ({ name: `${counts[i]}`, fn: () => call(m, inputs[i].x, shape, target) }));
-        const ms = new Map([...(await measure(candidates, quick ? 2 : 5, quick ? 40 : 80))].map(([k, v]) => [k, v.ms]));
+        const candidates = instances.map((m, i) => ({
+          name: `${counts[i]}`,
+          fn: () => call(m, inputs[i].x, shape, target, inputs[i].out, inputs[i].y),
+        }));
+        const measured = await measure(candidates, quick ? 2 : 5, quick ? 40 : 80);
+        const ms = new Map([...measured].map(([k, v]) => [k, v.ms]));
+        const spread = (n) => `${fmt(ms.get(`${n}`))} (+${Math.round(measured.get(`${n}`).spread * 100)}%)`;
         for (const inp of inputs) inp.free();
         const one = ms.get("1");
         const speedups = counts.slice(1).map((n) => one / ms.get(`${n}`));
-        log(
-          `| ${N}×${C} | ${from} | ${counts.map((n) => fmt(ms.get(`${n}`))).join(" | ")} | ${speedups.map((s) => `${s.toFixed(2)}×`).join(" | ")} |`,
-        );
+        log(`| ${N}×${C} | ${from} | ${counts.map(spread).join(" | ")} | ${speedups.map((s) => `${s.toFixed(2)}×`).join(" | ")} |`);
         rows.push({ op, shape, from, ms: Object.fromEntries(ms), speedups });
       }
     }

@@ -8,9 +8,14 @@
 // thread copies for everyone, its own range is smaller by what the copying costs (measured per kind
 // of job, as the time of its copies over that of the kernels). Rows are independent, so the results
 // are those of one thread to the bit, however the rows are shared.
-import { KERNEL_NAMES, type KernelExports } from "./abi.js";
+// A job of fewer inner == 1 rows than threads, each long enough, is split into column ranges instead,
+// row by row: each range starts at a multiple of SUM_BLOCK, and the op's phases (Job.columns, e.g. max,
+// then exps and sum parts, then the output) run over every range at once, the calling thread merging
+// between them (the largest max; the sum parts added in order, the one-thread kernel's very sum).
+// These results too are those of one thread to the bit (assembly/softmax.ts, "One long row").
+import { KERNEL_NAMES, type KernelExports, SHORT_ROW, SUM_BLOCK } from "./abi.js";
 import type { Heap } from "./memory.js";
-import { type Chunks, inMemory, isEmpty, type Job, type Operand, type OperandPlace, Window } from "./window.js";
+import { type Chunks, inMemory, isEmpty, type Job, type Operand, type OperandPlace, type Phase, type Row, Window } from "./window.js";
 import { ACK, CONTROL_WORDS, DONE, FAILED, SEQ, WORKER_SOURCE, type WorkerSetup } from "./worker.js";
 
 /**
@@ -18,8 +23,11 @@ import { ACK, CONTROL_WORDS, DONE, FAILED, SEQ, WORKER_SOURCE, type WorkerSetup 
  * costs about as much as the kernels spend on that many elements (how it was measured: README,
  * "Threads"). An object so that tests can lower it to split small shapes.
  */
-export const SPLIT: { minElements: number; copyRatio: number | undefined } = {
+export const SPLIT: { minElements: number; minColumns: number; copyRatio: number | undefined } = {
   minElements: 1 << 16,
+  /** A row of fewer elements is never split into column ranges (nor one of at most SHORT_ROW, which
+   *  takes the lanes kernels' path). */
+  minColumns: 1 << 16,
   /** Overrides the measured copy ratios (ownFraction) when set: tests use it to vary the calling
    *  thread's share from nothing to an equal one. */
   copyRatio: undefined,
@@ -101,6 +109,10 @@ export class Pool {
     readonly workers: readonly Worker[],
     scratchBytes: number,
     exports: KernelExports,
+    /** Whether rows may be split into column ranges: the SIMD builds (their row sums are float32
+     *  blocks; the scalar build sums element by element in float64, which no split can regroup to
+     *  the same bits). */
+    private readonly columns: boolean,
   ) {
     this.recorders = workers.map((w) => recorder(w, exports));
     this.windows = workers.map((_, i) => [0, 1].map(() => new Window(heap, scratchBytes, this.recorders[i]!)));
@@ -128,11 +140,122 @@ export class Pool {
   /** Runs a job: on the calling thread alone when it is small or not splittable, else split. `block`:
    *  wait with Atomics.wait (a Promise otherwise). */
   run(job: Job, block: boolean): void | Promise<void> {
+    if (this.splitsColumns(job)) {
+      const steps = this.columnSteps(job);
+      return block ? this.drive(steps) : this.driveAsync(steps);
+    }
     if (!job.splittable || !this.splits(job.outer, job.dim, job.inner) || isEmpty(job)) return this.own.run(job);
     // A slice too large for a window goes in ranges of its positions (window.ts): on one thread.
     if (!inMemory(job) && this.own.slicesPer(job) === 0) return this.own.run(job);
     const steps = this.steps(job);
     return block ? this.drive(steps) : this.driveAsync(steps);
+  }
+
+  /** Whether a job's rows are split into column ranges: an op that can, inner == 1 rows too few to
+   *  give every thread one, each at least SPLIT.minColumns long. */
+  splitsColumns(job: Job): boolean {
+    return (
+      this.columns &&
+      job.columns !== undefined &&
+      job.inner === 1 &&
+      job.outer >= 1 &&
+      job.outer < this.threads &&
+      job.dim > SHORT_ROW &&
+      job.dim >= SPLIT.minColumns
+    );
+  }
+
+  /** Column ranges of a row of n elements, one per thread where each can have SUM_BLOCK elements or
+   *  more: [a, b), each a a multiple of SUM_BLOCK, the calling thread's first. A range takes the
+   *  rest when fewer than SUM_BLOCK would be left after it, so that every range is at least 4 long (a
+   *  split row has more than SHORT_ROW): it takes the vector loops, as the whole row does on one thread. */
+  private rangesOf(n: number): [number, number][] {
+    const t = this.threads,
+      ranges: [number, number][] = [];
+    let a = 0;
+    for (let i = 1; i <= t; i++) {
+      let b = i === t ? n : Math.min(n, Math.round((n * i) / t / SUM_BLOCK) * SUM_BLOCK);
+      if (n - b < SUM_BLOCK) b = n;
+      if (b > a) {
+        ranges.push([a, b]);
+        a = b;
+      }
+      if (a === n) break;
+    }
+    return ranges;
+  }
+
+  /** A job's rows one by one, each over its column ranges: a JS row is copied in range by range (a
+   *  worker's first, so that it starts while the calling thread copies its own), then each of the op's
+   *  phases is posted to the workers and run on the calling thread's range, and the ranges' values are
+   *  handed back; a row's outputs are copied out range by range after its last phase. */
+  private *columnSteps(job: Job): Generator<Worker, void, void> {
+    const { outer, dim } = job;
+    const own = this.own,
+      heap = this.heap;
+    const ranges = this.rangesOf(dim);
+    const pending = new Set<Worker>();
+    let parts = 0,
+      chunks: Chunks | undefined;
+    try {
+      parts = heap.alloc(8 * (Math.ceil(dim / SUM_BLOCK) + 1), () => `${job.label()}: the row's sum parts`);
+      if (!inMemory(job)) chunks = own.chunks(job, 1);
+      for (let o = 0; o < outer; o++) {
+        if (chunks) own.fillRange(chunks, o, 0, 0);
+        const ptrs = chunks
+          ? chunks.ptrs
+          : job.operands.map((op) => (op.place as { ptr: number }).ptr + o * (op.full ? dim : 1) * op.bytes);
+        const row: Row = {
+          n: dim,
+          ptrs,
+          e: own.exports,
+          partsOf: (a) => parts + (a / SUM_BLOCK) * 8,
+          sum: (counts) => addParts(heap.viewFor(8) as Float64Array, parts, ranges, counts),
+        };
+        let filled = chunks === undefined,
+          drained = chunks === undefined;
+        const plan = job.columns!(row);
+        let next = plan.next([]);
+        while (!next.done) {
+          const phase: Phase = next.value;
+          const values: number[] = [];
+          for (let r = 1; r < ranges.length; r++) {
+            const [a, b] = ranges[r]!;
+            if (!filled) own.fillRange(chunks!, o, a, b);
+            const w = this.workers[r - 1]!,
+              e = this.recorders[r - 1]!;
+            (e as unknown as Recorder).begin();
+            phase.call(e, a, b);
+            post(w);
+            pending.add(w);
+          }
+          const [a0, b0] = ranges[0]!;
+          if (!filled) own.fillRange(chunks!, o, a0, b0);
+          filled = true;
+          values.push(phase.call(own.exports, a0, b0) as number);
+          const last = phase.last === true && !drained;
+          if (last) own.drainRange(chunks!, o, a0, b0);
+          for (let r = 1; r < ranges.length; r++) {
+            const w = this.workers[r - 1]!;
+            yield w;
+            pending.delete(w);
+            values.push(resultOf(w, 0));
+            if (last) own.drainRange(chunks!, o, ranges[r]![0], ranges[r]![1]);
+          }
+          drained = drained || last;
+          next = plan.next(values);
+        }
+        if (!drained) own.drain(chunks!, o, 1);
+      }
+    } finally {
+      // On an error, no worker may still be writing when the call returns.
+      for (const w of pending) {
+        pending.delete(w);
+        yield w;
+      }
+      if (parts) heap.release(parts);
+      own.shrink();
+    }
   }
 
   /** Makes one kernel call on worker `i` and waits for its return value (tests; a job's steps post
@@ -375,6 +498,23 @@ function kindOf(job: Job): string {
   return `${label.slice(0, label.indexOf(":"))}|${job.operands.map((op) => `${op.place.kind}${op.bytes}`).join(",")}`;
 }
 
+/** The float64 sum of a split row's parts (assembly/rows.ts, rowExpSum's `record`), range r's
+ *  counts[r] of them at byte offset parts + 8·(its start / SUM_BLOCK), added one by one in order into
+ *  a total from 0: the very additions of the one-thread kernel, so its very sum. */
+export function addParts(
+  v: Float64Array,
+  parts: number,
+  ranges: readonly (readonly [number, number])[],
+  counts: readonly number[],
+): number {
+  let total = 0;
+  for (let r = 0; r < counts.length; r++) {
+    const at = parts / 8 + ranges[r]![0] / SUM_BLOCK;
+    for (let j = 0; j < counts[r]!; j++) total += v[at + j]!;
+  }
+  return total;
+}
+
 /** Operand op's part for outer slices [a, b) of the job. */
 function slice(job: Job, op: Operand, a: number, b: number): Operand {
   const n = op.full ? job.dim * job.inner : job.inner;
@@ -443,6 +583,9 @@ function stopped(w: Worker, since: number): string | undefined {
 }
 
 function waitFor(w: Worker): void {
+  // The worker usually finishes about when the calling thread has done its own share: look a while
+  // (some tens of microseconds) before sleeping, which would cost a wake-up.
+  for (let spin = 0; spin < 16384 && Atomics.load(w.control, DONE) !== w.seq; spin++);
   const since = now();
   while (Atomics.load(w.control, DONE) !== w.seq) {
     const why = stopped(w, since);

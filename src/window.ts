@@ -2,7 +2,7 @@
 // passed by pointer; the others are copied through a bounded scratch window in chunks of whole outer
 // slices (or, when one slice is too large and inner > 1, of ranges of inner positions of one slice),
 // so no call needs memory in proportion to its input. A chunk boundary never changes a result bit:
-// inner == 1 rows are never split, and the inner > 1 kernels compute each position alike wherever it
+// the window never splits an inner == 1 row (threads.ts may, into column ranges, for the same bits), and the inner > 1 kernels compute each position alike wherever it
 // falls (columns.ts, periodic.ts), as long as a range takes the same path as the whole slice: only
 // slices of at least PERIODIC_INNER positions (the columns path) are split, into ranges of at least
 // that many (fewer would take the periodic path, one the row path). Operands are either "full" (dim·inner elements per outer slice, like the input
@@ -51,6 +51,34 @@ export interface Job {
   /** The kernel may run on any thread's instance over the same memory (threads.ts): it calls only
    *  `e`'s functions that return nothing, with the pointers it is given, and reads nothing back. */
   readonly splittable?: boolean;
+  /** For an op whose inner == 1 rows may be split into column ranges, one per thread (threads.ts):
+   *  the phases of one row. */
+  readonly columns?: (row: Row) => Generator<Phase, void, number[]>;
+}
+
+/** One inner == 1 row being split into column ranges (threads.ts makes the ranges: each starts at a
+ *  multiple of SUM_BLOCK, the first on the calling thread). */
+export interface Row {
+  /** Its elements. */
+  readonly n: number;
+  /** Each operand's byte offset for this row (as Job.kernel's ptrs). */
+  readonly ptrs: readonly number[];
+  /** The calling thread's instance, for calls over the whole row between phases. */
+  readonly e: KernelExports;
+  /** Where range [a, …)'s float64 sum parts go (room for sumParts of the rest of the row). */
+  partsOf(a: number): number;
+  /** The float64 sum of the ranges' parts in order, counts[r] of them from range r's partsOf: the
+   *  one-thread kernel's sum to the bit. */
+  sum(counts: readonly number[]): number;
+}
+
+/** A phase of a split row: `call` makes one kernel call over elements [a, b) on instance e (the
+ *  calling thread's, or a worker's recorder) and returns its value (a recorder returns undefined: the
+ *  value comes back from the worker); the phase hands the ranges' values back in range order. `last`:
+ *  the row's outputs are final after it (each range's are then copied out as soon as it is done). */
+export interface Phase {
+  readonly call: (e: KernelExports, a: number, b: number) => unknown;
+  readonly last?: boolean;
 }
 
 /** A job's chunks of whole outer slices through one window: where each operand is, per chunk. */
@@ -184,6 +212,44 @@ export class Window {
       const n = perSliceElems(job, op),
         from = ptrs[i]! / op.bytes;
       place.array.set(this.heap.view(place.array).subarray(from, from + c * n), o0 * n);
+    }
+  }
+
+  /** fill() of elements [a, b) of inner == 1 row o (a row split into column ranges, threads.ts);
+   *  operands of one value per row go with the range that starts at 0. An empty range only points
+   *  the operands at the row. */
+  fillRange(ch: Chunks, o: number, a: number, b: number): void {
+    const { job, slots, ptrs } = ch;
+    const operands = job.operands;
+    for (let i = 0; i < operands.length; i++) {
+      const op = operands[i]!,
+        owner = slots.of[i]!,
+        place = op.place;
+      const n = perSliceElems(job, op);
+      if (owner < 0) ptrs[i] = (place as { ptr: number }).ptr + o * n * op.bytes;
+      else {
+        ptrs[i] = ch.base + ch.offsets[owner]!;
+        const [from, to] = op.full ? [a, b] : a === 0 && b > a ? [0, n] : [0, 0];
+        if (owner === i && slots.readers[i] && place.kind === "js" && to > from) {
+          this.heap.view(place.array).set(place.array.subarray(o * n + from, o * n + to), ptrs[i]! / op.bytes + from);
+        }
+      }
+    }
+  }
+
+  /** drain() of elements [a, b) of inner == 1 row o, as fillRange. */
+  drainRange(ch: Chunks, o: number, a: number, b: number): void {
+    const { job, slots, ptrs } = ch;
+    const operands = job.operands;
+    for (let i = 0; i < operands.length; i++) {
+      const op = operands[i]!,
+        place = op.place;
+      if (!op.write || place.kind !== "js" || slots.of[i]! < 0 || !slots.firstWriter[i]) continue;
+      const n = perSliceElems(job, op);
+      const [from, to] = op.full ? [a, b] : a === 0 && b > a ? [0, n] : [0, 0];
+      if (to <= from) continue;
+      const at = ptrs[i]! / op.bytes;
+      place.array.set(this.heap.view(place.array).subarray(at + from, at + to), o * n + from);
     }
   }
 

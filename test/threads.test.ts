@@ -7,7 +7,9 @@ import { availableParallelism } from "node:os";
 import fc from "fast-check";
 import { createSimdmax, type Simdmax } from "../src/index.js";
 import { contextOf } from "../src/instance.js";
-import { SPLIT } from "../src/threads.js";
+import { SPLIT, addParts } from "../src/threads.js";
+import { SUM_BLOCK } from "../src/abi.js";
+import { BUILDS, type BuildName } from "./helpers.js";
 
 const BUILD = "simd" as const;
 
@@ -350,6 +352,170 @@ describe("a threaded instance", () => {
     });
   });
 
+  describe("one long row over column ranges gives the one-thread instance's bits, in every build", () => {
+    // Rows from 32 elements split (ranges of whole SUM_BLOCKs: a row of up to 256 is one range, on the
+    // calling thread, through the same phases). 2 threads and 3 (one or two rows, fewer than threads).
+    let saved = { minElements: 0, minColumns: 0 };
+    const inst = new Map<BuildName, { one: Simdmax; two: Simdmax; three: Simdmax }>();
+    beforeAll(async () => {
+      saved = { ...SPLIT };
+      SPLIT.minElements = 1;
+      SPLIT.minColumns = 32;
+      for (const build of BUILDS) {
+        const [o, t2, t3] = await Promise.all([
+          createSimdmax({ build }),
+          createSimdmax({ build, threads: 2 }),
+          createSimdmax({ build, threads: 3, scratchBytes: 4096 }),
+        ]);
+        inst.set(build, { one: o, two: t2, three: t3 });
+      }
+    });
+    afterAll(() => {
+      Object.assign(SPLIT, saved);
+      for (const i of inst.values()) {
+        i.two.dispose();
+        i.three.dispose();
+      }
+    });
+
+    const SPECIALS = ["none", "none", "nan", "inf", "-inf", "allNegInf", "allNegInfNaN", "zeros", "huge"] as const;
+    const rowArb = fc.record({
+      n: fc.oneof(
+        fc.integer({ min: 32, max: 700 }),
+        fc.integer({ min: 700, max: 6000 }),
+        fc.constantFrom(32, 255, 256, 257, 258, 259, 260, 511, 512, 513, 514, 515, 770, 771, 1023, 1024, 1027, 2049, 4097),
+      ),
+      outer: fc.constantFrom(1, 1, 2),
+      seed: fc.integer(),
+      scale: fc.constantFrom(1, 1, 100, 1e6, 1e30),
+      special: fc.constantFrom(...SPECIALS),
+      at: fc.nat(),
+      temperature: fc.constantFrom(undefined, 0.5, 2, 0.7, 1e-3),
+      maskedRows: fc.constantFrom(undefined, "zero" as const),
+      input: fc.constantFrom("array", "alloc"),
+      inPlace: fc.boolean(),
+      async: fc.boolean(),
+      three: fc.boolean(),
+    });
+
+    type RowCase = typeof rowArb extends fc.Arbitrary<infer T> ? T : never;
+
+    /** Row data by the case: seeded logits times `scale`, with the special values the case names. */
+    function rowData(c: RowCase): { x: Float32Array; dy: Float32Array } {
+      const N = c.outer * c.n;
+      const x = data(N, c.seed, true).map((v) => v * c.scale);
+      const dy = data(N, c.seed + 1);
+      const p = c.at % c.n,
+        row = (c.at >>> 3) % c.outer;
+      const r = x.subarray(row * c.n, (row + 1) * c.n);
+      if (c.special === "nan") r[p] = NaN;
+      else if (c.special === "inf") r[p] = Infinity;
+      else if (c.special === "-inf") r.fill(-Infinity, p, Math.min(c.n, p + 300));
+      else if (c.special === "allNegInf") r.fill(-Infinity);
+      else if (c.special === "allNegInfNaN") r.fill(-Infinity)[p] = NaN;
+      else if (c.special === "zeros") r.fill(0).fill(-0, p);
+      else if (c.special === "huge") {
+        r[p] = 3e38;
+        dy.fill(3e38, row * c.n + p, row * c.n + Math.min(c.n, p + 64)); // float32 block sums overflow
+        dy[(row * c.n + p + 7) % N] = -3.4e38;
+      }
+      return { x, dy };
+    }
+
+    for (const build of BUILDS) {
+      it(`${build}: softmax, logSoftmax, logSumExp and the backward passes`, async () => {
+        const { one: o, two, three } = inst.get(build)!;
+        await fc.assert(
+          fc.asyncProperty(rowArb, async (c) => {
+            const m = c.three ? three : two;
+            const shape = [c.outer, c.n];
+            const { x, dy } = rowData(c);
+            const opts = { temperature: c.temperature };
+            const on = (i: Simdmax, v: Float32Array) => {
+              if (c.input === "array") return { arg: v.slice(), read: (r: unknown) => r as Float32Array, free: () => {} };
+              const b = i.alloc(v.length);
+              b.array.set(v);
+              const read = (r: unknown) => (r instanceof Float32Array ? r : (r as typeof b).array.slice());
+              return { arg: b, read, free: () => b.free() };
+            };
+            type Name = "softmax" | "logSoftmax" | "logSumExp" | "softmaxBackward" | "logSoftmaxBackward";
+            const call = async (name: Name, i: Simdmax, args: Float32Array[]) => {
+              const a = args.map((v) => on(i, v));
+              const last = a[a.length - 1]!;
+              const o2 =
+                name === "logSumExp" ? opts : { ...opts, maskedRows: c.maskedRows, out: c.inPlace ? (last.arg as never) : undefined };
+              const f = (c.async && i !== o ? i.async[name] : i[name]) as (...v: unknown[]) => unknown;
+              const r = await f(...a.map((v) => v.arg), shape, o2);
+              const v = name === "logSumExp" ? (r as Float32Array) : last.read(r);
+              for (const b of a) b.free();
+              return v;
+            };
+            for (const name of ["softmax", "logSoftmax", "logSumExp"] as const) {
+              sameBits(await call(name, o, [x]), await call(name, m, [x]), `${build} ${name} ${shape} ${c.special}`);
+            }
+            const fwd = { ...opts, maskedRows: c.maskedRows };
+            for (const [name, y] of [
+              ["softmaxBackward", o.softmax(x, shape, fwd)],
+              ["logSoftmaxBackward", o.logSoftmax(x, shape, fwd)],
+            ] as const) {
+              sameBits(await call(name, o, [y, dy]), await call(name, m, [y, dy]), `${build} ${name} ${shape} ${c.special}`);
+            }
+          }),
+          { numRuns: 80 },
+        );
+      });
+    }
+
+    it("the ranges' sum parts, added in order, are the one-thread row sum to the bit (float64)", () => {
+      for (const build of ["simd", "relaxed"] as const) {
+        const { three } = inst.get(build)!;
+        const pool = contextOf(three)!.pool!,
+          e = contextOf(three)!.exports;
+        for (const n of [1000, 1027, 4099, 70001]) {
+          const x = three.alloc(n),
+            y = three.alloc(n),
+            parts = three.alloc(2 * (Math.ceil(n / SUM_BLOCK) + 1));
+          // ≤ 0 (expSumPass's shift is 0), every third block far below the rest: its tiny part has bits
+          // far below the total's last, so float64 additions in another grouping round differently.
+          x.array.set(data(n, n).map((v, i) => (Math.floor(i / SUM_BLOCK) % 3 === 1 ? v * 4 - 60 : v - 8)));
+          const cut = Math.round(n / 3 / SUM_BLOCK) * SUM_BLOCK;
+          const ranges = [
+            [0, cut],
+            [cut, 2 * cut],
+            [2 * cut, n],
+          ] as const;
+          const at = (a: number) => parts.byteOffset + (a / SUM_BLOCK) * 8;
+          const counts = ranges.map(([a, b], r) =>
+            r === 0
+              ? e.rangeExpSum(b - a, x.byteOffset + 4 * a, x.byteOffset, 0, 1, 0, at(a))
+              : pool.callOn(r - 1, "rangeExpSum", b - a, x.byteOffset + 4 * a, x.byteOffset, 0, 1, 0, at(a)),
+          );
+          const merged = addParts(new Float64Array(three.memory.buffer), parts.byteOffset, ranges, counts);
+          expect(Object.is(merged, e.expSumPass(n, x.byteOffset, y.byteOffset)), `${build} n = ${n}`).toBe(true);
+          for (const b of [x, y, parts]) b.free();
+        }
+      }
+    });
+
+    it("wakes the workers (where the build's rows split), and a bad call after leaves the instance working", () => {
+      const notify = vi.spyOn(Atomics, "notify");
+      try {
+        for (const build of BUILDS) {
+          const { one: o, two } = inst.get(build)!;
+          const x = data(3000, 11);
+          notify.mockClear();
+          sameBits(o.softmax(x, [1, 3000]), two.softmax(x, [1, 3000]), `${build} softmax [1, 3000]`);
+          if (build === "scalar") expect(notify).not.toHaveBeenCalled();
+          else expect(notify).toHaveBeenCalled();
+          expect(() => two.softmax(x, [1, 2999])).toThrow(RangeError);
+          sameBits(o.logSoftmax(x, [1, 3000]), two.logSoftmax(x, [1, 3000]), `${build} logSoftmax after an error`);
+        }
+      } finally {
+        notify.mockRestore();
+      }
+    });
+  });
+
   describe("small work stays on the calling thread", () => {
     afterEach(() => vi.restoreAllMocks());
 
@@ -373,11 +539,20 @@ describe("a threaded instance", () => {
       expect(notify).toHaveBeenCalled();
     });
 
-    it("one long row stays whole (outer rows are what is split)", () => {
+    it("one long row is split into column ranges from SPLIT.minColumns (2^16) elements on", () => {
       const notify = vi.spyOn(Atomics, "notify");
-      const x = data(1 << 17, 3);
-      sameBits(one.softmax(x, [1, x.length]), mt.softmax(x, [1, x.length]), "softmax [1, 2^17]");
-      expect(notify).not.toHaveBeenCalled();
+      const x = data(SPLIT.minColumns, 3);
+      for (const n of [SPLIT.minColumns - 1, SPLIT.minColumns]) {
+        // From a buffer: arrays this short run on the unshared twin anyway.
+        const b = mt.alloc(n);
+        b.array.set(x.subarray(0, n));
+        mt.softmax(b, [1, n], { out: b });
+        sameBits(one.softmax(x.subarray(0, n), [1, n]), b.array, `softmax [1, ${n}]`);
+        b.free();
+        expect(notify).toHaveBeenCalledTimes(n < SPLIT.minColumns ? 0 : 3); // three phases, one worker
+      }
+      sameBits(one.softmax(data(1 << 17, 3), [1 << 17]), mt.softmax(data(1 << 17, 3), [1 << 17]), "softmax [2^17] from an array");
+      expect(notify).toHaveBeenCalledTimes(6);
     });
   });
 

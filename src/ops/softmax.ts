@@ -9,7 +9,7 @@ import { describe } from "../errors.js";
 import type { Layout } from "../shape.js";
 import { defineOp } from "../op.js";
 import type { BinaryOp, Input, MaskedRows, Output, UnaryOp } from "../types.js";
-import type { DataPlace, Operand } from "../window.js";
+import type { DataPlace, Operand, Phase, Row } from "../window.js";
 
 export interface SoftmaxOptions {
   /** The axis to normalize over; negative counts from the end. Default −1 (the last). */
@@ -90,6 +90,9 @@ function familyOp<F extends (...args: never[]) => unknown>(
     out: number,
     ws: number,
   ) => void,
+  /** One long row's phases over column ranges (threads.ts); the row's operands are the inputs, then
+   *  the output. */
+  columns?: (c: Checked, row: Row) => Generator<Phase, void, number[]>,
 ) {
   // Fixed parameters rather than a rest array: these run on every call, and a small call's time is
   // mostly such per-call work.
@@ -124,10 +127,78 @@ function familyOp<F extends (...args: never[]) => unknown>(
       workspace: (i) => ctx.exports.workspaceBytes(dim, i),
       kernel: (o, d, i, ptrs, ws, e) => call(e, c, o, d, i, ptrs, ptrs[n]!, ws),
       splittable: true,
+      columns: columns && ((row) => columns(c, row)),
     });
     return whenDone(r, () => result);
   };
   return defineOp<F>(fn, run as unknown as (ctx: Context, ...args: Parameters<F>) => unknown);
+}
+
+// One long row over column ranges (assembly/softmax.ts and backward.ts, "One long row"): x + 4a is
+// element a of a row at x.
+
+/** The row's max from its ranges' (maxPass: NaN skipped, −Infinity for none), by rowMax's rule. */
+function largest(maxes: readonly number[]): number {
+  let m = -Infinity;
+  // biome-ignore lint/complexity/useMathMinMax: rowMax's comparison (of a +0 and a −0 the first), not Math.max's
+  for (const v of maxes) m = m < v ? v : m;
+  return m;
+}
+
+/** Phase 1 of the forward ops: each range's max. */
+const maxPhase = (x: number): Phase => ({ call: (e, a, b) => e.maxPass(b - a, x + 4 * a) });
+
+/** Phases 1 and 2 of the forward ops: the row's max and its sum Σ exp(z − shift), the exps written
+ *  to y when `write`. */
+function* maxAndSum(c: Checked, row: Row, x: number, y: number, write: boolean): Generator<Phase, [number, number], number[]> {
+  const max = largest(yield maxPhase(x));
+  const counts = yield { call: (e, a, b) => e.rangeExpSum(b - a, x + 4 * a, y + 4 * a, max, c.temperature, write ? 1 : 0, row.partsOf(a)) };
+  return [max, row.sum(counts)];
+}
+
+function* softmaxColumns(c: Checked, row: Row): Generator<Phase, void, number[]> {
+  const [x, y] = row.ptrs as [number, number];
+  const [max, sum] = yield* maxAndSum(c, row, x, y, true);
+  yield { call: (e, a, b) => e.rangeSoftmaxOut(b - a, y + 4 * a, max, sum, c.temperature, c.flags), last: true };
+}
+
+function* logSoftmaxColumns(c: Checked, row: Row): Generator<Phase, void, number[]> {
+  const [x, y] = row.ptrs as [number, number];
+  const [max, sum] = yield* maxAndSum(c, row, x, y, false);
+  yield { call: (e, a, b) => e.rangeLogSoftmaxOut(b - a, x + 4 * a, y + 4 * a, max, sum, c.temperature, c.flags), last: true };
+}
+
+function* logSumExpColumns(c: Checked, row: Row): Generator<Phase, void, number[]> {
+  const [x, out] = row.ptrs as [number, number];
+  const [max, sum] = yield* maxAndSum(c, row, x, x, false);
+  row.e.rangeLogSumExpOut(row.n, x, out, max, sum, c.temperature);
+}
+
+/** The backward passes' phases: the parts of Σ y·dy (or Σ dy), then the gradient with their sum; a
+ *  row whose sum is not finite, or whose y is all +0 under maskedRows "zero", done whole by the
+ *  one-thread kernel on the calling thread (the same bits: see assembly/backward.ts). */
+function backwardColumns(fn: "softmaxBackward" | "logSoftmaxBackward") {
+  return function* (c: Checked, row: Row): Generator<Phase, void, number[]> {
+    const [y, dy, dx] = row.ptrs as [number, number, number];
+    const counts = yield {
+      call: (e, a, b) =>
+        fn === "softmaxBackward"
+          ? e.rangeSoftmaxBackwardParts(b - a, y + 4 * a, dy + 4 * a, row.partsOf(a), c.flags)
+          : e.rangeLogSoftmaxBackwardParts(b - a, y + 4 * a, dy + 4 * a, row.partsOf(a), c.flags),
+    };
+    const sum = row.sum(counts.map(Math.abs));
+    if (counts.every((k) => k < 0) || sum - sum !== 0) {
+      row.e[fn](1, row.n, 1, y, dy, dx, c.temperature, c.flags, 0); // a row past SHORT_ROW: no workspace
+      return;
+    }
+    yield {
+      call: (e, a, b) =>
+        fn === "softmaxBackward"
+          ? e.rangeSoftmaxGrad(b - a, y + 4 * a, dy + 4 * a, dx + 4 * a, sum, c.temperature)
+          : e.rangeLogSoftmaxGrad(b - a, y + 4 * a, dy + 4 * a, dx + 4 * a, sum, c.temperature),
+      last: true,
+    };
+  };
 }
 
 // The family's functions. The backward passes take the forward options; with maskedRows "zero" a row
@@ -141,8 +212,13 @@ function familyOp<F extends (...args: never[]) => unknown>(
  * softmax(new Float32Array([3, 5.1, 2, 0.5, 0.1]), [5]); // ≈ [0.1034, 0.8444, 0.0380, 0.0085, 0.0057]
  * softmax(x, [2, 5], { axis: 0, temperature: 0.5, out: y });
  */
-export const softmax = familyOp<UnaryOp<SoftmaxOptions>>("softmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) =>
-  e.softmax(o, d, i, x!, y, c.temperature, c.flags, ws),
+export const softmax = familyOp<UnaryOp<SoftmaxOptions>>(
+  "softmax",
+  ["x"],
+  false,
+  FORWARD,
+  (e, c, o, d, i, [x], y, ws) => e.softmax(o, d, i, x!, y, c.temperature, c.flags, ws),
+  softmaxColumns,
 );
 
 /**
@@ -152,8 +228,13 @@ export const softmax = familyOp<UnaryOp<SoftmaxOptions>>("softmax", ["x"], false
  * @example
  * logSoftmax(new Float32Array([2, 0.5, 1]), [3]); // ≈ [-0.4644, -1.9644, -1.4644]
  */
-export const logSoftmax = familyOp<UnaryOp<SoftmaxOptions>>("logSoftmax", ["x"], false, FORWARD, (e, c, o, d, i, [x], y, ws) =>
-  e.logSoftmax(o, d, i, x!, y, c.temperature, c.flags, ws),
+export const logSoftmax = familyOp<UnaryOp<SoftmaxOptions>>(
+  "logSoftmax",
+  ["x"],
+  false,
+  FORWARD,
+  (e, c, o, d, i, [x], y, ws) => e.logSoftmax(o, d, i, x!, y, c.temperature, c.flags, ws),
+  logSoftmaxColumns,
 );
 
 /**
@@ -164,15 +245,25 @@ export const logSoftmax = familyOp<UnaryOp<SoftmaxOptions>>("logSoftmax", ["x"],
  * @example
  * logSumExp(x, [4, 3, 7], { axis: 1 }); // shape [4, 7]
  */
-export const logSumExp = familyOp<UnaryOp<LogSumExpOptions>>("logSumExp", ["x"], true, LSE, (e, c, o, d, i, [x], out, ws) =>
-  e.logSumExp(o, d, i, x!, out, c.temperature, ws),
+export const logSumExp = familyOp<UnaryOp<LogSumExpOptions>>(
+  "logSumExp",
+  ["x"],
+  true,
+  LSE,
+  (e, c, o, d, i, [x], out, ws) => e.logSumExp(o, d, i, x!, out, c.temperature, ws),
+  logSumExpColumns,
 );
 
 /** A backward pass of the family: y (the forward output) and dy in, dx out; its kernel takes the
  *  same arguments as the other's. */
 function backwardOp(fn: "softmaxBackward" | "logSoftmaxBackward"): BinaryOp<BackwardOptions> {
-  return familyOp<BinaryOp<BackwardOptions>>(fn, ["y", "dy"], false, FORWARD, (e, c, o, d, i, [y, dy], dx, ws) =>
-    e[fn](o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
+  return familyOp<BinaryOp<BackwardOptions>>(
+    fn,
+    ["y", "dy"],
+    false,
+    FORWARD,
+    (e, c, o, d, i, [y, dy], dx, ws) => e[fn](o, d, i, y!, dy!, dx, c.temperature, c.flags, ws),
+    backwardColumns(fn),
   );
 }
 
