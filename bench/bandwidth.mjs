@@ -26,8 +26,17 @@ async function copyRate(k) {
   const buffer = new SharedArrayBuffer(k * BYTES),
     gate = new SharedArrayBuffer(8);
   const g = new Int32Array(gate);
-  const workers = Array.from({ length: k }, (_, i) => new Worker(WORKER, { eval: true, workerData: { buffer, start: i * BYTES, bytes: BYTES, gate } }));
-  const done = workers.map((w) => new Promise((resolve, reject) => (w.once("message", resolve), w.once("error", reject))));
+  const workers = Array.from(
+    { length: k },
+    (_, i) => new Worker(WORKER, { eval: true, workerData: { buffer, start: i * BYTES, bytes: BYTES, gate } }),
+  );
+  const done = workers.map(
+    (w) =>
+      new Promise((resolve, reject) => {
+        w.once("message", resolve);
+        w.once("error", reject);
+      }),
+  );
   while (Atomics.load(g, 0) < k) await new Promise((r) => setTimeout(r, 5));
   Atomics.store(g, 1, 1);
   Atomics.notify(g, 1);

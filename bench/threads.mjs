@@ -128,7 +128,9 @@ async function scaling(log, rows, counts) {
     if (r.from !== "alloc" || r.shape[0] * r.shape[1] < 1 << 20) continue;
     const rate = (8 * r.shape[0] * r.shape[1]) / 1e6 / r.ms["1"]; // GB/s
     r.rate = rate;
-    log(`| ${r.op} | ${r.shape.join("×")} | ${rate.toFixed(1)} GB/s | ${Math.min(top, bw[top] / rate).toFixed(1)} threads' worth at ${top}t | ${r.speedups[0].toFixed(2)}× |`);
+    log(
+      `| ${r.op} | ${r.shape.join("×")} | ${rate.toFixed(1)} GB/s | ${Math.min(top, bw[top] / rate).toFixed(1)} threads' worth at ${top}t | ${r.speedups[0].toFixed(2)}× |`,
+    );
   }
 }
 
