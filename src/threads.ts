@@ -109,6 +109,30 @@ export class Pool {
     return resultOf(w, 0);
   }
 
+  /** Begins a batch on worker i: its recorder, whose kernel calls are written into the batch (for
+   *  steps of one's own, driven by `wait`: programs.ts' rows). */
+  begin(i: number): KernelExports {
+    const e = this.recorders[i]!;
+    (e as unknown as Recorder).begin();
+    return e;
+  }
+
+  /** Posts worker i's batch (begun with `begin`). */
+  post(i: number): void {
+    post(this.workers[i]!);
+  }
+
+  /** Whether worker i has finished its last batch (without waiting). */
+  finished(i: number): boolean {
+    return Atomics.load(this.workers[i]!.control, DONE) === this.workers[i]!.seq;
+  }
+
+  /** Drives steps that yield each worker to wait for: with Atomics.wait when `block`, else in a Promise;
+   *  a wait that fails (the worker is gone) is thrown into the steps. */
+  wait(steps: Generator<Worker, void, void>, block: boolean): void | Promise<void> {
+    return block ? this.drive(steps) : this.driveAsync(steps);
+  }
+
   /** Ends the workers; the instance's calls throw from then on. */
   dispose(): void {
     if (this.disposed) return;
