@@ -471,6 +471,14 @@ describe("16-bit logits (converted inside wasm)", () => {
         0,
       ]);
       buf.free();
+      // its extent is 2 bytes a logit: an out allocated right after it does not overlap it
+      const h = sm.alloc(500),
+        out = sm.alloc(1000);
+      const logits = new Uint16Array(h.array.buffer, h.byteOffset, 1000).fill(0x3c00);
+      expect(out.byteOffset).toBeLessThan(h.byteOffset + 4 * 1000); // where a 4-byte count would reach
+      expect(Array.from(sm.processLogits(logits, [1, 1000], { dtype: "float16", out }).array.subarray(0, 2))).toEqual([1, 1]);
+      h.free();
+      out.free();
     },
   );
   it("a NaN or +Infinity half is named; a Uint16Array needs its dtype", async () => {

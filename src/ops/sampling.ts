@@ -350,7 +350,9 @@ function stream(
 ): void | Promise<void> {
   const { place, dtype, bytes } = logitsOf(ctx, fn, logits, options);
   const c = checkChain(fn, lengthOf(place), shape, options, allowed);
-  const out = output(c, { name: "logits", place });
+  // The bytes the logits cover, for the overlap checks: a place in wasm memory counts 4-byte elements.
+  const covers = bytes === 2 && place.kind === "wasm" ? { ...place, length: Math.ceil(place.length / 2) } : place;
+  const out = output(c, { name: "logits", place: covers });
   const V = c.vocab;
   // The caller's own memory as the scores (an alloc() buffer): written only once a row is checked.
   const careful = out.kind === "wasm";
