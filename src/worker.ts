@@ -37,7 +37,8 @@ export function workerMain(port: Port): void {
     const SEQ = 0,
       DONE = 1,
       ACK = 2,
-      FAILED = 3;
+      FAILED = 3,
+      SPIN_MS = 1;
     const control = new Int32Array(m.control);
     try {
       const exports = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
@@ -45,7 +46,13 @@ export function workerMain(port: Port): void {
       const batch = new Float64Array(m.batch);
       port.postMessage({ ready: true });
       let last = 0;
+      const now = () => (typeof performance === "object" ? performance.now() : Date.now());
       for (;;) {
+        // The next batch is looked for a while before sleeping: a sleeping worker may be woken on
+        // the poster's CPU (Linux did so on a 2-core VM), where it preempts the poster or waits for
+        // its time slice, and calls that post many short batches (the sampler's rows) then run at
+        // one thread's speed or slower.
+        for (const until = now() + SPIN_MS; Atomics.load(control, SEQ) === last && now() < until; );
         Atomics.wait(control, SEQ, last);
         const seq = Atomics.load(control, SEQ);
         if (seq === last) continue;
