@@ -131,14 +131,17 @@ function paramsOf(ctx: Context, fn: string, c: Chain, top: number, lanes: number
   const mask = take(c.mask ? 4 * c.mask.length : 0);
   // Each lane's parts 16-byte aligned (the heap's blocks are) and sized in whole vectors, as the
   // window's slots are: the kernels load a row's last vector whole.
-  const laneAt = Array.from({ length: lanes }, () => ({
-    prepared: take(16, 16),
-    ids: take(4 * c.vocab, 16),
-    results: take(8 + 4 * top, 16),
-    ws: room.ws ? take(room.ws, 16) : -1,
-    x: room.x ? take(room.x, 16) : -1,
-    y: room.y ? take(room.y, 16) : -1,
-  }));
+  const laneAt: Lane[] = [];
+  for (let l = 0; l < lanes; l++) {
+    laneAt.push({
+      prepared: take(16, 16),
+      ids: take(4 * c.vocab, 16),
+      results: take(8 + 4 * top, 16),
+      ws: room.ws ? take(room.ws, 16) : -1,
+      x: room.x ? take(room.x, 16) : -1,
+      y: room.y ? take(room.y, 16) : -1,
+    });
+  }
   const base = ctx.heap.alloc(bytes, () => `${fn}: the chain's parameters${lanes > 1 ? " and its rows' workspaces" : ""}`);
   const i32 = ctx.heap.viewFor(4) as Int32Array,
     f64 = ctx.heap.viewFor(8) as Float64Array;
@@ -168,14 +171,15 @@ function paramsOf(ctx: Context, fn: string, c: Chain, top: number, lanes: number
     suppressValues: base + suppressValues,
     penalties: penalties.map(([a, b, n]) => [base + a, base + b, n]),
     mask: base + mask,
-    lanes: laneAt.map((l) => ({
-      prepared: base + l.prepared,
-      ids: base + l.ids,
-      results: base + l.results,
-      ws: at(l.ws),
-      x: at(l.x),
-      y: at(l.y),
-    })),
+    lanes: laneAt.map((l) => {
+      l.prepared += base;
+      l.ids += base;
+      l.results += base;
+      l.ws = at(l.ws);
+      l.x = at(l.x);
+      l.y = at(l.y);
+      return l;
+    }),
     release: () => ctx.heap.release(base),
   };
 }
@@ -201,6 +205,36 @@ interface RowOp {
   raw(c: Chain, p: Params, m: Lane, r: number, y: number, ws: number): Program;
   /** Row r after them: its scores at y, compact or whole; x its logits (dtype: the kernels' code). */
   finish(c: Chain, p: Params, m: Lane, r: number, x: number, y: number, scores: Row, ws: number, dtype: number): Program;
+}
+
+/** A row while the stages run: its scores (Row), and how many are finite while only the id stages
+ *  (which say how many they remove) have run; −1 once another stage has. */
+interface RowState extends Row {
+  finite: number;
+}
+
+function emptied(fn: string, r: number, stage: Stage): never {
+  throw new RangeError(`${fn}: row ${r} has no token left after ${stage}: every score is −Infinity`);
+}
+
+/** The row's largest score after `stage`: a RangeError when it is −Infinity (no token left). */
+function* left(fn: string, r: number, stage: Stage, row: Row, y: number): Program {
+  if ((yield ["maxPass", row.n, y]) === -Infinity) emptied(fn, r, stage);
+}
+
+/** After an id stage that removed k scores: a RangeError when none is left. */
+function* removed(fn: string, r: number, stage: Stage, row: RowState, y: number, k: number): Program {
+  if (row.finite >= 0) row.finite -= k;
+  if (row.finite === 0) emptied(fn, r, stage);
+  if (row.finite < 0 && k > 0) yield* left(fn, r, stage, row, y);
+}
+
+/** A compact row made whole again (the id stages index the whole row). */
+function* dense(row: Row, V: number, y: number, ids: number): Program {
+  if (!row.compact) return;
+  yield ["samplingExpand", V, y, ids, row.n, -Infinity];
+  row.n = V;
+  row.compact = false;
 }
 
 /** The program of row r of V logits at x (dtype: the kernels' code): the chain into the scores at y,
@@ -230,27 +264,9 @@ function* chainRow(
   if (bad === -2) throw new RangeError(`${fn}: row ${r} has no token: every logit is −Infinity`);
   if (bad >= 0) throw new RangeError(`${fn}: logits[${r}, ${bad}] is ${logitAt(heap, x, bad, dtype)}; logits must be finite or −Infinity`);
   yield* op.raw(c, p, m, r, y, ws);
-  // How many scores are finite while only the id stages (which say how many they remove) have run;
-  // −1 once another stage has.
-  let finite = heap.viewFor(4)[m.prepared / 4 + 1]!;
-  const row: Row = { n: V, compact: false };
-  const empty = (stage: Stage) => {
-    throw new RangeError(`${fn}: row ${r} has no token left after ${stage}: every score is −Infinity`);
-  };
-  const emptyAfter = function* (stage: Stage): Program {
-    if ((yield ["maxPass", row.n, y]) === -Infinity) empty(stage);
-  };
-  const removed = function* (stage: Stage, k: number): Program {
-    if (finite >= 0) finite -= k;
-    if (finite === 0) empty(stage);
-    if (finite < 0 && k > 0) yield* emptyAfter(stage);
-  };
-  const dense = function* (): Program {
-    if (!row.compact) return;
-    yield ["samplingExpand", V, y, m.ids, row.n, -Infinity];
-    row.n = V;
-    row.compact = false;
-  };
+  // The helpers that call kernels are module-level generators: a generator function made per row
+  // costs V8 microseconds a row, more than the rest of the row's JS.
+  const row: RowState = { n: V, compact: false, finite: heap.viewFor(4)[m.prepared / 4 + 1]! };
   // The compact rows take top-k and what follows it: with minTokensToKeep > 1 some warpers rank the
   // removed tokens too, so the rows stay whole then.
   const compacting = c.minTokensToKeep === 1;
@@ -262,58 +278,65 @@ function* chainRow(
     const n = row.n;
     switch (stage) {
       case "logitBias":
-        yield* dense();
-        yield* removed(stage, yield ["samplingAdd", y, p.biasIds, p.biasValues, c.bias.length]);
+        yield* dense(row, V, y, m.ids);
+        yield* removed(fn, r, stage, row, y, yield ["samplingAdd", y, p.biasIds, p.biasValues, c.bias.length]);
         break;
       case "suppressTokens":
-        yield* dense();
-        yield* removed(stage, yield ["samplingAdd", y, p.suppressIds, p.suppressValues, c.suppress.length]);
+        yield* dense(row, V, y, m.ids);
+        yield* removed(fn, r, stage, row, y, yield ["samplingAdd", y, p.suppressIds, p.suppressValues, c.suppress.length]);
         break;
       case "allowedMask":
-        yield* dense();
-        yield* removed(stage, yield ["samplingMask", V, y, p.mask + 4 * r * Math.ceil(V / 32)]);
+        yield* dense(row, V, y, m.ids);
+        yield* removed(fn, r, stage, row, y, yield ["samplingMask", V, y, p.mask + 4 * r * Math.ceil(V / 32)]);
         break;
       case "penalties": {
-        yield* dense();
+        yield* dense(row, V, y, m.ids);
         const [ids, counts, k] = p.penalties[r]!;
-        yield* removed(stage, yield ["samplingPenalties", y, ids, counts, k, c.repetitionPenalty, c.frequencyPenalty, c.presencePenalty]);
+        yield* removed(
+          fn,
+          r,
+          stage,
+          row,
+          y,
+          yield ["samplingPenalties", y, ids, counts, k, c.repetitionPenalty, c.frequencyPenalty, c.presencePenalty],
+        );
         break;
       }
       case "temperature":
-        finite = -1;
+        row.finite = -1;
         if (compacting && !row.compact && c.temperature > 0 && stages[i + 1] === "topK") {
           deferred = c.temperature;
           break;
         }
-        if ((yield ["samplingTemperature", n, y, c.temperature]) === -Infinity) empty(stage);
+        if ((yield ["samplingTemperature", n, y, c.temperature]) === -Infinity) emptied(fn, r, stage);
         break;
       case "topK":
-        finite = -1;
+        row.finite = -1;
         if (compacting && !row.compact) {
           row.n = yield ["samplingTopKCompact", V, y, c.topK, c.minTokensToKeep, deferred, m.ids, ws];
           row.compact = true;
-          if (deferred !== 1) yield* emptyAfter("temperature");
+          if (deferred !== 1) yield* left(fn, r, "temperature", row, y);
           deferred = 1;
         } else yield ["samplingTopK", n, y, c.topK, c.minTokensToKeep, ws];
         break;
       case "topP":
-        finite = -1;
+        row.finite = -1;
         yield ["samplingTopP", n, y, c.topP, c.minTokensToKeep, exps && i === 0 ? 1 : 0, ws];
         break;
       case "minP":
-        finite = -1;
+        row.finite = -1;
         yield ["samplingMinP", n, y, c.minP, c.minTokensToKeep, ws];
         break;
       case "typicalP":
-        finite = -1;
+        row.finite = -1;
         yield ["samplingTypicalP", n, y, c.typicalP, c.minTokensToKeep, ws];
         break;
       case "epsilonCutoff":
-        finite = -1;
+        row.finite = -1;
         yield ["samplingEpsilon", n, y, c.epsilon, 0, c.minTokensToKeep, ws];
         break;
       case "etaCutoff":
-        finite = -1;
+        row.finite = -1;
         yield ["samplingEpsilon", n, y, c.eta, 1, c.minTokensToKeep, ws];
         break;
     }
@@ -417,34 +440,60 @@ function splitRows(
   const lanes = Math.max(1, Math.min(WORKER_LANES, Math.floor(LANE_BYTES / laneBytes)));
   const p = paramsOf(ctx, fn, c, top, 1 + pool.workers.length * lanes, room);
   const careful = out.kind === "wasm";
-  const task: RowTask = {
-    rows: c.rows,
-    release: p.release,
-    *row(r, lane) {
-      const m = p.lanes[lane]!;
-      let x = m.x;
-      if (place.kind === "wasm") x = place.ptr + bytes * V * r;
-      else heap.view(place.array).set(place.array.subarray(r * V, (r + 1) * V), x / bytes);
-      const y = out.kind === "wasm" ? out.ptr + 4 * V * r : yOverX ? x : m.y;
-      yield* chainRow(fn, c, p, m, r, x, y, dtype, m.ws, heap, careful && x !== y, op);
-      if (out.kind === "js") out.array.set(heap.f32.subarray(y / 4, y / 4 + V), r * V);
-    },
-  };
+  const task = new SplitRows(fn, c, p, place, out, dtype, bytes, yOverX, careful, heap, op);
   return split(pool, ctx.exports, task, lanes, !ctx.async);
+}
+
+/** processLogits' rows (the scores made whole again) and samplingProbs' (their softmax, 0 where removed). */
+class ChainRows implements RowOp {
+  readonly lse = false;
+  constructor(readonly compact: boolean) {}
+  *raw(): Program {}
+  *finish(c: Chain, _p: Params, m: Lane, _r: number, _x: number, y: number, scores: Row, ws: number): Program {
+    if (this.compact) yield ["softmax", 1, scores.n, 1, y, y, 1, 0, ws];
+    if (scores.compact) yield ["samplingExpand", c.vocab, y, m.ids, scores.n, this.compact ? 0 : -Infinity];
+  }
+}
+const SCORES = new ChainRows(false),
+  PROBS = new ChainRows(true);
+
+/** A split call's rows: each row's program fills its lane from JS data, runs the chain, copies out. */
+class SplitRows implements RowTask {
+  readonly rows: number;
+  constructor(
+    readonly fn: string,
+    readonly c: Chain,
+    readonly p: Params,
+    readonly place: DataPlace,
+    readonly out: OperandPlace,
+    readonly dtype: number,
+    readonly bytes: 2 | 4,
+    readonly yOverX: boolean,
+    readonly careful: boolean,
+    readonly heap: Heap,
+    readonly op: RowOp,
+  ) {
+    this.rows = c.rows;
+  }
+  *row(r: number, lane: number): Program {
+    const { c, p, place, out, bytes, heap } = this,
+      V = c.vocab,
+      m = p.lanes[lane]!;
+    let x = m.x;
+    if (place.kind === "wasm") x = place.ptr + bytes * V * r;
+    else heap.view(place.array).set(place.array.subarray(r * V, (r + 1) * V), x / bytes);
+    const y = out.kind === "wasm" ? out.ptr + 4 * V * r : this.yOverX ? x : m.y;
+    yield* chainRow(this.fn, c, p, m, r, x, y, this.dtype, m.ws, heap, this.careful && x !== y, this.op);
+    if (out.kind === "js") out.array.set(heap.f32.subarray(y / 4, y / 4 + V), r * V);
+  }
+  release(): void {
+    this.p.release();
+  }
 }
 
 function chainOp(fn: string, probs: boolean): ChainOp {
   return defineOp<ChainOp>(fn, (ctx, logits, shape, options) => {
     let result: Output | undefined;
-    const op: RowOp = {
-      lse: false,
-      compact: probs,
-      *raw() {},
-      *finish(c, _p, m, _r, _x, y, scores, ws) {
-        if (probs) yield ["softmax", 1, scores.n, 1, y, y, 1, 0, ws];
-        if (scores.compact) yield ["samplingExpand", c.vocab, y, m.ids, scores.n, probs ? 0 : -Infinity];
-      },
-    };
     const done = stream(
       ctx,
       fn,
@@ -458,7 +507,7 @@ function chainOp(fn: string, probs: boolean): ChainOp {
         return o.place;
       },
       () => 0,
-      op,
+      probs ? PROBS : SCORES,
     );
     return whenDone(done, () => result as Output);
   });
@@ -485,6 +534,47 @@ export const processLogits = chainOp("processLogits", false);
  */
 export const samplingProbs = chainOp("samplingProbs", true);
 
+/** sample's rows: the top raw tokens before the stages, the draw after them. */
+class DrawRows implements RowOp {
+  readonly lse = true;
+  readonly compact = true;
+  // set once the options are checked (stream's `output`)
+  n = 0;
+  u!: Float64Array;
+  tokens!: Int32Array;
+  logprobs!: Float32Array;
+  rawLogprobs!: Float32Array;
+  topTokens!: Int32Array;
+  topLogprobs!: Float32Array;
+  constructor(readonly heap: Heap) {}
+  /** log_softmax's normalizer of the row samplingPrepare loaded into lane m. */
+  lseOf(m: Lane): number {
+    return this.heap.f32[m.prepared / 4 + 2]!;
+  }
+  // the row as float32 logits, before the chain: the top tokens
+  *raw(c: Chain, _p: Params, m: Lane, r: number, y: number, ws: number): Program {
+    const n = this.n;
+    if (n === 0) return;
+    yield ["samplingTopTokens", c.vocab, y, n, m.results + 8, ws];
+    const lse = this.lseOf(m),
+      f32 = this.heap.f32,
+      i32 = this.heap.viewFor(4) as Int32Array;
+    for (let k = 0; k < n; k++) {
+      const j = i32[(m.results + 8) / 4 + k]!;
+      this.topTokens[r * n + k] = j;
+      this.topLogprobs[r * n + k] = f32[y / 4 + j]! - lse;
+    }
+  }
+  *finish(_c: Chain, _p: Params, m: Lane, r: number, x: number, y: number, scores: Row, ws: number, dtype: number): Program {
+    const heap = this.heap;
+    let t = yield ["samplingDraw", scores.n, y, this.u[r]!, m.results, ws];
+    if (scores.compact) t = heap.viewFor(4)[m.ids / 4 + t]!;
+    this.tokens[r] = t;
+    this.logprobs[r] = heap.viewFor(8)[m.results / 8]!;
+    this.rawLogprobs[r] = logitAt(heap, x, t, dtype) - this.lseOf(m);
+  }
+}
+
 /**
  * Draws one token per row from samplingProbs' distribution, in float64 over the kept set, with a seed
  * (the same tokens in every build and engine) or the caller's random(). Returns the tokens, their
@@ -495,40 +585,7 @@ export const samplingProbs = chainOp("samplingProbs", true);
  * const { tokens, logprobs } = sample(logits, [1, V], { temperature: 0.8, topK: 50, topP: 0.9, seed: 42 });
  */
 export const sample = defineOp<SampleOp>("sample", (ctx, logits, shape, options) => {
-  let tokens = new Int32Array(0),
-    logprobs = new Float32Array(0),
-    rawLogprobs = new Float32Array(0),
-    topTokens = new Int32Array(0),
-    topLogprobs = new Float32Array(0),
-    u: Float64Array = new Float64Array(0),
-    n = 0;
-  const heap = ctx.heap;
-  /** log_softmax's normalizer of the row samplingPrepare loaded into lane m. */
-  const lseOf = (m: Lane) => heap.f32[m.prepared / 4 + 2]!;
-  const op: RowOp = {
-    lse: true,
-    compact: true,
-    // the row as float32 logits, before the chain: the top tokens
-    *raw(c, _p, m, r, y, ws) {
-      if (n === 0) return;
-      yield ["samplingTopTokens", c.vocab, y, n, m.results + 8, ws];
-      const lse = lseOf(m),
-        f32 = heap.f32,
-        i32 = heap.viewFor(4) as Int32Array;
-      for (let k = 0; k < n; k++) {
-        const j = i32[(m.results + 8) / 4 + k]!;
-        topTokens[r * n + k] = j;
-        topLogprobs[r * n + k] = f32[y / 4 + j]! - lse;
-      }
-    },
-    *finish(_c, _p, m, r, x, y, scores, ws, dtype) {
-      let t = yield ["samplingDraw", scores.n, y, u[r]!, m.results, ws];
-      if (scores.compact) t = heap.viewFor(4)[m.ids / 4 + t]!;
-      tokens[r] = t;
-      logprobs[r] = heap.viewFor(8)[m.results / 8]!;
-      rawLogprobs[r] = logitAt(heap, x, t, dtype) - lseOf(m);
-    },
-  };
+  const d = new DrawRows(ctx.heap);
   const done = stream(
     ctx,
     "sample",
@@ -537,22 +594,23 @@ export const sample = defineOp<SampleOp>("sample", (ctx, logits, shape, options)
     options,
     SAMPLE_ALLOWED,
     (c) => {
-      const d = checkDraws("sample", options, c.vocab);
-      n = d.topLogprobs;
-      u = uniforms("sample", c.rows, d.seed, d.random);
-      tokens = new Int32Array(c.rows);
-      logprobs = new Float32Array(c.rows);
-      rawLogprobs = new Float32Array(c.rows);
-      topTokens = new Int32Array(c.rows * n);
-      topLogprobs = new Float32Array(c.rows * n);
+      const draws = checkDraws("sample", options, c.vocab);
+      const n = draws.topLogprobs;
+      d.n = n;
+      d.u = uniforms("sample", c.rows, draws.seed, draws.random);
+      d.tokens = new Int32Array(c.rows);
+      d.logprobs = new Float32Array(c.rows);
+      d.rawLogprobs = new Float32Array(c.rows);
+      d.topTokens = new Int32Array(c.rows * n);
+      d.topLogprobs = new Float32Array(c.rows * n);
       return { kind: "temp" };
     },
-    () => n,
-    op,
+    () => d.n,
+    d,
   );
   return whenDone(done, () => {
-    const result: SampleResult = { tokens, logprobs, rawLogprobs };
-    if (n > 0) result.top = { tokens: topTokens, logprobs: topLogprobs };
+    const result: SampleResult = { tokens: d.tokens, logprobs: d.logprobs, rawLogprobs: d.rawLogprobs };
+    if (d.n > 0) result.top = { tokens: d.topTokens, logprobs: d.topLogprobs };
     return result;
   });
 });
