@@ -28,11 +28,11 @@ function callOn(e: KernelExports, c: Call): number {
 }
 
 /** A call over fewer elements than this runs on the calling thread even for a worker's row: posting it
- *  would cost a round trip to the worker (about 25 µs on a 2-core machine), more than the call. */
+ *  would cost a round trip to the worker, more than the call (bench/RESULTS.md, the sampler split). */
 const DIRECT_ELEMENTS = 4096;
 
-/** Per kernel: the argument that says how many elements a call covers (its `n`, or `dim`), or −1 for a
- *  kernel whose work is a list of ids (samplingAdd, samplingPenalties: always small). */
+/** Per kernel: where in a Call the argument is that says how many elements the call covers (its `n`,
+ *  or `dim`), or 0 for a kernel whose work is a list of ids (samplingAdd, samplingPenalties: small). */
 const SIZE_ARG = Object.fromEntries(
   Object.entries(KERNEL_EXPORTS).map(([name, s]) => [name, 1 + s.params.findIndex(([p]) => p === "n" || p === "dim")]),
 ) as Record<KernelName, number>;
