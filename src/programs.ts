@@ -84,6 +84,7 @@ function* steps(pool: Pool, e: KernelExports, task: RowTask, lanes: number): Gen
   const posted: Slot[][] = pool.workers.map(() => []);
   let next = 0;
   let failed: { row: number; error: unknown } | undefined;
+  pool.hold(true);
   /** Hands a row's program the return value of its last call: keeps its next call, or ends the row. */
   const advance = (s: Slot, v: number) => {
     try {
@@ -163,6 +164,7 @@ function* steps(pool: Pool, e: KernelExports, task: RowTask, lanes: number): Gen
         yield pool.workers[i]!;
       }
     } finally {
+      pool.hold(false);
       for (const s of [own, ...held.flat()]) s.program?.return();
       task.release();
     }

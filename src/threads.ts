@@ -8,7 +8,7 @@
 import { KERNEL_NAMES, type KernelExports } from "./abi.js";
 import type { Heap } from "./memory.js";
 import { type Chunks, inMemory, isEmpty, type Job, type Operand, type OperandPlace, Window } from "./window.js";
-import { ACK, CONTROL_WORDS, DONE, FAILED, SEQ, WORKER_SOURCE, type WorkerSetup } from "./worker.js";
+import { ACK, CONTROL_WORDS, DONE, FAILED, HOLD, SEQ, WORKER_SOURCE, type WorkerSetup } from "./worker.js";
 
 /**
  * Below `minElements` elements a job stays on the calling thread: waking a worker and waiting for it
@@ -125,6 +125,12 @@ export class Pool {
   /** Whether worker i has finished its last batch (without waiting). */
   finished(i: number): boolean {
     return Atomics.load(this.workers[i]!.control, DONE) === this.workers[i]!.seq;
+  }
+
+  /** Asks the workers to look for their next batch a while before they sleep (`on`: the caller is
+   *  about to post many short batches one after another), or to sleep at once again. */
+  hold(on: boolean): void {
+    for (const w of this.workers) Atomics.store(w.control, HOLD, on ? 1 : 0);
   }
 
   /** Drives steps that yield each worker to wait for: with Atomics.wait when `block`, else in a Promise;

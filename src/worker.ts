@@ -9,7 +9,8 @@ export const SEQ = 0; // the last batch posted; −1 asks the worker to stop
 export const DONE = 1; // the last batch finished
 export const ACK = 2; // the last batch started
 export const FAILED = 3; // nonzero once the worker cannot run batches (it threw, or exited)
-export const CONTROL_WORDS = 4;
+export const HOLD = 4; // nonzero while the caller posts short batches one after another (the worker spins)
+export const CONTROL_WORDS = 5;
 
 /** What the worker is sent first. */
 export interface WorkerSetup {
@@ -38,6 +39,7 @@ export function workerMain(port: Port): void {
       DONE = 1,
       ACK = 2,
       FAILED = 3,
+      HOLD = 4,
       SPIN_MS = 1;
     const control = new Int32Array(m.control);
     try {
@@ -48,11 +50,13 @@ export function workerMain(port: Port): void {
       let last = 0;
       const now = () => (typeof performance === "object" ? performance.now() : Date.now());
       for (;;) {
-        // The next batch is looked for a while before sleeping: a sleeping worker may be woken on
-        // the poster's CPU (Linux did so on a 2-core VM), where it preempts the poster or waits for
-        // its time slice, and calls that post many short batches (the sampler's rows) then run at
-        // one thread's speed or slower.
-        for (const until = now() + SPIN_MS; Atomics.load(control, SEQ) === last && now() < until; );
+        // While the caller holds it (posting many short batches: the sampler's rows), the next
+        // batch is looked for a while before sleeping: a sleeping worker may be woken on the
+        // poster's CPU (Linux did so on a 2-core VM), where it preempts the poster or waits for its
+        // time slice, and such calls then run at one thread's speed or slower. Otherwise it sleeps
+        // at once, and takes no cycles from a core it may share.
+        const until = now() + SPIN_MS;
+        while (Atomics.load(control, HOLD) !== 0 && Atomics.load(control, SEQ) === last && now() < until);
         Atomics.wait(control, SEQ, last);
         const seq = Atomics.load(control, SEQ);
         if (seq === last) continue;
