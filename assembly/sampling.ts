@@ -569,8 +569,9 @@ export function samplingTopKCompact(n: i32, y: usize, topK: i32, minKeep: i32, t
   const q = scaled ? thr / tf : thr;
   // every y_j with y_j / T ≥ q is > T·prev(q) (exact in float64), so ≥ that rounded down
   const lo = scaled ? roundDown(<f64>tf * <f64>prevFloat(q)) : thr;
+  // kthLargest's candidates, when it ran (k < n): the workspace holds whatever it held before otherwise
   const I = arrE(ws, n),
-    g = load<i32>(ws + WS_CANDIDATES);
+    g = k < n ? load<i32>(ws + WS_CANDIDATES) : -1;
   let c = 0;
   if (g >= 0 && lo >= load<f32>(ws + WS_TAU)) {
     // the sampled threshold's candidates (every y_j ≥ tau, their ids ascending at I) hold them all

@@ -16,7 +16,7 @@ const SHAPES = [
 ];
 
 /** The chains. */
-const CHAINS = [
+export const CHAINS = [
   { name: "topK 50, topP 0.9, T 0.8", opts: { topK: 50, topP: 0.9, temperature: 0.8 } },
   { name: "topP 0.9 alone", opts: { topP: 0.9 } },
   { name: "minP 0.05", opts: { minP: 0.05 } },
@@ -24,7 +24,7 @@ const CHAINS = [
 ];
 
 /** Logits like a language model's: Gaussian with σ 2.5 (seeded), a few tokens well above the rest. */
-function logits(n, seed) {
+export function logits(n, seed) {
   let s = seed >>> 0;
   const r = () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -37,7 +37,7 @@ function logits(n, seed) {
 }
 
 /** float32 → float16 bits (round to nearest even), for the float16 runs. */
-function toHalf(x) {
+export function toHalf(x) {
   const f = new Float32Array(1),
     u = new Uint32Array(f.buffer);
   return Uint16Array.from(x, (v) => {

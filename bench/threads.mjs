@@ -3,7 +3,9 @@
 // alloc() buffers and from Float32Arrays, at the issue's shapes, and at the two small ones that must
 // stay on the calling thread ([1, 1000] and [4096, 10]: within 1.1× of one thread); and one long row,
 // [1, 1048576], split into column ranges, for every op that splits it (logSumExp and the backward
-// passes at that shape only; cross-entropy's long row is not split yet).
+// passes at that shape only; cross-entropy's long row is not split yet); and sample() with the
+// sampler bench's chains at [8, 128256] and [64, 32000], from alloc() buffers, Float32Arrays and
+// float16 bits.
 // Run alone: npm run build && node scripts/relaxed-simd.mjs bench/run.mjs --only threads [--quick] [--shape 1x1048576]
 // Every candidate of a shape runs in each of several interleaved rounds; a figure is the best round's
 // median per call (after it, in parentheses, how much slower the worst round's was), and the ratios
@@ -13,6 +15,13 @@ import { createSimdmax } from "../dist/index.js";
 import { logits, measure } from "./data.mjs";
 import { ortThreads, TFJS_THREADS } from "./peers/ort-threads.mjs";
 import { bandwidth } from "./bandwidth.mjs";
+import { CHAINS, logits as lmLogits, toHalf } from "./sampling.mjs";
+
+/** The sampler's shapes (B > 1: its rows are what is split). */
+export const SAMPLE_SHAPES = [
+  [8, 128256],
+  [64, 32000],
+];
 
 export const SHAPES = [
   [1, 1000],
@@ -31,7 +40,8 @@ const fmt = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)
 
 /** The section: one table per op, a row per shape and input kind, a column per thread count. */
 /** `shape` ("1x1048576"): that shape alone (for the ops that have it). */
-export async function runThreads({ log, quick, shape: only }) {
+/** `sections`: which of "ops" and "sample" to run; sample's table has a row per shape, chain and input kind. */
+export async function runThreads({ log, quick, shape: only, sections = ["ops", "sample"] }) {
   const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
   const counts = [...new Set([1, 2, Math.min(cores, 8)])].filter((n) => n === 1 || n <= Math.max(2, cores));
   const instances = await Promise.all(counts.map((threads) => createSimdmax({ threads })));
@@ -51,7 +61,7 @@ export async function runThreads({ log, quick, shape: only }) {
     },
   };
   const rows = [];
-  for (const [op, { shapes = SHAPES, y: yOf, call }] of Object.entries(ops)) {
+  for (const [op, { shapes = SHAPES, y: yOf, call }] of sections.includes("ops") ? Object.entries(ops) : []) {
     log(
       `\n${op}\n| shape | from | ${counts.map((n) => `${n} thread${n > 1 ? "s" : ""}`).join(" | ")} | ${counts
         .slice(1)
@@ -105,9 +115,52 @@ export async function runThreads({ log, quick, shape: only }) {
       }
     }
   }
+  if (sections.includes("sample") && !only) {
+    log(
+      `\nsample (seed 7)\n| shape | chain | from | ${counts.map((n) => `${n} thread${n > 1 ? "s" : ""}`).join(" | ")} | ${counts
+        .slice(1)
+        .map((n) => `${n}t ×`)
+        .join(" | ")} |`,
+    );
+    log(
+      `| --- | --- | --- | ${counts.map(() => "---").join(" | ")} | ${counts
+        .slice(1)
+        .map(() => "---")
+        .join(" | ")} |`,
+    );
+  }
+  for (const shape of sections.includes("sample") && !only ? SAMPLE_SHAPES : []) {
+    const [B, V] = shape;
+    const x = lmLogits(B * V, B * V);
+    const h = toHalf(x);
+    for (const c of CHAINS) {
+      const hist = c.history ? Int32Array.from({ length: c.history }, (_, i) => (i * 7919) % V) : undefined;
+      const opts = { ...c.opts, seed: 7, ...(hist ? { history: Array.from({ length: B }, () => hist) } : {}) };
+      for (const from of ["alloc", "Float32Array", "float16"]) {
+        const inputs = instances.map((m) => {
+          if (from === "Float32Array") return { x, o: opts, free: () => {} };
+          if (from === "float16") return { x: h, o: { ...opts, dtype: "float16" }, free: () => {} };
+          const b = m.alloc(x.length);
+          b.array.set(x);
+          return { x: b, o: opts, free: () => b.free() };
+        });
+        const candidates = instances.map((m, i) => ({ name: `${counts[i]}`, fn: () => m.sample(inputs[i].x, shape, inputs[i].o) }));
+        const ms = new Map([...(await measure(candidates, quick ? 2 : 5, quick ? 40 : 80))].map(([k, v]) => [k, v.ms]));
+        for (const inp of inputs) inp.free();
+        const one = ms.get("1");
+        const speedups = counts.slice(1).map((n) => one / ms.get(`${n}`));
+        log(
+          `| ${B}×${V} | ${c.name} | ${from} | ${counts.map((n) => fmt(ms.get(`${n}`))).join(" | ")} | ${speedups.map((s) => `${s.toFixed(2)}×`).join(" | ")} |`,
+        );
+        rows.push({ op: "sample", shape, chain: c.name, from, ms: Object.fromEntries(ms), speedups });
+      }
+    }
+  }
   for (const m of instances) m.dispose();
-  peers(log, rows, quick);
-  await scaling(log, rows, counts);
+  if (!only && sections.includes("ops")) {
+    peers(log, rows, quick);
+    await scaling(log, rows, counts);
+  }
   return rows;
 }
 

@@ -16,7 +16,7 @@
 import { KERNEL_NAMES, type KernelExports, SHORT_ROW, SUM_BLOCK } from "./abi.js";
 import type { Heap } from "./memory.js";
 import { type Chunks, inMemory, isEmpty, type Job, type Operand, type OperandPlace, type Phase, type Row, Window } from "./window.js";
-import { ACK, CONTROL_WORDS, DONE, FAILED, SEQ, WORKER_SOURCE, type WorkerSetup } from "./worker.js";
+import { ACK, CONTROL_WORDS, DONE, FAILED, HOLD, SEQ, WORKER_SOURCE, type WorkerSetup } from "./worker.js";
 
 /**
  * Below `minElements` elements a job stays on the calling thread: waking a worker and waiting for it
@@ -268,6 +268,36 @@ export class Pool {
     post(w);
     waitFor(w);
     return resultOf(w, 0);
+  }
+
+  /** Begins a batch on worker i: its recorder, whose kernel calls are written into the batch (for
+   *  steps of one's own, driven by `wait`: programs.ts' rows). */
+  begin(i: number): KernelExports {
+    const e = this.recorders[i]!;
+    (e as unknown as Recorder).begin();
+    return e;
+  }
+
+  /** Posts worker i's batch (begun with `begin`). */
+  post(i: number): void {
+    post(this.workers[i]!);
+  }
+
+  /** Whether worker i has finished its last batch (without waiting). */
+  finished(i: number): boolean {
+    return Atomics.load(this.workers[i]!.control, DONE) === this.workers[i]!.seq;
+  }
+
+  /** Asks the workers to look for their next batch a while before they sleep (`on`: the caller is
+   *  about to post many short batches one after another), or to sleep at once again. */
+  hold(on: boolean): void {
+    for (const w of this.workers) Atomics.store(w.control, HOLD, on ? 1 : 0);
+  }
+
+  /** Drives steps that yield each worker to wait for: with Atomics.wait when `block`, else in a Promise;
+   *  a wait that fails (the worker is gone) is thrown into the steps. */
+  wait(steps: Generator<Worker, void, void>, block: boolean): void | Promise<void> {
+    return block ? this.drive(steps) : this.driveAsync(steps);
   }
 
   /** Ends the workers; the instance's calls throw from then on. */

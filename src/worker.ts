@@ -9,7 +9,8 @@ export const SEQ = 0; // the last batch posted; −1 asks the worker to stop
 export const DONE = 1; // the last batch finished
 export const ACK = 2; // the last batch started
 export const FAILED = 3; // nonzero once the worker cannot run batches (it threw, or exited)
-export const CONTROL_WORDS = 4;
+export const HOLD = 4; // nonzero while the caller posts short batches one after another (the worker spins)
+export const CONTROL_WORDS = 5;
 
 /** What the worker is sent first. */
 export interface WorkerSetup {
@@ -38,7 +39,9 @@ export function workerMain(port: Port): void {
     const SEQ = 0,
       DONE = 1,
       ACK = 2,
-      FAILED = 3;
+      FAILED = 3,
+      HOLD = 4,
+      SPIN_MS = 1;
     const control = new Int32Array(m.control);
     try {
       const exports = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
@@ -46,11 +49,19 @@ export function workerMain(port: Port): void {
       const batch = new Float64Array(m.batch);
       port.postMessage({ ready: true });
       let last = 0;
+      const now = () => (typeof performance === "object" ? performance.now() : Date.now());
       for (;;) {
         // A job in phases (a row split into column ranges, threads.ts) posts the next batch within
         // microseconds of this one's end: look for it a while before sleeping, which would cost a
         // wake-up (tens of microseconds) per phase. About 2^14 loads: some tens of microseconds.
         for (let spin = 0; spin < 16384 && Atomics.load(control, SEQ) === last; spin++);
+        // While the caller holds it (posting many short batches: the sampler's rows), the next
+        // batch is looked for longer before sleeping: a sleeping worker may be woken on the
+        // poster's CPU (Linux did so on a 2-core VM), where it preempts the poster or waits for its
+        // time slice, and such calls then run at one thread's speed or slower. Otherwise it sleeps
+        // after the short look above, and takes no cycles from a core it may share.
+        const until = now() + SPIN_MS;
+        while (Atomics.load(control, HOLD) !== 0 && Atomics.load(control, SEQ) === last && now() < until);
         Atomics.wait(control, SEQ, last);
         const seq = Atomics.load(control, SEQ);
         if (seq === last) continue;

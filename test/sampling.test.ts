@@ -7,6 +7,7 @@ import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import * as ref from "../src/reference.js";
 import type { Simdmax } from "../src/index.js";
+import { contextOf } from "../src/instance.js";
 import { BUILDS, instances, maxAbsFinite, rng, samplingTolerances as tol } from "./helpers.js";
 
 type Opts = ref.ReferenceSampleOptions;
@@ -470,6 +471,14 @@ describe("16-bit logits (converted inside wasm)", () => {
         0,
       ]);
       buf.free();
+      // its extent is 2 bytes a logit: an out allocated right after it does not overlap it
+      const h = sm.alloc(500),
+        out = sm.alloc(1000);
+      const logits = new Uint16Array(h.array.buffer, h.byteOffset, 1000).fill(0x3c00);
+      expect(out.byteOffset).toBeLessThan(h.byteOffset + 4 * 1000); // where a 4-byte count would reach
+      expect(Array.from(sm.processLogits(logits, [1, 1000], { dtype: "float16", out }).array.subarray(0, 2))).toEqual([1, 1]);
+      h.free();
+      out.free();
     },
   );
   it("a NaN or +Infinity half is named; a Uint16Array needs its dtype", async () => {
@@ -480,5 +489,24 @@ describe("16-bit logits (converted inside wasm)", () => {
       /a Uint16Array of logits needs dtype "float16" or "bfloat16", got undefined/,
     );
     expect(() => sm.processLogits(new Float32Array(1), [1], { dtype: "float16" })).toThrow(/dtype "float16" is for Uint16Array logits/);
+  });
+});
+
+describe("the workspace", () => {
+  it.each(BUILDS)("%s: a top-k that keeps every score reads nothing an earlier call left in the workspace", async (build) => {
+    const { normal: sm } = await instances(build);
+    const e = contextOf(sm)!.exports;
+    const n = 3;
+    const y = sm.alloc(n),
+      ids = sm.alloc(n),
+      ws = sm.alloc(e.samplingWorkspaceBytes(n) / 4);
+    y.array.set([1, 2, 3]);
+    // What kthLargest leaves for its caller (assembly/sampling.ts: WS_CANDIDATES, WS_TAU): a million
+    // candidates above −Infinity, from a call that never was (k ≥ n runs no kthLargest).
+    new Int32Array(sm.memory.buffer)[(ws.byteOffset + 57352) / 4] = 1 << 20;
+    new Float32Array(sm.memory.buffer)[(ws.byteOffset + 57356) / 4] = -Infinity;
+    expect(e.samplingTopKCompact(n, y.byteOffset, 5, 1, 1.3, ids.byteOffset, ws.byteOffset)).toBe(3);
+    expect(Array.from(new Int32Array(sm.memory.buffer, ids.byteOffset, 3))).toEqual([0, 1, 2]);
+    for (const b of [y, ids, ws]) b.free();
   });
 });

@@ -1,16 +1,19 @@
 // The sampler: processLogits, samplingProbs and sample, with Hugging Face generate()'s chain of
 // logits processors and warpers (or llama.cpp's order). Every option is checked by chain.ts, the same
-// checks as the float64 reference's; then the rows stream through the window (window.ts) and each row
-// runs the chain's kernels (assembly/sampling.ts) in order, in place.
-import { FLAGS, type KernelExports } from "../abi.js";
+// checks as the float64 reference's; then each row runs the chain's kernels (assembly/sampling.ts) in
+// order, in place: a row's chain is a program (programs.ts) that yields each kernel call, run directly
+// on rows streamed through the window (window.ts), or, on a threaded instance, driven over the threads
+// with each row's data in a lane of its own.
+import { FLAGS } from "../abi.js";
 import { CHAIN_OPTIONS, type Chain, type ChainOptions, checkChain, checkDraws, logitsDtype, SAMPLE_OPTIONS, type Stage } from "../chain.js";
 import type { Context } from "../context.js";
-import { arrayPlace, lengthOf, outputOf, placeOf } from "../context.js";
+import { arrayPlace, lengthOf, outputOf, placeOf, splitsJob, whenDone } from "../context.js";
 import { uniforms } from "../draw.js";
 import { fromBfloat16, fromFloat16 } from "../float16.js";
 import { describe } from "../errors.js";
 import type { Heap } from "../memory.js";
 import { defineOp } from "../op.js";
+import { type Program, type RowTask, run, split } from "../programs.js";
 import type { Input, Output, Shape, WithOut, WithoutOut } from "../types.js";
 import type { DataPlace, Operand, OperandPlace } from "../window.js";
 
@@ -75,7 +78,7 @@ function logitsOf(ctx: Context, fn: string, v: unknown, options: unknown) {
 }
 
 /** The chain's per-call data in wasm memory: bias and suppression lists, each row's history counts,
- *  the mask, and room for a row's small results. Byte offsets; `release` frees it. */
+ *  the mask, and each lane's memory. Byte offsets; `release` frees it. */
 interface Params {
   biasIds: number;
   biasValues: number;
@@ -84,22 +87,40 @@ interface Params {
   /** Per row: [ids, counts, how many]. */
   penalties: [number, number, number][];
   mask: number;
+  lanes: Lane[];
+  release(): void;
+}
+
+/** A row's own memory while it runs (one row at a time in each lane): samplingPrepare's results, a
+ *  compact row's ids, the draw's results, and in a split call its workspace and the slots of its JS
+ *  data (0: none; one thread takes those from the window). */
+interface Lane {
   /** samplingPrepare's results: the max (f32), the finite logits (i32), the logsumexp (f32). */
   prepared: number;
   /** A compact row's token ids (i32 × V). */
   ids: number;
   /** f64 log-probability at 0, top tokens (i32) from 8. */
   results: number;
-  release(): void;
+  ws: number;
+  x: number;
+  y: number;
 }
 
-function paramsOf(ctx: Context, fn: string, c: Chain, top: number): Params {
+/** Bytes of a lane's workspace and slots for its logits and scores (all 0 on one thread). */
+interface LaneRoom {
+  ws: number;
+  x: number;
+  y: number;
+}
+
+function paramsOf(ctx: Context, fn: string, c: Chain, top: number, lanes: number, room: LaneRoom): Params {
   const nb = c.bias.length,
     ns = c.suppress.length;
   let bytes = 0;
-  const take = (n: number) => {
+  const take = (n: number, align = 8) => {
+    bytes = Math.ceil(bytes / align) * align;
     const at = bytes;
-    bytes += Math.ceil(n / 8) * 8;
+    bytes += Math.ceil(n / align) * align;
     return at;
   };
   const biasIds = take(4 * nb),
@@ -108,10 +129,20 @@ function paramsOf(ctx: Context, fn: string, c: Chain, top: number): Params {
     suppressValues = take(8 * ns);
   const penalties = c.counts.map((m) => [take(4 * m.size), take(4 * m.size), m.size] as [number, number, number]);
   const mask = take(c.mask ? 4 * c.mask.length : 0);
-  const prepared = take(16),
-    ids = take(4 * c.vocab),
-    results = take(8 + 4 * top);
-  const base = ctx.heap.alloc(bytes, () => `${fn}: the chain's parameters`);
+  // Each lane's parts 16-byte aligned (the heap's blocks are) and sized in whole vectors, as the
+  // window's slots are: the kernels load a row's last vector whole.
+  const laneAt: Lane[] = [];
+  for (let l = 0; l < lanes; l++) {
+    laneAt.push({
+      prepared: take(16, 16),
+      ids: take(4 * c.vocab, 16),
+      results: take(8 + 4 * top, 16),
+      ws: room.ws ? take(room.ws, 16) : -1,
+      x: room.x ? take(room.x, 16) : -1,
+      y: room.y ? take(room.y, 16) : -1,
+    });
+  }
+  const base = ctx.heap.alloc(bytes, () => `${fn}: the chain's parameters${lanes > 1 ? " and its rows' workspaces" : ""}`);
   const i32 = ctx.heap.viewFor(4) as Int32Array,
     f64 = ctx.heap.viewFor(8) as Float64Array;
   c.bias.forEach(([id, b], k) => {
@@ -132,6 +163,7 @@ function paramsOf(ctx: Context, fn: string, c: Chain, top: number): Params {
     }
   });
   if (c.mask) i32.set(c.mask, (base + mask) / 4);
+  const at = (o: number) => (o < 0 ? 0 : base + o);
   return {
     biasIds: base + biasIds,
     biasValues: base + biasValues,
@@ -139,9 +171,15 @@ function paramsOf(ctx: Context, fn: string, c: Chain, top: number): Params {
     suppressValues: base + suppressValues,
     penalties: penalties.map(([a, b, n]) => [base + a, base + b, n]),
     mask: base + mask,
-    prepared: base + prepared,
-    ids: base + ids,
-    results: base + results,
+    lanes: laneAt.map((l) => {
+      l.prepared += base;
+      l.ids += base;
+      l.results += base;
+      l.ws = at(l.ws);
+      l.x = at(l.x);
+      l.y = at(l.y);
+      return l;
+    }),
     release: () => ctx.heap.release(base),
   };
 }
@@ -151,21 +189,63 @@ const TRUNCATIONS: ReadonlySet<Stage> = new Set(["topK", "topP", "minP", "typica
 
 /** A row after the chain: its n scores at y, the whole row (n = V) or, once compacted (by the top-k,
  *  or after the last truncation for the draw and the softmax), the kept ones in index order with
- *  their token ids at Params.ids. */
+ *  their token ids at Lane.ids. */
 interface Row {
   n: number;
   compact: boolean;
 }
 
-/** Runs the chain on row r of V logits at x (dtype: the kernels' code) into the scores at y, checked
- *  in the same pass that loads them (first alone when `careful`: y is the caller's memory, written
- *  only once the row is known good); `raw` sees the row before the stages, with its logsumexp when
- *  `lse`. Errors name the row. */
-function chainRow(
-  e: KernelExports,
+/** What an op does with each row besides the chain. */
+interface RowOp {
+  /** samplingPrepare also computes the row's logsumexp (into Lane.prepared). */
+  readonly lse: boolean;
+  /** A truncated row goes to `finish` compacted. */
+  readonly compact: boolean;
+  /** Row r before the stages, as float32 logits at y. */
+  raw(c: Chain, p: Params, m: Lane, r: number, y: number, ws: number): Program;
+  /** Row r after them: its scores at y, compact or whole; x its logits (dtype: the kernels' code). */
+  finish(c: Chain, p: Params, m: Lane, r: number, x: number, y: number, scores: Row, ws: number, dtype: number): Program;
+}
+
+/** A row while the stages run: its scores (Row), and how many are finite while only the id stages
+ *  (which say how many they remove) have run; −1 once another stage has. */
+interface RowState extends Row {
+  finite: number;
+}
+
+function emptied(fn: string, r: number, stage: Stage): never {
+  throw new RangeError(`${fn}: row ${r} has no token left after ${stage}: every score is −Infinity`);
+}
+
+/** The row's largest score after `stage`: a RangeError when it is −Infinity (no token left). */
+function* left(fn: string, r: number, stage: Stage, row: Row, y: number): Program {
+  if ((yield ["maxPass", row.n, y]) === -Infinity) emptied(fn, r, stage);
+}
+
+/** After an id stage that removed k scores: a RangeError when none is left. */
+function* removed(fn: string, r: number, stage: Stage, row: RowState, y: number, k: number): Program {
+  if (row.finite >= 0) row.finite -= k;
+  if (row.finite === 0) emptied(fn, r, stage);
+  if (row.finite < 0 && k > 0) yield* left(fn, r, stage, row, y);
+}
+
+/** A compact row made whole again (the id stages index the whole row). */
+function* dense(row: Row, V: number, y: number, ids: number): Program {
+  if (!row.compact) return;
+  yield ["samplingExpand", V, y, ids, row.n, -Infinity];
+  row.n = V;
+  row.compact = false;
+}
+
+/** The program of row r of V logits at x (dtype: the kernels' code): the chain into the scores at y,
+ *  checked in the same pass that loads them (first alone when `careful`: y is the caller's memory,
+ *  written only once the row is known good), with the op's calls before and after the stages.
+ *  Errors name the row. */
+function* chainRow(
   fn: string,
   c: Chain,
   p: Params,
+  m: Lane,
   r: number,
   x: number,
   y: number,
@@ -173,36 +253,20 @@ function chainRow(
   ws: number,
   heap: Heap,
   careful: boolean,
-  lse: boolean,
-  compactAfter: boolean,
-  raw: (y: number) => void,
-): Row {
+  op: RowOp,
+): Program {
   const V = c.vocab;
   // A top-p first takes the exps it needs from this pass (and the logsumexp is made of them).
   const exps = c.stages[0] === "topP";
-  const flags = FLAGS.PREPARE_WRITE | (lse ? FLAGS.PREPARE_LOGSUMEXP : 0) | (exps ? FLAGS.PREPARE_EXPS : 0);
-  let bad = e.samplingPrepare(V, x, y, dtype, careful ? 0 : flags, p.prepared, ws);
-  if (careful && bad === -1) bad = e.samplingPrepare(V, x, y, dtype, flags, p.prepared, ws);
+  const flags = FLAGS.PREPARE_WRITE | (op.lse ? FLAGS.PREPARE_LOGSUMEXP : 0) | (exps ? FLAGS.PREPARE_EXPS : 0);
+  let bad = yield ["samplingPrepare", V, x, y, dtype, careful ? 0 : flags, m.prepared, ws];
+  if (careful && bad === -1) bad = yield ["samplingPrepare", V, x, y, dtype, flags, m.prepared, ws];
   if (bad === -2) throw new RangeError(`${fn}: row ${r} has no token: every logit is −Infinity`);
   if (bad >= 0) throw new RangeError(`${fn}: logits[${r}, ${bad}] is ${logitAt(heap, x, bad, dtype)}; logits must be finite or −Infinity`);
-  raw(y);
-  // How many scores are finite while only the id stages (which say how many they remove) have run;
-  // −1 once another stage has.
-  let finite = heap.viewFor(4)[p.prepared / 4 + 1]!;
-  const row: Row = { n: V, compact: false };
-  const empty = (stage: Stage) => {
-    throw new RangeError(`${fn}: row ${r} has no token left after ${stage}: every score is −Infinity`);
-  };
-  const removed = (stage: Stage, k: number) => {
-    if (finite >= 0) finite -= k;
-    if (finite === 0 || (finite < 0 && k > 0 && e.maxPass(row.n, y) === -Infinity)) empty(stage);
-  };
-  const dense = () => {
-    if (!row.compact) return;
-    e.samplingExpand(V, y, p.ids, row.n, -Infinity);
-    row.n = V;
-    row.compact = false;
-  };
+  yield* op.raw(c, p, m, r, y, ws);
+  // The helpers that call kernels are module-level generators: a generator function made per row
+  // costs V8 microseconds a row, more than the rest of the row's JS.
+  const row: RowState = { n: V, compact: false, finite: heap.viewFor(4)[m.prepared / 4 + 1]! };
   // The compact rows take top-k and what follows it: with minTokensToKeep > 1 some warpers rank the
   // removed tokens too, so the rows stay whole then.
   const compacting = c.minTokensToKeep === 1;
@@ -214,74 +278,88 @@ function chainRow(
     const n = row.n;
     switch (stage) {
       case "logitBias":
-        dense();
-        removed(stage, e.samplingAdd(y, p.biasIds, p.biasValues, c.bias.length));
+        yield* dense(row, V, y, m.ids);
+        yield* removed(fn, r, stage, row, y, yield ["samplingAdd", y, p.biasIds, p.biasValues, c.bias.length]);
         break;
       case "suppressTokens":
-        dense();
-        removed(stage, e.samplingAdd(y, p.suppressIds, p.suppressValues, c.suppress.length));
+        yield* dense(row, V, y, m.ids);
+        yield* removed(fn, r, stage, row, y, yield ["samplingAdd", y, p.suppressIds, p.suppressValues, c.suppress.length]);
         break;
       case "allowedMask":
-        dense();
-        removed(stage, e.samplingMask(V, y, p.mask + 4 * r * Math.ceil(V / 32)));
+        yield* dense(row, V, y, m.ids);
+        yield* removed(fn, r, stage, row, y, yield ["samplingMask", V, y, p.mask + 4 * r * Math.ceil(V / 32)]);
         break;
       case "penalties": {
-        dense();
+        yield* dense(row, V, y, m.ids);
         const [ids, counts, k] = p.penalties[r]!;
-        removed(stage, e.samplingPenalties(y, ids, counts, k, c.repetitionPenalty, c.frequencyPenalty, c.presencePenalty));
+        yield* removed(
+          fn,
+          r,
+          stage,
+          row,
+          y,
+          yield ["samplingPenalties", y, ids, counts, k, c.repetitionPenalty, c.frequencyPenalty, c.presencePenalty],
+        );
         break;
       }
       case "temperature":
-        finite = -1;
+        row.finite = -1;
         if (compacting && !row.compact && c.temperature > 0 && stages[i + 1] === "topK") {
           deferred = c.temperature;
           break;
         }
-        if (e.samplingTemperature(n, y, c.temperature) === -Infinity) empty(stage);
+        if ((yield ["samplingTemperature", n, y, c.temperature]) === -Infinity) emptied(fn, r, stage);
         break;
       case "topK":
-        finite = -1;
+        row.finite = -1;
         if (compacting && !row.compact) {
-          row.n = e.samplingTopKCompact(V, y, c.topK, c.minTokensToKeep, deferred, p.ids, ws);
+          row.n = yield ["samplingTopKCompact", V, y, c.topK, c.minTokensToKeep, deferred, m.ids, ws];
           row.compact = true;
-          if (deferred !== 1 && e.maxPass(row.n, y) === -Infinity) empty("temperature");
+          if (deferred !== 1) yield* left(fn, r, "temperature", row, y);
           deferred = 1;
-        } else e.samplingTopK(n, y, c.topK, c.minTokensToKeep, ws);
+        } else yield ["samplingTopK", n, y, c.topK, c.minTokensToKeep, ws];
         break;
       case "topP":
-        finite = -1;
-        e.samplingTopP(n, y, c.topP, c.minTokensToKeep, exps && i === 0 ? 1 : 0, ws);
+        row.finite = -1;
+        yield ["samplingTopP", n, y, c.topP, c.minTokensToKeep, exps && i === 0 ? 1 : 0, ws];
         break;
       case "minP":
-        finite = -1;
-        e.samplingMinP(n, y, c.minP, c.minTokensToKeep, ws);
+        row.finite = -1;
+        yield ["samplingMinP", n, y, c.minP, c.minTokensToKeep, ws];
         break;
       case "typicalP":
-        finite = -1;
-        e.samplingTypicalP(n, y, c.typicalP, c.minTokensToKeep, ws);
+        row.finite = -1;
+        yield ["samplingTypicalP", n, y, c.typicalP, c.minTokensToKeep, ws];
         break;
       case "epsilonCutoff":
-        finite = -1;
-        e.samplingEpsilon(n, y, c.epsilon, 0, c.minTokensToKeep, ws);
+        row.finite = -1;
+        yield ["samplingEpsilon", n, y, c.epsilon, 0, c.minTokensToKeep, ws];
         break;
       case "etaCutoff":
-        finite = -1;
-        e.samplingEpsilon(n, y, c.eta, 1, c.minTokensToKeep, ws);
+        row.finite = -1;
+        yield ["samplingEpsilon", n, y, c.eta, 1, c.minTokensToKeep, ws];
         break;
     }
   }
   // After a truncation the row is mostly −Infinity: what reads it next (the draw, the softmax) takes
   // the kept scores only.
-  if (compactAfter && !row.compact && truncated) {
-    row.n = e.samplingCompact(V, y, p.ids);
+  if (op.compact && !row.compact && truncated) {
+    row.n = yield ["samplingCompact", V, y, m.ids];
     row.compact = true;
   }
-  return row;
+  yield* op.finish(c, p, m, r, x, y, row, ws, dtype);
 }
 
-/** The checks and the rows of one call: `raw` sees each row before the chain (its logsumexp computed
- *  when `lse`), `row` each row after it (r, x, y, its compact or whole scores, ws); `compact`: a
- *  truncated row goes to `row` compacted. */
+/** Rows in flight per worker in a split call, each in a lane of its own (a workspace of 32 bytes per
+ *  logit, its ids and slots): a worker's batch holds the next large call of each, so that it waits
+ *  less for the calling thread between them. As many as LANE_BYTES holds, at most WORKER_LANES. */
+const WORKER_LANES = 2;
+const LANE_BYTES = 16 << 20;
+
+/** The checks and the rows of one call: `output` makes the scores' place once the chain is checked,
+ *  `top` says how many top tokens a row keeps; then every row runs chainRow with the op's calls, on
+ *  the calling thread through its window, or split over a threaded instance's threads (a Promise
+ *  only when split in an async call). */
 function stream(
   ctx: Context,
   fn: string,
@@ -291,23 +369,25 @@ function stream(
   allowed: readonly string[],
   output: (c: Chain, input: { name: string; place: DataPlace }) => OperandPlace,
   top: (c: Chain) => number,
-  lse: boolean,
-  compact: boolean,
-  raw: (c: Chain, p: Params, r: number, y: number, ws: number) => void,
-  row: (c: Chain, p: Params, r: number, x: number, y: number, scores: Row, ws: number, dtype: number) => void,
-): void {
+  op: RowOp,
+): void | Promise<void> {
   const { place, dtype, bytes } = logitsOf(ctx, fn, logits, options);
   const c = checkChain(fn, lengthOf(place), shape, options, allowed);
-  const out = output(c, { name: "logits", place });
-  const p = paramsOf(ctx, fn, c, top(c));
+  // The bytes the logits cover, for the overlap checks: a place in wasm memory counts 4-byte elements.
+  const covers = bytes === 2 && place.kind === "wasm" ? { ...place, length: Math.ceil(place.length / 2) } : place;
+  const out = output(c, { name: "logits", place: covers });
   const V = c.vocab;
+  // The caller's own memory as the scores (an alloc() buffer): written only once a row is checked.
+  const careful = out.kind === "wasm";
+  const e = ctx.exports,
+    heap = ctx.heap;
+  if (ctx.pool && splitsJob(ctx, c.rows, V, 1)) return splitRows(ctx, fn, c, place, out, dtype, bytes, top(c), op);
+  const p = paramsOf(ctx, fn, c, top(c), 1, { ws: 0, x: 0, y: 0 });
+  const m = p.lanes[0]!;
   const operands: Operand[] = [
     { place, full: true, bytes, read: true, write: false },
     { place: out, full: true, bytes: 4, read: false, write: out.kind !== "temp", over: bytes === 4 ? 0 : undefined },
   ];
-  // The caller's own memory as the scores (an alloc() buffer): written only once a row is checked.
-  const careful = out.kind === "wasm";
-  const e = ctx.exports;
   let done = 0;
   try {
     ctx.window.run({
@@ -320,12 +400,8 @@ function stream(
       kernel: (rows, _d, _i, ptrs, ws) => {
         for (let i = 0; i < rows; i++) {
           const x = ptrs[0]! + bytes * V * i,
-            y = ptrs[1]! + 4 * V * i,
-            r = done + i;
-          const scores = chainRow(e, fn, c, p, r, x, y, dtype, ws, ctx.heap, careful && x !== y, lse, compact, (yr) =>
-            raw(c, p, r, yr, ws),
-          );
-          row(c, p, r, x, y, scores, ws, dtype);
+            y = ptrs[1]! + 4 * V * i;
+          run(e, chainRow(fn, c, p, m, done + i, x, y, dtype, ws, heap, careful && x !== y, op));
         }
         done += rows;
       },
@@ -335,11 +411,90 @@ function stream(
   }
 }
 
+/** The rows of a call split over the threads (programs.ts): each lane holds one row at a time, its
+ *  logits and scores in the caller's memory or in the lane's slots, which the calling thread fills
+ *  from JS arrays before the row's first call and copies out after its last (a worker cannot see JS
+ *  arrays), as the window would. */
+function splitRows(
+  ctx: Context,
+  fn: string,
+  c: Chain,
+  place: DataPlace,
+  out: OperandPlace,
+  dtype: number,
+  bytes: 2 | 4,
+  top: number,
+  op: RowOp,
+): void | Promise<void> {
+  const pool = ctx.pool!,
+    heap = ctx.heap,
+    V = c.vocab;
+  // A JS result over float32 JS logits is computed over their copy, as in the window (`over`).
+  const yOverX = out.kind === "js" && place.kind === "js" && bytes === 4;
+  const room = {
+    ws: ctx.exports.samplingWorkspaceBytes(V),
+    x: place.kind === "js" ? bytes * V : 0,
+    y: out.kind === "wasm" || yOverX ? 0 : 4 * V,
+  };
+  const laneBytes = room.ws + room.x + room.y + 4 * V + 4 * top + 64;
+  const lanes = Math.max(1, Math.min(WORKER_LANES, Math.floor(LANE_BYTES / laneBytes)));
+  const p = paramsOf(ctx, fn, c, top, 1 + pool.workers.length * lanes, room);
+  const careful = out.kind === "wasm";
+  const task = new SplitRows(fn, c, p, place, out, dtype, bytes, yOverX, careful, heap, op);
+  return split(pool, ctx.exports, task, lanes, !ctx.async);
+}
+
+/** processLogits' rows (the scores made whole again) and samplingProbs' (their softmax, 0 where removed). */
+class ChainRows implements RowOp {
+  readonly lse = false;
+  constructor(readonly compact: boolean) {}
+  *raw(): Program {}
+  *finish(c: Chain, _p: Params, m: Lane, _r: number, _x: number, y: number, scores: Row, ws: number): Program {
+    if (this.compact) yield ["softmax", 1, scores.n, 1, y, y, 1, 0, ws];
+    if (scores.compact) yield ["samplingExpand", c.vocab, y, m.ids, scores.n, this.compact ? 0 : -Infinity];
+  }
+}
+const SCORES = new ChainRows(false),
+  PROBS = new ChainRows(true);
+
+/** A split call's rows: each row's program fills its lane from JS data, runs the chain, copies out. */
+class SplitRows implements RowTask {
+  readonly rows: number;
+  constructor(
+    readonly fn: string,
+    readonly c: Chain,
+    readonly p: Params,
+    readonly place: DataPlace,
+    readonly out: OperandPlace,
+    readonly dtype: number,
+    readonly bytes: 2 | 4,
+    readonly yOverX: boolean,
+    readonly careful: boolean,
+    readonly heap: Heap,
+    readonly op: RowOp,
+  ) {
+    this.rows = c.rows;
+  }
+  *row(r: number, lane: number): Program {
+    const { c, p, place, out, bytes, heap } = this,
+      V = c.vocab,
+      m = p.lanes[lane]!;
+    let x = m.x;
+    if (place.kind === "wasm") x = place.ptr + bytes * V * r;
+    else heap.view(place.array).set(place.array.subarray(r * V, (r + 1) * V), x / bytes);
+    const y = out.kind === "wasm" ? out.ptr + 4 * V * r : this.yOverX ? x : m.y;
+    yield* chainRow(this.fn, c, p, m, r, x, y, this.dtype, m.ws, heap, this.careful && x !== y, this.op);
+    if (out.kind === "js") out.array.set(heap.f32.subarray(y / 4, y / 4 + V), r * V);
+  }
+  release(): void {
+    this.p.release();
+  }
+}
+
 function chainOp(fn: string, probs: boolean): ChainOp {
   return defineOp<ChainOp>(fn, (ctx, logits, shape, options) => {
     let result: Output | undefined;
-    const e = ctx.exports;
-    stream(
+    const done = stream(
       ctx,
       fn,
       logits,
@@ -352,15 +507,9 @@ function chainOp(fn: string, probs: boolean): ChainOp {
         return o.place;
       },
       () => 0,
-      false,
-      probs,
-      () => {},
-      (c, p, _r, _x, y, scores, ws) => {
-        if (probs) e.softmax(1, scores.n, 1, y, y, 1, 0, ws);
-        if (scores.compact) e.samplingExpand(c.vocab, y, p.ids, scores.n, probs ? 0 : -Infinity);
-      },
+      probs ? PROBS : SCORES,
     );
-    return result as Output;
+    return whenDone(done, () => result as Output);
   });
 }
 
@@ -385,6 +534,47 @@ export const processLogits = chainOp("processLogits", false);
  */
 export const samplingProbs = chainOp("samplingProbs", true);
 
+/** sample's rows: the top raw tokens before the stages, the draw after them. */
+class DrawRows implements RowOp {
+  readonly lse = true;
+  readonly compact = true;
+  // set once the options are checked (stream's `output`)
+  n = 0;
+  u!: Float64Array;
+  tokens!: Int32Array;
+  logprobs!: Float32Array;
+  rawLogprobs!: Float32Array;
+  topTokens!: Int32Array;
+  topLogprobs!: Float32Array;
+  constructor(readonly heap: Heap) {}
+  /** log_softmax's normalizer of the row samplingPrepare loaded into lane m. */
+  lseOf(m: Lane): number {
+    return this.heap.f32[m.prepared / 4 + 2]!;
+  }
+  // the row as float32 logits, before the chain: the top tokens
+  *raw(c: Chain, _p: Params, m: Lane, r: number, y: number, ws: number): Program {
+    const n = this.n;
+    if (n === 0) return;
+    yield ["samplingTopTokens", c.vocab, y, n, m.results + 8, ws];
+    const lse = this.lseOf(m),
+      f32 = this.heap.f32,
+      i32 = this.heap.viewFor(4) as Int32Array;
+    for (let k = 0; k < n; k++) {
+      const j = i32[(m.results + 8) / 4 + k]!;
+      this.topTokens[r * n + k] = j;
+      this.topLogprobs[r * n + k] = f32[y / 4 + j]! - lse;
+    }
+  }
+  *finish(_c: Chain, _p: Params, m: Lane, r: number, x: number, y: number, scores: Row, ws: number, dtype: number): Program {
+    const heap = this.heap;
+    let t = yield ["samplingDraw", scores.n, y, this.u[r]!, m.results, ws];
+    if (scores.compact) t = heap.viewFor(4)[m.ids / 4 + t]!;
+    this.tokens[r] = t;
+    this.logprobs[r] = heap.viewFor(8)[m.results / 8]!;
+    this.rawLogprobs[r] = logitAt(heap, x, t, dtype) - this.lseOf(m);
+  }
+}
+
 /**
  * Draws one token per row from samplingProbs' distribution, in float64 over the kept set, with a seed
  * (the same tokens in every build and engine) or the caller's random(). Returns the tokens, their
@@ -395,17 +585,8 @@ export const samplingProbs = chainOp("samplingProbs", true);
  * const { tokens, logprobs } = sample(logits, [1, V], { temperature: 0.8, topK: 50, topP: 0.9, seed: 42 });
  */
 export const sample = defineOp<SampleOp>("sample", (ctx, logits, shape, options) => {
-  let tokens = new Int32Array(0),
-    logprobs = new Float32Array(0),
-    rawLogprobs = new Float32Array(0),
-    topTokens = new Int32Array(0),
-    topLogprobs = new Float32Array(0),
-    u: Float64Array = new Float64Array(0),
-    n = 0;
-  const e = ctx.exports,
-    heap = ctx.heap;
-  let lse = 0;
-  stream(
+  const d = new DrawRows(ctx.heap);
+  const done = stream(
     ctx,
     "sample",
     logits,
@@ -413,43 +594,25 @@ export const sample = defineOp<SampleOp>("sample", (ctx, logits, shape, options)
     options,
     SAMPLE_ALLOWED,
     (c) => {
-      const d = checkDraws("sample", options, c.vocab);
-      n = d.topLogprobs;
-      u = uniforms("sample", c.rows, d.seed, d.random);
-      tokens = new Int32Array(c.rows);
-      logprobs = new Float32Array(c.rows);
-      rawLogprobs = new Float32Array(c.rows);
-      topTokens = new Int32Array(c.rows * n);
-      topLogprobs = new Float32Array(c.rows * n);
+      const draws = checkDraws("sample", options, c.vocab);
+      const n = draws.topLogprobs;
+      d.n = n;
+      d.u = uniforms("sample", c.rows, draws.seed, draws.random);
+      d.tokens = new Int32Array(c.rows);
+      d.logprobs = new Float32Array(c.rows);
+      d.rawLogprobs = new Float32Array(c.rows);
+      d.topTokens = new Int32Array(c.rows * n);
+      d.topLogprobs = new Float32Array(c.rows * n);
       return { kind: "temp" };
     },
-    () => n,
-    true,
-    true,
-    // the row as float32 logits, before the chain: log_softmax's normalizer and the top tokens
-    (c, p, r, y, ws) => {
-      lse = heap.f32[p.prepared / 4 + 2]!;
-      if (n === 0) return;
-      e.samplingTopTokens(c.vocab, y, n, p.results + 8, ws);
-      const f32 = heap.f32,
-        i32 = heap.viewFor(4) as Int32Array;
-      for (let k = 0; k < n; k++) {
-        const j = i32[(p.results + 8) / 4 + k]!;
-        topTokens[r * n + k] = j;
-        topLogprobs[r * n + k] = f32[y / 4 + j]! - lse;
-      }
-    },
-    (_c, p, r, x, y, scores, ws, dtype) => {
-      let t = e.samplingDraw(scores.n, y, u[r]!, p.results, ws);
-      if (scores.compact) t = heap.viewFor(4)[p.ids / 4 + t]!;
-      tokens[r] = t;
-      logprobs[r] = heap.viewFor(8)[p.results / 8]!;
-      rawLogprobs[r] = logitAt(heap, x, t, dtype) - lse;
-    },
+    () => d.n,
+    d,
   );
-  const result: SampleResult = { tokens, logprobs, rawLogprobs };
-  if (n > 0) result.top = { tokens: topTokens, logprobs: topLogprobs };
-  return result;
+  return whenDone(done, () => {
+    const result: SampleResult = { tokens: d.tokens, logprobs: d.logprobs, rawLogprobs: d.rawLogprobs };
+    if (d.n > 0) result.top = { tokens: d.topTokens, logprobs: d.topLogprobs };
+    return result;
+  });
 });
 
 /** Logit t of the row at x, as a number. */
