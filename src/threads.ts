@@ -4,10 +4,8 @@
 // through that thread's own windows in the shared memory; the calling thread copies every JS operand
 // in and out (workers cannot see JS arrays) and, for a worker's chunk, records the kernel calls into
 // that worker's mailbox instead of making them (worker.ts runs them). A worker has two windows, so
-// that the calling thread copies one chunk while the worker computes the other; and since the calling
-// thread copies for everyone, its own range is smaller by what the copying costs (measured per kind
-// of job, as the time of its copies over that of the kernels). Rows are independent, so the results
-// are those of one thread to the bit, however the rows are shared.
+// that the calling thread copies one chunk while the worker computes the other. Rows are independent,
+// so the results are those of one thread to the bit.
 // A job of fewer inner == 1 rows than threads, each long enough, is split into column ranges instead,
 // row by row: each range starts at a multiple of SUM_BLOCK, and the op's phases (Job.columns, e.g. max,
 // then exps and sum parts, then the output) run over every range at once, the calling thread merging
@@ -23,19 +21,17 @@ import { ACK, CONTROL_WORDS, DONE, FAILED, HOLD, SEQ, WORKER_SOURCE, type Worker
  * costs about as much as the kernels spend on that many elements (how it was measured: README,
  * "Threads"). An object so that tests can lower it to split small shapes.
  */
-export const SPLIT: { minElements: number; minColumns: number; copyRatio: number | undefined } = {
+export const SPLIT = {
   minElements: 1 << 16,
   /** A row of fewer elements is never split into column ranges (nor one of at most SHORT_ROW, which
    *  takes the lanes kernels' path). */
   minColumns: 1 << 16,
-  /** Overrides the measured copy ratios (ownFraction) when set: tests use it to vary the calling
-   *  thread's share from nothing to an equal one. */
-  copyRatio: undefined,
 };
 
-/** Float64s in a mailbox's batch: calls, their arguments, and at the end the batch's time and the
- *  calls' return values. */
+/** Float64s in a mailbox's batch: calls, their arguments, and at the end their return values. */
 export const BATCH_DOUBLES = 1024;
+/** How long a synchronous wait for a worker looks for its result before it sleeps (ms). */
+const SPIN_MS = 2;
 /** How long a wait sleeps between looks at whether its worker is still there (ms). */
 const WAIT_SLICE_MS = 50;
 /** A worker that has not started a batch this long after it was posted is taken for dead (ms): an
@@ -80,26 +76,10 @@ interface Share {
   ready: Chunk | undefined;
 }
 
-/** What a split job measured, for the next one's shares: the calling thread's copying (ms and outer
- *  slices) and the kernels' time (ms and slices, the workers' own clocks included). */
-interface Clock {
-  copyMs: number;
-  copied: number;
-  kernelMs: number;
-  computed: number;
-}
-
-/** The calling thread's copying time over the kernels' time for the same slices, before any job of a
- *  kind has measured it: about what softmax from Float32Arrays takes into a shared memory. */
-const COPY_RATIO = 0.35;
-
 export class Pool {
   /** Windows of the workers, two each (the calling thread's is the instance's own). */
   private readonly windows: Window[][];
   private readonly recorders: KernelExports[];
-  /** Per kind of job (its function's name): the calling thread's copying time over the kernels' time,
-   *  per outer slice, as measured (see share()). */
-  private readonly copyRatios = new Map<string, number>();
   private disposed = false;
 
   constructor(
@@ -317,16 +297,14 @@ export class Pool {
    *  that is done it waits for them. Yields the worker to wait for. */
   private *steps(job: Job): Generator<Worker, void, void> {
     const shares: Share[] = [];
-    const clock: Clock = { copyMs: 0, copied: 0, kernelMs: 0, computed: 0 };
-    let ok = false;
     try {
       this.share(job, shares);
       const own = shares[0]!,
         workers = shares.slice(1);
       for (const s of workers) {
-        this.prepare(s, clock);
+        this.prepare(s);
         this.launch(s);
-        this.prepare(s, clock);
+        this.prepare(s);
       }
       for (;;) {
         let busy = false;
@@ -340,21 +318,18 @@ export class Pool {
             yield w;
           }
           const done = s.pending;
-          clock.kernelMs += elapsedOf(w);
-          clock.computed += done.c;
           s.pending = undefined;
           this.launch(s);
           const ch = s.chunks[done.slot];
-          if (ch) this.timed(clock, 0, () => s.windows[done.slot]!.drain(ch, done.o0, done.c));
-          this.prepare(s, clock);
+          if (ch) s.windows[done.slot]!.drain(ch, done.o0, done.c);
+          this.prepare(s);
         }
         if (mine) {
-          this.runOwn(own, clock);
+          this.runOwn(own);
           busy = true;
         }
         if (!busy) break;
       }
-      ok = true;
     } finally {
       // On an error, no worker may still be writing when the call returns.
       for (const s of shares) {
@@ -365,38 +340,16 @@ export class Pool {
         if (s.ws) this.heap.release(s.ws);
         for (const w of s.windows) w.shrink();
       }
-      if (ok) this.learn(job, clock);
     }
   }
 
-  /** How much of a job of this kind the calling thread takes when it also copies every slice in and
-   *  out: from the measured ratio r of its copying to the kernels' time, the share f that ends its
-   *  copying plus its own kernels with the workers' kernels, f + r = (1 − f)/(n − 1), so
-   *  f = (1 − (n − 1)·r)/n, and 1/n when nothing is copied. */
-  private ownFraction(job: Job): number {
-    const n = this.threads;
-    if (inMemory(job)) return 1 / n;
-    const r = SPLIT.copyRatio ?? this.copyRatios.get(kindOf(job)) ?? COPY_RATIO;
-    return Math.max(0, (1 - (n - 1) * r) / n);
-  }
-
-  /** Keeps what the job measured for the next one of its kind (a running mean, so that one slow call
-   *  does not move the split much). */
-  private learn(job: Job, clock: Clock): void {
-    if (inMemory(job) || clock.copied === 0 || clock.computed === 0 || clock.kernelMs <= 0) return;
-    const r = clock.copyMs / clock.copied / (clock.kernelMs / clock.computed);
-    if (!Number.isFinite(r)) return;
-    const kind = kindOf(job),
-      was = this.copyRatios.get(kind);
-    this.copyRatios.set(kind, was === undefined ? r : 0.5 * was + 0.5 * r);
-  }
-
   /** The job's shares, the calling thread's first, into `shares` one by one (so that a failure to make
-   *  room for one still frees the others): the calling thread takes ownFraction of the outer slices
-   *  (none when copying is all it has time for), the workers equal parts of the rest. */
+   *  room for one still frees the others): about equal parts of the outer slices. (A smaller part for
+   *  the calling thread, which also copies every worker's JS data, measured no faster: README,
+   *  "Threads".) */
   private share(job: Job, shares: Share[]): void {
     const workers = Math.min(this.workers.length, job.outer);
-    const mine = Math.min(job.outer, Math.round(job.outer * this.ownFraction(job)));
+    const mine = Math.floor(job.outer / (workers + 1));
     const bounds = [0, mine];
     for (let t = 1; t <= workers; t++) bounds.push(mine + Math.floor(((job.outer - mine) * t) / workers));
     for (let t = 0; t + 1 < bounds.length; t++) {
@@ -415,7 +368,7 @@ export class Pool {
   }
 
   /** Fills a worker share's next chunk into its free slot (the whole share, in memory, needs none). */
-  private prepare(s: Share, clock: Clock): void {
+  private prepare(s: Share): void {
     if (s.ready || s.next >= s.job.outer) return;
     const o0 = s.next;
     if (!s.chunks.length) {
@@ -426,7 +379,7 @@ export class Pool {
     const slot = s.pending ? 1 - s.pending.slot : 0;
     const ch = s.chunks[slot]!;
     const c = Math.min(ch.per, s.job.outer - o0);
-    this.timed(clock, c, () => s.windows[slot]!.fill(ch, o0, c));
+    s.windows[slot]!.fill(ch, o0, c);
     s.ready = { o0, c, slot };
     s.next = o0 + c;
   }
@@ -454,11 +407,10 @@ export class Pool {
   }
 
   /** Runs the calling thread's next chunk (or its whole share, in memory). */
-  private runOwn(s: Share, clock: Clock): void {
+  private runOwn(s: Share): void {
     const { job } = s;
     const o0 = s.next;
     const window = s.windows[0]!;
-    const t0 = now();
     if (!s.chunks.length) {
       job.kernel(
         job.outer,
@@ -474,25 +426,9 @@ export class Pool {
     const ch = s.chunks[0]!;
     const c = Math.min(ch.per, job.outer - o0);
     window.fill(ch, o0, c);
-    const t1 = now();
     job.kernel(c, job.dim, job.inner, ch.ptrs, ch.ws, window.exports);
-    const t2 = now();
     window.drain(ch, o0, c);
-    const t3 = now();
-    clock.copyMs += t1 - t0 + (t3 - t2);
-    clock.copied += c;
-    clock.kernelMs += t2 - t1;
-    clock.computed += c;
     s.next = o0 + c;
-  }
-
-  /** Runs a copy (in or out) of outer slices, adding its time to the clock and `c` to the slices
-   *  copied (counted once, when they are copied in). */
-  private timed(clock: Clock, c: number, f: () => unknown): void {
-    const t0 = now();
-    f();
-    clock.copyMs += now() - t0;
-    clock.copied += c;
   }
 
   private drive(steps: Generator<Worker, void, void>): void {
@@ -520,12 +456,6 @@ export class Pool {
       r = steps.next();
     }
   }
-}
-
-/** A job's kind, for what the pool learns about it: its function, and where each operand is. */
-function kindOf(job: Job): string {
-  const label = job.label();
-  return `${label.slice(0, label.indexOf(":"))}|${job.operands.map((op) => `${op.place.kind}${op.bytes}`).join(",")}`;
 }
 
 /** The float64 sum of a split row's parts (assembly/rows.ts, rowExpSum's `record`), range r's
@@ -561,12 +491,7 @@ interface Recorder {
 /** The return value of call `c` (0-based) of the worker's last finished batch (0 for a kernel that
  *  returns nothing). */
 export function resultOf(w: Worker, c: number): number {
-  return w.batch[BATCH_DOUBLES - 2 - c]!;
-}
-
-/** How long the worker's last finished batch took, by its own clock (ms). */
-function elapsedOf(w: Worker): number {
-  return w.batch[BATCH_DOUBLES - 1]!;
+  return w.batch[BATCH_DOUBLES - 1 - c]!;
 }
 
 /** Stands in for a worker's instance: each kernel call is written into its mailbox's batch (a
@@ -583,7 +508,7 @@ function recorder(w: Worker, exports: KernelExports): KernelExports {
   };
   KERNEL_NAMES.forEach((name, index) => {
     r[name] = (...args: number[]) => {
-      if (at + 2 + args.length > BATCH_DOUBLES - 2 - batch[0]!)
+      if (at + 2 + args.length > BATCH_DOUBLES - 1 - batch[0]!)
         throw new Error("simdmax: internal error: a chunk's kernel calls overflow the worker's batch");
       batch[at] = index;
       batch[at + 1] = args.length;
@@ -613,9 +538,15 @@ function stopped(w: Worker, since: number): string | undefined {
 }
 
 function waitFor(w: Worker): void {
-  // The worker usually finishes about when the calling thread has done its own share: look a while
-  // (some tens of microseconds) before sleeping, which would cost a wake-up.
-  for (let spin = 0; spin < 16384 && Atomics.load(w.control, DONE) !== w.seq; spin++);
+  // The worker usually finishes within a chunk's time of when the calling thread starts waiting (it
+  // has done its own share, or its copies for the next chunk): look for it up to SPIN_MS before
+  // sleeping. A sleep costs a wake-up, and on Linux a sleeping thread may be woken on the core of the
+  // thread that notifies it, where it waits for that one's time slice: with double-buffered chunks
+  // the calling thread waits once per worker chunk, so it would pay that every time.
+  // (The clock is read once every 1024 looks: reading it at every one slowed the worker's kernels by
+  // a third here, a VM where a clock read may leave the guest.)
+  const until = now() + SPIN_MS;
+  for (let k = 1; Atomics.load(w.control, DONE) !== w.seq && ((k & 1023) !== 0 || now() < until); k++);
   const since = now();
   while (Atomics.load(w.control, DONE) !== w.seq) {
     const why = stopped(w, since);

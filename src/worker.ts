@@ -19,8 +19,7 @@ export interface WorkerSetup {
   /** CONTROL_WORDS int32s. */
   control: SharedArrayBuffer;
   /** The batch: [calls, then per call: kernel index, argument count, the arguments] as float64s; the
-   *  worker writes the batch's time (ms, its own clock) into the last double, and call c's return value
-   *  (0 for none) at length − 2 − c. */
+   *  worker writes call c's return value (0 for none) into its last doubles, at length − 1 − c. */
   batch: SharedArrayBuffer;
   /** The kernels' export names, by index. */
   names: readonly string[];
@@ -68,15 +67,13 @@ export function workerMain(port: Port): void {
         if (seq < 0) return;
         Atomics.store(control, ACK, seq);
         const calls = batch[0]!;
-        const t0 = performance.now();
         for (let c = 0, k = 1; c < calls; c++) {
           const f = kernels[batch[k]!]!,
             n = batch[k + 1]!;
           const r = f(...Array.from(batch.subarray(k + 2, k + 2 + n)));
-          batch[batch.length - 2 - c] = typeof r === "number" ? r : 0;
+          batch[batch.length - 1 - c] = typeof r === "number" ? r : 0;
           k += 2 + n;
         }
-        batch[batch.length - 1] = performance.now() - t0;
         last = seq;
         Atomics.store(control, DONE, seq);
         Atomics.notify(control, DONE);

@@ -95,18 +95,11 @@ describe("a threaded instance", () => {
       inPlace: fc.boolean(),
       small: fc.boolean(),
       async: fc.boolean(),
-      // The calling thread's share of a job on arrays: all it would have without copying (0), some,
-      // none (it only copies), or as learned.
-      copyRatio: fc.constantFrom(undefined, 0, 0.4, 5),
-    });
-    afterEach(() => {
-      SPLIT.copyRatio = undefined;
     });
 
     it("softmax family, forward and backward", async () => {
       await fc.assert(
         fc.asyncProperty(shapeArb, async (c) => {
-          SPLIT.copyRatio = c.copyRatio;
           const shape = [3, ...c.dims]; // at least 3 outer slices whatever the axis
           const axis = c.axisPos % shape.length;
           const n = shape.reduce((a, b) => a * b, 1);
@@ -170,14 +163,12 @@ describe("a threaded instance", () => {
         zLoss: fc.constantFrom(undefined, 1e-3),
         logitSoftcap: fc.constantFrom(undefined, 5),
         input: fc.constantFrom("array", "alloc"),
-        copyRatio: fc.constantFrom(undefined, 0, 0.4, 5),
         inPlace: fc.boolean(),
         small: fc.boolean(),
         async: fc.boolean(),
       });
       await fc.assert(
         fc.asyncProperty(caseArb, async (c) => {
-          SPLIT.copyRatio = c.copyRatio;
           const shape = c.inner === 1 ? [c.outer, c.classes] : [c.outer, c.classes, c.inner];
           const axis = 1;
           const P = c.outer * c.inner,
@@ -252,13 +243,11 @@ describe("a threaded instance", () => {
         weight: fc.boolean(),
         labelSmoothing: fc.constantFrom(undefined, 0.1),
         input: fc.constantFrom("array", "alloc"),
-        copyRatio: fc.constantFrom(undefined, 0, 0.4, 5),
         inPlace: fc.boolean(),
         async: fc.boolean(),
       });
       await fc.assert(
         fc.asyncProperty(caseArb, async (c) => {
-          SPLIT.copyRatio = c.copyRatio;
           const shape = c.inner === 1 ? [c.outer, c.classes] : [c.outer, c.classes, c.inner];
           const axis = 1;
           const P = c.outer * c.inner,
