@@ -1,11 +1,12 @@
 // The machine's memory bandwidth at 1, 2, … threads, for the threads section's scaling (bench/threads.mjs):
-// k worker threads each copy their own 32 MiB between two halves of a SharedArrayBuffer (a read and a
-// write per byte, as simdmax's in-place kernels make them), all at once, for about 300 ms; the figure is
+// k worker threads each copy 128 MiB of their own between two halves of a SharedArrayBuffer (more than
+// any cache holds; a read and a write per byte, as simdmax's in-place kernels make them), all at once,
+// for about 300 ms; the figure is
 // the bytes read and written per second by all of them. An op whose one-thread data rate is r1 cannot
 // run faster on k threads than the k-thread bandwidth allows: at most min(k, B(k) / r1) times one thread.
 import { Worker } from "node:worker_threads";
 
-const BYTES = 32 << 20;
+const BYTES = 256 << 20;
 
 const WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");

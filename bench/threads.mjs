@@ -178,7 +178,9 @@ async function scaling(log, rows, counts) {
   log("| --- | --- | --- | --- | --- |");
   const top = counts[counts.length - 1];
   for (const r of rows) {
-    if (r.from !== "alloc" || r.shape[0] * r.shape[1] < 1 << 20) continue;
+    // The in-place ops (8 bytes an element); the others move other amounts.
+    if (r.from !== "alloc" || r.shape[0] * r.shape[1] < 1 << 20 || !["softmax", "logSoftmax", "crossEntropyWithGrad"].includes(r.op))
+      continue;
     const rate = (8 * r.shape[0] * r.shape[1]) / 1e6 / r.ms["1"]; // GB/s
     r.rate = rate;
     log(
