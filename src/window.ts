@@ -184,6 +184,28 @@ export class Window {
 
   /** Points the chunk's operands at outer slices [o0, o0 + c) and copies its JS inputs in. */
   fill(ch: Chunks, o0: number, c: number): void {
+    this.copyIn(ch, o0, c, 0, -1);
+  }
+
+  /** Copies the chunk's JS outputs out (after its kernel ran). */
+  drain(ch: Chunks, o0: number, c: number): void {
+    this.copyOut(ch, o0, c, 0, -1);
+  }
+
+  /** fill() of elements [a, b) of inner == 1 row o (a row split into column ranges, threads.ts);
+   *  operands of one value per row go with the range that starts at 0. An empty range only points
+   *  the operands at the row. */
+  fillRange(ch: Chunks, o: number, a: number, b: number): void {
+    this.copyIn(ch, o, 1, a, b);
+  }
+
+  /** drain() of elements [a, b) of inner == 1 row o, as fillRange. */
+  drainRange(ch: Chunks, o: number, a: number, b: number): void {
+    this.copyOut(ch, o, 1, a, b);
+  }
+
+  /** fill() of slices [o0, o0 + c), or (b ≥ 0) of elements [a, b) of one row (spanOf). */
+  private copyIn(ch: Chunks, o0: number, c: number, a: number, b: number): void {
     const { job, slots, ptrs } = ch;
     const operands = job.operands;
     for (let i = 0; i < operands.length; i++) {
@@ -195,50 +217,15 @@ export class Window {
       else {
         ptrs[i] = ch.base + ch.offsets[owner]!;
         if (owner === i && slots.readers[i] && place.kind === "js") {
-          this.heap.view(place.array).set(part(place.array, o0 * n, (o0 + c) * n), ptrs[i]! / op.bytes);
+          const [from, to] = spanOf(op, n, c, a, b);
+          if (to > from) this.heap.view(place.array).set(part(place.array, o0 * n + from, o0 * n + to), ptrs[i]! / op.bytes + from);
         }
       }
     }
   }
 
-  /** Copies the chunk's JS outputs out (after its kernel ran). */
-  drain(ch: Chunks, o0: number, c: number): void {
-    const { job, slots, ptrs } = ch;
-    const operands = job.operands;
-    for (let i = 0; i < operands.length; i++) {
-      const op = operands[i]!,
-        place = op.place;
-      if (!op.write || place.kind !== "js" || slots.of[i]! < 0 || !slots.firstWriter[i]) continue;
-      const n = perSliceElems(job, op),
-        from = ptrs[i]! / op.bytes;
-      place.array.set(this.heap.view(place.array).subarray(from, from + c * n), o0 * n);
-    }
-  }
-
-  /** fill() of elements [a, b) of inner == 1 row o (a row split into column ranges, threads.ts);
-   *  operands of one value per row go with the range that starts at 0. An empty range only points
-   *  the operands at the row. */
-  fillRange(ch: Chunks, o: number, a: number, b: number): void {
-    const { job, slots, ptrs } = ch;
-    const operands = job.operands;
-    for (let i = 0; i < operands.length; i++) {
-      const op = operands[i]!,
-        owner = slots.of[i]!,
-        place = op.place;
-      const n = perSliceElems(job, op);
-      if (owner < 0) ptrs[i] = (place as { ptr: number }).ptr + o * n * op.bytes;
-      else {
-        ptrs[i] = ch.base + ch.offsets[owner]!;
-        const [from, to] = op.full ? [a, b] : a === 0 && b > a ? [0, n] : [0, 0];
-        if (owner === i && slots.readers[i] && place.kind === "js" && to > from) {
-          this.heap.view(place.array).set(place.array.subarray(o * n + from, o * n + to), ptrs[i]! / op.bytes + from);
-        }
-      }
-    }
-  }
-
-  /** drain() of elements [a, b) of inner == 1 row o, as fillRange. */
-  drainRange(ch: Chunks, o: number, a: number, b: number): void {
+  /** drain() of slices [o0, o0 + c), or (b ≥ 0) of elements [a, b) of one row (spanOf). */
+  private copyOut(ch: Chunks, o0: number, c: number, a: number, b: number): void {
     const { job, slots, ptrs } = ch;
     const operands = job.operands;
     for (let i = 0; i < operands.length; i++) {
@@ -246,10 +233,10 @@ export class Window {
         place = op.place;
       if (!op.write || place.kind !== "js" || slots.of[i]! < 0 || !slots.firstWriter[i]) continue;
       const n = perSliceElems(job, op);
-      const [from, to] = op.full ? [a, b] : a === 0 && b > a ? [0, n] : [0, 0];
+      const [from, to] = spanOf(op, n, c, a, b);
       if (to <= from) continue;
       const at = ptrs[i]! / op.bytes;
-      place.array.set(this.heap.view(place.array).subarray(at + from, at + to), o * n + from);
+      place.array.set(this.heap.view(place.array).subarray(at + from, at + to), o0 * n + from);
     }
   }
 
@@ -429,6 +416,15 @@ function perSliceElems(job: Job, op: Operand): number {
 
 function align16(n: number): number {
   return Math.ceil(n / 16) * 16;
+}
+
+/** Which of a chunk's elements of operand op (n per slice) are copied, from its first: all of its c
+ *  slices (b < 0), or elements [a, b) of its one row (a row split into column ranges), where an
+ *  operand of one value per row goes with the range that starts at 0. */
+function spanOf(op: Operand, n: number, c: number, a: number, b: number): [number, number] {
+  if (b < 0) return [0, c * n];
+  if (op.full) return [a, b];
+  return a === 0 && b > a ? [0, n] : [0, 0];
 }
 
 /** array[from, to), without a new view when that is all of it. */
