@@ -13,7 +13,18 @@
 // These results too are those of one thread to the bit (assembly/softmax.ts, "One long row").
 import { KERNEL_NAMES, type KernelExports, SHORT_ROW, SUM_BLOCK } from "./abi.js";
 import type { Heap } from "./memory.js";
-import { type Chunks, inMemory, isEmpty, type Job, type Operand, type OperandPlace, type Phase, type Row, Window } from "./window.js";
+import {
+  type Chunks,
+  inMemory,
+  isEmpty,
+  pointersOf,
+  type Job,
+  type Operand,
+  type OperandPlace,
+  type Phase,
+  type Row,
+  Window,
+} from "./window.js";
 import { ACK, CONTROL_WORDS, DONE, FAILED, HOLD, SEQ, WORKER_SOURCE, type WorkerSetup } from "./worker.js";
 
 /**
@@ -392,15 +403,7 @@ export class Pool {
     (e as unknown as Recorder).begin();
     const ch = s.chunks[r.slot];
     if (ch) s.job.kernel(r.c, s.job.dim, s.job.inner, ch.ptrs, ch.ws, e);
-    else
-      s.job.kernel(
-        r.c,
-        s.job.dim,
-        s.job.inner,
-        s.job.operands.map((op) => (op.place as { ptr: number }).ptr),
-        s.ws,
-        e,
-      );
+    else s.job.kernel(r.c, s.job.dim, s.job.inner, pointersOf(s.job), s.ws, e);
     s.ready = undefined;
     s.pending = r;
     post(this.workers[s.worker]!);
@@ -412,14 +415,7 @@ export class Pool {
     const o0 = s.next;
     const window = s.windows[0]!;
     if (!s.chunks.length) {
-      job.kernel(
-        job.outer,
-        job.dim,
-        job.inner,
-        job.operands.map((op) => (op.place as { ptr: number }).ptr),
-        s.ws,
-        window.exports,
-      );
+      job.kernel(job.outer, job.dim, job.inner, pointersOf(job), s.ws, window.exports);
       s.next = job.outer;
       return;
     }

@@ -116,8 +116,7 @@ export class Window {
     if (isEmpty(job)) return;
     if (inMemory(job)) {
       // Everything is in wasm memory already: one call, no window.
-      const ptrs: number[] = [];
-      for (const op of job.operands) ptrs.push((op.place as { ptr: number }).ptr);
+      const ptrs = pointersOf(job);
       const ws = this.workspaceFor(job, inner);
       try {
         job.kernel(outer, dim, inner, ptrs, ws, this.exports);
@@ -351,6 +350,13 @@ const SHORT_RUN = 16;
 /** Nothing to read or write. */
 export function isEmpty(job: Job): boolean {
   return job.outer * job.inner === 0 || (job.dim === 0 && job.operands.every((op) => op.full));
+}
+
+/** The operands' byte offsets, for a job whose operands are all in wasm memory (inMemory). */
+export function pointersOf(job: Job): number[] {
+  const ptrs: number[] = [];
+  for (const op of job.operands) ptrs.push((op.place as { ptr: number }).ptr);
+  return ptrs;
 }
 
 /** Every operand is in wasm memory: the kernel runs once over all of it, with no window. */
