@@ -27,6 +27,12 @@
 // @ts-ignore: decorator
 @inline export const KL_LOG_TARGET: i32 = 1;
 
+/** Elements per block of element-wise klDiv's sum: each block's terms are added in order in float64,
+ *  and the blocks' sums then in order by the host, so that any split at block edges (a chunk, a
+ *  thread's rows) gives the same bits. */
+// @ts-ignore: decorator
+@inline export const KL_BLOCK: i32 = 4096;
+
 /** Flags bit of samplingPrepare: write the row as float32 scores to y (else x is only checked). */
 // @ts-ignore: decorator
 @inline export const PREPARE_WRITE: i32 = 1;

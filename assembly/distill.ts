@@ -51,20 +51,25 @@ import {
   return (((<usize>C) << 2) + 15) & ~(<usize>15);
 }
 
-/** PyTorch's kl_div terms over n elements, input log-probabilities: with flags bit 0 (KL_LOG_TARGET)
- *  exp(target)·(target − input), else xlogy(target, target) − target·input (0·log 0 = 0), in float64;
- *  into terms (float64) unless terms = 0; returns their sum. */
-export function klDivPointwise(n: i32, input: usize, target: usize, flags: i32, terms: usize): f64 {
+/** PyTorch's kl_div terms over rows blocks of n elements each (the host's blocks are KL_BLOCK long,
+ *  its last block shorter), input log-probabilities: with flags bit 0 (KL_LOG_TARGET)
+ *  exp(target)·(target − input), else xlogy(target, target) − target·input (0·log 0 = 0), in float64.
+ *  Each block's terms added in order into sums[r] (float64; unless sums = 0), and the terms rounded
+ *  to float32 into terms (unless terms = 0). */
+export function klDivPointwise(rows: i32, n: i32, input: usize, target: usize, flags: i32, sums: usize, terms: usize): void {
   const logTarget = (flags & KL_LOG_TARGET) != 0;
-  let total: f64 = 0;
-  for (let i = 0; i < n; i++) {
-    const t = <f64>load<f32>(at(target, i)),
-      x = <f64>load<f32>(at(input, i));
-    const v = logTarget ? Math.exp(t) * (t - x) : (t == 0 ? 0 : t * Math.log(t)) - t * x;
-    if (terms) store<f64>(at8(terms, i), v);
-    total += v;
+  for (let r = 0, i = 0; r < rows; r++) {
+    let total: f64 = 0;
+    const end = i + n;
+    for (; i < end; i++) {
+      const t = <f64>load<f32>(at(target, i)),
+        x = <f64>load<f32>(at(input, i));
+      const v = logTarget ? Math.exp(t) * (t - x) : (t == 0 ? 0 : t * Math.log(t)) - t * x;
+      if (terms) store<f32>(at(terms, i), <f32>v);
+      total += v;
+    }
+    if (sums) store<f64>(at8(sums, r), total);
   }
-  return total;
 }
 
 /** grad = −(flags bit 0: exp(target), else target)·gradOutput·scale over n elements, gradOutput

@@ -89,5 +89,8 @@ export const SUM_BLOCK = ${constant("SUM_BLOCK")};
 
 /** Rows up to this long take the SIMD builds' lanes kernels: a split row is longer. */
 export const SHORT_ROW = ${constant("SHORT_ROW")};
+
+/** Elements per block of element-wise klDiv's float64 sum (the blocks' sums added in order after). */
+export const KL_BLOCK = ${constant("KL_BLOCK")};
 `;
 await writeFile(new URL("../src/abi.generated.ts", import.meta.url), out);

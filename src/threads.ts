@@ -13,18 +13,7 @@
 // These results too are those of one thread to the bit (assembly/softmax.ts, "One long row").
 import { KERNEL_NAMES, type KernelExports, SHORT_ROW, SUM_BLOCK } from "./abi.js";
 import type { Heap } from "./memory.js";
-import {
-  type Chunks,
-  inMemory,
-  isEmpty,
-  pointersOf,
-  type Job,
-  type Operand,
-  type OperandPlace,
-  type Phase,
-  type Row,
-  Window,
-} from "./window.js";
+import { type Chunks, inMemory, partOf, isEmpty, pointersOf, type Job, type Operand, type Phase, type Row, Window } from "./window.js";
 import { ACK, CONTROL_WORDS, DONE, FAILED, HOLD, SEQ, WORKER_SOURCE, type WorkerSetup } from "./worker.js";
 
 /**
@@ -475,10 +464,7 @@ export function addParts(
 /** Operand op's part for outer slices [a, b) of the job. */
 function slice(job: Job, op: Operand, a: number, b: number): Operand {
   const n = op.full ? job.dim * job.inner : job.inner;
-  const place: OperandPlace = op.place;
-  if (place.kind === "wasm") return { ...op, place: { kind: "wasm", ptr: place.ptr + a * n * op.bytes, length: (b - a) * n } };
-  if (place.kind === "js") return { ...op, place: { kind: "js", array: place.array.subarray(a * n, b * n), fresh: place.fresh } };
-  return op;
+  return partOf(op, a * n, b * n);
 }
 
 interface Recorder {

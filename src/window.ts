@@ -362,6 +362,14 @@ export function pointersOf(job: Job): number[] {
   return ptrs;
 }
 
+/** Operand op's elements [from, to) (a window temp stays a temp). */
+export function partOf(op: Operand, from: number, to: number): Operand {
+  const place = op.place;
+  if (place.kind === "wasm") return { ...op, place: { kind: "wasm", ptr: place.ptr + from * op.bytes, length: to - from } };
+  if (place.kind === "js") return { ...op, place: { kind: "js", array: place.array.subarray(from, to), fresh: place.fresh } };
+  return op;
+}
+
 /** Every operand is in wasm memory: the kernel runs once over all of it, with no window. */
 export function inMemory(job: Job): boolean {
   return job.operands.every((op) => op.place.kind === "wasm");

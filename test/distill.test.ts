@@ -502,4 +502,24 @@ describe("distillation losses: arguments", () => {
       expect(Array.from(inPlace)).toEqual(Array.from(g));
     }
   });
+
+  it("element-wise klDiv over many KL_BLOCK blocks and a shorter last one matches the float64 reference", async () => {
+    // The kernel sums each block of 4096 in order and the blocks' sums are added after: the float64
+    // reference's one sum in element order differs only in float64 rounding (the header's 1e-12).
+    const n = 5 * 4096 + 123;
+    const r = rng(7);
+    const x = Float32Array.from({ length: n }, () => -8 * r()),
+      q = Float32Array.from({ length: n }, (_, i) => (i % 11 === 0 ? 0 : r()));
+    for (const build of BUILDS) {
+      const { normal: m, tiny } = await instances(build);
+      for (const inst of [m, tiny]) {
+        for (const o of [{ reduction: "sum" as const }, { reduction: "mean" as const }, { reduction: "sum" as const, logTarget: true }]) {
+          const t = o.logTarget ? q.map((v) => Math.log(v || 0.5)) : q;
+          const got = inst.klDiv(x, t, [n], o),
+            want = ref.klDiv(x, t, [n], o) as number;
+          expect(Math.abs(got - want), `${build} ${JSON.stringify(o)}: ${got} vs ${want}`).toBeLessThanOrEqual(1e-12 * Math.abs(want));
+        }
+      }
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { availableParallelism } from "node:os";
 import fc from "fast-check";
 import { createSimdmax, type Simdmax } from "../src/index.js";
 import { contextOf } from "../src/instance.js";
+import { KL_BLOCK } from "../src/abi.js";
 import { SPLIT, addParts } from "../src/threads.js";
 import { SUM_BLOCK } from "../src/abi.js";
 import { BUILDS, type BuildName } from "./helpers.js";
@@ -339,6 +340,59 @@ describe("a threaded instance", () => {
         { numRuns: 40 },
       );
     });
+
+    it("element-wise klDiv (log-probability input): loss, backward and fused, blocks of KL_BLOCK over the threads", async () => {
+      // Lengths across KL_BLOCK edges: a job of whole blocks split over the threads, and a shorter last block.
+      const caseArb = fc.record({
+        n: fc.oneof(
+          fc.integer({ min: 1, max: 3 * KL_BLOCK + 50 }),
+          fc.constantFrom(KL_BLOCK - 1, KL_BLOCK, 2 * KL_BLOCK, 2 * KL_BLOCK + 1),
+        ),
+        seed: fc.integer(),
+        reduction: fc.constantFrom("batchmean" as const, "sum" as const, "mean" as const, "none" as const),
+        logTarget: fc.boolean(),
+        input: fc.constantFrom("array", "alloc"),
+        inPlace: fc.boolean(),
+        async: fc.boolean(),
+        small: fc.boolean(),
+      });
+      await fc.assert(
+        fc.asyncProperty(caseArb, async (c) => {
+          const shape = [c.n];
+          // Log-probabilities in (−8, 0] (and a −Infinity); targets in [0, 1) (some exactly 0) or their logs.
+          const x = data(c.n, c.seed, true).map((v) => -Math.abs(v));
+          const q = data(c.n, c.seed + 1).map((v, i) => (i % 7 === 3 ? 0 : Math.abs(v) / 8));
+          const t = c.logTarget ? q.map(Math.log) : q;
+          const opts = { reduction: c.reduction, logTarget: c.logTarget };
+          const got: (number | Float32Array)[][] = [];
+          for (const m of [one, c.small ? mtSmall : mt]) {
+            let input: Float32Array | ReturnType<Simdmax["alloc"]> = x.slice();
+            if (c.input === "alloc") {
+              const b = m.alloc(c.n);
+              b.array.set(x);
+              input = b;
+            }
+            const out = c.inPlace ? input : undefined;
+            const threaded = m !== one;
+            const loss = threaded && c.async ? await m.async.klDiv(input, t, shape, opts) : m.klDiv(input, t, shape, opts);
+            const back =
+              threaded && c.async
+                ? await m.async.klDivBackward(input, t, shape, { ...opts, gradOutput: c.reduction === "none" ? x : 3 })
+                : m.klDivBackward(input, t, shape, { ...opts, gradOutput: c.reduction === "none" ? x : 3 });
+            const both =
+              threaded && c.async
+                ? await m.async.klDivWithGrad(input, t, shape, { ...opts, out: out as never })
+                : m.klDivWithGrad(input, t, shape, { ...opts, out: out as never });
+            const array = (v: unknown) => (v instanceof Float32Array ? v.slice() : (v as { array: Float32Array }).array.slice());
+            const l = (v: number | Float32Array) => (typeof v === "number" ? v : v.slice());
+            got.push([l(loss), array(back), l(both.loss), array(both.grad)]);
+            if (!(input instanceof Float32Array)) input.free();
+          }
+          for (let i = 0; i < got[0]!.length; i++) sameBits(got[0]![i]!, got[1]![i]!, `klDiv [${c.n}] ${c.reduction} result ${i}`);
+        }),
+        { numRuns: 40 },
+      );
+    });
   });
 
   describe("one long row over column ranges gives the one-thread instance's bits, in every build", () => {
@@ -507,6 +561,15 @@ describe("a threaded instance", () => {
 
   describe("small work stays on the calling thread", () => {
     afterEach(() => vi.restoreAllMocks());
+
+    it("element-wise klDiv splits its blocks over the threads from SPLIT.minElements on", () => {
+      const notify = vi.spyOn(Atomics, "notify");
+      const n = 20 * KL_BLOCK + 7; // above 2^16 elements: 20 whole blocks shared out, the last 7 after
+      const x = data(n, 5).map((v) => -Math.abs(v)),
+        t = data(n, 6).map((v) => Math.abs(v) / 8);
+      sameBits(one.klDiv(x, t, [n], { reduction: "sum" }), mt.klDiv(x, t, [n], { reduction: "sum" }), "klDiv sum");
+      expect(notify).toHaveBeenCalled();
+    });
 
     it("no worker is woken below the threshold, and one is above it", () => {
       const notify = vi.spyOn(Atomics, "notify");

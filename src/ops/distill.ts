@@ -1,7 +1,7 @@
 // klDiv, jsd and distillationLoss, with their backward and fused forward+backward passes: each checks
 // every argument (distill.ts, targets.ts), then streams its kernel over the data (window.ts) and
 // reduces the per-position (or, for element-wise klDiv, per-element) float64 losses here.
-import { FLAGS } from "../abi.js";
+import { FLAGS, KL_BLOCK } from "../abi.js";
 import type { Context } from "../context.js";
 import { arrayPlace, copyIn, extentOf, lengthOf, outputOf, placeOf, runJob, sharesBytes, splitsJob, whenDone } from "../context.js";
 import { checkDistillArgs, checkJsdArgs, checkKlArgs, JSD_OPTIONS, KL_OPTIONS, type KlReduction } from "../distill.js";
@@ -11,7 +11,7 @@ import type { Layout } from "../shape.js";
 import { type CrossEntropyArgs, checkUpstream, kernelIgnoreIndex, positions } from "../targets.js";
 import { Total } from "../total.js";
 import type { Input, Output, Shape, WithOut, WithoutOut } from "../types.js";
-import { type DataPlace, type Operand, samePlace } from "../window.js";
+import { type DataPlace, type Job, type Operand, partOf, samePlace } from "../window.js";
 
 export type { KlReduction };
 
@@ -315,7 +315,10 @@ function runSoft(ctx: Context, student: DataPlace, teacher: DataPlace, job: Soft
 const reciprocal = (t: number) => 1 / Math.fround(t);
 
 /** Element-wise klDiv (input log-probabilities): its terms' float64 sum, or per element for "none";
- *  the gradient into `grad`, times `scale` and the per-element upstream gradient `gout` if any. */
+ *  the gradient into `grad`, times `scale` and the per-element upstream gradient `gout` if any. The
+ *  elements run as blocks of KL_BLOCK (the kernel sums each block in order) and a shorter last one;
+ *  the block sums are added in order after, so that however the blocks are chunked or shared out
+ *  over threads, the sum has the same bits. */
 function runPointwise(
   ctx: Context,
   p: Pair,
@@ -325,42 +328,48 @@ function runPointwise(
   want: Want,
   none: Float32Array | undefined,
   grad: { place: DataPlace; scale: number; gout: DataPlace | undefined } | undefined,
-): number {
-  const total = new Total();
+): number | Promise<number> {
+  const blocks = Math.ceil(size / KL_BLOCK);
+  const sums = want !== "grad" && !none ? new Float64Array(blocks) : undefined;
   const operands: Operand[] = [
     { place: p.a, full: true, bytes: 4, read: true, write: false },
     { place: p.b, full: true, bytes: 4, read: true, write: false },
-    { place: { kind: "temp" }, full: true, bytes: 8, read: false, write: false }, // the terms
   ];
-  const noneAt = none
-    ? operands.push({ place: { kind: "js", array: none, fresh: true }, full: true, bytes: 4, read: false, write: true }) - 1
-    : -1;
-  const gradAt = grad ? operands.push({ place: grad.place, full: true, bytes: 4, read: false, write: true, over: 0 }) - 1 : -1;
-  const goutAt = grad?.gout ? operands.push({ place: grad.gout, full: true, bytes: 4, read: true, write: false }) - 1 : -1;
-  const e = ctx.exports;
-  // Every element on its own: a [size, 1] layout, chunks of any number of elements.
-  ctx.window.run({
+  const add = (op: Operand) => operands.push(op) - 1;
+  // Per block: one float64 (each block is a [1, KL_BLOCK] "row", its sum a per-position value).
+  const sumsAt = sums ? add({ place: { kind: "js", array: sums, fresh: true }, full: false, bytes: 8, read: false, write: true }) : -1;
+  const noneAt = none ? add({ place: { kind: "js", array: none, fresh: true }, full: true, bytes: 4, read: false, write: true }) : -1;
+  const gradAt = grad ? add({ place: grad.place, full: true, bytes: 4, read: false, write: true, over: 0 }) : -1;
+  const goutAt = grad?.gout ? add({ place: grad.gout, full: true, bytes: 4, read: true, write: false }) : -1;
+  const loss = want !== "grad";
+  const job = (outer: number, dim: number, ops: Operand[]): Job => ({
     label,
-    outer: size,
-    dim: 1,
+    outer,
+    dim,
     inner: 1,
-    operands,
+    operands: ops,
     workspace: () => 0,
-    kernel: (o, _d, _i, ptrs) => {
-      if (want !== "grad") {
-        e.klDivPointwise(o, ptrs[0]!, ptrs[1]!, flags, ptrs[2]!);
-        const l = ctx.heap.viewFor(8) as Float64Array,
-          at = ptrs[2]! / 8;
-        if (noneAt >= 0) {
-          const out = ctx.heap.f32,
-            n = ptrs[noneAt]! / 4;
-          for (let j = 0; j < o; j++) out[n + j] = l[at + j]!;
-        } else total.add(o, l, at, undefined, 0);
-      }
-      if (grad) e.klDivPointwiseBackward(o, ptrs[1]!, flags, goutAt >= 0 ? ptrs[goutAt]! : 0, grad.scale, ptrs[gradAt]!);
+    kernel: (o, d, _i, ptrs, _ws, e) => {
+      if (loss) e.klDivPointwise(o, d, ptrs[0]!, ptrs[1]!, flags, sumsAt >= 0 ? ptrs[sumsAt]! : 0, noneAt >= 0 ? ptrs[noneAt]! : 0);
+      if (grad) e.klDivPointwiseBackward(o * d, ptrs[1]!, flags, goutAt >= 0 ? ptrs[goutAt]! : 0, grad.scale, ptrs[gradAt]!);
     },
+    splittable: true,
   });
-  return total.value;
+  const full = size - (size % KL_BLOCK),
+    whole = full / KL_BLOCK;
+  const part = (from: number, to: number) =>
+    operands.map((op) => (op.full ? partOf(op, from, to) : partOf(op, from / KL_BLOCK, Math.ceil(to / KL_BLOCK))));
+  const body = whole > 0 ? runJob(ctx, job(whole, KL_BLOCK, part(0, full))) : undefined;
+  const tail = () => (full < size ? ctx.window.run(job(1, size - full, part(full, size))) : undefined);
+  const total = () => {
+    const t = new Total();
+    if (sums) t.add(blocks, sums, 0, undefined, 0);
+    return t.value;
+  };
+  return whenDone(body, () => {
+    tail();
+    return total();
+  });
 }
 
 function kl(
@@ -392,7 +401,10 @@ function kl(
   const result = (sum: number) => ({ loss: noneArray ?? sum / a.divisor, grad: g?.result });
   if (!a.fromLogits) {
     const flags = a.logTarget ? FLAGS.KL_LOG_TARGET : 0;
-    return result(runPointwise(ctx, p, size, label, flags, want, noneArray, g && { place: g.place, scale: gScale, gout: g.gout }));
+    return whenDone(
+      runPointwise(ctx, p, size, label, flags, want, noneArray, g && { place: g.place, scale: gScale, gout: g.gout }),
+      result,
+    );
   }
   const sums = runSoft(ctx, p.a, p.b, {
     layout: a.layout,
