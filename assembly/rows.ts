@@ -6,7 +6,8 @@
 // out. (Loading it after the loops' stores would also stall store-to-load forwarding on every row.)
 // Rows shorter than 4 take the scalar loop, which is all the scalar build compiles. Sums are deterministic for a given
 // build: float32 partial sums over blocks of SUM_BLOCK elements (abi.ts), added into a float64 total (plain float32
-// sums drift by ~4e-4 relative over 1M elements; these stay near 1e-7); the scalar build sums in float64.
+// sums drift by ~4e-4 relative over 1M elements; these stay near 1e-7); the scalar build sums in float64,
+// element by element within blocks of SUM_BLOCK added in order (so that a split row sums alike).
 import {
   expNegv,
   expNegs,
@@ -90,13 +91,13 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, t: f32, write:
 
 /** How many parts a recording sum over n elements stores: in the SIMD builds one per SUM_BLOCK block
  *  of the vector loops and one for a last, partly new vector; in the scalar build (and for n < 4),
- *  one: its whole total, which it sums element by element. */
+ *  one per SUM_BLOCK block of its float64 element-by-element sums, at least one. */
 // @ts-ignore: decorator
 @inline export function sumParts(n: i32): i32 {
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) return ((n & ~3) + SUM_BLOCK - 1) / SUM_BLOCK + (n & 3 ? 1 : 0);
   }
-  return 1;
+  return n > SUM_BLOCK ? (n + SUM_BLOCK - 1) / SUM_BLOCK : 1;
 }
 
 /** Stores part k of a recording sum (see rowExpSum). Each call is under `if (record)`, so that a sum
@@ -177,12 +178,21 @@ export function rowExpSum(x: usize, y: usize, n: i32, shift: f32, t: f32, write:
       return total;
     }
   }
-  for (let i = 0; i < n; i++) {
-    const e = expNegs(scaleds(load<f32>(at(x, i)), t, scaled) - shift);
-    if (write) store<f32>(at(y, i), e);
-    total += <f64>e;
-  }
-  if (record) recordPart(parts, 0, total);
+  // Element by element in float64, in blocks of SUM_BLOCK added in order (at least one): a split row's
+  // ranges, starting at block edges, record the same parts.
+  let i = 0,
+    k = 0;
+  do {
+    const end = min(i + SUM_BLOCK, n);
+    let h: f64 = 0;
+    for (; i < end; i++) {
+      const e = expNegs(scaleds(load<f32>(at(x, i)), t, scaled) - shift);
+      if (write) store<f32>(at(y, i), e);
+      h += <f64>e;
+    }
+    if (record) recordPart(parts, k++, h);
+    total += h;
+  } while (i < n);
   return total;
 }
 
@@ -309,8 +319,16 @@ function blockSumT(
       return total - total == 0 ? total : blockSum64(a, b, c, n, m, t, kind, p1, p0);
     }
   }
-  for (let i = 0; i < n; i++) total += <f64>termScalar(a, b, c, i, m, t, scaled, kind, p1, p0);
-  if (record) recordPart(parts, 0, total);
+  // As rowExpSum's scalar loop: float64 blocks of SUM_BLOCK, added in order.
+  let i = 0,
+    k = 0;
+  do {
+    const end = min(i + SUM_BLOCK, n);
+    let h: f64 = 0;
+    for (; i < end; i++) h += <f64>termScalar(a, b, c, i, m, t, scaled, kind, p1, p0);
+    if (record) recordPart(parts, k++, h);
+    total += h;
+  } while (i < n);
   if (record) return total;
   return total - total == 0 ? total : blockSum64(a, b, c, n, m, t, kind, p1, p0);
 }

@@ -243,7 +243,7 @@ async function addThreads(ctx: Context, build: Build, memory: WebAssembly.Memory
     throw new Error(`createSimdmax: the ${build} build passed its check on a shared memory, not on its own: ${local}`);
   ctx.local = createContext(local, build, scratch, "createSimdmax");
   const workers = await startWorkers(await moduleOf(build, true), memory, threads - 1);
-  ctx.pool = new Pool(ctx.heap, ctx.window, workers, scratch, ctx.exports, build !== "scalar");
+  ctx.pool = new Pool(ctx.heap, ctx.window, workers, scratch, ctx.exports);
   ctx.features = Object.freeze({ ...ctx.features, threads });
 }
 

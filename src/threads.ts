@@ -89,10 +89,6 @@ export class Pool {
     readonly workers: readonly Worker[],
     scratchBytes: number,
     exports: KernelExports,
-    /** Whether rows may be split into column ranges: the SIMD builds (their row sums are float32
-     *  blocks; the scalar build sums element by element in float64, which no split can regroup to
-     *  the same bits). */
-    private readonly columns: boolean,
   ) {
     this.recorders = workers.map((w) => recorder(w, exports));
     this.windows = workers.map((_, i) => [0, 1].map(() => new Window(heap, scratchBytes, this.recorders[i]!)));
@@ -135,7 +131,6 @@ export class Pool {
    *  give every thread one, each at least SPLIT.minColumns long. */
   splitsColumns(job: Job): boolean {
     return (
-      this.columns &&
       job.columns !== undefined &&
       job.inner === 1 &&
       job.outer >= 1 &&
