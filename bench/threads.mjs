@@ -14,7 +14,7 @@ import os from "node:os";
 import { createSimdmax } from "../dist/index.js";
 import { logits, measure } from "./data.mjs";
 import { ortThreads, TFJS_THREADS } from "./peers/ort-threads.mjs";
-import { bandwidth, computeScaling } from "./bandwidth.mjs";
+import { bandwidth } from "./bandwidth.mjs";
 import { CHAINS, logits as lmLogits, toHalf } from "./sampling.mjs";
 
 /** The sampler's shapes (B > 1: its rows are what is split). */
@@ -165,38 +165,28 @@ export async function runThreads({ log, quick, shape: only, sections = ["ops", "
 }
 
 /**
- * What more cores would give, and what this machine allows: its compute scaling (bench/bandwidth.mjs:
- * k threads each running softmax over their own in-cache rows, nothing shared, against one thread
- * alone; the most any split op can gain here) and its copy bandwidth at each thread count, beside
- * each op's one-thread data rate from alloc buffers (the 8 bytes per element that an in-place call
- * must read and write in DRAM at least; its passes over a row that fits the cache cost no more). An
- * op at one-thread rate r1 scales to at most min(C(n), B(n) / r1), C(n) the compute scaling.
+ * What more cores would give: the machine's copy bandwidth at each thread count here (bench/bandwidth.mjs)
+ * beside each op's one-thread data rate from alloc buffers (the 8 bytes per element that an in-place
+ * call must read and write in DRAM at least; its passes over a row that fits the cache cost no more).
+ * An op at a fraction q of the one-thread bandwidth is bound by memory once n threads' worth of it
+ * reaches the bandwidth of n threads: it scales to about min(n, B(n) / r1), r1 its one-thread rate.
  */
 async function scaling(log, rows, counts) {
-  const cs = await computeScaling(counts);
   const bw = await bandwidth(counts);
-  log(
-    `\nCompute scaling (in-cache softmax, every thread its own instance, all at once; elements/µs): ${counts
-      .map((n) => `${n}t ${cs.rate[n].toFixed(0)} (${cs.scaling[n].toFixed(2)}×)`)
-      .join(", ")}`,
-  );
-  log(`Memory bandwidth (threads copying at once, GB/s read + written): ${counts.map((n) => `${n}t ${bw[n].toFixed(1)}`).join(", ")}`);
+  log(`\nMemory bandwidth (threads copying at once, GB/s read + written): ${counts.map((n) => `${n}t ${bw[n].toFixed(1)}`).join(", ")}`);
+  log("| op | shape | 1t data rate | bound at | measured 2t × |");
+  log("| --- | --- | --- | --- | --- |");
   const top = counts[counts.length - 1];
-  log(`| op | shape | 1t data rate | bound at ${top}t | measured ${top}t × | of the compute ceiling |`);
-  log("| --- | --- | --- | --- | --- | --- |");
   for (const r of rows) {
     // The in-place ops (8 bytes an element); the others move other amounts.
     if (r.from !== "alloc" || r.shape[0] * r.shape[1] < 1 << 20 || !["softmax", "logSoftmax", "crossEntropyWithGrad"].includes(r.op))
       continue;
     const rate = (8 * r.shape[0] * r.shape[1]) / 1e6 / r.ms["1"]; // GB/s
     r.rate = rate;
-    const bound = Math.min(cs.scaling[top], bw[top] / rate),
-      got = r.speedups[r.speedups.length - 1];
     log(
-      `| ${r.op} | ${r.shape.join("×")} | ${rate.toFixed(1)} GB/s | ${bound.toFixed(2)}× | ${got.toFixed(2)}× | ${((100 * got) / cs.scaling[top]).toFixed(0)}% |`,
+      `| ${r.op} | ${r.shape.join("×")} | ${rate.toFixed(1)} GB/s | ${Math.min(top, bw[top] / rate).toFixed(1)} threads' worth at ${top}t | ${r.speedups[0].toFixed(2)}× |`,
     );
   }
-  return { compute: cs, bandwidth: bw };
 }
 
 /** ONNX Runtime Web at 1 and 2 threads beside simdmax's figures from Float32Arrays (both copy the data
