@@ -7,7 +7,7 @@
 // that the calling thread copies one chunk while the worker computes the other. Rows are independent,
 // so the results are those of one thread to the bit.
 // A job of fewer inner == 1 rows than threads, each long enough, is split into column ranges instead,
-// row by row: each range starts at a multiple of SUM_BLOCK (or the op's coarser grain), and the op's phases (Job.columns, e.g. max,
+// row by row: each range starts at a multiple of SUM_BLOCK, and the op's phases (Job.columns, e.g. max,
 // then exps and sum parts, then the output) run over every range at once, the calling thread merging
 // between them (the largest max; the sum parts added in order, the one-thread kernel's very sum).
 // These results too are those of one thread to the bit (assembly/softmax.ts, "One long row").
@@ -140,18 +140,17 @@ export class Pool {
     );
   }
 
-  /** Column ranges of a row of n elements, one per thread where each can have `grain` elements or
-   *  more: [a, b), each a a multiple of grain (SUM_BLOCK or a multiple of it), the calling thread's
-   *  first. A range takes the rest when fewer than grain would be left after it, so that every range
-   *  is at least 4 long (a split row has more than SHORT_ROW): it takes the vector loops, as the whole
-   *  row does on one thread. */
-  private rangesOf(n: number, grain: number): [number, number][] {
+  /** Column ranges of a row of n elements, one per thread where each can have SUM_BLOCK elements or
+   *  more: [a, b), each a a multiple of SUM_BLOCK, the calling thread's first. A range takes the
+   *  rest when fewer than SUM_BLOCK would be left after it, so that every range is at least 4 long (a
+   *  split row has more than SHORT_ROW): it takes the vector loops, as the whole row does on one thread. */
+  private rangesOf(n: number): [number, number][] {
     const t = this.threads,
       ranges: [number, number][] = [];
     let a = 0;
     for (let i = 1; i <= t; i++) {
-      let b = i === t ? n : Math.min(n, Math.round((n * i) / t / grain) * grain);
-      if (n - b < grain) b = n;
+      let b = i === t ? n : Math.min(n, Math.round((n * i) / t / SUM_BLOCK) * SUM_BLOCK);
+      if (n - b < SUM_BLOCK) b = n;
       if (b > a) {
         ranges.push([a, b]);
         a = b;
@@ -169,7 +168,7 @@ export class Pool {
     const { outer, dim } = job;
     const own = this.own,
       heap = this.heap;
-    const ranges = this.rangesOf(dim, job.grain ?? SUM_BLOCK);
+    const ranges = this.rangesOf(dim);
     const pending = new Set<Worker>();
     let parts = 0,
       chunks: Chunks | undefined;

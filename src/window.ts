@@ -54,13 +54,10 @@ export interface Job {
   /** For an op whose inner == 1 rows may be split into column ranges, one per thread (threads.ts):
    *  the phases of one row. */
   readonly columns?: (row: Row) => Generator<Phase, void, number[]>;
-  /** Where column ranges may start: multiples of this many elements (a multiple of SUM_BLOCK;
-   *  default SUM_BLOCK), for an op whose one-thread kernel groups a row's sums in larger blocks. */
-  readonly grain?: number;
 }
 
 /** One inner == 1 row being split into column ranges (threads.ts makes the ranges: each starts at a
- *  multiple of the job's grain, SUM_BLOCK unless it says, the first on the calling thread). */
+ *  multiple of SUM_BLOCK, the first on the calling thread). */
 export interface Row {
   /** Its elements. */
   readonly n: number;
