@@ -81,6 +81,18 @@
 // @ts-ignore: decorator
 @inline export const CE_BLOCK: i32 = 1024;
 
+/** Logits per segment of cross-entropy's rows: each segment's online pass starts from an empty state,
+ *  and a row's segments merge in order, so that a long row split into column ranges at segment edges
+ *  (one per thread) has the bits of the row on one thread. A multiple of CE_BLOCK. */
+// @ts-ignore: decorator
+@inline export const CE_SEGMENT: i32 = 8192;
+
+/** Bytes of cross-entropy's rows workspace per row (its finish record) and per segment (its state). */
+// @ts-ignore: decorator
+@inline export const CE_ROW_BYTES: i32 = 48;
+// @ts-ignore: decorator
+@inline export const CE_SEGMENT_BYTES: i32 = 64;
+
 /** Bytes of workspace the softmax-family kernels need: 64 per inner position when 1 < inner <
  *  PERIODIC_INNER (per-position state, then 4·inner-lane patterns: periodic.ts), 16 when inner ≥
  *  PERIODIC_INNER; for
@@ -92,11 +104,13 @@ export function workspaceBytes(dim: i32, inner: i32): i32 {
 }
 
 /** Bytes of workspace crossEntropy needs, dim being the number of classes: inner > 1, 48 per position;
- *  short rows in the SIMD builds, 16·(dim + 9); other rows, one float32 shift per CE_BLOCK classes.
- *  Depends on the build (see the head of this file). */
+ *  short rows in the SIMD builds, 16·(dim + 9); other rows CE_ROW_BYTES, CE_SEGMENT_BYTES per
+ *  CE_SEGMENT classes and a float32 shift per CE_BLOCK classes. Depends on the build (see the head of
+ *  this file). */
 export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
   if (inner > 1) return inner * 48;
-  return ASC_FEATURE_SIMD && dim <= SHORT_ROW ? (dim + 9) << 4 : ((dim + CE_BLOCK - 1) / CE_BLOCK) << 2;
+  if (ASC_FEATURE_SIMD && dim <= SHORT_ROW) return (dim + 9) << 4;
+  return CE_ROW_BYTES + ((dim + CE_SEGMENT - 1) / CE_SEGMENT) * CE_SEGMENT_BYTES + (((dim + CE_BLOCK - 1) / CE_BLOCK) << 2);
 }
 
 /** Bytes of workspace distill needs, dim being the number of classes: per CE_BLOCK block 16 (its

@@ -22,7 +22,7 @@ import { isFinite32, shiftOf, scaledv, scaleds, reciprocalOf } from "./rules";
 import { rowOf, gather, scatter, storeBlock, lanes4, laneElements, maxTransposed, half, quad } from "./lanes";
 import { madd } from "./relaxed";
 import { logv } from "./log";
-import { SHORT_ROW, CE_BLOCK, CE_PROBABILITIES, CE_WEIGHTS } from "./abi";
+import { SHORT_ROW, CE_BLOCK, CE_SEGMENT, CE_ROW_BYTES, CE_SEGMENT_BYTES, CE_PROBABILITIES, CE_WEIGHTS } from "./abi";
 import { at, at8 } from "./ptr";
 import {
   expNegv,
@@ -252,6 +252,346 @@ export function crossEntropy(
   else columnsKernel(outer, dim, inner, x, target, flags, ignoreIndex, w, W, eps, temp, zLoss, loss, lse, grad, gscale, ws);
 }
 
+// Rows (inner == 1), one at a time, in three steps that a host may also run over column ranges of one
+// long row, on several threads (docs/ABI.md, "One long row over column ranges"):
+//  1. rowStates: per segment of CE_SEGMENT logits, the online pass from an empty state (the max, the
+//     sum of exps and the target's sums), the exps stored in the gradient's place when there is one;
+//  2. rowFinish: the segments' states merged in order; the loss, logsumexp and gradient factors;
+//  3. rowGrad: the gradient from the stored exps.
+// A row of at most CE_SEGMENT logits is one segment, whose merge is its state as it is. The segments,
+// not the threads, decide every addition, so a split at segment edges gives one thread's bits.
+// The row's workspace (abi.ts, crossEntropyWorkspaceBytes): its finish record, one state per segment,
+// then one float32 shift per CE_BLOCK block.
+
+// @ts-ignore: decorator
+@inline const ROW_RECORD: usize = <usize>CE_ROW_BYTES;
+// @ts-ignore: decorator
+@inline const ROW_STATE: usize = <usize>CE_SEGMENT_BYTES;
+// The finish record, what rowGrad reads: P·S, g·k and w_t (f64), the max m, Q1, Q2 and G (f32), the
+// mode (i32: the gradient from the exps, or a fill) and the index target t (i32, −1 for probabilities).
+// @ts-ignore: decorator
+@inline const R_PS: usize = 0;
+// @ts-ignore: decorator
+@inline const R_GK: usize = 8;
+// @ts-ignore: decorator
+@inline const R_WT: usize = 16;
+// @ts-ignore: decorator
+@inline const R_M: usize = 24;
+// @ts-ignore: decorator
+@inline const R_Q1: usize = 28;
+// @ts-ignore: decorator
+@inline const R_Q2: usize = 32;
+// @ts-ignore: decorator
+@inline const R_G: usize = 36;
+// @ts-ignore: decorator
+@inline const R_MODE: usize = 40;
+// @ts-ignore: decorator
+@inline const R_T: usize = 44;
+// @ts-ignore: decorator
+@inline const GRAD_FROM_EXPS: i32 = 0;
+// @ts-ignore: decorator
+@inline const GRAD_ZERO: i32 = 1;
+// @ts-ignore: decorator
+@inline const GRAD_NAN: i32 = 2;
+// A segment's state, its sums relative to its shift sh (its max m where finite, else 0): s = Σ exp(z −
+// sh), WX = Σ w·(z − sh) and Wn = Σ w (label smoothing, or probability targets), QX = Σ α·(z − sh) and
+// Q = Σ w·q (probability targets), all f64; m, sh and z_t (the index target's logit, when it lies in
+// the segment) f32; and whether a NaN was seen once m is +Infinity (i32).
+// @ts-ignore: decorator
+@inline const S_S: usize = 0;
+// @ts-ignore: decorator
+@inline const S_WX: usize = 8;
+// @ts-ignore: decorator
+@inline const S_WN: usize = 16;
+// @ts-ignore: decorator
+@inline const S_QX: usize = 24;
+// @ts-ignore: decorator
+@inline const S_Q: usize = 32;
+// @ts-ignore: decorator
+@inline const S_M: usize = 40;
+// @ts-ignore: decorator
+@inline const S_SH: usize = 44;
+// @ts-ignore: decorator
+@inline const S_ZT: usize = 48;
+// @ts-ignore: decorator
+@inline const S_NAN: usize = 52;
+
+/** Segments of a row of C logits. */
+// @ts-ignore: decorator
+@inline function segmentsOf(C: i32): i32 {
+  return (C + CE_SEGMENT - 1) / CE_SEGMENT;
+}
+
+// @ts-ignore: decorator
+@inline function stateAt(ws: usize, seg: i32): usize {
+  return ws + ROW_RECORD + <usize>seg * ROW_STATE;
+}
+
+// @ts-ignore: decorator
+@inline function shiftsOf(ws: usize, C: i32): usize {
+  return stateAt(ws, segmentsOf(C));
+}
+
+// A state's sums moved from its shift sh to sh + d, by the same operations wherever a shift moves: in
+// the online pass when a block raises the max, and where the segments merge.
+
+/** Σ exp(z − sh) as Σ exp(z − (sh + d)). */
+// @ts-ignore: decorator
+@inline function movedSum(s: f64, d: f64): f64 {
+  return s != 0 ? s * Math.exp(-d) : s;
+}
+
+/** Σ w·(z − sh) as Σ w·(z − (sh + d)), Wn = Σ w. */
+// @ts-ignore: decorator
+@inline function movedWX(WX: f64, Wn: f64, d: f64): f64 {
+  return Wn != 0 ? WX - d * Wn : WX;
+}
+
+/** Σ α·(z − sh) as Σ α·(z − (sh + d)), Σ α = alphaSum(P1, Q, ε/C·Wn) over the state's classes. */
+// @ts-ignore: decorator
+@inline function movedQX(QX: f64, Q: f64, Wn: f64, d: f64, P1: f64, eC: f64): f64 {
+  return Wn != 0 || Q != 0 ? QX - d * alphaSum<f64>(P1, Q, eC * Wn) : QX;
+}
+
+/** Step 1 over logits [a, b) of a row of C (a a multiple of CE_SEGMENT, b one too or C): each
+ *  segment's state in the workspace, from an empty one. xr, qr, gr: the row's logits, probability
+ *  target and gradient (0 for none: the exps are then not kept); tp: the index target (the position's
+ *  int32). A position that is ignored and wants no logsumexp is skipped (rowFinish does not read it). */
+function rowStates(
+  C: i32,
+  a: i32,
+  b: i32,
+  xr: usize,
+  qr: usize,
+  tp: usize,
+  flags: i32,
+  ignoreIndex: i32,
+  w: usize,
+  eps: f64,
+  temp: f32,
+  needLse: bool,
+  gr: usize,
+  ws: usize,
+): void {
+  const hasQ = (flags & CE_PROBABILITIES) != 0,
+    hasW = (flags & CE_WEIGHTS) != 0,
+    smooth = eps != 0;
+  const t = hasQ ? -1 : load<i32>(tp);
+  const ignored = !hasQ && t == ignoreIndex;
+  if (ignored && !needLse) return;
+  const scaled = temp != 1;
+  const P1 = 1 - eps,
+    eC = eps / <f64>C;
+  const p1 = <f32>P1,
+    p0 = <f32>eC; // probability targets' coefficients: (1−ε)·q + ε/C
+  const shifts = shiftsOf(ws, C);
+  for (let a0 = a; a0 < b; a0 += CE_SEGMENT) {
+    const b0 = min(a0 + CE_SEGMENT, b);
+    const st = stateAt(ws, a0 / CE_SEGMENT);
+    // The target's logit is read first: with the gradient written over the logits, its block is
+    // overwritten by exps. An ignored position's index may lie anywhere (it is the ignoreIndex, not a
+    // class): never read there.
+    if (!hasQ && !ignored && t >= a0 && t < b0) store<f32>(st + S_ZT, scaleds(load<f32>(at(xr, t)), temp, scaled));
+    // Online: the max m of z, the sum s = Σ exp(z − sh) and the target sums, all relative to sh = m
+    // where m is finite (else 0), moved whenever a block raises the max.
+    let m: f32 = -Infinity,
+      sh: f32 = 0;
+    let s: f64 = 0,
+      WX: f64 = 0,
+      Wn: f64 = 0,
+      QX: f64 = 0,
+      Q: f64 = 0;
+    let nanSeen = false; // only tracked once the max is +Infinity: logsumexp is then NaN or +Infinity
+    for (let c = a0; c < b0; c += CE_BLOCK) {
+      const n = min(CE_BLOCK, b0 - c);
+      const xb = xr + ((<usize>c) << 2);
+      const bm = rowMax(xb, n) / temp;
+      if (bm > m) {
+        if (bm == Infinity) nanSeen = isNaN(s); // a NaN in the blocks so far made their sum NaN
+        m = bm;
+        const nsh = shiftOf(m);
+        if (nsh != sh) {
+          const d = <f64>nsh - <f64>sh;
+          s = movedSum(s, d);
+          WX = movedWX(WX, Wn, d);
+          QX = movedQX(QX, Q, Wn, d, P1, eC);
+          sh = nsh;
+        }
+      }
+      if (hasQ) {
+        // Σ w·((1−ε)q + ε/C)·(x − sh) as one sum, as PyTorch forms the smoothed target before multiplying.
+        const qb = qr + ((<usize>c) << 2);
+        QX += hasW ? rowAffine3Shift(xb, qb, w + ((<usize>c) << 2), n, sh, temp, p1, p0) : rowAffineShift(xb, qb, n, sh, temp, p1, p0);
+        Q += hasW ? rowDot(qb, w + ((<usize>c) << 2), n) : rowSum(qb, n);
+        Wn += hasW ? rowSum(w + ((<usize>c) << 2), n) : <f64>n;
+      } else if (smooth) {
+        WX += hasW ? rowDotShift(xb, w + ((<usize>c) << 2), n, sh, temp) : rowSumShift(xb, n, sh, temp);
+        Wn += hasW ? rowSum(w + ((<usize>c) << 2), n) : <f64>n;
+      }
+      if (m == Infinity && !nanSeen) nanSeen = rowHasNaN(xb, n); // before the exps may overwrite the block
+      if (gr) {
+        s += rowExpSum(xb, gr + ((<usize>c) << 2), n, sh, temp, true);
+        store<f32>(at(shifts, c / CE_BLOCK), sh);
+      } else s += rowExpSum(xb, xb, n, sh, temp, false);
+    }
+    store<f64>(st + S_S, s);
+    store<f64>(st + S_WX, WX);
+    store<f64>(st + S_WN, Wn);
+    store<f64>(st + S_QX, QX);
+    store<f64>(st + S_Q, Q);
+    store<f32>(st + S_M, m);
+    store<f32>(st + S_SH, sh);
+    store<i32>(st + S_NAN, nanSeen ? 1 : 0);
+  }
+}
+
+/** Step 2: the row's states merged in order, its loss (float64, at lossAt), logsumexp (float32 at
+ *  lseAt unless 0) and, with a gradient (gr not 0; gscaleAt its position's share), the finish record
+ *  for rowGrad. */
+function rowFinish(
+  C: i32,
+  tp: usize,
+  flags: i32,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  temp: f32,
+  zLoss: f64,
+  lossAt: usize,
+  lseAt: usize,
+  gr: usize,
+  gscaleAt: usize,
+  ws: usize,
+): void {
+  const hasQ = (flags & CE_PROBABILITIES) != 0,
+    hasW = (flags & CE_WEIGHTS) != 0,
+    smooth = eps != 0;
+  const k = reciprocalOf(temp),
+    P1 = 1 - eps,
+    eC = eps / <f64>C;
+  const t = hasQ ? -1 : load<i32>(tp);
+  const ignored = !hasQ && t == ignoreIndex;
+  store<i32>(ws + R_T, t);
+  store<i32>(ws + R_MODE, GRAD_ZERO);
+  if (ignored && lseAt == 0) {
+    store<f64>(lossAt, 0);
+    return;
+  }
+  // The first segment's state, then each next one's moved to the shift of the larger max and added.
+  let st = stateAt(ws, 0);
+  let m = load<f32>(st + S_M),
+    sh = load<f32>(st + S_SH);
+  let s = load<f64>(st + S_S),
+    WX = load<f64>(st + S_WX),
+    Wn = load<f64>(st + S_WN),
+    QX = load<f64>(st + S_QX),
+    Q = load<f64>(st + S_Q);
+  // A NaN in a segment whose max is below +Infinity made its sum NaN.
+  let nanSeen = m == Infinity ? load<i32>(st + S_NAN) != 0 : isNaN(s);
+  const segments = segmentsOf(C);
+  for (let i = 1; i < segments; i++) {
+    st = stateAt(ws, i);
+    const mi = load<f32>(st + S_M),
+      shi = load<f32>(st + S_SH);
+    let si = load<f64>(st + S_S),
+      WXi = load<f64>(st + S_WX),
+      QXi = load<f64>(st + S_QX);
+    const Wni = load<f64>(st + S_WN),
+      Qi = load<f64>(st + S_Q);
+    nanSeen = nanSeen || (mi == Infinity ? load<i32>(st + S_NAN) != 0 : isNaN(si));
+    if (mi > m) m = mi;
+    const nsh = shiftOf(m);
+    if (nsh != sh) {
+      const d = <f64>nsh - <f64>sh;
+      s = movedSum(s, d);
+      WX = movedWX(WX, Wn, d);
+      QX = movedQX(QX, Q, Wn, d, P1, eC);
+      sh = nsh;
+    }
+    if (shi != sh) {
+      const d = <f64>sh - <f64>shi;
+      si = movedSum(si, d);
+      WXi = movedWX(WXi, Wni, d);
+      QXi = movedQX(QXi, Qi, Wni, d, P1, eC);
+    }
+    s += si;
+    WX += WXi;
+    Wn += Wni;
+    QX += QXi;
+    Q += Qi;
+  }
+  const L = Math.log(s);
+  const l = m == Infinity ? (nanSeen ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(m), L); // logsumexp's rules (rules.ts)
+  if (lseAt) store<f32>(lseAt, <f32>l);
+  if (ignored) {
+    store<f64>(lossAt, 0);
+    return;
+  }
+  // The target as A = Σ α and SAX = Σ α·(z − m).
+  let A: f64,
+    SAX: f64,
+    wt: f64 = 0;
+  if (hasQ) {
+    A = alphaSum<f64>(P1, Q, eC * W);
+    SAX = QX;
+  } else {
+    wt = weightOf(w, t, hasW);
+    const zt = load<f32>(stateAt(ws, t / CE_SEGMENT) + S_ZT);
+    A = alphaSum<f64>(P1, wt, eC * W);
+    SAX = indexSAX<f64>(P1, wt, <f64>zt, <f64>m, eC, WX, smooth);
+  }
+  store<f64>(lossAt, isFinite32(m) ? lossOf<f64>(A, L, SAX, zLoss, l) : NaN);
+  if (!gr) return;
+  if (!isFinite32(m)) {
+    store<i32>(ws + R_MODE, GRAD_NAN);
+    return;
+  }
+  const gk = <f64>load<f32>(gscaleAt) * k;
+  const P = gradP<f64>(A, 2 * zLoss, l, s);
+  const S = gradScale<f64>(P);
+  store<f64>(ws + R_PS, P * S);
+  store<f64>(ws + R_GK, gk);
+  store<f64>(ws + R_WT, wt);
+  store<f32>(ws + R_M, m);
+  store<f32>(ws + R_Q1, <f32>(P1 * S));
+  store<f32>(ws + R_Q2, <f32>(eC * S));
+  store<f32>(ws + R_G, <f32>(gk / S));
+  store<i32>(ws + R_MODE, GRAD_FROM_EXPS);
+}
+
+/** Step 3 over logits [a, b) of a row of C (as rowStates): the gradient into gr from the exps stored
+ *  there, block j's made against shift sh_j and so scaled by P·exp(sh_j − m); the index target's own
+ *  term where it lies in [a, b). */
+function rowGrad(C: i32, a: i32, b: i32, qr: usize, flags: i32, w: usize, eps: f64, gr: usize, ws: usize): void {
+  const mode = load<i32>(ws + R_MODE);
+  if (mode != GRAD_FROM_EXPS) {
+    rowFill(gr + ((<usize>a) << 2), b - a, mode == GRAD_ZERO ? 0 : NaN);
+    return;
+  }
+  const hasQ = (flags & CE_PROBABILITIES) != 0,
+    hasW = (flags & CE_WEIGHTS) != 0,
+    smooth = eps != 0;
+  const PS = load<f64>(ws + R_PS),
+    m = load<f32>(ws + R_M);
+  const Q1 = load<f32>(ws + R_Q1),
+    Q2 = load<f32>(ws + R_Q2),
+    G = load<f32>(ws + R_G);
+  const shifts = shiftsOf(ws, C);
+  for (let c = a; c < b; c += CE_BLOCK) {
+    const n = min(CE_BLOCK, b - c);
+    const d = <f64>load<f32>(at(shifts, c / CE_BLOCK)) - <f64>m;
+    const F = <f32>(d == 0 ? PS : PS * Math.exp(d));
+    const gb = gr + ((<usize>c) << 2),
+      qb = qr + ((<usize>c) << 2),
+      wb = w + ((<usize>c) << 2);
+    if (hasQ) rowCrossEntropyGradFromExp(qb, wb, gb, n, F, Q1, Q2, G, true, hasW);
+    else rowCrossEntropyGradFromExp(qb, wb, gb, n, F, 0, Q2, G, false, hasW && smooth);
+  }
+  const t = load<i32>(ws + R_T);
+  if (!hasQ && t >= a && t < b) targetFixUp(at(gr, t), load<f64>(ws + R_GK), 1 - eps, load<f64>(ws + R_WT));
+}
+
 function rowsKernel(
   outer: i32,
   C: i32,
@@ -268,120 +608,101 @@ function rowsKernel(
   lse: usize,
   grad: usize,
   gscale: usize,
-  shifts: usize,
+  ws: usize,
 ): void {
   const hasQ = (flags & CE_PROBABILITIES) != 0,
-    hasW = (flags & CE_WEIGHTS) != 0,
-    smooth = eps != 0;
-  const k = reciprocalOf(temp),
-    scaled = temp != 1,
     rowBytes = (<usize>C) << 2;
-  const P1 = 1 - eps,
-    eC = eps / <f64>C;
-  const p1 = <f32>P1,
-    p0 = <f32>eC; // probability targets' coefficients: (1−ε)·q + ε/C
   for (let o = 0; o < outer; o++) {
     const xr = x + <usize>o * rowBytes,
-      qr = target + <usize>o * rowBytes;
-    const t = hasQ ? -1 : load<i32>(at(target, o));
-    const ignored = !hasQ && t == ignoreIndex;
-    const gr = grad + <usize>o * rowBytes;
-    if (ignored && lse == 0) {
-      store<f64>(at8(loss, o), 0);
-      if (grad) rowFill(gr, C, 0);
-      continue;
-    }
-    // Pass 1, online: the max m of z, the sum s = Σ exp(z − sh) and the target sums, all relative to
-    // sh = m where m is finite (else 0), rescaled whenever a block raises the max. The target's logit
-    // is read first: with the gradient written over the logits, its block is overwritten by exps. An
-    // ignored position's index may lie anywhere (it is the ignoreIndex, not a class): never read there.
-    const zt: f32 = hasQ || ignored ? 0 : scaleds(load<f32>(at(xr, t)), temp, scaled);
-    let m: f32 = -Infinity,
-      sh: f32 = 0;
-    let s: f64 = 0,
-      WX: f64 = 0,
-      Wn: f64 = 0,
-      QX: f64 = 0,
-      Q: f64 = 0;
-    let nanSeen = false; // only tracked once the max is +Infinity: logsumexp is then NaN or +Infinity
-    for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
-      const n = min(CE_BLOCK, C - b);
-      const xb = xr + ((<usize>b) << 2);
-      const bm = rowMax(xb, n) / temp;
-      if (bm > m) {
-        if (bm == Infinity) nanSeen = isNaN(s); // a NaN in the blocks so far made their sum NaN
-        m = bm;
-        const nsh = shiftOf(m);
-        if (nsh != sh) {
-          const d = <f64>nsh - <f64>sh;
-          if (s != 0) s *= Math.exp(-d);
-          if (Wn != 0) WX -= d * Wn;
-          if (Wn != 0 || Q != 0) QX -= d * alphaSum<f64>(P1, Q, eC * Wn); // Σ α over the blocks so far
-          sh = nsh;
-        }
-      }
-      if (hasQ) {
-        // Σ w·((1−ε)q + ε/C)·(x − sh) as one sum, as PyTorch forms the smoothed target before multiplying.
-        const qb = qr + ((<usize>b) << 2);
-        QX += hasW ? rowAffine3Shift(xb, qb, w + ((<usize>b) << 2), n, sh, temp, p1, p0) : rowAffineShift(xb, qb, n, sh, temp, p1, p0);
-        Q += hasW ? rowDot(qb, w + ((<usize>b) << 2), n) : rowSum(qb, n);
-        Wn += hasW ? rowSum(w + ((<usize>b) << 2), n) : <f64>n;
-      } else if (smooth) {
-        WX += hasW ? rowDotShift(xb, w + ((<usize>b) << 2), n, sh, temp) : rowSumShift(xb, n, sh, temp);
-        Wn += hasW ? rowSum(w + ((<usize>b) << 2), n) : <f64>n;
-      }
-      if (m == Infinity && !nanSeen) nanSeen = rowHasNaN(xb, n); // before the exps may overwrite the block
-      if (grad) {
-        s += rowExpSum(xb, gr + ((<usize>b) << 2), n, sh, temp, true);
-        store<f32>(at(shifts, j), sh);
-      } else s += rowExpSum(xb, xb, n, sh, temp, false);
-    }
-    const L = Math.log(s);
-    const l = m == Infinity ? (nanSeen ? NaN : Infinity) : lseOf<f64>(<f64>shiftOf(m), L); // logsumexp's rules (rules.ts)
-    if (lse) store<f32>(at(lse, o), <f32>l);
-    if (ignored) {
-      store<f64>(at8(loss, o), 0);
-      if (grad) rowFill(gr, C, 0);
-      continue;
-    }
-    // The target as A = Σ α and SAX = Σ α·(z − m).
-    let A: f64,
-      SAX: f64,
-      wt: f64 = 0;
-    if (hasQ) {
-      A = alphaSum<f64>(P1, Q, eC * W);
-      SAX = QX;
-    } else {
-      wt = weightOf(w, t, hasW);
-      A = alphaSum<f64>(P1, wt, eC * W);
-      SAX = indexSAX<f64>(P1, wt, <f64>zt, <f64>m, eC, WX, smooth);
-    }
-    store<f64>(at8(loss, o), isFinite32(m) ? lossOf<f64>(A, L, SAX, zLoss, l) : NaN);
-    if (!grad) continue;
-    const gk = <f64>load<f32>(at(gscale, o)) * k;
-    if (!isFinite32(m)) {
-      rowFill(gr, C, NaN);
-      continue;
-    }
-    // Pass 2 over the stored exps: block j's were made against shift sh_j, so they scale by P·exp(sh_j − m).
-    const P = gradP<f64>(A, 2 * zLoss, l, s);
-    const S = gradScale<f64>(P);
-    const PS = P * S,
-      Q1 = <f32>(P1 * S),
-      Q2 = <f32>(eC * S),
-      G = <f32>(gk / S);
-    for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
-      const n = min(CE_BLOCK, C - b);
-      const d = <f64>load<f32>(at(shifts, j)) - <f64>m;
-      const F = <f32>(d == 0 ? PS : PS * Math.exp(d));
-      const gb = gr + ((<usize>b) << 2),
-        qb = qr + ((<usize>b) << 2),
-        wb = w + ((<usize>b) << 2);
-      if (hasQ) rowCrossEntropyGradFromExp(qb, wb, gb, n, F, Q1, Q2, G, true, hasW);
-      else rowCrossEntropyGradFromExp(qb, wb, gb, n, F, 0, Q2, G, false, hasW && smooth);
-    }
-    if (!hasQ) targetFixUp(at(gr, t), gk, P1, wt);
+      qr = target + <usize>o * rowBytes,
+      tp: usize = hasQ ? 0 : at(target, o),
+      gr = grad ? grad + <usize>o * rowBytes : 0;
+    rowStates(C, 0, C, xr, qr, tp, flags, ignoreIndex, w, eps, temp, lse != 0, gr, ws);
+    rowFinish(C, tp, flags, ignoreIndex, w, W, eps, temp, zLoss, at8(loss, o), lse ? at(lse, o) : 0, gr, grad ? at(gscale, o) : 0, ws);
+    if (grad) rowGrad(C, 0, C, qr, flags, w, eps, gr, ws);
   }
+}
+
+// One long row over column ranges (docs/ABI.md): the rows kernel's steps as exports, over one row's
+// pointers (x, the probability target q or the index target's int32 t, the gradient g, the position's
+// loss, lse and gradient share) and a workspace of crossEntropyWorkspaceBytes(C, 1) bytes that every
+// thread of the row shares. Ranges [a, b) start at multiples of CE_SEGMENT.
+
+/** Step 1 over [a, b): the segments' states (and, with g, their exps in g). need_lse: the position's
+ *  logsumexp is wanted (else an ignored position is skipped). */
+export function crossEntropyRangeStates(
+  C: i32,
+  a: i32,
+  b: i32,
+  x: usize,
+  target: usize,
+  flags: i32,
+  ignoreIndex: i32,
+  w: usize,
+  eps: f64,
+  temperature: f64,
+  needLse: i32,
+  g: usize,
+  ws: usize,
+): void {
+  const hasQ = (flags & CE_PROBABILITIES) != 0;
+  rowStates(
+    C,
+    a,
+    b,
+    x,
+    hasQ ? target : <usize>0,
+    hasQ ? <usize>0 : target,
+    flags,
+    ignoreIndex,
+    w,
+    eps,
+    <f32>temperature,
+    needLse != 0,
+    g,
+    ws,
+  );
+}
+
+/** Step 2 on one thread, after every range's step 1: the loss, the logsumexp (unless lse is 0) and,
+ *  with g, the gradient's factors in the workspace. */
+export function crossEntropyRowFinish(
+  C: i32,
+  target: usize,
+  flags: i32,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  temperature: f64,
+  zLoss: f64,
+  loss: usize,
+  lse: usize,
+  g: usize,
+  gscale: usize,
+  ws: usize,
+): void {
+  rowFinish(
+    C,
+    (flags & CE_PROBABILITIES) != 0 ? <usize>0 : target,
+    flags,
+    ignoreIndex,
+    w,
+    W,
+    eps,
+    <f32>temperature,
+    zLoss,
+    loss,
+    lse,
+    g,
+    gscale,
+    ws,
+  );
+}
+
+/** Step 3 over [a, b), after step 2: the gradient into g. */
+export function crossEntropyRangeGrad(C: i32, a: i32, b: i32, target: usize, flags: i32, w: usize, eps: f64, g: usize, ws: usize): void {
+  rowGrad(C, a, b, target, flags, w, eps, g, ws);
 }
 
 // Workspace of the inner > 1 layout, per position: float64 s, WX, QX, Q; then float32 m, P, Q1, Q2

@@ -13,7 +13,7 @@ export { softmaxBackward, logSoftmaxBackward } from "./backward";
 // One long row split into column ranges (softmax.ts, backward.ts): phase kernels for threaded hosts.
 export { rangeExpSum, rangeSoftmaxOut, rangeLogSoftmaxOut, rangeLogSumExpOut } from "./softmax";
 export { rangeSoftmaxBackwardParts, rangeLogSoftmaxBackwardParts, rangeSoftmaxGrad, rangeLogSoftmaxGrad } from "./backward";
-export { crossEntropy } from "./crossentropy";
+export { crossEntropy, crossEntropyRangeStates, crossEntropyRowFinish, crossEntropyRangeGrad } from "./crossentropy";
 export { distill, klDivPointwise, klDivPointwiseBackward } from "./distill";
 export { softcapForward, softcapBackward } from "./softcap";
 export {

@@ -3,9 +3,9 @@
 // their wasm types, result. The wrapper's type of the exports, the check at instantiation and the ABI
 // tests (which hold the modules and docs/ABI.md's signatures to this list) all come from there.
 // `ptr` is an i32 byte offset (usize in the kernels).
-import { FLAGS, KERNEL_EXPORTS, KL_BLOCK, PERIODIC_INNER, SHORT_ROW, SUM_BLOCK } from "./abi.generated.js";
+import { CE_SEGMENT, FLAGS, KERNEL_EXPORTS, KL_BLOCK, PERIODIC_INNER, SHORT_ROW, SUM_BLOCK } from "./abi.generated.js";
 
-export { FLAGS, KERNEL_EXPORTS, KL_BLOCK, PERIODIC_INNER, SHORT_ROW, SUM_BLOCK };
+export { CE_SEGMENT, FLAGS, KERNEL_EXPORTS, KL_BLOCK, PERIODIC_INNER, SHORT_ROW, SUM_BLOCK };
 
 type WasmType = "i32" | "f32" | "f64" | "ptr";
 interface Signature {

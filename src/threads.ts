@@ -140,17 +140,18 @@ export class Pool {
     );
   }
 
-  /** Column ranges of a row of n elements, one per thread where each can have SUM_BLOCK elements or
-   *  more: [a, b), each a a multiple of SUM_BLOCK, the calling thread's first. A range takes the
-   *  rest when fewer than SUM_BLOCK would be left after it, so that every range is at least 4 long (a
-   *  split row has more than SHORT_ROW): it takes the vector loops, as the whole row does on one thread. */
-  private rangesOf(n: number): [number, number][] {
+  /** Column ranges of a row of n elements, one per thread where each can have `grain` elements or
+   *  more: [a, b), each a a multiple of grain (SUM_BLOCK, or the job's columnGrain), the calling
+   *  thread's first. A range takes the rest when fewer than grain would be left after it, so that every
+   *  range is at least 4 long (a split row has more than SHORT_ROW): it takes the vector loops, as the
+   *  whole row does on one thread. */
+  private rangesOf(n: number, grain: number): [number, number][] {
     const t = this.threads,
       ranges: [number, number][] = [];
     let a = 0;
     for (let i = 1; i <= t; i++) {
-      let b = i === t ? n : Math.min(n, Math.round((n * i) / t / SUM_BLOCK) * SUM_BLOCK);
-      if (n - b < SUM_BLOCK) b = n;
+      let b = i === t ? n : Math.min(n, Math.round((n * i) / t / grain) * grain);
+      if (n - b < grain) b = n;
       if (b > a) {
         ranges.push([a, b]);
         a = b;
@@ -168,12 +169,15 @@ export class Pool {
     const { outer, dim } = job;
     const own = this.own,
       heap = this.heap;
-    const ranges = this.rangesOf(dim);
+    const ranges = this.rangesOf(dim, job.columnGrain ?? SUM_BLOCK);
     const pending = new Set<Worker>();
     let parts = 0,
+      ws = 0,
       chunks: Chunks | undefined;
     try {
       parts = heap.alloc(8 * (Math.ceil(dim / SUM_BLOCK) + 1), () => `${job.label()}: the row's sum parts`);
+      const wsBytes = job.workspace(1);
+      if (wsBytes > 0) ws = heap.alloc(wsBytes, () => `${job.label()}: the row's workspace`);
       if (!inMemory(job)) chunks = own.chunks(job, 1);
       for (let o = 0; o < outer; o++) {
         if (chunks) own.fillRange(chunks, o, 0, 0);
@@ -184,6 +188,7 @@ export class Pool {
           n: dim,
           ptrs,
           e: own.exports,
+          ws,
           partsOf: (a) => parts + (a / SUM_BLOCK) * 8,
           sum: (counts) => addParts(heap.viewFor(8) as Float64Array, parts, ranges, counts),
         };
@@ -229,6 +234,7 @@ export class Pool {
         yield w;
       }
       if (parts) heap.release(parts);
+      if (ws) heap.release(ws);
       own.shrink();
     }
   }

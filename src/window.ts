@@ -54,6 +54,9 @@ export interface Job {
   /** For an op whose inner == 1 rows may be split into column ranges, one per thread (threads.ts):
    *  the phases of one row. */
   readonly columns?: (row: Row) => Generator<Phase, void, number[]>;
+  /** Where the ranges of a split row may start: multiples of this many elements (a multiple of
+   *  SUM_BLOCK, which is the default). */
+  readonly columnGrain?: number;
 }
 
 /** One inner == 1 row being split into column ranges (threads.ts makes the ranges: each starts at a
@@ -65,6 +68,8 @@ export interface Row {
   readonly ptrs: readonly number[];
   /** The calling thread's instance, for calls over the whole row between phases. */
   readonly e: KernelExports;
+  /** The row's workspace, Job.workspace(1) bytes (0 for none), shared by the threads of its ranges. */
+  readonly ws: number;
   /** Where range [a, …)'s float64 sum parts go (room for sumParts of the rest of the row). */
   partsOf(a: number): number;
   /** The float64 sum of the ranges' parts in order, counts[r] of them from range r's partsOf: the
@@ -192,8 +197,8 @@ export class Window {
   }
 
   /** fill() of elements [a, b) of inner == 1 row o (a row split into column ranges, threads.ts);
-   *  operands of one value per row go with the range that starts at 0. An empty range only points
-   *  the operands at the row. */
+   *  operands of one value per row go with the range that starts at 0, empty or not (the row's first
+   *  fill, [0, 0), copies them before any range runs). */
   fillRange(ch: Chunks, o: number, a: number, b: number): void {
     this.copyIn(ch, o, 1, a, b);
   }
@@ -438,7 +443,7 @@ function align16(n: number): number {
 function spanOf(op: Operand, n: number, c: number, a: number, b: number): [number, number] {
   if (b < 0) return [0, c * n];
   if (op.full) return [a, b];
-  return a === 0 && b > a ? [0, n] : [0, 0];
+  return a === 0 ? [0, n] : [0, 0];
 }
 
 /** array[from, to), without a new view when that is all of it. */

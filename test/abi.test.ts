@@ -258,7 +258,8 @@ describe("the modules", () => {
     for (const s of statics) expect(s === statics[0]).toBe(true);
   });
 
-  it("workspaceBytes is 64·inner for 1 < inner < PERIODIC_INNER, 16·inner above, 32·(dim + 1) for rows of ≤ 31, else 0; crossEntropyWorkspaceBytes 48·inner, 16·(dim + 9) for SIMD short rows, 4 per 1024-logit block", () => {
+  it("workspaceBytes is 64·inner for 1 < inner < PERIODIC_INNER, 16·inner above, 32·(dim + 1) for rows of ≤ 31, else 0; crossEntropyWorkspaceBytes 48·inner, 16·(dim + 9) for SIMD short rows, else 48 + 64 per 8192-logit segment + 4 per 1024-logit block", () => {
+    const ceRows = (dim: number) => 48 + 64 * Math.ceil(dim / 8192) + 4 * Math.ceil(dim / 1024);
     const inners = [1, 2, 3, 4, 5, 6, 7, 8, 9, PERIODIC_INNER - 1, PERIODIC_INNER, PERIODIC_INNER + 1, 1000];
     for (const v of VARIANTS) {
       const abi = instantiate(v, 1);
@@ -268,14 +269,15 @@ describe("the modules", () => {
             inner > 1 ? (inner < PERIODIC_INNER ? 64 : 16) * inner : dim <= 31 ? 32 * (dim + 1) : 0,
           );
           const ce = abi.crossEntropyWorkspaceBytes(dim, inner);
-          const rows = v.isa !== "scalar" && dim <= 31 ? 16 * (dim + 9) : 4 * Math.ceil(dim / 1024);
+          const rows = v.isa !== "scalar" && dim <= 31 ? 16 * (dim + 9) : ceRows(dim);
           expect(ce, `${v.name} crossEntropyWorkspaceBytes(${dim}, ${inner})`).toBe(inner > 1 ? 48 * inner : rows);
         }
       }
-      // Rows: one float32 per 1024 classes beyond the short rows.
-      expect(abi.crossEntropyWorkspaceBytes(1024, 1)).toBe(4);
-      expect(abi.crossEntropyWorkspaceBytes(1025, 1)).toBe(8);
-      expect(abi.crossEntropyWorkspaceBytes(128256, 1)).toBe(4 * Math.ceil(128256 / 1024));
+      // Rows beyond the short rows: a 48-byte record, 64 per 8192-class segment, 4 per 1024-class block.
+      expect(abi.crossEntropyWorkspaceBytes(1024, 1)).toBe(48 + 64 + 4);
+      expect(abi.crossEntropyWorkspaceBytes(1025, 1)).toBe(48 + 64 + 8);
+      expect(abi.crossEntropyWorkspaceBytes(8193, 1)).toBe(48 + 128 + 36);
+      expect(abi.crossEntropyWorkspaceBytes(128256, 1)).toBe(ceRows(128256));
       expect(abi.crossEntropyWorkspaceBytes(3, 10)).toBe(480);
     }
   });

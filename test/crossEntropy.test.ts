@@ -9,6 +9,7 @@ import { checkCrossEntropyArgs, CE_OPTIONS, checkGradOutput } from "../src/targe
 import { position } from "../src/reference/position.js";
 import { forEachRow } from "../src/shape.js";
 import { divideByTemperature } from "../src/reference/temperature.js";
+import { CE_SEGMENT } from "../src/abi.js";
 
 const f32 = (a: number[]) => new Float32Array(a);
 const i32 = (a: number[]) => new Int32Array(a);
@@ -218,6 +219,122 @@ function placeArgs(sm: Simdmax, data: Float32Array, kind: string) {
   return { value: buf as unknown as Float32Array, read: () => buf.array.slice(), done: () => buf.free() };
 }
 
+/** Runs crossEntropyWithGrad on sm over the case's logits (placed as c.input, in place by c.inPlace)
+ *  and checks its loss, gradient and lse against the float64 reference within the stated bounds. */
+function matchesReference(
+  sm: Simdmax,
+  c: Case,
+  layout: ReturnType<typeof layoutOf>,
+  logits: Float32Array,
+  target: Int32Array | Float32Array,
+  opts: ReturnType<typeof optionsOf>,
+): void {
+  const wantLoss = ref.crossEntropy(logits, target, c.shape, opts);
+  const wantGrad = ref.crossEntropyBackward(logits, target, c.shape, opts);
+  const a = placeArgs(sm, logits, c.input);
+  const r = sm.crossEntropyWithGrad(a.value, target, c.shape, { ...opts, ...(c.inPlace ? { out: a.value } : {}), lse: c.withLse });
+  const grad = c.inPlace ? a.read(a.value) : (r.grad as Float32Array);
+  if (!c.inPlace) expect(Array.from(a.read(a.value))).toEqual(Array.from(logits)); // logits untouched
+  a.done();
+  // The loss, against a tolerance summed over the positions it reduces.
+  const tol = lossTolerances(c, logits, target, layout, opts);
+  const sw = opts.sampleWeight;
+  const args = argsOf(logits, target, c.shape, opts);
+  if (c.reduction === "none") {
+    (r.loss as Float32Array).forEach((l, n) => {
+      const w = (wantLoss as Float64Array)[n]!;
+      const t = Number.isFinite(w) ? tol[n]! * (sw ? sw[n]! : 1) + 2 * U * Math.abs(w) + TINY : 0;
+      expect(f32Matches(l, w, t), `loss[${n}] ${l} vs ${w} ± ${t}`).toBe(true); // a float32 per position
+    });
+  } else {
+    const w = wantLoss as number;
+    const scale = c.reduction === "mean" ? 1 / args.denominator : 1;
+    const t = tol.reduce((s, v, n) => s + v * (sw ? sw[n]! : 1), 0) * (Number.isFinite(scale) ? scale : 0) + 1e-15 * Math.abs(w);
+    if (!Number.isFinite(w)) expect(r.loss).toBe(w);
+    else expect(Math.abs((r.loss as number) - w), `loss ${r.loss} vs ${w}`).toBeLessThanOrEqual(t);
+  }
+  // The gradient, element by element.
+  const { factor } = checkGradOutput("test", args, undefined);
+  const g = (n: number) => factor * (args.sampleWeight ? args.sampleWeight[n]! : 1);
+  forEachRow(args.layout, (idx, n) => {
+    const pos = position(args, logits, n, idx);
+    if (pos.ignored) {
+      for (const j of idx) expect(grad[j], `ignored position's grad[${j}]`).toBe(0);
+      return;
+    }
+    const A = pos.alpha.reduce((s, v) => s + v, 0) + 2 * args.zLoss * pos.lse;
+    const z = idx.map((j) => divideByTemperature(capped(args.softcap, logits[j] as number), args.temperature));
+    const zm = Math.max(...z);
+    let W = 0;
+    z.forEach((v, k) => {
+      if (Number.isFinite(v)) W += Math.exp(pos.logp[k]!) * Math.abs(v - zm);
+    });
+    idx.forEach((j, k) => {
+      const want = wantGrad[j]!,
+        got = grad[j]!;
+      if (!Number.isFinite(want)) {
+        expect(Number.isNaN(got) || got === want, `grad[${j}] ${got} vs ${want}`).toBe(true);
+        return;
+      }
+      const p = Math.exp(pos.logp[k]!);
+      const zk = Number.isFinite(z[k]!) ? Math.abs(z[k]! - zm) : 0;
+      const scale = Math.abs(g(n)) / args.temperature;
+      const capTerm = args.softcap ? 32 * (Math.abs(A) * p + Math.abs(pos.alpha[k]!)) * (1 + args.softcap / args.temperature) : 0;
+      const bound =
+        U *
+          scale *
+          (Math.abs(A) * p * (64 + 4 * zk + 4 * W) + 8 * Math.abs(pos.alpha[k]!) + 4 * Math.abs(A * p - pos.alpha[k]!) + capTerm) +
+        TINY * scale * Math.abs(A) +
+        1e-30;
+      expect(f32Matches(got, want, bound), `grad[${j}] ${got} vs ${want} ± ${bound}`).toBe(true);
+    });
+  });
+  if (c.withLse) {
+    const z = c.softcap ? logits.map((v) => capped(c.softcap!, v)) : logits;
+    const wantLse = ref.logSumExp(z, c.shape, { axis: c.axis, ...(c.temperature ? { temperature: c.temperature } : {}) });
+    r.lse!.forEach((v, n) => {
+      const w = wantLse[n]!;
+      const t = Number.isFinite(w) ? U * (64 + 8 * Math.abs(w) + (c.softcap ? (32 * c.softcap) / (c.temperature ?? 1) : 0)) : 0;
+      expect(f32Matches(v, w, t), `lse[${n}] ${v} vs ${w} ± ${t}`).toBe(true);
+    });
+  }
+}
+
+/** Seeded logits in ±8. */
+function data(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => r() * 16 - 8);
+}
+
+/** The options of a long-row case before its variant's (tests of rows of several CE_SEGMENTs). */
+const LONG_ROW_CASE: Case = {
+  rank: 2,
+  axisPos: 1,
+  negativeAxis: false,
+  C: 0,
+  others: [1, 1, 1],
+  seed: 0,
+  magnitude: 1,
+  special: 0,
+  probs: false,
+  weight: false,
+  ignore: undefined,
+  ignoreRate: 0,
+  eps: 0,
+  temperature: undefined,
+  reduction: "none",
+  sampleWeight: false,
+  zLoss: 0,
+  allIgnored: undefined,
+  input: "array",
+  inPlace: false,
+  tiny: false,
+  withLse: false,
+  softcap: undefined,
+  shape: [],
+  axis: -1,
+};
+
 for (const build of BUILDS) {
   describe(`cross-entropy differential: ${build} build`, () => {
     it("loss, gradient and lse of crossEntropyWithGrad match the float64 reference", async () => {
@@ -226,80 +343,52 @@ for (const build of BUILDS) {
           const sm = (await instances(build))[c.tiny ? "tiny" : "normal"];
           const layout = layoutOf("test", c.shape, c.axis);
           const logits = makeData(layout, { seed: c.seed, magnitude: c.magnitude, offset: 0, special: c.special, maskedRow: 0 });
-          const target = targetsOf(c, layout);
-          const opts = optionsOf(c, layout);
-          const wantLoss = ref.crossEntropy(logits, target, c.shape, opts);
-          const wantGrad = ref.crossEntropyBackward(logits, target, c.shape, opts);
-          const a = placeArgs(sm, logits, c.input);
-          const r = sm.crossEntropyWithGrad(a.value, target, c.shape, { ...opts, ...(c.inPlace ? { out: a.value } : {}), lse: c.withLse });
-          const grad = c.inPlace ? a.read(a.value) : (r.grad as Float32Array);
-          if (!c.inPlace) expect(Array.from(a.read(a.value))).toEqual(Array.from(logits)); // logits untouched
-          a.done();
-          // The loss, against a tolerance summed over the positions it reduces.
-          const tol = lossTolerances(c, logits, target, layout, opts);
-          const sw = opts.sampleWeight;
-          const args = argsOf(logits, target, c.shape, opts);
-          if (c.reduction === "none") {
-            (r.loss as Float32Array).forEach((l, n) => {
-              const w = (wantLoss as Float64Array)[n]!;
-              const t = Number.isFinite(w) ? tol[n]! * (sw ? sw[n]! : 1) + 2 * U * Math.abs(w) + TINY : 0;
-              expect(f32Matches(l, w, t), `loss[${n}] ${l} vs ${w} ± ${t}`).toBe(true); // a float32 per position
-            });
-          } else {
-            const w = wantLoss as number;
-            const scale = c.reduction === "mean" ? 1 / args.denominator : 1;
-            const t = tol.reduce((s, v, n) => s + v * (sw ? sw[n]! : 1), 0) * (Number.isFinite(scale) ? scale : 0) + 1e-15 * Math.abs(w);
-            if (!Number.isFinite(w)) expect(r.loss).toBe(w);
-            else expect(Math.abs((r.loss as number) - w), `loss ${r.loss} vs ${w}`).toBeLessThanOrEqual(t);
-          }
-          // The gradient, element by element.
-          const { factor } = checkGradOutput("test", args, undefined);
-          const g = (n: number) => factor * (args.sampleWeight ? args.sampleWeight[n]! : 1);
-          forEachRow(args.layout, (idx, n) => {
-            const pos = position(args, logits, n, idx);
-            if (pos.ignored) {
-              for (const j of idx) expect(grad[j], `ignored position's grad[${j}]`).toBe(0);
-              return;
-            }
-            const A = pos.alpha.reduce((s, v) => s + v, 0) + 2 * args.zLoss * pos.lse;
-            const z = idx.map((j) => divideByTemperature(capped(args.softcap, logits[j] as number), args.temperature));
-            const zm = Math.max(...z);
-            let W = 0;
-            z.forEach((v, k) => {
-              if (Number.isFinite(v)) W += Math.exp(pos.logp[k]!) * Math.abs(v - zm);
-            });
-            idx.forEach((j, k) => {
-              const want = wantGrad[j]!,
-                got = grad[j]!;
-              if (!Number.isFinite(want)) {
-                expect(Number.isNaN(got) || got === want, `grad[${j}] ${got} vs ${want}`).toBe(true);
-                return;
-              }
-              const p = Math.exp(pos.logp[k]!);
-              const zk = Number.isFinite(z[k]!) ? Math.abs(z[k]! - zm) : 0;
-              const scale = Math.abs(g(n)) / args.temperature;
-              const capTerm = args.softcap ? 32 * (Math.abs(A) * p + Math.abs(pos.alpha[k]!)) * (1 + args.softcap / args.temperature) : 0;
-              const bound =
-                U *
-                  scale *
-                  (Math.abs(A) * p * (64 + 4 * zk + 4 * W) + 8 * Math.abs(pos.alpha[k]!) + 4 * Math.abs(A * p - pos.alpha[k]!) + capTerm) +
-                TINY * scale * Math.abs(A) +
-                1e-30;
-              expect(f32Matches(got, want, bound), `grad[${j}] ${got} vs ${want} ± ${bound}`).toBe(true);
-            });
-          });
-          if (c.withLse) {
-            const z = c.softcap ? logits.map((v) => capped(c.softcap!, v)) : logits;
-            const wantLse = ref.logSumExp(z, c.shape, { axis: c.axis, ...(c.temperature ? { temperature: c.temperature } : {}) });
-            r.lse!.forEach((v, n) => {
-              const w = wantLse[n]!;
-              const t = Number.isFinite(w) ? U * (64 + 8 * Math.abs(w) + (c.softcap ? (32 * c.softcap) / (c.temperature ?? 1) : 0)) : 0;
-              expect(f32Matches(v, w, t), `lse[${n}] ${v} vs ${w} ± ${t}`).toBe(true);
-            });
-          }
+          matchesReference(sm, c, layout, logits, targetsOf(c, layout), optionsOf(c, layout));
         }),
         { numRuns: Number(process.env.CE_RUNS ?? 80) },
       );
+    });
+
+    it("rows of several CE_SEGMENTs (merged segment states) match the float64 reference", async () => {
+      // Structured long rows: the max in a later segment (the merge moves the earlier sums), a whole
+      // segment of −Infinity (its shift is 0), a NaN or +Infinity after finite segments, each with the
+      // option sets whose target sums the merge moves.
+      const sm = (await instances(build)).normal;
+      const C = 2 * CE_SEGMENT + 1000;
+      const base = data(C, 5);
+      const rows: [string, Float32Array][] = [
+        ["plain", base],
+        ["rising", base.map((v, i) => v + 30 * Math.floor(i / CE_SEGMENT))],
+        ["falling", base.map((v, i) => v - 30 * Math.floor(i / CE_SEGMENT))],
+        ["negInfSegment", base.map((v, i) => (i < CE_SEGMENT ? -Infinity : v))],
+        ["negInfMiddle", base.map((v, i) => (i >= CE_SEGMENT && i < 2 * CE_SEGMENT ? -Infinity : v * 1e3))],
+        ["nanLater", base.map((v, i) => (i === C - 3 ? NaN : v))],
+        ["infLater", base.map((v, i) => (i === 2 * CE_SEGMENT + 7 ? Infinity : v))],
+        ["infAndNan", base.map((v, i) => (i === 3 ? NaN : i === C - 1 ? Infinity : v))],
+      ];
+      const variants: Partial<Case>[] = [
+        {},
+        { eps: 0.1 },
+        { eps: 0.1, weight: true, temperature: 0.5 },
+        { probs: true },
+        { probs: true, eps: 1, weight: true },
+        { zLoss: 1e-4, withLse: true },
+        { ignore: -100, ignoreRate: 1, withLse: true },
+        { softcap: 30, temperature: 2 },
+      ];
+      // Each row with two of the variants, each variant on two rows (the reference is slow on long rows).
+      for (const [r, [name, row]] of rows.entries()) {
+        for (const v of [variants[r]!, variants[(r + 3) % variants.length]!]) {
+          const c: Case = { ...LONG_ROW_CASE, ...v, shape: [1, C], seed: r };
+          const layout = layoutOf("test", c.shape, c.axis);
+          const logits = row;
+          try {
+            matchesReference(sm, c, layout, logits, targetsOf(c, layout), optionsOf(c, layout));
+          } catch (e) {
+            throw new Error(`${name} ${JSON.stringify(v)}: ${(e as Error).message}`);
+          }
+        }
+      }
     });
 
     it("crossEntropy and crossEntropyBackward agree with crossEntropyWithGrad to the bit; chunking changes no bit", async () => {

@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import fc from "fast-check";
 import { createSimdmax, type Simdmax } from "../src/index.js";
 import { contextOf } from "../src/instance.js";
-import { KL_BLOCK } from "../src/abi.js";
+import { CE_SEGMENT, KL_BLOCK } from "../src/abi.js";
 import { SPLIT, addParts } from "../src/threads.js";
 import { SUM_BLOCK } from "../src/abi.js";
 import { BUILDS, type BuildName } from "./helpers.js";
@@ -505,6 +505,101 @@ describe("a threaded instance", () => {
             }
           }),
           { numRuns: 80 },
+        );
+      });
+    }
+
+    // Cross-entropy's rows split at multiples of CE_SEGMENT: rows of one segment (one range, on the
+    // calling thread), of a few (two ranges), and of enough for three.
+    const ceArb = fc.record({
+      n: fc.oneof(fc.constantFrom(8192, 8193, 16384, 16385, 20000, 24577, 30000, 40961), fc.integer({ min: 32, max: 70000 })),
+      outer: fc.constantFrom(1, 1, 2),
+      seed: fc.integer(),
+      scale: fc.constantFrom(1, 1, 100, 1e30),
+      special: fc.constantFrom("none", "none", "nan", "inf", "-inf", "negInfSegment", "allNegInf", "rising", "huge"),
+      at: fc.nat(),
+      probs: fc.boolean(),
+      ignored: fc.boolean(),
+      weight: fc.boolean(),
+      labelSmoothing: fc.constantFrom(undefined, undefined, 0.1),
+      zLoss: fc.constantFrom(undefined, 1e-3),
+      logitSoftcap: fc.constantFrom(undefined, undefined, 5),
+      temperature: fc.constantFrom(undefined, 0.5, 2),
+      reduction: fc.constantFrom("mean" as const, "sum" as const, "none" as const),
+      sampleWeight: fc.boolean(),
+      input: fc.constantFrom("array", "alloc"),
+      inPlace: fc.boolean(),
+      async: fc.boolean(),
+      three: fc.boolean(),
+    });
+    for (const build of BUILDS) {
+      it(`${build}: cross-entropy, forward, backward and fused, every option (ranges at multiples of CE_SEGMENT)`, async () => {
+        const { one: o, two, three } = inst.get(build)!;
+        await fc.assert(
+          fc.asyncProperty(ceArb, async (c) => {
+            const m = c.three ? three : two;
+            const shape = [c.outer, c.n],
+              N = c.outer * c.n;
+            const x = data(N, c.seed, true).map((v) => v * c.scale);
+            const p = c.at % c.n,
+              row = (c.at >>> 3) % c.outer;
+            const r = x.subarray(row * c.n, (row + 1) * c.n);
+            const seg = Math.floor(p / CE_SEGMENT) * CE_SEGMENT;
+            if (c.special === "nan") r[p] = NaN;
+            else if (c.special === "inf") r[p] = Infinity;
+            else if (c.special === "-inf") r.fill(-Infinity, p, Math.min(c.n, p + 300));
+            else if (c.special === "negInfSegment")
+              r.fill(-Infinity, seg, seg + CE_SEGMENT); // a whole segment's shift is 0
+            else if (c.special === "allNegInf") r.fill(-Infinity);
+            else if (c.special === "rising")
+              for (let i = 0; i < c.n; i++) r[i]! += 40 * Math.floor(i / CE_SEGMENT); // each segment raises the max
+            else if (c.special === "huge") r[p] = 3e38;
+            let target: Int32Array | Float32Array;
+            if (c.probs) target = o.softmax(data(N, c.seed + 2), shape);
+            else target = new Int32Array(c.outer).map((_, i) => (c.ignored && i === row ? -100 : (c.at + i * 7919) % c.n));
+            const opts = {
+              reduction: c.reduction,
+              weight: c.weight ? data(c.n, c.seed + 3).map((v) => Math.abs(v)) : undefined,
+              sampleWeight: c.sampleWeight ? data(c.outer, c.seed + 4).map((v) => Math.abs(v)) : undefined,
+              labelSmoothing: c.labelSmoothing,
+              zLoss: c.zLoss,
+              logitSoftcap: c.logitSoftcap,
+              temperature: c.temperature,
+            };
+            const call = async (i: Simdmax, what: "loss" | "grad" | "fused") => {
+              let arg: Float32Array | ReturnType<Simdmax["alloc"]> = x.slice();
+              if (c.input === "alloc") {
+                const b = i.alloc(N);
+                b.array.set(x);
+                arg = b;
+              }
+              const f = c.async && i !== o ? i.async : i;
+              const out = c.inPlace ? arg : undefined;
+              let loss: number | Float32Array | undefined, grad: unknown, lse: Float32Array | undefined;
+              if (what === "loss") loss = await f.crossEntropy(arg, target, shape, opts);
+              else if (what === "grad") {
+                const go = { ...opts, out, gradOutput: c.reduction === "none" ? data(c.outer, c.seed + 5) : 0.5 };
+                grad = await f.crossEntropyBackward(arg, target, shape, go);
+              } else ({ loss, grad, lse } = await f.crossEntropyWithGrad(arg, target, shape, { ...opts, out, lse: true }));
+              const g =
+                grad === undefined
+                  ? undefined
+                  : grad instanceof Float32Array
+                    ? grad.slice()
+                    : (grad as { array: Float32Array }).array.slice();
+              if (typeof arg === "object" && "free" in arg) arg.free();
+              return { loss, g, lse };
+            };
+            for (const what of ["loss", "grad", "fused"] as const) {
+              const a = await call(o, what),
+                b = await call(m, what);
+              const label = `${build} crossEntropy ${what} ${shape} ${c.special}`;
+              if (a.loss !== undefined) sameBits(a.loss, b.loss!, `${label} loss`);
+              if (a.g) sameBits(a.g, b.g!, `${label} grad`);
+              if (a.lse) sameBits(a.lse, b.lse!, `${label} lse`);
+            }
+          }),
+          { numRuns: 40 },
         );
       });
     }

@@ -1,7 +1,7 @@
 // crossEntropy, crossEntropyBackward, crossEntropyWithGrad and nllLoss, with their options: each checks
 // every argument (targets.ts), then streams the fused kernel over the logits (window.ts) and reduces
 // the per-position losses here.
-import { FLAGS } from "../abi.js";
+import { CE_SEGMENT, FLAGS } from "../abi.js";
 import type { Context } from "../context.js";
 import { arrayPlace, copyIn, extentOf, lengthOf, outputOf, placeOf, runJob, sharesBytes, splitsJob, whenDone, viewOf } from "../context.js";
 import { Total } from "../total.js";
@@ -199,8 +199,16 @@ function run(
     W = 0;
     for (let c = 0; c < dim; c++) W += a.weight[c] as number;
   }
+  const ignoreIndex = kernelIgnoreIndex(a);
   const release = () => {
     if (wPtr) ctx.heap.release(wPtr);
+  };
+  /** The losses of n positions from a chunk (or split row) at operand pointers p, unless they are kept whole. */
+  const collectChunk = (n: number, p: readonly number[]) => {
+    if (kept) return;
+    const mem = ctx.heap.f32;
+    const l = ctx.heap.viewFor(8) as Float64Array;
+    collect(result, n, l, p[2]! / 8, sw && mem, swAt >= 0 ? p[swAt]! / 4 : 0, result.none && mem, noneAt >= 0 ? p[noneAt]! / 4 : 0);
   };
   let r: void | Promise<void>;
   try {
@@ -226,7 +234,7 @@ function run(
           x,
           p[1]!,
           flags,
-          kernelIgnoreIndex(a),
+          ignoreIndex,
           wPtr,
           W,
           a.eps,
@@ -239,23 +247,55 @@ function run(
           ws,
         );
         if (zAt >= 0 && g) e.softcapBackward(o * d * i, x, g, cap);
-        if (!kept) {
-          const mem = ctx.heap.f32;
-          const l = ctx.heap.viewFor(8) as Float64Array;
-          collect(
-            result,
-            o * i,
-            l,
-            p[2]! / 8,
-            sw && mem,
-            swAt >= 0 ? p[swAt]! / 4 : 0,
-            result.none && mem,
-            noneAt >= 0 ? p[noneAt]! / 4 : 0,
-          );
-        }
+        collectChunk(o * i, p);
       },
       // The losses are read in position order: only when they are kept whole can the chunks run anywhere.
       splittable: kept !== undefined,
+      // One long row over column ranges (assembly/crossentropy.ts, "Rows"): the segments' states per
+      // range, their merge and the loss on the calling thread, then the gradient per range. The
+      // segments decide the additions, so these are one thread's bits.
+      *columns(row) {
+        const p = row.ptrs,
+          C = row.n,
+          ws = row.ws;
+        const x = zAt >= 0 ? p[zAt]! : p[0]!,
+          g = gradAt >= 0 ? p[gradAt]! : 0,
+          t = p[1]!;
+        yield {
+          call: (e, lo, hi) => {
+            if (zAt >= 0) e.softcapForward(hi - lo, p[0]! + 4 * lo, x + 4 * lo, cap);
+            return e.crossEntropyRangeStates(C, lo, hi, x, t, flags, ignoreIndex, wPtr, a.eps, a.temperature, lseAt >= 0 ? 1 : 0, g, ws);
+          },
+        };
+        const lseP = lseAt >= 0 ? p[lseAt]! : 0;
+        row.e.crossEntropyRowFinish(
+          C,
+          t,
+          flags,
+          ignoreIndex,
+          wPtr,
+          W,
+          a.eps,
+          a.temperature,
+          a.zLoss,
+          p[2]!,
+          lseP,
+          g,
+          sharesAt >= 0 ? p[sharesAt]! : 0,
+          ws,
+        );
+        collectChunk(1, p); // before the last phase, after which the row's per-position outputs are copied out
+        if (!g) return;
+        yield {
+          call: (e, lo, hi) => {
+            e.crossEntropyRangeGrad(C, lo, hi, t, flags, wPtr, a.eps, g, ws);
+            if (zAt >= 0) e.softcapBackward(hi - lo, x + 4 * lo, g + 4 * lo, cap);
+            return 0;
+          },
+          last: true,
+        };
+      },
+      columnGrain: CE_SEGMENT,
     });
   } catch (e) {
     release();

@@ -17,6 +17,7 @@ import type { DistillationLossOptions, JsdOptions, KlDivOptions } from "../ops/d
 import { forEachRow, type Layout } from "../shape.js";
 import { crossEntropy, crossEntropyBackward } from "./crossEntropy.js";
 import { divideByTemperature } from "./temperature.js";
+import { maxOf } from "./max.js";
 
 export type { KlReduction };
 type Data = ArrayLike<number>;
@@ -30,7 +31,7 @@ type WithGradOutput<T> = T & { gradOutput?: number | ArrayLike<number> };
  *  with a NaN or +Infinity, or all −Infinity. */
 function logSoftmaxRow(x: Data, idx: number[], t: number): number[] {
   const z = idx.map((j) => divideByTemperature(x[j] as number, t));
-  const m = Math.max(...z);
+  const m = maxOf(z);
   if (z.some(Number.isNaN) || !Number.isFinite(m)) return z.map(() => NaN);
   const logS = Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
   return z.map((v) => v - m - logS);

@@ -3,6 +3,7 @@
 // and the cross-entropy tests derive their tolerances from its parts; it is not a public function.
 import type { CrossEntropyArgs } from "../targets.js";
 import { divideByTemperature } from "./temperature.js";
+import { maxOf } from "./max.js";
 
 type Data = ArrayLike<number>;
 
@@ -55,7 +56,7 @@ export function position(a: CrossEntropyArgs, x: Data, n: number, idx: number[])
  *  NaN when all −Infinity (log-softmax is NaN there). */
 function logSumExp(z: number[]): { lse: number; max: number; logS: number } {
   if (z.some(Number.isNaN)) return { lse: NaN, max: NaN, logS: NaN };
-  const m = Math.max(...z);
+  const m = maxOf(z);
   if (!Number.isFinite(m)) return { lse: m === Infinity ? Infinity : NaN, max: m, logS: NaN };
   const logS = Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
   return { lse: m + logS, max: m, logS };

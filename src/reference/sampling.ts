@@ -20,6 +20,7 @@ import { fromBfloat16, fromFloat16 } from "../float16.js";
 import { uniforms } from "../draw.js";
 import { describe } from "../errors.js";
 import { divideByTemperature } from "./temperature.js";
+import { maxOf } from "./max.js";
 
 export type { ChainOptions, Stage };
 
@@ -81,7 +82,7 @@ export function sample(logits: Logits, shape: readonly number[], options?: Refer
   };
   const top = { tokens: new Int32Array(c.rows * n), logprobs: new Float64Array(c.rows * n) };
   rows.forEach((s, row) => {
-    const m = Math.max(...s);
+    const m = maxOf(s);
     const w = s.map((v) => (v === -Infinity ? 0 : Math.exp(v - m)));
     const z = w.reduce((a, b) => a + b, 0);
     const target = (u[row] as number) * z;
@@ -108,7 +109,7 @@ export function sample(logits: Logits, shape: readonly number[], options?: Refer
 
 /** log Σ exp(v) with the max subtracted. */
 function logSumExp(v: readonly number[]): number {
-  const m = Math.max(...v);
+  const m = maxOf(v);
   return m + Math.log(v.reduce((a, x) => a + (x === -Infinity ? 0 : Math.exp(x - m)), 0));
 }
 
@@ -145,7 +146,7 @@ function decoded(fn: string, logits: Logits, options: ReferenceChainOptions | un
 
 /** softmax of a row with the max subtracted: −Infinity scores give exactly 0. */
 function softmax(s: readonly number[]): number[] {
-  const m = Math.max(...s);
+  const m = maxOf(s);
   const e = s.map((v) => (v === -Infinity ? 0 : Math.exp(v - m)));
   const total = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / total);
@@ -189,7 +190,7 @@ const STAGES: Record<Stage, (s: number[], c: Chain, r: number) => number[]> = {
   // TemperatureLogitsWarper: scores / T (in float32: temperature.ts); 0: greedy.
   temperature: (s, c) => {
     if (c.temperature > 0) return s.map((v) => divideByTemperature(v, c.temperature));
-    const m = Math.max(...s);
+    const m = maxOf(s);
     const j0 = s.indexOf(m);
     return removed(s, (j) => j !== j0);
   },
@@ -214,7 +215,7 @@ const STAGES: Record<Stage, (s: number[], c: Chain, r: number) => number[]> = {
   // MinPLogitsWarper: remove p < minP·p_max, but never the minTokensToKeep most probable.
   minP: (s, c) => {
     const p = softmax(s);
-    const pmax = Math.max(...p);
+    const pmax = maxOf(p);
     const keep = new Set(topIndices(p, c.minTokensToKeep));
     return removed(s, (j) => (p[j] as number) < Math.fround(c.minP * pmax) && !keep.has(j));
   },
