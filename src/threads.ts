@@ -68,8 +68,9 @@ interface Share {
   readonly chunks: (Chunks | undefined)[];
   /** The in-memory case: the whole share is one kernel call, with this workspace (0: none). */
   ws: number;
-  /** The first outer slice not yet given a chunk. */
-  next: number;
+  /** Where the share takes its slices from: the first outer slice of `job` not yet given a chunk (one
+   *  queue for all the shares of a job, or one per share: Pool.share). */
+  readonly queue: { next: number };
   /** The chunk posted to the worker and not yet drained. */
   pending: Chunk | undefined;
   /** The chunk filled and waiting for the worker to be free. */
@@ -309,7 +310,7 @@ export class Pool {
       }
       for (;;) {
         let busy = false;
-        const mine = own.next < own.job.outer;
+        const mine = own.queue.next < own.job.outer;
         for (const s of workers) {
           if (!s.pending) continue;
           busy = true;
@@ -345,11 +346,32 @@ export class Pool {
   }
 
   /** The job's shares, the calling thread's first, into `shares` one by one (so that a failure to make
-   *  room for one still frees the others): about equal parts of the outer slices. (A smaller part for
-   *  the calling thread, which also copies every worker's JS data, measured no faster: README,
-   *  "Threads".) */
+   *  room for one still frees the others).
+   *  - In memory, or fewer than 8 outer slices per thread: about equal parts of the slices, each a
+   *    kernel call in memory, else streamed through the share's windows.
+   *  - Else every share takes its chunks from one queue of the job's slices: a worker's whenever one
+   *    of its two windows is free, the calling thread's between its looks at the workers. The calling
+   *    thread also copies every worker's JS data in and out, so it does as much of the kernels as that
+   *    leaves it time for (equal shares made every worker wait for it at the end: 1.2-1.3× one thread
+   *    from Float32Arrays at [64, 32000], against 1.33-1.42× this way; bench/RESULTS.md). Its chunks
+   *    are half a worker's, so that a worker whose chunk is done has the next one posted before the
+   *    calling thread's chunk in hand is done (a worker's window grows for two slices where it holds
+   *    one); they are at most an eighth of an equal share, so that the last ones end close together. */
   private share(job: Job, shares: Share[]): void {
     const workers = Math.min(this.workers.length, job.outer);
+    if (!inMemory(job) && job.outer >= 8 * (workers + 1)) {
+      const queue = { next: 0 };
+      const cap = Math.max(1, Math.floor(job.outer / (8 * (workers + 1))));
+      const mine = Math.max(1, Math.min(cap, this.own.slicesPer(job)));
+      for (let t = 0; t <= workers; t++) {
+        const windows = t === 0 ? [this.own] : this.windows[t - 1]!;
+        const per = t === 0 ? mine : 2 * mine;
+        const s: Share = { job, windows, worker: t - 1, chunks: [], ws: 0, queue, pending: undefined, ready: undefined };
+        shares.push(s);
+        for (const w of windows) s.chunks.push(w.chunks(job, per));
+      }
+      return;
+    }
     const mine = Math.floor(job.outer / (workers + 1));
     const bounds = [0, mine];
     for (let t = 1; t <= workers; t++) bounds.push(mine + Math.floor(((job.outer - mine) * t) / workers));
@@ -360,7 +382,7 @@ export class Pool {
       const worker = t - 1;
       const memory = inMemory(sub);
       const windows = t === 0 ? [this.own] : memory ? [this.windows[worker]![0]!] : this.windows[worker]!;
-      const s: Share = { job: sub, windows, worker, chunks: [], ws: 0, next: 0, pending: undefined, ready: undefined };
+      const s: Share = { job: sub, windows, worker, chunks: [], ws: 0, queue: { next: 0 }, pending: undefined, ready: undefined };
       shares.push(s);
       if (b === a) continue;
       if (memory) s.ws = windows[0]!.workspaceFor(sub, sub.inner);
@@ -370,11 +392,12 @@ export class Pool {
 
   /** Fills a worker share's next chunk into its free slot (the whole share, in memory, needs none). */
   private prepare(s: Share): void {
-    if (s.ready || s.next >= s.job.outer) return;
-    const o0 = s.next;
+    const q = s.queue;
+    if (s.ready || q.next >= s.job.outer) return;
+    const o0 = q.next;
     if (!s.chunks.length) {
       s.ready = { o0, c: s.job.outer, slot: 0 };
-      s.next = s.job.outer;
+      q.next = s.job.outer;
       return;
     }
     const slot = s.pending ? 1 - s.pending.slot : 0;
@@ -382,7 +405,7 @@ export class Pool {
     const c = Math.min(ch.per, s.job.outer - o0);
     s.windows[slot]!.fill(ch, o0, c);
     s.ready = { o0, c, slot };
-    s.next = o0 + c;
+    q.next = o0 + c;
   }
 
   /** Posts a worker share's ready chunk, if the worker is free for it. */
@@ -402,19 +425,20 @@ export class Pool {
   /** Runs the calling thread's next chunk (or its whole share, in memory). */
   private runOwn(s: Share): void {
     const { job } = s;
-    const o0 = s.next;
+    const q = s.queue;
+    const o0 = q.next;
     const window = s.windows[0]!;
     if (!s.chunks.length) {
       job.kernel(job.outer, job.dim, job.inner, pointersOf(job), s.ws, window.exports);
-      s.next = job.outer;
+      q.next = job.outer;
       return;
     }
     const ch = s.chunks[0]!;
     const c = Math.min(ch.per, job.outer - o0);
+    q.next = o0 + c;
     window.fill(ch, o0, c);
     job.kernel(c, job.dim, job.inner, ch.ptrs, ch.ws, window.exports);
     window.drain(ch, o0, c);
-    s.next = o0 + c;
   }
 
   private drive(steps: Generator<Worker, void, void>): void {
