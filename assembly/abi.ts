@@ -113,10 +113,20 @@ export function crossEntropyWorkspaceBytes(dim: i32, inner: i32): i32 {
   return CE_ROW_BYTES + ((dim + CE_SEGMENT - 1) / CE_SEGMENT) * CE_SEGMENT_BYTES + (((dim + CE_BLOCK - 1) / CE_BLOCK) << 2);
 }
 
+/** Bytes of distill's rows workspace per row (its record) and per CE_SEGMENT classes (a state). */
+// @ts-ignore: decorator
+@inline export const DISTILL_ROW_BYTES: i32 = 96;
+// @ts-ignore: decorator
+@inline export const DISTILL_SEGMENT_BYTES: i32 = 128;
+
 /** Bytes of workspace distill needs, dim being the number of classes: per CE_BLOCK block 16 (its
- *  shifts), 32 (block sums), then three arrays of dim float32s, each rounded up to 16 bytes (the
- *  exps); inner > 1, five more such arrays (a position's gathered columns). The same in every build. */
+ *  shifts), DISTILL_ROW_BYTES, DISTILL_SEGMENT_BYTES per CE_SEGMENT classes, then three arrays of dim
+ *  float32s, each rounded up to 16 bytes (the exps); inner > 1, five more such arrays (a position's
+ *  gathered columns). The same in every build. */
 export function distillWorkspaceBytes(dim: i32, inner: i32): i32 {
   const array = (dim * 4 + 15) & ~15;
-  return ((dim + CE_BLOCK - 1) / CE_BLOCK) * 16 + 32 + 3 * array + (inner > 1 ? 5 * array : 0);
+  const segments = (dim + CE_SEGMENT - 1) / CE_SEGMENT;
+  return (
+    ((dim + CE_BLOCK - 1) / CE_BLOCK) * 16 + DISTILL_ROW_BYTES + segments * DISTILL_SEGMENT_BYTES + 3 * array + (inner > 1 ? 5 * array : 0)
+  );
 }

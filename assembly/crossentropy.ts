@@ -337,13 +337,13 @@ export function crossEntropy(
 
 /** Σ exp(z − sh) as Σ exp(z − (sh + d)). */
 // @ts-ignore: decorator
-@inline function movedSum(s: f64, d: f64): f64 {
+@inline export function movedSum(s: f64, d: f64): f64 {
   return s != 0 ? s * Math.exp(-d) : s;
 }
 
 /** Σ w·(z − sh) as Σ w·(z − (sh + d)), Wn = Σ w. */
 // @ts-ignore: decorator
-@inline function movedWX(WX: f64, Wn: f64, d: f64): f64 {
+@inline export function movedWX(WX: f64, Wn: f64, d: f64): f64 {
   return Wn != 0 ? WX - d * Wn : WX;
 }
 

@@ -13,7 +13,9 @@
 //     grad_c += Gh·(A·qh_c − α_c).
 // Rows (inner == 1) are read once for the loss: blocks of CE_BLOCK logits of both rows, each
 // max-reduced and then exp-summed while still in L1, the running sums (and U, whose terms are relative
-// to the shifts) rescaled in float64 when a max grows (online softmax, as crossentropy.ts). With a
+// to the shifts) rescaled in float64 when a max grows (online softmax, as crossentropy.ts), in
+// segments of CE_SEGMENT classes merged in order (distillRows' steps, which a host may also run over
+// column ranges of one long row). With a
 // gradient (beta = 0), the block's exps are stored in the workspace with the shifts they used, and the
 // gradient pass scales them by exp(shift − m)/S per block: it reads no logits, so the gradient may be
 // written over the student's. beta > 0, and reduction "none"'s per-element terms or a per-element
@@ -25,8 +27,17 @@
 // ms of −3e38 less a teacher's 0), so nothing overflows where float64 stays finite.
 import { rowMax, rowFill, rowSum, rowSumShift, rowDotShift, tailMask, hsum } from "./rows";
 import { isFinite32, shiftOf, scaledv } from "./rules";
-import { alphaSum, indexSAX, lossOf, weightOf, targetFixUp } from "./crossentropy";
-import { CE_BLOCK, CE_WEIGHTS, KL_LOG_TARGET, SUM_BLOCK, distillWorkspaceBytes } from "./abi";
+import { alphaSum, indexSAX, lossOf, weightOf, targetFixUp, movedSum, movedWX } from "./crossentropy";
+import {
+  CE_BLOCK,
+  CE_SEGMENT,
+  CE_WEIGHTS,
+  DISTILL_ROW_BYTES,
+  DISTILL_SEGMENT_BYTES,
+  KL_LOG_TARGET,
+  SUM_BLOCK,
+  distillWorkspaceBytes,
+} from "./abi";
 import { at, at8 } from "./ptr";
 import {
   expNegv,
@@ -500,6 +511,546 @@ function gradBlockOf(
   return p == 0 ? 0 : p * (a - b);
 }
 
+// Rows (inner == 1), one at a time, in steps that a host may also run over column ranges of one long
+// row on several threads (docs/ABI.md, "The distillation losses over one long row"), as
+// crossentropy.ts's rows: per segment of CE_SEGMENT classes an online pass from an empty state, the
+// segments' states merged in order, a second pass over the logits where one is needed (beta > 0,
+// per-element terms or upstream gradients: per segment, its float64 sums added in order), then the
+// gradient. The segments, not the threads, decide every addition.
+// The row's part of the workspace (after the shifts and acc, before the exps): its record (D_RECORD
+// bytes), then one state per segment (D_STATE bytes, the segment's own 32-byte acc at its end).
+
+// @ts-ignore: decorator
+@inline const D_RECORD: usize = <usize>DISTILL_ROW_BYTES;
+// @ts-ignore: decorator
+@inline const D_STATE: usize = <usize>DISTILL_SEGMENT_BYTES;
+// A segment's state: the sums Ss, St, Sh, U, WX, Wn relative to its shifts, the second pass's total and
+// D (f64); the maxes ms, mt, mh and shifts shs, sht, shh, the hard target's logit xh (f32); its acc.
+// @ts-ignore: decorator
+@inline const G_SS: usize = 0;
+// @ts-ignore: decorator
+@inline const G_ST: usize = 8;
+// @ts-ignore: decorator
+@inline const G_SH: usize = 16;
+// @ts-ignore: decorator
+@inline const G_U: usize = 24;
+// @ts-ignore: decorator
+@inline const G_WX: usize = 32;
+// @ts-ignore: decorator
+@inline const G_WN: usize = 40;
+// @ts-ignore: decorator
+@inline const G_TOTAL: usize = 48;
+// @ts-ignore: decorator
+@inline const G_D: usize = 56;
+// @ts-ignore: decorator
+@inline const G_MS: usize = 64;
+// @ts-ignore: decorator
+@inline const G_MT: usize = 68;
+// @ts-ignore: decorator
+@inline const G_MH: usize = 72;
+// @ts-ignore: decorator
+@inline const G_SHS: usize = 76;
+// @ts-ignore: decorator
+@inline const G_SHT: usize = 80;
+// @ts-ignore: decorator
+@inline const G_SHH: usize = 84;
+// @ts-ignore: decorator
+@inline const G_XH: usize = 88;
+// @ts-ignore: decorator
+@inline const G_ACC: usize = 96;
+// The record, what the later steps read: Ss, St, Sh, Ls, Lt, Ah, w_t, D (f64); ms, mt, mh (f32); the
+// gradient's mode, the hard target tg and whether the hard part is on (i32).
+// @ts-ignore: decorator
+@inline const Q_SS: usize = 0;
+// @ts-ignore: decorator
+@inline const Q_ST: usize = 8;
+// @ts-ignore: decorator
+@inline const Q_SH: usize = 16;
+// @ts-ignore: decorator
+@inline const Q_LS: usize = 24;
+// @ts-ignore: decorator
+@inline const Q_LT: usize = 32;
+// @ts-ignore: decorator
+@inline const Q_AH: usize = 40;
+// @ts-ignore: decorator
+@inline const Q_WT: usize = 48;
+// @ts-ignore: decorator
+@inline const Q_D: usize = 56;
+// @ts-ignore: decorator
+@inline const Q_MS: usize = 64;
+// @ts-ignore: decorator
+@inline const Q_MT: usize = 68;
+// @ts-ignore: decorator
+@inline const Q_MH: usize = 72;
+// @ts-ignore: decorator
+@inline const Q_MODE: usize = 76;
+// @ts-ignore: decorator
+@inline const Q_TG: usize = 80;
+// @ts-ignore: decorator
+@inline const Q_HARD: usize = 84;
+// The gradient's modes: from the exps kept in pass 1 (beta = 0), NaN (a max not finite), beta > 0
+// from q and dX (the second pass's), beta = 0 with per-element upstream gradients.
+// @ts-ignore: decorator
+@inline const M_EXPS: i32 = 0;
+// @ts-ignore: decorator
+@inline const M_NAN: i32 = 1;
+// @ts-ignore: decorator
+@inline const M_JSD: i32 = 2;
+// @ts-ignore: decorator
+@inline const M_GOUT: i32 = 3;
+
+/** The workspace's parts for rows of C classes: the shifts (16 bytes a block), the record, the
+ *  states, then the exps es, et, eh (distillWorkspaceBytes). */
+// @ts-ignore: decorator
+@inline function recordOf(ws: usize, C: i32): usize {
+  return ws + ((<usize>((C + CE_BLOCK - 1) / CE_BLOCK)) << 4);
+}
+// @ts-ignore: decorator
+@inline function dstateAt(ws: usize, C: i32, seg: i32): usize {
+  return recordOf(ws, C) + D_RECORD + <usize>seg * D_STATE;
+}
+// @ts-ignore: decorator
+@inline function expsOf(ws: usize, C: i32): usize {
+  return dstateAt(ws, C, (C + CE_SEGMENT - 1) / CE_SEGMENT);
+}
+
+/** U's terms e·((zt − sht) − (zs − shs)), e = exp(zt − sht), with the shifts moved by ds and dt. */
+// @ts-ignore: decorator
+@inline function movedU(U: f64, St: f64, ds: f64, dt: f64): f64 {
+  return St != 0 ? (U - (dt - ds) * St) * Math.exp(-dt) : U;
+}
+
+/** What the rows' steps share: the options of the call. */
+// (kept as parameters: AssemblyScript has no cheap struct of locals)
+
+/** Step 1 over classes [a, b) of a row of C (a a multiple of CE_SEGMENT, b one too or C): each
+ *  segment's state, from an empty one; with `keep` the exps in the workspace and each block's shifts.
+ *  tg: the hard target (read only with `hard` and not ignored). */
+function distillStates(
+  C: i32,
+  a: i32,
+  b: i32,
+  xs: usize,
+  xt: usize,
+  flags: i32,
+  beta: f64,
+  temp: f32,
+  keep: bool,
+  hard: bool,
+  tg: i32,
+  ignored: bool,
+  w: usize,
+  eps: f64,
+  ws: usize,
+): void {
+  const hasW = (flags & CE_WEIGHTS) != 0,
+    smooth = eps != 0,
+    kl = beta == 0,
+    scaled = temp != 1;
+  const sep = hard && scaled; // at T = 1 the hard part's exps are the student's
+  const A = arrayBytes(C);
+  const shifts = ws,
+    es = expsOf(ws, C),
+    et = es + A,
+    eh = sep ? et + A : es;
+  for (let a0 = a; a0 < b; a0 += CE_SEGMENT) {
+    const b0 = min(a0 + CE_SEGMENT, b);
+    const st = dstateAt(ws, C, a0 / CE_SEGMENT),
+      acc = st + G_ACC;
+    // The target's logit, read before the gradient may overwrite the row; an ignored position's index
+    // may be anything: never read there.
+    if (hard && !ignored && tg >= a0 && tg < b0) store<f32>(st + G_XH, load<f32>(at(xs, tg)));
+    let ms: f32 = -Infinity,
+      mt: f32 = -Infinity,
+      mh: f32 = -Infinity;
+    let shs: f32 = 0,
+      sht: f32 = 0,
+      shh: f32 = 0;
+    let Ss: f64 = 0,
+      St: f64 = 0,
+      Sh: f64 = 0,
+      U: f64 = 0,
+      WX: f64 = 0,
+      Wn: f64 = 0;
+    // Online: both rows' maxes and sums (and the hard part's), relative to the shifts, moved whenever
+    // a block raises a max.
+    for (let c = a0; c < b0; c += CE_BLOCK) {
+      const n = min(CE_BLOCK, b0 - c);
+      const off = (<usize>c) << 2;
+      const xsb = xs + off,
+        xtb = xt + off;
+      const raw = rowMax(xsb, n);
+      const bms = raw / temp,
+        bmt = rowMax(xtb, n) / temp;
+      let ds: f64 = 0,
+        dt: f64 = 0;
+      if (bms > ms) {
+        ms = bms;
+        ds = <f64>shiftOf(ms) - <f64>shs;
+      }
+      if (bmt > mt) {
+        mt = bmt;
+        dt = <f64>shiftOf(mt) - <f64>sht;
+      }
+      if (ds != 0 || dt != 0) {
+        if (kl) U = movedU(U, St, ds, dt);
+        Ss = movedSum(Ss, ds);
+        St = movedSum(St, dt);
+        shs = shiftOf(ms);
+        sht = shiftOf(mt);
+      }
+      if (hard) {
+        let dh: f64 = 0;
+        if (sep) {
+          if (raw > mh) {
+            mh = raw;
+            dh = <f64>shiftOf(mh) - <f64>shh;
+            Sh = movedSum(Sh, dh);
+            shh = shiftOf(mh);
+          }
+        } else {
+          mh = ms;
+          dh = ds;
+          shh = shs;
+        }
+        if (smooth) {
+          WX = movedWX(WX, Wn, dh);
+          WX += hasW ? rowDotShift(xsb, w + off, n, shh, 1) : rowSumShift(xsb, n, shh, 1);
+          Wn += hasW ? rowSum(w + off, n) : <f64>n;
+        }
+      }
+      expBlockOf(xsb, xtb, n, shs, sht, shh, temp, es + off, et + off, eh + off, acc, kl, sep, keep);
+      Ss += load<f64>(acc);
+      St += load<f64>(acc, 8);
+      if (sep) Sh += load<f64>(acc, 16);
+      if (kl) U += load<f64>(acc, 24);
+      if (keep) {
+        const j = c / CE_BLOCK;
+        store<f32>(shifts + ((<usize>j) << 4), shs);
+        store<f32>(shifts + ((<usize>j) << 4), sht, 4);
+        store<f32>(shifts + ((<usize>j) << 4), shh, 8);
+      }
+    }
+    store<f64>(st + G_SS, Ss);
+    store<f64>(st + G_ST, St);
+    store<f64>(st + G_SH, Sh);
+    store<f64>(st + G_U, U);
+    store<f64>(st + G_WX, WX);
+    store<f64>(st + G_WN, Wn);
+    store<f32>(st + G_MS, ms);
+    store<f32>(st + G_MT, mt);
+    store<f32>(st + G_MH, mh);
+    store<f32>(st + G_SHS, shs);
+    store<f32>(st + G_SHT, sht);
+    store<f32>(st + G_SHH, shh);
+  }
+}
+
+/** Step 2, after every range's step 1: the states merged in order (each next one's sums moved to the
+ *  shifts of the larger maxes and added); the soft loss at lossAt for beta = 0 (else step 2b's), the
+ *  hard loss at hardLossAt (with `hard`), and the record for the later steps. */
+function distillFinish(
+  C: i32,
+  xs: usize,
+  xt: usize,
+  flags: i32,
+  beta: f64,
+  temp: f32,
+  lossAt: usize,
+  gout: usize,
+  hard: bool,
+  tg: i32,
+  ignored: bool,
+  w: usize,
+  W: f64,
+  eps: f64,
+  hardLossAt: usize,
+  ws: usize,
+): void {
+  const hasW = (flags & CE_WEIGHTS) != 0,
+    smooth = eps != 0,
+    kl = beta == 0,
+    sep = hard && temp != 1;
+  const P1 = 1 - eps,
+    eC = eps / <f64>C;
+  let st = dstateAt(ws, C, 0);
+  let ms = load<f32>(st + G_MS),
+    mt = load<f32>(st + G_MT),
+    mh = load<f32>(st + G_MH);
+  let shs = load<f32>(st + G_SHS),
+    sht = load<f32>(st + G_SHT),
+    shh = load<f32>(st + G_SHH);
+  let Ss = load<f64>(st + G_SS),
+    St = load<f64>(st + G_ST),
+    Sh = load<f64>(st + G_SH),
+    U = load<f64>(st + G_U),
+    WX = load<f64>(st + G_WX),
+    Wn = load<f64>(st + G_WN);
+  const segments = (C + CE_SEGMENT - 1) / CE_SEGMENT;
+  for (let i = 1; i < segments; i++) {
+    st = dstateAt(ws, C, i);
+    const shsi = load<f32>(st + G_SHS),
+      shti = load<f32>(st + G_SHT),
+      shhi = load<f32>(st + G_SHH);
+    let Ssi = load<f64>(st + G_SS),
+      Sti = load<f64>(st + G_ST),
+      Shi = load<f64>(st + G_SH),
+      Ui = load<f64>(st + G_U),
+      WXi = load<f64>(st + G_WX);
+    const Wni = load<f64>(st + G_WN);
+    const msi = load<f32>(st + G_MS),
+      mti = load<f32>(st + G_MT),
+      mhi = load<f32>(st + G_MH);
+    if (msi > ms) ms = msi;
+    if (mti > mt) mt = mti;
+    const nshs = shiftOf(ms),
+      nsht = shiftOf(mt);
+    let ds = <f64>nshs - <f64>shs,
+      dt = <f64>nsht - <f64>sht;
+    if (ds != 0 || dt != 0) {
+      if (kl) U = movedU(U, St, ds, dt);
+      Ss = movedSum(Ss, ds);
+      St = movedSum(St, dt);
+    }
+    ds = <f64>nshs - <f64>shsi;
+    dt = <f64>nsht - <f64>shti;
+    if (ds != 0 || dt != 0) {
+      if (kl) Ui = movedU(Ui, Sti, ds, dt);
+      Ssi = movedSum(Ssi, ds);
+      Sti = movedSum(Sti, dt);
+    }
+    shs = nshs;
+    sht = nsht;
+    Ss += Ssi;
+    St += Sti;
+    if (kl) U += Ui;
+    if (hard) {
+      if (sep) {
+        if (mhi > mh) mh = mhi;
+      } else mh = ms;
+      const nshh = shiftOf(mh);
+      const dh = <f64>nshh - <f64>shh,
+        dhi = <f64>nshh - <f64>shhi;
+      if (sep) Sh = movedSum(Sh, dh) + movedSum(Shi, dhi);
+      if (smooth) {
+        WX = movedWX(WX, Wn, dh) + movedWX(WXi, Wni, dhi);
+        Wn += Wni;
+      }
+      shh = nshh;
+    }
+  }
+  if (!sep) Sh = Ss;
+  // +Infinity from a student's −Infinity where the teacher's float32 exp flushed to 0 (klTerm): the
+  // float64 reference's probability is 0 only below float64's range, so the row is summed again
+  // with float64 exps (a rare path: a −Infinity student logit).
+  if (kl && U == Infinity) U = rowU64(xs, xt, C, shs, sht, temp);
+  const LSs = Math.log(Ss),
+    LSt = Math.log(St);
+  // A row whose max is not finite (an +Infinity, or all −Infinity) has NaN log-probabilities, as in
+  // the reference; a NaN makes its S, and so everything, NaN.
+  const good = isFinite32(ms) && isFinite32(mt);
+  const Ls: f64 = isFinite32(ms) ? <f64>ms + LSs : NaN,
+    Lt: f64 = isFinite32(mt) ? <f64>mt + LSt : NaN;
+  if (kl) store<f64>(lossAt, good ? U / St + (LSs - LSt) : NaN);
+  // The hard part: cross-entropy's A = Σ α and SAX = Σ α·(x − mh).
+  let Ah: f64 = 0,
+    wt: f64 = 0;
+  if (hard) {
+    let l: f64 = 0;
+    if (!ignored) {
+      wt = weightOf(w, tg, hasW);
+      Ah = alphaSum<f64>(P1, wt, eC * W);
+      const xh = load<f32>(dstateAt(ws, C, tg / CE_SEGMENT) + G_XH);
+      const SAX = indexSAX<f64>(P1, wt, <f64>xh, <f64>mh, eC, WX, smooth);
+      l = isFinite32(mh) ? lossOf<f64>(Ah, Math.log(Sh), SAX, 0, 0) : NaN;
+    }
+    store<f64>(hardLossAt, l);
+  }
+  const R = recordOf(ws, C);
+  store<f64>(R + Q_SS, Ss);
+  store<f64>(R + Q_ST, St);
+  store<f64>(R + Q_SH, Sh);
+  store<f64>(R + Q_LS, Ls);
+  store<f64>(R + Q_LT, Lt);
+  store<f64>(R + Q_AH, Ah);
+  store<f64>(R + Q_WT, wt);
+  store<f32>(R + Q_MS, ms);
+  store<f32>(R + Q_MT, mt);
+  store<f32>(R + Q_MH, mh);
+  store<i32>(R + Q_MODE, !good ? M_NAN : !kl ? M_JSD : gout ? M_GOUT : M_EXPS);
+  store<i32>(R + Q_TG, tg);
+  store<i32>(R + Q_HARD, hard && !ignored ? 1 : 0);
+}
+
+/** Step 2b over classes [a, b), after step 2, where beta > 0, per-element terms or per-element upstream
+ *  gradients need it: a pass over the logits in float64 with Ls = ms + log Ss and Lt = mt + log St
+ *  (NaN for a row whose max is not finite), per segment its total (beta = 0: Σ p·(Y − X), written as
+ *  float32 terms·termScale unless terms is 0; else the divergence) and D (beta > 0 with `dx`: Σ dX,
+ *  q and dX kept for the gradient; with gout: Σ p·g). */
+function distillSecond(
+  C: i32,
+  a: i32,
+  b: i32,
+  xs: usize,
+  xt: usize,
+  temp: f32,
+  beta: f64,
+  terms: usize,
+  termScale: f64,
+  dx: bool,
+  gout: usize,
+  ws: usize,
+): void {
+  const R = recordOf(ws, C);
+  const Ls = load<f64>(R + Q_LS),
+    Lt = load<f64>(R + Q_LT);
+  const es = expsOf(ws, C),
+    et = es + arrayBytes(C);
+  for (let a0 = a; a0 < b; a0 += CE_SEGMENT) {
+    const b0 = min(a0 + CE_SEGMENT, b);
+    let total: f64 = 0,
+      D: f64 = 0;
+    for (let c = a0; c < b0; c++) {
+      const X = <f64>(load<f32>(at(xs, c)) / temp) - Ls,
+        Y = <f64>(load<f32>(at(xt, c)) / temp) - Lt;
+      const q = Math.exp(X),
+        p = Math.exp(Y);
+      let v: f64, d: f64;
+      if (beta == 0) {
+        v = weighted(p, Y, X);
+        d = 0;
+        if (terms) store<f32>(at(terms, c), <f32>(v * termScale));
+        if (gout) D += p * <f64>load<f32>(at(gout, c));
+      } else if (beta == 1) {
+        v = weighted(q, X, Y);
+        d = q == 0 ? 0 : q * (X - Y) + q;
+      } else {
+        const logM = Math.log(beta * p + (1 - beta) * q);
+        d = weighted((1 - beta) * q, X, logM);
+        v = weighted(beta * p, Y, logM) + d;
+      }
+      total += v;
+      if (dx) {
+        store<f32>(at(es, c), <f32>q);
+        store<f32>(at(et, c), <f32>d);
+        D += d;
+      }
+    }
+    const st = dstateAt(ws, C, a0 / CE_SEGMENT);
+    store<f64>(st + G_TOTAL, total);
+    store<f64>(st + G_D, D);
+  }
+}
+
+/** Step 2c, after every range's step 2b: the segments' totals and D added in order; the total is the
+ *  soft loss for beta > 0 (at lossAt). */
+function distillTotals(C: i32, beta: f64, lossAt: usize, ws: usize): void {
+  let total: f64 = 0,
+    D: f64 = 0;
+  const segments = (C + CE_SEGMENT - 1) / CE_SEGMENT;
+  for (let i = 0; i < segments; i++) {
+    const st = dstateAt(ws, C, i);
+    total += load<f64>(st + G_TOTAL);
+    D += load<f64>(st + G_D);
+  }
+  if (beta != 0) store<f64>(lossAt, total);
+  store<f64>(recordOf(ws, C) + Q_D, D);
+}
+
+/** Step 3 over classes [a, b), after step 2 (and 2b, 2c where they run): the gradient into gr, times
+ *  gs (the hard part's times gh). gr may be xs: only the exps are read, or (beta = 0 with gout) the
+ *  logits of [a, b) before they are written, element by element. */
+function distillGrad(
+  C: i32,
+  a: i32,
+  b: i32,
+  xs: usize,
+  xt: usize,
+  gr: usize,
+  gout: usize,
+  flags: i32,
+  w: usize,
+  eps: f64,
+  temp: f32,
+  gs: f64,
+  gh: f64,
+  ws: usize,
+): void {
+  const R = recordOf(ws, C);
+  const mode = load<i32>(R + Q_MODE);
+  const A = arrayBytes(C);
+  const es = expsOf(ws, C),
+    et = es + A;
+  if (mode == M_NAN) {
+    rowFill(gr + ((<usize>a) << 2), b - a, NaN);
+    return;
+  }
+  if (mode == M_JSD) {
+    // beta > 0: grad = G·(dX − q·Σ dX), q and dX left in es and et by step 2b.
+    const ga = <f32>gs,
+      gb = <f32>(gs * load<f64>(R + Q_D));
+    for (let c = a; c < b; c++) store<f32>(at(gr, c), ga * load<f32>(at(et, c)) - gb * load<f32>(at(es, c)));
+    return;
+  }
+  const Ls = load<f64>(R + Q_LS),
+    Lt = load<f64>(R + Q_LT);
+  if (mode == M_GOUT) {
+    // beta = 0 with one upstream gradient per element g_c: grad_c = G·(q_c·Σ p·g − p_c·g_c).
+    const D = load<f64>(R + Q_D);
+    for (let c = a; c < b; c++) {
+      const q = Math.exp(<f64>(load<f32>(at(xs, c)) / temp) - Ls),
+        p = Math.exp(<f64>(load<f32>(at(xt, c)) / temp) - Lt);
+      store<f32>(at(gr, c), <f32>(gs * (q * D - p * <f64>load<f32>(at(gout, c)))));
+    }
+    return;
+  }
+  // From the exps kept in step 1: block j's were made against its shifts, so they scale by exp(sh_j − m)/S.
+  const hasW = (flags & CE_WEIGHTS) != 0,
+    smooth = eps != 0;
+  const hardOn = load<i32>(R + Q_HARD) != 0;
+  const sep = hardOn && temp != 1;
+  const eh = sep ? et + A : es;
+  const wkind = !hardOn || !smooth ? 0 : hasW ? 2 : 1;
+  const Ss = load<f64>(R + Q_SS),
+    St = load<f64>(R + Q_ST),
+    Sh = load<f64>(R + Q_SH),
+    Ah = load<f64>(R + Q_AH);
+  const ms = load<f32>(R + Q_MS),
+    mt = load<f32>(R + Q_MT),
+    mh = load<f32>(R + Q_MH);
+  const eC = eps / <f64>C;
+  for (let c = a; c < b; c += CE_BLOCK) {
+    const n = min(CE_BLOCK, b - c);
+    const off = (<usize>c) << 2;
+    const sh = ws + ((<usize>(c / CE_BLOCK)) << 4);
+    const Fs = Math.exp(<f64>load<f32>(sh) - <f64>ms) / Ss,
+      Ft = Math.exp(<f64>load<f32>(sh, 4) - <f64>mt) / St;
+    const Fh = hardOn ? Math.exp(<f64>load<f32>(sh, 8) - <f64>mh) / Sh : 0;
+    gradBlockOf(
+      gr + off,
+      es + off,
+      et + off,
+      eh + off,
+      w + off,
+      n,
+      <f32>(gs * Fs),
+      <f32>(gs * Ft),
+      <f32>(gh * Ah * Fh),
+      <f32>(gh * eC),
+      hardOn,
+      wkind,
+    );
+  }
+  const tg = load<i32>(R + Q_TG);
+  if (hardOn && tg >= a && tg < b) targetFixUp(at(gr, tg), gh, 1 - eps, load<f64>(R + Q_WT));
+}
+
+/** Whether a row needs step 2b: beta > 0, per-element terms, or per-element upstream gradients. */
+// @ts-ignore: decorator
+@inline function needsSecond(beta: f64, terms: usize, grad: usize, gout: usize): bool {
+  return beta != 0 || terms != 0 || (grad != 0 && gout != 0);
+}
+
 function distillRows(
   outer: i32,
   C: i32,
@@ -523,251 +1074,138 @@ function distillRows(
   gh: f64,
   ws: usize,
 ): void {
-  const blocks = (C + CE_BLOCK - 1) / CE_BLOCK;
-  const shifts = ws,
-    acc = ws + ((<usize>blocks) << 4);
-  const A = arrayBytes(C);
-  const es = acc + 32, // offsets from ws in multiples of 16 (distillWorkspaceBytes)
-    et = es + A,
-    eh0 = et + A;
-  const hard = hardLoss != 0,
-    hasW = (flags & CE_WEIGHTS) != 0,
-    smooth = eps != 0;
-  const kl = beta == 0;
-  const scaled = temp != 1;
-  const sep = hard && scaled; // at T = 1 the hard part's exps are the student's
-  const eh = sep ? eh0 : es;
-  const keep = kl && grad != 0 && gout == 0;
-  const P1 = 1 - eps,
-    eC = eps / <f64>C;
+  const hard = hardLoss != 0;
+  const keep = beta == 0 && grad != 0 && gout == 0;
+  const second = needsSecond(beta, terms, grad, gout);
   const rowBytes = (<usize>C) << 2;
   for (let o = 0; o < outer; o++) {
-    const xs = s + <usize>o * rowBytes,
-      xt = t + <usize>o * rowBytes,
-      gr = grad + <usize>o * rowBytes;
+    const off = <usize>o * rowBytes;
+    const xs = s + off,
+      xt = t + off,
+      gr = grad ? grad + off : 0,
+      go = gout ? gout + off : 0;
     const tg = hard ? load<i32>(at(target, o)) : 0;
     const ignored = hard && tg == ignoreIndex;
-    // The target's logit, read before the gradient may overwrite the row; an ignored position's index
-    // may be anything: never read there.
-    const xh: f32 = hard && !ignored ? load<f32>(at(xs, tg)) : 0;
-    let ms: f32 = -Infinity,
-      mt: f32 = -Infinity,
-      mh: f32 = -Infinity;
-    let shs: f32 = 0,
-      sht: f32 = 0,
-      shh: f32 = 0;
-    let Ss: f64 = 0,
-      St: f64 = 0,
-      Sh: f64 = 0,
-      U: f64 = 0,
-      WX: f64 = 0,
-      Wn: f64 = 0;
-    // Pass 1, online: both rows' maxes and sums (and the hard part's), relative to the shifts, rescaled
-    // whenever a block raises a max.
-    for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
-      const n = min(CE_BLOCK, C - b);
-      const off = (<usize>b) << 2;
-      const xsb = xs + off,
-        xtb = xt + off;
-      const raw = rowMax(xsb, n);
-      const bms = raw / temp,
-        bmt = rowMax(xtb, n) / temp;
-      let ds: f64 = 0,
-        dt: f64 = 0;
-      if (bms > ms) {
-        ms = bms;
-        ds = <f64>shiftOf(ms) - <f64>shs;
-      }
-      if (bmt > mt) {
-        mt = bmt;
-        dt = <f64>shiftOf(mt) - <f64>sht;
-      }
-      if (ds != 0 || dt != 0) {
-        // U's terms are e·((zt − sht) − (zs − shs)), e = exp(zt − sht): new shifts take (dt − ds) from
-        // each bracket and scale e by exp(−dt).
-        if (kl && St != 0) U = (U - (dt - ds) * St) * Math.exp(-dt);
-        if (Ss != 0) Ss *= Math.exp(-ds);
-        if (St != 0) St *= Math.exp(-dt);
-        shs = shiftOf(ms);
-        sht = shiftOf(mt);
-      }
-      if (hard) {
-        let dh: f64 = 0;
-        if (sep) {
-          if (raw > mh) {
-            mh = raw;
-            dh = <f64>shiftOf(mh) - <f64>shh;
-            if (Sh != 0) Sh *= Math.exp(-dh);
-            shh = shiftOf(mh);
-          }
-        } else {
-          mh = ms;
-          dh = ds;
-          shh = shs;
-        }
-        if (smooth) {
-          if (Wn != 0) WX -= dh * Wn;
-          WX += hasW ? rowDotShift(xsb, w + off, n, shh, 1) : rowSumShift(xsb, n, shh, 1);
-          Wn += hasW ? rowSum(w + off, n) : <f64>n;
-        }
-      }
-      expBlockOf(xsb, xtb, n, shs, sht, shh, temp, es + off, et + off, eh + off, acc, kl, sep, keep);
-      Ss += load<f64>(acc);
-      St += load<f64>(acc, 8);
-      if (sep) Sh += load<f64>(acc, 16);
-      if (kl) U += load<f64>(acc, 24);
-      if (keep) {
-        store<f32>(shifts + ((<usize>j) << 4), shs);
-        store<f32>(shifts + ((<usize>j) << 4), sht, 4);
-        store<f32>(shifts + ((<usize>j) << 4), shh, 8);
-      }
+    distillStates(C, 0, C, xs, xt, flags, beta, temp, keep, hard, tg, ignored, w, eps, ws);
+    distillFinish(C, xs, xt, flags, beta, temp, at8(loss, o), go, hard, tg, ignored, w, W, eps, hard ? at8(hardLoss, o) : 0, ws);
+    if (second) {
+      distillSecond(C, 0, C, xs, xt, temp, beta, terms ? terms + off : 0, termScale, grad != 0 && beta != 0, go, ws);
+      distillTotals(C, beta, at8(loss, o), ws);
     }
-    if (!sep) Sh = Ss;
-    // +Infinity from a student's −Infinity where the teacher's float32 exp flushed to 0 (klTerm): the
-    // float64 reference's probability is 0 only below float64's range, so the row is summed again
-    // with float64 exps (a rare path: a −Infinity student logit).
-    if (kl && U == Infinity) U = rowU64(xs, xt, C, shs, sht, temp);
-    const LSs = Math.log(Ss),
-      LSt = Math.log(St);
-    // A row whose max is not finite (an +Infinity, or all −Infinity) has NaN log-probabilities, as in
-    // the reference; a NaN makes its S, and so everything, NaN.
-    const good = isFinite32(ms) && isFinite32(mt);
-    const Ls: f64 = isFinite32(ms) ? <f64>ms + LSs : NaN,
-      Lt: f64 = isFinite32(mt) ? <f64>mt + LSt : NaN;
-    let rowLoss: f64 = good ? U / St + (LSs - LSt) : NaN;
-    if (!kl || terms != 0) {
-      const v = logitsPass(
-        xs,
-        xt,
-        C,
-        temp,
-        Ls,
-        Lt,
-        beta,
-        terms ? terms + <usize>o * rowBytes : 0,
-        termScale,
-        grad != 0 && !kl,
-        es,
-        et,
-        acc,
-      );
-      if (!kl) rowLoss = v;
-    }
-    store<f64>(at8(loss, o), rowLoss);
-    // The hard part: cross-entropy's A = Σ α and SAX = Σ α·(x − mh).
-    let Ah: f64 = 0,
-      wt: f64 = 0;
-    if (hard) {
-      let l: f64 = 0;
-      if (!ignored) {
-        wt = weightOf(w, tg, hasW);
-        Ah = alphaSum<f64>(P1, wt, eC * W);
-        const SAX = indexSAX<f64>(P1, wt, <f64>xh, <f64>mh, eC, WX, smooth);
-        l = isFinite32(mh) ? lossOf<f64>(Ah, Math.log(Sh), SAX, 0, 0) : NaN;
-      }
-      store<f64>(at8(hardLoss, o), l);
-    }
-    if (!grad) continue;
-    if (!good) {
-      rowFill(gr, C, NaN);
-      continue;
-    }
-    if (!kl) {
-      // beta > 0: grad = G·(dX − q·Σ dX), q and dX left in es and et by logitsPass (Σ dX at acc).
-      const a = <f32>gs,
-        b = <f32>(gs * load<f64>(acc, 8));
-      for (let c = 0; c < C; c++) store<f32>(at(gr, c), a * load<f32>(at(et, c)) - b * load<f32>(at(es, c)));
-      continue;
-    }
-    if (gout) {
-      klGradPerElement(xs, xt, gr, gout + <usize>o * rowBytes, C, temp, Ls, Lt, gs);
-      continue;
-    }
-    // Pass 2 over the stored exps: block j's were made against its shifts, so they scale by exp(sh_j − m)/S.
-    const hardOn = hard && !ignored;
-    const wkind = !hardOn || !smooth ? 0 : hasW ? 2 : 1;
-    for (let b = 0, j = 0; b < C; b += CE_BLOCK, j++) {
-      const n = min(CE_BLOCK, C - b);
-      const off = (<usize>b) << 2;
-      const sh = shifts + ((<usize>j) << 4);
-      const Fs = Math.exp(<f64>load<f32>(sh) - <f64>ms) / Ss,
-        Ft = Math.exp(<f64>load<f32>(sh, 4) - <f64>mt) / St;
-      const Fh = hardOn ? Math.exp(<f64>load<f32>(sh, 8) - <f64>mh) / Sh : 0;
-      gradBlockOf(
-        gr + off,
-        es + off,
-        et + off,
-        eh + off,
-        w + off,
-        n,
-        <f32>(gs * Fs),
-        <f32>(gs * Ft),
-        <f32>(gh * Ah * Fh),
-        <f32>(gh * eC),
-        hardOn,
-        wkind,
-      );
-    }
-    if (hardOn) targetFixUp(at(gr, tg), gh, P1, wt);
+    if (grad) distillGrad(C, 0, C, xs, xt, gr, go, flags, w, eps, temp, gs, gh, ws);
   }
 }
 
-/** A second pass over one row's logits in float64, with Ls = ms + log Ss and Lt = mt + log St known
- *  (NaN for a row whose max is not finite): returns the row's loss (beta = 0: Σ p·(Y − X), written as
- *  float32 terms·termScale unless terms is 0); with `dx` (beta > 0) q into es and dX into et, Σ dX at acc + 8. */
-function logitsPass(
-  xs: usize,
-  xt: usize,
+// One long row over column ranges (docs/ABI.md): the rows' steps as exports, over one row's pointers
+// (student, teacher, terms, grad and gradOutput at its first class; loss, target and hardLoss at its
+// position's element; target and hardLoss 0 without the hard part) and a workspace of
+// distillWorkspaceBytes(C, 1) bytes that every thread of the row shares. Ranges [a, b) start at
+// multiples of CE_SEGMENT. The other parameters are distill's.
+
+/** Step 1 over [a, b): the segments' states (with grad and beta = 0 and no gradOutput, the exps). */
+export function distillRangeStates(
   C: i32,
-  temp: f32,
-  Ls: f64,
-  Lt: f64,
+  a: i32,
+  b: i32,
+  student: usize,
+  teacher: usize,
+  flags: i32,
   beta: f64,
+  temperature: f64,
+  grad: usize,
+  gradOutput: usize,
+  target: usize,
+  ignoreIndex: i32,
+  w: usize,
+  eps: f64,
+  ws: usize,
+): void {
+  const hard = target != 0;
+  const tg = hard ? load<i32>(target) : 0;
+  const keep = beta == 0 && grad != 0 && gradOutput == 0;
+  distillStates(C, a, b, student, teacher, flags, beta, <f32>temperature, keep, hard, tg, hard && tg == ignoreIndex, w, eps, ws);
+}
+
+/** Step 2 on one thread, after every range's step 1: the merge; the soft loss for beta = 0, the hard
+ *  loss, and what the later steps read. */
+export function distillRowFinish(
+  C: i32,
+  student: usize,
+  teacher: usize,
+  flags: i32,
+  beta: f64,
+  temperature: f64,
+  loss: usize,
+  gradOutput: usize,
+  target: usize,
+  ignoreIndex: i32,
+  w: usize,
+  W: f64,
+  eps: f64,
+  hardLoss: usize,
+  ws: usize,
+): void {
+  const hard = hardLoss != 0;
+  const tg = hard ? load<i32>(target) : 0;
+  distillFinish(
+    C,
+    student,
+    teacher,
+    flags,
+    beta,
+    <f32>temperature,
+    loss,
+    gradOutput,
+    hard,
+    tg,
+    hard && tg == ignoreIndex,
+    w,
+    W,
+    eps,
+    hardLoss,
+    ws,
+  );
+}
+
+/** Step 2b over [a, b), after step 2, when beta > 0, terms ≠ 0, or grad and gradOutput ≠ 0. */
+export function distillRangeSecond(
+  C: i32,
+  a: i32,
+  b: i32,
+  student: usize,
+  teacher: usize,
+  beta: f64,
+  temperature: f64,
   terms: usize,
   termScale: f64,
-  dx: bool,
-  es: usize,
-  et: usize,
-  acc: usize,
-): f64 {
-  let total: f64 = 0,
-    D: f64 = 0;
-  for (let c = 0; c < C; c++) {
-    const X = <f64>(load<f32>(at(xs, c)) / temp) - Ls,
-      Y = <f64>(load<f32>(at(xt, c)) / temp) - Lt;
-    const q = Math.exp(X),
-      p = Math.exp(Y);
-    let v: f64, d: f64;
-    if (beta == 0) {
-      v = weighted(p, Y, X);
-      d = 0;
-      if (terms) store<f32>(at(terms, c), <f32>(v * termScale));
-    } else if (beta == 1) {
-      v = weighted(q, X, Y);
-      d = q == 0 ? 0 : q * (X - Y) + q;
-    } else {
-      const logM = Math.log(beta * p + (1 - beta) * q);
-      d = weighted((1 - beta) * q, X, logM);
-      v = weighted(beta * p, Y, logM) + d;
-    }
-    total += v;
-    if (dx) {
-      store<f32>(at(es, c), <f32>q);
-      store<f32>(at(et, c), <f32>d);
-      D += d;
-    }
-  }
-  store<f64>(acc, D, 8);
-  return total;
+  grad: usize,
+  gradOutput: usize,
+  ws: usize,
+): void {
+  distillSecond(C, a, b, student, teacher, <f32>temperature, beta, terms, termScale, grad != 0 && beta != 0, grad ? gradOutput : 0, ws);
 }
 
-/** beta = 0 with one upstream gradient per element g_c: grad_c = G·(q_c·Σ p·g − p_c·g_c). */
-function klGradPerElement(xs: usize, xt: usize, gr: usize, gout: usize, C: i32, temp: f32, Ls: f64, Lt: f64, gs: f64): void {
-  let D: f64 = 0;
-  for (let c = 0; c < C; c++) D += Math.exp(<f64>(load<f32>(at(xt, c)) / temp) - Lt) * <f64>load<f32>(at(gout, c));
-  for (let c = 0; c < C; c++) {
-    const q = Math.exp(<f64>(load<f32>(at(xs, c)) / temp) - Ls),
-      p = Math.exp(<f64>(load<f32>(at(xt, c)) / temp) - Lt);
-    store<f32>(at(gr, c), <f32>(gs * (q * D - p * <f64>load<f32>(at(gout, c)))));
-  }
+/** Step 2c on one thread, after every range's step 2b: the soft loss for beta > 0. */
+export function distillRowTotals(C: i32, beta: f64, loss: usize, ws: usize): void {
+  distillTotals(C, beta, loss, ws);
+}
+
+/** Step 3 over [a, b), after the steps before: the gradient into grad (which may be student). */
+export function distillRangeGrad(
+  C: i32,
+  a: i32,
+  b: i32,
+  student: usize,
+  teacher: usize,
+  grad: usize,
+  gradOutput: usize,
+  flags: i32,
+  w: usize,
+  eps: f64,
+  temperature: f64,
+  gradScale: f64,
+  hardScale: f64,
+  ws: usize,
+): void {
+  distillGrad(C, a, b, student, teacher, grad, gradOutput, flags, w, eps, <f32>temperature, gradScale, hardScale, ws);
 }

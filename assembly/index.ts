@@ -15,6 +15,7 @@ export { rangeExpSum, rangeSoftmaxOut, rangeLogSoftmaxOut, rangeLogSumExpOut } f
 export { rangeSoftmaxBackwardParts, rangeLogSoftmaxBackwardParts, rangeSoftmaxGrad, rangeLogSoftmaxGrad } from "./backward";
 export { crossEntropy, crossEntropyRangeStates, crossEntropyRowFinish, crossEntropyRangeGrad } from "./crossentropy";
 export { distill, klDivPointwise, klDivPointwiseBackward } from "./distill";
+export { distillRangeStates, distillRowFinish, distillRangeSecond, distillRowTotals, distillRangeGrad } from "./distill";
 export { softcapForward, softcapBackward } from "./softcap";
 export {
   samplingWorkspaceBytes,

@@ -359,7 +359,7 @@ export class Pool {
    *    one); they are at most an eighth of an equal share, so that the last ones end close together. */
   private share(job: Job, shares: Share[]): void {
     const workers = Math.min(this.workers.length, job.outer);
-    if (!inMemory(job) && job.outer >= 8 * (workers + 1)) {
+    if (!inMemory(job) && job.outer >= 4 * (workers + 1)) {
       const queue = { next: 0 };
       const cap = Math.max(1, Math.floor(job.outer / (8 * (workers + 1))));
       const mine = Math.max(1, Math.min(cap, this.own.slicesPer(job)));

@@ -22,6 +22,7 @@ import type { Simdmax } from "../src/index.js";
 import { BUILDS, instances, layoutOf, makeData, rng, U, f32Matches } from "./helpers.js";
 import { forEachRow } from "../src/shape.js";
 import { divideByTemperature } from "../src/reference/temperature.js";
+import { CE_SEGMENT } from "../src/abi.js";
 
 const f32 = (a: number[]) => new Float32Array(a);
 const i32 = (a: number[]) => new Int32Array(a);
@@ -270,10 +271,8 @@ function tolerancesOf(c: Case, layout: Layout, s: Float32Array, t: Float32Array,
     grad = new Float64Array(layout.size);
   const T = (opts.temperature as number | undefined) ?? 1;
   const g = typeof c.gradOutput === "number" && c.reduction !== "none" ? Math.abs(c.gradOutput) : 1;
-  const ge = (j: number) => {
-    const go = gradOutputOf(c, layout);
-    return go instanceof Float32Array ? Math.abs(go[j]!) : g;
-  };
+  const go = gradOutputOf(c, layout);
+  const ge = (j: number) => (go instanceof Float32Array ? Math.abs(go[j]!) : g);
   if (c.op === "klPointwise") {
     for (let j = 0; j < layout.size; j++) {
       const tj = c.logTarget ? Math.exp(t[j]!) : t[j]!;
@@ -361,6 +360,73 @@ function placeArgs(sm: Simdmax, data: Float32Array, kind: string) {
 
 const bits = (v: number | ArrayLike<number>) => (typeof v === "number" ? [v] : Array.from(v)).map((x) => (Number.isNaN(x) ? "NaN" : x));
 
+/** Runs the case's op with its gradient on sm over student and teacher (placed as c.input, the
+ *  gradient in place by c.inPlace) and checks loss and gradient against the float64 reference within
+ *  the stated tolerances; the inputs must come back untouched. */
+function matchesReference(sm: Simdmax, c: Case, layout: Layout, student: Float32Array, teacher: Float32Array): void {
+  const y = targetOf(c, layout);
+  const opts = optionsOf(c, layout) as Record<string, unknown>;
+  const gradOutput = gradOutputOf(c, layout);
+  const want = referenceOf(c, student, teacher, y, opts, gradOutput);
+  const a = placeArgs(sm, student, c.input);
+  const b = placeArgs(sm, teacher, "array");
+  const r = call(sm, c, a.value, b.value, y, opts, {
+    ...(gradOutput !== undefined ? { gradOutput } : {}),
+    ...(c.inPlace ? { out: a.value } : {}),
+  }) as { loss: number | Float32Array; grad: Float32Array };
+  const grad = c.inPlace ? a.read(a.value) : r.grad;
+  if (!c.inPlace) expect(bits(a.read(a.value))).toEqual(bits(student)); // inputs untouched
+  expect(bits(b.read(b.value))).toEqual(bits(teacher));
+  a.done();
+  const tol = tolerancesOf(c, layout, student, teacher, y, opts);
+  if (typeof r.loss !== "number") {
+    const w = want.loss as Float64Array;
+    r.loss.forEach((v, j) => {
+      expect(f32Matches(v, w[j]!, tol.term[j]! + 1e-38), `loss[${j}] ${v} vs ${w[j]} ± ${tol.term[j]}`).toBe(true);
+    });
+  } else {
+    const w = want.loss as number;
+    const t = tol.row.reduce((s, v) => s + v, 0) * tol.factor + 1e-12 * Math.abs(w) + 1e-300;
+    if (!Number.isFinite(w)) expect(bits(r.loss)).toEqual(bits(w));
+    else expect(Math.abs(r.loss - w), `loss ${r.loss} vs ${w} ± ${t}`).toBeLessThanOrEqual(t);
+  }
+  want.grad.forEach((w, j) => {
+    const got = grad[j]!;
+    if (!Number.isFinite(w)) expect(Number.isNaN(got) || got === w, `grad[${j}] ${got} vs ${w}`).toBe(true);
+    else expect(f32Matches(got, w, tol.grad[j]! + 1e-38), `grad[${j}] ${got} vs ${w} ± ${tol.grad[j]}`).toBe(true);
+  });
+}
+
+/** A case's fields before a long-row variant's (tests of rows of several CE_SEGMENTs). */
+const LONG_ROW_CASE: Case = {
+  rank: 2,
+  axisPos: 1,
+  C: 0,
+  others: [1, 1],
+  seed: 0,
+  magnitude: 1,
+  offset: 0,
+  special: 0,
+  maskedTeacher: 0,
+  temperature: undefined,
+  op: "kl",
+  reduction: "mean",
+  logTarget: false,
+  t2: undefined,
+  beta: undefined,
+  alpha: 0.3,
+  eps: 0,
+  weight: false,
+  ignoreRate: 0,
+  gradOutput: undefined,
+  perElement: false,
+  input: "array",
+  inPlace: false,
+  tiny: false,
+  shape: [],
+  axis: -1,
+};
+
 for (const build of BUILDS) {
   describe(`distillation losses differential: ${build} build`, () => {
     it("loss and gradient (WithGrad) match the float64 reference: every op and option, in place, chunked, alloc inputs", async () => {
@@ -369,40 +435,52 @@ for (const build of BUILDS) {
           const sm = (await instances(build))[c.tiny ? "tiny" : "normal"];
           const layout = layoutOf("test", c.shape, c.axis);
           const { student, teacher } = dataOf(c, layout);
-          const y = targetOf(c, layout);
-          const opts = optionsOf(c, layout) as Record<string, unknown>;
-          const gradOutput = gradOutputOf(c, layout);
-          const want = referenceOf(c, student, teacher, y, opts, gradOutput);
-          const a = placeArgs(sm, student, c.input);
-          const b = placeArgs(sm, teacher, "array");
-          const r = call(sm, c, a.value, b.value, y, opts, {
-            ...(gradOutput !== undefined ? { gradOutput } : {}),
-            ...(c.inPlace ? { out: a.value } : {}),
-          }) as { loss: number | Float32Array; grad: Float32Array };
-          const grad = c.inPlace ? a.read(a.value) : r.grad;
-          if (!c.inPlace) expect(bits(a.read(a.value))).toEqual(bits(student)); // inputs untouched
-          expect(bits(b.read(b.value))).toEqual(bits(teacher));
-          a.done();
-          const tol = tolerancesOf(c, layout, student, teacher, y, opts);
-          if (typeof r.loss !== "number") {
-            const w = want.loss as Float64Array;
-            r.loss.forEach((v, j) => {
-              expect(f32Matches(v, w[j]!, tol.term[j]! + 1e-38), `loss[${j}] ${v} vs ${w[j]} ± ${tol.term[j]}`).toBe(true);
-            });
-          } else {
-            const w = want.loss as number;
-            const t = tol.row.reduce((s, v) => s + v, 0) * tol.factor + 1e-12 * Math.abs(w) + 1e-300;
-            if (!Number.isFinite(w)) expect(bits(r.loss)).toEqual(bits(w));
-            else expect(Math.abs(r.loss - w), `loss ${r.loss} vs ${w} ± ${t}`).toBeLessThanOrEqual(t);
-          }
-          want.grad.forEach((w, j) => {
-            const got = grad[j]!;
-            if (!Number.isFinite(w)) expect(Number.isNaN(got) || got === w, `grad[${j}] ${got} vs ${w}`).toBe(true);
-            else expect(f32Matches(got, w, tol.grad[j]! + 1e-38), `grad[${j}] ${got} vs ${w} ± ${tol.grad[j]}`).toBe(true);
-          });
+          matchesReference(sm, c, layout, student, teacher);
         }),
         { numRuns: Number(process.env.DISTILL_RUNS ?? 60) },
       );
+    });
+
+    it("rows of several CE_SEGMENTs (merged segment states) match the float64 reference", async () => {
+      // Structured long rows, each op on a few: a later segment raising a max (the merge moves the
+      // earlier sums, U's too), a whole segment of −Infinity in the teacher (its shift is 0), a
+      // −Infinity student column against a finite teacher (U's float64 path), NaN, +Infinity.
+      const sm = (await instances(build)).normal;
+      const C = 2 * CE_SEGMENT + 700;
+      const r = rng(9);
+      const base = Float32Array.from({ length: C }, () => r() * 16 - 8);
+      const other = Float32Array.from({ length: C }, () => r() * 16 - 8);
+      const rows: [string, Float32Array, Float32Array][] = [
+        ["plain", base, other],
+        ["rising student", base.map((v, i) => v + 20 * Math.floor(i / CE_SEGMENT)), other],
+        ["rising teacher", base, other.map((v, i) => v + 20 * Math.floor(i / CE_SEGMENT))],
+        ["falling both", base.map((v, i) => v - 20 * Math.floor(i / CE_SEGMENT)), other.map((v, i) => v - 9 * Math.floor(i / CE_SEGMENT))],
+        ["masked teacher segment", base, other.map((v, i) => (i >= CE_SEGMENT && i < 2 * CE_SEGMENT ? -Infinity : v))],
+        ["-inf student column", base.map((v, i) => (i === CE_SEGMENT + 5 ? -Infinity : v)), other],
+        ["nan later", base.map((v, i) => (i === C - 2 ? NaN : v)), other],
+        ["inf later", base, other.map((v, i) => (i === 2 * CE_SEGMENT + 1 ? Infinity : v))],
+      ];
+      const variants: Partial<Case>[] = [
+        { op: "kl", reduction: "batchmean", temperature: 2 },
+        { op: "kl", reduction: "none", perElement: true },
+        { op: "kl", reduction: "none", perElement: false, temperature: 4 },
+        { op: "jsd", beta: 0.5 },
+        { op: "jsd", beta: 1, temperature: 2 },
+        { op: "distill", alpha: 0.3, temperature: 4, eps: 0.1, weight: true },
+        { op: "distill", alpha: 1, ignoreRate: 0.3 },
+        { op: "distill", alpha: 0.3 },
+      ];
+      for (const [k, [name, s, t]] of rows.entries()) {
+        for (const v of [variants[k]!, variants[(k + 3) % variants.length]!]) {
+          const c: Case = { ...LONG_ROW_CASE, ...v, seed: k, shape: [1, C], axis: -1 };
+          const layout = layoutOf("test", c.shape, c.axis);
+          try {
+            matchesReference(sm, c, layout, s, t);
+          } catch (e) {
+            throw new Error(`${name} ${JSON.stringify(v)}: ${(e as Error).message}`);
+          }
+        }
+      }
     });
 
     it("loss-only and gradient-only calls agree with WithGrad to the bit; the window's chunking changes no bit", async () => {

@@ -604,6 +604,108 @@ describe("a threaded instance", () => {
       });
     }
 
+    // The distillation losses' rows split as cross-entropy's: at multiples of CE_SEGMENT.
+    const distillArb = fc.record({
+      n: fc.oneof(fc.constantFrom(8192, 8193, 16385, 20000, 24577, 30000), fc.integer({ min: 32, max: 40000 })),
+      outer: fc.constantFrom(1, 1, 2),
+      seed: fc.integer(),
+      special: fc.constantFrom("none", "none", "nan", "inf", "-infStudent", "maskedSegment", "rising"),
+      at: fc.nat(),
+      temperature: fc.constantFrom(undefined, 2, 4),
+      reduction: fc.constantFrom("batchmean" as const, "none" as const),
+      perElement: fc.boolean(),
+      beta: fc.constantFrom(0.5, 1),
+      alpha: fc.constantFrom(0.3, 1),
+      weight: fc.boolean(),
+      labelSmoothing: fc.constantFrom(undefined, 0.1),
+      ignored: fc.boolean(),
+      input: fc.constantFrom("array", "alloc"),
+      inPlace: fc.boolean(),
+      async: fc.boolean(),
+      three: fc.boolean(),
+    });
+    for (const build of BUILDS) {
+      it(`${build}: klDiv, jsd and distillationLoss from logits, loss, backward and fused (ranges at multiples of CE_SEGMENT)`, async () => {
+        const { one: o, two, three } = inst.get(build)!;
+        await fc.assert(
+          fc.asyncProperty(distillArb, async (c) => {
+            const m = c.three ? three : two;
+            const shape = [c.outer, c.n],
+              N = c.outer * c.n;
+            const s = data(N, c.seed),
+              t = data(N, c.seed + 1, true);
+            const p = c.at % c.n,
+              row = (c.at >>> 3) % c.outer;
+            const seg = Math.floor(p / CE_SEGMENT) * CE_SEGMENT;
+            const rs = s.subarray(row * c.n, (row + 1) * c.n),
+              rt = t.subarray(row * c.n, (row + 1) * c.n);
+            if (c.special === "nan") rs[p] = NaN;
+            else if (c.special === "inf") rt[p] = Infinity;
+            else if (c.special === "-infStudent")
+              rs[p] = -Infinity; // U's float64 path where the teacher's exp flushed
+            else if (c.special === "maskedSegment") rt.fill(-Infinity, seg, seg + CE_SEGMENT);
+            else if (c.special === "rising") for (let i = 0; i < c.n; i++) rs[i]! += 30 * Math.floor(i / CE_SEGMENT);
+            const labels = new Int32Array(c.outer).map((_, i) => (c.ignored && i === row ? -100 : (c.at + i * 7919) % c.n));
+            const weight = c.weight ? data(c.n, c.seed + 2).map((v) => Math.abs(v)) : undefined;
+            const gout = c.reduction === "none" && c.perElement ? data(N, c.seed + 3) : undefined;
+            const T = c.temperature;
+            type Student = Float32Array | ReturnType<Simdmax["alloc"]>;
+            const runs: [string, (f: Simdmax | Simdmax["async"], x: Student, out: unknown) => unknown][] = [
+              ["klDiv", (f, x) => f.klDiv(x, t, shape, { fromLogits: true, temperature: T, reduction: c.reduction })],
+              [
+                "klDivWithGrad",
+                (f, x, out) =>
+                  f.klDivWithGrad(x, t, shape, {
+                    fromLogits: true,
+                    temperature: T,
+                    reduction: c.reduction,
+                    gradOutput: gout,
+                    out: out as never,
+                  }),
+              ],
+              ["jsdWithGrad", (f, x, out) => f.jsdWithGrad(x, t, shape, { beta: c.beta, temperature: T, out: out as never })],
+              ["jsd", (f, x) => f.jsd(x, t, shape, { beta: c.beta, temperature: T })],
+              [
+                "distillationLossWithGrad",
+                (f, x, out) =>
+                  f.distillationLossWithGrad(x, t, labels, shape, {
+                    alpha: c.alpha,
+                    temperature: T,
+                    weight,
+                    labelSmoothing: c.labelSmoothing,
+                    out: out as never,
+                  }),
+              ],
+              ["distillationLoss", (f, x) => f.distillationLoss(x, t, labels, shape, { alpha: c.alpha, temperature: T, weight })],
+            ];
+            const values = (r: unknown): (number | Float32Array)[] => {
+              if (typeof r === "number" || r instanceof Float32Array) return [r.valueOf() as number | Float32Array];
+              const v = r as { loss?: unknown; grad?: unknown; array?: Float32Array };
+              if ("loss" in v) return [...values(v.loss), ...values(v.grad)];
+              return [v.array!.slice()];
+            };
+            for (const [name, run] of runs) {
+              const got: (number | Float32Array)[][] = [];
+              for (const i of [o, m]) {
+                let x: Student = s.slice();
+                if (c.input === "alloc") {
+                  const b = i.alloc(N);
+                  b.array.set(s);
+                  x = b;
+                }
+                const r = await run(c.async && i !== o ? i.async : i, x, c.inPlace ? x : undefined);
+                got.push(values(r).map((v) => (v instanceof Float32Array ? v.slice() : v)));
+                if (!(x instanceof Float32Array)) x.free();
+              }
+              for (let k = 0; k < got[0]!.length; k++)
+                sameBits(got[0]![k]!, got[1]![k]!, `${build} ${name} ${shape} ${c.special} result ${k}`);
+            }
+          }),
+          { numRuns: 30 },
+        );
+      });
+    }
+
     it("the ranges' sum parts, added in order, are the one-thread row sum to the bit (float64)", () => {
       for (const build of BUILDS) {
         const { three } = inst.get(build)!;

@@ -1,7 +1,7 @@
 // klDiv, jsd and distillationLoss, with their backward and fused forward+backward passes: each checks
 // every argument (distill.ts, targets.ts), then streams its kernel over the data (window.ts) and
 // reduces the per-position (or, for element-wise klDiv, per-element) float64 losses here.
-import { FLAGS, KL_BLOCK } from "../abi.js";
+import { CE_SEGMENT, FLAGS, KL_BLOCK } from "../abi.js";
 import type { Context } from "../context.js";
 import { arrayPlace, copyIn, extentOf, lengthOf, outputOf, placeOf, runJob, sharesBytes, splitsJob, whenDone } from "../context.js";
 import { checkDistillArgs, checkJsdArgs, checkKlArgs, JSD_OPTIONS, KL_OPTIONS, type KlReduction } from "../distill.js";
@@ -250,8 +250,17 @@ function runSoft(ctx: Context, student: DataPlace, teacher: DataPlace, job: Soft
     for (let c = 0; c < dim; c++) W += weight[c] as number;
   }
   const flags = weight ? FLAGS.CE_WEIGHTS : 0;
+  const ignoreIndex = hard ? kernelIgnoreIndex(hard.args) : 0,
+    eps = hard ? hard.args.eps : 0;
   const release = () => {
     if (wPtr) ctx.heap.release(wPtr);
+  };
+  /** The losses of n positions from a chunk (or split row) at operand pointers p, unless they are kept whole. */
+  const collectChunk = (n: number, p: readonly number[]) => {
+    if (split) return;
+    const l = ctx.heap.viewFor(8) as Float64Array;
+    soft.add(n, l, p[2]! / 8, undefined, 0);
+    if (hardAt >= 0) hardTotal.add(n, l, p[hardAt]! / 8, undefined, 0);
   };
   let r: void | Promise<void>;
   try {
@@ -280,20 +289,46 @@ function runSoft(ctx: Context, student: DataPlace, teacher: DataPlace, job: Soft
           grad ? grad.scale : 0,
           goutAt >= 0 ? p[goutAt]! : 0,
           targetAt >= 0 ? p[targetAt]! : 0,
-          hard ? kernelIgnoreIndex(hard.args) : 0,
+          ignoreIndex,
           wPtr,
           W,
-          hard ? hard.args.eps : 0,
+          eps,
           hardAt >= 0 ? p[hardAt]! : 0,
           hard ? hard.scale : 0,
           ws,
         );
-        if (split) return;
-        const l = ctx.heap.viewFor(8) as Float64Array;
-        soft.add(o * i, l, p[2]! / 8, undefined, 0);
-        if (hardAt >= 0) hardTotal.add(o * i, l, p[hardAt]! / 8, undefined, 0);
+        collectChunk(o * i, p);
       },
       splittable: split,
+      // One long row over column ranges (assembly/distill.ts, "Rows"): the segments' states per range,
+      // their merge on the calling thread, the second pass per range where there is one and its sums
+      // added there, then the gradient per range. The segments decide the additions: one thread's bits.
+      *columns(row) {
+        const p = row.ptrs,
+          C = row.n,
+          ws = row.ws;
+        const [s, t] = p as [number, number];
+        const tgt = targetAt >= 0 ? p[targetAt]! : 0,
+          hl = hardAt >= 0 ? p[hardAt]! : 0,
+          g = gradAt >= 0 ? p[gradAt]! : 0,
+          go = goutAt >= 0 ? p[goutAt]! : 0,
+          tm = termsAt >= 0 ? p[termsAt]! : 0;
+        const { beta, temperature: T } = job;
+        yield { call: (e, a, b) => e.distillRangeStates(C, a, b, s, t, flags, beta, T, g, go, tgt, ignoreIndex, wPtr, eps, ws) };
+        row.e.distillRowFinish(C, s, t, flags, beta, T, p[2]!, go, tgt, ignoreIndex, wPtr, W, eps, hl, ws);
+        if (beta !== 0 || tm || (g && go)) {
+          // not `last`: the loss of beta > 0 comes after it
+          yield { call: (e, a, b) => e.distillRangeSecond(C, a, b, s, t, beta, T, tm, terms ? terms.scale : 0, g, go, ws) };
+          row.e.distillRowTotals(C, beta, p[2]!, ws);
+        }
+        collectChunk(1, p); // before the last phase, after which the row's per-position outputs are copied out
+        if (!g) return;
+        yield {
+          call: (e, a, b) => e.distillRangeGrad(C, a, b, s, t, g, go, flags, wPtr, eps, T, grad!.scale, hard ? hard.scale : 0, ws),
+          last: true,
+        };
+      },
+      columnGrain: CE_SEGMENT,
     });
   } catch (e) {
     release();
