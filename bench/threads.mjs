@@ -2,8 +2,8 @@
 // softmax, logSoftmax and the fused cross-entropy (crossEntropyWithGrad, out: the logits), from
 // alloc() buffers and from Float32Arrays, at the issue's shapes, and at the two small ones that must
 // stay on the calling thread ([1, 1000] and [4096, 10]: within 1.1× of one thread); and one long row,
-// [1, 1048576], split into column ranges, for every op that splits it (logSumExp and the backward
-// passes at that shape only; cross-entropy's long row is not split yet); and sample() with the
+// [1, 1048576], split into column ranges, for every op that splits it (logSumExp, the backward
+// passes and distillationLossWithGrad at that shape only); and sample() with the
 // sampler bench's chains at [8, 128256] and [64, 32000], from alloc() buffers, Float32Arrays and
 // float16 bits.
 // Run alone: npm run build && node scripts/relaxed-simd.mjs bench/run.mjs --only threads [--quick] [--shape 1x1048576]
@@ -58,6 +58,12 @@ export async function runThreads({ log, quick, shape: only, sections = ["ops", "
       shapes: LONG_ROW,
       y: "logSoftmax",
       call: (m, x, shape, _t, out, y) => m.logSoftmaxBackward(y, x, shape, { out }),
+    },
+    // The teacher: the logits' log-softmax (any logits would do); the gradient into a separate out.
+    distillationLossWithGrad: {
+      shapes: LONG_ROW,
+      y: "logSoftmax",
+      call: (m, x, shape, t, out, y) => m.distillationLossWithGrad(x, y, t, shape, { alpha: 0.5, temperature: 4, out }),
     },
   };
   const rows = [];
