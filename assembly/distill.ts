@@ -240,6 +240,7 @@ export function distill(
   kl: bool,
   sep: bool,
   keep: bool,
+  sq: i32,
 ): void {
   let Ss: f64 = 0,
     St: f64 = 0,
@@ -249,8 +250,8 @@ export function distill(
     if (n >= 4) {
       // Two loops, the student's row and then the teacher's (with U, which rereads the student's
       // block from L1): one loop with all three exps and four sums spilled vector registers.
-      sideLoop(xs, xt, n, shs, shh, temp, es, eh, acc, acc + 16, scaled, false, sep, keep);
-      sideLoop(xt, xs, n, sht, shs, temp, et, 0, acc + 8, acc + 24, scaled, kl, false, keep);
+      sideLoop(xs, xt, n, shs, shh, temp, es, eh, acc, acc + 16, scaled, false, sep, keep, sq);
+      sideLoop(xt, xs, n, sht, shs, temp, et, 0, acc + 8, acc + 24, scaled, kl, false, keep, 0);
       U = load<f64>(acc, 24);
       if (kl && U - U != 0) store<f64>(acc, blockU64(xs, xt, n, shs, sht, temp), 24);
       return;
@@ -270,7 +271,7 @@ export function distill(
     St += <f64>e_t;
     if (kl) U += klTerm(e_t, zt, zs);
     if (sep) {
-      const e_h = expNegs(x - shh);
+      const e_h = sq ? squared(e_s, sq) : expNegs(x - shh);
       if (keep) store<f32>(at(eh, i), e_h);
       Sh += <f64>e_h;
     }
@@ -302,6 +303,7 @@ export function distill(
   kl: bool,
   second: bool,
   keep: bool,
+  sq: i32,
 ): void {
   const T = EXP_TABLE;
   const log2e = v128.load32_splat(T, EXP_LOG2E),
@@ -340,7 +342,7 @@ export function distill(
       if (keep) v128.store(at(e, i), ex);
       a = f32x4.add(a, v128.and(ex, mask));
       if (second) {
-        const e2x = expNegv(f32x4.sub(vx, vs2), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+        const e2x = sq ? squaredv(ex, sq) : expNegv(f32x4.sub(vx, vs2), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
         if (keep) v128.store(at(e2, i), e2x);
         a2 = f32x4.add(a2, v128.and(e2x, mask));
       } else if (kl) {
@@ -404,6 +406,37 @@ function blockU64(xs: usize, xt: usize, n: i32, shs: f32, sht: f32, temp: f32): 
   return U;
 }
 
+// The hard part's exps at a temperature T = 2^sq (2, 4, 8): exp(x − mh) = exp((x − mh)/T)^T, and
+// (x − mh)/T is the student's z − shift to the bit (dividing by a power of two commutes with float32
+// rounding, and the maxes' shifts are mh and mh/T at the same blocks), so the student's exp squared
+// sq times is the hard part's: a few float32 roundings more (at most 2^sq·1 ULP of the exp plus sq
+// roundings: 15 ULP at T = 8) instead of a third exp. Where exp(x − mh) is below 2^-126 the squares
+// may be subnormal where the exp gives 0.
+
+/** e^(2^sq): sq squarings. */
+// @ts-ignore: decorator
+@inline function squared(e: f32, sq: i32): f32 {
+  let v = e * e;
+  if (sq > 1) v *= v;
+  if (sq > 2) v *= v;
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline function squaredv(e: v128, sq: i32): v128 {
+  let v = f32x4.mul(e, e);
+  if (sq > 1) v = f32x4.mul(v, v);
+  if (sq > 2) v = f32x4.mul(v, v);
+  return v;
+}
+
+/** How many squarings make the hard part's exps from the student's at temperature temp (0: none,
+ *  an exp of their own). */
+// @ts-ignore: decorator
+@inline function squaringsOf(temp: f32): i32 {
+  return temp == 2 ? 1 : temp == 4 ? 2 : temp == 8 ? 3 : 0;
+}
+
 /** expBlock instantiated for each value of its compile-time flags (no flag is tested per vector). */
 function expBlockOf(
   xs: usize,
@@ -422,17 +455,25 @@ function expBlockOf(
   keep: bool,
 ): void {
   if (!kl) {
-    if (temp != 1) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, false, false, false);
-    else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, false, false, false, false);
+    if (temp != 1) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, false, false, false, 0);
+    else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, false, false, false, false, 0);
   } else if (temp == 1) {
     // sep is false at T = 1: the hard part's exps are the student's.
-    if (keep) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, false, true, false, true);
-    else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, false, true, false, false);
+    if (keep) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, false, true, false, true, 0);
+    else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, false, true, false, false, 0);
   } else if (sep) {
-    if (keep) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, true);
-    else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, false);
-  } else if (keep) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, false, true);
-  else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, false, false);
+    const sq = squaringsOf(temp);
+    if (keep) {
+      if (sq == 0) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, true, 0);
+      else if (sq == 1) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, true, 1);
+      else if (sq == 2) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, true, 2);
+      else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, true, 3);
+    } else if (sq == 0) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, false, 0);
+    else if (sq == 1) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, false, 1);
+    else if (sq == 2) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, false, 2);
+    else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, true, false, 3);
+  } else if (keep) expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, false, true, 0);
+  else expBlock(xs, xt, n, shs, sht, shh, temp, es, et, eh, acc, true, true, false, false, 0);
 }
 
 /** The gradient of a block from its stored exps: a·es − b·et, and with the hard part + c·eh − d·w
