@@ -661,9 +661,6 @@ function gradBlockOf(
   return St != 0 ? (U - (dt - ds) * St) * Math.exp(-dt) : U;
 }
 
-/** What the rows' steps share: the options of the call. */
-// (kept as parameters: AssemblyScript has no cheap struct of locals)
-
 /** Step 1 over classes [a, b) of a row of C (a a multiple of CE_SEGMENT, b one too or C): each
  *  segment's state, from an empty one; with `keep` the exps in the workspace and each block's shifts.
  *  tg: the hard target (read only with `hard` and not ignored). */
