@@ -352,14 +352,15 @@ export class Pool {
    *  - Else every share takes its chunks from one queue of the job's slices: a worker's whenever one
    *    of its two windows is free, the calling thread's between its looks at the workers. The calling
    *    thread also copies every worker's JS data in and out, so it does as much of the kernels as that
-   *    leaves it time for (equal shares made every worker wait for it at the end: 1.2-1.3× one thread
-   *    from Float32Arrays at [64, 32000], against 1.33-1.42× this way; bench/RESULTS.md). Its chunks
+   *    leaves it time for (equal shares made every worker wait for it at the end: 1.28× / 1.20× one
+   *    thread for softmax / crossEntropyWithGrad from Float32Arrays at [64, 32000], against 1.40× /
+   *    1.43× this way; bench/RESULTS.md). Its chunks
    *    are half a worker's, so that a worker whose chunk is done has the next one posted before the
    *    calling thread's chunk in hand is done (a worker's window grows for two slices where it holds
    *    one); they are at most an eighth of an equal share, so that the last ones end close together. */
   private share(job: Job, shares: Share[]): void {
     const workers = Math.min(this.workers.length, job.outer);
-    if (!inMemory(job) && job.outer >= 4 * (workers + 1)) {
+    if (!inMemory(job) && job.outer >= 8 * (workers + 1)) {
       const queue = { next: 0 };
       const cap = Math.max(1, Math.floor(job.outer / (8 * (workers + 1))));
       const mine = Math.max(1, Math.min(cap, this.own.slicesPer(job)));
