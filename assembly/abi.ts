@@ -81,9 +81,9 @@
 // @ts-ignore: decorator
 @inline export const CE_BLOCK: i32 = 1024;
 
-/** Logits per segment of cross-entropy's rows: each segment's online pass starts from an empty state,
- *  and a row's segments merge in order, so that a long row split into column ranges at segment edges
- *  (one per thread) has the bits of the row on one thread. A multiple of CE_BLOCK. */
+/** Classes per segment of cross-entropy's and distill's rows: each segment's online pass starts from
+ *  an empty state, and a row's segments merge in order, so that a long row split into column ranges
+ *  at segment edges (one per thread) has the bits of the row on one thread. A multiple of CE_BLOCK. */
 // @ts-ignore: decorator
 @inline export const CE_SEGMENT: i32 = 8192;
 

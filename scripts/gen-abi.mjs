@@ -93,7 +93,7 @@ export const SHORT_ROW = ${constant("SHORT_ROW")};
 /** Elements per block of element-wise klDiv's float64 sum (the blocks' sums added in order after). */
 export const KL_BLOCK = ${constant("KL_BLOCK")};
 
-/** Logits per segment of cross-entropy's rows: a range of its split row starts at a multiple of it. */
+/** Classes per segment of the cross-entropy and distillation rows: a range of their split row starts at a multiple of it. */
 export const CE_SEGMENT = ${constant("CE_SEGMENT")};
 `;
 await writeFile(new URL("../src/abi.generated.ts", import.meta.url), out);
