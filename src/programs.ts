@@ -9,7 +9,7 @@
 // finishes a row takes the next one not started. Rows are independent, so each row's results are one
 // thread's bits.
 import { KERNEL_EXPORTS, type KernelExports, type KernelName } from "./abi.js";
-import { type Pool, resultOf, type Worker } from "./threads.js";
+import { type Pool, resultOf, type Wait } from "./threads.js";
 
 /** A kernel call: its name, then its arguments. */
 export type Call = { readonly [K in KernelName]: readonly [K, ...Parameters<KernelExports[K]>] }[KernelName];
@@ -76,7 +76,7 @@ export function split(pool: Pool, e: KernelExports, task: RowTask, lanes: number
   return pool.wait(steps(pool, e, task, lanes), block);
 }
 
-function* steps(pool: Pool, e: KernelExports, task: RowTask, lanes: number): Generator<Worker, void, void> {
+function* steps(pool: Pool, e: KernelExports, task: RowTask, lanes: number): Generator<Wait, void, void> {
   const slot = (lane: number): Slot => ({ lane, row: -1, program: undefined, next: undefined });
   const own = slot(0);
   const held = pool.workers.map((_, i) => Array.from({ length: lanes }, (_, k) => slot(1 + i * lanes + k)));

@@ -3,9 +3,10 @@
 // enough elements is split into n ranges of whole outer slices, one per thread, each streamed
 // through that thread's own windows in the shared memory; the calling thread copies every JS operand
 // in and out (workers cannot see JS arrays) and, for a worker's chunk, records the kernel calls into
-// that worker's mailbox instead of making them (worker.ts runs them). A worker has two windows, so
-// that the calling thread copies one chunk while the worker computes the other. Rows are independent,
-// so the results are those of one thread to the bit.
+// that worker's mailbox instead of making them (worker.ts runs them). A worker has two windows and
+// its mailbox two batches, so that it always has its next chunk posted: the calling thread drains and
+// refills one window while the worker computes the other's chunk. Rows are independent, so the
+// results are those of one thread to the bit.
 // A job of fewer inner == 1 rows than threads, each long enough, is split into column ranges instead,
 // row by row: each range starts at a multiple of SUM_BLOCK, and the op's phases (Job.columns, e.g. max,
 // then exps and sum parts, then the output) run over every range at once, the calling thread merging
@@ -42,23 +43,30 @@ const ACK_TIMEOUT_MS = 10_000;
 export interface Worker {
   readonly index: number;
   readonly control: Int32Array;
-  readonly batch: Float64Array;
+  /** Its mailbox's two batches: batch s (numbered from 1) is batches[s & 1]. */
+  readonly batches: readonly [Float64Array, Float64Array];
+  /** The last batch posted. */
   seq: number;
   /** Why it can no longer run batches, once it cannot. */
   dead: string | undefined;
   terminate(): void;
 }
 
-/** A chunk of a share: outer slices [o0, o0 + c) of it, in window slot `slot`. */
+/** A chunk of a share posted to its worker: outer slices [o0, o0 + c) of it, in window slot `slot`,
+ *  as batch `seq`. */
 interface Chunk {
   readonly o0: number;
   readonly c: number;
   readonly slot: number;
+  readonly seq: number;
 }
 
-/** A thread's share of a job: its sub-job, where it is, and its chunks so far. A worker's share that
- *  goes through windows has two (`chunks`): the calling thread fills one while the worker computes
- *  the other. */
+/** What a job's steps wait for: a worker's last batch posted, or the given one of its batches. */
+export type Wait = Worker | { readonly worker: Worker; readonly seq: number };
+
+/** A thread's share of a job: its sub-job, where it is, and its chunks in flight. A worker's share
+ *  that goes through windows has two (`chunks`), each with a chunk posted while there are slices
+ *  left: the worker computes one while the calling thread drains and refills the other. */
 interface Share {
   readonly job: Job;
   readonly windows: readonly Window[];
@@ -71,10 +79,9 @@ interface Share {
   /** Where the share takes its slices from: the first outer slice of `job` not yet given a chunk (one
    *  queue for all the shares of a job, or one per share: Pool.share). */
   readonly queue: { next: number };
-  /** The chunk posted to the worker and not yet drained. */
-  pending: Chunk | undefined;
-  /** The chunk filled and waiting for the worker to be free. */
-  ready: Chunk | undefined;
+  /** The chunks posted to the worker and not yet drained, oldest first (at most one per window, and
+   *  one for a share in memory). */
+  readonly pending: Chunk[];
 }
 
 export class Pool {
@@ -166,7 +173,7 @@ export class Pool {
    *  worker's first, so that it starts while the calling thread copies its own), then each of the op's
    *  phases is posted to the workers and run on the calling thread's range, and the ranges' values are
    *  handed back; a row's outputs are copied out range by range after its last phase. */
-  private *columnSteps(job: Job): Generator<Worker, void, void> {
+  private *columnSteps(job: Job): Generator<Wait, void, void> {
     const { outer, dim } = job;
     const own = this.own,
       heap = this.heap;
@@ -267,7 +274,7 @@ export class Pool {
 
   /** Whether worker i has finished its last batch (without waiting). */
   finished(i: number): boolean {
-    return Atomics.load(this.workers[i]!.control, DONE) === this.workers[i]!.seq;
+    return Atomics.load(this.workers[i]!.control, DONE) >= this.workers[i]!.seq;
   }
 
   /** Asks the workers to look for their next batch a while before they sleep (`on`: the caller is
@@ -278,7 +285,7 @@ export class Pool {
 
   /** Drives steps that yield each worker to wait for: with Atomics.wait when `block`, else in a Promise;
    *  a wait that fails (the worker is gone) is thrown into the steps. */
-  wait(steps: Generator<Worker, void, void>, block: boolean): void | Promise<void> {
+  wait(steps: Generator<Wait, void, void>, block: boolean): void | Promise<void> {
     return block ? this.drive(steps) : this.driveAsync(steps);
   }
 
@@ -293,51 +300,45 @@ export class Pool {
     }
   }
 
-  /** The job's shares, then rounds. A worker's chunks are double-buffered: when one is done, the
-   *  next (already filled) is posted at once, then the done one is drained and the one after it filled
-   *  in its place. Between looks at the workers the calling thread runs a chunk of its own share; once
-   *  that is done it waits for them. Yields the worker to wait for. */
-  private *steps(job: Job): Generator<Worker, void, void> {
+  /** The job's shares, then rounds. Each worker is posted a chunk for each of its windows; when its
+   *  older one is done, it computes the newer while the done one is drained and the window filled and
+   *  posted again. Between looks at the workers the calling thread runs a chunk of its own share;
+   *  once that is done it waits for them. Yields what to wait for. */
+  private *steps(job: Job): Generator<Wait, void, void> {
     const shares: Share[] = [];
     try {
       this.share(job, shares);
       const own = shares[0]!,
         workers = shares.slice(1);
-      for (const s of workers) {
-        this.prepare(s);
-        this.launch(s);
-        this.prepare(s);
-      }
+      for (let k = 0; k < 2; k++) for (const s of workers) this.postNext(s);
       for (;;) {
-        let busy = false;
-        const mine = own.queue.next < own.job.outer;
+        let served = false,
+          first: Share | undefined;
         for (const s of workers) {
-          if (!s.pending) continue;
-          busy = true;
-          const w = this.workers[s.worker]!;
-          if (Atomics.load(w.control, DONE) !== w.seq) {
-            if (mine) continue; // look again after a chunk of our own
-            yield w;
+          const done = s.pending[0];
+          if (!done) continue;
+          if (Atomics.load(this.workers[s.worker]!.control, DONE) < done.seq) {
+            first ??= s;
+            continue;
           }
-          const done = s.pending;
-          s.pending = undefined;
-          this.launch(s);
+          s.pending.shift();
           const ch = s.chunks[done.slot];
           if (ch) s.windows[done.slot]!.drain(ch, done.o0, done.c);
-          this.prepare(s);
+          this.postNext(s);
+          served = true;
         }
-        if (mine) {
-          this.runOwn(own);
-          busy = true;
-        }
-        if (!busy) break;
+        if (served) continue;
+        if (own.queue.next < own.job.outer) this.runOwn(own);
+        else if (first) yield { worker: this.workers[first.worker]!, seq: first.pending[0]!.seq };
+        else break;
       }
     } finally {
       // On an error, no worker may still be writing when the call returns.
       for (const s of shares) {
-        if (s.worker >= 0 && s.pending) {
-          s.pending = undefined;
-          yield this.workers[s.worker]!;
+        const last = s.pending.at(-1);
+        if (s.worker >= 0 && last) {
+          s.pending.length = 0;
+          yield { worker: this.workers[s.worker]!, seq: last.seq };
         }
         if (s.ws) this.heap.release(s.ws);
         for (const w of s.windows) w.shrink();
@@ -367,7 +368,7 @@ export class Pool {
       for (let t = 0; t <= workers; t++) {
         const windows = t === 0 ? [this.own] : this.windows[t - 1]!;
         const per = t === 0 ? mine : 2 * mine;
-        const s: Share = { job, windows, worker: t - 1, chunks: [], ws: 0, queue, pending: undefined, ready: undefined };
+        const s: Share = { job, windows, worker: t - 1, chunks: [], ws: 0, queue, pending: [] };
         shares.push(s);
         for (const w of windows) s.chunks.push(w.chunks(job, per));
       }
@@ -383,7 +384,7 @@ export class Pool {
       const worker = t - 1;
       const memory = inMemory(sub);
       const windows = t === 0 ? [this.own] : memory ? [this.windows[worker]![0]!] : this.windows[worker]!;
-      const s: Share = { job: sub, windows, worker, chunks: [], ws: 0, queue: { next: 0 }, pending: undefined, ready: undefined };
+      const s: Share = { job: sub, windows, worker, chunks: [], ws: 0, queue: { next: 0 }, pending: [] };
       shares.push(s);
       if (b === a) continue;
       if (memory) s.ws = windows[0]!.workspaceFor(sub, sub.inner);
@@ -391,36 +392,26 @@ export class Pool {
     }
   }
 
-  /** Fills a worker share's next chunk into its free slot (the whole share, in memory, needs none). */
-  private prepare(s: Share): void {
-    const q = s.queue;
-    if (s.ready || q.next >= s.job.outer) return;
-    const o0 = q.next;
-    if (!s.chunks.length) {
-      s.ready = { o0, c: s.job.outer, slot: 0 };
-      q.next = s.job.outer;
-      return;
-    }
-    const slot = s.pending ? 1 - s.pending.slot : 0;
-    const ch = s.chunks[slot]!;
-    const c = Math.min(ch.per, s.job.outer - o0);
-    s.windows[slot]!.fill(ch, o0, c);
-    s.ready = { o0, c, slot };
+  /** Fills a worker share's next chunk into a free window and posts it (the whole share, in memory,
+   *  needs no window); false when it has no free window or no slices left. */
+  private postNext(s: Share): boolean {
+    const q = s.queue,
+      job = s.job;
+    if (q.next >= job.outer || s.pending.length >= Math.max(1, s.chunks.length)) return false;
+    const o0 = q.next,
+      w = this.workers[s.worker]!,
+      e = this.recorders[s.worker]!;
+    const slot = s.pending.length > 0 ? 1 - s.pending[0]!.slot : 0;
+    const ch = s.chunks[slot];
+    const c = ch ? Math.min(ch.per, job.outer - o0) : job.outer;
     q.next = o0 + c;
-  }
-
-  /** Posts a worker share's ready chunk, if the worker is free for it. */
-  private launch(s: Share): void {
-    const r = s.ready;
-    if (!r || s.pending) return;
-    const e = this.recorders[s.worker]!;
+    if (ch) s.windows[slot]!.fill(ch, o0, c);
     (e as unknown as Recorder).begin();
-    const ch = s.chunks[r.slot];
-    if (ch) s.job.kernel(r.c, s.job.dim, s.job.inner, ch.ptrs, ch.ws, e);
-    else s.job.kernel(r.c, s.job.dim, s.job.inner, pointersOf(s.job), s.ws, e);
-    s.ready = undefined;
-    s.pending = r;
-    post(this.workers[s.worker]!);
+    if (ch) job.kernel(c, job.dim, job.inner, ch.ptrs, ch.ws, e);
+    else job.kernel(c, job.dim, job.inner, pointersOf(job), s.ws, e);
+    post(w);
+    s.pending.push({ o0, c, slot, seq: w.seq });
+    return true;
   }
 
   /** Runs the calling thread's next chunk (or its whole share, in memory). */
@@ -442,11 +433,11 @@ export class Pool {
     window.drain(ch, o0, c);
   }
 
-  private drive(steps: Generator<Worker, void, void>): void {
+  private drive(steps: Generator<Wait, void, void>): void {
     let r = steps.next();
     while (!r.done) {
       try {
-        waitFor(r.value);
+        waitFor(...waited(r.value));
       } catch (e) {
         r = steps.throw(e);
         continue;
@@ -455,11 +446,11 @@ export class Pool {
     }
   }
 
-  private async driveAsync(steps: Generator<Worker, void, void>): Promise<void> {
+  private async driveAsync(steps: Generator<Wait, void, void>): Promise<void> {
     let r = steps.next();
     while (!r.done) {
       try {
-        await waitForAsync(r.value);
+        await waitForAsync(...waited(r.value));
       } catch (e) {
         r = steps.throw(e);
         continue;
@@ -496,20 +487,24 @@ interface Recorder {
   begin(): void;
 }
 
-/** The return value of call `c` (0-based) of the worker's last finished batch (0 for a kernel that
- *  returns nothing). */
+/** The return value of call `c` (0-based) of the worker's last batch posted, once it is finished (0
+ *  for a kernel that returns nothing). */
 export function resultOf(w: Worker, c: number): number {
-  return w.batch[BATCH_DOUBLES - 1 - c]!;
+  return w.batches[w.seq & 1]![BATCH_DOUBLES - 1 - c]!;
 }
 
-/** Stands in for a worker's instance: each kernel call is written into its mailbox's batch (a
- *  recorded call returns undefined; its value is resultOf once the batch is done). */
+/** Stands in for a worker's instance: each kernel call is written into the mailbox's batch that is
+ *  posted next (a recorded call returns undefined; its value is resultOf once the batch is done). */
 function recorder(w: Worker, exports: KernelExports): KernelExports {
-  const batch = w.batch;
-  let at = 1;
+  let batch = w.batches[0],
+    at = 1;
   const r: Record<string, unknown> = {
     memory: exports.memory,
     begin() {
+      // That batch's buffer held batch seq − 1, which the worker must have finished.
+      if (w.seq - Atomics.load(w.control, DONE) >= 2)
+        throw new Error("simdmax: internal error: a worker's batch is written while it may still run it");
+      batch = w.batches[(w.seq + 1) & 1]!;
       batch[0] = 0;
       at = 1;
     },
@@ -534,10 +529,16 @@ function post(w: Worker): void {
   Atomics.notify(w.control, SEQ);
 }
 
-/** Why a wait cannot end, or undefined while the worker may still finish. */
-function stopped(w: Worker, since: number): string | undefined {
+/** A Wait as the worker and the batch to wait for. */
+function waited(v: Wait): [Worker, number] {
+  return "worker" in v ? [v.worker, v.seq] : [v, v.seq];
+}
+
+/** Why a wait for batch `seq` cannot end, or undefined while the worker may still finish it. */
+function stopped(w: Worker, seq: number, since: number): string | undefined {
   if (w.dead === undefined && Atomics.load(w.control, FAILED) !== 0) w.dead = "it failed";
-  if (w.dead === undefined && Atomics.load(w.control, ACK) !== w.seq && now() - since > ACK_TIMEOUT_MS) {
+  // The batch before it may be what the worker runs when the wait begins: a chunk's time at most.
+  if (w.dead === undefined && Atomics.load(w.control, ACK) < seq && now() - since > ACK_TIMEOUT_MS) {
     w.dead = `it did not start its work within ${ACK_TIMEOUT_MS / 1000} s`;
   }
   return w.dead === undefined
@@ -545,7 +546,8 @@ function stopped(w: Worker, since: number): string | undefined {
     : `simdmax: worker thread ${w.index + 1} stopped (${w.dead}); dispose() this instance and create another`;
 }
 
-function waitFor(w: Worker): void {
+/** Waits until worker w has finished batch `seq` (by default its last one posted). */
+function waitFor(w: Worker, seq = w.seq): void {
   // The worker usually finishes within a chunk's time of when the calling thread starts waiting (it
   // has done its own share, or its copies for the next chunk): look for it up to SPIN_MS before
   // sleeping. A sleep costs a wake-up, and on Linux a sleeping thread may be woken on the core of the
@@ -554,25 +556,25 @@ function waitFor(w: Worker): void {
   // (The clock is read once every 1024 looks: reading it at every one slowed the worker's kernels by
   // a third here, a VM where a clock read may leave the guest.)
   const until = now() + SPIN_MS;
-  for (let k = 1; Atomics.load(w.control, DONE) !== w.seq && ((k & 1023) !== 0 || now() < until); k++);
+  for (let k = 1; Atomics.load(w.control, DONE) < seq && ((k & 1023) !== 0 || now() < until); k++);
   const since = now();
-  while (Atomics.load(w.control, DONE) !== w.seq) {
-    const why = stopped(w, since);
+  for (let done = Atomics.load(w.control, DONE); done < seq; done = Atomics.load(w.control, DONE)) {
+    const why = stopped(w, seq, since);
     if (why) throw new Error(why);
-    Atomics.wait(w.control, DONE, w.seq - 1, WAIT_SLICE_MS);
+    Atomics.wait(w.control, DONE, done, WAIT_SLICE_MS);
   }
 }
 
 type WaitAsync = (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<unknown> | string };
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
-async function waitForAsync(w: Worker): Promise<void> {
+async function waitForAsync(w: Worker, seq = w.seq): Promise<void> {
   const since = now();
-  while (Atomics.load(w.control, DONE) !== w.seq) {
-    const why = stopped(w, since);
+  for (let done = Atomics.load(w.control, DONE); done < seq; done = Atomics.load(w.control, DONE)) {
+    const why = stopped(w, seq, since);
     if (why) throw new Error(why);
     if (waitAsync) {
-      const r = waitAsync(w.control, DONE, w.seq - 1, WAIT_SLICE_MS);
+      const r = waitAsync(w.control, DONE, done, WAIT_SLICE_MS);
       if (!r.async) continue;
       // Node does not count a pending waitAsync as work (and the workers are unref'ed): a timer
       // keeps the process alive while its caller awaits the result.
@@ -635,11 +637,11 @@ interface NodeWorker extends Thread {
 
 async function startWorker(index: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<Worker> {
   const control = new SharedArrayBuffer(4 * CONTROL_WORDS),
-    batch = new SharedArrayBuffer(8 * BATCH_DOUBLES);
+    batches = [0, 1].map(() => new SharedArrayBuffer(8 * BATCH_DOUBLES)) as [SharedArrayBuffer, SharedArrayBuffer];
   const w: Worker = {
     index,
     control: new Int32Array(control),
-    batch: new Float64Array(batch),
+    batches: [new Float64Array(batches[0]), new Float64Array(batches[1])],
     seq: 0,
     dead: undefined,
     terminate: () => undefined,
@@ -649,7 +651,7 @@ async function startWorker(index: number, module: WebAssembly.Module, memory: We
     Atomics.store(w.control, FAILED, 1);
     Atomics.notify(w.control, DONE);
   };
-  const setup: WorkerSetup = { module, memory, control, batch, names: KERNEL_NAMES };
+  const setup: WorkerSetup = { module, memory, control, batches, names: KERNEL_NAMES };
   const g = globalThis as { process?: { versions?: { node?: string } } };
   const ready = new Promise<void>((resolve, reject) => {
     const onMessage = (m: { ready?: boolean; error?: string }) => {

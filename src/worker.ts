@@ -1,11 +1,13 @@
 // The program of a simdmax worker thread: an instance of the instance's compiled module on its shared
 // memory, running batches of kernel calls that the calling thread writes into a shared mailbox
-// (threads.ts). Its source text is what a worker runs (WORKER_SOURCE: no file to resolve, no bundler
-// to configure), so workerMain names nothing outside itself; the same text serves Node's
-// worker_threads (an eval worker) and a browser's Web Worker.
+// (threads.ts). The mailbox has two batches, batch s in the one of parity s & 1, so that the calling
+// thread can post a worker's next batch while it runs this one; the worker runs them in order. Its
+// source text is what a worker runs (WORKER_SOURCE: no file to resolve, no bundler to configure), so
+// workerMain names nothing outside itself; the same text serves Node's worker_threads (an eval
+// worker) and a browser's Web Worker.
 
 /** The mailbox's int32 words (threads.ts writes SEQ, the worker DONE, ACK and FAILED). */
-export const SEQ = 0; // the last batch posted; −1 asks the worker to stop
+export const SEQ = 0; // the last batch posted (batches are numbered from 1); −1 asks the worker to stop
 export const DONE = 1; // the last batch finished
 export const ACK = 2; // the last batch started
 export const FAILED = 3; // nonzero once the worker cannot run batches (it threw, or exited)
@@ -18,9 +20,10 @@ export interface WorkerSetup {
   memory: WebAssembly.Memory;
   /** CONTROL_WORDS int32s. */
   control: SharedArrayBuffer;
-  /** The batch: [calls, then per call: kernel index, argument count, the arguments] as float64s; the
-   *  worker writes call c's return value (0 for none) into its last doubles, at length − 1 − c. */
-  batch: SharedArrayBuffer;
+  /** The two batches, batch s in batches[s & 1]: [calls, then per call: kernel index, argument count,
+   *  the arguments] as float64s; the worker writes call c's return value (0 for none) into the batch's
+   *  last doubles, at length − 1 − c. */
+  batches: readonly [SharedArrayBuffer, SharedArrayBuffer];
   /** The kernels' export names, by index. */
   names: readonly string[];
 }
@@ -45,7 +48,7 @@ export function workerMain(port: Port): void {
     try {
       const exports = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
       const kernels = m.names.map((n) => exports[n] as (...args: number[]) => unknown);
-      const batch = new Float64Array(m.batch);
+      const batches = m.batches.map((b) => new Float64Array(b));
       port.postMessage({ ready: true });
       let last = 0;
       const now = () => (typeof performance === "object" ? performance.now() : Date.now());
@@ -62,9 +65,12 @@ export function workerMain(port: Port): void {
         const until = now() + SPIN_MS;
         while (Atomics.load(control, HOLD) !== 0 && Atomics.load(control, SEQ) === last && now() < until);
         Atomics.wait(control, SEQ, last);
-        const seq = Atomics.load(control, SEQ);
-        if (seq === last) continue;
-        if (seq < 0) return;
+        const posted = Atomics.load(control, SEQ);
+        if (posted === last) continue;
+        if (posted < 0) return;
+        // The next batch in order (the one after it may be posted already).
+        const seq = last + 1;
+        const batch = batches[seq & 1]!;
         Atomics.store(control, ACK, seq);
         const calls = batch[0]!;
         for (let c = 0, k = 1; c < calls; c++) {
