@@ -3,9 +3,9 @@
 // enough elements is split into n ranges of whole outer slices, one per thread, each streamed
 // through that thread's own windows in the shared memory; the calling thread copies every JS operand
 // in and out (workers cannot see JS arrays) and, for a worker's chunk, records the kernel calls into
-// that worker's mailbox instead of making them (worker.ts runs them). A worker has two windows and
-// its mailbox two batches, so that it always has its next chunk posted: the calling thread drains and
-// refills one window while the worker computes the other's chunk. Rows are independent, so the
+// that worker's mailbox instead of making them (worker.ts runs them). A worker has BATCHES (3) windows
+// and as many batches in its mailbox, so that it always has its next chunk posted: the calling
+// thread drains and refills one window while the worker computes the others' chunks. Rows are independent, so the
 // results are those of one thread to the bit.
 // A job of fewer inner == 1 rows than threads, each long enough, is split into column ranges instead,
 // row by row: each range starts at a multiple of SUM_BLOCK, and the op's phases (Job.columns, e.g. max,
@@ -15,7 +15,7 @@
 import { KERNEL_NAMES, type KernelExports, SHORT_ROW, SUM_BLOCK } from "./abi.js";
 import type { Heap } from "./memory.js";
 import { type Chunks, inMemory, partOf, isEmpty, pointersOf, type Job, type Operand, type Phase, type Row, Window } from "./window.js";
-import { ACK, CONTROL_WORDS, DONE, FAILED, HOLD, SEQ, WORKER_SOURCE, type WorkerSetup } from "./worker.js";
+import { ACK, BATCHES, CONTROL_WORDS, DONE, FAILED, HOLD, SEQ, WORKER_SOURCE, type WorkerSetup } from "./worker.js";
 
 /**
  * Below `minElements` elements a job stays on the calling thread: waking a worker and waiting for it
@@ -43,8 +43,8 @@ const ACK_TIMEOUT_MS = 10_000;
 export interface Worker {
   readonly index: number;
   readonly control: Int32Array;
-  /** Its mailbox's two batches: batch s (numbered from 1) is batches[s & 1]. */
-  readonly batches: readonly [Float64Array, Float64Array];
+  /** Its mailbox's batches: batch s (numbered from 1) is batches[s % BATCHES]. */
+  readonly batches: readonly Float64Array[];
   /** The last batch posted. */
   seq: number;
   /** Why it can no longer run batches, once it cannot. */
@@ -65,8 +65,9 @@ interface Chunk {
 export type Wait = Worker | { readonly worker: Worker; readonly seq: number };
 
 /** A thread's share of a job: its sub-job, where it is, and its chunks in flight. A worker's share
- *  that goes through windows has two (`chunks`), each with a chunk posted while there are slices
- *  left: the worker computes one while the calling thread drains and refills the other. */
+ *  that goes through windows has BATCHES (`chunks`), each with a chunk posted while there are
+ *  slices left: the worker computes them in order while the calling thread drains and refills the
+ *  one done. The chunk of seq s is in window s % BATCHES (a share's posts are consecutive seqs). */
 interface Share {
   readonly job: Job;
   readonly windows: readonly Window[];
@@ -99,7 +100,7 @@ export class Pool {
     exports: KernelExports,
   ) {
     this.recorders = workers.map((w) => recorder(w, exports));
-    this.windows = workers.map((_, i) => [0, 1].map(() => new Window(heap, scratchBytes, this.recorders[i]!)));
+    this.windows = workers.map((_, i) => Array.from({ length: BATCHES }, () => new Window(heap, scratchBytes, this.recorders[i]!)));
     for (const w of this.windows.flat()) w.reserve("createSimdmax");
   }
 
@@ -310,7 +311,7 @@ export class Pool {
       this.share(job, shares);
       const own = shares[0]!,
         workers = shares.slice(1);
-      for (let k = 0; k < 2; k++) for (const s of workers) this.postNext(s);
+      for (let k = 0; k < BATCHES; k++) for (const s of workers) this.postNext(s);
       for (;;) {
         let served = false,
           first: Share | undefined;
@@ -351,7 +352,7 @@ export class Pool {
    *  - In memory, or fewer than 8 outer slices per thread: about equal parts of the slices, each a
    *    kernel call in memory, else streamed through the share's windows.
    *  - Else every share takes its chunks from one queue of the job's slices: a worker's whenever one
-   *    of its two windows is free, the calling thread's between its looks at the workers. The calling
+   *    of its windows is free, the calling thread's between its looks at the workers. The calling
    *    thread also copies every worker's JS data in and out, so it does as much of the kernels as that
    *    leaves it time for (equal shares made every worker wait for it at the end: 1.28× / 1.20× one
    *    thread for softmax / crossEntropyWithGrad from Float32Arrays at [64, 32000], against 1.40× /
@@ -401,7 +402,7 @@ export class Pool {
     const o0 = q.next,
       w = this.workers[s.worker]!,
       e = this.recorders[s.worker]!;
-    const slot = s.pending.length > 0 ? 1 - s.pending[0]!.slot : 0;
+    const slot = (w.seq + 1) % BATCHES;
     const ch = s.chunks[slot];
     const c = ch ? Math.min(ch.per, job.outer - o0) : job.outer;
     q.next = o0 + c;
@@ -490,21 +491,21 @@ interface Recorder {
 /** The return value of call `c` (0-based) of the worker's last batch posted, once it is finished (0
  *  for a kernel that returns nothing). */
 export function resultOf(w: Worker, c: number): number {
-  return w.batches[w.seq & 1]![BATCH_DOUBLES - 1 - c]!;
+  return w.batches[w.seq % BATCHES]![BATCH_DOUBLES - 1 - c]!;
 }
 
 /** Stands in for a worker's instance: each kernel call is written into the mailbox's batch that is
  *  posted next (a recorded call returns undefined; its value is resultOf once the batch is done). */
 function recorder(w: Worker, exports: KernelExports): KernelExports {
-  let batch = w.batches[0],
+  let batch = w.batches[0]!,
     at = 1;
   const r: Record<string, unknown> = {
     memory: exports.memory,
     begin() {
-      // That batch's buffer held batch seq − 1, which the worker must have finished.
-      if (w.seq - Atomics.load(w.control, DONE) >= 2)
+      // That batch's buffer held batch seq + 1 − BATCHES, which the worker must have finished.
+      if (w.seq - Atomics.load(w.control, DONE) >= BATCHES)
         throw new Error("simdmax: internal error: a worker's batch is written while it may still run it");
-      batch = w.batches[(w.seq + 1) & 1]!;
+      batch = w.batches[(w.seq + 1) % BATCHES]!;
       batch[0] = 0;
       at = 1;
     },
@@ -637,11 +638,11 @@ interface NodeWorker extends Thread {
 
 async function startWorker(index: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<Worker> {
   const control = new SharedArrayBuffer(4 * CONTROL_WORDS),
-    batches = [0, 1].map(() => new SharedArrayBuffer(8 * BATCH_DOUBLES)) as [SharedArrayBuffer, SharedArrayBuffer];
+    batches = Array.from({ length: BATCHES }, () => new SharedArrayBuffer(8 * BATCH_DOUBLES));
   const w: Worker = {
     index,
     control: new Int32Array(control),
-    batches: [new Float64Array(batches[0]), new Float64Array(batches[1])],
+    batches: batches.map((b) => new Float64Array(b)),
     seq: 0,
     dead: undefined,
     terminate: () => undefined,

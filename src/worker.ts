@@ -1,11 +1,19 @@
 // The program of a simdmax worker thread: an instance of the instance's compiled module on its shared
 // memory, running batches of kernel calls that the calling thread writes into a shared mailbox
-// (threads.ts). The mailbox has two batches, batch s in the one of parity s & 1, so that the calling
-// thread can post a worker's next batch while it runs this one; the worker runs them in order. Its
+// (threads.ts). The mailbox has BATCHES batches, batch s in the one at s % BATCHES, so that the
+// calling thread can post a worker's next batches while it runs this one; the worker runs them in
+// order. Its
 // source text is what a worker runs (WORKER_SOURCE: no file to resolve, no bundler to configure), so
 // workerMain names nothing outside itself; the same text serves Node's worker_threads (an eval
 // worker) and a browser's Web Worker.
 
+/** The batches in a worker's mailbox, and so its windows (threads.ts): batch s (numbered from 1) is
+ *  batches[s % BATCHES]. Three, not two: refilling a window costs the calling thread about what the
+ *  worker's chunk in it costs the worker, so with two the worker ran dry whenever the calling thread
+ *  was a moment late (its own chunk in hand); with three, 0.92-0.95× the time of two at [64, 32000]
+ *  and [512, 32000] from Float32Arrays (2 threads, medians of 21 interleaved rounds), 1.03-1.08× at
+ *  [8, 128256], whose equal shares fill three long rows before the calling thread starts its own. */
+export const BATCHES = 3;
 /** The mailbox's int32 words (threads.ts writes SEQ, the worker DONE, ACK and FAILED). */
 export const SEQ = 0; // the last batch posted (batches are numbered from 1); −1 asks the worker to stop
 export const DONE = 1; // the last batch finished
@@ -20,10 +28,10 @@ export interface WorkerSetup {
   memory: WebAssembly.Memory;
   /** CONTROL_WORDS int32s. */
   control: SharedArrayBuffer;
-  /** The two batches, batch s in batches[s & 1]: [calls, then per call: kernel index, argument count,
+  /** The BATCHES batches, batch s in batches[s % BATCHES]: [calls, then per call: kernel index, argument count,
    *  the arguments] as float64s; the worker writes call c's return value (0 for none) into the batch's
    *  last doubles, at length − 1 − c. */
-  batches: readonly [SharedArrayBuffer, SharedArrayBuffer];
+  batches: readonly SharedArrayBuffer[];
   /** The kernels' export names, by index. */
   names: readonly string[];
 }
@@ -70,7 +78,7 @@ export function workerMain(port: Port): void {
         if (posted < 0) return;
         // The next batch in order (the one after it may be posted already).
         const seq = last + 1;
-        const batch = batches[seq & 1]!;
+        const batch = batches[seq % batches.length]!;
         Atomics.store(control, ACK, seq);
         const calls = batch[0]!;
         for (let c = 0, k = 1; c < calls; c++) {
