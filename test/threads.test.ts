@@ -8,7 +8,8 @@ import fc from "fast-check";
 import { createSimdmax, type Simdmax } from "../src/index.js";
 import { contextOf } from "../src/instance.js";
 import { CE_SEGMENT, KL_BLOCK } from "../src/abi.js";
-import { SPLIT, addParts } from "../src/threads.js";
+import { BATCH_DOUBLES, SPLIT, addParts } from "../src/threads.js";
+import { BATCHES } from "../src/worker.js";
 import { SUM_BLOCK } from "../src/abi.js";
 import { BUILDS, type BuildName } from "./helpers.js";
 
@@ -63,6 +64,36 @@ describe("a threaded instance", () => {
     b.array.set(Array.from({ length: 37 }, (_, i) => ((i * 7919) % 37) - 20.5));
     for (const w of [0, 1]) expect(pool.callOn(w, "maxPass", 37, b.byteOffset)).toBe(15.5);
     expect(pool.callOn(1, "maxPass", 3, b.byteOffset)).toBe(-18.5);
+    b.free();
+  });
+
+  it("a worker's mailbox holds BATCHES batches posted at once, run in order, each result in its own", () => {
+    // What lets the calling thread post a worker's next chunks while it computes (threads.ts): with
+    // one batch, each post would overwrite the batch before it and every result would be the last's.
+    expect(BATCHES).toBeGreaterThanOrEqual(2);
+    const pool = contextOf(mtSmall)!.pool!;
+    const w = pool.workers[0]!;
+    const b = mtSmall.alloc(BATCHES);
+    b.array.set(Array.from({ length: BATCHES }, (_, i) => 10 * (i + 1)));
+    const first = w.seq + 1;
+    for (let k = 0; k < BATCHES; k++) {
+      // Batch k: the max of the first k + 1 elements, k + 1 calls long.
+      const e = pool.begin(0);
+      for (let c = 0; c <= k; c++) e.maxPass(k + 1, b.byteOffset);
+      pool.post(0);
+    }
+    expect(w.seq).toBe(first + BATCHES - 1);
+    pool.wait(
+      (function* () {
+        yield w;
+      })(),
+      true,
+    );
+    for (let k = 0; k < BATCHES; k++) {
+      const batch = w.batches[(first + k) % BATCHES]!;
+      expect(batch[0], `batch ${k}'s calls`).toBe(k + 1);
+      for (let c = 0; c <= k; c++) expect(batch[BATCH_DOUBLES - 1 - c], `batch ${k}, call ${c}`).toBe(10 * (k + 1));
+    }
     b.free();
   });
 
