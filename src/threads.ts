@@ -5,8 +5,8 @@
 // in and out (workers cannot see JS arrays) and, for a worker's chunk, records the kernel calls into
 // that worker's mailbox instead of making them (worker.ts runs them). A worker has BATCHES (3) windows
 // and as many batches in its mailbox, so that it always has its next chunk posted: the calling
-// thread drains and refills one window while the worker computes the others' chunks. Rows are independent, so the
-// results are those of one thread to the bit.
+// thread drains and refills one window while the worker computes the others' chunks. Rows are
+// independent, so the results are those of one thread to the bit.
 // A job of fewer inner == 1 rows than threads, each long enough, is split into column ranges instead,
 // row by row: each range starts at a multiple of SUM_BLOCK, and the op's phases (Job.columns, e.g. max,
 // then exps and sum parts, then the output) run over every range at once, the calling thread merging

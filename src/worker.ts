@@ -2,10 +2,9 @@
 // memory, running batches of kernel calls that the calling thread writes into a shared mailbox
 // (threads.ts). The mailbox has BATCHES batches, batch s in the one at s % BATCHES, so that the
 // calling thread can post a worker's next batches while it runs this one; the worker runs them in
-// order. Its
-// source text is what a worker runs (WORKER_SOURCE: no file to resolve, no bundler to configure), so
-// workerMain names nothing outside itself; the same text serves Node's worker_threads (an eval
-// worker) and a browser's Web Worker.
+// order. Its source text is what a worker runs (WORKER_SOURCE: no file to resolve, no bundler to
+// configure), so workerMain names nothing outside itself; the same text serves Node's worker_threads
+// (an eval worker) and a browser's Web Worker.
 
 /** The batches in a worker's mailbox, and so its windows (threads.ts): batch s (numbered from 1) is
  *  batches[s % BATCHES]. Three, not two: refilling a window costs the calling thread about what the
@@ -28,9 +27,9 @@ export interface WorkerSetup {
   memory: WebAssembly.Memory;
   /** CONTROL_WORDS int32s. */
   control: SharedArrayBuffer;
-  /** The BATCHES batches, batch s in batches[s % BATCHES]: [calls, then per call: kernel index, argument count,
-   *  the arguments] as float64s; the worker writes call c's return value (0 for none) into the batch's
-   *  last doubles, at length − 1 − c. */
+  /** The BATCHES batches, batch s in batches[s % BATCHES]: [calls, then per call: kernel index,
+   *  argument count, the arguments] as float64s; the worker writes call c's return value (0 for none)
+   *  into the batch's last doubles, at length − 1 − c. */
   batches: readonly SharedArrayBuffer[];
   /** The kernels' export names, by index. */
   names: readonly string[];
