@@ -321,8 +321,7 @@ export function distill(
     vs2 = f32x4.splat(sh2),
     vt = f32x4.splat(temp),
     zero = f32x4.splat(0),
-    ninf = f32x4.splat(-Infinity),
-    pinf = f32x4.splat(Infinity);
+    lowest = f32x4.splat(-F32.MAX_VALUE);
   const nv = n & ~3;
   let S: f64 = 0,
     S2: f64 = 0,
@@ -347,12 +346,11 @@ export function distill(
         a2 = f32x4.add(a2, v128.and(e2x, mask));
       } else if (kl) {
         const zy = f32x4.sub(scaledv(v128.load(at(y, i)), vt, scaled), vs2);
-        // e·(z − zy) where the teacher's exp e is not 0; where it flushed to 0 below 2^-126 but the
-        // teacher's logit is finite, against a student's −Infinity: +Infinity, which makes the row
-        // summed again in float64 (rowU64), else 0.
-        const term = v128.and(f32x4.mul(ex, f32x4.sub(z, zy)), f32x4.ne(ex, zero));
-        const lost = v128.and(f32x4.eq(zy, ninf), v128.andnot(f32x4.ne(z, ninf), f32x4.ne(ex, zero)));
-        a2 = f32x4.add(a2, v128.and(v128.or(term, v128.and(lost, pinf)), mask));
+        // e·(z − zy), a teacher's −Infinity taken as −FLT_MAX so that its 0·(z − zy) is 0 where the
+        // student's logit is finite. Every other 0 meeting an infinite difference (a student's
+        // −Infinity) makes the block's sum NaN, and the block is summed again with klTerm's rule
+        // (blockU64): the exact cases, off this loop.
+        a2 = f32x4.add(a2, v128.and(f32x4.mul(ex, f32x4.sub(f32x4.pmax(lowest, z), zy)), mask));
       }
     }
     S += hsum(a);
