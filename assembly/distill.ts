@@ -250,8 +250,8 @@ export function distill(
     if (n >= 4) {
       // Two loops, the student's row and then the teacher's (with U, which rereads the student's
       // block from L1): one loop with all three exps and four sums spilled vector registers.
-      sideLoop(xs, xt, n, shs, shh, temp, es, eh, acc, acc + 16, scaled, false, sep, keep, sq);
-      sideLoop(xt, xs, n, sht, shs, temp, et, 0, acc + 8, acc + 24, scaled, kl, false, keep, 0);
+      sideLoop(xs, xt, n, shs, shh, temp, es, eh, acc, acc + 16, scaled, false, sep, keep, sq, kl && scaled ? et : 0);
+      sideLoop(xt, xs, n, sht, shs, temp, et, 0, acc + 8, acc + 24, scaled, kl, false, keep, 0, kl && scaled ? et : 0);
       U = load<f64>(acc, 24);
       if (kl && U - U != 0) store<f64>(acc, blockU64(xs, xt, n, shs, sht, temp), 24);
       return;
@@ -304,6 +304,7 @@ export function distill(
   second: bool,
   keep: bool,
   sq: i32,
+  stash: usize,
 ): void {
   const T = EXP_TABLE;
   const log2e = v128.load32_splat(T, EXP_LOG2E),
@@ -337,6 +338,9 @@ export function distill(
     for (; i < end; i += 4) {
       const vx = v128.load(at(x, i));
       const z = f32x4.sub(scaledv(vx, vt, scaled), vs);
+      let zy = zero;
+      if (kl) zy = stash ? v128.load(at(stash, i)) : f32x4.sub(scaledv(v128.load(at(y, i)), vt, scaled), vs2);
+      else if (stash) v128.store(at(stash, i), z);
       const ex = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
       if (keep) v128.store(at(e, i), ex);
       a = f32x4.add(a, v128.and(ex, mask));
@@ -345,7 +349,6 @@ export function distill(
         if (keep) v128.store(at(e2, i), e2x);
         a2 = f32x4.add(a2, v128.and(e2x, mask));
       } else if (kl) {
-        const zy = f32x4.sub(scaledv(v128.load(at(y, i)), vt, scaled), vs2);
         // e·(z − zy), a teacher's −Infinity taken as −FLT_MAX so that its 0·(z − zy) is 0 where the
         // student's logit is finite. Every other 0 meeting an infinite difference (a student's
         // −Infinity) makes the block's sum NaN, and the block is summed again with klTerm's rule
