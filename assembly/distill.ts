@@ -272,7 +272,7 @@ export function distill(
     if (kl) U += klTerm(e_t, zt, zs);
     if (sep) {
       const e_h = sq ? squared(e_s, sq) : expNegs(x - shh);
-      if (keep) store<f32>(at(eh, i), e_h);
+      if (keep && !sq) store<f32>(at(eh, i), e_h);
       Sh += <f64>e_h;
     }
   }
@@ -346,7 +346,7 @@ export function distill(
       a = f32x4.add(a, v128.and(ex, mask));
       if (second) {
         const e2x = sq ? squaredv(ex, sq) : expNegv(f32x4.sub(vx, vs2), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-        if (keep) v128.store(at(e2, i), e2x);
+        if (keep && !sq) v128.store(at(e2, i), e2x);
         a2 = f32x4.add(a2, v128.and(e2x, mask));
       } else if (kl) {
         // e·(z − zy), a teacher's −Infinity taken as −FLT_MAX so that its 0·(z − zy) is 0 where the
@@ -493,6 +493,7 @@ function expBlockOf(
   d: f32,
   hard: bool,
   wkind: i32,
+  sq: i32,
 ): void {
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
@@ -503,9 +504,10 @@ function expBlockOf(
       // Every vector is computed from the workspace, not from gr: the last one, at n − 4, overlapping
       // the loop's, stores the same values again.
       for (let i = 0; ; ) {
-        let g = f32x4.sub(f32x4.mul(va, v128.load(at(es, i))), f32x4.mul(vb, v128.load(at(et, i))));
+        const vs = v128.load(at(es, i));
+        let g = f32x4.sub(f32x4.mul(va, vs), f32x4.mul(vb, v128.load(at(et, i))));
         if (hard) {
-          g = f32x4.add(g, f32x4.mul(vc, v128.load(at(eh, i))));
+          g = f32x4.add(g, f32x4.mul(vc, sq ? squaredv(vs, sq) : v128.load(at(eh, i))));
           if (wkind == 1) g = f32x4.sub(g, vd);
           else if (wkind == 2) g = f32x4.sub(g, f32x4.mul(vd, v128.load(at(wb, i))));
         }
@@ -517,9 +519,10 @@ function expBlockOf(
     }
   }
   for (let i = 0; i < n; i++) {
-    let g = a * load<f32>(at(es, i)) - b * load<f32>(at(et, i));
+    const e_s = load<f32>(at(es, i));
+    let g = a * e_s - b * load<f32>(at(et, i));
     if (hard) {
-      g += c * load<f32>(at(eh, i));
+      g += c * (sq ? squared(e_s, sq) : load<f32>(at(eh, i)));
       if (wkind == 1) g -= d;
       else if (wkind == 2) g -= d * load<f32>(at(wb, i));
     }
@@ -540,11 +543,34 @@ function gradBlockOf(
   d: f32,
   hard: bool,
   wkind: i32,
+  sq: i32,
 ): void {
-  if (!hard) gradBlock(gr, es, et, eh, wb, n, a, b, c, d, false, 0);
-  else if (wkind == 0) gradBlock(gr, es, et, eh, wb, n, a, b, c, d, true, 0);
-  else if (wkind == 1) gradBlock(gr, es, et, eh, wb, n, a, b, c, d, true, 1);
-  else gradBlock(gr, es, et, eh, wb, n, a, b, c, d, true, 2);
+  if (!hard) gradBlock(gr, es, et, eh, wb, n, a, b, c, d, false, 0, 0);
+  else if (sq == 0) hardGradBlock(gr, es, et, eh, wb, n, a, b, c, d, wkind, 0);
+  else if (sq == 1) hardGradBlock(gr, es, et, eh, wb, n, a, b, c, d, wkind, 1);
+  else if (sq == 2) hardGradBlock(gr, es, et, eh, wb, n, a, b, c, d, wkind, 2);
+  else hardGradBlock(gr, es, et, eh, wb, n, a, b, c, d, wkind, 3);
+}
+
+/** gradBlock with the hard part, for each wkind at a compile-time sq. */
+// @ts-ignore: decorator
+@inline function hardGradBlock(
+  gr: usize,
+  es: usize,
+  et: usize,
+  eh: usize,
+  wb: usize,
+  n: i32,
+  a: f32,
+  b: f32,
+  c: f32,
+  d: f32,
+  wkind: i32,
+  sq: i32,
+): void {
+  if (wkind == 0) gradBlock(gr, es, et, eh, wb, n, a, b, c, d, true, 0, sq);
+  else if (wkind == 1) gradBlock(gr, es, et, eh, wb, n, a, b, c, d, true, 1, sq);
+  else gradBlock(gr, es, et, eh, wb, n, a, b, c, d, true, 2, sq);
 }
 
 /** xlogy's product p·(a − b): 0 where p is 0, whatever a and b are. */
@@ -1078,6 +1104,7 @@ function distillGrad(
       <f32>(gh * eC),
       hardOn,
       wkind,
+      sep ? squaringsOf(temp) : 0,
     );
   }
   const tg = load<i32>(R + Q_TG);
