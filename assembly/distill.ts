@@ -16,9 +16,10 @@
 // to the shifts) rescaled in float64 when a max grows (online softmax, as crossentropy.ts), in
 // segments of CE_SEGMENT classes merged in order (distillRows' steps, which a host may also run over
 // column ranges of one long row). With a
-// gradient (beta = 0), the block's exps are stored in the workspace with the shifts they used, and the
-// gradient pass scales them by exp(shift − m)/S per block: it reads no logits, so the gradient may be
-// written over the student's. beta > 0, and reduction "none"'s per-element terms or a per-element
+// gradient (beta = 0), the block's exps are stored in the workspace with the shifts they used (the
+// hard part's only where they are not the student's squared: T not 2, 4 or 8), and the gradient pass
+// scales them by exp(shift − m)/S per block: it reads no logits, so the gradient may be written over
+// the student's. beta > 0, and reduction "none"'s per-element terms or a per-element
 // gradOutput, take a second pass over the logits with the row's m and log S known, in float64 scalar
 // code (one exp per distribution and a log per element: not vectorized). inner > 1: each position's two
 // columns are gathered into the workspace, run as a row, and the results scattered back (simple, not
@@ -284,9 +285,13 @@ export function distill(
 }
 
 /** One row's block of exps (SIMD, n ≥ 4): Σ exp(x / T − sh) at acc, the exps kept at e with `keep`;
- *  with `second` (the hard part) also Σ exp(x − sh2) at acc2 (kept at e2); with `kl` (x the
- *  teacher's, y the student's, sh2 the student's shift) U's terms Σ e·((x/T − sh) − (y/T − sh2))
- *  at acc2 instead, a teacher's exp of 0 contributing 0 (xlogy). */
+ *  with `second` (the hard part) also Σ exp(x − sh2) at acc2 (kept at e2 unless sq, the squarings
+ *  that make them from the first exps: gradBlock squares again); with `kl` (x the teacher's, y the
+ *  student's, sh2 the student's shift) U's terms Σ e·((x/T − sh) − (y/T − sh2)) at acc2 instead.
+ *  stash (unless 0): the student's loop stores its y/T − sh2 there for the teacher's, which reads it
+ *  back instead of dividing again. Sums in float32 over SUM_BLOCK elements, then float64 (rows.ts);
+ *  the last vector, at n − 4, overlaps the loop's: its lanes already done are masked out of the sums
+ *  (and stored again unchanged; the teacher's stash lanes there hold its exps, masked too). */
 // @ts-ignore: decorator
 @inline function sideLoop(
   x: usize,
@@ -306,6 +311,40 @@ export function distill(
   sq: i32,
   stash: usize,
 ): void {
+  store<f64>(acc, 0);
+  store<f64>(acc2, 0);
+  const nv = n & ~3;
+  for (let i = 0; i < nv; i += SUM_BLOCK) {
+    const mask = i32x4.splat(-1);
+    sideSpan(x, y, i, min(i + SUM_BLOCK, nv), sh, sh2, temp, e, e2, acc, acc2, scaled, kl, second, keep, sq, stash, false, mask);
+  }
+  if (n & 3) sideSpan(x, y, n - 4, n, sh, sh2, temp, e, e2, acc, acc2, scaled, kl, second, keep, sq, stash, true, tailMask(n));
+}
+
+/** sideLoop over vectors [i, end), its float32 sums added into acc and acc2; `masked`: the lanes
+ *  outside mask left out of the sums. */
+// @ts-ignore: decorator
+@inline function sideSpan(
+  x: usize,
+  y: usize,
+  i: i32,
+  end: i32,
+  sh: f32,
+  sh2: f32,
+  temp: f32,
+  e: usize,
+  e2: usize,
+  acc: usize,
+  acc2: usize,
+  scaled: bool,
+  kl: bool,
+  second: bool,
+  keep: bool,
+  sq: i32,
+  stash: usize,
+  masked: bool,
+  mask: v128,
+): void {
   const T = EXP_TABLE;
   const log2e = v128.load32_splat(T, EXP_LOG2E),
     magic = v128.load32_splat(T, EXP_MAGIC);
@@ -323,53 +362,32 @@ export function distill(
     vt = f32x4.splat(temp),
     zero = f32x4.splat(0),
     lowest = f32x4.splat(-F32.MAX_VALUE);
-  const nv = n & ~3;
-  let S: f64 = 0,
-    S2: f64 = 0,
-    U: f64 = 0;
-  let i = 0;
-  // Sums in float32 over SUM_BLOCK elements, then float64 (rows.ts); the last vector, at n − 4,
-  // overlaps the loop's: its lanes already done are masked out of the sums (and stored again unchanged).
-  let mask = f32x4.eq(zero, zero);
-  for (let last = false; ; ) {
-    const end = last ? n : min(i + SUM_BLOCK, nv);
-    let a = zero,
-      a2 = zero;
-    for (; i < end; i += 4) {
-      const vx = v128.load(at(x, i));
-      const z = f32x4.sub(scaledv(vx, vt, scaled), vs);
-      let zy = zero;
-      if (kl) zy = stash ? v128.load(at(stash, i)) : f32x4.sub(scaledv(v128.load(at(y, i)), vt, scaled), vs2);
-      else if (stash) v128.store(at(stash, i), z);
-      const ex = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-      if (keep) v128.store(at(e, i), ex);
-      a = f32x4.add(a, v128.and(ex, mask));
-      if (second) {
-        const e2x = sq ? squaredv(ex, sq) : expNegv(f32x4.sub(vx, vs2), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
-        if (keep && !sq) v128.store(at(e2, i), e2x);
-        a2 = f32x4.add(a2, v128.and(e2x, mask));
-      } else if (kl) {
-        // e·(z − zy), a teacher's −Infinity taken as −FLT_MAX so that its 0·(z − zy) is 0 where the
-        // student's logit is finite. Every other 0 meeting an infinite difference (a student's
-        // −Infinity) makes the block's sum NaN, and the block is summed again with klTerm's rule
-        // (blockU64): the exact cases, off this loop.
-        a2 = f32x4.add(a2, v128.and(f32x4.mul(ex, f32x4.sub(f32x4.pmax(lowest, z), zy)), mask));
-      }
-    }
-    S += hsum(a);
-    if (second) S2 += hsum(a2);
-    else if (kl) U += hsum(a2);
-    if (last) break;
-    if (i >= nv) {
-      if ((n & 3) == 0) break;
-      last = true;
-      mask = tailMask(n);
-      i = n - 4;
+  let a = zero,
+    a2 = zero;
+  for (; i < end; i += 4) {
+    const vx = v128.load(at(x, i));
+    const z = f32x4.sub(scaledv(vx, vt, scaled), vs);
+    let zy = zero;
+    if (kl) zy = stash ? v128.load(at(stash, i)) : f32x4.sub(scaledv(v128.load(at(y, i)), vt, scaled), vs2);
+    else if (stash) v128.store(at(stash, i), z);
+    const ex = expNegv(z, log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+    if (keep) v128.store(at(e, i), ex);
+    a = f32x4.add(a, masked ? v128.and(ex, mask) : ex);
+    if (second) {
+      const e2x = sq ? squaredv(ex, sq) : expNegv(f32x4.sub(vx, vs2), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf);
+      if (keep && !sq) v128.store(at(e2, i), e2x);
+      a2 = f32x4.add(a2, masked ? v128.and(e2x, mask) : e2x);
+    } else if (kl) {
+      // e·(z − zy), a teacher's −Infinity taken as −FLT_MAX so that its 0·(z − zy) is 0 where the
+      // student's logit is finite. Every other 0 meeting an infinite difference (a student's
+      // −Infinity) makes the block's sum NaN, and the block is summed again with klTerm's rule
+      // (blockU64): the exact cases, off this loop.
+      const term = f32x4.mul(ex, f32x4.sub(f32x4.pmax(lowest, z), zy));
+      a2 = f32x4.add(a2, masked ? v128.and(term, mask) : term);
     }
   }
-  store<f64>(acc, S);
-  if (second) store<f64>(acc2, S2);
-  if (kl) store<f64>(acc2, U);
+  store<f64>(acc, load<f64>(acc) + hsum(a));
+  if (second || kl) store<f64>(acc2, load<f64>(acc2) + hsum(a2));
 }
 
 /** One of U's terms, e·(zt − zs), e = exp(zt) the teacher's: 0 where e is 0 (xlogy), except where e
