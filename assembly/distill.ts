@@ -249,8 +249,9 @@ export function distill(
     U: f64 = 0;
   if (ASC_FEATURE_SIMD) {
     if (n >= 4) {
-      // Two loops, the student's row and then the teacher's (with U, which rereads the student's
-      // block from L1): one loop with all three exps and four sums spilled vector registers.
+      // Two loops, the student's row and then the teacher's (with U, which at T ≠ 1 loads the
+      // student's z from the stash in et, at T = 1 rereads the student's block from L1): one loop
+      // with all three exps and four sums spilled vector registers.
       sideLoop(xs, xt, n, shs, shh, temp, es, eh, acc, acc + 16, scaled, false, sep, keep, sq, kl && scaled ? et : 0);
       sideLoop(xt, xs, n, sht, shs, temp, et, 0, acc + 8, acc + 24, scaled, kl, false, keep, 0, kl && scaled ? et : 0);
       U = load<f64>(acc, 24);
