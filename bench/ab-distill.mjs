@@ -14,6 +14,8 @@
 // the median B / A; then both builds' gradients and losses are compared bit for bit. Logits are
 // uniform in [−8, 8), the targets uniform in [0, C).
 import { readFile } from "node:fs/promises";
+import { logits } from "./data.mjs";
+import { layout, median, rng } from "./raw.mjs";
 
 const args = process.argv.slice(2);
 const files = args.filter((a) => a.endsWith(".wasm"));
@@ -28,33 +30,13 @@ const [R, C] = shape.split("x").map(Number);
 const n = R * C;
 const builds = await Promise.all(files.map(async (f) => (await WebAssembly.instantiate(await readFile(f))).instance.exports));
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** The buffers of one build, laid out past its heap base, 64-byte aligned. */
+/** The buffers of one build: both logits from bench/data.mjs's generator, targets uniform in [0, C). */
 function setup(e) {
-  let p = (e.heapBase() + 63) & ~63;
-  const take = (bytes) => {
-    const q = p;
-    p = (p + bytes + 127) & ~63;
-    return q;
-  };
-  const b = { s: take(4 * n), t: take(4 * n), g: take(4 * n), y: take(4 * n), tg: take(4 * R), loss: take(8 * R), hl: take(8 * R) };
-  b.ws = take(Math.max(e.distillWorkspaceBytes(C, 1), e.workspaceBytes(C, 1)) * 2);
-  const need = p - e.memory.buffer.byteLength;
-  if (need > 0) e.memory.grow(Math.ceil(need / 65536));
-  const r = rng(1);
-  const S = new Float32Array(e.memory.buffer, b.s, n),
-    Tt = new Float32Array(e.memory.buffer, b.t, n);
-  for (let i = 0; i < n; i++) {
-    S[i] = r() * 16 - 8;
-    Tt[i] = r() * 16 - 8;
-  }
+  const ws = Math.max(e.distillWorkspaceBytes(C, 1), e.workspaceBytes(C, 1)) * 2;
+  const b = layout(e, { s: 4 * n, t: 4 * n, g: 4 * n, y: 4 * n, tg: 4 * R, loss: 8 * R, hl: 8 * R, ws });
+  new Float32Array(e.memory.buffer, b.s, n).set(logits(n, 1));
+  new Float32Array(e.memory.buffer, b.t, n).set(logits(n, 2));
+  const r = rng(3);
   const G = new Int32Array(e.memory.buffer, b.tg, R);
   for (let i = 0; i < R; i++) G[i] = (r() * C) | 0;
   return b;
@@ -94,15 +76,14 @@ function round(keep) {
 const res = Object.fromEntries(names.map((nm) => [nm, builds.map(() => [])]));
 for (let w = 0; w < 3; w++) round(false); // warm-up
 for (let r = 0; r < ROUNDS; r++) round(true);
-const med = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 console.log(`${shape}, T ${T}, ${ROUNDS} rounds; ${files.join(" | ")}`);
 for (const nm of names) {
   const cols = builds.map((_, i) => {
-    const ratio = med(res[nm][i].map((v, k) => v / res.soft2[i][k]));
-    return `${(med(res[nm][i]) * 1000).toFixed(1)} µs (${ratio.toFixed(3)}× soft2)`;
+    const ratio = median(res[nm][i].map((v, k) => v / res.soft2[i][k]));
+    return `${(median(res[nm][i]) * 1000).toFixed(1)} µs (${ratio.toFixed(3)}× soft2)`;
   });
-  const ab = builds.length === 2 ? `  B/A ${med(res[nm][1].map((v, k) => v / res[nm][0][k])).toFixed(3)}` : "";
+  const ab = builds.length === 2 ? `  B/A ${median(res[nm][1].map((v, k) => v / res[nm][0][k])).toFixed(3)}` : "";
   console.log(nm.padEnd(7), cols.join("  "), ab);
 }
 if (builds.length === 2) {

@@ -18,6 +18,7 @@
 // random cases of short rows (1-37 rows of 1-40 classes; NaN, ±Infinity, masked rows, temperatures,
 // ignored targets, in place, lse and gradient asked for or not).
 import { readFile } from "node:fs/promises";
+import { layout, median, rng } from "./raw.mjs";
 
 const [fileA, fileB, shape = "4096x10", ...rest] = process.argv.slice(2);
 const mode = rest.find((a) => a === "axis0");
@@ -32,27 +33,6 @@ const AXIS0 = mode === "axis0";
 const builds = await Promise.all([fileA, fileB].map(async (f) => (await WebAssembly.instantiate(await readFile(f))).instance.exports));
 
 /** A seeded generator, so both builds see the same data. */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** Room in a build's memory: returns byte offsets for the named sizes, 64-byte aligned, one after another. */
-function layout(e, sizes) {
-  const at = {};
-  let p = (e.heapBase() + 63) & ~63;
-  for (const [name, bytes] of Object.entries(sizes)) {
-    at[name] = p;
-    p = (p + bytes + 64 + 63) & ~63;
-  }
-  const have = e.memory.buffer.byteLength;
-  if (p > have) e.memory.grow(Math.ceil((p - have) / 65536));
-  return at;
-}
-
 /** The value a build's temperature parameter needs for temperature T: T itself, or 1/T for builds
  *  that took the reciprocal (softmax([0, 1]) with the parameter 2 tells: 0.62 dividing, 0.88 multiplying). */
 function temperatureParam(e, T) {
@@ -120,7 +100,6 @@ function time(f) {
   }
   return ((performance.now() - t0) / k) * 1000;
 }
-const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 console.log(
   `A: ${fileA}\nB: ${fileB}\n${R}×${C}${AXIS0 ? " along axis 0" : ""}, temperature ${temperature}, 12 alternating rounds of 25 ms per build`,
