@@ -817,9 +817,10 @@ function sampleScore(n: i32, y: usize, ws: usize, rank: i32): f32 {
 }
 
 /** One pass over the row for a top-p bracket [lo, hi): Σ E_j (float32 E, summed in float64) over the
- *  j with y_j < lo, returned, and over those with y_j < hi, at WS_SUM_HI, each in a fixed order in
- *  every build (element j into accumulator j & 3, then (a0 + a1) + (a2 + a3)); and the scores in
- *  [lo, hi) gathered as gatherBetween gathers them, how many at WS_GATHERED. */
+ *  j with y_j < lo, returned, in a fixed order in every build (element j into accumulator j & 3,
+ *  then (a0 + a1) + (a2 + a3)); the scores in [lo, hi) gathered as gatherBetween gathers them, how
+ *  many at WS_GATHERED; and at WS_SUM_HI the sum over y_j < hi: the first sum, then the gathered
+ *  E_j added in index order. */
 function bracketPass(n: i32, y: usize, E: usize, lo: f32, hi: f32, ws: usize): f64 {
   const K = arrK(ws),
     I = arrI(ws, n);
@@ -827,34 +828,43 @@ function bracketPass(n: i32, y: usize, E: usize, lo: f32, hi: f32, ws: usize): f
     a1: f64 = 0,
     a2: f64 = 0,
     a3: f64 = 0,
-    b0: f64 = 0,
-    b1: f64 = 0,
-    b2: f64 = 0,
-    b3: f64 = 0,
     g = 0,
     j = 0;
   if (ASC_FEATURE_SIMD) {
     const vl = f32x4.splat(lo),
       vh = f32x4.splat(hi);
     let l01 = f64x2.splat(0),
-      l23 = l01,
-      h01 = l01,
-      h23 = l01;
+      l23 = l01;
     for (; j + 16 <= n; j += 16) {
-      let bits = 0;
-      for (let q = 0; q < 4; q++) {
-        const e = v128.load(at(E, j + 4 * q)),
-          v = v128.load(at(y, j + 4 * q));
-        const below = f32x4.lt(v, vl),
-          under = f32x4.lt(v, vh);
-        const el = v128.and(e, below),
-          eh = v128.and(e, under);
-        l01 = f64x2.add(l01, f64x2.promote_low_f32x4(el));
-        l23 = f64x2.add(l23, f64x2.promote_low_f32x4(v128.shuffle<f32>(el, el, 2, 3, 2, 3)));
-        h01 = f64x2.add(h01, f64x2.promote_low_f32x4(eh));
-        h23 = f64x2.add(h23, f64x2.promote_low_f32x4(v128.shuffle<f32>(eh, eh, 2, 3, 2, 3)));
-        bits |= i32x4.bitmask(v128.andnot(under, below)) << (4 * q);
-      }
+      const p = at(y, j),
+        pe = at(E, j);
+      const v0 = v128.load(p),
+        v1 = v128.load(p, 16),
+        v2 = v128.load(p, 32),
+        v3 = v128.load(p, 48);
+      const b0 = f32x4.lt(v0, vl),
+        b1 = f32x4.lt(v1, vl),
+        b2 = f32x4.lt(v2, vl),
+        b3 = f32x4.lt(v3, vl);
+      let e = v128.and(v128.load(pe), b0);
+      l01 = f64x2.add(l01, f64x2.promote_low_f32x4(e));
+      l23 = f64x2.add(l23, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+      e = v128.and(v128.load(pe, 16), b1);
+      l01 = f64x2.add(l01, f64x2.promote_low_f32x4(e));
+      l23 = f64x2.add(l23, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+      e = v128.and(v128.load(pe, 32), b2);
+      l01 = f64x2.add(l01, f64x2.promote_low_f32x4(e));
+      l23 = f64x2.add(l23, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+      e = v128.and(v128.load(pe, 48), b3);
+      l01 = f64x2.add(l01, f64x2.promote_low_f32x4(e));
+      l23 = f64x2.add(l23, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+      // in [lo, hi): below hi and not below lo; most blocks hold none (hits16's one branch)
+      let bits = hits16(
+        v128.andnot(f32x4.lt(v0, vh), b0),
+        v128.andnot(f32x4.lt(v1, vh), b1),
+        v128.andnot(f32x4.lt(v2, vh), b2),
+        v128.andnot(f32x4.lt(v3, vh), b3),
+      );
       while (bits != 0) {
         const l = j + ctz(bits);
         store<u64>(at8(K, g), <u64>keyOf(load<f32>(at(y, l))));
@@ -867,35 +877,23 @@ function bracketPass(n: i32, y: usize, E: usize, lo: f32, hi: f32, ws: usize): f
     a1 = f64x2.extract_lane(l01, 1);
     a2 = f64x2.extract_lane(l23, 0);
     a3 = f64x2.extract_lane(l23, 1);
-    b0 = f64x2.extract_lane(h01, 0);
-    b1 = f64x2.extract_lane(h01, 1);
-    b2 = f64x2.extract_lane(h23, 0);
-    b3 = f64x2.extract_lane(h23, 1);
   }
   for (; j < n; j++) {
-    const v = load<f32>(at(y, j)),
-      e = <f64>load<f32>(at(E, j));
-    const el = v < lo ? e : 0,
-      eh = v < hi ? e : 0;
+    const v = load<f32>(at(y, j));
+    const el = v < lo ? <f64>load<f32>(at(E, j)) : 0;
     const l = j & 3;
-    if (l == 0) {
-      a0 += el;
-      b0 += eh;
-    } else if (l == 1) {
-      a1 += el;
-      b1 += eh;
-    } else if (l == 2) {
-      a2 += el;
-      b2 += eh;
-    } else {
-      a3 += el;
-      b3 += eh;
-    }
+    if (l == 0) a0 += el;
+    else if (l == 1) a1 += el;
+    else if (l == 2) a2 += el;
+    else a3 += el;
     g = gatherAt(y, K, I, g, j, lo, hi);
   }
-  store<f64>(ws + WS_SUM_HI, b0 + b1 + (b2 + b3));
+  const below = a0 + a1 + (a2 + a3);
+  let under = below;
+  for (let i = 0; i < g; i++) under += <f64>load<f32>(at(E, load<i32>(at(I, i))));
+  store<f64>(ws + WS_SUM_HI, under);
   store<i32>(ws + WS_GATHERED, g);
-  return a0 + a1 + (a2 + a3);
+  return below;
 }
 
 /** E_j = exp(y_j − m) in float32 with the unfused exp (the same bits in every build), and their
@@ -922,11 +920,23 @@ function expsUnfusedSum(n: i32, y: usize, m: f32, E: usize): f64 {
     const uf = v128.load32_splat(T, EXP_UNDERFLOW);
     let s01 = f64x2.splat(0),
       s23 = s01;
-    for (; j + 4 <= n; j += 4) {
+    // two vectors a step (the exps of both overlap), added in element order as one a step would
+    for (; j + 8 <= n; j += 8) {
+      const e0 = expNegv(f32x4.sub(v128.load(at(y, j)), vm), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf, false);
+      const e1 = expNegv(f32x4.sub(v128.load(at(y, j), 16), vm), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf, false);
+      v128.store(at(E, j), e0);
+      v128.store(at(E, j), e1, 16);
+      s01 = f64x2.add(s01, f64x2.promote_low_f32x4(e0));
+      s23 = f64x2.add(s23, f64x2.promote_low_f32x4(v128.shuffle<f32>(e0, e0, 2, 3, 2, 3)));
+      s01 = f64x2.add(s01, f64x2.promote_low_f32x4(e1));
+      s23 = f64x2.add(s23, f64x2.promote_low_f32x4(v128.shuffle<f32>(e1, e1, 2, 3, 2, 3)));
+    }
+    if (j + 4 <= n) {
       const e = expNegv(f32x4.sub(v128.load(at(y, j)), vm), log2e, magic, hi, lo, c6, c5, c4, c3, c2, one, uf, false);
       v128.store(at(E, j), e);
       s01 = f64x2.add(s01, f64x2.promote_low_f32x4(e));
       s23 = f64x2.add(s23, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+      j += 4;
     }
     a0 = f64x2.extract_lane(s01, 0);
     a1 = f64x2.extract_lane(s01, 1);
@@ -1208,6 +1218,23 @@ export function samplingDraw(n: i32, y: usize, u: f64, logprob: usize, ws: usize
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const vm = f64x2.splat(m);
+    // two pairs a step: their exps' long chains of dependent steps overlap
+    for (; i + 4 <= c; i += 4) {
+      const d0 = f64x2.replace_lane(
+        f64x2.splat(<f64>load<f32>(at(y, load<i32>(at(I, i))))),
+        1,
+        <f64>load<f32>(at(y, load<i32>(at(I, i + 1)))),
+      );
+      const d1 = f64x2.replace_lane(
+        f64x2.splat(<f64>load<f32>(at(y, load<i32>(at(I, i + 2))))),
+        1,
+        <f64>load<f32>(at(y, load<i32>(at(I, i + 3)))),
+      );
+      const e0 = exp64v(f64x2.sub(d0, vm)),
+        e1 = exp64v(f64x2.sub(d1, vm));
+      v128.store(at8(E, i), e0);
+      v128.store(at8(E, i + 2), e1);
+    }
     for (; i + 2 <= c; i += 2) {
       const d = f64x2.replace_lane(
         f64x2.splat(<f64>load<f32>(at(y, load<i32>(at(I, i))))),
