@@ -657,7 +657,7 @@ function kthLargest(n: i32, y: usize, k: i32, ws: usize): f32 {
     while (<i64>(q + 1) * <i64>n <= <i64>k * SAMPLE) q++;
     const tau = sampleLargest(n, y, ws, 6 + 2 * q);
     if (tau > -Infinity) {
-      const g = gatherBetween(n, y, tau, Infinity, ws);
+      const g = gatherAtLeast(n, y, tau, ws);
       if (g >= k) {
         copy(arrE(ws, n), arrI(ws, n), (<usize>g) << 2); // the ids in index order, for samplingTopKCompact
         store<i32>(ws + WS_CANDIDATES, g);
@@ -818,8 +818,8 @@ function sampleScore(n: i32, y: usize, ws: usize, rank: i32): f32 {
 
 /** One pass over the row for a top-p bracket [lo, hi): Σ E_j (float32 E, summed in float64) over the
  *  j with y_j < lo, returned, in a fixed order in every build (element j into accumulator j & 3,
- *  then (a0 + a1) + (a2 + a3)); the scores in [lo, hi) gathered as gatherBetween gathers them, how
- *  many at WS_GATHERED; and at WS_SUM_HI the sum over y_j < hi: the first sum, then the gathered
+ *  then (a0 + a1) + (a2 + a3)); the keys and indices (index order) of the scores in [lo, hi) into K
+ *  and I, how many at WS_GATHERED; and at WS_SUM_HI the sum over y_j < hi: the first sum, then the gathered
  *  E_j added in index order. */
 function bracketPass(n: i32, y: usize, E: usize, lo: f32, hi: f32, ws: usize): f64 {
   const K = arrK(ws),
@@ -1026,27 +1026,24 @@ function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ready: bool, ws: us
   return false;
 }
 
-/** The keys and indices (index order) of the scores in [lo, hi) into K and I; returns how many. */
-function gatherBetween(n: i32, y: usize, lo: f32, hi: f32, ws: usize): i32 {
+/** The keys and indices (index order) of the scores ≥ t into K and I; returns how many. */
+function gatherAtLeast(n: i32, y: usize, t: f32, ws: usize): i32 {
   const K = arrK(ws),
     I = arrI(ws, n);
   let g = 0,
     j = 0;
   if (ASC_FEATURE_SIMD) {
-    // 16 scores per test: most blocks hold none (one branch for four vectors)
-    const vl = f32x4.splat(lo),
-      vh = f32x4.splat(hi);
+    // 16 scores per test, on their max: most blocks hold none (one compare and branch for four
+    // vectors; the scores hold no NaN, which pmax would drop)
+    const vt = f32x4.splat(t);
     for (; j + 16 <= n; j += 16) {
       const p = at(y, j);
       const v0 = v128.load(p),
         v1 = v128.load(p, 16),
         v2 = v128.load(p, 32),
         v3 = v128.load(p, 48);
-      const h0 = v128.and(f32x4.ge(v0, vl), f32x4.lt(v0, vh)),
-        h1 = v128.and(f32x4.ge(v1, vl), f32x4.lt(v1, vh)),
-        h2 = v128.and(f32x4.ge(v2, vl), f32x4.lt(v2, vh)),
-        h3 = v128.and(f32x4.ge(v3, vl), f32x4.lt(v3, vh));
-      let bits = hits16(h0, h1, h2, h3);
+      if (!v128.any_true(f32x4.ge(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), vt))) continue;
+      let bits = hits16(f32x4.ge(v0, vt), f32x4.ge(v1, vt), f32x4.ge(v2, vt), f32x4.ge(v3, vt));
       while (bits != 0) {
         const l = ctz(bits);
         const s = load<f32>(at(y, j + l));
@@ -1057,7 +1054,7 @@ function gatherBetween(n: i32, y: usize, lo: f32, hi: f32, ws: usize): i32 {
       }
     }
   }
-  for (; j < n; j++) g = gatherAt(y, K, I, g, j, lo, hi);
+  for (; j < n; j++) g = gatherAt(y, K, I, g, j, t, Infinity);
   return g;
 }
 
