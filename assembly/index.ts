@@ -29,6 +29,7 @@ export {
   samplingCompact,
   samplingExpand,
   samplingTopP,
+  samplingTopPCompact,
   samplingMinP,
   samplingTypicalP,
   samplingEpsilon,

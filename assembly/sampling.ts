@@ -958,9 +958,65 @@ function expsUnfusedSum(n: i32, y: usize, m: f32, E: usize): f64 {
 /** Hugging Face's TopPLogitsWarper: sorted ascending, a token goes when the cumulative probability up
  *  to it is ≤ float32(1 − topP), except the minKeep largest. */
 export function samplingTopP(n: i32, y: usize, topP: f64, minKeep: i32, ready: i32, ws: usize): void {
+  const lo = topPWithout(n, y, topP, minKeep, ready, ws);
+  if (lo > -Infinity) removeBelow(n, y, lo);
+}
+
+/** samplingTopP, then the kept scores compacted as samplingCompact compacts them (to y[0, c) in
+ *  index order, their ids to idx[0, c)); returns c. The dense path's scores below its bracket are
+ *  left out of the compact row instead of being set to −Infinity first. */
+export function samplingTopPCompact(n: i32, y: usize, topP: f64, minKeep: i32, ready: i32, idx: usize, ws: usize): i32 {
+  const lo = topPWithout(n, y, topP, minKeep, ready, ws);
+  return lo > -Infinity ? compactAtLeast(n, y, lo, idx) : samplingCompact(n, y, idx);
+}
+
+/** Top-p's removals but one: when the dense path decides, every score below the threshold it
+ *  returns goes too, which the caller does (samplingTopP sets them to −Infinity, samplingTopPCompact
+ *  leaves them out); −Infinity when every removal is made (nothing is below −Infinity). */
+function topPWithout(n: i32, y: usize, topP: f64, minKeep: i32, ready: i32, ws: usize): f32 {
   const thr = <f64>(<f32>(1 - topP));
   const finite = ready ? load<i32>(ws + WS_FINITE) : countFinite(n, y);
-  if (finite <= SMALL || !topPDense(n, y, thr, minKeep, ready != 0, ws)) topPCompact(n, y, thr, minKeep, ws);
+  if (finite > SMALL) {
+    const lo = topPDense(n, y, thr, minKeep, ready != 0, ws);
+    if (!isNaN(lo)) return lo;
+  }
+  topPCompact(n, y, thr, minKeep, ws);
+  return -Infinity;
+}
+
+/** The scores ≥ t compacted in place: to y[0, c) in index order, their ids to idx[0, c); returns c. */
+function compactAtLeast(n: i32, y: usize, t: f32, idx: usize): i32 {
+  let c = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    // as gatherAtLeast: one test of 16 scores' max
+    const vt = f32x4.splat(t);
+    for (; j + 16 <= n; j += 16) {
+      const p = at(y, j);
+      const v0 = v128.load(p),
+        v1 = v128.load(p, 16),
+        v2 = v128.load(p, 32),
+        v3 = v128.load(p, 48);
+      if (!v128.any_true(f32x4.ge(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), vt))) continue;
+      let bits = hits16(f32x4.ge(v0, vt), f32x4.ge(v1, vt), f32x4.ge(v2, vt), f32x4.ge(v3, vt));
+      while (bits != 0) {
+        const l = j + ctz(bits);
+        store<f32>(at(y, c), load<f32>(at(y, l))); // c ≤ l
+        store<i32>(at(idx, c), l);
+        c++;
+        bits &= bits - 1;
+      }
+    }
+  }
+  for (; j < n; j++) {
+    const s = load<f32>(at(y, j));
+    if (s >= t) {
+      store<f32>(at(y, c), s);
+      store<i32>(at(idx, c), j);
+      c++;
+    }
+  }
+  return c;
 }
 
 function topPCompact(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): void {
@@ -983,10 +1039,11 @@ function topPCompact(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): void 
  *  every score below lo goes, every score from hi on stays, and only the scores in [lo, hi) are
  *  sorted, the cumulative mass continued through them. The bracket starts 4 sampled scores either
  *  side and widens fourfold while it fails: a failed one costs a pass, a wide one a sort of
- *  thousands. Returns false, having changed nothing, when no bracket is found or minTokensToKeep must
- *  decide (the compact path then does). E and their sum come from samplingPrepare when `ready`. */
-function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ready: bool, ws: usize): bool {
-  if (n <= SAMPLE) return false;
+ *  thousands. Makes the removals from lo on and returns lo (the scores below it go, which the caller
+ *  does); returns NaN, having changed nothing, when no bracket is found or minTokensToKeep must decide
+ *  (the compact path then does). E and their sum come from samplingPrepare when `ready`. */
+function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ready: bool, ws: usize): f32 {
+  if (n <= SAMPLE) return NaN;
   const E = arrE(ws, n),
     K = arrK(ws),
     I = arrI(ws, n);
@@ -1018,12 +1075,11 @@ function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ready: bool, ws: us
       cum = t;
       gone++;
     }
-    if (g - gone < minKeep && g - gone + countAtLeast(n, y, hi) < minKeep) return false;
-    removeBelow(n, y, lo);
+    if (g - gone < minKeep && g - gone + countAtLeast(n, y, hi) < minKeep) return NaN;
     for (let k = 0; k < gone; k++) store<f32>(at(y, load<i32>(at(I, k))), -Infinity);
-    return true;
+    return lo;
   }
-  return false;
+  return NaN;
 }
 
 /** The keys and indices (index order) of the scores ≥ t into K and I; returns how many. */

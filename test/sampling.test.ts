@@ -510,3 +510,52 @@ describe("the workspace", () => {
     for (const b of [y, ids, ws]) b.free();
   });
 });
+
+describe("samplingTopPCompact", () => {
+  it.each(BUILDS)("%s: gives samplingTopP then samplingCompact's compact row, on the dense and the compact paths", async (build) => {
+    const { normal: sm } = await instances(build);
+    const e = contextOf(sm)!.exports;
+    const n = 20000;
+    const x = sm.alloc(n),
+      y = sm.alloc(n),
+      ids = sm.alloc(n),
+      out = sm.alloc(4),
+      ws = sm.alloc(e.samplingWorkspaceBytes(n) / 4);
+    const f32 = () => new Float32Array(sm.memory.buffer);
+    const i32 = () => new Int32Array(sm.memory.buffer);
+    let dense = 0;
+    // masked: rows with −Infinity among the sampled scores; 0.999 and 0.3: brackets at either end;
+    // scale 0.01: a flat row (the bracket fails, the compact path decides); few finite: the compact path
+    for (const [seed, scale, masked, topP] of [
+      [1, 3, 0, 0.9],
+      [2, 3, 0.3, 0.9],
+      [3, 3, 0, 0.999],
+      [4, 5, 0.1, 0.3],
+      [5, 0.01, 0, 0.9],
+      [6, 3, 0.95, 0.9],
+    ] as const) {
+      const row = logits(seed, n, scale, masked, 0.05);
+      for (const ready of [0, 1]) {
+        const run = (compacted: boolean) => {
+          x.array.set(row);
+          e.samplingPrepare(n, x.byteOffset, y.byteOffset, 0, ready ? 4 | 1 : 1, out.byteOffset, ws.byteOffset);
+          if (compacted) return e.samplingTopPCompact(n, y.byteOffset, topP, 1, ready, ids.byteOffset, ws.byteOffset);
+          e.samplingTopP(n, y.byteOffset, topP, 1, ready, ws.byteOffset);
+          return e.samplingCompact(n, y.byteOffset, ids.byteOffset);
+        };
+        const c = run(false);
+        const want = [f32().slice(y.byteOffset / 4, y.byteOffset / 4 + c), i32().slice(ids.byteOffset / 4, ids.byteOffset / 4 + c)];
+        const what = `${build} seed ${seed} topP ${topP} ready ${ready}`;
+        expect(run(true), what).toBe(c);
+        expect(bits(f32().slice(y.byteOffset / 4, y.byteOffset / 4 + c)), what).toEqual(bits(want[0] as Float32Array));
+        expect(Array.from(i32().slice(ids.byteOffset / 4, ids.byteOffset / 4 + c)), what).toEqual(Array.from(want[1]!));
+        // and the reference's kept set
+        const scores = ref.processLogits(row, [1, n], { topP });
+        expect(Array.from(want[1]!), what).toEqual(Array.from(scores.keys()).filter((j) => scores[j]! > -Infinity));
+        if (c < n * 0.5 && row.filter((v) => v > -Infinity).length > 2048) dense++;
+      }
+    }
+    expect(dense, "cases on the dense path").toBeGreaterThan(0);
+    for (const b of [x, y, ids, out, ws]) b.free();
+  });
+});

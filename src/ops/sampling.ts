@@ -321,7 +321,11 @@ function* chainRow(
         break;
       case "topP":
         row.finite = -1;
-        yield ["samplingTopP", n, y, c.topP, c.minTokensToKeep, exps && i === 0 ? 1 : 0, ws];
+        if (compacting && !row.compact && op.compact) {
+          // what a dense row's top-p keeps, compacted in the same call (one pass fewer)
+          row.n = yield ["samplingTopPCompact", V, y, c.topP, c.minTokensToKeep, exps && i === 0 ? 1 : 0, m.ids, ws];
+          row.compact = true;
+        } else yield ["samplingTopP", n, y, c.topP, c.minTokensToKeep, exps && i === 0 ? 1 : 0, ws];
         break;
       case "minP":
         row.finite = -1;
