@@ -1114,14 +1114,20 @@ function gatherAtLeast(n: i32, y: usize, t: f32, ws: usize): i32 {
   return g;
 }
 
-/** Which of the 16 scores at p are finite, as bits (hits16). */
+/** Which of the 16 scores at p are finite, as bits; first one test of their max, as gatherAtLeast's
+ *  (a truncated row is mostly −Infinity, and holds no NaN). */
 // @ts-ignore: decorator
 @inline function finite16(p: usize, ninf: v128): i32 {
-  return hits16(
-    f32x4.gt(v128.load(p), ninf),
-    f32x4.gt(v128.load(p, 16), ninf),
-    f32x4.gt(v128.load(p, 32), ninf),
-    f32x4.gt(v128.load(p, 48), ninf),
+  const v0 = v128.load(p),
+    v1 = v128.load(p, 16),
+    v2 = v128.load(p, 32),
+    v3 = v128.load(p, 48);
+  if (!v128.any_true(f32x4.gt(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), ninf))) return 0;
+  return (
+    i32x4.bitmask(f32x4.gt(v0, ninf)) |
+    (i32x4.bitmask(f32x4.gt(v1, ninf)) << 4) |
+    (i32x4.bitmask(f32x4.gt(v2, ninf)) << 8) |
+    (i32x4.bitmask(f32x4.gt(v3, ninf)) << 12)
   );
 }
 
