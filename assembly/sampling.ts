@@ -78,6 +78,8 @@ import {
 // @ts-ignore: decorator
 @inline const WS_GATHERED: usize = 57384; // i32: how many bracketPass gathered
 // @ts-ignore: decorator
+@inline const WS_AT_LEAST: usize = 57388; // i32: how many scores ≥ lo bracketPass listed (arrL), −1: none
+// @ts-ignore: decorator
 @inline const WS_ARRAYS: usize = 65536;
 
 /** Bytes of workspace every sampling kernel of a row of n scores needs: 65536 + 32·n. */
@@ -104,6 +106,12 @@ export function samplingWorkspaceBytes(n: i32): i32 {
 // @ts-ignore: decorator
 @inline function arrE(ws: usize, n: i32): usize {
   return ws + WS_ARRAYS + <usize>n * 24;
+}
+/** bracketPass's list of the scores ≥ lo (i32 ids): the upper half of E, which the dense top-p
+ *  fills with float32 exps only. */
+// @ts-ignore: decorator
+@inline function arrL(ws: usize, n: i32): usize {
+  return ws + WS_ARRAYS + <usize>n * 28;
 }
 
 /** Zeroes `bytes` (a multiple of 8) at p; bulk memory in the SIMD builds, a loop in the scalar one
@@ -816,12 +824,12 @@ function sampleScore(n: i32, y: usize, ws: usize, rank: i32): f32 {
   return scoreOf(<u32>load<u64>(at8(K, max(0, rank))));
 }
 
-/** One pass over the row for a top-p bracket [lo, hi): Σ E_j (float32 E, summed in float64) over the
+/** One pass over the row for a top-p bracket [lo, hi), for a top-p in place: Σ E_j (float32 E, summed in float64) over the
  *  j with y_j < lo, returned, in a fixed order in every build (element j into accumulator j & 3,
  *  then (a0 + a1) + (a2 + a3)); the keys and indices (index order) of the scores in [lo, hi) into K
  *  and I, how many at WS_GATHERED; and at WS_SUM_HI the sum over y_j < hi: the first sum, then the gathered
  *  E_j added in index order. */
-function bracketPass(n: i32, y: usize, E: usize, lo: f32, hi: f32, ws: usize): f64 {
+function bracketSums(n: i32, y: usize, E: usize, lo: f32, hi: f32, ws: usize): f64 {
   const K = arrK(ws),
     I = arrI(ws, n);
   let a0: f64 = 0,
@@ -896,6 +904,74 @@ function bracketPass(n: i32, y: usize, E: usize, lo: f32, hi: f32, ws: usize): f
   return below;
 }
 
+/** One pass over the row for a top-p bracket [lo, hi), for a top-p that compacts: the ids of the scores ≥ lo, in index order, to
+ *  arrL (how many at WS_AT_LEAST), and the keys and ids of those in [lo, hi) to K and I (how many at
+ *  WS_GATHERED). The nucleus a top-p keeps is a few thousand scores, so the masses come from the
+ *  listed ones: returned, the mass below lo, z (the whole row's Σ E) less the E_j of the list (summed
+ *  in float64 in index order); at WS_SUM_HI the mass below hi, that plus the bracket's E_j (in index
+ *  order). Every build lists and sums in the same order. */
+function bracketList(n: i32, y: usize, E: usize, lo: f32, hi: f32, z: f64, ws: usize): f64 {
+  const K = arrK(ws),
+    I = arrI(ws, n),
+    L = arrL(ws, n);
+  let g = 0,
+    c = 0,
+    j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vl = f32x4.splat(lo),
+      vh = f32x4.splat(hi);
+    for (; j + 16 <= n; j += 16) {
+      const p = at(y, j);
+      const v0 = v128.load(p),
+        v1 = v128.load(p, 16),
+        v2 = v128.load(p, 32),
+        v3 = v128.load(p, 48);
+      // one test of the 16 scores' max (no NaN here); most blocks hold no score ≥ lo
+      if (!v128.any_true(f32x4.ge(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), vl))) continue;
+      const a0 = f32x4.ge(v0, vl),
+        a1 = f32x4.ge(v1, vl),
+        a2 = f32x4.ge(v2, vl),
+        a3 = f32x4.ge(v3, vl);
+      let all = i32x4.bitmask(a0) | (i32x4.bitmask(a1) << 4) | (i32x4.bitmask(a2) << 8) | (i32x4.bitmask(a3) << 12);
+      while (all != 0) {
+        store<i32>(at(L, c), j + ctz(all));
+        c++;
+        all &= all - 1;
+      }
+      let bits = hits16(
+        v128.and(a0, f32x4.lt(v0, vh)),
+        v128.and(a1, f32x4.lt(v1, vh)),
+        v128.and(a2, f32x4.lt(v2, vh)),
+        v128.and(a3, f32x4.lt(v3, vh)),
+      );
+      while (bits != 0) {
+        const l = j + ctz(bits);
+        store<u64>(at8(K, g), <u64>keyOf(load<f32>(at(y, l))));
+        store<i32>(at(I, g), l);
+        g++;
+        bits &= bits - 1;
+      }
+    }
+  }
+  for (; j < n; j++) {
+    const s = load<f32>(at(y, j));
+    if (s >= lo) {
+      store<i32>(at(L, c), j);
+      c++;
+    }
+    g = gatherAt(y, K, I, g, j, lo, hi);
+  }
+  let listed: f64 = 0;
+  for (let i = 0; i < c; i++) listed += <f64>load<f32>(at(E, load<i32>(at(L, i))));
+  const below = z - listed;
+  let under = below;
+  for (let i = 0; i < g; i++) under += <f64>load<f32>(at(E, load<i32>(at(I, i))));
+  store<f64>(ws + WS_SUM_HI, under);
+  store<i32>(ws + WS_GATHERED, g);
+  store<i32>(ws + WS_AT_LEAST, c);
+  return below;
+}
+
 /** E_j = exp(y_j − m) in float32 with the unfused exp (the same bits in every build), and their
  *  float64 sum in bracketPass's order, in one pass. */
 function expsUnfusedSum(n: i32, y: usize, m: f32, E: usize): f64 {
@@ -958,7 +1034,7 @@ function expsUnfusedSum(n: i32, y: usize, m: f32, E: usize): f64 {
 /** Hugging Face's TopPLogitsWarper: sorted ascending, a token goes when the cumulative probability up
  *  to it is ≤ float32(1 − topP), except the minKeep largest. */
 export function samplingTopP(n: i32, y: usize, topP: f64, minKeep: i32, ready: i32, ws: usize): void {
-  const lo = topPWithout(n, y, topP, minKeep, ready, ws);
+  const lo = topPWithout(n, y, topP, minKeep, ready, false, ws);
   if (lo > -Infinity) removeBelow(n, y, lo);
 }
 
@@ -966,57 +1042,38 @@ export function samplingTopP(n: i32, y: usize, topP: f64, minKeep: i32, ready: i
  *  index order, their ids to idx[0, c)); returns c. The dense path's scores below its bracket are
  *  left out of the compact row instead of being set to −Infinity first. */
 export function samplingTopPCompact(n: i32, y: usize, topP: f64, minKeep: i32, ready: i32, idx: usize, ws: usize): i32 {
-  const lo = topPWithout(n, y, topP, minKeep, ready, ws);
-  return lo > -Infinity ? compactAtLeast(n, y, lo, idx) : samplingCompact(n, y, idx);
-}
-
-/** Top-p's removals but one: when the dense path decides, every score below the threshold it
- *  returns goes too, which the caller does (samplingTopP sets them to −Infinity, samplingTopPCompact
- *  leaves them out); −Infinity when every removal is made (nothing is below −Infinity). */
-function topPWithout(n: i32, y: usize, topP: f64, minKeep: i32, ready: i32, ws: usize): f32 {
-  const thr = <f64>(<f32>(1 - topP));
-  const finite = ready ? load<i32>(ws + WS_FINITE) : countFinite(n, y);
-  if (finite > SMALL) {
-    const lo = topPDense(n, y, thr, minKeep, ready != 0, ws);
-    if (!isNaN(lo)) return lo;
-  }
-  topPCompact(n, y, thr, minKeep, ws);
-  return -Infinity;
-}
-
-/** The scores ≥ t compacted in place: to y[0, c) in index order, their ids to idx[0, c); returns c. */
-function compactAtLeast(n: i32, y: usize, t: f32, idx: usize): i32 {
-  let c = 0,
-    j = 0;
-  if (ASC_FEATURE_SIMD) {
-    // as gatherAtLeast: one test of 16 scores' max
-    const vt = f32x4.splat(t);
-    for (; j + 16 <= n; j += 16) {
-      const p = at(y, j);
-      const v0 = v128.load(p),
-        v1 = v128.load(p, 16),
-        v2 = v128.load(p, 32),
-        v3 = v128.load(p, 48);
-      if (!v128.any_true(f32x4.ge(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), vt))) continue;
-      let bits = hits16(f32x4.ge(v0, vt), f32x4.ge(v1, vt), f32x4.ge(v2, vt), f32x4.ge(v3, vt));
-      while (bits != 0) {
-        const l = j + ctz(bits);
-        store<f32>(at(y, c), load<f32>(at(y, l))); // c ≤ l
-        store<i32>(at(idx, c), l);
-        c++;
-        bits &= bits - 1;
-      }
-    }
-  }
-  for (; j < n; j++) {
+  topPWithout(n, y, topP, minKeep, ready, true, ws);
+  const listed = load<i32>(ws + WS_AT_LEAST);
+  if (listed < 0) return samplingCompact(n, y, idx);
+  // the dense path decided: what it keeps is among the scores it listed (≥ lo), less those it removed
+  const L = arrL(ws, n);
+  let c = 0;
+  for (let i = 0; i < listed; i++) {
+    const j = load<i32>(at(L, i));
     const s = load<f32>(at(y, j));
-    if (s >= t) {
-      store<f32>(at(y, c), s);
+    if (s > -Infinity) {
+      store<f32>(at(y, c), s); // c ≤ i ≤ j, and the ids after j are larger
       store<i32>(at(idx, c), j);
       c++;
     }
   }
   return c;
+}
+
+/** Top-p's removals but one: when the dense path decides, every score below the threshold it
+ *  returns goes too, which the caller does (samplingTopP sets them to −Infinity, samplingTopPCompact
+ *  leaves them out); −Infinity when every removal is made (nothing is below −Infinity). */
+function topPWithout(n: i32, y: usize, topP: f64, minKeep: i32, ready: i32, list: bool, ws: usize): f32 {
+  const thr = <f64>(<f32>(1 - topP));
+  const finite = ready ? load<i32>(ws + WS_FINITE) : countFinite(n, y);
+  store<i32>(ws + WS_AT_LEAST, -1);
+  if (finite > SMALL) {
+    const lo = topPDense(n, y, thr, minKeep, ready != 0, list, ws);
+    if (!isNaN(lo)) return lo;
+    store<i32>(ws + WS_AT_LEAST, -1); // a failed bracket's list
+  }
+  topPCompact(n, y, thr, minKeep, ws);
+  return -Infinity;
 }
 
 function topPCompact(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): void {
@@ -1042,7 +1099,7 @@ function topPCompact(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): void 
  *  thousands. Makes the removals from lo on and returns lo (the scores below it go, which the caller
  *  does); returns NaN, having changed nothing, when no bracket is found or minTokensToKeep must decide
  *  (the compact path then does). E and their sum come from samplingPrepare when `ready`. */
-function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ready: bool, ws: usize): f32 {
+function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ready: bool, list: bool, ws: usize): f32 {
   if (n <= SAMPLE) return NaN;
   const E = arrE(ws, n),
     K = arrK(ws),
@@ -1064,7 +1121,7 @@ function topPDense(n: i32, y: usize, thr: f64, minKeep: i32, ready: bool, ws: us
   for (let w = 4; w <= SAMPLE; w <<= 2) {
     const lo = scoreOf(<u32>load<u64>(at8(keys, max(0, cross - w))));
     const hi: f32 = cross + w >= SAMPLE ? Infinity : scoreOf(<u32>load<u64>(at8(keys, cross + w)));
-    let cum = bracketPass(n, y, E, lo, hi, ws);
+    let cum = list ? bracketList(n, y, E, lo, hi, z, ws) : bracketSums(n, y, E, lo, hi, ws);
     if (cum / z > thr || (hi < Infinity && !(load<f64>(ws + WS_SUM_HI) / z > thr))) continue;
     const g = load<i32>(ws + WS_GATHERED);
     sortPairs(g, K, I, arrK2(ws, n), arrI2(ws, n), ws + WS_HIST, 4);
