@@ -74,11 +74,11 @@ import {
 // @ts-ignore: decorator
 @inline const WS_FINITE: usize = 57368; // i32: samplingPrepare's count of finite scores (PREPARE_EXPS)
 // @ts-ignore: decorator
-@inline const WS_SUM_HI: usize = 57376; // f64: bracketPass's second sum
+@inline const WS_SUM_HI: usize = 57376; // f64: the bracket pass's mass below hi
 // @ts-ignore: decorator
-@inline const WS_GATHERED: usize = 57384; // i32: how many bracketPass gathered
+@inline const WS_GATHERED: usize = 57384; // i32: how many the bracket pass gathered
 // @ts-ignore: decorator
-@inline const WS_AT_LEAST: usize = 57388; // i32: how many scores ≥ lo bracketPass listed (arrL), −1: none
+@inline const WS_AT_LEAST: usize = 57388; // i32: how many scores ≥ lo bracketList listed (arrL), −1: none
 // @ts-ignore: decorator
 @inline const WS_ARRAYS: usize = 65536;
 
@@ -107,7 +107,7 @@ export function samplingWorkspaceBytes(n: i32): i32 {
 @inline function arrE(ws: usize, n: i32): usize {
   return ws + WS_ARRAYS + <usize>n * 24;
 }
-/** bracketPass's list of the scores ≥ lo (i32 ids): the upper half of E, which the dense top-p
+/** bracketList's list of the scores ≥ lo (i32 ids): the upper half of E, which the dense top-p
  *  fills with float32 exps only. */
 // @ts-ignore: decorator
 @inline function arrL(ws: usize, n: i32): usize {
@@ -904,9 +904,9 @@ function bracketSums(n: i32, y: usize, E: usize, lo: f32, hi: f32, ws: usize): f
   return below;
 }
 
-/** One pass over the row for a top-p bracket [lo, hi), for a top-p that compacts: the ids of the scores ≥ lo, in index order, to
- *  arrL (how many at WS_AT_LEAST), and the keys and ids of those in [lo, hi) to K and I (how many at
- *  WS_GATHERED). The nucleus a top-p keeps is a few thousand scores, so the masses come from the
+/** One pass over the row for a top-p bracket [lo, hi), for a top-p that compacts: the ids of the
+ *  scores ≥ lo, in index order, to arrL (how many at WS_AT_LEAST), and the keys and ids of those in
+ *  [lo, hi) to K and I (how many at WS_GATHERED). The nucleus a top-p keeps is a few thousand scores, so the masses come from the
  *  listed ones: returned, the mass below lo, z (the whole row's Σ E) less the E_j of the list (summed
  *  in float64 in index order); at WS_SUM_HI the mass below hi, that plus the bracket's E_j (in index
  *  order). Every build lists and sums in the same order. */
@@ -927,7 +927,7 @@ function bracketList(n: i32, y: usize, E: usize, lo: f32, hi: f32, z: f64, ws: u
         v2 = v128.load(p, 32),
         v3 = v128.load(p, 48);
       // one test of the 16 scores' max (no NaN here); most blocks hold no score ≥ lo
-      if (!v128.any_true(f32x4.ge(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), vl))) continue;
+      if (!v128.any_true(f32x4.ge(max4(v0, v1, v2, v3), vl))) continue;
       const a0 = f32x4.ge(v0, vl),
         a1 = f32x4.ge(v1, vl),
         a2 = f32x4.ge(v2, vl),
@@ -973,7 +973,7 @@ function bracketList(n: i32, y: usize, E: usize, lo: f32, hi: f32, z: f64, ws: u
 }
 
 /** E_j = exp(y_j − m) in float32 with the unfused exp (the same bits in every build), and their
- *  float64 sum in bracketPass's order, in one pass. */
+ *  float64 sum in bracketSums' order, in one pass. */
 function expsUnfusedSum(n: i32, y: usize, m: f32, E: usize): f64 {
   let a0: f64 = 0,
     a1: f64 = 0,
@@ -1039,8 +1039,8 @@ export function samplingTopP(n: i32, y: usize, topP: f64, minKeep: i32, ready: i
 }
 
 /** samplingTopP, then the kept scores compacted as samplingCompact compacts them (to y[0, c) in
- *  index order, their ids to idx[0, c)); returns c. The dense path's scores below its bracket are
- *  left out of the compact row instead of being set to −Infinity first. */
+ *  index order, their ids to idx[0, c)); returns c. When the dense path decides, the compact row is
+ *  made from bracketList's list of the scores ≥ lo: the row is not scanned again. */
 export function samplingTopPCompact(n: i32, y: usize, topP: f64, minKeep: i32, ready: i32, idx: usize, ws: usize): i32 {
   topPWithout(n, y, topP, minKeep, ready, true, ws);
   const listed = load<i32>(ws + WS_AT_LEAST);
@@ -1090,8 +1090,8 @@ function topPCompact(n: i32, y: usize, thr: f64, minKeep: i32, ws: usize): void 
   }
 }
 
-/** The dense top-p, on the unfused float32 exps E (float64 sums in a fixed order, bracketPass): from a
- *  sample of the row, two scores lo < hi around where its ascending cumulative mass reaches the
+/** The dense top-p, on the unfused float32 exps E (float64 sums in a fixed order, bracketSums or
+ *  bracketList): from a sample of the row, two scores lo < hi around where its ascending cumulative mass reaches the
  *  cutoff; when the exact masses below them bracket the cutoff (below lo within it, below hi past it),
  *  every score below lo goes, every score from hi on stays, and only the scores in [lo, hi) are
  *  sorted, the cumulative mass continued through them. The bracket starts 4 sampled scores either
@@ -1155,7 +1155,7 @@ function gatherAtLeast(n: i32, y: usize, t: f32, ws: usize): i32 {
         v1 = v128.load(p, 16),
         v2 = v128.load(p, 32),
         v3 = v128.load(p, 48);
-      if (!v128.any_true(f32x4.ge(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), vt))) continue;
+      if (!v128.any_true(f32x4.ge(max4(v0, v1, v2, v3), vt))) continue;
       let bits = hits16(f32x4.ge(v0, vt), f32x4.ge(v1, vt), f32x4.ge(v2, vt), f32x4.ge(v3, vt));
       while (bits != 0) {
         const l = ctz(bits);
@@ -1179,7 +1179,7 @@ function gatherAtLeast(n: i32, y: usize, t: f32, ws: usize): i32 {
     v1 = v128.load(p, 16),
     v2 = v128.load(p, 32),
     v3 = v128.load(p, 48);
-  if (!v128.any_true(f32x4.gt(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), ninf))) return 0;
+  if (!v128.any_true(f32x4.gt(max4(v0, v1, v2, v3), ninf))) return 0;
   return (
     i32x4.bitmask(f32x4.gt(v0, ninf)) |
     (i32x4.bitmask(f32x4.gt(v1, ninf)) << 4) |
@@ -1192,6 +1192,13 @@ function gatherAtLeast(n: i32, y: usize, t: f32, ws: usize): i32 {
 // @ts-ignore: decorator
 @inline function atLeast16(p: usize, v: v128): i32 {
   return hits16(f32x4.ge(v128.load(p), v), f32x4.ge(v128.load(p, 16), v), f32x4.ge(v128.load(p, 32), v), f32x4.ge(v128.load(p, 48), v));
+}
+
+/** The lanewise max of four vectors (pmax: for scores without NaN), for one test of 16 scores
+ *  against a threshold before their bits are taken. */
+// @ts-ignore: decorator
+@inline function max4(v0: v128, v1: v128, v2: v128, v3: v128): v128 {
+  return f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3));
 }
 
 /** The 16 lanes of four comparisons as bits (bit l: element l of the four vectors' 16). */
