@@ -349,8 +349,12 @@ export class Pool {
 
   /** The job's shares, the calling thread's first, into `shares` one by one (so that a failure to make
    *  room for one still frees the others).
-   *  - In memory, or fewer than 8 outer slices per thread: about equal parts of the slices, each a
-   *    kernel call in memory, else streamed through the share's windows.
+   *  - When no JS operand has whole slices (in memory, or JS only per position: class targets, the
+   *    losses), or with fewer than 8 outer slices per thread: about equal parts of the slices, each a
+   *    kernel call in memory, else streamed through the share's windows. (The queue below made
+   *    crossEntropy from alloc buffers 1.5× one thread against 1.95× for softmax: the calling thread
+   *    had nothing to copy, and at the end waited on the worker's queued chunks, up to BATCHES of
+   *    twice its own.)
    *  - Else every share takes its chunks from one queue of the job's slices: a worker's whenever one
    *    of its windows is free, the calling thread's between its looks at the workers. The calling
    *    thread also copies every worker's JS data in and out, so it does as much of the kernels as that
@@ -362,7 +366,7 @@ export class Pool {
    *    one); they are at most an eighth of an equal share, so that the last ones end close together. */
   private share(job: Job, shares: Share[]): void {
     const workers = Math.min(this.workers.length, job.outer);
-    if (!inMemory(job) && job.outer >= 8 * (workers + 1)) {
+    if (copiesSlices(job) && job.outer >= 8 * (workers + 1)) {
       const queue = { next: 0 };
       const cap = Math.max(1, Math.floor(job.outer / (8 * (workers + 1))));
       const mine = Math.max(1, Math.min(cap, this.own.slicesPer(job)));
@@ -545,6 +549,12 @@ function stopped(w: Worker, seq: number, since: number): string | undefined {
   return w.dead === undefined
     ? undefined
     : `simdmax: worker thread ${w.index + 1} stopped (${w.dead}); dispose() this instance and create another`;
+}
+
+/** Whether the calling thread copies whole slices of a JS operand in and out for a split job (its
+ *  copies then set the pace), not only a value or two per position. */
+function copiesSlices(job: Job): boolean {
+  return job.operands.some((op) => op.place.kind === "js" && op.full);
 }
 
 /** Waits until worker w has finished batch `seq` (by default its last one posted). */
