@@ -905,21 +905,20 @@ function bracketSums(n: i32, y: usize, E: usize, lo: f32, hi: f32, ws: usize): f
 }
 
 /** One pass over the row for a top-p bracket [lo, hi), for a top-p that compacts: the ids of the
- *  scores ≥ lo, in index order, to arrL (how many at WS_AT_LEAST), and the keys and ids of those in
- *  [lo, hi) to K and I (how many at WS_GATHERED). The nucleus a top-p keeps is a few thousand scores, so the masses come from the
- *  listed ones: returned, the mass below lo, z (the whole row's Σ E) less the E_j of the list (summed
- *  in float64 in index order); at WS_SUM_HI the mass below hi, that plus the bracket's E_j (in index
- *  order). Every build lists and sums in the same order. */
+ *  scores ≥ lo, in index order, to arrL (how many at WS_AT_LEAST); then, from that list, the keys and
+ *  ids of those in [lo, hi) to K and I (how many at WS_GATHERED). The nucleus a top-p keeps is a few
+ *  thousand scores, so the masses come from the listed ones: returned, the mass below lo, z (the
+ *  whole row's Σ E) less the E_j of the list (summed in float64 in index order); at WS_SUM_HI the mass
+ *  below hi, that plus the bracket's E_j (in index order). Every build lists and sums in the same
+ *  order. `dense`: the sample puts a few percent of the scores or more at or above lo. */
 function bracketList(n: i32, y: usize, E: usize, lo: f32, hi: f32, z: f64, dense: bool, ws: usize): f64 {
   const K = arrK(ws),
     I = arrI(ws, n),
     L = arrL(ws, n);
-  let g = 0,
-    c = 0,
+  let c = 0,
     j = 0;
   if (ASC_FEATURE_SIMD) {
-    const vl = f32x4.splat(lo),
-      vh = f32x4.splat(hi);
+    const vl = f32x4.splat(lo);
     for (; j + 16 <= n; j += 16) {
       const p = at(y, j);
       const v0 = v128.load(p),
@@ -928,11 +927,11 @@ function bracketList(n: i32, y: usize, E: usize, lo: f32, hi: f32, z: f64, dense
         v3 = v128.load(p, 48);
       // one test of the 16 scores' max (no NaN here): in a small nucleus most blocks hold no score ≥ lo
       if (!dense && !v128.any_true(f32x4.ge(max4(v0, v1, v2, v3), vl))) continue;
-      const a0 = f32x4.ge(v0, vl),
-        a1 = f32x4.ge(v1, vl),
-        a2 = f32x4.ge(v2, vl),
-        a3 = f32x4.ge(v3, vl);
-      let all = i32x4.bitmask(a0) | (i32x4.bitmask(a1) << 4) | (i32x4.bitmask(a2) << 8) | (i32x4.bitmask(a3) << 12);
+      let all =
+        i32x4.bitmask(f32x4.ge(v0, vl)) |
+        (i32x4.bitmask(f32x4.ge(v1, vl)) << 4) |
+        (i32x4.bitmask(f32x4.ge(v2, vl)) << 8) |
+        (i32x4.bitmask(f32x4.ge(v3, vl)) << 12);
       // A nucleus of a few percent or more puts a score ≥ lo in about half the blocks or more, where
       // that test mispredicts about as often: then every block lists its first four without a branch,
       // each step storing at c and counting only a set bit (stores at c ≤ j + 16 < n, inside L: not in
@@ -952,31 +951,23 @@ function bracketList(n: i32, y: usize, E: usize, lo: f32, hi: f32, z: f64, dense
         c++;
         all &= all - 1;
       }
-      let bits = hits16(
-        v128.and(a0, f32x4.lt(v0, vh)),
-        v128.and(a1, f32x4.lt(v1, vh)),
-        v128.and(a2, f32x4.lt(v2, vh)),
-        v128.and(a3, f32x4.lt(v3, vh)),
-      );
-      while (bits != 0) {
-        const l = j + ctz(bits);
-        store<u64>(at8(K, g), <u64>keyOf(load<f32>(at(y, l))));
-        store<i32>(at(I, g), l);
-        g++;
-        bits &= bits - 1;
-      }
     }
   }
   for (; j < n; j++) {
-    const s = load<f32>(at(y, j));
-    if (s >= lo) {
-      store<i32>(at(L, c), j);
-      c++;
-    }
-    g = gatherAt(y, K, I, g, j, lo, hi);
+    store<i32>(at(L, c), j);
+    c += <i32>(load<f32>(at(y, j)) >= lo);
   }
-  let listed: f64 = 0;
-  for (let i = 0; i < c; i++) listed += <f64>load<f32>(at(E, load<i32>(at(L, i))));
+  // the list's masses, and its scores below hi: the bracket
+  let listed: f64 = 0,
+    g = 0;
+  for (let i = 0; i < c; i++) {
+    const l = load<i32>(at(L, i));
+    listed += <f64>load<f32>(at(E, l));
+    const s = load<f32>(at(y, l));
+    store<u64>(at8(K, g), <u64>keyOf(s));
+    store<i32>(at(I, g), l);
+    g += <i32>(s < hi);
+  }
   const below = z - listed;
   let under = below;
   for (let i = 0; i < g; i++) under += <f64>load<f32>(at(E, load<i32>(at(I, i))));
