@@ -563,3 +563,39 @@ describe("samplingTopPCompact", () => {
     for (const b of [x, y, ids, out, ws]) b.free();
   });
 });
+
+describe("samplingPrepare's exps (PREPARE_EXPS)", () => {
+  it("are the same bits in every build, and their sum is the float64 sum to 2^−22", async () => {
+    const builds = await Promise.all(BUILDS.map(async (b) => (await instances(b)).normal));
+    // lengths around the 8- and 4-element steps and their tails, and long rows
+    const lengths = [1, 3, 4, 5, 7, 8, 9, 12, 13, 15, 16, 17, 31, 1000, 20003];
+    for (const n of lengths) {
+      const row = logits(n + 11, n, 4, 0.1, 0.05);
+      const m = Math.max(...row);
+      let want = 0;
+      for (const v of row) want += Math.exp(v - m);
+      const got = builds.map((sm) => {
+        const e = contextOf(sm)!.exports;
+        const x = sm.alloc(n),
+          out = sm.alloc(4),
+          ws = sm.alloc(e.samplingWorkspaceBytes(n) / 4);
+        x.array.set(row);
+        expect(e.samplingPrepare(n, x.byteOffset, x.byteOffset, 0, 4 | 2, out.byteOffset, ws.byteOffset)).toBe(-1);
+        // WS_EXPSUM and the E array (assembly/sampling.ts: at 65536 + 24n, float32 by token)
+        const z = new Float64Array(sm.memory.buffer, ws.byteOffset + 57360, 1)[0]!;
+        const E = new Float32Array(sm.memory.buffer, ws.byteOffset + 65536 + 24 * n, n).slice();
+        const lse = out.array[2]!;
+        for (const b of [x, out, ws]) b.free();
+        return { z, E, lse };
+      });
+      for (let b = 1; b < builds.length; b++) {
+        const what = `n ${n}, ${BUILDS[b]} against ${BUILDS[0]}`;
+        expect(got[b]!.z, what).toBe(got[0]!.z);
+        expect(bits(got[b]!.E), what).toEqual(bits(got[0]!.E));
+        expect(got[b]!.lse, what).toBe(got[0]!.lse);
+      }
+      // each E within 1 ULP of exp (2^−23 relative), the pairs' float32 additions within 2^−24 more
+      expect(Math.abs(got[0]!.z - want) / want, `n ${n}: Σ E against the float64 sum`).toBeLessThanOrEqual(2 ** -22);
+    }
+  });
+});
