@@ -490,6 +490,39 @@ describe("16-bit logits (converted inside wasm)", () => {
     );
     expect(() => sm.processLogits(new Float32Array(1), [1], { dtype: "float16" })).toThrow(/dtype "float16" is for Uint16Array logits/);
   });
+  it.each(BUILDS)("%s: float16 +Infinity and NaN of either sign are named wherever they are, −Infinity is not", async (build) => {
+    const { normal: sm } = await instances(build);
+    const V = 1003; // vector blocks of 8 and 4, then a scalar front (samplingPrepare runs from the end down)
+    // the float16 vector loop makes ±[65536, 131072) of exponent 31 before it sets them apart
+    const kinds: [number, string][] = [
+      [0x7c00, "Infinity"],
+      [0x7e00, "NaN"],
+      [0x7c01, "NaN"],
+      [0xfe00, "NaN"],
+      [0xffff, "NaN"],
+    ];
+    for (const at of [0, 2, 3, 500, 994, 995, 998, 1002]) {
+      for (const [bitsOf, name] of kinds) {
+        const h = new Uint16Array(V).fill(0x3c00); // 1.0
+        h[7] = 0xfc00; // −Infinity, valid
+        h[1001] = 0xfc00;
+        h[at] = bitsOf;
+        if (at + 5 < V) h[at + 5] = 0x7c00; // a later one: the first is named
+        const what = `${build}: 0x${bitsOf.toString(16)} at ${at}`;
+        expect(() => sm.processLogits(h, [1, V], { dtype: "float16" }), what).toThrow(new RegExp(`logits\\[0, ${at}\\] is ${name}`));
+        expect(() => sm.sample(h, [1, V], { dtype: "float16", seed: 1 }), what).toThrow(new RegExp(`logits\\[0, ${at}\\] is ${name}`));
+      }
+    }
+    // −Infinity and the largest finite halves in the vector blocks: exact
+    const h = new Uint16Array(V).fill(0x3c00);
+    for (let j = 0; j < V; j += 3) h[j] = j % 2 ? 0xfc00 : 0x7bff; // −Infinity, 65504
+    h[10] = 0xfbff; // −65504
+    const s = sm.processLogits(h, [1, V], { dtype: "float16" });
+    for (let j = 0; j < V; j++) {
+      const want = j === 10 ? -65504 : j % 3 === 0 ? (j % 2 ? -Infinity : 65504) : 1;
+      expect(s[j], `${build}: score ${j}`).toBe(want);
+    }
+  });
 });
 
 describe("the workspace", () => {
