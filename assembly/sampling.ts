@@ -423,10 +423,10 @@ const PREPARE_TABLE: usize = memory.data<u32>([0x7fff, 0x7c00, 0x7f800000, 0xff8
       f1 = v128.or(r1, v128.and(i1, inf));
       vneg = i32x4.add(vneg, i32x4.add(i0, i1));
     } else {
-      // eight 16-bit logits at once, widened in two halves
+      // bfloat16, eight at once: each into the high 16 bits of a lane is its float32
       const h = v128.load(x + ((<usize>(j - 8)) << 1));
-      f0 = halvesToFloats(i32x4.extend_high_i16x8_u(h), dtype, magnitude, expo, inf, scale);
-      f1 = halvesToFloats(i32x4.extend_low_i16x8_u(h), dtype, magnitude, expo, inf, scale);
+      f0 = v128.shuffle<i16>(zero, h, 4, 12, 5, 13, 6, 14, 7, 15);
+      f1 = v128.shuffle<i16>(zero, h, 0, 8, 1, 9, 2, 10, 3, 11);
     }
     if (write) {
       v128.store(at(y, j - 4), f0);
